@@ -1,0 +1,65 @@
+"""Starts moto's server with standin's extensions, optionally seeded, on a local port.
+
+    python harness/emulator.py serve [--port 0] [--seed incident|none] [--host 127.0.0.1]
+
+Prints exactly one line on stdout, `READY http://HOST:PORT`, once the world is seeded; all
+logs go to stderr. Exits on SIGTERM/SIGINT, and when its parent process dies, so a crashed
+test never leaves a server behind.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import eb_extensions  # noqa: E402
+import seed  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+
+def free_port(host):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the emulator")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--seed", choices=["incident", "none"], default="incident")
+    args = parser.parse_args()
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    eb_extensions.install()
+    port = args.port or free_port(args.host)
+    server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
+    server.start()
+    endpoint = f"http://{args.host}:{port}"
+    if args.seed == "incident":
+        seed.seed_incident(endpoint)
+    print(f"READY {endpoint}", flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    parent = os.getppid()
+    while not stop.wait(0.5):
+        if os.getppid() != parent:
+            break
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The demo failover: builds standin, starts the local AWS emulator seeded with the incident
+# world, and walks the promotion playbook through validate, plan, run, status and rollback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash harness/setup.sh
+cargo build --locked --quiet
+standin="$PWD/target/debug/standin"
+work=$(mktemp -d)
+ready="$work/ready"
+mkfifo "$ready"
+harness/.venv/bin/python harness/emulator.py serve --port 0 --seed incident >"$ready" 2>"$work/emulator.log" &
+emulator=$!
+trap 'kill $emulator 2>/dev/null || true; rm -rf "$work"' EXIT
+read -r line <"$ready"
+endpoint=${line#READY }
+[ "$endpoint" != "$line" ] || { echo "emulator did not start:"; cat "$work/emulator.log"; exit 1; }
+
+# The emulator, with throwaway credentials; real AWS is never called.
+export AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE
+export STANDIN_STATE_DIR="$work/state"
+playbook=playbooks/promote-staging.yaml
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+step standin kinds;                       "$standin" kinds
+step standin validate "$playbook";        "$standin" validate "$playbook"
+step standin plan "$playbook";            "$standin" plan "$playbook"
+step standin run --yes "$playbook";       "$standin" run --yes "$playbook"
+step standin status;                      "$standin" status
+step standin plan "$playbook" "(after the run: everything is a no-op)"; "$standin" plan "$playbook"
+step standin rollback --last --yes;       "$standin" rollback --last --yes
+step standin status;                      "$standin" status
+printf '\nDemo finished: production was promoted to staging and put back, against the local emulator at %s.\n' "$endpoint"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test: sets up the emulator's venv (once), then the unit and integration tests.
+# Each integration test starts its own emulator on a free local port; nothing calls real AWS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash harness/setup.sh
+export STANDIN_PYTHON="$PWD/harness/.venv/bin/python"
+# Never let a developer's real AWS settings leak into a test.
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL
+cargo test --locked "$@"

@@ -1,0 +1,158 @@
+//! AWS access: one place builds the SDK configuration and clients, one place turns SDK errors into
+//! messages a human can act on (operation, service code, message).
+//!
+//! Clients come from aws-config's standard chain (AWS_PROFILE, AWS_REGION, credential variables,
+//! AWS_ENDPOINT_URL), so the local emulator is reached with no code path of its own. A playbook's
+//! `aws:` block overrides the chain where it says something.
+
+pub mod route53;
+pub mod ssm;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
+use serde::{Deserialize, Serialize};
+
+/// Where and as whom to call AWS; the playbook's `aws:` block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// Region for regional services (SSM, Elastic Beanstalk). Default: the standard chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Named profile from the shared config files. Default: the standard chain (AWS_PROFILE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Endpoint for every service, e.g. a local emulator. Default: the real AWS endpoints
+    /// (or AWS_ENDPOINT_URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+/// The service clients a step may use. Building them makes no network call.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub route53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub elasticbeanstalk: aws_sdk_elasticbeanstalk::Client,
+}
+
+impl Clients {
+    /// Loads the standard chain, applies the playbook's overrides, and builds every client.
+    ///
+    /// Retries: the SDK's standard mode (exponential backoff with jitter on throttling, 5xx and
+    /// transient network errors), 5 attempts. Each operation, retries included, is bounded so a
+    /// hung endpoint cannot stall a run forever.
+    pub async fn load(settings: &AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            );
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &settings.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        Self {
+            route53: aws_sdk_route53::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            elasticbeanstalk: aws_sdk_elasticbeanstalk::Client::new(&config),
+        }
+    }
+}
+
+/// A failed AWS call, reduced to what a human needs: which API, the service's error code and
+/// its message.
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[error("{operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    /// `Service.Operation`, e.g. `Route53.ChangeResourceRecordSets`.
+    pub operation: &'static str,
+    /// The service's error code (e.g. `NoSuchHostedZone`), when it sent one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    /// Converts any SDK error; the operation name is given by the caller since the SDK error
+    /// does not carry it.
+    pub fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let inner = service.err();
+                Self {
+                    operation,
+                    code: inner.code().map(str::to_owned),
+                    message: inner
+                        .message()
+                        .map_or_else(|| inner.to_string(), str::to_owned),
+                }
+            }
+            SdkError::TimeoutError(_) => Self {
+                operation,
+                code: Some("Timeout".into()),
+                message: "no answer within the operation timeout (retries included)".into(),
+            },
+            other => Self {
+                operation,
+                code: None,
+                message: error_chain(other),
+            },
+        }
+    }
+
+    /// Whether the service said the thing does not exist (used to tell "absent" from "failed").
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("ParameterNotFound" | "NoSuchHostedZone" | "ParameterVersionNotFound")
+        )
+    }
+}
+
+/// Joins an error and its sources, so "dispatch failure" also says why (refused connection, DNS...).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Shorthand for mapping an SDK result with the operation's name.
+pub trait Call<T> {
+    fn op(self, operation: &'static str) -> Result<T, AwsError>;
+}
+
+impl<T, E, R> Call<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn op(self, operation: &'static str) -> Result<T, AwsError> {
+        self.map_err(|e| AwsError::from_sdk(operation, e))
+    }
+}

@@ -1,0 +1,379 @@
+//! Route 53 record sets as plain data, so a step can journal the exact previous record set and
+//! put it back field for field (value, TTL, alias, routing fields).
+
+use std::time::Duration;
+
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, GeoLocation, ResourceRecord,
+    ResourceRecordSet, ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
+};
+use aws_sdk_route53::Client;
+use serde::{Deserialize, Serialize};
+
+use super::{AwsError, Call};
+
+/// A hosted zone, resolved from a name or an id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    /// The bare id (`Z123...`), without the `/hostedzone/` prefix.
+    pub id: String,
+    /// Fully qualified, with the trailing dot.
+    pub name: String,
+}
+
+/// Alias target of an alias record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+    #[serde(default)]
+    pub evaluate_target_health: bool,
+}
+
+/// One record set with every field standin can restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSet {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<Alias>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_value_answer: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_id: Option<String>,
+    /// Geolocation as `continent/country/subdivision` codes, each possibly empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo_location: Option<[Option<String>; 3]>,
+}
+
+impl RecordSet {
+    /// The answer as a human reads it: the values, or `ALIAS target`.
+    pub fn answer(&self) -> String {
+        match &self.alias {
+            Some(alias) => format!("ALIAS {}", alias.dns_name),
+            None => self.values.join(", "),
+        }
+    }
+
+    /// The answer with its TTL, for plans and reports.
+    pub fn describe(&self) -> String {
+        match self.ttl {
+            Some(ttl) => format!("{} (TTL {ttl})", self.answer()),
+            None => self.answer(),
+        }
+    }
+
+    /// Reads an SDK record set. Fails on routing features that standin could not put back
+    /// exactly (CIDR and geoproximity routing), rather than losing them silently on undo.
+    fn from_sdk(rs: &ResourceRecordSet) -> Result<Self, String> {
+        if rs.cidr_routing_config().is_some() || rs.geo_proximity_location().is_some() {
+            return Err(format!(
+                "record {} {} uses CIDR or geoproximity routing, which standin cannot restore exactly",
+                rs.name(),
+                rs.r#type().as_str()
+            ));
+        }
+        Ok(Self {
+            name: unescape(rs.name()),
+            rtype: rs.r#type().as_str().to_owned(),
+            ttl: rs.ttl(),
+            values: rs
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_owned())
+                .collect(),
+            alias: rs.alias_target().map(|a| Alias {
+                dns_name: a.dns_name().to_owned(),
+                hosted_zone_id: a.hosted_zone_id().to_owned(),
+                evaluate_target_health: a.evaluate_target_health(),
+            }),
+            set_identifier: rs.set_identifier().map(str::to_owned),
+            weight: rs.weight(),
+            region: rs.region().map(|r| r.as_str().to_owned()),
+            failover: rs.failover().map(|f| f.as_str().to_owned()),
+            multi_value_answer: rs.multi_value_answer(),
+            health_check_id: rs.health_check_id().map(str::to_owned),
+            geo_location: rs.geo_location().map(|g| {
+                [
+                    g.continent_code().map(str::to_owned),
+                    g.country_code().map(str::to_owned),
+                    g.subdivision_code().map(str::to_owned),
+                ]
+            }),
+        })
+    }
+
+    fn to_sdk(&self) -> ResourceRecordSet {
+        let records = (!self.values.is_empty()).then(|| {
+            self.values
+                .iter()
+                .map(|v| {
+                    ResourceRecord::builder()
+                        .value(v)
+                        .build()
+                        .expect("value is set")
+                })
+                .collect::<Vec<_>>()
+        });
+        ResourceRecordSet::builder()
+            .name(&self.name)
+            .r#type(RrType::from(self.rtype.as_str()))
+            .set_ttl(self.ttl)
+            .set_resource_records(records)
+            .set_alias_target(self.alias.as_ref().map(|a| {
+                AliasTarget::builder()
+                    .dns_name(&a.dns_name)
+                    .hosted_zone_id(&a.hosted_zone_id)
+                    .evaluate_target_health(a.evaluate_target_health)
+                    .build()
+                    .expect("alias fields are set")
+            }))
+            .set_set_identifier(self.set_identifier.clone())
+            .set_weight(self.weight)
+            .set_region(self.region.as_deref().map(ResourceRecordSetRegion::from))
+            .set_failover(
+                self.failover
+                    .as_deref()
+                    .map(ResourceRecordSetFailover::from),
+            )
+            .set_multi_value_answer(self.multi_value_answer)
+            .set_health_check_id(self.health_check_id.clone())
+            .set_geo_location(self.geo_location.as_ref().map(|[continent, country, sub]| {
+                GeoLocation::builder()
+                    .set_continent_code(continent.clone())
+                    .set_country_code(country.clone())
+                    .set_subdivision_code(sub.clone())
+                    .build()
+            }))
+            .build()
+            .expect("name and type are set")
+    }
+}
+
+/// Route 53 names are absolute and case-insensitive; compare them in one form.
+pub fn fqdn(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    if lower.ends_with('.') {
+        lower
+    } else {
+        format!("{lower}.")
+    }
+}
+
+/// Route 53 returns `*` as `\052` (and other specials octal-escaped); names are kept readable.
+fn unescape(name: &str) -> String {
+    fqdn(&name.replace("\\052", "*"))
+}
+
+/// Finds a hosted zone by id (`Z...` or `/hostedzone/Z...`) or by name.
+pub async fn find_zone(client: &Client, zone: &str) -> Result<Option<Zone>, AwsError> {
+    let looks_like_id = zone.starts_with("/hostedzone/") || !zone.contains('.');
+    if looks_like_id {
+        let id = zone.trim_start_matches("/hostedzone/");
+        return match client
+            .get_hosted_zone()
+            .id(id)
+            .send()
+            .await
+            .op("Route53.GetHostedZone")
+        {
+            Ok(out) => Ok(out.hosted_zone().map(|z| Zone {
+                id: bare_id(z.id()),
+                name: fqdn(z.name()),
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    let wanted = fqdn(zone);
+    let out = client
+        .list_hosted_zones_by_name()
+        .dns_name(&wanted)
+        .max_items(10)
+        .send()
+        .await
+        .op("Route53.ListHostedZonesByName")?;
+    let mut matches = out
+        .hosted_zones()
+        .iter()
+        .filter(|z| fqdn(z.name()) == wanted);
+    let Some(first) = matches.next() else {
+        return Ok(None);
+    };
+    // A private and a public zone may share a name; a playbook must then say which by id.
+    if matches.next().is_some() {
+        return Err(AwsError {
+            operation: "Route53.ListHostedZonesByName",
+            code: Some("AmbiguousZone".into()),
+            message: format!(
+                "more than one hosted zone is named {wanted}; give the zone id instead"
+            ),
+        });
+    }
+    Ok(Some(Zone {
+        id: bare_id(first.id()),
+        name: wanted,
+    }))
+}
+
+fn bare_id(id: &str) -> String {
+    id.trim_start_matches("/hostedzone/").to_owned()
+}
+
+/// Reads the record set with this name, type and set identifier, if it exists.
+pub async fn get_record(
+    client: &Client,
+    zone: &Zone,
+    name: &str,
+    rtype: &str,
+    set_identifier: Option<&str>,
+) -> Result<Option<RecordSet>, AwsError> {
+    let name = fqdn(name);
+    let mut request = client
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone.id)
+        .start_record_name(&name)
+        .start_record_type(RrType::from(rtype))
+        .max_items(100);
+    loop {
+        let page = request
+            .clone()
+            .send()
+            .await
+            .op("Route53.ListResourceRecordSets")?;
+        for rs in page.resource_record_sets() {
+            let same_name = unescape(rs.name()) == name;
+            if !same_name || rs.r#type().as_str() != rtype {
+                // Listing is sorted by name then type: past our record means it does not exist.
+                if past(&unescape(rs.name()), rs.r#type().as_str(), &name, rtype) {
+                    return Ok(None);
+                }
+                continue;
+            }
+            if rs.set_identifier() == set_identifier {
+                return RecordSet::from_sdk(rs)
+                    .map(Some)
+                    .map_err(|message| AwsError {
+                        operation: "Route53.ListResourceRecordSets",
+                        code: Some("UnsupportedRouting".into()),
+                        message,
+                    });
+            }
+        }
+        if !page.is_truncated() {
+            return Ok(None);
+        }
+        request = request
+            .set_start_record_name(page.next_record_name().map(str::to_owned))
+            .set_start_record_type(page.next_record_type().cloned())
+            .set_start_record_identifier(page.next_record_identifier().map(str::to_owned));
+    }
+}
+
+/// Whether a listed record sorts after the one we look for (Route 53 sorts by reversed labels).
+fn past(listed_name: &str, listed_type: &str, name: &str, rtype: &str) -> bool {
+    let key = |n: &str| {
+        n.trim_end_matches('.')
+            .rsplit('.')
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    (key(listed_name), listed_type) > (key(name), rtype)
+}
+
+/// Applies one change and waits until Route 53 reports it INSYNC on all its name servers.
+pub async fn change(
+    client: &Client,
+    zone: &Zone,
+    action: ChangeAction,
+    record: &RecordSet,
+    comment: &str,
+    poll: Duration,
+) -> Result<(), AwsError> {
+    let batch = ChangeBatch::builder()
+        .comment(comment)
+        .changes(
+            Change::builder()
+                .action(action)
+                .resource_record_set(record.to_sdk())
+                .build()
+                .expect("action and record set are set"),
+        )
+        .build()
+        .expect("changes are set");
+    let out = client
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone.id)
+        .change_batch(batch)
+        .send()
+        .await
+        .op("Route53.ChangeResourceRecordSets")?;
+    let mut status = out
+        .change_info()
+        .map(|c| (c.id().to_owned(), c.status().clone()));
+    while let Some((id, ChangeStatus::Pending)) = status {
+        tokio::time::sleep(poll).await;
+        let info = client
+            .get_change()
+            .id(&id)
+            .send()
+            .await
+            .op("Route53.GetChange")?;
+        status = info
+            .change_info()
+            .map(|c| (c.id().to_owned(), c.status().clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_absolute_and_case_insensitive() {
+        assert_eq!(fqdn("App.Example.com"), "app.example.com.");
+        assert_eq!(fqdn("app.example.com."), "app.example.com.");
+        assert_eq!(unescape("\\052.example.com."), "*.example.com.");
+    }
+
+    #[test]
+    fn listing_order_is_by_reversed_labels() {
+        assert!(past("b.example.com.", "A", "a.example.com.", "A"));
+        assert!(!past("a.example.com.", "A", "a.example.com.", "CNAME"));
+        assert!(past("a.example.com.", "TXT", "a.example.com.", "CNAME"));
+        assert!(!past("example.com.", "NS", "app.example.com.", "CNAME"));
+    }
+
+    #[test]
+    fn record_set_round_trips_through_the_sdk_type() {
+        let rs = RecordSet {
+            name: "api.example.com.".into(),
+            rtype: "CNAME".into(),
+            ttl: Some(60),
+            values: vec!["a.example.net".into()],
+            alias: None,
+            set_identifier: Some("blue".into()),
+            weight: Some(100),
+            region: None,
+            failover: None,
+            multi_value_answer: None,
+            health_check_id: Some("hc-1".into()),
+            geo_location: None,
+        };
+        assert_eq!(RecordSet::from_sdk(&rs.to_sdk()).unwrap(), rs);
+    }
+}

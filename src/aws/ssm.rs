@@ -1,0 +1,212 @@
+//! Parameter Store reads and writes. Values live only in memory: what is journaled about a
+//! parameter is its name, version and type, and a SecureString's value is never formatted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use aws_sdk_ssm::types::{Parameter, ParameterStringFilter, ParameterTier, ParameterType};
+use aws_sdk_ssm::Client;
+
+use super::{AwsError, Call};
+
+/// One parameter as read (decrypted) from Parameter Store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub ptype: ParameterType,
+    pub value: String,
+    pub version: i64,
+    /// KMS key of a SecureString (`None` means the account's default `alias/aws/ssm`).
+    pub key_id: Option<String>,
+}
+
+impl Param {
+    pub fn is_secure(&self) -> bool {
+        self.ptype == ParameterType::SecureString
+    }
+
+    fn from_sdk(p: &Parameter) -> Self {
+        Self {
+            name: p.name().unwrap_or_default().to_owned(),
+            ptype: p.r#type().cloned().unwrap_or(ParameterType::String),
+            value: p.value().unwrap_or_default().to_owned(),
+            version: p.version(),
+            key_id: None,
+        }
+    }
+}
+
+/// Redacts SecureString values so a stray `{:?}` cannot leak them.
+impl fmt::Debug for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.is_secure() {
+            "<sensitive>"
+        } else {
+            &self.value
+        };
+        f.debug_struct("Param")
+            .field("name", &self.name)
+            .field("type", &self.ptype.as_str())
+            .field("value", &value)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads one parameter (decrypted), or `None` if it does not exist.
+pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError> {
+    match client
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .op("SSM.GetParameter")
+    {
+        Ok(out) => Ok(out.parameter().map(Param::from_sdk)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads every parameter below `path` (recursively, decrypted, with KMS key ids), keyed by the
+/// name relative to `path`.
+pub async fn get_tree(client: &Client, path: &str) -> Result<BTreeMap<String, Param>, AwsError> {
+    let mut params = BTreeMap::new();
+    let mut pages = client
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for p in page.op("SSM.GetParametersByPath")?.parameters() {
+            let param = Param::from_sdk(p);
+            let relative = param
+                .name
+                .strip_prefix(path)
+                .unwrap_or(&param.name)
+                .to_owned();
+            params.insert(relative, param);
+        }
+    }
+    if params.values().any(Param::is_secure) {
+        let keys = key_ids(client, path).await?;
+        for param in params.values_mut() {
+            param.key_id = keys.get(&param.name).cloned().flatten();
+        }
+    }
+    Ok(params)
+}
+
+/// KMS key ids of the parameters below `path` (GetParametersByPath does not return them).
+async fn key_ids(
+    client: &Client,
+    path: &str,
+) -> Result<BTreeMap<String, Option<String>>, AwsError> {
+    let filter = ParameterStringFilter::builder()
+        .key("Path")
+        .option("Recursive")
+        .values(path.trim_end_matches('/'))
+        .build()
+        .expect("key is set");
+    let mut keys = BTreeMap::new();
+    let mut pages = client
+        .describe_parameters()
+        .parameter_filters(filter)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for meta in page.op("SSM.DescribeParameters")?.parameters() {
+            if let Some(name) = meta.name() {
+                keys.insert(name.to_owned(), meta.key_id().map(str::to_owned));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Current version of a parameter without decrypting it, or `None` if absent.
+pub async fn version(client: &Client, name: &str) -> Result<Option<i64>, AwsError> {
+    match client
+        .get_parameter()
+        .name(name)
+        .with_decryption(false)
+        .send()
+        .await
+        .op("SSM.GetParameter")
+    {
+        Ok(out) => Ok(out.parameter().map(Parameter::version)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a parameter (creating or overwriting it) and returns the version written.
+pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
+    let out = client
+        .put_parameter()
+        .name(&param.name)
+        .value(&param.value)
+        .r#type(param.ptype.clone())
+        .set_key_id(param.key_id.clone().filter(|_| param.is_secure()))
+        .overwrite(true)
+        .send()
+        .await
+        .op("SSM.PutParameter")?;
+    Ok(out.version())
+}
+
+/// Writes `version` of `name` back as a new version, exactly: value, type, KMS key, description,
+/// allowed pattern, data type and tier as they were.
+pub async fn restore_version(client: &Client, name: &str, version: i64) -> Result<i64, AwsError> {
+    let mut pages = client
+        .get_parameter_history()
+        .name(name)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.op("SSM.GetParameterHistory")?;
+        let Some(old) = page.parameters().iter().find(|p| p.version() == version) else {
+            continue;
+        };
+        let out = client
+            .put_parameter()
+            .name(name)
+            .set_value(old.value().map(str::to_owned))
+            .set_type(old.r#type().cloned())
+            .set_key_id(old.key_id().map(str::to_owned))
+            .set_description(old.description().map(str::to_owned))
+            .set_allowed_pattern(old.allowed_pattern().map(str::to_owned))
+            .set_data_type(old.data_type().map(str::to_owned))
+            .set_tier(
+                old.tier()
+                    .filter(|t| **t != ParameterTier::Standard)
+                    .cloned(),
+            )
+            .overwrite(true)
+            .send()
+            .await
+            .op("SSM.PutParameter")?;
+        return Ok(out.version());
+    }
+    Err(AwsError {
+        operation: "SSM.GetParameterHistory",
+        code: Some("ParameterVersionNotFound".into()),
+        message: format!(
+            "version {version} of {name} is no longer in its history (Parameter Store keeps the last 100)"
+        ),
+    })
+}
+
+pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {
+    client
+        .delete_parameter()
+        .name(name)
+        .send()
+        .await
+        .op("SSM.DeleteParameter")
+        .map(drop)
+}

@@ -1,0 +1,123 @@
+//! The command line: one definition of each flag (help text comes from the `///` comments),
+//! then dispatch to `commands`. Errors print with their whole cause chain.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::error::Error;
+use crate::report::Format;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a step failed and everything was rolled back (or nothing had changed yet)
+  2  invalid input (playbook, arguments or journal): nothing was called
+  3  a step failed and the rollback is incomplete: a human must act, as the output says
+  4  did not start: another run holds the lock, or the confirmation was not given";
+
+/// Promote a staging environment to production on AWS when production is down, and put it back.
+#[derive(Debug, Parser)]
+#[command(name = "standin", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// Directory holding run journals and the lock.
+    #[arg(
+        long,
+        global = true,
+        default_value = ".standin",
+        env = "STANDIN_STATE_DIR"
+    )]
+    pub state_dir: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value = "human")]
+    pub output: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a playbook without calling AWS.
+    Validate(PlaybookArgs),
+    /// Dry run: read the live state and show what each step would change. Changes nothing.
+    Plan(PlaybookArgs),
+    /// Execute a playbook step by step, rolling back completed steps if one fails.
+    Run {
+        #[command(flatten)]
+        playbook: PlaybookArgs,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Undo a run's changes in reverse order, from its journal.
+    Rollback {
+        /// The run to undo (see `standin status`). Default with `--last`: the newest run.
+        #[arg(required_unless_present = "last", conflicts_with = "last")]
+        run_id: Option<String>,
+        /// Undo the newest run.
+        #[arg(long)]
+        last: bool,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Overwrite values that were changed by someone else since the run.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show a run's steps and their states, from its journal (default: the newest run).
+    Status { run_id: Option<String> },
+    /// List the step kinds this build knows.
+    Kinds,
+}
+
+/// A playbook and its variable overrides.
+#[derive(Debug, Args)]
+pub struct PlaybookArgs {
+    /// The playbook (YAML).
+    pub playbook: PathBuf,
+    /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` has no variable name before `=`"));
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+/// Parses the command line, runs the command, and turns the result into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(crate::error::exit::ROLLED_BACK);
+        }
+    };
+    match runtime.block_on(commands::dispatch(&cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn print_error(err: &Error) {
+    eprintln!("error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if !err.to_string().contains(&cause.to_string()) {
+            eprintln!("  caused by: {cause}");
+        }
+        source = cause.source();
+    }
+}

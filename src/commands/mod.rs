@@ -1,0 +1,114 @@
+//! One function per subcommand; they share loading, planning and confirmation.
+
+mod plan;
+mod rollback;
+mod run;
+mod status;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use crate::aws::{AwsSettings, Clients};
+use crate::cli::{Cli, Command, PlaybookArgs};
+use crate::error::{exit, Error};
+use crate::playbook::{self, Playbook};
+use crate::report::{self, Format};
+use crate::steps::{Ctx, KINDS};
+
+pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
+    match &cli.command {
+        Command::Validate(args) => validate(cli, args),
+        Command::Plan(args) => plan::plan(cli, args).await,
+        Command::Run { playbook, yes } => run::run(cli, playbook, *yes).await,
+        Command::Rollback {
+            run_id,
+            last: _,
+            yes,
+            force,
+        } => rollback::rollback(cli, run_id.as_deref(), *yes, *force).await,
+        Command::Status { run_id } => status::status(cli, run_id.as_deref()),
+        Command::Kinds => {
+            kinds(cli.output);
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
+    Ok(playbook::load(&args.playbook, &args.vars)?)
+}
+
+fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
+    let pb = load(args)?;
+    match cli.output {
+        Format::Json => report::print_json(&serde_json::json!({
+            "valid": true,
+            "playbook": pb.name,
+            "steps": pb.steps.iter().map(|s| serde_json::json!({"id": s.id, "kind": s.kind.name})).collect::<Vec<_>>(),
+        })),
+        Format::Human => println!(
+            "{}: valid playbook `{}` with {} steps",
+            args.playbook.display(),
+            pb.name,
+            pb.steps.len()
+        ),
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn kinds(format: Format) {
+    match format {
+        Format::Json => report::print_json(
+            &KINDS
+                .iter()
+                .map(|k| serde_json::json!({"kind": k.name, "summary": k.summary}))
+                .collect::<Vec<_>>(),
+        ),
+        Format::Human => {
+            for k in KINDS {
+                println!("{:<22} {}", k.name, k.summary);
+            }
+        }
+    }
+}
+
+/// Builds the clients; no network call happens here.
+async fn context(aws: &AwsSettings) -> Ctx {
+    Ctx {
+        aws: Clients::load(aws).await,
+        poll: Duration::from_secs(2),
+    }
+}
+
+/// `--state-dir X` as it must be repeated in suggested commands (empty for the default).
+fn state_flag(cli: &Cli) -> String {
+    if cli.state_dir.as_os_str() == ".standin" {
+        String::new()
+    } else {
+        format!(" --state-dir {}", cli.state_dir.display())
+    }
+}
+
+/// Asks a human to type `expected` unless `--yes`; refuses without a terminal to ask on.
+fn confirm(yes: bool, question: &str, expected: &str) -> Result<(), Error> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "refusing to act without confirmation: stdin is not a terminal; pass `--yes` to confirm in automation".into(),
+        ));
+    }
+    eprint!("{question} Type `{expected}` to confirm: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|_| Error::Declined)?;
+    if answer.trim() == expected {
+        Ok(())
+    } else {
+        Err(Error::Declined)
+    }
+}

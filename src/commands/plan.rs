@@ -1,0 +1,43 @@
+//! `standin plan`: the dry run, and the planning pass `run` shows before it asks.
+
+use crate::cli::{Cli, PlaybookArgs};
+use crate::error::{exit, Error};
+use crate::playbook::Playbook;
+use crate::report::{self, Format, PlanDoc, PlannedStep};
+use crate::steps::Ctx;
+
+/// Plans every step against live state (reads only).
+pub(super) async fn plan_all(pb: &Playbook, ctx: &Ctx) -> PlanDoc {
+    let mut steps = Vec::with_capacity(pb.steps.len());
+    for def in &pb.steps {
+        let planned = def.step.plan(ctx).await;
+        let (changes, warnings, error) = match planned {
+            Ok(p) => (p.changes, p.warnings, None),
+            Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+        };
+        steps.push(PlannedStep {
+            id: def.id.clone(),
+            kind: def.kind.name.to_owned(),
+            description: def.description.clone(),
+            changes,
+            warnings,
+            error,
+        });
+    }
+    PlanDoc::new(pb.name.clone(), pb.path.display().to_string(), steps)
+}
+
+pub(super) async fn plan(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
+    let pb = super::load(args)?;
+    let ctx = super::context(&pb.aws).await;
+    let doc = plan_all(&pb, &ctx).await;
+    match cli.output {
+        Format::Json => report::print_json(&doc),
+        Format::Human => print!("{}", doc.human()),
+    }
+    Ok(if doc.summary.failed_steps > 0 {
+        exit::ROLLED_BACK
+    } else {
+        exit::SUCCESS
+    })
+}

@@ -1,0 +1,65 @@
+//! `standin rollback`: undo a run from its journal alone.
+
+use crate::cli::Cli;
+use crate::engine::journal::{Journal, Outcome};
+use crate::engine::state::StateDir;
+use crate::engine::{self, load_view};
+use crate::error::{exit, Error};
+use crate::report::{self, Console, Format};
+
+pub(super) async fn rollback(
+    cli: &Cli,
+    run_id: Option<&str>,
+    yes: bool,
+    force: bool,
+) -> Result<u8, Error> {
+    let state = StateDir::new(&cli.state_dir);
+    let run_id = super::status::resolve(&state, run_id)?;
+    let _lock = state.lock(&format!("standin rollback {run_id}"))?;
+    let path = state.journal(&run_id);
+    let view = load_view(&path)?;
+    let stack: Vec<_> = view.rollback_stack().map(|s| s.id.clone()).collect();
+    if stack.is_empty() {
+        match cli.output {
+            Format::Json => report::print_json(
+                &serde_json::json!({"run_id": run_id, "undone": [], "outcome": "nothing-to-undo"}),
+            ),
+            Format::Human => {
+                println!("Run {run_id}: nothing to roll back (no step left a change in place).")
+            }
+        }
+        return Ok(exit::SUCCESS);
+    }
+    if cli.output == Format::Human {
+        println!(
+            "Run {run_id} of `{}`: will undo, in this order: {}",
+            view.playbook,
+            stack.join(", ")
+        );
+    }
+    super::confirm(
+        yes,
+        &format!("This undoes run {run_id} on live resources."),
+        &view.playbook,
+    )?;
+    let ctx = super::context(&view.aws).await;
+    let mut journal = Journal::open(&path).map_err(|source| engine::EngineError::Journal {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut console = Console::new(cli.output);
+    let reason = if force {
+        "requested with --force"
+    } else {
+        "requested"
+    };
+    let report = engine::rollback(&view, &ctx, &mut journal, force, reason, &mut console).await?;
+    match cli.output {
+        Format::Json => report::print_json(&report),
+        Format::Human => print!("{}", report::human_report(&report, &super::state_flag(cli))),
+    }
+    Ok(match report.outcome {
+        Outcome::RollbackIncomplete => exit::HUMAN_NEEDED,
+        Outcome::Succeeded | Outcome::RolledBack => exit::SUCCESS,
+    })
+}

@@ -1,0 +1,338 @@
+//! The engine: plans, runs and rolls back playbooks through the step traits, journaling every
+//! move. It never names an AWS service, and it reports progress only through [`Observer`].
+
+pub mod journal;
+pub mod state;
+pub mod view;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use self::journal::{now, Journal, Outcome, Record, StepRef, FORMAT};
+use self::state::StateDir;
+use self::view::RunView;
+use crate::playbook::{Playbook, StepDef};
+use crate::steps::{self, Ctx, Drift, Prepared, StepError};
+
+/// Bound on a step (plan, apply and waits) when the playbook sets no `timeout`.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Receives progress; the report module renders it for a terminal, a log or nothing (JSON).
+pub trait Observer: Send {
+    fn step_started(&mut self, index: usize, total: usize, id: &str, kind: &str);
+    fn step_planned(&mut self, id: &str, prepared: &Prepared);
+    fn step_finished(&mut self, id: &str, result: &StepResult);
+    fn rollback_started(&mut self, reason: &str);
+    fn undo_finished(&mut self, id: &str, result: Result<&[String], &str>);
+}
+
+/// How one step of a run ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum StepResult {
+    Applied { secs: f64 },
+    Unchanged { secs: f64 },
+    Failed { secs: f64, error: String },
+}
+
+/// A step that could not be undone, and what a human must do about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Leftover {
+    pub step: String,
+    pub kind: String,
+    pub error: String,
+    /// Resources changed since the run, when that is why (rerun with `--force` to overwrite).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
+}
+
+/// The end of a run or a rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub run_id: String,
+    pub outcome: Outcome,
+    /// The step that failed, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<(String, String)>,
+    /// Undone steps, in the order they were undone.
+    pub undone: Vec<String>,
+    pub leftovers: Vec<Leftover>,
+    pub secs: f64,
+}
+
+/// Engine failures that are not a step's: the journal could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("journal {path}: {source}")]
+    Journal {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Read(#[from] journal::ReadError),
+}
+
+fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+    move |source| EngineError::Journal {
+        path: journal.path().display().to_string(),
+        source,
+    }
+}
+
+/// Runs every step in order; on the first failure, undoes the completed steps in reverse.
+pub async fn run(
+    playbook: &Playbook,
+    ctx: &Ctx,
+    state: &StateDir,
+    run_id: &str,
+    obs: &mut dyn Observer,
+) -> Result<Report, EngineError> {
+    let started = Instant::now();
+    let mut journal =
+        Journal::create(&state.runs().join(run_id)).map_err(|source| EngineError::Journal {
+            path: state.journal(run_id).display().to_string(),
+            source,
+        })?;
+    let start = Record::Start {
+        format: FORMAT,
+        run_id: run_id.to_owned(),
+        playbook: playbook.name.clone(),
+        file: playbook.path.display().to_string(),
+        aws: playbook.aws.clone(),
+        steps: playbook
+            .steps
+            .iter()
+            .map(|s| StepRef {
+                id: s.id.clone(),
+                kind: s.kind.name.to_owned(),
+            })
+            .collect(),
+        at: now(),
+    };
+    journal.append(&start).map_err(journal_err(&journal))?;
+    let total = playbook.steps.len();
+    for (i, def) in playbook.steps.iter().enumerate() {
+        obs.step_started(i + 1, total, &def.id, def.kind.name);
+        let t0 = Instant::now();
+        let result = run_step(def, ctx, &mut journal, obs).await;
+        let secs = t0.elapsed().as_secs_f64();
+        let shown = match &result {
+            Ok(true) => StepResult::Applied { secs },
+            Ok(false) => StepResult::Unchanged { secs },
+            Err(e) => StepResult::Failed {
+                secs,
+                error: e.to_string(),
+            },
+        };
+        obs.step_finished(&def.id, &shown);
+        if let Err(error) = result {
+            let reason = format!("step `{}` failed: {error}", def.id);
+            let view = load_view(journal.path())?;
+            let mut report = rollback(&view, ctx, &mut journal, false, &reason, obs).await?;
+            report.failed_step = Some((def.id.clone(), error.to_string()));
+            report.secs = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+    }
+    journal
+        .append(&Record::Finished {
+            outcome: Outcome::Succeeded,
+            at: now(),
+        })
+        .map_err(journal_err(&journal))?;
+    Ok(Report {
+        run_id: run_id.to_owned(),
+        outcome: Outcome::Succeeded,
+        failed_step: None,
+        undone: Vec::new(),
+        leftovers: Vec::new(),
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Why a step failed: its own error, a timeout, or a journal that could not be written (in
+/// which case its mutation was not started, or its outcome is in doubt).
+#[derive(Debug, thiserror::Error)]
+enum RunStepError {
+    #[error(transparent)]
+    Step(#[from] StepError),
+    #[error("timed out after {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    #[error("cannot write the journal, so the step was stopped: {0}")]
+    Journal(std::io::Error),
+}
+
+/// Plans and applies one step; `Ok(false)` when it had nothing to change.
+async fn run_step(
+    def: &StepDef,
+    ctx: &Ctx,
+    journal: &mut Journal,
+    obs: &mut dyn Observer,
+) -> Result<bool, RunStepError> {
+    let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
+    let deadline = tokio::time::Instant::now() + limit;
+    let prepared = tokio::time::timeout_at(deadline, def.step.plan(ctx))
+        .await
+        .map_err(|_| RunStepError::Timeout(limit))??;
+    obs.step_planned(&def.id, &prepared);
+    let id = def.id.clone();
+    if prepared.is_noop() {
+        journal
+            .append(&Record::Unchanged {
+                step: id,
+                at: now(),
+            })
+            .map_err(RunStepError::Journal)?;
+        return Ok(false);
+    }
+    let mut mutation = prepared.mutation;
+    journal
+        .append(&Record::Intent {
+            step: id.clone(),
+            undo: mutation.undo_record(),
+            at: now(),
+        })
+        .map_err(RunStepError::Journal)?;
+    let t0 = Instant::now();
+    let applied = tokio::time::timeout_at(deadline, mutation.apply(ctx)).await;
+    let error = match applied {
+        Ok(Ok(())) => {
+            let record = Record::Applied {
+                step: id,
+                undo: mutation.undo_record(),
+                secs: t0.elapsed().as_secs_f64(),
+                at: now(),
+            };
+            return journal
+                .append(&record)
+                .map(|()| true)
+                .map_err(RunStepError::Journal);
+        }
+        Ok(Err(e)) => RunStepError::Step(e),
+        Err(_) => RunStepError::Timeout(limit),
+    };
+    // The failure itself is what matters; a journal error here leaves the step in doubt, which
+    // rollback treats the same way.
+    let _ = journal.append(&Record::Failed {
+        step: id,
+        undo: Some(mutation.undo_record()),
+        error: error.to_string(),
+        at: now(),
+    });
+    Err(error)
+}
+
+/// Reads a run's journal into a view.
+pub fn load_view(path: &std::path::Path) -> Result<RunView, EngineError> {
+    let records = journal::read(path)?;
+    RunView::from_records(&records).ok_or_else(|| {
+        EngineError::Read(journal::ReadError::Corrupt {
+            path: path.to_owned(),
+            line: 1,
+            message: "the first record is not a start record".into(),
+        })
+    })
+}
+
+/// Undoes every step of `view` that changed something, last first, journaling each result.
+/// A step whose undo fails or is refused (drift) is reported as a leftover; the others are
+/// still undone, so as much as possible is put back.
+pub async fn rollback(
+    view: &RunView,
+    ctx: &Ctx,
+    journal: &mut Journal,
+    force: bool,
+    reason: &str,
+    obs: &mut dyn Observer,
+) -> Result<Report, EngineError> {
+    let started = Instant::now();
+    obs.rollback_started(reason);
+    journal
+        .append(&Record::RollbackStarted {
+            reason: reason.to_owned(),
+            at: now(),
+        })
+        .map_err(journal_err(journal))?;
+    let mut undone = Vec::new();
+    let mut leftovers = Vec::new();
+    for step in view.rollback_stack() {
+        let result = undo_step(
+            &step.kind,
+            step.undo.clone().unwrap_or_default(),
+            ctx,
+            force,
+        )
+        .await;
+        match result {
+            Ok(lines) => {
+                obs.undo_finished(&step.id, Ok(&lines));
+                journal
+                    .append(&Record::Undone {
+                        step: step.id.clone(),
+                        restored: lines,
+                        at: now(),
+                    })
+                    .map_err(journal_err(journal))?;
+                undone.push(step.id.clone());
+            }
+            Err(e) => {
+                let error = e.to_string();
+                obs.undo_finished(&step.id, Err(&error));
+                journal
+                    .append(&Record::UndoFailed {
+                        step: step.id.clone(),
+                        error: error.clone(),
+                        at: now(),
+                    })
+                    .map_err(journal_err(journal))?;
+                leftovers.push(Leftover {
+                    step: step.id.clone(),
+                    kind: step.kind.clone(),
+                    error,
+                    drift: match e {
+                        StepError::Drift(items) => items,
+                        _ => Vec::new(),
+                    },
+                });
+            }
+        }
+    }
+    let outcome = if leftovers.is_empty() {
+        Outcome::RolledBack
+    } else {
+        Outcome::RollbackIncomplete
+    };
+    journal
+        .append(&Record::Finished { outcome, at: now() })
+        .map_err(journal_err(journal))?;
+    Ok(Report {
+        run_id: view.run_id.clone(),
+        outcome,
+        failed_step: None,
+        undone,
+        leftovers,
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn undo_step(
+    kind: &str,
+    record: serde_json::Value,
+    ctx: &Ctx,
+    force: bool,
+) -> Result<Vec<String>, StepError> {
+    let def = steps::find_kind(kind).ok_or_else(|| {
+        StepError::failed(
+            kind,
+            "this standin does not know the kind; roll back with the standin that ran it",
+        )
+    })?;
+    let undo = (def.load_undo)(record).map_err(|e| {
+        StepError::failed(kind, format!("unreadable undo record in the journal: {e}"))
+    })?;
+    tokio::time::timeout(DEFAULT_STEP_TIMEOUT, undo.undo(ctx, force))
+        .await
+        .map_err(|_| StepError::failed(kind, "undo timed out"))?
+}

@@ -1,0 +1,168 @@
+//! What a journal says about a run: each step's state, and what a rollback must undo.
+//! `status`, `rollback` and the run's own rollback stack all read runs through this view.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::journal::{Outcome, Record, StepRef};
+use crate::aws::AwsSettings;
+
+/// Where a step stands according to the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    /// Not reached.
+    NotStarted,
+    /// Its undo record was journaled but no outcome: the process stopped mid-change.
+    InDoubt,
+    Applied,
+    /// Nothing to change.
+    Unchanged,
+    /// Failed; whatever part of it happened is still to be undone.
+    Failed,
+    Undone,
+    /// Its undo failed or was refused (drift): a human must look.
+    UndoFailed,
+}
+
+impl StepState {
+    fn needs_undo(self) -> bool {
+        matches!(
+            self,
+            Self::InDoubt | Self::Applied | Self::Failed | Self::UndoFailed
+        )
+    }
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub kind: String,
+    pub state: StepState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo_error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<String>,
+    #[serde(skip)]
+    pub undo: Option<Value>,
+}
+
+/// A run as its journal tells it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub run_id: String,
+    pub playbook: String,
+    pub file: String,
+    pub started: String,
+    #[serde(skip)]
+    pub aws: AwsSettings,
+    pub steps: Vec<StepView>,
+    /// `None` while running, or when the process died before finishing.
+    pub outcome: Option<Outcome>,
+}
+
+impl RunView {
+    /// Folds the records. The first must be the start record.
+    pub fn from_records(records: &[Record]) -> Option<Self> {
+        let Some(Record::Start {
+            run_id,
+            playbook,
+            file,
+            aws,
+            steps,
+            at,
+            ..
+        }) = records.first()
+        else {
+            return None;
+        };
+        let mut view = Self {
+            run_id: run_id.clone(),
+            playbook: playbook.clone(),
+            file: file.clone(),
+            started: at.clone(),
+            aws: aws.clone(),
+            steps: steps.iter().map(StepView::new).collect(),
+            outcome: None,
+        };
+        for record in &records[1..] {
+            view.fold(record);
+        }
+        Some(view)
+    }
+
+    fn step(&mut self, id: &str) -> Option<&mut StepView> {
+        self.steps.iter_mut().find(|s| s.id == id)
+    }
+
+    fn fold(&mut self, record: &Record) {
+        match record {
+            Record::Intent { step, undo, .. } => {
+                self.set(step, StepState::InDoubt, Some(undo.clone()), None)
+            }
+            Record::Applied { step, undo, .. } => {
+                self.set(step, StepState::Applied, Some(undo.clone()), None)
+            }
+            Record::Unchanged { step, .. } => self.set(step, StepState::Unchanged, None, None),
+            Record::Failed {
+                step, undo, error, ..
+            } => {
+                self.set(step, StepState::Failed, undo.clone(), Some(error.clone()));
+            }
+            Record::Undone { step, restored, .. } => {
+                if let Some(s) = self.step(step) {
+                    s.state = StepState::Undone;
+                    s.undo_error = None;
+                    s.restored.clone_from(restored);
+                }
+            }
+            Record::UndoFailed { step, error, .. } => {
+                if let Some(s) = self.step(step) {
+                    s.state = StepState::UndoFailed;
+                    s.undo_error = Some(error.clone());
+                }
+            }
+            Record::Finished { outcome, .. } => self.outcome = Some(*outcome),
+            Record::RollbackStarted { .. } => self.outcome = None,
+            Record::Start { .. } => {}
+        }
+    }
+
+    fn set(&mut self, id: &str, state: StepState, undo: Option<Value>, error: Option<String>) {
+        if let Some(s) = self.step(id) {
+            s.state = state;
+            if undo.is_some() {
+                s.undo = undo;
+            }
+            s.error = error;
+        }
+    }
+
+    /// Steps to undo, last first: the rollback stack.
+    pub fn rollback_stack(&self) -> impl Iterator<Item = &StepView> {
+        self.steps.iter().rev().filter(|s| s.needs_undo())
+    }
+}
+
+impl StepView {
+    /// Whether the step may have changed something not undone yet (a step that failed before
+    /// journaling an undo record changed nothing).
+    pub fn needs_undo(&self) -> bool {
+        self.state.needs_undo() && self.undo.is_some()
+    }
+
+    fn new(step: &StepRef) -> Self {
+        Self {
+            id: step.id.clone(),
+            kind: step.kind.clone(),
+            state: StepState::NotStarted,
+            error: None,
+            undo_error: None,
+            restored: Vec::new(),
+            undo: None,
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The top-level error: every failure a command can end with, and the exit code it means.
+
+use crate::engine::state::LockError;
+use crate::engine::EngineError;
+use crate::playbook::Invalid;
+
+/// Exit codes, documented in `standin --help`.
+pub mod exit {
+    /// Everything asked for was done.
+    pub const SUCCESS: u8 = 0;
+    /// A step failed and everything it and earlier steps changed was rolled back (or nothing
+    /// had changed yet).
+    pub const ROLLED_BACK: u8 = 1;
+    /// Invalid input (playbook, arguments, journal): nothing was called.
+    pub const INVALID: u8 = 2;
+    /// A step failed and the rollback is incomplete: a human must act, as the output says.
+    pub const HUMAN_NEEDED: u8 = 3;
+    /// Did not start: another run holds the lock, or the confirmation was not given.
+    pub const NOT_STARTED: u8 = 4;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid playbook\n{0}")]
+    Invalid(#[from] Invalid),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("not confirmed: nothing was changed")]
+    Declined,
+    #[error("cannot plan step `{step}`: {message}\nnothing was changed")]
+    Plan { step: String, message: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Invalid(_) | Self::Usage(_) => exit::INVALID,
+            Self::Engine(EngineError::Read(_)) => exit::INVALID,
+            Self::Lock(LockError::Held { .. }) | Self::Declined => exit::NOT_STARTED,
+            Self::Lock(LockError::Io { .. }) | Self::Plan { .. } => exit::ROLLED_BACK,
+            // The journal could not be written mid-run: what happened is uncertain.
+            Self::Engine(EngineError::Journal { .. }) => exit::HUMAN_NEEDED,
+        }
+    }
+}

@@ -1,0 +1,591 @@
+//! Playbooks: YAML in, checked steps out, with no AWS call. Every problem is reported at once,
+//! each with `file:line:col`, what is wrong and how to fix it.
+//!
+//! Stages: serde_yaml reads the text (syntax errors carry their own position); `vars` are
+//! resolved and substituted; the header and each step's common fields are checked here; each
+//! kind checks its own fields. Positions of later problems come from [`locate::Locator`].
+
+mod interpolate;
+mod locate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_yaml::{Mapping, Value};
+
+use self::locate::Locator;
+pub use self::locate::{Pos, YamlPath};
+use crate::aws::AwsSettings;
+use crate::steps::{self, KindDef, Step};
+
+/// The only playbook format version this build reads.
+pub const VERSION: u64 = 1;
+
+const TOP_FIELDS: &[&str] = &["version", "name", "description", "aws", "vars", "steps"];
+const STEP_FIELDS: &[&str] = &["id", "kind", "description", "timeout"];
+
+/// A checked playbook, ready to plan.
+pub struct Playbook {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    pub aws: AwsSettings,
+    pub steps: Vec<StepDef>,
+}
+
+/// One step: the fields every kind has, and the kind's own step.
+pub struct StepDef {
+    pub id: String,
+    pub kind: &'static KindDef,
+    pub description: Option<String>,
+    /// Bound on the whole step (plan, apply and waits).
+    pub timeout: Option<Duration>,
+    pub step: Box<dyn Step>,
+}
+
+/// A rejected playbook: every problem found, in file order.
+#[derive(Debug, thiserror::Error)]
+pub struct Invalid {
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+/// One problem, where it is, and a hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                p.pos.line,
+                p.pos.col,
+                p.message
+            )?;
+            if let Some(hint) = &p.hint {
+                write!(f, "\n  hint: {hint}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Collects problems with their positions while a playbook is checked.
+struct Checker {
+    locator: Locator,
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn report(&mut self, path: &YamlPath, message: impl Into<String>, hint: Option<String>) {
+        self.problems.push(Problem {
+            pos: self.locator.find(path),
+            message: message.into(),
+            hint,
+        });
+    }
+
+    /// Deserializes `value` (found at `path`) or reports why not.
+    fn typed<T: serde::de::DeserializeOwned>(
+        &mut self,
+        value: Value,
+        path: &YamlPath,
+    ) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut at = path.clone();
+                for seg in e.path().iter() {
+                    match seg {
+                        serde_path_to_error::Segment::Map { key } => at = at.key(key),
+                        serde_path_to_error::Segment::Seq { index } => at = at.index(*index),
+                        _ => {}
+                    }
+                }
+                let message = e.into_inner().to_string();
+                self.report_serde(&at, message, None);
+                None
+            }
+        }
+    }
+
+    /// Reports a serde message, pointing unknown fields at the offending key.
+    fn report_serde(&mut self, path: &YamlPath, message: String, hint: Option<String>) {
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        if let Some((field, expected)) = unknown_field(&message) {
+            let hint = nearest(&field, expected.iter().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`?"))
+                .or(hint);
+            self.report(&path.key(&field), message, hint);
+        } else {
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next());
+            let hint = hint.or_else(|| match missing {
+                Some(field) => Some(format!(
+                    "add `{field}:` (docs/playbook.md lists every kind's fields)"
+                )),
+                None => type_hint(&message),
+            });
+            self.report(path, message, hint);
+        }
+    }
+}
+
+/// A hint for serde's "invalid type: X, expected Y", from what was expected.
+fn type_hint(message: &str) -> Option<String> {
+    let expected = message
+        .strip_prefix("invalid type: ")?
+        .split(", expected ")
+        .nth(1)?;
+    Some(
+        match expected {
+            e if e.starts_with('i') || e.starts_with('u') => {
+                "this field takes a whole number, without quotes"
+            }
+            "a string" => "this field takes text; quote it, e.g. \"8080\"",
+            "a boolean" => "this field takes `true` or `false`",
+            e if e.starts_with("a sequence") => "this field takes a list, e.g. `[A, B]`",
+            _ => "check the value's type against docs/playbook.md",
+        }
+        .to_owned(),
+    )
+}
+
+/// Splits serde's "unknown field `x`, expected one of `a`, `b`" into the field and the options.
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let options = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    Some((field.to_owned(), options))
+}
+
+/// The candidate closest to `word`, if close enough to be a likely typo.
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (word.len().max(c.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Reads and checks a playbook. `overrides` are `--var NAME=VALUE` pairs; each must name a
+/// variable the playbook declares, so a typo cannot silently leave a default in place.
+pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Invalid> {
+    let invalid = |pos: Pos, message: String, hint: Option<String>| Invalid {
+        file: path.to_owned(),
+        problems: vec![Problem { pos, message, hint }],
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(
+            Pos { line: 1, col: 1 },
+            format!("cannot read the playbook: {e}"),
+            Some("check the path".into()),
+        )
+    })?;
+    let doc: Value = serde_yaml::from_str(&text).map_err(|e| {
+        let pos = e.location().map_or(Pos { line: 1, col: 1 }, |l| Pos {
+            line: l.line(),
+            col: l.column(),
+        });
+        let message = e.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        invalid(
+            pos,
+            format!("invalid YAML: {message}"),
+            Some("check indentation, colons and quoting around this place".into()),
+        )
+    })?;
+    let mut checker = Checker {
+        locator: Locator::new(&text),
+        problems: Vec::new(),
+    };
+    let playbook = check(&mut checker, doc, path, overrides);
+    match playbook {
+        Some(p) if checker.problems.is_empty() => Ok(p),
+        _ => {
+            checker.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
+            Err(Invalid {
+                file: path.to_owned(),
+                problems: checker.problems,
+            })
+        }
+    }
+}
+
+fn check(
+    c: &mut Checker,
+    doc: Value,
+    path: &Path,
+    overrides: &[(String, String)],
+) -> Option<Playbook> {
+    let root = YamlPath::default();
+    let Value::Mapping(mut top) = doc else {
+        c.report(
+            &root,
+            "a playbook is a YAML mapping",
+            Some("start with `version: 1`, `name:` and `steps:`".into()),
+        );
+        return None;
+    };
+    for key in top.keys() {
+        let name = key.as_str().unwrap_or_default();
+        if !TOP_FIELDS.contains(&name) {
+            let hint = nearest(name, TOP_FIELDS.iter().copied()).map_or_else(
+                || format!("top-level fields are {}", backticked(TOP_FIELDS)),
+                |n| format!("did you mean `{n}`?"),
+            );
+            c.report(
+                &root.key(name),
+                format!("unknown field `{name}`"),
+                Some(hint),
+            );
+        }
+    }
+    match top.get("version") {
+        Some(v) if v.as_u64() == Some(VERSION) => {}
+        Some(v) => c.report(
+            &root.key("version"),
+            format!("unsupported playbook version {}", scalar(v)),
+            Some(format!("this standin reads `version: {VERSION}`")),
+        ),
+        None => c.report(
+            &root,
+            "missing field `version`",
+            Some(format!("add `version: {VERSION}`")),
+        ),
+    }
+    let vars = variables(c, top.remove("vars"), overrides);
+    let mut errors = Vec::new();
+    let mut rest = Value::Mapping(top);
+    interpolate::interpolate(&mut rest, &vars, &root, &mut errors);
+    for e in errors {
+        c.report(&e.path, e.message, e.hint);
+    }
+    let Value::Mapping(mut top) = rest else {
+        unreachable!("still a mapping")
+    };
+    let name = match top.remove("name") {
+        Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
+        Some(_) => {
+            c.report(&root.key("name"), "`name` must be a non-empty string", None);
+            None
+        }
+        None => {
+            c.report(
+                &root,
+                "missing field `name`",
+                Some("add `name: promote-staging` (used in confirmations and reports)".into()),
+            );
+            None
+        }
+    };
+    let description = top
+        .remove("description")
+        .and_then(|v| c.typed::<String>(v, &root.key("description")));
+    let aws = match top.remove("aws") {
+        Some(v) => c.typed::<AwsSettings>(v, &root.key("aws")),
+        None => Some(AwsSettings::default()),
+    };
+    let steps = steps(c, top.remove("steps"));
+    Some(Playbook {
+        path: path.to_owned(),
+        name: name?,
+        description,
+        aws: aws?,
+        steps: steps?,
+    })
+}
+
+fn scalar(v: &Value) -> String {
+    serde_yaml::to_string(v).map_or_else(|_| "?".into(), |s| s.trim().to_owned())
+}
+
+fn backticked(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `vars:` map (strings only), with `--var` overrides applied.
+fn variables(
+    c: &mut Checker,
+    vars: Option<Value>,
+    overrides: &[(String, String)],
+) -> BTreeMap<String, String> {
+    let path = YamlPath::default().key("vars");
+    let mut declared = BTreeMap::new();
+    match vars {
+        None => {}
+        Some(Value::Mapping(map)) => {
+            for (key, value) in map {
+                let key = key.as_str().map_or_else(|| scalar(&key), str::to_owned);
+                match value {
+                    Value::String(s) => {
+                        declared.insert(key, s);
+                    }
+                    other => c.report(
+                        &path.key(&key),
+                        format!(
+                            "variable `{key}` must be a string, found `{}`",
+                            scalar(&other)
+                        ),
+                        Some(format!("quote it: `{key}: \"{}\"`", scalar(&other))),
+                    ),
+                }
+            }
+        }
+        Some(_) => c.report(
+            &path,
+            "`vars` must be a mapping of names to strings",
+            Some("e.g. `vars: {domain: example.com}`".into()),
+        ),
+    }
+    for (name, value) in overrides {
+        if declared.contains_key(name) {
+            declared.insert(name.clone(), value.clone());
+        } else {
+            let hint = nearest(name, declared.keys().map(String::as_str)).map_or_else(
+                || {
+                    "declare the variable under `vars:` first, so a typo cannot go unnoticed"
+                        .to_owned()
+                },
+                |n| format!("did you mean `--var {n}=...`?"),
+            );
+            c.report(
+                &path,
+                format!("`--var {name}`: the playbook declares no variable `{name}`"),
+                Some(hint),
+            );
+        }
+    }
+    declared
+}
+
+fn steps(c: &mut Checker, steps: Option<Value>) -> Option<Vec<StepDef>> {
+    let path = YamlPath::default().key("steps");
+    let items = match steps {
+        Some(Value::Sequence(items)) if !items.is_empty() => items,
+        Some(Value::Sequence(_)) | None => {
+            c.report(
+                &path,
+                "a playbook needs at least one step under `steps:`",
+                Some("`standin kinds` lists the step kinds".into()),
+            );
+            return None;
+        }
+        Some(_) => {
+            c.report(
+                &path,
+                "`steps` must be a list",
+                Some("start each step with `- id: ...`".into()),
+            );
+            return None;
+        }
+    };
+    let mut seen: HashMap<String, Pos> = HashMap::new();
+    let mut defs = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let at = path.index(i);
+        let Value::Mapping(fields) = item else {
+            c.report(
+                &at,
+                "a step is a mapping with `id`, `kind` and the kind's fields",
+                None,
+            );
+            continue;
+        };
+        if let Some(def) = step(c, fields, &at, &mut seen) {
+            defs.push(def);
+        }
+    }
+    Some(defs)
+}
+
+fn step(
+    c: &mut Checker,
+    mut fields: Mapping,
+    at: &YamlPath,
+    seen: &mut HashMap<String, Pos>,
+) -> Option<StepDef> {
+    let id = match fields.remove("id") {
+        Some(Value::String(id)) if valid_id(&id) => {
+            let pos = c.locator.find(&at.key("id"));
+            if let Some(first) = seen.insert(id.clone(), pos) {
+                c.report(
+                    &at.key("id"),
+                    format!(
+                        "duplicate step id `{id}` (first used at line {})",
+                        first.line
+                    ),
+                    Some(
+                        "give every step its own id; the journal and `status` refer to steps by id"
+                            .into(),
+                    ),
+                );
+            }
+            Some(id)
+        }
+        Some(other) => {
+            c.report(
+                &at.key("id"),
+                format!("invalid step id `{}`", scalar(&other)),
+                Some("use letters, digits, `-` and `_`, e.g. `repoint-dns`".into()),
+            );
+            None
+        }
+        None => {
+            c.report(
+                at,
+                "missing field `id`",
+                Some("add `id: some-name`, unique in the playbook".into()),
+            );
+            None
+        }
+    };
+    let kind = match fields.remove("kind") {
+        Some(Value::String(name)) => {
+            let found = steps::find_kind(&name);
+            if found.is_none() {
+                let hint = nearest(&name, steps::KINDS.iter().map(|k| k.name)).map_or_else(
+                    || "`standin kinds` lists the step kinds".to_owned(),
+                    |n| format!("did you mean `{n}`? `standin kinds` lists them all"),
+                );
+                c.report(
+                    &at.key("kind"),
+                    format!("unknown kind `{name}`"),
+                    Some(hint),
+                );
+            }
+            found
+        }
+        Some(other) => {
+            c.report(
+                &at.key("kind"),
+                format!("`kind` must be a string, found `{}`", scalar(&other)),
+                None,
+            );
+            None
+        }
+        None => {
+            c.report(
+                at,
+                "missing field `kind`",
+                Some("`standin kinds` lists the step kinds".into()),
+            );
+            None
+        }
+    };
+    let description = fields
+        .remove("description")
+        .and_then(|v| c.typed::<String>(v, &at.key("description")));
+    let timeout = match fields.remove("timeout") {
+        None => None,
+        Some(Value::String(text)) => match humantime::parse_duration(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                c.report(
+                    &at.key("timeout"),
+                    format!("invalid timeout `{text}`: {e}"),
+                    Some("write a duration such as `90s`, `5m` or `1h`".into()),
+                );
+                None
+            }
+        },
+        Some(other) => {
+            c.report(
+                &at.key("timeout"),
+                format!("invalid timeout `{}`", scalar(&other)),
+                Some("write a duration with its unit, such as `90s` or `5m`".into()),
+            );
+            None
+        }
+    };
+    let kind = kind?;
+    let step = match (kind.parse)(Value::Mapping(fields)) {
+        Ok(step) => Some(step),
+        Err(e) => {
+            let mut path = at.clone();
+            for seg in &e.path {
+                path = match seg.parse::<usize>() {
+                    Ok(index) => path.index(index),
+                    Err(_) => path.key(seg),
+                };
+            }
+            let hint = e.hint.or_else(|| {
+                e.message
+                    .starts_with("unknown field")
+                    .then(|| format!("common step fields are {}", backticked(STEP_FIELDS)))
+            });
+            c.report_serde(&path, e.message, hint);
+            None
+        }
+    };
+    Some(StepDef {
+        id: id?,
+        kind,
+        description,
+        timeout,
+        step: step?,
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_likely_typos() {
+        assert_eq!(
+            nearest("route53.repiont", ["route53.repoint", "ssm.put-parameters"]),
+            Some("route53.repoint")
+        );
+        assert_eq!(nearest("zzz", ["route53.repoint"]), None);
+    }
+
+    #[test]
+    fn splits_unknown_field_messages() {
+        let (field, options) =
+            unknown_field("unknown field `zon`, expected one of `zone`, `record`").unwrap();
+        assert_eq!(field, "zon");
+        assert_eq!(options, ["zone", "record"]);
+    }
+}

@@ -1,0 +1,328 @@
+//! Output for a human under stress, or for a machine: progress as it happens (an indicatif
+//! spinner on a terminal, plain lines otherwise, nothing with `--output json`), and the
+//! rendering of plans, reports and status.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::engine::journal::Outcome;
+use crate::engine::view::{RunView, StepState};
+use crate::engine::{Leftover, Observer, Report, StepResult};
+use crate::steps::{Action, Change, Prepared, Shown};
+
+/// `--output`: how results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Text for people; progress on the terminal.
+    Human,
+    /// One JSON document on stdout at the end; no progress.
+    Json,
+}
+
+/// Prints progress as the engine reports it.
+pub struct Console {
+    format: Format,
+    bar: Option<ProgressBar>,
+}
+
+impl Console {
+    pub fn new(format: Format) -> Self {
+        Self { format, bar: None }
+    }
+
+    /// A line of progress: above the spinner on a terminal, plain otherwise, none for JSON.
+    fn line(&self, text: &str) {
+        match (&self.bar, self.format) {
+            (_, Format::Json) => {}
+            (Some(bar), _) => bar.println(text),
+            (None, _) => println!("{text}"),
+        }
+    }
+
+    fn finish_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Console {
+    fn step_started(&mut self, index: usize, total: usize, id: &str, kind: &str) {
+        let title = format!("[{index}/{total}] {id} ({kind})");
+        self.line(&title);
+        if self.format == Format::Human && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new_spinner().with_message(format!("{id}: working"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .expect("template is valid"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn step_planned(&mut self, _id: &str, prepared: &Prepared) {
+        for change in prepared.changes.iter().filter(|c| c.action != Action::Keep) {
+            self.line(&format!("    {}", change_line(change)));
+        }
+        for warning in &prepared.warnings {
+            self.line(&format!("    ! {warning}"));
+        }
+    }
+
+    fn step_finished(&mut self, _id: &str, result: &StepResult) {
+        self.finish_bar();
+        self.line(&match result {
+            StepResult::Applied { secs } => format!("    ok: applied in {secs:.1}s"),
+            StepResult::Unchanged { secs } => format!("    ok: nothing to change ({secs:.1}s)"),
+            StepResult::Failed { secs, error } => format!("    FAILED after {secs:.1}s: {error}"),
+        });
+    }
+
+    fn rollback_started(&mut self, reason: &str) {
+        self.line(&format!("Rolling back ({reason})"));
+    }
+
+    fn undo_finished(&mut self, id: &str, result: Result<&[String], &str>) {
+        match result {
+            Ok(lines) => {
+                for line in lines {
+                    self.line(&format!("    undone {id}: {line}"));
+                }
+            }
+            Err(error) => self.line(&format!("    NOT undone {id}: {error}")),
+        }
+    }
+}
+
+/// `~ resource: before → after`, with secrets only as versions.
+pub fn change_line(c: &Change) -> String {
+    let sign = c.action.sign();
+    let sensitive = matches!(c.before, Some(Shown::Sensitive { .. }))
+        || matches!(c.after, Some(Shown::Sensitive { .. }));
+    let show = |s: &Option<Shown>| {
+        s.as_ref()
+            .map_or_else(|| "nothing".to_owned(), ToString::to_string)
+    };
+    let body = match (c.action, sensitive) {
+        (Action::Keep, true) => format!("(sensitive, {}, unchanged)", show(&c.after)),
+        (Action::Keep, false) => format!("{} (unchanged)", show(&c.after)),
+        (Action::Add, true) => format!("(sensitive, new {})", show(&c.after)),
+        (Action::Add, false) => show(&c.after),
+        (Action::Remove, _) => format!("{} → removed", show(&c.before)),
+        (Action::Modify, true) => format!("(sensitive, {} → {})", show(&c.before), show(&c.after)),
+        (Action::Modify, false) => format!("{} → {}", show(&c.before), show(&c.after)),
+    };
+    format!("{sign} {}: {body}", c.resource)
+}
+
+/// One step of a plan, as shown and as serialized.
+#[derive(Debug, Serialize)]
+pub struct PlannedStep {
+    pub id: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+    /// Why the step could not be planned (nothing was changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A whole plan: `standin plan --output json` prints this.
+#[derive(Debug, Serialize)]
+pub struct PlanDoc {
+    pub playbook: String,
+    pub file: String,
+    pub steps: Vec<PlannedStep>,
+    pub summary: Summary,
+}
+
+/// Counts of a plan's changes.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+    pub unchanged: usize,
+    pub failed_steps: usize,
+}
+
+impl PlanDoc {
+    pub fn new(playbook: String, file: String, steps: Vec<PlannedStep>) -> Self {
+        let mut summary = Summary::default();
+        for step in &steps {
+            summary.failed_steps += usize::from(step.error.is_some());
+            for c in &step.changes {
+                match c.action {
+                    Action::Add => summary.add += 1,
+                    Action::Modify => summary.change += 1,
+                    Action::Remove => summary.remove += 1,
+                    Action::Keep => summary.unchanged += 1,
+                }
+            }
+        }
+        Self {
+            playbook,
+            file,
+            steps,
+            summary,
+        }
+    }
+
+    pub fn human(&self) -> String {
+        let mut out = format!(
+            "Plan for `{}` ({}), read from live state:\n",
+            self.playbook, self.file
+        );
+        let total = self.steps.len();
+        for (i, step) in self.steps.iter().enumerate() {
+            out.push_str(&format!(
+                "\n[{}/{total}] {} ({})",
+                i + 1,
+                step.id,
+                step.kind
+            ));
+            if let Some(d) = &step.description {
+                out.push_str(&format!(" - {d}"));
+            }
+            out.push('\n');
+            if let Some(error) = &step.error {
+                out.push_str(&format!("    cannot plan: {error}\n"));
+            }
+            if !step.changes.is_empty() && step.changes.iter().all(|c| c.action == Action::Keep) {
+                out.push_str("    no-op: already as wanted\n");
+            }
+            for c in &step.changes {
+                out.push_str(&format!("    {}\n", change_line(c)));
+            }
+            for w in &step.warnings {
+                out.push_str(&format!("    ! {w}\n"));
+            }
+        }
+        let s = &self.summary;
+        out.push_str(&format!(
+            "\nPlan: {} to add, {} to change, {} to remove, {} unchanged.",
+            s.add, s.change, s.remove, s.unchanged
+        ));
+        if s.failed_steps > 0 {
+            out.push_str(&format!(
+                " {} step(s) could not be planned.",
+                s.failed_steps
+            ));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// The end of a run or rollback, for people.
+pub fn human_report(report: &Report, state_flag: &str) -> String {
+    let run = &report.run_id;
+    let mut out = String::new();
+    match report.outcome {
+        Outcome::Succeeded => {
+            out.push_str(&format!("Run {run} succeeded in {:.1}s.\n", report.secs))
+        }
+        Outcome::RolledBack => {
+            if let Some((step, error)) = &report.failed_step {
+                out.push_str(&format!("Run {run} failed at step `{step}`: {error}\n"));
+            }
+            out.push_str(&format!(
+                "Rolled back: {}. Everything the run changed is back as it was.\n",
+                if report.undone.is_empty() {
+                    "nothing needed undoing".to_owned()
+                } else {
+                    report.undone.join(", ")
+                }
+            ));
+        }
+        Outcome::RollbackIncomplete => {
+            if let Some((step, error)) = &report.failed_step {
+                out.push_str(&format!("Run {run} failed at step `{step}`: {error}\n"));
+            }
+            if !report.undone.is_empty() {
+                out.push_str(&format!("Rolled back: {}.\n", report.undone.join(", ")));
+            }
+            out.push_str("ROLLBACK INCOMPLETE. A human must act on:\n");
+            for leftover in &report.leftovers {
+                out.push_str(&leftover_text(leftover, run, state_flag));
+            }
+        }
+    }
+    out
+}
+
+fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
+    let mut out = format!("  - step `{}` ({}): {}\n", l.step, l.kind, l.error);
+    if l.drift.is_empty() {
+        out.push_str(&format!(
+            "    fix the cause (permissions, connectivity, throttling), then run `standin{state_flag} rollback {run}` again\n"
+        ));
+    } else {
+        for d in &l.drift {
+            out.push_str(&format!(
+                "    {} was changed by someone else since the run: now {}, standin wrote {}\n",
+                d.resource, d.found, d.expected
+            ));
+        }
+        out.push_str(&format!(
+            "    decide which value is right; to put back the value from before the run anyway, run `standin{state_flag} rollback {run} --force`\n"
+        ));
+    }
+    out
+}
+
+/// A run's steps and states, for people.
+pub fn human_status(view: &RunView) -> String {
+    let outcome = match view.outcome {
+        Some(Outcome::Succeeded) => "succeeded",
+        Some(Outcome::RolledBack) => "rolled back",
+        Some(Outcome::RollbackIncomplete) => "ROLLBACK INCOMPLETE (a human must act)",
+        None => "unfinished (running, or the process stopped: see steps in doubt)",
+    };
+    let mut out = format!(
+        "Run {} of `{}` ({}), started {}: {outcome}\n",
+        view.run_id, view.playbook, view.file, view.started
+    );
+    for step in &view.steps {
+        let state = match step.state {
+            StepState::NotStarted => "not started",
+            StepState::InDoubt => "IN DOUBT (its change may or may not have happened)",
+            StepState::Applied => "applied",
+            StepState::Unchanged => "unchanged (nothing to do)",
+            StepState::Failed => "failed",
+            StepState::Undone => "undone",
+            StepState::UndoFailed => "UNDO FAILED",
+        };
+        out.push_str(&format!("  {:<24} {:<22} {state}\n", step.id, step.kind));
+        if let Some(e) = &step.error {
+            out.push_str(&format!("      error: {e}\n"));
+        }
+        if let Some(e) = &step.undo_error {
+            out.push_str(&format!("      undo error: {e}\n"));
+        }
+        for line in &step.restored {
+            out.push_str(&format!("      {line}\n"));
+        }
+    }
+    if view.steps.iter().any(|s| s.needs_undo()) {
+        out.push_str(&format!(
+            "To undo what this run changed: standin rollback {}\n",
+            view.run_id
+        ));
+    }
+    out
+}
+
+/// Prints a serializable document as pretty JSON on stdout.
+pub fn print_json<T: Serialize>(doc: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(doc).expect("reports serialize")
+    );
+}

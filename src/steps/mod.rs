@@ -1,0 +1,275 @@
+//! Step kinds. Each kind lives in its own file and is registered by one line in [`KINDS`];
+//! the engine sees steps only through the traits below and never names an AWS service.
+//!
+//! The life of a step: [`Step::plan`] reads live state and returns the changes it would make plus
+//! a [`Mutation`]; the engine journals the mutation's undo record, then calls
+//! [`Mutation::apply`]; the undo record, read back from the journal, becomes an [`Undo`] that puts
+//! the previous state back and refuses when someone changed it since (drift).
+
+mod params;
+pub mod route53_repoint;
+pub mod ssm_copy_parameters;
+pub mod ssm_put_parameters;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::aws::{AwsError, Clients};
+
+/// Every registered kind: adding a kind means adding its file and one line here.
+pub static KINDS: &[KindDef] = &[
+    def::<route53_repoint::Repoint>(),
+    def::<ssm_copy_parameters::CopyParameters>(),
+    def::<ssm_put_parameters::PutParameters>(),
+];
+
+/// Looks a kind up by its playbook name.
+pub fn find_kind(name: &str) -> Option<&'static KindDef> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// What steps get to work with.
+pub struct Ctx {
+    pub aws: Clients,
+    /// Interval between polls of a pending change (Route 53 INSYNC, environment status).
+    pub poll: Duration,
+}
+
+/// A step of a playbook, with its fields parsed and checked.
+#[async_trait]
+pub trait Step: Send + Sync {
+    /// Reads live state and says what would change. Must not mutate anything.
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError>;
+}
+
+/// The outcome of planning one step: what would change, and the mutation that does it.
+pub struct Prepared {
+    pub changes: Vec<Change>,
+    /// Things the operator should know before applying (e.g. TTLs that delay the effect).
+    pub warnings: Vec<String>,
+    pub mutation: Box<dyn Mutation>,
+}
+
+impl Prepared {
+    /// True when applying would change nothing.
+    pub fn is_noop(&self) -> bool {
+        self.changes.iter().all(|c| c.action == Action::Keep)
+    }
+}
+
+/// A planned mutation. It may hold secret values in memory; only its undo record is journaled.
+#[async_trait]
+pub trait Mutation: Send + Sync {
+    /// The undo record as it stands now: journaled (fsynced) before `apply`, and again after it
+    /// with whatever `apply` learned (e.g. the parameter versions it wrote).
+    fn undo_record(&self) -> serde_json::Value;
+    /// Performs the change. On error the undo record still describes every write that happened.
+    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError>;
+}
+
+/// An undo record read back from the journal.
+#[async_trait]
+pub trait Undo: Send + Sync {
+    /// Puts back the state from before the step. Unless `force`, refuses (with
+    /// [`StepError::Drift`], changing nothing) when a resource no longer holds what the step wrote.
+    /// Returns one line per resource saying what it did.
+    async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError>;
+}
+
+/// A step kind: its playbook fields (serde, unknown fields denied) and its undo record type.
+pub trait Kind: Step + DeserializeOwned + 'static {
+    /// The `kind:` value in playbooks.
+    const NAME: &'static str;
+    /// One line for `standin kinds`.
+    const SUMMARY: &'static str;
+    /// The journaled undo record.
+    type Undo: Undo + DeserializeOwned + 'static;
+    /// Checks the fields together, without I/O (e.g. "`to` or `alias`, not both").
+    fn check(&self) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+/// A registered kind, type-erased for the registry.
+pub struct KindDef {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Builds the step from its own fields (the common fields already removed).
+    pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
+    /// Reads an undo record back from the journal.
+    pub load_undo: fn(serde_json::Value) -> Result<Box<dyn Undo>, serde_json::Error>,
+}
+
+const fn def<K: Kind>() -> KindDef {
+    KindDef {
+        name: K::NAME,
+        summary: K::SUMMARY,
+        parse: parse_kind::<K>,
+        load_undo: load_undo::<K::Undo>,
+    }
+}
+
+fn parse_kind<K: Kind>(fields: serde_yaml::Value) -> Result<Box<dyn Step>, FieldError> {
+    let step: K = serde_path_to_error::deserialize(fields).map_err(|e| {
+        let path = e
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        FieldError::new(path, e.into_inner().to_string())
+    })?;
+    step.check()?;
+    Ok(Box::new(step))
+}
+
+fn load_undo<U: Undo + DeserializeOwned + 'static>(
+    record: serde_json::Value,
+) -> Result<Box<dyn Undo>, serde_json::Error> {
+    Ok(Box::new(serde_json::from_value::<U>(record)?))
+}
+
+/// A problem with a step's fields, located by its path below the step (e.g. `["alias", "dns_name"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: Vec<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl FieldError {
+    pub fn new(path: Vec<String>, message: impl Into<String>) -> Self {
+        Self {
+            path,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn at(field: &str, message: impl Into<String>) -> Self {
+        Self::new(vec![field.to_owned()], message)
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// One resource a step would touch, before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub action: Action,
+    /// What is touched, e.g. `app.example.com. CNAME` or `/shop/staging/DB_HOST`.
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Shown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Shown>,
+}
+
+/// What a change does to its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Add,
+    Modify,
+    Remove,
+    /// Already as wanted.
+    Keep,
+}
+
+impl Action {
+    /// The sign a reviewer expects: `+`, `~`, `-`, or `=` for unchanged.
+    pub fn sign(self) -> char {
+        match self {
+            Self::Add => '+',
+            Self::Modify => '~',
+            Self::Remove => '-',
+            Self::Keep => '=',
+        }
+    }
+}
+
+/// A value as it may be shown: in clear, or only as a version when it is a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Shown {
+    Plain(String),
+    Sensitive { sensitive: bool, version: i64 },
+}
+
+impl Shown {
+    pub fn sensitive(version: i64) -> Self {
+        Self::Sensitive {
+            sensitive: true,
+            version,
+        }
+    }
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plain(text) => write!(f, "{text}"),
+            Self::Sensitive { version, .. } => write!(f, "version {version}"),
+        }
+    }
+}
+
+/// Why a step (or its undo) failed; always names the resource.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("{resource}: {source}")]
+    Aws {
+        resource: String,
+        #[source]
+        source: AwsError,
+    },
+    #[error("{resource}: {message}")]
+    Failed { resource: String, message: String },
+    #[error("changed since the run, not overwritten: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Drift(Vec<Drift>),
+}
+
+impl StepError {
+    pub fn aws(resource: impl Into<String>) -> impl FnOnce(AwsError) -> Self {
+        let resource = resource.into();
+        move |source| Self::Aws { resource, source }
+    }
+
+    pub fn failed(resource: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Failed {
+            resource: resource.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A resource that no longer holds what standin wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub resource: String,
+    /// What standin wrote (and expects to find).
+    pub expected: String,
+    /// What is there now.
+    pub found: String,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} holds {} (standin wrote {})",
+            self.resource, self.found, self.expected
+        )
+    }
+}

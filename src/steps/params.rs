@@ -1,0 +1,188 @@
+//! What every `ssm.*` kind shares: turning "these parameters should hold these values" into
+//! planned changes, a mutation, and one undo record type. Kinds only decide the desired values.
+
+use async_trait::async_trait;
+use aws_sdk_ssm::types::ParameterType;
+use serde::{Deserialize, Serialize};
+
+use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Shown, StepError, Undo};
+use crate::aws::ssm::{self, Param};
+
+/// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
+pub struct Wanted {
+    pub current: Option<Param>,
+    pub desired: Param,
+}
+
+/// Plans the writes: a change line per parameter, and a mutation writing only those that differ.
+pub fn prepare(wanted: Vec<Wanted>) -> Prepared {
+    let mut changes = Vec::new();
+    let mut writes = Vec::new();
+    let mut undo = ParamsUndo { params: Vec::new() };
+    for Wanted { current, desired } in wanted {
+        let same = current.as_ref().is_some_and(|c| {
+            c.value == desired.value
+                && c.ptype == desired.ptype
+                && (!c.is_secure() || c.key_id == desired.key_id)
+        });
+        let next_version = current.as_ref().map_or(1, |c| c.version + 1);
+        changes.push(Change {
+            action: match (&current, same) {
+                (None, _) => Action::Add,
+                (Some(_), true) => Action::Keep,
+                (Some(_), false) => Action::Modify,
+            },
+            resource: desired.name.clone(),
+            before: current.as_ref().map(|c| show(c, c.version)),
+            after: Some(if same {
+                show(&desired, next_version - 1)
+            } else {
+                show(&desired, next_version)
+            }),
+        });
+        if !same {
+            undo.params.push(ParamUndo {
+                name: desired.name.clone(),
+                before: current.as_ref().map(|c| Prior {
+                    version: c.version,
+                    ptype: c.ptype.as_str().to_owned(),
+                    value: (!c.is_secure()).then(|| c.value.clone()),
+                }),
+                written: None,
+            });
+            writes.push(desired);
+        }
+    }
+    Prepared {
+        changes,
+        warnings: Vec::new(),
+        mutation: Box::new(ParamsMutation { writes, undo }),
+    }
+}
+
+/// A value as plans may show it: SecureStrings only by version.
+fn show(param: &Param, version: i64) -> Shown {
+    match param.ptype {
+        ParameterType::SecureString => Shown::sensitive(version),
+        ParameterType::StringList => Shown::Plain(format!("{} (StringList)", param.value)),
+        _ => Shown::Plain(param.value.clone()),
+    }
+}
+
+struct ParamsMutation {
+    writes: Vec<Param>,
+    undo: ParamsUndo,
+}
+
+#[async_trait]
+impl Mutation for ParamsMutation {
+    fn undo_record(&self) -> serde_json::Value {
+        serde_json::to_value(&self.undo).expect("undo records serialize")
+    }
+
+    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
+        for (param, undo) in self.writes.iter().zip(&mut self.undo.params) {
+            let version = ssm::put(&ctx.aws.ssm, param)
+                .await
+                .map_err(StepError::aws(&param.name))?;
+            undo.written = Some(version);
+        }
+        Ok(())
+    }
+}
+
+/// The undo record of every `ssm.*` kind: per parameter, the version before and the version
+/// written. Never a SecureString's value: undo reads the old version back from the history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParamsUndo {
+    params: Vec<ParamUndo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ParamUndo {
+    name: String,
+    /// `None`: the parameter did not exist, so undo deletes it.
+    before: Option<Prior>,
+    /// The version standin wrote; `None` until the write succeeded.
+    written: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Prior {
+    version: i64,
+    #[serde(rename = "type")]
+    ptype: String,
+    /// The old value, for people reading the journal; absent for SecureStrings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+}
+
+fn describe_version(version: Option<i64>) -> String {
+    version.map_or_else(
+        || "nothing (deleted)".to_owned(),
+        |v| format!("version {v}"),
+    )
+}
+
+#[async_trait]
+impl Undo for ParamsUndo {
+    async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
+        let client = &ctx.aws.ssm;
+        // Check every parameter first, so a drifted one stops the step before anything is written.
+        let mut todo = Vec::new();
+        let mut drift = Vec::new();
+        for p in &self.params {
+            let now = ssm::version(client, &p.name)
+                .await
+                .map_err(StepError::aws(&p.name))?;
+            let before = p.before.as_ref().map(|b| b.version);
+            if now == before {
+                continue;
+            }
+            if p.written.is_none() || now != p.written {
+                drift.push(Drift {
+                    resource: p.name.clone(),
+                    expected: p.written.map_or_else(
+                        || "no write recorded".to_owned(),
+                        |v| format!("version {v}"),
+                    ),
+                    found: describe_version(now),
+                });
+                if !force {
+                    continue;
+                }
+            }
+            todo.push(p);
+        }
+        if !drift.is_empty() && !force {
+            return Err(StepError::Drift(drift));
+        }
+        let mut lines = Vec::new();
+        for p in todo.into_iter().rev() {
+            match &p.before {
+                Some(prior) => {
+                    let version = ssm::restore_version(client, &p.name, prior.version)
+                        .await
+                        .map_err(StepError::aws(&p.name))?;
+                    lines.push(format!(
+                        "{}: restored version {} (as new version {version})",
+                        p.name, prior.version
+                    ));
+                }
+                None => {
+                    ssm::delete(client, &p.name)
+                        .await
+                        .map_err(StepError::aws(&p.name))?;
+                    lines.push(format!(
+                        "{}: deleted (it did not exist before the run)",
+                        p.name
+                    ));
+                }
+            }
+        }
+        if lines.is_empty() {
+            lines.push("parameters already as before the run".to_owned());
+        }
+        Ok(lines)
+    }
+}

@@ -1,0 +1,355 @@
+//! `route53.repoint`: point a DNS record at another target (the incident's first move: send the
+//! production name to the staging environment). Undo puts back the exact previous record set, or
+//! deletes the record if the step created it.
+
+use async_trait::async_trait;
+use aws_sdk_route53::types::ChangeAction;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
+};
+use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
+
+/// TTL of a record the step creates when the playbook gives none.
+const DEFAULT_TTL: i64 = 300;
+/// Above this TTL, plans warn that clients keep the old answer for a while.
+const WARN_TTL: i64 = 60;
+
+/// Fields of a `route53.repoint` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repoint {
+    /// Hosted zone, by name (`example.com`) or id (`Z0123456789ABC`).
+    zone: String,
+    /// The record to repoint, fully qualified (`app.example.com`).
+    record: String,
+    /// Record type: `A`, `AAAA` or `CNAME` (default `CNAME`).
+    #[serde(rename = "type", default)]
+    rtype: RecordType,
+    /// Identifies one record of a weighted, failover, latency or geolocation set.
+    #[serde(default)]
+    set_identifier: Option<String>,
+    /// The new value: a host name for CNAME, an address for A/AAAA. Exclusive with `alias`.
+    #[serde(default)]
+    to: Option<String>,
+    /// An alias target instead of `to` (load balancers, CloudFront, another record).
+    #[serde(default)]
+    alias: Option<Alias>,
+    /// New TTL in seconds. Default: keep the record's TTL (300 for a new record).
+    #[serde(default)]
+    ttl: Option<i64>,
+}
+
+/// Record types a repoint may target.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+enum RecordType {
+    A,
+    #[serde(rename = "AAAA")]
+    Aaaa,
+    #[default]
+    #[serde(rename = "CNAME")]
+    Cname,
+}
+
+impl RecordType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::Aaaa => "AAAA",
+            Self::Cname => "CNAME",
+        }
+    }
+}
+
+impl Kind for Repoint {
+    const NAME: &'static str = "route53.repoint";
+    const SUMMARY: &'static str = "point a DNS record at a new value or alias target; undo restores the exact previous record set";
+    type Undo = RepointUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        match (&self.to, &self.alias) {
+            (None, None) => Err(FieldError::at("to", "missing field `to` (or `alias`)")
+                .hint("give the new value with `to:`, or an alias target with `alias:`")),
+            (Some(_), Some(_)) => Err(FieldError::at("alias", "`to` and `alias` are exclusive")
+                .hint("a record is either a plain value (`to`) or an alias (`alias`)")),
+            (None, Some(_)) if self.ttl.is_some() => {
+                Err(FieldError::at("ttl", "alias records have no TTL")
+                    .hint("remove `ttl`; Route 53 uses the alias target's TTL"))
+            }
+            _ if self.ttl.is_some_and(|t| !(0..=2_147_483_647).contains(&t)) => Err(
+                FieldError::at("ttl", "TTL must be between 0 and 2147483647 seconds"),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Repoint {
+    fn resource(&self) -> String {
+        let name = fqdn(&self.record);
+        match &self.set_identifier {
+            Some(id) => format!("{name} {} [{id}]", self.rtype.as_str()),
+            None => format!("{name} {}", self.rtype.as_str()),
+        }
+    }
+
+    /// The record set after the step: the new answer, everything else kept from the current one.
+    fn desired(&self, current: Option<&RecordSet>) -> RecordSet {
+        let mut rs = current.cloned().unwrap_or_else(|| RecordSet {
+            name: fqdn(&self.record),
+            rtype: self.rtype.as_str().to_owned(),
+            ttl: None,
+            values: Vec::new(),
+            alias: None,
+            set_identifier: self.set_identifier.clone(),
+            weight: None,
+            region: None,
+            failover: None,
+            multi_value_answer: None,
+            health_check_id: None,
+            geo_location: None,
+        });
+        if let Some(alias) = &self.alias {
+            rs.alias = Some(alias.clone());
+            rs.values.clear();
+            rs.ttl = None;
+        } else {
+            let kept_ttl = current.and_then(|c| c.ttl);
+            rs.ttl = Some(self.ttl.or(kept_ttl).unwrap_or(DEFAULT_TTL));
+            rs.values = self.to.iter().cloned().collect();
+            rs.alias = None;
+        }
+        rs
+    }
+}
+
+async fn zone_of(ctx: &Ctx, zone: &str, record: &str) -> Result<Zone, StepError> {
+    let found = route53::find_zone(&ctx.aws.route53, zone)
+        .await
+        .map_err(StepError::aws(format!("hosted zone {zone}")))?;
+    let zone_found = found.ok_or_else(|| {
+        StepError::failed(
+            format!("hosted zone {zone}"),
+            "no such hosted zone in this account (check `zone:` and the AWS account/profile)",
+        )
+    })?;
+    let name = fqdn(record);
+    if name != zone_found.name && !name.ends_with(&format!(".{}", zone_found.name)) {
+        return Err(StepError::failed(
+            name,
+            format!("is not inside hosted zone {}", zone_found.name),
+        ));
+    }
+    Ok(zone_found)
+}
+
+#[async_trait]
+impl Step for Repoint {
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
+        let zone = zone_of(ctx, &self.zone, &self.record).await?;
+        let current = route53::get_record(
+            &ctx.aws.route53,
+            &zone,
+            &self.record,
+            self.rtype.as_str(),
+            self.set_identifier.as_deref(),
+        )
+        .await
+        .map_err(StepError::aws(self.resource()))?;
+        if current.is_none() && self.set_identifier.is_some() {
+            return Err(StepError::failed(
+                self.resource(),
+                "no such record; standin repoints existing routed records but does not create them",
+            ));
+        }
+        let desired = self.desired(current.as_ref());
+        let action = match &current {
+            None => Action::Add,
+            Some(c) if *c == desired => Action::Keep,
+            Some(_) => Action::Modify,
+        };
+        let mut warnings = Vec::new();
+        if let Some(ttl) = current
+            .as_ref()
+            .and_then(|c| c.ttl)
+            .filter(|t| *t > WARN_TTL)
+        {
+            if action != Action::Keep {
+                warnings.push(format!(
+                    "{}: TTL is {ttl}s; resolvers and clients may keep the old answer for up to {ttl}s after the change",
+                    self.resource()
+                ));
+            }
+        }
+        Ok(Prepared {
+            changes: vec![Change {
+                action,
+                resource: self.resource(),
+                before: current.as_ref().map(|c| Shown::Plain(c.describe())),
+                after: Some(Shown::Plain(desired.describe())),
+            }],
+            warnings,
+            mutation: Box::new(RepointMutation {
+                undo: RepointUndo {
+                    zone,
+                    before: current,
+                    after: desired,
+                },
+            }),
+        })
+    }
+}
+
+struct RepointMutation {
+    undo: RepointUndo,
+}
+
+#[async_trait]
+impl Mutation for RepointMutation {
+    fn undo_record(&self) -> serde_json::Value {
+        serde_json::to_value(&self.undo).expect("record sets serialize")
+    }
+
+    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
+        let u = &self.undo;
+        route53::change(
+            &ctx.aws.route53,
+            &u.zone,
+            ChangeAction::Upsert,
+            &u.after,
+            "standin: route53.repoint",
+            ctx.poll,
+        )
+        .await
+        .map_err(StepError::aws(u.resource()))
+    }
+}
+
+/// Journaled before the change: the record set before (none if absent) and the one written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepointUndo {
+    zone: Zone,
+    before: Option<RecordSet>,
+    after: RecordSet,
+}
+
+impl RepointUndo {
+    fn resource(&self) -> String {
+        match &self.after.set_identifier {
+            Some(id) => format!("{} {} [{id}]", self.after.name, self.after.rtype),
+            None => format!("{} {}", self.after.name, self.after.rtype),
+        }
+    }
+}
+
+#[async_trait]
+impl Undo for RepointUndo {
+    async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
+        let resource = self.resource();
+        let a = &self.after;
+        let current = route53::get_record(
+            &ctx.aws.route53,
+            &self.zone,
+            &a.name,
+            &a.rtype,
+            a.set_identifier.as_deref(),
+        )
+        .await
+        .map_err(StepError::aws(&resource))?;
+        if current == self.before {
+            return Ok(vec![format!("{resource}: already as before the run")]);
+        }
+        if current.as_ref() != Some(a) && !force {
+            return Err(StepError::Drift(vec![Drift {
+                resource,
+                expected: a.describe(),
+                found: current.map_or_else(|| "nothing (record deleted)".into(), |c| c.describe()),
+            }]));
+        }
+        let client = &ctx.aws.route53;
+        let comment = "standin: undo route53.repoint";
+        match (&self.before, &current) {
+            (Some(before), _) => {
+                route53::change(
+                    client,
+                    &self.zone,
+                    ChangeAction::Upsert,
+                    before,
+                    comment,
+                    ctx.poll,
+                )
+                .await
+                .map_err(StepError::aws(&resource))?;
+                Ok(vec![format!("{resource}: restored {}", before.describe())])
+            }
+            (None, Some(now)) => {
+                route53::change(
+                    client,
+                    &self.zone,
+                    ChangeAction::Delete,
+                    now,
+                    comment,
+                    ctx.poll,
+                )
+                .await
+                .map_err(StepError::aws(&resource))?;
+                Ok(vec![format!(
+                    "{resource}: deleted (it did not exist before the run)"
+                )])
+            }
+            (None, None) => Ok(vec![format!(
+                "{resource}: already absent, as before the run"
+            )]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Repoint, FieldError> {
+        let step: Repoint =
+            serde_yaml::from_str(yaml).map_err(|e| FieldError::new(vec![], e.to_string()))?;
+        step.check().map(|()| step)
+    }
+
+    #[test]
+    fn needs_exactly_one_of_to_and_alias() {
+        let missing = parse("zone: example.com\nrecord: app.example.com\n").unwrap_err();
+        assert_eq!(missing.path, ["to"]);
+        let both = parse("zone: z\nrecord: r\nto: x\nalias: {dns_name: d, hosted_zone_id: h}\n")
+            .unwrap_err();
+        assert_eq!(both.path, ["alias"]);
+        let alias_ttl =
+            parse("zone: z\nrecord: r\nttl: 5\nalias: {dns_name: d, hosted_zone_id: h}\n")
+                .unwrap_err();
+        assert_eq!(alias_ttl.path, ["ttl"]);
+    }
+
+    #[test]
+    fn keeps_ttl_and_routing_fields_of_the_current_record() {
+        let step =
+            parse("zone: z\nrecord: api.example.com\nset_identifier: blue\nto: new.example.net\n")
+                .unwrap();
+        let current = RecordSet {
+            name: "api.example.com.".into(),
+            rtype: "CNAME".into(),
+            ttl: Some(60),
+            values: vec!["old.example.net".into()],
+            alias: None,
+            set_identifier: Some("blue".into()),
+            weight: Some(100),
+            region: None,
+            failover: None,
+            multi_value_answer: None,
+            health_check_id: None,
+            geo_location: None,
+        };
+        let desired = step.desired(Some(&current));
+        assert_eq!(desired.values, ["new.example.net"]);
+        assert_eq!((desired.ttl, desired.weight), (Some(60), Some(100)));
+        assert_eq!(step.desired(None).ttl, Some(DEFAULT_TTL));
+    }
+}

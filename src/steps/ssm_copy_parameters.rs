@@ -1,0 +1,158 @@
+//! `ssm.copy-parameters`: make one environment's parameters match another's (the incident's
+//! "swap the `.env`"), or exchange both sides. Types and KMS keys travel with the values.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::params::{self, Wanted};
+use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
+use crate::aws::ssm::{self, Param};
+
+/// Fields of an `ssm.copy-parameters` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyParameters {
+    /// Path prefix to copy from, e.g. `/myapp/prod/`.
+    from: String,
+    /// Path prefix to copy to, e.g. `/myapp/staging/`.
+    to: String,
+    /// Only these names (relative to the prefixes). Default: every parameter under `from`.
+    #[serde(default)]
+    keys: Option<Vec<String>>,
+    /// Names left alone, e.g. `APP_URL`, which must keep naming the environment itself.
+    #[serde(default)]
+    except: Vec<String>,
+    /// `copy` (default) writes `from` onto `to`; `swap` exchanges both sides.
+    #[serde(default)]
+    mode: Mode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    #[default]
+    Copy,
+    Swap,
+}
+
+impl Kind for CopyParameters {
+    const NAME: &'static str = "ssm.copy-parameters";
+    const SUMMARY: &'static str = "copy (or swap) the parameters under one path prefix to another, keeping types and KMS keys";
+    type Undo = params::ParamsUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        for (field, path) in [("from", &self.from), ("to", &self.to)] {
+            if !path.starts_with('/') {
+                return Err(
+                    FieldError::at(field, format!("`{path}` is not a path prefix"))
+                        .hint("write a path such as `/myapp/prod/`"),
+                );
+            }
+        }
+        let (from, to) = (prefix(&self.from), prefix(&self.to));
+        if from.starts_with(&to) || to.starts_with(&from) {
+            return Err(
+                FieldError::at("to", format!("`{to}` and `{from}` overlap")).hint(
+                    "copy between two separate prefixes, e.g. `/app/prod/` and `/app/staging/`",
+                ),
+            );
+        }
+        if let Some(key) = self.keys.iter().flatten().find(|k| self.except.contains(k)) {
+            return Err(FieldError::at(
+                "except",
+                format!("`{key}` is both in `keys` and in `except`"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Prefixes compare and join with a trailing slash.
+fn prefix(path: &str) -> String {
+    format!("{}/", path.trim_end_matches('/'))
+}
+
+#[async_trait]
+impl Step for CopyParameters {
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
+        let (from, to) = (prefix(&self.from), prefix(&self.to));
+        let client = &ctx.aws.ssm;
+        let source = ssm::get_tree(client, &from)
+            .await
+            .map_err(StepError::aws(&from))?;
+        let target = ssm::get_tree(client, &to)
+            .await
+            .map_err(StepError::aws(&to))?;
+        let names: Vec<&String> = match &self.keys {
+            Some(keys) => keys.iter().collect(),
+            None => source.keys().collect(),
+        };
+        let names: Vec<&String> = names
+            .into_iter()
+            .filter(|n| !self.except.contains(n))
+            .collect();
+        if names.is_empty() {
+            return Err(StepError::failed(
+                &from,
+                "no parameters to copy (is the prefix right?)",
+            ));
+        }
+        let missing = |side: &BTreeMap<String, Param>| -> Vec<&str> {
+            names
+                .iter()
+                .filter(|n| !side.contains_key(**n))
+                .map(|n| n.as_str())
+                .collect()
+        };
+        let absent = missing(&source);
+        if !absent.is_empty() {
+            return Err(StepError::failed(
+                &from,
+                format!("has no parameter {}", absent.join(", ")),
+            ));
+        }
+        let mut wanted: Vec<Wanted> = names
+            .iter()
+            .map(|n| Wanted {
+                current: target.get(*n).cloned(),
+                desired: moved(&source[*n], &to, n),
+            })
+            .collect();
+        if self.mode == Mode::Swap {
+            let absent = missing(&target);
+            if !absent.is_empty() {
+                return Err(StepError::failed(
+                    &to,
+                    format!("has no parameter {} to swap with {from}", absent.join(", ")),
+                ));
+            }
+            wanted.extend(names.iter().map(|n| Wanted {
+                current: source.get(*n).cloned(),
+                desired: moved(&target[*n], &from, n),
+            }));
+        }
+        let mut prepared = params::prepare(wanted);
+        let untouched: Vec<&str> = target
+            .keys()
+            .filter(|k| !source.contains_key(*k) && !self.except.contains(k))
+            .map(String::as_str)
+            .collect();
+        if self.keys.is_none() && !untouched.is_empty() {
+            prepared.warnings.push(format!(
+                "{to} has parameters that {from} lacks, left as they are: {}",
+                untouched.join(", ")
+            ));
+        }
+        Ok(prepared)
+    }
+}
+
+/// The parameter `name` written under another prefix, with the same type and key.
+fn moved(source: &Param, prefix: &str, name: &str) -> Param {
+    Param {
+        name: format!("{prefix}{name}"),
+        ..source.clone()
+    }
+}

@@ -1,0 +1,84 @@
+//! `ssm.put-parameters`: set parameters to values given in the playbook (or by `--var`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ssm::types::ParameterType;
+use serde::Deserialize;
+
+use super::params::{self, Wanted};
+use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
+use crate::aws::ssm::{self, Param};
+
+/// Fields of an `ssm.put-parameters` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutParameters {
+    /// Full parameter name to value, e.g. `/myapp/staging/MAINTENANCE: "false"`.
+    values: BTreeMap<String, String>,
+    /// `true` writes SecureStrings, `false` plain Strings. Default: keep each parameter's
+    /// current type (String for new ones), so a secret is never downgraded by omission.
+    #[serde(default)]
+    secure: Option<bool>,
+    /// KMS key for SecureStrings. Default: the parameter's current key, else `alias/aws/ssm`.
+    #[serde(default)]
+    key_id: Option<String>,
+}
+
+impl Kind for PutParameters {
+    const NAME: &'static str = "ssm.put-parameters";
+    const SUMMARY: &'static str = "set parameters to given values (optionally as SecureStrings)";
+    type Undo = params::ParamsUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        if self.values.is_empty() {
+            return Err(FieldError::at("values", "no parameters given")
+                .hint("map full parameter names to values"));
+        }
+        if let Some((name, _)) = self.values.iter().find(|(_, v)| v.is_empty()) {
+            return Err(FieldError::new(
+                vec!["values".into(), name.clone()],
+                "Parameter Store does not accept empty values",
+            ));
+        }
+        if self.key_id.is_some() && self.secure == Some(false) {
+            return Err(
+                FieldError::at("key_id", "`key_id` only applies to SecureStrings")
+                    .hint("remove `key_id` or set `secure: true`"),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Step for PutParameters {
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
+        let mut wanted = Vec::with_capacity(self.values.len());
+        for (name, value) in &self.values {
+            let current = ssm::get(&ctx.aws.ssm, name)
+                .await
+                .map_err(StepError::aws(name))?;
+            let ptype = match (self.secure, &current) {
+                (Some(true), _) => ParameterType::SecureString,
+                (Some(false), _) | (None, None) => ParameterType::String,
+                (None, Some(c)) => c.ptype.clone(),
+            };
+            let key_id = self
+                .key_id
+                .clone()
+                .or_else(|| current.as_ref().and_then(|c| c.key_id.clone()));
+            wanted.push(Wanted {
+                desired: Param {
+                    name: name.clone(),
+                    ptype,
+                    value: value.clone(),
+                    version: 0,
+                    key_id,
+                },
+                current,
+            });
+        }
+        Ok(params::prepare(wanted))
+    }
+}

@@ -1,0 +1,142 @@
+//! Bad input: exit 2 before any AWS call, with `file:line:col`, what is wrong and a hint.
+
+use crate::support::World;
+
+/// (case, playbook, expected `line:col`, expected message part, expected hint part)
+const CASES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "invalid YAML",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: [oops\n",
+        ":6:1:",
+        "invalid YAML",
+        "check indentation",
+    ),
+    (
+        "unknown kind",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: route53.repiont\n    zone: z\n",
+        ":5:5:",
+        "unknown kind `route53.repiont`",
+        "did you mean `route53.repoint`?",
+    ),
+    (
+        "unknown field",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: route53.repoint\n    zone: example.com\n    recrod: app.example.com\n    to: x\n",
+        ":7:5:",
+        "unknown field `recrod`",
+        "did you mean `record`?",
+    ),
+    (
+        "missing field",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: route53.repoint\n    zone: example.com\n    to: x\n",
+        ":4:5:",
+        "missing field `record`",
+        "add `record:`",
+    ),
+    (
+        "duplicate id",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: ssm.put-parameters\n    values: {/x/A: \"1\"}\n  - id: a\n    kind: ssm.put-parameters\n    values: {/x/B: \"1\"}\n",
+        ":7:5:",
+        "duplicate step id `a` (first used at line 4)",
+        "give every step its own id",
+    ),
+    (
+        "undefined variable",
+        "version: 1\nname: t\nvars:\n  domain: example.com\nsteps:\n  - id: a\n    kind: route53.repoint\n    zone: ${vars.domian}\n    record: app.example.com\n    to: x\n",
+        ":8:5:",
+        "undefined variable `domian`",
+        "did you mean `domain`?",
+    ),
+    (
+        "wrong type",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: route53.repoint\n    zone: example.com\n    record: app.example.com\n    to: x\n    ttl: soon\n",
+        ":9:5:",
+        "invalid type: string \"soon\", expected i64",
+        "this field takes a whole number, without quotes",
+    ),
+    (
+        "wrong version",
+        "version: 2\nname: t\nsteps:\n  - id: a\n    kind: ssm.put-parameters\n    values: {/x/A: \"1\"}\n",
+        ":1:1:",
+        "unsupported playbook version 2",
+        "this standin reads `version: 1`",
+    ),
+    (
+        "to and alias together",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: route53.repoint\n    zone: example.com\n    record: app.example.com\n    to: x\n    alias: {dns_name: d, hosted_zone_id: h}\n",
+        ":9:5:",
+        "`to` and `alias` are exclusive",
+        "a record is either a plain value (`to`) or an alias (`alias`)",
+    ),
+];
+
+#[test]
+fn every_bad_input_exits_2_with_a_location_and_calls_nothing() {
+    let world = World::start();
+    let before = world.full_dump();
+    for (case, text, at, message, hint) in CASES {
+        let pb = world.playbook("bad.yaml", text);
+        for command in ["validate", "plan", "run"] {
+            let args: Vec<&str> = if command == "run" {
+                vec!["run", "--yes", &pb]
+            } else {
+                vec![command, &pb]
+            };
+            let out = world.standin(&args);
+            assert_eq!(out.code, 2, "{case} ({command}): exit code\n{}", out.stderr);
+            let located = format!("bad.yaml{at} {message}");
+            assert!(
+                out.stderr.contains(&located),
+                "{case} ({command}): expected `{located}` in\n{}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.contains(&format!("hint: {hint}")),
+                "{case} ({command}): expected hint `{hint}` in\n{}",
+                out.stderr
+            );
+        }
+    }
+    assert_eq!(world.full_dump(), before, "bad input reached the emulator");
+    assert!(
+        !world.dir.path().join(".standin/runs").exists(),
+        "bad input started a run"
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once_in_file_order() {
+    let world = World::start();
+    let pb = world.playbook(
+        "many.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: nope\n  - id: b\n    kind: ssm.copy-parameters\n    from: /a/\n    to: /b/\n    mode: mirror\n",
+    );
+    let out = world.standin(&["validate", &pb]).expect(2);
+    let first = out
+        .stderr
+        .find("many.yaml:5:5: unknown kind `nope`")
+        .expect("first problem");
+    let second = out
+        .stderr
+        .find("many.yaml:10:5: unknown variant `mirror`")
+        .expect("second problem");
+    assert!(first < second, "{}", out.stderr);
+}
+
+#[test]
+fn an_undeclared_var_override_is_refused() {
+    let world = World::start();
+    let out = world
+        .standin(&[
+            "plan",
+            "--var",
+            "DOMIAN=example.org",
+            &world.incident_playbook(),
+        ])
+        .expect(2);
+    assert!(
+        out.stderr
+            .contains("`--var DOMIAN`: the playbook declares no variable `DOMIAN`"),
+        "{}",
+        out.stderr
+    );
+}

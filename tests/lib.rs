@@ -1,0 +1,8 @@
+//! Integration tests: the real binary against a fresh emulator world per test.
+
+mod support;
+
+mod bad_input;
+mod plan;
+mod rollback;
+mod run;

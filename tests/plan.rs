@@ -1,0 +1,86 @@
+//! `standin plan` reads the live state, shows it, and changes nothing.
+
+use crate::support::World;
+
+#[test]
+fn plan_shows_live_values_and_leaves_the_emulator_byte_for_byte_unchanged() {
+    let world = World::start();
+    let before = world.full_dump();
+    let out = world
+        .standin(&["plan", &world.incident_playbook()])
+        .expect(0);
+    assert_eq!(
+        world.full_dump(),
+        before,
+        "plan changed the emulator's state"
+    );
+
+    let text = &out.stdout;
+    assert!(
+        text.contains("~ /shop/staging/DB_HOST: staging-db.cluster-def456.us-east-1.rds.amazonaws.com → prod-db.cluster-abc123.us-east-1.rds.amazonaws.com"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ /shop/staging/DB_PASSWORD: (sensitive, version 1 → version 2)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ app.example.com. CNAME: shop-prod.us-east-1.elasticbeanstalk.com (TTL 300) → shop-staging.us-east-1.elasticbeanstalk.com (TTL 60)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("TTL is 300s"),
+        "a TTL warning is expected: {text}"
+    );
+    assert!(
+        !text.contains("/shop/staging/APP_URL"),
+        "APP_URL is excepted: {text}"
+    );
+    World::assert_no_secrets(&out.all());
+    assert!(
+        !world.dir.path().join(".standin").exists(),
+        "plan must not write state"
+    );
+}
+
+#[test]
+fn plan_json_is_machine_readable_and_redacted() {
+    let world = World::start();
+    let out = world
+        .standin(&["plan", "--output", "json", &world.incident_playbook()])
+        .expect(0);
+    World::assert_no_secrets(&out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+    assert_eq!(doc["playbook"], "promote-staging");
+    let steps = doc["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    let secret = steps[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "/shop/staging/DB_PASSWORD")
+        .expect("DB_PASSWORD change");
+    assert_eq!(
+        secret["after"],
+        serde_json::json!({"sensitive": true, "version": 2})
+    );
+    assert_eq!(doc["summary"]["change"], 7);
+}
+
+#[test]
+fn plan_of_a_missing_zone_fails_naming_the_step_and_changes_nothing() {
+    let world = World::start();
+    let before = world.full_dump();
+    let pb = world.playbook(
+        "missing-zone.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: dns\n    kind: route53.repoint\n    zone: nowhere.example.org\n    record: app.nowhere.example.org\n    to: x.example.net\n",
+    );
+    let out = world.standin(&["plan", &pb]).expect(1);
+    assert!(
+        out.stdout
+            .contains("cannot plan: hosted zone nowhere.example.org: no such hosted zone"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.full_dump(), before);
+}

@@ -1,0 +1,96 @@
+//! `standin rollback` from the journal: exact restore, and refusal on drift.
+
+use crate::support::World;
+
+#[test]
+fn rollback_last_restores_the_snapshot_exactly() {
+    let world = World::start();
+    let before = world.state();
+    world
+        .standin(&["run", "--yes", &world.incident_playbook()])
+        .expect(0);
+    assert_ne!(world.state(), before);
+    let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(
+        world.state(),
+        before,
+        "rollback did not restore the snapshot\n{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("/shop/staging/DB_PASSWORD: restored version 1"),
+        "{}",
+        out.stdout
+    );
+    World::assert_no_secrets(&out.all());
+    World::assert_no_secrets(&world.written_files());
+
+    // A second rollback has nothing left to do.
+    let again = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert!(
+        again.stdout.contains("nothing to roll back"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn rollback_refuses_to_clobber_drift_and_force_overrides() {
+    let world = World::start();
+    let before = world.state();
+    world
+        .standin(&["run", "--yes", &world.incident_playbook()])
+        .expect(0);
+    // Someone fixes a value by hand after the run.
+    world.put_param("/shop/staging/QUEUE_URL", "https://sqs.example/hand-edited");
+    let drifted = world.state();
+
+    let out = world.standin(&["rollback", "--last", "--yes"]).expect(3);
+    let text = &out.stdout;
+    assert!(text.contains("ROLLBACK INCOMPLETE"), "{text}");
+    assert!(
+        text.contains("/shop/staging/QUEUE_URL was changed by someone else since the run"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rollback") && text.contains("--force"),
+        "{text}"
+    );
+    // The drifted step changed nothing; the other steps were undone.
+    assert_eq!(
+        world.param("/shop/staging/QUEUE_URL").unwrap(),
+        "https://sqs.example/hand-edited"
+    );
+    assert_eq!(
+        world.param("/shop/staging/DB_HOST").unwrap(),
+        "prod-db.cluster-abc123.us-east-1.rds.amazonaws.com"
+    );
+    assert_eq!(
+        world.record("app.example.com.", "CNAME").unwrap(),
+        "shop-prod.us-east-1.elasticbeanstalk.com"
+    );
+    assert_ne!(world.state(), drifted);
+
+    let status = world.standin(&["status"]).expect(0);
+    assert!(status.stdout.contains("UNDO FAILED"), "{}", status.stdout);
+
+    world
+        .standin(&["rollback", "--last", "--yes", "--force"])
+        .expect(0);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn rollback_of_an_unknown_run_is_invalid_input() {
+    let world = World::start();
+    let out = world
+        .standin(&["rollback", "20990101T000000Z-dead", "--yes"])
+        .expect(2);
+    assert!(
+        out.stderr.contains("no run `20990101T000000Z-dead`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,185 @@
+//! `standin run`: changes exactly what the plan said; a failure rolls back to the snapshot.
+
+use std::collections::BTreeSet;
+
+use crate::support::World;
+
+#[test]
+fn run_changes_exactly_what_the_plan_said() {
+    let world = World::start();
+    let before = world.state();
+    let plan = world
+        .standin(&["plan", "-o", "json", &world.incident_playbook()])
+        .expect(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let planned: BTreeSet<String> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["changes"].as_array().unwrap().iter())
+        .filter(|c| c["action"] != "keep")
+        .map(|c| c["resource"].as_str().unwrap().to_owned())
+        .collect();
+
+    let out = world
+        .standin(&["run", "--yes", &world.incident_playbook()])
+        .expect(0);
+    World::assert_no_secrets(&out.all());
+    World::assert_no_secrets(&world.written_files());
+    let after = world.state();
+
+    // Every changed resource is one the plan named, and every planned one changed.
+    let changed: BTreeSet<String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, _)| {
+            k.trim_start_matches("ssm ")
+                .trim_start_matches("dns ")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        changed, planned,
+        "run changed something other than the plan said"
+    );
+
+    assert_eq!(
+        world.param("/shop/staging/DB_HOST").unwrap(),
+        "prod-db.cluster-abc123.us-east-1.rds.amazonaws.com"
+    );
+    assert_eq!(
+        world.param("/shop/staging/DB_PASSWORD").unwrap(),
+        "prod-Sup3rSecret-7f3a9c"
+    );
+    assert_eq!(
+        world.param("/shop/staging/RUN_MIGRATIONS").unwrap(),
+        "false"
+    );
+    assert_eq!(
+        world.param("/shop/staging/APP_URL").unwrap(),
+        "https://staging.example.com"
+    );
+    assert_eq!(
+        world.record("app.example.com.", "CNAME").unwrap(),
+        "shop-staging.us-east-1.elasticbeanstalk.com"
+    );
+    // SecureString stays SecureString.
+    assert!(after["ssm /shop/staging/DB_PASSWORD"].starts_with("SecureString "));
+
+    let status = world.standin(&["status"]).expect(0);
+    assert!(status.stdout.contains("succeeded"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("prod-env-to-staging") && status.stdout.contains("applied"),
+        "{}",
+        status.stdout
+    );
+    // The second step found nothing left to change once the copy had set RUN_MIGRATIONS.
+    assert!(
+        status.stdout.contains("unchanged (nothing to do)"),
+        "{}",
+        status.stdout
+    );
+}
+
+/// A playbook whose third step fails when applied: Parameter Store refuses names under `/ssm`.
+const FAILS_AT_STEP_3: &str = "\
+version: 1
+name: fails-late
+steps:
+  - id: copy
+    kind: ssm.copy-parameters
+    from: /shop/prod/
+    to: /shop/staging/
+  - id: dns
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+  - id: bad-put
+    kind: ssm.put-parameters
+    values:
+      /shop/staging/NEW_FLAG: \"on\"
+      /ssm/not-allowed: \"x\"
+";
+
+#[test]
+fn a_failure_at_step_k_rolls_everything_back_to_the_snapshot() {
+    let world = World::start();
+    let before = world.state();
+    let pb = world.playbook("fails.yaml", FAILS_AT_STEP_3);
+    let out = world.standin(&["run", "--yes", &pb]).expect(1);
+    assert_eq!(
+        world.state(),
+        before,
+        "state differs from the snapshot after rollback\n{}",
+        out.stdout
+    );
+    let text = &out.stdout;
+    assert!(text.contains("failed at step `bad-put`"), "{text}");
+    assert!(
+        text.contains("/ssm/not-allowed"),
+        "the failing resource is named: {text}"
+    );
+    assert!(
+        text.contains("SSM.PutParameter failed: ValidationException"),
+        "the API error is named: {text}"
+    );
+    assert!(text.contains("Rolled back: bad-put, dns, copy"), "{text}");
+    assert!(
+        text.contains("/shop/staging/NEW_FLAG: deleted"),
+        "the partial write is undone: {text}"
+    );
+    World::assert_no_secrets(&out.all());
+    World::assert_no_secrets(&world.written_files());
+
+    let status = world.standin(&["status", "-o", "json"]).expect(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["outcome"], "rolled-back");
+    let states: Vec<&str> = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["undone", "undone", "undone"]);
+}
+
+#[test]
+fn run_refuses_without_yes_when_stdin_is_not_a_terminal() {
+    let world = World::start();
+    let before = world.full_dump();
+    let out = world
+        .standin(&["run", &world.incident_playbook()])
+        .expect(2);
+    assert!(out.stderr.contains("pass `--yes`"), "{}", out.stderr);
+    assert_eq!(world.full_dump(), before);
+}
+
+#[test]
+fn a_run_holding_the_lock_blocks_another_and_is_named() {
+    let world = World::start();
+    // Hold the state dir's lock as a running standin would.
+    std::fs::create_dir_all(world.dir.path().join(".standin")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(world.dir.path().join(".standin/lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(
+        world.dir.path().join(".standin/lock"),
+        "pid 4242 on laptop since now: standin run other.yaml\n",
+    )
+    .unwrap();
+    let before = world.full_dump();
+    let out = world
+        .standin(&["run", "--yes", &world.incident_playbook()])
+        .expect(4);
+    assert!(
+        out.stderr.contains("standin run other.yaml"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.full_dump(), before);
+}

@@ -1,0 +1,393 @@
+//! The integration-test harness: a fresh emulator world per test (moto's server, extended and
+//! seeded by `harness/emulator.py`), the real `standin` binary run against it, and dumps of the
+//! emulator's state read back through the real AWS SDK.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use aws_config::{BehaviorVersion, Region};
+use tempfile::TempDir;
+
+/// The seeded secrets: they must never appear in anything standin prints or writes.
+pub const SECRETS: [&str; 2] = ["prod-Sup3rSecret-7f3a9c", "staging-Sup3rSecret-1b2d4e"];
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running emulator with the incident world, and a scratch directory for state and playbooks.
+pub struct World {
+    child: Child,
+    pub endpoint: String,
+    pub dir: TempDir,
+    runtime: tokio::runtime::Runtime,
+    pub route53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub eb: aws_sdk_elasticbeanstalk::Client,
+}
+
+/// What a run of the binary printed and returned.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Asserts the exit code, showing both streams when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl World {
+    /// Starts an emulator seeded with the incident world.
+    pub fn start() -> Self {
+        let python = std::env::var_os("STANDIN_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("harness/.venv/bin/python"));
+        assert!(
+            python.exists(),
+            "no emulator python at {} - run `bash harness/setup.sh` first (scripts/test.sh does)",
+            python.display()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = std::fs::File::create(dir.path().join("emulator.log")).expect("log file");
+        let mut child = Command::new(&python)
+            .arg(repo().join("harness/emulator.py"))
+            .args(["serve", "--port", "0", "--seed", "incident"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start the emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("read the emulator's READY line");
+        let endpoint = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| {
+                let log =
+                    std::fs::read_to_string(dir.path().join("emulator.log")).unwrap_or_default();
+                panic!("emulator did not start: {line:?}\n{log}")
+            })
+            .to_owned();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = runtime.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(&endpoint)
+                .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+                    "testing", "testing", None, None, "tests",
+                ))
+                .load(),
+        );
+        Self {
+            child,
+            endpoint,
+            dir,
+            route53: aws_sdk_route53::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            eb: aws_sdk_elasticbeanstalk::Client::new(&config),
+            runtime,
+        }
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Runs `standin` in the world's directory, against the emulator, with no stdin.
+    pub fn standin(&self, args: &[&str]) -> Out {
+        let out = Command::new(env!("CARGO_BIN_EXE_standin"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", self.dir.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("STANDIN_STATE_DIR")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run standin");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Writes a playbook into the world's directory and returns its path.
+    pub fn playbook(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write playbook");
+        path.display().to_string()
+    }
+
+    /// The repository's incident playbook.
+    pub fn incident_playbook(&self) -> String {
+        repo()
+            .join("playbooks/promote-staging.yaml")
+            .display()
+            .to_string()
+    }
+
+    /// Everything the emulator holds that standin may touch, history included, byte for byte:
+    /// every version of every parameter, every record set, every environment.
+    pub fn full_dump(&self) -> String {
+        self.block_on(async {
+            let mut out = String::new();
+            for name in self.parameter_names().await {
+                let mut pages = self
+                    .ssm
+                    .get_parameter_history()
+                    .name(&name)
+                    .with_decryption(true)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    for p in page.expect("history").parameters() {
+                        out.push_str(&format!("{p:?}\n"));
+                    }
+                }
+            }
+            for (zone, rs) in self.record_sets().await {
+                out.push_str(&format!("{zone} {rs:?}\n"));
+            }
+            for env in self
+                .eb
+                .describe_environments()
+                .send()
+                .await
+                .expect("environments")
+                .environments()
+            {
+                out.push_str(&format!("{env:?}\n"));
+            }
+            out
+        })
+    }
+
+    /// The current state as `resource -> value`: what a rollback must restore exactly
+    /// (parameter versions necessarily move on; values, types and keys must not).
+    pub fn state(&self) -> BTreeMap<String, String> {
+        self.block_on(async {
+            let mut state = BTreeMap::new();
+            for name in self.parameter_names().await {
+                let p = self
+                    .ssm
+                    .get_parameter()
+                    .name(&name)
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .expect("parameter");
+                let p = p.parameter().expect("parameter");
+                let meta = self
+                    .ssm
+                    .get_parameter_history()
+                    .name(&name)
+                    .send()
+                    .await
+                    .expect("history");
+                let key = meta
+                    .parameters()
+                    .last()
+                    .and_then(|m| m.key_id())
+                    .unwrap_or("-")
+                    .to_owned();
+                state.insert(
+                    format!("ssm {name}"),
+                    format!(
+                        "{} {} key={key}",
+                        p.r#type().map_or("?", |t| t.as_str()),
+                        p.value().unwrap_or_default()
+                    ),
+                );
+            }
+            for (_, rs) in self.record_sets().await {
+                let id = rs
+                    .set_identifier()
+                    .map(|s| format!(" [{s}]"))
+                    .unwrap_or_default();
+                state.insert(
+                    format!("dns {} {}{id}", rs.name(), rs.r#type().as_str()),
+                    format!("{rs:?}"),
+                );
+            }
+            for env in self
+                .eb
+                .describe_environments()
+                .send()
+                .await
+                .expect("environments")
+                .environments()
+            {
+                state.insert(
+                    format!("eb {}", env.environment_name().unwrap_or_default()),
+                    format!("{:?} {:?} {:?}", env.cname(), env.status(), env.health()),
+                );
+            }
+            state
+        })
+    }
+
+    async fn parameter_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut pages = self.ssm.describe_parameters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            names.extend(
+                page.expect("describe parameters")
+                    .parameters()
+                    .iter()
+                    .filter_map(|p| p.name().map(str::to_owned)),
+            );
+        }
+        names.sort();
+        names
+    }
+
+    async fn record_sets(&self) -> Vec<(String, aws_sdk_route53::types::ResourceRecordSet)> {
+        let mut all = Vec::new();
+        for zone in self
+            .route53
+            .list_hosted_zones()
+            .send()
+            .await
+            .expect("zones")
+            .hosted_zones()
+        {
+            let mut request = self
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(zone.id());
+            loop {
+                let page = request.clone().send().await.expect("record sets");
+                all.extend(
+                    page.resource_record_sets()
+                        .iter()
+                        .map(|rs| (zone.name().to_owned(), rs.clone())),
+                );
+                if !page.is_truncated() {
+                    break;
+                }
+                request = request
+                    .set_start_record_name(page.next_record_name().map(str::to_owned))
+                    .set_start_record_type(page.next_record_type().cloned());
+            }
+        }
+        all
+    }
+
+    /// A parameter's current value (decrypted).
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.block_on(async {
+            match self
+                .ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+            {
+                Ok(out) => out.parameter().and_then(|p| p.value().map(str::to_owned)),
+                Err(_) => None,
+            }
+        })
+    }
+
+    pub fn put_param(&self, name: &str, value: &str) {
+        self.block_on(async {
+            self.ssm
+                .put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .expect("put parameter");
+        });
+    }
+
+    /// The value of a non-routed record, as `values` joined by commas.
+    pub fn record(&self, name: &str, rtype: &str) -> Option<String> {
+        self.block_on(async {
+            self.record_sets()
+                .await
+                .into_iter()
+                .find(|(_, rs)| {
+                    rs.name() == name
+                        && rs.r#type().as_str() == rtype
+                        && rs.set_identifier().is_none()
+                })
+                .map(|(_, rs)| {
+                    rs.resource_records()
+                        .iter()
+                        .map(|r| r.value().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+        })
+    }
+
+    /// Every file standin wrote under the world's directory, concatenated (journals, locks).
+    pub fn written_files(&self) -> String {
+        fn walk(dir: &Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.file_name().is_some_and(|n| n != "emulator.log") {
+                    out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = String::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+
+    /// Asserts that no seeded secret appears in `text`.
+    #[track_caller]
+    pub fn assert_no_secrets(text: &str) {
+        for secret in SECRETS {
+            assert!(
+                !text.contains(secret),
+                "a seeded secret leaked into output or files"
+            );
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
