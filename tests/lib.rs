@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod kinds;
 mod plan;
 mod rollback;
 mod run;

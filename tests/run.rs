@@ -66,6 +66,41 @@ fn run_changes_exactly_what_the_plan_said() {
     // SecureString stays SecureString.
     assert!(after["ssm /shop/staging/DB_PASSWORD"].starts_with("SecureString "));
 
+    // Write-ahead: each step's undo record is journaled before its completion record.
+    let runs = world.dir.path().join(".standin/runs");
+    let run_dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["record"].as_str().unwrap(),
+                r["step"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("start", ""),
+            ("intent", "prod-env-to-staging"),
+            ("applied", "prod-env-to-staging"),
+            ("unchanged", "no-migrations"),
+            ("intent", "repoint-app"),
+            ("applied", "repoint-app"),
+            ("finished", ""),
+        ]
+    );
+
     let status = world.standin(&["status"]).expect(0);
     assert!(status.stdout.contains("succeeded"), "{}", status.stdout);
     assert!(

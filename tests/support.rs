@@ -179,14 +179,7 @@ impl World {
             for (zone, rs) in self.record_sets().await {
                 out.push_str(&format!("{zone} {rs:?}\n"));
             }
-            for env in self
-                .eb
-                .describe_environments()
-                .send()
-                .await
-                .expect("environments")
-                .environments()
-            {
+            for env in self.environments().await {
                 out.push_str(&format!("{env:?}\n"));
             }
             out
@@ -240,14 +233,7 @@ impl World {
                     format!("{rs:?}"),
                 );
             }
-            for env in self
-                .eb
-                .describe_environments()
-                .send()
-                .await
-                .expect("environments")
-                .environments()
-            {
+            for env in self.environments().await {
                 state.insert(
                     format!("eb {}", env.environment_name().unwrap_or_default()),
                     format!("{:?} {:?} {:?}", env.cname(), env.status(), env.health()),
@@ -255,6 +241,16 @@ impl World {
             }
             state
         })
+    }
+
+    async fn environments(&self) -> Vec<aws_sdk_elasticbeanstalk::types::EnvironmentDescription> {
+        let out = self
+            .eb
+            .describe_environments()
+            .send()
+            .await
+            .expect("environments");
+        out.environments().to_vec()
     }
 
     async fn parameter_names(&self) -> Vec<String> {
@@ -356,20 +352,21 @@ impl World {
         })
     }
 
-    /// Every file standin wrote under the world's directory, concatenated (journals, locks).
+    /// Every file standin wrote (its state dir: journals, lock), concatenated.
     pub fn written_files(&self) -> String {
         fn walk(dir: &Path, out: &mut String) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = entry.path();
                 if path.is_dir() {
                     walk(&path, out);
-                } else if path.file_name().is_some_and(|n| n != "emulator.log") {
+                } else {
                     out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
                 }
             }
         }
         let mut out = String::new();
-        walk(self.dir.path(), &mut out);
+        walk(&self.dir.path().join(".standin"), &mut out);
+        assert!(!out.is_empty(), "standin wrote no state to check");
         out
     }
 

@@ -118,6 +118,15 @@ impl AwsError {
         }
     }
 
+    /// Removes a secret from the message: some APIs quote the offending value back.
+    #[must_use]
+    pub fn redact(mut self, secret: &str) -> Self {
+        if !secret.is_empty() {
+            self.message = self.message.replace(secret, "(sensitive)");
+        }
+        self
+    }
+
     /// Whether the service said the thing does not exist (used to tell "absent" from "failed").
     pub fn is_not_found(&self) -> bool {
         matches!(

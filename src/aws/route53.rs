@@ -60,6 +60,24 @@ pub struct RecordSet {
 }
 
 impl RecordSet {
+    /// A record set with a name and type and nothing else yet.
+    pub fn new(name: &str, rtype: &str) -> Self {
+        Self {
+            name: fqdn(name),
+            rtype: rtype.to_owned(),
+            ttl: None,
+            values: Vec::new(),
+            alias: None,
+            set_identifier: None,
+            weight: None,
+            region: None,
+            failover: None,
+            multi_value_answer: None,
+            health_check_id: None,
+            geo_location: None,
+        }
+    }
+
     /// The answer as a human reads it: the values, or `ALIAS target`.
     pub fn answer(&self) -> String {
         match &self.alias {
@@ -361,18 +379,12 @@ mod tests {
     #[test]
     fn record_set_round_trips_through_the_sdk_type() {
         let rs = RecordSet {
-            name: "api.example.com.".into(),
-            rtype: "CNAME".into(),
             ttl: Some(60),
             values: vec!["a.example.net".into()],
-            alias: None,
             set_identifier: Some("blue".into()),
             weight: Some(100),
-            region: None,
-            failover: None,
-            multi_value_answer: None,
             health_check_id: Some("hc-1".into()),
-            geo_location: None,
+            ..RecordSet::new("api.example.com", "CNAME")
         };
         assert_eq!(RecordSet::from_sdk(&rs.to_sdk()).unwrap(), rs);
     }

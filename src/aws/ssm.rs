@@ -55,15 +55,35 @@ impl fmt::Debug for Param {
 
 /// Reads one parameter (decrypted), or `None` if it does not exist.
 pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError> {
+    Ok(get_raw(client, name, true)
+        .await?
+        .as_ref()
+        .map(Param::from_sdk))
+}
+
+/// Current version of a parameter without decrypting it, or `None` if absent.
+pub async fn version(client: &Client, name: &str) -> Result<Option<i64>, AwsError> {
+    Ok(get_raw(client, name, false)
+        .await?
+        .as_ref()
+        .map(Parameter::version))
+}
+
+/// GetParameter, with "not found" as `None`.
+async fn get_raw(
+    client: &Client,
+    name: &str,
+    decrypt: bool,
+) -> Result<Option<Parameter>, AwsError> {
     match client
         .get_parameter()
         .name(name)
-        .with_decryption(true)
+        .with_decryption(decrypt)
         .send()
         .await
         .op("SSM.GetParameter")
     {
-        Ok(out) => Ok(out.parameter().map(Param::from_sdk)),
+        Ok(out) => Ok(out.parameter),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
@@ -127,22 +147,6 @@ async fn key_ids(
     Ok(keys)
 }
 
-/// Current version of a parameter without decrypting it, or `None` if absent.
-pub async fn version(client: &Client, name: &str) -> Result<Option<i64>, AwsError> {
-    match client
-        .get_parameter()
-        .name(name)
-        .with_decryption(false)
-        .send()
-        .await
-        .op("SSM.GetParameter")
-    {
-        Ok(out) => Ok(out.parameter().map(Parameter::version)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Writes a parameter (creating or overwriting it) and returns the version written.
 pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
     let out = client
@@ -154,7 +158,14 @@ pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
         .overwrite(true)
         .send()
         .await
-        .op("SSM.PutParameter")?;
+        .op("SSM.PutParameter")
+        .map_err(|e| {
+            if param.is_secure() {
+                e.redact(&param.value)
+            } else {
+                e
+            }
+        })?;
     Ok(out.version())
 }
 
@@ -189,7 +200,11 @@ pub async fn restore_version(client: &Client, name: &str, version: i64) -> Resul
             .overwrite(true)
             .send()
             .await
-            .op("SSM.PutParameter")?;
+            .op("SSM.PutParameter")
+            .map_err(|e| match old.r#type() {
+                Some(ParameterType::SecureString) => e.redact(old.value().unwrap_or_default()),
+                _ => e,
+            })?;
         return Ok(out.version());
     }
     Err(AwsError {

@@ -173,11 +173,26 @@ async fn run_step(
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
     let deadline = tokio::time::Instant::now() + limit;
-    let prepared = tokio::time::timeout_at(deadline, def.step.plan(ctx))
-        .await
-        .map_err(|_| RunStepError::Timeout(limit))??;
-    obs.step_planned(&def.id, &prepared);
     let id = def.id.clone();
+    let planned = match tokio::time::timeout_at(deadline, def.step.plan(ctx)).await {
+        Ok(Ok(prepared)) => Ok(prepared),
+        Ok(Err(e)) => Err(RunStepError::Step(e)),
+        Err(_) => Err(RunStepError::Timeout(limit)),
+    };
+    let prepared = match planned {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            // Nothing was changed; the record tells `status` which step stopped the run.
+            let _ = journal.append(&Record::Failed {
+                step: id,
+                undo: None,
+                error: error.to_string(),
+                at: now(),
+            });
+            return Err(error);
+        }
+    };
+    obs.step_planned(&def.id, &prepared);
     if prepared.is_noop() {
         journal
             .append(&Record::Unchanged {

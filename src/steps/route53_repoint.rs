@@ -97,18 +97,8 @@ impl Repoint {
     /// The record set after the step: the new answer, everything else kept from the current one.
     fn desired(&self, current: Option<&RecordSet>) -> RecordSet {
         let mut rs = current.cloned().unwrap_or_else(|| RecordSet {
-            name: fqdn(&self.record),
-            rtype: self.rtype.as_str().to_owned(),
-            ttl: None,
-            values: Vec::new(),
-            alias: None,
             set_identifier: self.set_identifier.clone(),
-            weight: None,
-            region: None,
-            failover: None,
-            multi_value_answer: None,
-            health_check_id: None,
-            geo_location: None,
+            ..RecordSet::new(&self.record, self.rtype.as_str())
         });
         if let Some(alias) = &self.alias {
             rs.alias = Some(alias.clone());
@@ -334,18 +324,11 @@ mod tests {
             parse("zone: z\nrecord: api.example.com\nset_identifier: blue\nto: new.example.net\n")
                 .unwrap();
         let current = RecordSet {
-            name: "api.example.com.".into(),
-            rtype: "CNAME".into(),
             ttl: Some(60),
             values: vec!["old.example.net".into()],
-            alias: None,
             set_identifier: Some("blue".into()),
             weight: Some(100),
-            region: None,
-            failover: None,
-            multi_value_answer: None,
-            health_check_id: None,
-            geo_location: None,
+            ..RecordSet::new("api.example.com", "CNAME")
         };
         let desired = step.desired(Some(&current));
         assert_eq!(desired.values, ["new.example.net"]);
