@@ -5,7 +5,9 @@
 //! AWS_ENDPOINT_URL), so the local emulator is reached with no code path of its own. A playbook's
 //! `aws:` block overrides the chain where it says something.
 
+pub mod eb;
 pub mod route53;
+pub mod run_command;
 pub mod ssm;
 
 use std::time::Duration;
@@ -38,6 +40,7 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub elasticbeanstalk: aws_sdk_elasticbeanstalk::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl Clients {
@@ -70,6 +73,7 @@ impl Clients {
             route53: aws_sdk_route53::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
             elasticbeanstalk: aws_sdk_elasticbeanstalk::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         }
     }
 }

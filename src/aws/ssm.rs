@@ -53,12 +53,35 @@ impl fmt::Debug for Param {
     }
 }
 
-/// Reads one parameter (decrypted), or `None` if it does not exist.
+/// Reads one parameter (decrypted, with its KMS key), or `None` if it does not exist.
 pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError> {
-    Ok(get_raw(client, name, true)
+    let Some(mut param) = get_raw(client, name, true)
         .await?
         .as_ref()
-        .map(Param::from_sdk))
+        .map(Param::from_sdk)
+    else {
+        return Ok(None);
+    };
+    if param.is_secure() {
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .values(name)
+            .build()
+            .expect("key is set");
+        let out = client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .send()
+            .await
+            .op("SSM.DescribeParameters")?;
+        param.key_id = out
+            .parameters()
+            .first()
+            .and_then(|m| m.key_id())
+            .map(str::to_owned);
+    }
+    Ok(Some(param))
 }
 
 /// Current version of a parameter without decrypting it, or `None` if absent.

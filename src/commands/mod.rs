@@ -6,13 +6,14 @@ mod run;
 mod status;
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::aws::{AwsSettings, Clients};
 use crate::cli::{Cli, Command, PlaybookArgs};
 use crate::error::{exit, Error};
 use crate::playbook::{self, Playbook};
-use crate::report::{self, Format};
+use crate::report::{self, Format, Terminal};
 use crate::steps::{Ctx, KINDS};
 
 pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
@@ -72,11 +73,13 @@ fn kinds(format: Format) {
     }
 }
 
-/// Builds the clients; no network call happens here.
-async fn context(aws: &AwsSettings) -> Ctx {
+/// Builds the clients (no network call happens here) and the step context.
+async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal) -> Ctx {
     Ctx {
         aws: Clients::load(aws).await,
         poll: Duration::from_secs(2),
+        assume_yes,
+        prompt: Arc::new(terminal.clone()),
     }
 }
 

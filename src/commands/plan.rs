@@ -3,7 +3,7 @@
 use crate::cli::{Cli, PlaybookArgs};
 use crate::error::{exit, Error};
 use crate::playbook::Playbook;
-use crate::report::{self, Format, PlanDoc, PlannedStep};
+use crate::report::{self, Format, PlanDoc, PlannedStep, Terminal};
 use crate::steps::Ctx;
 
 /// Plans every step against live state (reads only).
@@ -29,7 +29,7 @@ pub(super) async fn plan_all(pb: &Playbook, ctx: &Ctx) -> PlanDoc {
 
 pub(super) async fn plan(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
     let pb = super::load(args)?;
-    let ctx = super::context(&pb.aws).await;
+    let ctx = super::context(&pb.aws, false, &Terminal::default()).await;
     let doc = plan_all(&pb, &ctx).await;
     match cli.output {
         Format::Json => report::print_json(&doc),

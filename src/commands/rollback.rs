@@ -5,7 +5,7 @@ use crate::engine::journal::{Journal, Outcome};
 use crate::engine::state::StateDir;
 use crate::engine::{self, load_view};
 use crate::error::{exit, Error};
-use crate::report::{self, Console, Format};
+use crate::report::{self, Console, Format, Terminal};
 
 pub(super) async fn rollback(
     cli: &Cli,
@@ -42,12 +42,13 @@ pub(super) async fn rollback(
         &format!("This undoes run {run_id} on live resources."),
         &view.playbook,
     )?;
-    let ctx = super::context(&view.aws).await;
+    let terminal = Terminal::default();
+    let ctx = super::context(&view.aws, yes, &terminal).await;
     let mut journal = Journal::open(&path).map_err(|source| engine::EngineError::Journal {
         path: path.display().to_string(),
         source,
     })?;
-    let mut console = Console::new(cli.output);
+    let mut console = Console::new(cli.output, terminal);
     let reason = if force {
         "requested with --force"
     } else {

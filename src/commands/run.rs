@@ -5,13 +5,14 @@ use crate::engine::journal::Outcome;
 use crate::engine::state::StateDir;
 use crate::engine::{self};
 use crate::error::{exit, Error};
-use crate::report::{self, Console, Format};
+use crate::report::{self, Console, Format, Terminal};
 
 pub(super) async fn run(cli: &Cli, args: &PlaybookArgs, yes: bool) -> Result<u8, Error> {
     let pb = super::load(args)?;
     let state = StateDir::new(&cli.state_dir);
     let _lock = state.lock(&format!("standin run {}", args.playbook.display()))?;
-    let ctx = super::context(&pb.aws).await;
+    let terminal = Terminal::default();
+    let ctx = super::context(&pb.aws, yes, &terminal).await;
     let plan = super::plan::plan_all(&pb, &ctx).await;
     if cli.output == Format::Human {
         print!("{}", plan.human());
@@ -37,7 +38,7 @@ pub(super) async fn run(cli: &Cli, args: &PlaybookArgs, yes: bool) -> Result<u8,
             state.journal(&run_id).display()
         );
     }
-    let mut console = Console::new(cli.output);
+    let mut console = Console::new(cli.output, terminal);
     let report = engine::run(&pb, &ctx, &state, &run_id, &mut console).await?;
     match cli.output {
         Format::Json => report::print_json(&report),

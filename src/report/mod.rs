@@ -2,7 +2,8 @@
 //! spinner on a terminal, plain lines otherwise, nothing with `--output json`), and the
 //! rendering of plans, reports and status.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,7 +12,7 @@ use serde::Serialize;
 use crate::engine::journal::Outcome;
 use crate::engine::view::{RunView, StepState};
 use crate::engine::{Leftover, Observer, Report, StepResult};
-use crate::steps::{Action, Change, Prepared, Shown};
+use crate::steps::{Action, Change, Prepared, Prompt, Shown};
 
 /// `--output`: how results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,28 +23,62 @@ pub enum Format {
     Json,
 }
 
+/// The terminal, shared by the progress display and prompts, so a question is never drawn
+/// over by a spinner.
+#[derive(Clone, Default)]
+pub struct Terminal {
+    bar: Arc<Mutex<Option<ProgressBar>>>,
+}
+
+impl Terminal {
+    fn with_bar<T>(&self, f: impl FnOnce(&mut Option<ProgressBar>) -> T) -> T {
+        f(&mut self.bar.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Prompt for Terminal {
+    fn confirm(&self, question: &str) -> Option<bool> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let ask = || {
+            eprint!("{question} [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        };
+        Some(self.with_bar(|bar| match bar {
+            Some(bar) => bar.suspend(ask),
+            None => ask(),
+        }))
+    }
+}
+
 /// Prints progress as the engine reports it.
 pub struct Console {
     format: Format,
-    bar: Option<ProgressBar>,
+    terminal: Terminal,
 }
 
 impl Console {
-    pub fn new(format: Format) -> Self {
-        Self { format, bar: None }
+    pub fn new(format: Format, terminal: Terminal) -> Self {
+        Self { format, terminal }
     }
 
     /// A line of progress: above the spinner on a terminal, plain otherwise, none for JSON.
     fn line(&self, text: &str) {
-        match (&self.bar, self.format) {
-            (_, Format::Json) => {}
-            (Some(bar), _) => bar.println(text),
-            (None, _) => println!("{text}"),
+        if self.format == Format::Json {
+            return;
         }
+        self.terminal.with_bar(|bar| match bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        });
     }
 
     fn finish_bar(&mut self) {
-        if let Some(bar) = self.bar.take() {
+        if let Some(bar) = self.terminal.with_bar(Option::take) {
             bar.finish_and_clear();
         }
     }
@@ -60,7 +95,7 @@ impl Observer for Console {
                     .expect("template is valid"),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
-            self.bar = Some(bar);
+            self.terminal.with_bar(|slot| *slot = Some(bar));
         }
     }
 
@@ -115,6 +150,11 @@ pub fn change_line(c: &Change) -> String {
         (Action::Remove, _) => format!("{} → removed", show(&c.before)),
         (Action::Modify, true) => format!("(sensitive, {} → {})", show(&c.before), show(&c.after)),
         (Action::Modify, false) => format!("{} → {}", show(&c.before), show(&c.after)),
+        (Action::Run, _) => format!("{} (no undo)", show(&c.after)),
+        (Action::Check, _) => match &c.before {
+            Some(now) => format!("{} (now: {now})", show(&c.after)),
+            None => show(&c.after),
+        },
     };
     format!("{sign} {}: {body}", c.resource)
 }
@@ -149,6 +189,10 @@ pub struct Summary {
     pub change: usize,
     pub remove: usize,
     pub unchanged: usize,
+    /// Waits and checks that fail the run when not met.
+    pub gates: usize,
+    /// Actions with no undo (restarts).
+    pub irreversible: usize,
     pub failed_steps: usize,
 }
 
@@ -163,6 +207,8 @@ impl PlanDoc {
                     Action::Modify => summary.change += 1,
                     Action::Remove => summary.remove += 1,
                     Action::Keep => summary.unchanged += 1,
+                    Action::Check => summary.gates += 1,
+                    Action::Run => summary.irreversible += 1,
                 }
             }
         }
@@ -206,8 +252,8 @@ impl PlanDoc {
         }
         let s = &self.summary;
         out.push_str(&format!(
-            "\nPlan: {} to add, {} to change, {} to remove, {} unchanged.",
-            s.add, s.change, s.remove, s.unchanged
+            "\nPlan: {} to add, {} to change, {} to remove, {} unchanged, {} gates, {} without undo.",
+            s.add, s.change, s.remove, s.unchanged, s.gates, s.irreversible
         ));
         if s.failed_steps > 0 {
             out.push_str(&format!(

@@ -6,12 +6,25 @@
 //! [`Mutation::apply`]; the undo record, read back from the journal, becomes an [`Undo`] that puts
 //! the previous state back and refuses when someone changed it since (drift).
 
+pub mod confirm;
+mod duration;
+pub mod eb_restart;
+pub mod eb_set_env;
+mod eb_shared;
+pub mod eb_swap_cnames;
+pub mod eb_wait_healthy;
+pub mod http_check;
+pub mod lock_url;
 mod params;
+pub mod pause;
 pub mod route53_repoint;
 pub mod ssm_copy_parameters;
+pub mod ssm_edit_env_file;
 pub mod ssm_put_parameters;
+pub mod workers_restart;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,9 +36,35 @@ use crate::aws::{AwsError, Clients};
 /// Every registered kind: adding a kind means adding its file and one line here.
 pub static KINDS: &[KindDef] = &[
     def::<route53_repoint::Repoint>(),
+    def::<eb_set_env::SetEnv>(),
+    def::<eb_swap_cnames::SwapCnames>(),
+    def::<eb_restart::Restart>(),
+    def::<eb_wait_healthy::WaitHealthy>(),
+    def::<http_check::HttpCheck>(),
+    def::<pause::Pause>(),
+    def::<confirm::Confirm>(),
+    def::<workers_restart::WorkersRestart>(),
+    def::<lock_url::LockUrl>(),
     def::<ssm_copy_parameters::CopyParameters>(),
     def::<ssm_put_parameters::PutParameters>(),
+    def::<ssm_edit_env_file::EditEnvFile>(),
 ];
+
+/// Whether a name (parameter key, property) looks like it holds a secret.
+pub(crate) fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "PRIVATE_KEY",
+        "API_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+}
 
 /// Looks a kind up by its playbook name.
 pub fn find_kind(name: &str) -> Option<&'static KindDef> {
@@ -37,6 +76,16 @@ pub struct Ctx {
     pub aws: Clients,
     /// Interval between polls of a pending change (Route 53 INSYNC, environment status).
     pub poll: Duration,
+    /// `--yes`: confirmations count as given.
+    pub assume_yes: bool,
+    /// Asks a human; the terminal implementation pauses progress output while it asks.
+    pub prompt: Arc<dyn Prompt>,
+}
+
+/// A way to ask a human a yes/no question.
+pub trait Prompt: Send + Sync {
+    /// `None` when there is no terminal to ask on.
+    fn confirm(&self, question: &str) -> Option<bool>;
 }
 
 /// A step of a playbook, with its fields parsed and checked.
@@ -185,17 +234,88 @@ pub enum Action {
     Remove,
     /// Already as wanted.
     Keep,
+    /// An action with no undo (a restart).
+    Run,
+    /// A gate: a wait or a check that fails the run when not met.
+    Check,
 }
 
 impl Action {
-    /// The sign a reviewer expects: `+`, `~`, `-`, or `=` for unchanged.
+    /// The sign a reviewer expects: `+`, `~`, `-`, `=` unchanged, `!` no undo, `?` gate.
     pub fn sign(self) -> char {
         match self {
             Self::Add => '+',
             Self::Modify => '~',
             Self::Remove => '-',
             Self::Keep => '=',
+            Self::Run => '!',
+            Self::Check => '?',
         }
+    }
+}
+
+/// The undo record of kinds that change nothing reversible (gates, restarts): undo says why
+/// there is nothing to do.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct NoUndo {
+    pub note: String,
+}
+
+#[async_trait]
+impl Undo for NoUndo {
+    async fn undo(&self, _ctx: &Ctx, _force: bool) -> Result<Vec<String>, StepError> {
+        Ok(vec![format!("nothing to undo: {}", self.note)])
+    }
+}
+
+/// Kinds whose apply is one action with no undo implement this; [`irreversible`] makes it a
+/// mutation.
+#[async_trait]
+pub trait Act: Send + Sync + 'static {
+    async fn act(&self, ctx: &Ctx) -> Result<(), StepError>;
+}
+
+/// A mutation that performs `act` and journals `note` as its (empty) undo.
+pub fn irreversible(act: impl Act, note: impl Into<String>) -> Box<dyn Mutation> {
+    Box::new(ActMutation {
+        act,
+        undo: NoUndo { note: note.into() },
+    })
+}
+
+struct ActMutation<A> {
+    act: A,
+    undo: NoUndo,
+}
+
+#[async_trait]
+impl<A: Act> Mutation for ActMutation<A> {
+    fn undo_record(&self) -> serde_json::Value {
+        serde_json::to_value(&self.undo).expect("a note serializes")
+    }
+
+    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
+        self.act.act(ctx).await
+    }
+}
+
+/// A step that only gates or acts: one plan line, no undo.
+pub fn one_line(
+    action: Action,
+    resource: impl Into<String>,
+    now: Option<String>,
+    wanted: impl Into<String>,
+    mutation: Box<dyn Mutation>,
+) -> Prepared {
+    Prepared {
+        changes: vec![Change {
+            action,
+            resource: resource.into(),
+            before: now.map(Shown::Plain),
+            after: Some(Shown::Plain(wanted.into())),
+        }],
+        warnings: Vec::new(),
+        mutation,
     }
 }
 

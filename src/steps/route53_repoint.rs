@@ -86,6 +86,29 @@ impl Kind for Repoint {
 }
 
 impl Repoint {
+    /// A repoint to a plain value, for kinds that repoint as part of their work.
+    pub(super) fn to_value(
+        zone: String,
+        record: String,
+        rtype: &str,
+        to: String,
+        ttl: Option<i64>,
+    ) -> Self {
+        Self {
+            zone,
+            record,
+            rtype: match rtype {
+                "A" => RecordType::A,
+                "AAAA" => RecordType::Aaaa,
+                _ => RecordType::Cname,
+            },
+            set_identifier: None,
+            to: Some(to),
+            alias: None,
+            ttl,
+        }
+    }
+
     fn resource(&self) -> String {
         let name = fqdn(&self.record);
         match &self.set_identifier {

@@ -1,0 +1,155 @@
+//! Elastic Beanstalk environments: their state, their environment properties, and waiting for
+//! them to settle after a change.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_elasticbeanstalk::types::{
+    ConfigurationOptionSetting, EnvironmentDescription, OptionSpecification,
+};
+use aws_sdk_elasticbeanstalk::Client;
+
+use super::{AwsError, Call};
+
+/// Where environment properties (the app's environment variables) live.
+pub const PROPERTIES: &str = "aws:elasticbeanstalk:application:environment";
+
+/// What standin needs to know of an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    pub name: String,
+    pub application: String,
+    /// `Launching`, `Updating`, `Ready`, `Terminating`, `Terminated`, ...
+    pub status: String,
+    /// `Green`, `Yellow`, `Red`, `Grey`.
+    pub health: String,
+    /// Enhanced health: `Ok`, `Warning`, `Degraded`, `Severe`, ... when reported.
+    pub health_status: Option<String>,
+    pub cname: Option<String>,
+}
+
+impl Env {
+    fn from_sdk(e: &EnvironmentDescription) -> Self {
+        Self {
+            name: e.environment_name().unwrap_or_default().to_owned(),
+            application: e.application_name().unwrap_or_default().to_owned(),
+            status: e
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            health: e
+                .health()
+                .map(|h| h.as_str().to_owned())
+                .unwrap_or_default(),
+            health_status: e.health_status().map(|h| h.as_str().to_owned()),
+            cname: e.cname().filter(|c| !c.is_empty()).map(str::to_owned),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.status == "Ready"
+    }
+
+    /// `Ready, Green (Ok)`, for plans and errors.
+    pub fn describe(&self) -> String {
+        match &self.health_status {
+            Some(hs) => format!("{}, {} ({hs})", self.status, self.health),
+            None => format!("{}, {}", self.status, self.health),
+        }
+    }
+}
+
+/// Reads an environment by name; `None` if there is no live one.
+pub async fn describe(client: &Client, name: &str) -> Result<Option<Env>, AwsError> {
+    let out = client
+        .describe_environments()
+        .environment_names(name)
+        .include_deleted(false)
+        .send()
+        .await
+        .op("ElasticBeanstalk.DescribeEnvironments")?;
+    Ok(out
+        .environments()
+        .iter()
+        .find(|e| e.environment_name() == Some(name))
+        .map(Env::from_sdk))
+}
+
+/// The environment's properties (its app's environment variables).
+pub async fn properties(client: &Client, env: &Env) -> Result<BTreeMap<String, String>, AwsError> {
+    let out = client
+        .describe_configuration_settings()
+        .application_name(&env.application)
+        .environment_name(&env.name)
+        .send()
+        .await
+        .op("ElasticBeanstalk.DescribeConfigurationSettings")?;
+    Ok(out
+        .configuration_settings()
+        .iter()
+        .flat_map(|c| c.option_settings())
+        .filter(|o| o.namespace() == Some(PROPERTIES))
+        .filter_map(|o| {
+            Some((
+                o.option_name()?.to_owned(),
+                o.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect())
+}
+
+/// Sets (`Some`) and removes (`None`) properties in one UpdateEnvironment.
+pub async fn update_properties(
+    client: &Client,
+    env: &str,
+    changes: &BTreeMap<String, Option<String>>,
+) -> Result<(), AwsError> {
+    let mut request = client.update_environment().environment_name(env);
+    for (key, value) in changes {
+        request = match value {
+            Some(value) => request.option_settings(
+                ConfigurationOptionSetting::builder()
+                    .namespace(PROPERTIES)
+                    .option_name(key)
+                    .value(value)
+                    .build(),
+            ),
+            None => request.options_to_remove(
+                OptionSpecification::builder()
+                    .namespace(PROPERTIES)
+                    .option_name(key)
+                    .build(),
+            ),
+        };
+    }
+    request
+        .send()
+        .await
+        .op("ElasticBeanstalk.UpdateEnvironment")
+        .map(drop)
+}
+
+/// Polls until every environment in `names` satisfies `done`; returns their last states.
+/// The step's timeout bounds the wait; `Terminated` environments end it with an error.
+pub async fn wait(
+    client: &Client,
+    names: &[&str],
+    poll: Duration,
+    done: impl Fn(&Env) -> bool,
+) -> Result<Vec<Env>, AwsError> {
+    loop {
+        let mut states = Vec::with_capacity(names.len());
+        for name in names {
+            let env = describe(client, name).await?.ok_or_else(|| AwsError {
+                operation: "ElasticBeanstalk.DescribeEnvironments",
+                code: Some("NotFound".into()),
+                message: format!("environment {name} disappeared while standin waited for it"),
+            })?;
+            states.push(env);
+        }
+        if states.iter().all(&done) {
+            return Ok(states);
+        }
+        tokio::time::sleep(poll).await;
+    }
+}

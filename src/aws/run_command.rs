@@ -1,0 +1,149 @@
+//! SSM Run Command: run a shell command on instances (by id or by tags) and wait for every
+//! invocation to finish, keeping each instance's outcome and output.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ssm::types::{CommandInvocationStatus, Target};
+use aws_sdk_ssm::Client;
+
+use super::{AwsError, Call};
+
+/// How long SendCommand may take to resolve tag targets to instances before "no instance
+/// matched" is believed.
+const RESOLVE_GRACE: Duration = Duration::from_secs(60);
+
+/// Which instances a command goes to.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    Instances(Vec<String>),
+    /// Tag key to accepted values; an instance must match every key.
+    Tags(BTreeMap<String, Vec<String>>),
+}
+
+impl std::fmt::Display for Targets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Instances(ids) => write!(f, "instances {}", ids.join(", ")),
+            Self::Tags(tags) => {
+                let tags: Vec<String> = tags
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.join("|")))
+                    .collect();
+                write!(f, "instances tagged {}", tags.join(", "))
+            }
+        }
+    }
+}
+
+/// One instance's outcome.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub instance: String,
+    /// `Success`, `Failed`, `TimedOut`, `Cancelled`.
+    pub status: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Invocation {
+    pub fn succeeded(&self) -> bool {
+        self.status == "Success"
+    }
+}
+
+fn finished(status: Option<&CommandInvocationStatus>) -> bool {
+    matches!(
+        status,
+        Some(
+            CommandInvocationStatus::Success
+                | CommandInvocationStatus::Failed
+                | CommandInvocationStatus::TimedOut
+                | CommandInvocationStatus::Cancelled
+        )
+    )
+}
+
+/// Sends `commands` with `document` and waits until every targeted instance has finished.
+pub async fn run(
+    client: &Client,
+    targets: &Targets,
+    document: &str,
+    commands: &[String],
+    poll: Duration,
+) -> Result<Vec<Invocation>, AwsError> {
+    let mut request = client
+        .send_command()
+        .document_name(document)
+        .parameters("commands", commands.to_vec())
+        .comment("standin");
+    request = match targets {
+        Targets::Instances(ids) => request.set_instance_ids(Some(ids.clone())),
+        Targets::Tags(tags) => tags.iter().fold(request, |r, (key, values)| {
+            r.targets(
+                Target::builder()
+                    .key(format!("tag:{key}"))
+                    .set_values(Some(values.clone()))
+                    .build(),
+            )
+        }),
+    };
+    let sent = request.send().await.op("SSM.SendCommand")?;
+    let id = sent
+        .command()
+        .and_then(|c| c.command_id())
+        .unwrap_or_default()
+        .to_owned();
+    let started = Instant::now();
+    let instances = loop {
+        let mut pages = client
+            .list_command_invocations()
+            .command_id(&id)
+            .into_paginator()
+            .send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            all.extend(
+                page.op("SSM.ListCommandInvocations")?
+                    .command_invocations()
+                    .to_vec(),
+            );
+        }
+        if !all.is_empty() && all.iter().all(|i| finished(i.status())) {
+            break all
+                .iter()
+                .filter_map(|i| i.instance_id().map(str::to_owned))
+                .collect::<Vec<_>>();
+        }
+        if all.is_empty() && started.elapsed() > RESOLVE_GRACE {
+            return Err(AwsError {
+                operation: "SSM.SendCommand",
+                code: Some("NoTargets".into()),
+                message: format!("command {id} reached no instance: no running managed instance matches {targets}"),
+            });
+        }
+        tokio::time::sleep(poll).await;
+    };
+    let mut outcomes = Vec::with_capacity(instances.len());
+    for instance in instances {
+        let out = client
+            .get_command_invocation()
+            .command_id(&id)
+            .instance_id(&instance)
+            .send()
+            .await
+            .op("SSM.GetCommandInvocation")?;
+        outcomes.push(Invocation {
+            status: out
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            code: out.response_code(),
+            stdout: out.standard_output_content().unwrap_or_default().to_owned(),
+            stderr: out.standard_error_content().unwrap_or_default().to_owned(),
+            instance,
+        });
+    }
+    Ok(outcomes)
+}

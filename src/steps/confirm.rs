@@ -1,0 +1,64 @@
+//! `confirm`: stop and ask a human before going on (e.g. "is the database freeze in place?").
+//! `--yes` answers it in automation; without a terminal and without `--yes` the run fails.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::{
+    irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Step, StepError,
+};
+
+/// Fields of a `confirm` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    /// The question, answered yes or no.
+    message: String,
+}
+
+impl Kind for Confirm {
+    const NAME: &'static str = "confirm";
+    const SUMMARY: &'static str =
+        "ask a human to confirm before going on (`--yes` answers in automation)";
+    type Undo = NoUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        if self.message.trim().is_empty() {
+            return Err(FieldError::at("message", "the question is empty"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Step for Confirm {
+    async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
+        Ok(one_line(
+            Action::Check,
+            "confirm",
+            None,
+            format!("ask: {}", self.message),
+            irreversible(self.clone(), "a confirmation changes nothing"),
+        ))
+    }
+}
+
+#[async_trait]
+impl Act for Confirm {
+    async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
+        if ctx.assume_yes {
+            return Ok(());
+        }
+        match ctx.prompt.confirm(&self.message) {
+            Some(true) => Ok(()),
+            Some(false) => Err(StepError::failed(
+                "confirm",
+                format!("answered no to: {}", self.message),
+            )),
+            None => Err(StepError::failed(
+                "confirm",
+                "no terminal to ask on; pass `--yes` to answer in automation",
+            )),
+        }
+    }
+}

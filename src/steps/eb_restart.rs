@@ -1,0 +1,65 @@
+//! `eb.restart`: restart an environment's app servers (e.g. so staging picks up production's
+//! configuration) and wait until it is Ready. A restart has no undo.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::eb_shared::{environment, require_ready, wait_ready};
+use super::{irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError};
+use crate::aws::Call;
+
+/// Fields of an `eb.restart` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    /// The environment's name, e.g. `shop-staging`.
+    environment: String,
+}
+
+impl Kind for Restart {
+    const NAME: &'static str = "eb.restart";
+    const SUMMARY: &'static str =
+        "restart an Elastic Beanstalk environment's app servers and wait until Ready (no undo)";
+    type Undo = NoUndo;
+}
+
+#[async_trait]
+impl Step for Restart {
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
+        let env = environment(ctx, &self.environment).await?;
+        let mut prepared = one_line(
+            Action::Run,
+            format!("environment {}", env.name),
+            None,
+            format!("restart app servers (now {})", env.describe()),
+            irreversible(
+                self.clone(),
+                format!("the app servers of {} were restarted", env.name),
+            ),
+        );
+        if !env.is_ready() {
+            prepared.warnings.push(format!(
+                "environment {} is {}: the restart will fail unless it is Ready",
+                env.name,
+                env.describe()
+            ));
+        }
+        Ok(prepared)
+    }
+}
+
+#[async_trait]
+impl Act for Restart {
+    async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
+        require_ready(&environment(ctx, &self.environment).await?)?;
+        ctx.aws
+            .elasticbeanstalk
+            .restart_app_server()
+            .environment_name(&self.environment)
+            .send()
+            .await
+            .op("ElasticBeanstalk.RestartAppServer")
+            .map_err(StepError::aws(format!("environment {}", self.environment)))?;
+        wait_ready(ctx, &[&self.environment]).await.map(drop)
+    }
+}

@@ -1,0 +1,161 @@
+//! `eb.swap-cnames`: blue/green promotion by exchanging two environments' CNAMEs. Undo swaps
+//! them back, once it has checked that they still hold what the swap left.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::eb_shared::{environment, require_ready, wait_ready};
+use super::{
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
+};
+use crate::aws::Call;
+
+/// Fields of an `eb.swap-cnames` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwapCnames {
+    /// One environment, e.g. the standby `shop-staging`.
+    source: String,
+    /// The other, e.g. `shop-prod`.
+    destination: String,
+}
+
+impl Kind for SwapCnames {
+    const NAME: &'static str = "eb.swap-cnames";
+    const SUMMARY: &'static str =
+        "swap the CNAMEs of two Elastic Beanstalk environments (blue/green); undo swaps back";
+    type Undo = SwapUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        if self.source == self.destination {
+            return Err(FieldError::at(
+                "destination",
+                "an environment cannot swap with itself",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Step for SwapCnames {
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
+        let source = environment(ctx, &self.source).await?;
+        let destination = environment(ctx, &self.destination).await?;
+        let cname = |e: &crate::aws::eb::Env| e.cname.clone().unwrap_or_else(|| "(none)".into());
+        let (a, b) = (cname(&source), cname(&destination));
+        let mut warnings = Vec::new();
+        for env in [&source, &destination] {
+            if !env.is_ready() {
+                warnings.push(format!(
+                    "environment {} is {}: the swap will fail unless both are Ready",
+                    env.name,
+                    env.describe()
+                ));
+            }
+        }
+        Ok(Prepared {
+            changes: vec![
+                Change {
+                    action: Action::Modify,
+                    resource: format!("{} CNAME", source.name),
+                    before: Some(Shown::Plain(a.clone())),
+                    after: Some(Shown::Plain(b.clone())),
+                },
+                Change {
+                    action: Action::Modify,
+                    resource: format!("{} CNAME", destination.name),
+                    before: Some(Shown::Plain(b.clone())),
+                    after: Some(Shown::Plain(a.clone())),
+                },
+            ],
+            warnings,
+            mutation: Box::new(SwapMutation {
+                undo: SwapUndo {
+                    source: source.name,
+                    destination: destination.name,
+                    source_cname: a,
+                    destination_cname: b,
+                },
+            }),
+        })
+    }
+}
+
+struct SwapMutation {
+    undo: SwapUndo,
+}
+
+#[async_trait]
+impl Mutation for SwapMutation {
+    fn undo_record(&self) -> serde_json::Value {
+        serde_json::to_value(&self.undo).expect("names serialize")
+    }
+
+    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
+        self.undo.swap(ctx).await
+    }
+}
+
+/// Journaled before the swap: both environments and their CNAMEs before it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SwapUndo {
+    source: String,
+    destination: String,
+    source_cname: String,
+    destination_cname: String,
+}
+
+impl SwapUndo {
+    /// Swaps (both must be Ready first) and waits until both are Ready again.
+    async fn swap(&self, ctx: &Ctx) -> Result<(), StepError> {
+        for name in [&self.source, &self.destination] {
+            require_ready(&environment(ctx, name).await?)?;
+        }
+        ctx.aws
+            .elasticbeanstalk
+            .swap_environment_cnames()
+            .source_environment_name(&self.source)
+            .destination_environment_name(&self.destination)
+            .send()
+            .await
+            .op("ElasticBeanstalk.SwapEnvironmentCNAMEs")
+            .map_err(StepError::aws(format!(
+                "environments {} and {}",
+                self.source, self.destination
+            )))?;
+        wait_ready(ctx, &[&self.source, &self.destination])
+            .await
+            .map(drop)
+    }
+}
+
+#[async_trait]
+impl Undo for SwapUndo {
+    async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
+        let source = environment(ctx, &self.source).await?;
+        let destination = environment(ctx, &self.destination).await?;
+        let now = (
+            source.cname.unwrap_or_default(),
+            destination.cname.unwrap_or_default(),
+        );
+        let resource = format!("environments {} and {}", self.source, self.destination);
+        if now == (self.source_cname.clone(), self.destination_cname.clone()) {
+            return Ok(vec![format!(
+                "{resource}: CNAMEs already as before the run"
+            )]);
+        }
+        if now != (self.destination_cname.clone(), self.source_cname.clone()) && !force {
+            return Err(StepError::Drift(vec![Drift {
+                resource: format!("{} CNAME", self.source),
+                expected: self.destination_cname.clone(),
+                found: now.0,
+            }]));
+        }
+        self.swap(ctx).await?;
+        Ok(vec![format!(
+            "{resource}: CNAMEs swapped back ({} is {} again)",
+            self.source, self.source_cname
+        )])
+    }
+}

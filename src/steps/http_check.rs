@@ -1,0 +1,174 @@
+//! `http.check`: a gate. GETs a URL until it answers the expected status (and body text), e.g.
+//! "production now answers from staging" or "the old staging URL answers 403".
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::{
+    duration, irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Step,
+    StepError,
+};
+
+/// Fields of an `http.check` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    /// The URL to GET. Redirects are not followed: a redirect is an answer.
+    url: String,
+    /// The status to wait for (default 200).
+    #[serde(default = "default_status")]
+    expect_status: u16,
+    /// Text the body must contain, when given.
+    #[serde(default)]
+    expect_body: Option<String>,
+    /// How long to keep trying (default `2m`).
+    #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
+    within: Duration,
+    /// Pause between tries (default `2s`).
+    #[serde(default = "default_every", deserialize_with = "duration::deserialize")]
+    every: Duration,
+    /// Host name to IP address, bypassing DNS (like `curl --resolve`): check an environment
+    /// directly before DNS has moved, or where resolvers still cache the old answer.
+    #[serde(default)]
+    resolve: BTreeMap<String, IpAddr>,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+fn default_within() -> Duration {
+    Duration::from_secs(120)
+}
+
+fn default_every() -> Duration {
+    Duration::from_secs(2)
+}
+
+impl Kind for HttpCheck {
+    const NAME: &'static str = "http.check";
+    const SUMMARY: &'static str =
+        "gate: GET a URL until it answers the expected status (and body text), or fail the run";
+    type Undo = NoUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| FieldError::at("url", format!("invalid URL `{}`: {e}", self.url)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FieldError::at(
+                "url",
+                "only http and https URLs can be checked",
+            ));
+        }
+        if !(100..=599).contains(&self.expect_status) {
+            return Err(FieldError::at(
+                "expect_status",
+                "an HTTP status is between 100 and 599",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl HttpCheck {
+    fn wanted(&self) -> String {
+        match &self.expect_body {
+            Some(text) => format!("{} containing {text:?}", self.expect_status),
+            None => self.expect_status.to_string(),
+        }
+    }
+
+    fn client(&self) -> Result<reqwest::Client, StepError> {
+        let builder = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none());
+        self.resolve
+            .iter()
+            .fold(builder, |b, (host, ip)| b.resolve(host, (*ip, 0).into()))
+            .build()
+            .map_err(|e| StepError::failed(&self.url, format!("cannot build an HTTP client: {e}")))
+    }
+
+    /// One GET: `Ok(())` when it answers as wanted, else what it answered.
+    async fn probe(&self, client: &reqwest::Client) -> Result<(), String> {
+        let response = client
+            .get(&self.url)
+            .send()
+            .await
+            .map_err(|e| describe_error(&e))?;
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        let body_ok = self
+            .expect_body
+            .as_ref()
+            .is_none_or(|text| body.contains(text.as_str()));
+        if status == self.expect_status && body_ok {
+            Ok(())
+        } else if status == self.expect_status {
+            Err(format!("{status} without the expected text"))
+        } else {
+            Err(status.to_string())
+        }
+    }
+}
+
+/// reqwest's top-level message is generic; its cause says what happened (refused, timeout...).
+fn describe_error(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[async_trait]
+impl Step for HttpCheck {
+    async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
+        let now = match self.probe(&self.client()?).await {
+            Ok(()) => self.wanted(),
+            Err(answer) => answer,
+        };
+        Ok(one_line(
+            Action::Check,
+            format!("GET {}", self.url),
+            Some(now),
+            format!(
+                "answers {} within {}",
+                self.wanted(),
+                humantime::format_duration(self.within)
+            ),
+            irreversible(self.clone(), "an HTTP check changes nothing"),
+        ))
+    }
+}
+
+#[async_trait]
+impl Act for HttpCheck {
+    async fn act(&self, _ctx: &Ctx) -> Result<(), StepError> {
+        let client = self.client()?;
+        let deadline = tokio::time::Instant::now() + self.within;
+        loop {
+            let last = match self.probe(&client).await {
+                Ok(()) => return Ok(()),
+                Err(answer) => answer,
+            };
+            if tokio::time::Instant::now() + self.every > deadline {
+                return Err(StepError::failed(
+                    format!("GET {}", self.url),
+                    format!(
+                        "answered {last}, not {}, for {}",
+                        self.wanted(),
+                        humantime::format_duration(self.within)
+                    ),
+                ));
+            }
+            tokio::time::sleep(self.every).await;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `pause`: wait a fixed time, e.g. for DNS caches to expire before the next step.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::{
+    duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError,
+};
+
+/// Fields of a `pause` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    /// How long, e.g. `60s`.
+    #[serde(deserialize_with = "duration::deserialize")]
+    duration: Duration,
+}
+
+impl Kind for Pause {
+    const NAME: &'static str = "pause";
+    const SUMMARY: &'static str = "wait a fixed time (e.g. for DNS caches to expire)";
+    type Undo = NoUndo;
+}
+
+#[async_trait]
+impl Step for Pause {
+    async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
+        let wait = humantime::format_duration(self.duration).to_string();
+        Ok(one_line(
+            Action::Check,
+            "pause",
+            None,
+            format!("wait {wait}"),
+            irreversible(self.clone(), "a pause changes nothing"),
+        ))
+    }
+}
+
+#[async_trait]
+impl Act for Pause {
+    async fn act(&self, _ctx: &Ctx) -> Result<(), StepError> {
+        tokio::time::sleep(self.duration).await;
+        Ok(())
+    }
+}
