@@ -2,8 +2,9 @@
 
     python harness/emulator.py serve [--port 0] [--seed incident|none] [--host 127.0.0.1]
 
-Prints exactly one line on stdout, `READY http://HOST:PORT`, once the world is seeded; all
-logs go to stderr. Exits on SIGTERM/SIGINT, and when its parent process dies, so a crashed
+Prints exactly one line on stdout once the world is seeded:
+`READY http://HOST:PORT edge=HOST:PORT`: the AWS endpoint, then the emulated world's HTTP
+edge (see edge.py; `http.check` reaches it with `via:`). All logs go to stderr. Exits on SIGTERM/SIGINT, and when its parent process dies, so a crashed
 test never leaves a server behind.
 """
 
@@ -21,8 +22,10 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import eb_extensions  # noqa: E402
+import moto_eb  # noqa: E402
+import moto_run_command  # noqa: E402
 import seed  # noqa: E402
+from edge import start_edge  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 
@@ -42,14 +45,16 @@ def main():
     args = parser.parse_args()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    eb_extensions.install()
+    moto_eb.install()
+    moto_run_command.install()
     port = args.port or free_port(args.host)
     server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
     server.start()
     endpoint = f"http://{args.host}:{port}"
     if args.seed == "incident":
         seed.seed_incident(endpoint)
-    print(f"READY {endpoint}", flush=True)
+    edge, edge_addr = start_edge(endpoint, host=args.host)
+    print(f"READY {endpoint} edge={edge_addr}", flush=True)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -58,6 +63,7 @@ def main():
     while not stop.wait(0.5):
         if os.getppid() != parent:
             break
+    edge.shutdown()
     server.stop()
 
 

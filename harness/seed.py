@@ -7,6 +7,9 @@ REGION = "us-east-1"
 ZONE = "example.com."
 APPLICATION = "shop"
 ENVIRONMENTS = {"shop-prod": "WebServer", "shop-staging": "WebServer", "shop-worker": "Worker"}
+# Production is stuck mid-upgrade, as in the incident (see moto_eb.py's control tags).
+ENVIRONMENT_TAGS = {"shop-prod": {"emulator:stuck": "true"}}
+PROPERTIES_NAMESPACE = "aws:elasticbeanstalk:application:environment"
 PROD_CNAME = f"shop-prod.{REGION}.elasticbeanstalk.com"
 STAGING_CNAME = f"shop-staging.{REGION}.elasticbeanstalk.com"
 
@@ -40,22 +43,62 @@ PARAMETERS = {
     "RUN_MIGRATIONS": ("String", "false", "true"),
     "ALLOWED_ORIGINS": ("StringList", "https://app.example.com,https://admin.example.com", "https://staging.example.com"),
 }
+# Environment properties per environment (values from PARAMETERS where named).
+ENVIRONMENT_PROPERTIES = {
+    "shop-prod": {"APP_ENV": "production", "SOURCE": "prod"},
+    "shop-staging": {"APP_ENV": "staging", "SOURCE": "staging"},
+    "shop-worker": {"APP_ENV": "worker", "SOURCE": "staging"},
+}
+
+# The whole .env of staging in one SecureString, for accounts that keep it that way.
+STAGING_ENV_FILE = "/shop/dotenv/staging"
+STAGING_ENV_TEXT = (
+    "# shop staging\n"
+    "APP_ENV=staging\n"
+    "APP_URL=https://staging.example.com\n"
+    "QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/shop-staging-jobs\n"
+    "DEBUG=true\n"
+)
+
+# EC2 instances (name -> tags): the queue workers load their .env from /shop/staging/.
+INSTANCES = {
+    "shop-worker-1": {"Role": "queue-worker", "Environment": "staging", "emulator:env-path": "/shop/staging/"},
+    "shop-worker-2": {"Role": "queue-worker", "Environment": "staging", "emulator:env-path": "/shop/staging/"},
+    "shop-staging-web": {"Role": "web", "Environment": "staging"},
+}
+STAGING_ALB = "shop-staging-alb"
+STAGING_TARGET_GROUP = "shop-staging-web"
+
 # Written first, so /shop/prod/DB_HOST has a history (version 2 is current).
 OLD_PROD_DB_HOST = "old-prod-db.cluster-abc123.us-east-1.rds.amazonaws.com"
 
 
-def clients(endpoint_url):
-    kw = dict(endpoint_url=endpoint_url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
-    return boto3.client("route53", **kw), boto3.client("ssm", **kw), boto3.client("elasticbeanstalk", **kw)
+def client(service, endpoint_url):
+    return boto3.client(
+        service, endpoint_url=endpoint_url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def properties(env):
+    """An environment's properties as CreateEnvironment OptionSettings."""
+    source = ENVIRONMENT_PROPERTIES[env]["SOURCE"]
+    values = {"APP_ENV": ENVIRONMENT_PROPERTIES[env]["APP_ENV"]}
+    for key in ("DB_HOST", "QUEUE_URL"):
+        values[key] = PARAMETERS[key][1 if source == "prod" else 2]
+    return [{"Namespace": PROPERTIES_NAMESPACE, "OptionName": k, "Value": v} for k, v in values.items()]
 
 
 def seed_incident(endpoint_url):
-    route53, ssm, eb = clients(endpoint_url)
+    route53, ssm, eb = (client(s, endpoint_url) for s in ("route53", "ssm", "elasticbeanstalk"))
 
     eb.create_application(ApplicationName=APPLICATION)
     stack = eb.list_available_solution_stacks()["SolutionStacks"][0]
     for name, tier in ENVIRONMENTS.items():
-        kw = {"Tier": {"Name": tier, "Type": "SQS/HTTP" if tier == "Worker" else "Standard"}}
+        kw = {
+            "Tier": {"Name": tier, "Type": "SQS/HTTP" if tier == "Worker" else "Standard"},
+            "OptionSettings": properties(name),
+            "Tags": [{"Key": k, "Value": v} for k, v in ENVIRONMENT_TAGS.get(name, {}).items()],
+        }
         if tier != "Worker":
             kw["CNAMEPrefix"] = name
         eb.create_environment(ApplicationName=APPLICATION, EnvironmentName=name, SolutionStackName=stack, **kw)
@@ -74,3 +117,35 @@ def seed_incident(endpoint_url):
     for key, (ptype, prod, staging) in PARAMETERS.items():
         for env, value in (("prod", prod), ("staging", staging)):
             ssm.put_parameter(Name=f"/shop/{env}/{key}", Value=value, Type=ptype, Overwrite=True)
+    ssm.put_parameter(Name=STAGING_ENV_FILE, Value=STAGING_ENV_TEXT, Type="SecureString")
+
+    seed_instances_and_alb(endpoint_url)
+
+
+def seed_instances_and_alb(endpoint_url):
+    ec2, elbv2 = client("ec2", endpoint_url), client("elbv2", endpoint_url)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ids = {}
+    for name, tags in INSTANCES.items():
+        tag_list = [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in tags.items()]
+        out = ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.small",
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tag_list}],
+        )
+        ids[name] = out["Instances"][0]["InstanceId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    by_az = {}
+    for subnet in subnets:
+        by_az.setdefault(subnet["AvailabilityZone"], subnet)
+    chosen = [s["SubnetId"] for s in list(by_az.values())[:2]]
+    lb = elbv2.create_load_balancer(Name=STAGING_ALB, Subnets=chosen, Type="application", Scheme="internet-facing")
+    lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = elbv2.create_target_group(Name=STAGING_TARGET_GROUP, Protocol="HTTP", Port=80, VpcId=subnets[0]["VpcId"], TargetType="instance")
+    tg_arn = tg["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": ids["shop-staging-web"], "Port": 80}])
+    elbv2.create_listener(
+        LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
+    )

@@ -13,8 +13,10 @@ harness/.venv/bin/python harness/emulator.py serve --port 0 --seed incident >"$r
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; rm -rf "$work"' EXIT
 read -r line <"$ready"
-endpoint=${line#READY }
-[ "$endpoint" != "$line" ] || { echo "emulator did not start:"; cat "$work/emulator.log"; exit 1; }
+# "READY http://127.0.0.1:PORT edge=127.0.0.1:PORT"
+set -- $line
+[ "${1:-}" = READY ] || { echo "emulator did not start:"; cat "$work/emulator.log"; exit 1; }
+endpoint=$2 edge=${3#edge=}
 
 # The emulator, with throwaway credentials; real AWS is never called.
 export AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
@@ -22,14 +24,23 @@ export AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS
 unset AWS_PROFILE
 export STANDIN_STATE_DIR="$work/state"
 playbook=playbooks/promote-staging.yaml
+# The gates look at the emulated world from outside, through its HTTP edge.
+vars=(--var app_check_url=http://app.example.com/health --var staging_check_url=http://staging.example.com/ --var "edge=$edge")
+outside() {
+    for host in app.example.com staging.example.com; do
+        printf '  %-22s %s\n' "$host" "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "http://$edge/") $(curl -s -H "Host: $host" "http://$edge/")"
+    done
+}
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 step standin kinds;                       "$standin" kinds
-step standin validate "$playbook";        "$standin" validate "$playbook"
-step standin plan "$playbook";            "$standin" plan "$playbook"
-step standin run --yes "$playbook";       "$standin" run --yes "$playbook"
-step standin status;                      "$standin" status
-step standin plan "$playbook" "(after the run: everything is a no-op)"; "$standin" plan "$playbook"
-step standin rollback --last --yes;       "$standin" rollback --last --yes
-step standin status;                      "$standin" status
+step "what the world sees: production is stuck mid-upgrade";  outside
+step standin validate "$playbook";              "$standin" validate "$playbook"
+step standin plan "$playbook" "${vars[@]}";     "$standin" plan "${vars[@]}" "$playbook"
+step standin run --yes "$playbook" "${vars[@]}"; "$standin" run --yes "${vars[@]}" "$playbook"
+step standin status;                            "$standin" status
+step "what the world sees: staging serves production, the staging URL is locked"; outside
+step standin rollback --last --yes;             "$standin" rollback --last --yes
+step standin status;                            "$standin" status
+step "what the world sees: back as before";     outside
 printf '\nDemo finished: production was promoted to staging and put back, against the local emulator at %s.\n' "$endpoint"

@@ -7,3 +7,4 @@ mod kinds;
 mod plan;
 mod rollback;
 mod run;
+mod runbook;

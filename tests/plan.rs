@@ -6,9 +6,7 @@ use crate::support::World;
 fn plan_shows_live_values_and_leaves_the_emulator_byte_for_byte_unchanged() {
     let world = World::start();
     let before = world.full_dump();
-    let out = world
-        .standin(&["plan", &world.incident_playbook()])
-        .expect(0);
+    let out = world.incident(&["plan"]).expect(0);
     assert_eq!(
         world.full_dump(),
         before,
@@ -46,15 +44,13 @@ fn plan_shows_live_values_and_leaves_the_emulator_byte_for_byte_unchanged() {
 #[test]
 fn plan_json_is_machine_readable_and_redacted() {
     let world = World::start();
-    let out = world
-        .standin(&["plan", "--output", "json", &world.incident_playbook()])
-        .expect(0);
+    let out = world.incident(&["plan", "--output", "json"]).expect(0);
     World::assert_no_secrets(&out.all());
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
     assert_eq!(doc["playbook"], "promote-staging");
     let steps = doc["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 3);
-    let secret = steps[0]["changes"]
+    assert_eq!(steps.len(), 11);
+    let secret = steps[1]["changes"]
         .as_array()
         .unwrap()
         .iter()
@@ -64,7 +60,14 @@ fn plan_json_is_machine_readable_and_redacted() {
         secret["after"],
         serde_json::json!({"sensitive": true, "version": 2})
     );
-    assert_eq!(doc["summary"]["change"], 7);
+    let summary = &doc["summary"];
+    let counts: Vec<u64> = ["add", "change", "remove", "gates", "irreversible"]
+        .iter()
+        .map(|k| summary[k].as_u64().unwrap())
+        .collect();
+    // + the lock rule; ~ 5 copied parameters, RUN_MIGRATIONS, APP_ENV, the app record;
+    // ? confirm, staging health, the workers' settings, two HTTP checks; ! two restarts.
+    assert_eq!(counts, [1, 8, 0, 5, 2], "{summary}");
 }
 
 #[test]

@@ -6,9 +6,7 @@ use crate::support::World;
 fn rollback_last_restores_the_snapshot_exactly() {
     let world = World::start();
     let before = world.state();
-    world
-        .standin(&["run", "--yes", &world.incident_playbook()])
-        .expect(0);
+    world.incident(&["run", "--yes"]).expect(0);
     assert_ne!(world.state(), before);
     let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
     assert_eq!(
@@ -40,9 +38,7 @@ fn rollback_last_restores_the_snapshot_exactly() {
 fn rollback_refuses_to_clobber_drift_and_force_overrides() {
     let world = World::start();
     let before = world.state();
-    world
-        .standin(&["run", "--yes", &world.incident_playbook()])
-        .expect(0);
+    world.incident(&["run", "--yes"]).expect(0);
     // Someone fixes a value by hand after the run.
     world.put_param("/shop/staging/QUEUE_URL", "https://sqs.example/hand-edited");
     let drifted = world.state();

@@ -21,11 +21,14 @@ pub fn repo() -> PathBuf {
 pub struct World {
     child: Child,
     pub endpoint: String,
+    /// `IP:PORT` of the emulated world's HTTP edge (harness/edge.py).
+    pub edge: String,
     pub dir: TempDir,
     runtime: tokio::runtime::Runtime,
     pub route53: aws_sdk_route53::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub eb: aws_sdk_elasticbeanstalk::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 /// What a run of the binary printed and returned.
@@ -78,15 +81,17 @@ impl World {
         BufReader::new(child.stdout.take().expect("stdout is piped"))
             .read_line(&mut line)
             .expect("read the emulator's READY line");
-        let endpoint = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| {
+        let ready: Vec<&str> = line.split_whitespace().collect();
+        let (endpoint, edge) = match ready.as_slice() {
+            ["READY", endpoint, edge] if edge.starts_with("edge=") => {
+                ((*endpoint).to_owned(), edge["edge=".len()..].to_owned())
+            }
+            _ => {
                 let log =
                     std::fs::read_to_string(dir.path().join("emulator.log")).unwrap_or_default();
                 panic!("emulator did not start: {line:?}\n{log}")
-            })
-            .to_owned();
+            }
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -103,10 +108,12 @@ impl World {
         Self {
             child,
             endpoint,
+            edge,
             dir,
             route53: aws_sdk_route53::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
             eb: aws_sdk_elasticbeanstalk::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             runtime,
         }
     }
@@ -157,6 +164,39 @@ impl World {
             .to_string()
     }
 
+    /// The `--var`s that point a playbook's HTTP gates at the emulated world's edge.
+    pub fn edge_vars(&self) -> Vec<String> {
+        [
+            "app_check_url=http://app.example.com/health".to_owned(),
+            "staging_check_url=http://staging.example.com/".to_owned(),
+            format!("edge={}", self.edge),
+        ]
+        .into_iter()
+        .flat_map(|v| ["--var".to_owned(), v])
+        .collect()
+    }
+
+    /// Runs `standin ARGS... --var (edge vars) PLAYBOOK` on the incident playbook.
+    pub fn incident(&self, args: &[&str]) -> Out {
+        self.with_playbook(args, &self.incident_playbook())
+    }
+
+    /// Runs `standin ARGS... --var (edge vars) PLAYBOOK`, passing the edge vars the playbook
+    /// declares (standin refuses overrides of undeclared variables).
+    pub fn with_playbook(&self, args: &[&str], playbook: &str) -> Out {
+        let text = std::fs::read_to_string(playbook).expect("read playbook");
+        let vars = self.edge_vars();
+        let mut all: Vec<&str> = args.to_vec();
+        for pair in vars.chunks(2) {
+            let name = pair[1].split('=').next().unwrap_or_default();
+            if text.contains(&format!("\n  {name}:")) {
+                all.extend(pair.iter().map(String::as_str));
+            }
+        }
+        all.push(playbook);
+        self.standin(&all)
+    }
+
     /// Everything the emulator holds that standin may touch, history included, byte for byte:
     /// every version of every parameter, every record set, every environment.
     pub fn full_dump(&self) -> String {
@@ -181,6 +221,12 @@ impl World {
             }
             for env in self.environments().await {
                 out.push_str(&format!("{env:?}\n"));
+            }
+            for (env, props) in self.properties().await {
+                out.push_str(&format!("{env} {props:?}\n"));
+            }
+            for rule in self.listener_rules().await {
+                out.push_str(&format!("{rule:?}\n"));
             }
             out
         })
@@ -239,6 +285,13 @@ impl World {
                     format!("{:?} {:?} {:?}", env.cname(), env.status(), env.health()),
                 );
             }
+            for (env, props) in self.properties().await {
+                state.insert(format!("eb {env} properties"), format!("{props:?}"));
+            }
+            for rule in self.listener_rules().await {
+                let id = format!("{:?} {:?}", rule.priority(), rule.conditions());
+                state.insert(format!("alb rule {id}"), format!("{:?}", rule.actions()));
+            }
             state
         })
     }
@@ -251,6 +304,130 @@ impl World {
             .await
             .expect("environments");
         out.environments().to_vec()
+    }
+
+    /// Every environment's properties.
+    async fn properties(&self) -> Vec<(String, BTreeMap<String, String>)> {
+        let mut all = Vec::new();
+        for env in self.environments().await {
+            let (app, name) = (
+                env.application_name().unwrap_or_default(),
+                env.environment_name().unwrap_or_default(),
+            );
+            let out = self
+                .eb
+                .describe_configuration_settings()
+                .application_name(app)
+                .environment_name(name)
+                .send()
+                .await
+                .expect("settings");
+            let props = out
+                .configuration_settings()
+                .iter()
+                .flat_map(|c| c.option_settings())
+                .map(|o| {
+                    (
+                        o.option_name().unwrap_or_default().to_owned(),
+                        o.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            all.push((name.to_owned(), props));
+        }
+        all
+    }
+
+    /// Every rule of every listener of every load balancer.
+    async fn listener_rules(&self) -> Vec<aws_sdk_elasticloadbalancingv2::types::Rule> {
+        let mut rules = Vec::new();
+        let lbs = self
+            .elbv2
+            .describe_load_balancers()
+            .send()
+            .await
+            .expect("load balancers");
+        for lb in lbs.load_balancers() {
+            let listeners = self
+                .elbv2
+                .describe_listeners()
+                .load_balancer_arn(lb.load_balancer_arn().unwrap_or_default())
+                .send()
+                .await
+                .expect("listeners");
+            for listener in listeners.listeners() {
+                let out = self
+                    .elbv2
+                    .describe_rules()
+                    .listener_arn(listener.listener_arn().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("rules");
+                rules.extend(out.rules().iter().cloned());
+            }
+        }
+        rules
+    }
+
+    /// Changes the world through harness/control.py (tags that steer the emulator); returns
+    /// what it printed.
+    pub fn control(&self, args: &[&str]) -> String {
+        let python = std::env::var_os("STANDIN_PYTHON")
+            .map_or_else(|| repo().join("harness/.venv/bin/python"), PathBuf::from);
+        let out = Command::new(python)
+            .arg(repo().join("harness/control.py"))
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .expect("run harness/control.py");
+        assert!(
+            out.status.success(),
+            "control {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// An environment's current state: (status, health, CNAME).
+    pub fn environment(&self, name: &str) -> (String, String, String) {
+        self.block_on(async {
+            let env = self
+                .environments()
+                .await
+                .into_iter()
+                .find(|e| e.environment_name() == Some(name))
+                .expect("environment");
+            (
+                env.status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                env.health()
+                    .map(|h| h.as_str().to_owned())
+                    .unwrap_or_default(),
+                env.cname().unwrap_or_default().to_owned(),
+            )
+        })
+    }
+
+    /// One environment's properties.
+    pub fn env_properties(&self, name: &str) -> BTreeMap<String, String> {
+        self.block_on(self.properties())
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
+            .expect("environment")
+    }
+
+    /// The number of fixed-response (lock) rules on all listeners.
+    pub fn lock_rules(&self) -> usize {
+        self.block_on(self.listener_rules())
+            .iter()
+            .filter(|r| {
+                r.actions()
+                    .iter()
+                    .any(|a| a.fixed_response_config().is_some())
+            })
+            .count()
     }
 
     async fn parameter_names(&self) -> Vec<String> {

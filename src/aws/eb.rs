@@ -9,7 +9,7 @@ use aws_sdk_elasticbeanstalk::types::{
 };
 use aws_sdk_elasticbeanstalk::Client;
 
-use super::{AwsError, Call};
+use super::{AwsError, Call, Poller};
 
 /// Where environment properties (the app's environment variables) live.
 pub const PROPERTIES: &str = "aws:elasticbeanstalk:application:environment";
@@ -137,6 +137,7 @@ pub async fn wait(
     poll: Duration,
     done: impl Fn(&Env) -> bool,
 ) -> Result<Vec<Env>, AwsError> {
+    let mut poller = Poller::new(poll);
     loop {
         let mut states = Vec::with_capacity(names.len());
         for name in names {
@@ -150,6 +151,6 @@ pub async fn wait(
         if states.iter().all(&done) {
             return Ok(states);
         }
-        tokio::time::sleep(poll).await;
+        poller.wait().await;
     }
 }

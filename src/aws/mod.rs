@@ -78,6 +78,27 @@ impl Clients {
     }
 }
 
+/// Waits between polls of something that settles (a DNS change, an environment update): quick
+/// at first, since many changes settle in seconds, then backing off up to `max`.
+pub struct Poller {
+    next: Duration,
+    max: Duration,
+}
+
+impl Poller {
+    pub fn new(max: Duration) -> Self {
+        Self {
+            next: Duration::from_millis(250).min(max),
+            max,
+        }
+    }
+
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 3 / 2).min(self.max);
+    }
+}
+
 /// A failed AWS call, reduced to what a human needs: which API, the service's error code and
 /// its message.
 #[derive(Debug, Clone, thiserror::Error, Serialize)]

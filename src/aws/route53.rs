@@ -10,7 +10,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{AwsError, Call};
+use super::{AwsError, Call, Poller};
 
 /// A hosted zone, resolved from a name or an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,8 +342,9 @@ pub async fn change(
     let mut status = out
         .change_info()
         .map(|c| (c.id().to_owned(), c.status().clone()));
+    let mut poller = Poller::new(poll);
     while let Some((id, ChangeStatus::Pending)) = status {
-        tokio::time::sleep(poll).await;
+        poller.wait().await;
         let info = client
             .get_change()
             .id(&id)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ssm::types::{CommandInvocationStatus, Target};
 use aws_sdk_ssm::Client;
 
-use super::{AwsError, Call};
+use super::{AwsError, Call, Poller};
 
 /// How long SendCommand may take to resolve tag targets to instances before "no instance
 /// matched" is believed.
@@ -96,6 +96,7 @@ pub async fn run(
         .unwrap_or_default()
         .to_owned();
     let started = Instant::now();
+    let mut poller = Poller::new(poll);
     let instances = loop {
         let mut pages = client
             .list_command_invocations()
@@ -123,7 +124,7 @@ pub async fn run(
                 message: format!("command {id} reached no instance: no running managed instance matches {targets}"),
             });
         }
-        tokio::time::sleep(poll).await;
+        poller.wait().await;
     };
     let mut outcomes = Vec::with_capacity(instances.len());
     for instance in instances {

@@ -77,7 +77,7 @@ fn kinds(format: Format) {
 async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal) -> Ctx {
     Ctx {
         aws: Clients::load(aws).await,
-        poll: Duration::from_secs(2),
+        poll: Duration::from_secs(5),
         assume_yes,
         prompt: Arc::new(terminal.clone()),
     }

@@ -335,6 +335,7 @@ pub fn human_status(view: &RunView) -> String {
         "Run {} of `{}` ({}), started {}: {outcome}\n",
         view.run_id, view.playbook, view.file, view.started
     );
+    let width = view.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for step in &view.steps {
         let state = match step.state {
             StepState::NotStarted => "not started",
@@ -345,7 +346,10 @@ pub fn human_status(view: &RunView) -> String {
             StepState::Undone => "undone",
             StepState::UndoFailed => "UNDO FAILED",
         };
-        out.push_str(&format!("  {:<24} {:<22} {state}\n", step.id, step.kind));
+        out.push_str(&format!(
+            "  {:<width$}  {:<20} {state}\n",
+            step.id, step.kind
+        ));
         if let Some(e) = &step.error {
             out.push_str(&format!("      error: {e}\n"));
         }

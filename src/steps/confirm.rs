@@ -62,3 +62,48 @@ impl Act for Confirm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::aws::{AwsSettings, Clients};
+    use crate::steps::Prompt;
+
+    /// A stand-in for the terminal: `standin run` refuses to start without a terminal or
+    /// `--yes`, so the answers a human could give are only reachable in-process.
+    struct Answer(Option<bool>);
+
+    impl Prompt for Answer {
+        fn confirm(&self, _question: &str) -> Option<bool> {
+            self.0
+        }
+    }
+
+    async fn ctx(assume_yes: bool, answer: Option<bool>) -> Ctx {
+        Ctx {
+            aws: Clients::load(&AwsSettings::default()).await,
+            poll: Duration::from_millis(10),
+            assume_yes,
+            prompt: Arc::new(Answer(answer)),
+        }
+    }
+
+    #[tokio::test]
+    async fn goes_on_only_when_a_human_or_yes_says_so() {
+        let step = Confirm {
+            message: "Freeze in place?".into(),
+        };
+        assert!(step.act(&ctx(false, Some(true)).await).await.is_ok());
+        assert!(step.act(&ctx(true, None).await).await.is_ok());
+        let no = step.act(&ctx(false, Some(false)).await).await.unwrap_err();
+        assert!(
+            no.to_string().contains("answered no to: Freeze in place?"),
+            "{no}"
+        );
+        let no_tty = step.act(&ctx(false, None).await).await.unwrap_err();
+        assert!(no_tty.to_string().contains("pass `--yes`"), "{no_tty}");
+    }
+}

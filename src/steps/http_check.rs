@@ -1,8 +1,7 @@
 //! `http.check`: a gate. GETs a URL until it answers the expected status (and body text), e.g.
 //! "production now answers from staging" or "the old staging URL answers 403".
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,10 +30,11 @@ pub struct HttpCheck {
     /// Pause between tries (default `2s`).
     #[serde(default = "default_every", deserialize_with = "duration::deserialize")]
     every: Duration,
-    /// Host name to IP address, bypassing DNS (like `curl --resolve`): check an environment
-    /// directly before DNS has moved, or where resolvers still cache the old answer.
+    /// Connect to this address (`IP` or `IP:PORT`) instead of resolving the URL's host, like
+    /// `curl --connect-to`: check an environment directly before DNS has moved, or where
+    /// resolvers still cache the old answer. Empty: resolve as usual.
     #[serde(default)]
-    resolve: BTreeMap<String, IpAddr>,
+    via: Option<String>,
 }
 
 fn default_status() -> u16 {
@@ -64,6 +64,16 @@ impl Kind for HttpCheck {
                 "only http and https URLs can be checked",
             ));
         }
+        if self.via().is_err() {
+            return Err(FieldError::at(
+                "via",
+                format!(
+                    "`{}` is not an address",
+                    self.via.as_deref().unwrap_or_default()
+                ),
+            )
+            .hint("write an IP address, optionally with a port: `10.0.1.5` or `127.0.0.1:8080`"));
+        }
         if !(100..=599).contains(&self.expect_status) {
             return Err(FieldError::at(
                 "expect_status",
@@ -82,13 +92,31 @@ impl HttpCheck {
         }
     }
 
+    /// `via` as a socket address (port 0: the URL's port); `None` when not given or empty.
+    fn via(&self) -> Result<Option<SocketAddr>, ()> {
+        match self.via.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => text
+                .parse::<SocketAddr>()
+                .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
+                .map(Some)
+                .map_err(drop),
+        }
+    }
+
     fn client(&self) -> Result<reqwest::Client, StepError> {
-        let builder = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none());
-        self.resolve
-            .iter()
-            .fold(builder, |b, (host, ip)| b.resolve(host, (*ip, 0).into()))
+        if let (Ok(Some(addr)), Some(host)) = (
+            self.via(),
+            reqwest::Url::parse(&self.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned)),
+        ) {
+            builder = builder.resolve(&host, addr);
+        }
+        builder
             .build()
             .map_err(|e| StepError::failed(&self.url, format!("cannot build an HTTP client: {e}")))
     }

@@ -234,7 +234,14 @@ impl Step for WorkersRestart {
             &resource,
             None,
             format!("run `{}` ({})", self.command, self.document),
-            irreversible(self.clone(), "the queue workers were restarted"),
+            irreversible(
+                self.clone(),
+                format!(
+                    "the workers ({}) were restarted with the settings of the run: restart them again (`{}`) so they load the restored ones",
+                    self.targets(),
+                    self.command
+                ),
+            ),
         );
         if let Some(expect) = &self.expect_env {
             prepared.changes.push(Change {

@@ -1,0 +1,41 @@
+"""Changes the emulated world the way a test scenario needs, through the real APIs.
+
+    python harness/control.py ENDPOINT instance-id NAME
+    python harness/control.py ENDPOINT tag-instance NAME KEY=VALUE...
+    python harness/control.py ENDPOINT tag-env ENV KEY=VALUE...
+    python harness/control.py ENDPOINT untag-env ENV KEY...
+"""
+
+import sys
+
+from seed import client
+
+
+def instance_id(ec2, name):
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])
+    return found["Reservations"][0]["Instances"][0]["InstanceId"]
+
+
+def env_arn(eb, name):
+    return eb.describe_environments(EnvironmentNames=[name])["Environments"][0]["EnvironmentArn"]
+
+
+def main(endpoint, action, target, *args):
+    pairs = [a.split("=", 1) for a in args]
+    if action == "instance-id":
+        print(instance_id(client("ec2", endpoint), target))
+    elif action == "tag-instance":
+        ec2 = client("ec2", endpoint)
+        ec2.create_tags(Resources=[instance_id(ec2, target)], Tags=[{"Key": k, "Value": v} for k, v in pairs])
+    elif action == "tag-env":
+        eb = client("elasticbeanstalk", endpoint)
+        eb.update_tags_for_resource(ResourceArn=env_arn(eb, target), TagsToAdd=[{"Key": k, "Value": v} for k, v in pairs])
+    elif action == "untag-env":
+        eb = client("elasticbeanstalk", endpoint)
+        eb.update_tags_for_resource(ResourceArn=env_arn(eb, target), TagsToRemove=list(args))
+    else:
+        sys.exit(f"unknown action {action}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

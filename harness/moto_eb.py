@@ -1,0 +1,167 @@
+"""Elastic Beanstalk as AWS behaves, where moto 5.2.5 falls short (see ../shared/EMULATOR.md).
+
+moto creates environments with an empty CNAME and Grey health and answers most write calls
+with HTTP 500. Patched in-process before the server starts, so the Rust SDK, talking real HTTP,
+sees what AWS would show:
+- CreateEnvironment gives a CNAME (from CNAMEPrefix, else the name; none for Worker tier),
+  Ready / Green / Ok, and keeps its OptionSettings.
+- UpdateEnvironment, SwapEnvironmentCNAMEs and RestartAppServer require Ready (the AWS error
+  otherwise), put the environment in Updating, and it becomes Ready again after a delay.
+  Transitions are lazy: every read first moves environments whose time is up.
+- DescribeConfigurationSettings returns the stored option settings.
+
+Control tags on an environment (CreateEnvironment Tags or UpdateTagsForResource):
+- `emulator:stuck=true`: the incident. Updating / Red / Severe, and every write fails.
+- `emulator:update-seconds=N`: how long a write keeps it Updating (default 0.5).
+- `emulator:health=Green|Yellow|Red|Grey`: forces its health.
+
+moto maps an action to a method by its own snake_case rule: SwapEnvironmentCNAMEs is
+`swap_environment_cnam_es`.
+"""
+
+import time
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.elasticbeanstalk.exceptions import InvalidParameterValueError
+from moto.elasticbeanstalk.models import EBBackend
+from moto.elasticbeanstalk.responses import EBResponse
+
+DEFAULT_UPDATE_SECONDS = 0.5
+HEALTH_STATUS = {"Green": "Ok", "Yellow": "Warning", "Red": "Severe", "Grey": "Unknown"}
+
+
+def _refresh(env):
+    """Moves the environment to the state its tags and the clock say."""
+    tags = env.tags or {}
+    if tags.get("emulator:stuck") == "true":
+        env.status, env.health, env.health_status = "Updating", "Red", "Severe"
+        env._ready_at = 0
+        return env
+    if env.status == "Updating" and time.time() >= getattr(env, "_ready_at", 0):
+        env.status = "Ready"
+    forced = tags.get("emulator:health")
+    if forced in HEALTH_STATUS:
+        env.health, env.health_status = forced, HEALTH_STATUS[forced]
+    elif env.status == "Ready":
+        env.health, env.health_status = "Green", "Ok"
+    return env
+
+
+def _settings(env):
+    if not hasattr(env, "_settings"):
+        env._settings = {}
+    return env._settings
+
+
+def _find(backend, name=None, env_id=None):
+    for app in backend.applications.values():
+        for env in app.environments.values():
+            if (name and env.environment_name == name) or (env_id and env.environment_id == env_id):
+                return _refresh(env)
+    if name:
+        raise InvalidParameterValueError(f"No Environment found for EnvironmentName = '{name}'.")
+    raise InvalidParameterValueError(f"No Environment found for EnvironmentId = '{env_id}'.")
+
+
+def _require_ready(env):
+    if env.status != "Ready":
+        raise InvalidParameterValueError(
+            f"Environment named {env.environment_name} is in an invalid state for this operation. Must be Ready."
+        )
+
+
+def _start_update(env):
+    seconds = float((env.tags or {}).get("emulator:update-seconds", DEFAULT_UPDATE_SECONDS))
+    env.status = "Updating"
+    env._ready_at = time.time() + seconds
+
+
+def _create_environment(original):
+    def create_environment(self):
+        result = original(self)
+        app = self.elasticbeanstalk_backend.applications[self._get_param("ApplicationName")]
+        env = app.environments[self._get_param("EnvironmentName")]
+        tier = self._get_param("Tier") or {}
+        if tier.get("Name") == "Worker":
+            env.tier = {"Name": "Worker", "Type": "SQS/HTTP", "Version": "1.0"}
+        else:
+            prefix = self._get_param("CNAMEPrefix") or env.environment_name
+            env.cname = f"{prefix}.{env.region}.elasticbeanstalk.com"
+        env.environment_id = "e-" + format(abs(hash(env.environment_arn)) % 36**10, "x")
+        env.status, env.health, env.health_status = "Ready", "Green", "Ok"
+        for o in self._get_param("OptionSettings", []) or []:
+            _settings(env)[(o["Namespace"], o["OptionName"])] = o.get("Value", "")
+        _refresh(env)
+        return result
+
+    return create_environment
+
+
+def _describe_environments(original):
+    def describe_environments(self):
+        return [_refresh(env) for env in original(self)]
+
+    return describe_environments
+
+
+def update_environment(self):
+    env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
+    _require_ready(env)
+    for o in self._get_param("OptionSettings", []) or []:
+        _settings(env)[(o["Namespace"], o["OptionName"])] = o.get("Value", "")
+    for o in self._get_param("OptionsToRemove", []) or []:
+        _settings(env).pop((o["Namespace"], o["OptionName"]), None)
+    _start_update(env)
+    return ActionResult(env)
+
+
+def swap_environment_cnam_es(self):
+    backend = self.elasticbeanstalk_backend
+    source = _find(backend, self._get_param("SourceEnvironmentName"), self._get_param("SourceEnvironmentId"))
+    destination = _find(backend, self._get_param("DestinationEnvironmentName"), self._get_param("DestinationEnvironmentId"))
+    _require_ready(source)
+    _require_ready(destination)
+    source.cname, destination.cname = destination.cname, source.cname
+    _start_update(source)
+    _start_update(destination)
+    return EmptyResult()
+
+
+def restart_app_server(self):
+    env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
+    _require_ready(env)
+    _start_update(env)
+    return EmptyResult()
+
+
+def describe_configuration_settings(self):
+    env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"))
+    settings = [{"Namespace": ns, "OptionName": name, "Value": value} for (ns, name), value in sorted(_settings(env).items())]
+    return ActionResult(
+        {
+            "ConfigurationSettings": [
+                {
+                    "SolutionStackName": env.solution_stack_name,
+                    "ApplicationName": env.application_name,
+                    "EnvironmentName": env.environment_name,
+                    "DeploymentStatus": "deployed",
+                    "DateCreated": env.date_created,
+                    "DateUpdated": env.date_updated,
+                    "OptionSettings": settings,
+                }
+            ]
+        }
+    )
+
+
+def install():
+    """Applies every patch; idempotent."""
+    if getattr(EBResponse, "_standin_extended", False):
+        return
+    EBResponse.create_environment = _create_environment(EBResponse.create_environment)
+    EBBackend.describe_environments = _describe_environments(EBBackend.describe_environments)
+    EBResponse.update_environment = update_environment
+    EBResponse.swap_environment_cnam_es = swap_environment_cnam_es
+    EBResponse.restart_app_server = restart_app_server
+    EBResponse.describe_configuration_settings = describe_configuration_settings
+    EBResponse._standin_extended = True

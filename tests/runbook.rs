@@ -1,0 +1,265 @@
+//! The whole runbook's kinds against the extended emulator: Elastic Beanstalk, the staging
+//! lock, queue workers and the gates, and the example playbooks.
+
+use crate::support::{repo, World};
+
+/// Runs a playbook with the edge vars, expecting `code`.
+fn run(world: &World, playbook: &str, code: i32) -> crate::support::Out {
+    world
+        .with_playbook(&["run", "--yes"], playbook)
+        .expect(code)
+}
+
+#[test]
+fn a_worker_failing_on_one_instance_fails_the_run_naming_it_and_rolls_back() {
+    let world = World::start();
+    world.control(&[
+        "tag-instance",
+        "shop-worker-2",
+        "emulator:command-outcome=Failed",
+    ]);
+    let failing = world.control(&["instance-id", "shop-worker-2"]);
+    let healthy = world.control(&["instance-id", "shop-worker-1"]);
+    let before = world.state();
+    let out = world.incident(&["run", "--yes"]).expect(1);
+    let text = &out.stdout;
+    assert!(text.contains("failed at step `restart-workers`"), "{text}");
+    assert!(
+        text.contains(&format!("the restart failed on 1 of 2 instances: {failing} (Failed, exit 1: queue-worker.service: Failed with result 'exit-code'.)")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("{healthy} (")),
+        "the healthy worker is not blamed: {text}"
+    );
+    assert_eq!(
+        world.state(),
+        before,
+        "the rollback did not restore the world\n{text}"
+    );
+    assert_eq!(world.lock_rules(), 0);
+}
+
+#[test]
+fn workers_that_do_not_see_the_web_tiers_settings_fail_the_run() {
+    let world = World::start();
+    // This worker loads an old .env: the incident's configuration mismatch.
+    world.control(&[
+        "tag-instance",
+        "shop-worker-1",
+        "emulator:env-path=/shop/legacy/",
+    ]);
+    let stale = world.control(&["instance-id", "shop-worker-1"]);
+    let before = world.state();
+    let out = world.incident(&["run", "--yes"]).expect(1);
+    assert!(
+        out.stdout.contains(&format!("workers do not see the web tier's settings (/shop/staging/): {stale} has no QUEUE_URL; {stale} has no DB_HOST")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.state(), before);
+    World::assert_no_secrets(&out.all());
+}
+
+#[test]
+fn eb_set_env_and_swap_cnames_undo_exactly() {
+    let world = World::start();
+    world.control(&["untag-env", "shop-prod", "emulator:stuck"]);
+    let before = world.state();
+    let pb = world.playbook(
+        "eb.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: props\n    kind: eb.set-env\n    environment: shop-staging\n    set: {APP_ENV: production, NEW_FLAG: \"on\"}\n    unset: [QUEUE_URL]\n  - id: swap\n    kind: eb.swap-cnames\n    source: shop-staging\n    destination: shop-prod\n",
+    );
+    let plan = world.standin(&["plan", &pb]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("~ shop-staging APP_ENV: staging → production"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ shop-staging NEW_FLAG: on"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("- shop-staging QUEUE_URL: https://sqs.us-east-1.amazonaws.com/123456789012/shop-staging-jobs → removed"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("~ shop-staging CNAME: shop-staging.us-east-1.elasticbeanstalk.com → shop-prod.us-east-1.elasticbeanstalk.com"), "{}", plan.stdout);
+    run(&world, &pb, 0);
+    let props = world.env_properties("shop-staging");
+    assert_eq!(
+        (
+            props["APP_ENV"].as_str(),
+            props["NEW_FLAG"].as_str(),
+            props.get("QUEUE_URL")
+        ),
+        ("production", "on", None)
+    );
+    assert_eq!(
+        world.environment("shop-staging").2,
+        "shop-prod.us-east-1.elasticbeanstalk.com"
+    );
+    assert_eq!(
+        world.environment("shop-prod").2,
+        "shop-staging.us-east-1.elasticbeanstalk.com"
+    );
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn eb_set_env_refuses_secret_looking_keys_before_any_call() {
+    let world = World::start();
+    let pb = world.playbook("secret.yaml", "version: 1\nname: t\nsteps:\n  - id: s\n    kind: eb.set-env\n    environment: shop-staging\n    set:\n      DB_PASSWORD: x\n");
+    let out = world.standin(&["validate", &pb]).expect(2);
+    assert!(
+        out.stderr
+            .contains("secret.yaml:8:7: `DB_PASSWORD` looks like a secret"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn changing_the_stuck_production_environment_fails_with_the_api_error() {
+    let world = World::start();
+    let before = world.state();
+    let pb = world.playbook(
+        "stuck.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: dns\n    kind: route53.repoint\n    zone: example.com\n    record: app.example.com\n    to: shop-staging.us-east-1.elasticbeanstalk.com\n  - id: restart-prod\n    kind: eb.restart\n    environment: shop-prod\n",
+    );
+    let plan = world.standin(&["plan", &pb]).expect(0);
+    assert!(plan.stdout.contains("environment shop-prod is Updating, Red (Severe): the restart will fail unless it is Ready"), "{}", plan.stdout);
+    let out = run(&world, &pb, 1);
+    assert!(out.stdout.contains("failed at step `restart-prod`: environment shop-prod: is Updating, Red (Severe), not Ready"), "{}", out.stdout);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn a_health_gate_that_times_out_rolls_back_the_steps_before_it() {
+    let world = World::start();
+    let before = world.state();
+    let pb = world.playbook(
+        "gate.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: dns\n    kind: route53.repoint\n    zone: example.com\n    record: app.example.com\n    to: shop-prod.us-east-1.elasticbeanstalk.com\n    ttl: 30\n  - id: prod-healthy\n    kind: eb.wait-healthy\n    environment: shop-prod\n    within: 1s\n",
+    );
+    let out = run(&world, &pb, 1);
+    assert!(
+        out.stdout.contains(
+            "environment shop-prod: still Updating, Red (Severe) after 1s; wanted Ready and Green"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn an_http_gate_that_does_not_get_its_answer_rolls_back() {
+    let world = World::start();
+    let before = world.state();
+    // Repointing the app to production while production is stuck: the edge answers 503.
+    let pb = world.playbook(
+        "http.yaml",
+        "version: 1\nname: t\nvars:\n  app_check_url: x\n  staging_check_url: x\n  edge: \"\"\nsteps:\n  - id: lock\n    kind: lock-url\n    strategy: dns\n    zone: example.com\n    host: staging.example.com\n    to: denied.example.net\n  - id: answers\n    kind: http.check\n    url: ${vars.app_check_url}\n    via: ${vars.edge}\n    within: 1s\n    every: 200ms\n",
+    );
+    let out = run(&world, &pb, 1);
+    assert!(
+        out.stdout
+            .contains("GET http://app.example.com/health: answered 503, not 200, for 1s"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("undone lock: staging.example.com. CNAME: restored shop-staging.us-east-1.elasticbeanstalk.com (TTL 60)"), "{}", out.stdout);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn edit_env_file_changes_keys_in_place_and_undo_restores_the_version() {
+    let world = World::start();
+    let before = world.state();
+    let pb = repo().join("examples/ssm-only.yaml").display().to_string();
+    let plan = world.standin(&["plan", &pb]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("~ /shop/dotenv/staging APP_ENV: (sensitive, version 1 → version 2)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("- /shop/dotenv/staging DEBUG"),
+        "{}",
+        plan.stdout
+    );
+    run(&world, &pb, 0);
+    assert_eq!(
+        world.param("/shop/dotenv/staging").unwrap(),
+        "# shop staging\nAPP_ENV=production\nAPP_URL=https://staging.example.com\nQUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/shop-prod-jobs\n"
+    );
+    assert_eq!(
+        world.record("staging.example.com.", "CNAME").unwrap(),
+        "denied.example.net"
+    );
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn every_example_and_playbook_validates() {
+    let world = World::start();
+    for dir in ["playbooks", "examples"] {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let out = world.standin(&["validate", path.to_str().unwrap()]);
+            assert_eq!(out.code, 0, "{}: {}", path.display(), out.stderr);
+        }
+    }
+}
+
+#[test]
+fn blue_green_example_swaps_once_production_can_change_again() {
+    let world = World::start();
+    let pb = repo()
+        .join("examples/blue-green.yaml")
+        .display()
+        .to_string();
+    // While production is stuck its gate would wait in vain (a_health_gate_that_times_out...).
+    let plan = world.with_playbook(&["plan"], &pb).expect(0);
+    assert!(
+        plan.stdout.contains(
+            "? environment shop-prod: Ready and Green within 5m (now: Updating, Red (Severe))"
+        ),
+        "{}",
+        plan.stdout
+    );
+    world.control(&["untag-env", "shop-prod", "emulator:stuck"]);
+    let before = world.state();
+    run(&world, &pb, 0);
+    assert_eq!(
+        world.environment("shop-staging").2,
+        "shop-prod.us-east-1.elasticbeanstalk.com"
+    );
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn promote_then_restore_production_when_access_returns() {
+    let world = World::start();
+    world.incident(&["run", "--yes"]).expect(0);
+    // The provider restores access: production finishes its upgrade.
+    world.control(&["untag-env", "shop-prod", "emulator:stuck"]);
+    let pb = repo()
+        .join("examples/restore-production.yaml")
+        .display()
+        .to_string();
+    let out = run(&world, &pb, 0);
+    assert!(
+        out.stdout.contains("[4/4] production-answers (http.check)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        world.record("app.example.com.", "CNAME").unwrap(),
+        "shop-prod.us-east-1.elasticbeanstalk.com"
+    );
+}
