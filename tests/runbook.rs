@@ -263,3 +263,47 @@ fn promote_then_restore_production_when_access_returns() {
         "shop-prod.us-east-1.elasticbeanstalk.com"
     );
 }
+
+#[test]
+fn a_worker_that_times_out_is_named_too() {
+    let world = World::start();
+    world.control(&[
+        "tag-instance",
+        "shop-worker-1",
+        "emulator:command-outcome=TimedOut",
+    ]);
+    let slow = world.control(&["instance-id", "shop-worker-1"]);
+    let pb = world.playbook(
+        "workers.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    targets: {Role: queue-worker}\n",
+    );
+    let out = run(&world, &pb, 1);
+    assert!(
+        out.stdout.contains(&format!(
+            "the restart failed on 1 of 2 instances: {slow} (TimedOut, exit -1)"
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn alb_fronted_example_aliases_and_locks_then_undoes_exactly() {
+    let world = World::start();
+    let before = world.state();
+    let pb = repo()
+        .join("examples/alb-fronted.yaml")
+        .display()
+        .to_string();
+    let out = run(&world, &pb, 0);
+    assert!(
+        out.stdout.contains(
+            "+ listener rule for host staging.example.com: 403 \"access denied\" (priority 1)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.lock_rules(), 1);
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
