@@ -70,6 +70,15 @@ pub enum Command {
     Status { run_id: Option<String> },
     /// List the step kinds this build knows.
     Kinds,
+    /// Print the least-privilege IAM policy (JSON) a playbook needs, e.g. for a break-glass
+    /// role created ahead of time. Calls nothing.
+    IamPolicy {
+        #[command(flatten)]
+        playbook: PlaybookArgs,
+        /// For `plan` (reads only) or `run` (also covers `rollback`).
+        #[arg(long = "for", value_enum, default_value = "run")]
+        phase: crate::iam::Phase,
+    },
 }
 
 /// A playbook and its variable overrides.

@@ -8,6 +8,7 @@ pub mod cli;
 mod commands;
 pub mod engine;
 pub mod error;
+pub mod iam;
 pub mod playbook;
 pub mod report;
 pub mod steps;

@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod iam;
 mod kinds;
 mod plan;
 mod rollback;

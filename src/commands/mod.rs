@@ -28,6 +28,16 @@ pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
             force,
         } => rollback::rollback(cli, run_id.as_deref(), *yes, *force).await,
         Command::Status { run_id } => status::status(cli, run_id.as_deref()),
+        Command::IamPolicy { playbook, phase } => {
+            let pb = load(playbook)?;
+            let needs: Vec<(&str, crate::iam::Needs)> = pb
+                .steps
+                .iter()
+                .map(|s| (s.id.as_str(), s.step.needs()))
+                .collect();
+            report::print_json(&crate::iam::policy(&needs, *phase));
+            Ok(exit::SUCCESS)
+        }
         Command::Kinds => {
             kinds(cli.output);
             Ok(exit::SUCCESS)

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::eb_shared::{environment, require_ready, wait_ready};
+use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError};
 use crate::aws::Call;
 
@@ -25,6 +25,10 @@ impl Kind for Restart {
 
 #[async_trait]
 impl Step for Restart {
+    fn needs(&self) -> crate::iam::Needs {
+        eb_shared::needs(&[&self.environment], &["elasticbeanstalk:RestartAppServer"])
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let env = environment(ctx, &self.environment).await?;
         let mut prepared = one_line(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{environment, require_ready, wait_ready};
+use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
     looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step,
     StepError,
@@ -61,6 +61,13 @@ impl Kind for SetEnv {
 
 #[async_trait]
 impl Step for SetEnv {
+    fn needs(&self) -> crate::iam::Needs {
+        eb_shared::needs(
+            &[&self.environment],
+            &["elasticbeanstalk:UpdateEnvironment"],
+        )
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let env = environment(ctx, &self.environment).await?;
         let current = eb::properties(&ctx.aws.elasticbeanstalk, &env)

@@ -3,6 +3,28 @@
 
 use super::{Ctx, StepError};
 use crate::aws::eb::{self, Env};
+use crate::iam::{arn, Grant, Needs};
+
+/// Reading environments (and their settings), plus `writes` on them when running. Elastic
+/// Beanstalk acts on its underlying resources (Auto Scaling, EC2, CloudFormation) with the
+/// caller's permissions too; docs/playbook.md says what to add for writes.
+pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> Needs {
+    let arns: Vec<String> = environments.iter().map(|e| arn::environment(e)).collect();
+    Needs {
+        plan: vec![
+            Grant::any(&["elasticbeanstalk:DescribeEnvironments"]),
+            Grant::new(
+                &["elasticbeanstalk:DescribeConfigurationSettings"],
+                ["*".to_owned()],
+            ),
+        ],
+        run: if writes.is_empty() {
+            Vec::new()
+        } else {
+            vec![Grant::new(writes, arns)]
+        },
+    }
+}
 
 /// The live environment named `name`, or a step error saying there is none.
 pub(super) async fn environment(ctx: &Ctx, name: &str) -> Result<Env, StepError> {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{environment, require_ready, wait_ready};
+use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
 };
@@ -39,6 +39,13 @@ impl Kind for SwapCnames {
 
 #[async_trait]
 impl Step for SwapCnames {
+    fn needs(&self) -> crate::iam::Needs {
+        eb_shared::needs(
+            &[&self.source, &self.destination],
+            &["elasticbeanstalk:SwapEnvironmentCNAMEs"],
+        )
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let source = environment(ctx, &self.source).await?;
         let destination = environment(ctx, &self.destination).await?;

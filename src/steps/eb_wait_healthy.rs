@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::eb_shared::environment;
+use super::eb_shared::{self, environment};
 use super::{
     duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError,
 };
@@ -40,6 +40,10 @@ impl Kind for WaitHealthy {
 
 #[async_trait]
 impl Step for WaitHealthy {
+    fn needs(&self) -> crate::iam::Needs {
+        eb_shared::needs(&[&self.environment], &[])
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let env = environment(ctx, &self.environment).await?;
         Ok(one_line(

@@ -11,11 +11,12 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::route53_repoint::{Repoint, RepointUndo};
+use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
 };
 use crate::aws::{AwsError, Call};
+use crate::iam::{Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +114,38 @@ impl Kind for LockUrl {
 
 #[async_trait]
 impl Step for LockUrl {
+    fn needs(&self) -> Needs {
+        match self {
+            Self::Dns(dns) => repoint_needs(&dns.zone),
+            Self::Alb(alb) => {
+                let (listener, rules) = match (&alb.listener_arn, &alb.load_balancer) {
+                    (Some(arn), _) => (
+                        arn.clone(),
+                        arn.replacen(":listener/", ":listener-rule/", 1) + "/*",
+                    ),
+                    (None, lb) => {
+                        let lb = lb.as_deref().unwrap_or("*");
+                        (
+                            format!("arn:aws:elasticloadbalancing:*:*:listener/app/{lb}/*"),
+                            format!("arn:aws:elasticloadbalancing:*:*:listener-rule/app/{lb}/*"),
+                        )
+                    }
+                };
+                Needs {
+                    plan: vec![Grant::any(&[
+                        "elasticloadbalancing:DescribeLoadBalancers",
+                        "elasticloadbalancing:DescribeListeners",
+                        "elasticloadbalancing:DescribeRules",
+                    ])],
+                    run: vec![
+                        Grant::new(&["elasticloadbalancing:CreateRule"], [listener]),
+                        Grant::new(&["elasticloadbalancing:DeleteRule"], [rules]),
+                    ],
+                }
+            }
+        }
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         match self {
             Self::Alb(alb) => alb.plan(ctx).await,

@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::aws::{AwsError, Clients};
+pub use crate::iam::Needs;
 
 /// Every registered kind: adding a kind means adding its file and one line here.
 pub static KINDS: &[KindDef] = &[
@@ -93,6 +94,12 @@ pub trait Prompt: Send + Sync {
 pub trait Step: Send + Sync {
     /// Reads live state and says what would change. Must not mutate anything.
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError>;
+
+    /// The IAM permissions planning, running and undoing this step take. Kinds that call no
+    /// AWS API keep the default.
+    fn needs(&self) -> Needs {
+        Needs::default()
+    }
 }
 
 /// The outcome of planning one step: what would change, and the mutation that does it.

@@ -7,11 +7,37 @@ use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Shown, StepError, Undo};
 use crate::aws::ssm::{self, Param};
+use crate::iam::Grant;
 
 /// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
 pub struct Wanted {
     pub current: Option<Param>,
     pub desired: Param,
+}
+
+/// What writing and restoring parameters takes, on `resources` (parameter ARNs). SecureStrings
+/// need their KMS key too; keys are not known before the plan reads them, hence `*`.
+pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
+    vec![
+        Grant::new(
+            &[
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameterHistory",
+            ],
+            resources,
+        ),
+        Grant::any(&["kms:Encrypt", "kms:GenerateDataKey"]),
+    ]
+}
+
+/// What reading parameters takes, on `resources`.
+pub fn read_grants(actions: &'static [&'static str], resources: Vec<String>) -> Vec<Grant> {
+    vec![
+        Grant::new(actions, resources),
+        Grant::any(&["ssm:DescribeParameters", "kms:Decrypt"]),
+    ]
 }
 
 /// Plans the writes: a change line per parameter, and a mutation writing only those that differ.

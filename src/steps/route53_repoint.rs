@@ -10,6 +10,7 @@ use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
 };
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
+use crate::iam::{arn, Grant, Needs};
 
 /// TTL of a record the step creates when the playbook gives none.
 const DEFAULT_TTL: i64 = 300;
@@ -157,8 +158,35 @@ async fn zone_of(ctx: &Ctx, zone: &str, record: &str) -> Result<Zone, StepError>
     Ok(zone_found)
 }
 
+/// Route 53 permissions of a repoint in `zone` (shared with `lock-url`'s DNS strategy).
+pub(super) fn repoint_needs(zone: &str) -> Needs {
+    Needs {
+        plan: vec![
+            Grant::any(&["route53:ListHostedZonesByName"]),
+            Grant::new(
+                &["route53:GetHostedZone", "route53:ListResourceRecordSets"],
+                [arn::hosted_zone(zone)],
+            ),
+        ],
+        run: vec![
+            Grant::new(
+                &["route53:ChangeResourceRecordSets"],
+                [arn::hosted_zone(zone)],
+            ),
+            Grant::new(
+                &["route53:GetChange"],
+                ["arn:aws:route53:::change/*".to_owned()],
+            ),
+        ],
+    }
+}
+
 #[async_trait]
 impl Step for Repoint {
+    fn needs(&self) -> Needs {
+        repoint_needs(&self.zone)
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let zone = zone_of(ctx, &self.zone, &self.record).await?;
         let current = route53::get_record(

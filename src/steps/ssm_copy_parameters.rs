@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::params::{self, Wanted};
 use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::ssm::{self, Param};
+use crate::iam::{arn, Needs};
 
 /// Fields of an `ssm.copy-parameters` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +77,22 @@ fn prefix(path: &str) -> String {
 
 #[async_trait]
 impl Step for CopyParameters {
+    fn needs(&self) -> Needs {
+        let (from, to) = (
+            arn::parameters_under(&self.from),
+            arn::parameters_under(&self.to),
+        );
+        let written = if self.mode == Mode::Swap {
+            [from.clone(), to.clone()].concat()
+        } else {
+            to.to_vec()
+        };
+        Needs {
+            plan: params::read_grants(&["ssm:GetParametersByPath"], [from, to].concat()),
+            run: params::write_grants(written),
+        }
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let (from, to) = (prefix(&self.from), prefix(&self.to));
         let client = &ctx.aws.ssm;

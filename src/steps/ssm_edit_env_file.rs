@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::params::{self, Wanted};
 use super::{Action, Change, Ctx, FieldError, Kind, Prepared, Shown, Step, StepError};
 use crate::aws::ssm::{self, Param};
+use crate::iam::{arn, Needs};
 
 /// Fields of an `ssm.edit-env-file` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +147,14 @@ fn edit(text: &str, set: &BTreeMap<String, String>, unset: &[String]) -> (String
 
 #[async_trait]
 impl Step for EditEnvFile {
+    fn needs(&self) -> Needs {
+        let name = vec![arn::parameter(&self.parameter)];
+        Needs {
+            plan: params::read_grants(&["ssm:GetParameter"], name.clone()),
+            run: params::write_grants(name),
+        }
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let current = ssm::get(&ctx.aws.ssm, &self.parameter)
             .await

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::params::{self, Wanted};
 use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::ssm::{self, Param};
+use crate::iam::{arn, Needs};
 
 /// Fields of an `ssm.put-parameters` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +54,14 @@ impl Kind for PutParameters {
 
 #[async_trait]
 impl Step for PutParameters {
+    fn needs(&self) -> Needs {
+        let names: Vec<String> = self.values.keys().map(|n| arn::parameter(n)).collect();
+        Needs {
+            plan: params::read_grants(&["ssm:GetParameter"], names.clone()),
+            run: params::write_grants(names),
+        }
+    }
+
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let mut wanted = Vec::with_capacity(self.values.len());
         for (name, value) in &self.values {

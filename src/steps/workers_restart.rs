@@ -15,6 +15,7 @@ use super::{
 };
 use crate::aws::run_command::{self, Invocation, Targets};
 use crate::aws::ssm;
+use crate::iam::{arn, Grant, Needs};
 
 /// Fields of a `workers.restart` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -227,6 +228,32 @@ impl WorkersRestart {
 
 #[async_trait]
 impl Step for WorkersRestart {
+    fn needs(&self) -> Needs {
+        let document = if self.document.starts_with("AWS-") {
+            format!("arn:aws:ssm:*::document/{}", self.document)
+        } else {
+            format!("arn:aws:ssm:*:*:document/{}", self.document)
+        };
+        let mut run = vec![
+            Grant::new(
+                &["ssm:SendCommand"],
+                [document, "arn:aws:ec2:*:*:instance/*".to_owned()],
+            ),
+            Grant::any(&["ssm:ListCommandInvocations", "ssm:GetCommandInvocation"]),
+        ];
+        if let Some(expect) = &self.expect_env {
+            run.push(Grant::new(
+                &["ssm:GetParametersByPath"],
+                arn::parameters_under(&expect.from),
+            ));
+            run.push(Grant::any(&["kms:Decrypt"]));
+        }
+        Needs {
+            plan: Vec::new(),
+            run,
+        }
+    }
+
     async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
         let resource = format!("queue workers ({})", self.targets());
         let mut prepared = one_line(
