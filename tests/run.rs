@@ -225,3 +225,28 @@ fn a_run_holding_the_lock_blocks_another_and_is_named() {
     );
     assert_eq!(world.full_dump(), before);
 }
+
+#[test]
+fn the_json_report_of_a_failed_run_is_as_documented() {
+    let world = World::start();
+    let pb = world.playbook("fails.yaml", FAILS_AT_STEP_3);
+    let out = world
+        .standin(&["run", "--yes", "-o", "json", &pb])
+        .expect(1);
+    let report: serde_json::Value =
+        serde_json::from_str(&out.stdout).expect("one JSON document on stdout");
+    assert_eq!(report["outcome"], "rolled-back");
+    assert_eq!(report["failed_step"]["step"], "bad-put");
+    assert!(report["failed_step"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("SSM.PutParameter failed: ValidationException"));
+    assert_eq!(
+        report["undone"],
+        serde_json::json!(["bad-put", "dns", "copy"])
+    );
+    assert_eq!(report["leftovers"], serde_json::json!([]));
+    assert!(report["run_id"]
+        .as_str()
+        .is_some_and(|id| id.ends_with(&id[id.len() - 4..])));
+}

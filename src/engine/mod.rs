@@ -47,6 +47,13 @@ pub struct Leftover {
     pub drift: Vec<Drift>,
 }
 
+/// The step that stopped a run, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedStep {
+    pub step: String,
+    pub error: String,
+}
+
 /// The end of a run or a rollback.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -54,7 +61,7 @@ pub struct Report {
     pub outcome: Outcome,
     /// The step that failed, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_step: Option<(String, String)>,
+    pub failed_step: Option<FailedStep>,
     /// Undone steps, in the order they were undone.
     pub undone: Vec<String>,
     pub leftovers: Vec<Leftover>,
@@ -131,7 +138,10 @@ pub async fn run(
             let reason = format!("step `{}` failed: {error}", def.id);
             let view = load_view(journal.path())?;
             let mut report = rollback(&view, ctx, &mut journal, false, &reason, obs).await?;
-            report.failed_step = Some((def.id.clone(), error.to_string()));
+            report.failed_step = Some(FailedStep {
+                step: def.id.clone(),
+                error: error.to_string(),
+            });
             report.secs = started.elapsed().as_secs_f64();
             return Ok(report);
         }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::engine::journal::Outcome;
 use crate::engine::view::{RunView, StepState};
-use crate::engine::{Leftover, Observer, Report, StepResult};
+use crate::engine::{FailedStep, Leftover, Observer, Report, StepResult};
 use crate::steps::{Action, Change, Prepared, Prompt, Shown};
 
 /// `--output`: how results are printed.
@@ -275,7 +275,7 @@ pub fn human_report(report: &Report, state_flag: &str) -> String {
             out.push_str(&format!("Run {run} succeeded in {:.1}s.\n", report.secs))
         }
         Outcome::RolledBack => {
-            if let Some((step, error)) = &report.failed_step {
+            if let Some(FailedStep { step, error }) = &report.failed_step {
                 out.push_str(&format!("Run {run} failed at step `{step}`: {error}\n"));
             }
             out.push_str(&format!(
@@ -288,7 +288,7 @@ pub fn human_report(report: &Report, state_flag: &str) -> String {
             ));
         }
         Outcome::RollbackIncomplete => {
-            if let Some((step, error)) = &report.failed_step {
+            if let Some(FailedStep { step, error }) = &report.failed_step {
                 out.push_str(&format!("Run {run} failed at step `{step}`: {error}\n"));
             }
             if !report.undone.is_empty() {
