@@ -246,7 +246,12 @@ fn the_json_report_of_a_failed_run_is_as_documented() {
         serde_json::json!(["bad-put", "dns", "copy"])
     );
     assert_eq!(report["leftovers"], serde_json::json!([]));
-    assert!(report["run_id"]
-        .as_str()
-        .is_some_and(|id| id.ends_with(&id[id.len() - 4..])));
+    let run_id = report["run_id"].as_str().unwrap();
+    let journal = world
+        .dir
+        .path()
+        .join(".standin/runs")
+        .join(run_id)
+        .join("journal.jsonl");
+    assert!(journal.is_file(), "run_id {run_id} names no journal");
 }
