@@ -1,29 +1,38 @@
 //! `standin plan`: the dry run, and the planning pass `run` shows before it asks.
 
+use futures_util::{stream, StreamExt};
+
 use crate::cli::{Cli, PlaybookArgs};
 use crate::error::{exit, Error};
 use crate::playbook::Playbook;
 use crate::report::{self, Format, PlanDoc, PlannedStep, Terminal};
 use crate::steps::Ctx;
 
-/// Plans every step against live state (reads only).
+/// At most this many steps are planned at once: enough to hide latency, few enough not to be
+/// throttled by the APIs.
+const PLAN_CONCURRENCY: usize = 8;
+
+/// Plans every step against live state. Planning only reads, so steps are planned
+/// concurrently (bounded); results keep the playbook's order.
 pub(super) async fn plan_all(pb: &Playbook, ctx: &Ctx) -> PlanDoc {
-    let mut steps = Vec::with_capacity(pb.steps.len());
-    for def in &pb.steps {
-        let planned = def.step.plan(ctx).await;
-        let (changes, warnings, error) = match planned {
-            Ok(p) => (p.changes, p.warnings, None),
-            Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
-        };
-        steps.push(PlannedStep {
-            id: def.id.clone(),
-            kind: def.kind.name.to_owned(),
-            description: def.description.clone(),
-            changes,
-            warnings,
-            error,
-        });
-    }
+    let steps = stream::iter(&pb.steps)
+        .map(|def| async move {
+            let (changes, warnings, error) = match def.step.plan(ctx).await {
+                Ok(p) => (p.changes, p.warnings, None),
+                Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+            };
+            PlannedStep {
+                id: def.id.clone(),
+                kind: def.kind.name.to_owned(),
+                description: def.description.clone(),
+                changes,
+                warnings,
+                error,
+            }
+        })
+        .buffered(PLAN_CONCURRENCY)
+        .collect()
+        .await;
     PlanDoc::new(pb.name.clone(), pb.path.display().to_string(), steps)
 }
 
