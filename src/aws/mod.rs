@@ -162,7 +162,7 @@ impl AwsError {
 }
 
 /// Joins an error and its sources, so "dispatch failure" also says why (refused connection, DNS...).
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

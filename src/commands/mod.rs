@@ -5,7 +5,6 @@ mod rollback;
 mod run;
 mod status;
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,21 +106,11 @@ fn confirm(yes: bool, question: &str, expected: &str) -> Result<(), Error> {
     if yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
+    match Terminal::default().ask(&format!("{question} Type `{expected}` to confirm:")) {
+        Some(answer) if answer == expected => Ok(()),
+        Some(_) => Err(Error::Declined),
+        None => Err(Error::Usage(
             "refusing to act without confirmation: stdin is not a terminal; pass `--yes` to confirm in automation".into(),
-        ));
-    }
-    eprint!("{question} Type `{expected}` to confirm: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|_| Error::Declined)?;
-    if answer.trim() == expected {
-        Ok(())
-    } else {
-        Err(Error::Declined)
+        )),
     }
 }

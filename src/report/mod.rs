@@ -36,22 +36,31 @@ impl Terminal {
     }
 }
 
-impl Prompt for Terminal {
-    fn confirm(&self, question: &str) -> Option<bool> {
+impl Terminal {
+    /// Asks on the terminal and returns the answer line, trimmed; `None` without a terminal.
+    /// Progress output is paused while the human answers.
+    pub fn ask(&self, question: &str) -> Option<String> {
         if !std::io::stdin().is_terminal() {
             return None;
         }
         let ask = || {
-            eprint!("{question} [y/N] ");
+            eprint!("{question} ");
             let _ = std::io::stderr().flush();
             let mut answer = String::new();
             let _ = std::io::stdin().lock().read_line(&mut answer);
-            matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+            answer.trim().to_owned()
         };
         Some(self.with_bar(|bar| match bar {
             Some(bar) => bar.suspend(ask),
             None => ask(),
         }))
+    }
+}
+
+impl Prompt for Terminal {
+    fn confirm(&self, question: &str) -> Option<bool> {
+        self.ask(&format!("{question} [y/N]"))
+            .map(|answer| matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes"))
     }
 }
 

@@ -5,6 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::aws::error_chain;
 use serde::Deserialize;
 
 use super::{
@@ -127,7 +129,7 @@ impl HttpCheck {
             .get(&self.url)
             .send()
             .await
-            .map_err(|e| describe_error(&e))?;
+            .map_err(|e| error_chain(&e))?;
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         let body_ok = self
@@ -142,17 +144,6 @@ impl HttpCheck {
             Err(status.to_string())
         }
     }
-}
-
-/// reqwest's top-level message is generic; its cause says what happened (refused, timeout...).
-fn describe_error(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 #[async_trait]

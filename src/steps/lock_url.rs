@@ -15,7 +15,7 @@ use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
 };
-use crate::aws::{AwsError, Call};
+use crate::aws::Call;
 use crate::iam::{Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
@@ -163,10 +163,6 @@ impl Step for LockUrl {
     }
 }
 
-fn lb_err(resource: &str) -> impl FnOnce(AwsError) -> StepError {
-    StepError::aws(resource.to_owned())
-}
-
 /// The host names a rule matches on, whichever way its condition was written.
 fn rule_hosts(rule: &Rule) -> Vec<String> {
     rule.conditions()
@@ -200,7 +196,7 @@ async fn rules(ctx: &Ctx, listener: &str) -> Result<Vec<Rule>, StepError> {
         .send()
         .await
         .op("ELBv2.DescribeRules")
-        .map_err(lb_err(listener))?;
+        .map_err(StepError::aws(listener))?;
     Ok(out.rules().to_vec())
 }
 
@@ -224,7 +220,7 @@ impl AlbLock {
             .send()
             .await
             .op("ELBv2.DescribeLoadBalancers")
-            .map_err(lb_err(&resource))?;
+            .map_err(StepError::aws(&resource))?;
         let lb_arn = lbs
             .load_balancers()
             .first()
@@ -239,7 +235,7 @@ impl AlbLock {
             .send()
             .await
             .op("ELBv2.DescribeListeners")
-            .map_err(lb_err(&resource))?;
+            .map_err(StepError::aws(&resource))?;
         listeners
             .listeners()
             .iter()
@@ -364,7 +360,7 @@ impl Mutation for AlbMutation {
             .send()
             .await
             .op("ELBv2.CreateRule")
-            .map_err(lb_err(&format!(
+            .map_err(StepError::aws(&format!(
                 "listener rule for host {}",
                 self.lock.host
             )))?;
@@ -435,7 +431,7 @@ impl AlbUndo {
             .send()
             .await
             .op("ELBv2.DeleteRule")
-            .map_err(lb_err(&resource))?;
+            .map_err(StepError::aws(&resource))?;
         Ok(vec![format!("{resource}: lock rule deleted")])
     }
 }
