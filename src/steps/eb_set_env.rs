@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
-    looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step,
-    StepError,
+    check_set_unset, looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation,
+    Prepared, Shown, Step, StepError,
 };
 use crate::aws::eb;
 
@@ -36,16 +36,7 @@ impl Kind for SetEnv {
     type Undo = SetEnvUndo;
 
     fn check(&self) -> Result<(), FieldError> {
-        if self.set.is_empty() && self.unset.is_empty() {
-            return Err(FieldError::at("set", "nothing to set or unset")
-                .hint("give `set: {NAME: value}` and/or `unset: [NAME]`"));
-        }
-        if let Some(key) = self.unset.iter().find(|k| self.set.contains_key(*k)) {
-            return Err(FieldError::at(
-                "unset",
-                format!("`{key}` is both set and unset"),
-            ));
-        }
+        check_set_unset(&self.set, &self.unset, "NAME")?;
         if let Some(key) = self.set.keys().chain(&self.unset).find(|k| looks_secret(k)) {
             let field = if self.set.contains_key(key) {
                 "set"

@@ -67,6 +67,29 @@ pub(crate) fn looks_secret(name: &str) -> bool {
     .any(|word| upper.contains(word))
 }
 
+/// The checks of every kind with `set:` and `unset:` fields: something to do, and no key in
+/// both. `name` is what the keys are called in the hint (`NAME`, `KEY`).
+pub(crate) fn check_set_unset(
+    set: &std::collections::BTreeMap<String, String>,
+    unset: &[String],
+    name: &str,
+) -> Result<(), FieldError> {
+    if set.is_empty() && unset.is_empty() {
+        return Err(
+            FieldError::at("set", "nothing to set or unset").hint(format!(
+                "give `set: {{{name}: value}}` and/or `unset: [{name}]`"
+            )),
+        );
+    }
+    match unset.iter().find(|k| set.contains_key(*k)) {
+        Some(key) => Err(FieldError::at(
+            "unset",
+            format!("`{key}` is both set and unset"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Looks a kind up by its playbook name.
 pub fn find_kind(name: &str) -> Option<&'static KindDef> {
     KINDS.iter().find(|k| k.name == name)

@@ -111,11 +111,11 @@ impl Repoint {
     }
 
     fn resource(&self) -> String {
-        let name = fqdn(&self.record);
-        match &self.set_identifier {
-            Some(id) => format!("{name} {} [{id}]", self.rtype.as_str()),
-            None => format!("{name} {}", self.rtype.as_str()),
-        }
+        label(
+            &fqdn(&self.record),
+            self.rtype.as_str(),
+            self.set_identifier.as_deref(),
+        )
     }
 
     /// The record set after the step: the new answer, everything else kept from the current one.
@@ -135,6 +135,14 @@ impl Repoint {
             rs.alias = None;
         }
         rs
+    }
+}
+
+/// How plans and reports name a record: `app.example.com. CNAME`, `api.example.com. CNAME [blue]`.
+fn label(name: &str, rtype: &str, set_identifier: Option<&str>) -> String {
+    match set_identifier {
+        Some(id) => format!("{name} {rtype} [{id}]"),
+        None => format!("{name} {rtype}"),
     }
 }
 
@@ -277,10 +285,11 @@ pub struct RepointUndo {
 
 impl RepointUndo {
     fn resource(&self) -> String {
-        match &self.after.set_identifier {
-            Some(id) => format!("{} {} [{id}]", self.after.name, self.after.rtype),
-            None => format!("{} {}", self.after.name, self.after.rtype),
-        }
+        label(
+            &self.after.name,
+            &self.after.rtype,
+            self.after.set_identifier.as_deref(),
+        )
     }
 }
 

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
-use super::{Action, Change, Ctx, FieldError, Kind, Prepared, Shown, Step, StepError};
+use super::{
+    check_set_unset, Action, Change, Ctx, FieldError, Kind, Prepared, Shown, Step, StepError,
+};
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
@@ -33,16 +35,7 @@ impl Kind for EditEnvFile {
     type Undo = params::ParamsUndo;
 
     fn check(&self) -> Result<(), FieldError> {
-        if self.set.is_empty() && self.unset.is_empty() {
-            return Err(FieldError::at("set", "nothing to set or unset")
-                .hint("give `set: {KEY: value}` and/or `unset: [KEY]`"));
-        }
-        if let Some(key) = self.unset.iter().find(|k| self.set.contains_key(*k)) {
-            return Err(FieldError::at(
-                "unset",
-                format!("`{key}` is both set and unset"),
-            ));
-        }
+        check_set_unset(&self.set, &self.unset, "KEY")?;
         let valid = |k: &str| {
             k.chars()
                 .next()
