@@ -17,7 +17,9 @@ def instance_id(ec2, name):
 
 
 def env_arn(eb, name):
-    return eb.describe_environments(EnvironmentNames=[name])["Environments"][0]["EnvironmentArn"]
+    # moto answers DescribeEnvironments with every environment, whatever the names asked for.
+    envs = eb.describe_environments(EnvironmentNames=[name])["Environments"]
+    return next(e["EnvironmentArn"] for e in envs if e["EnvironmentName"] == name)
 
 
 def main(endpoint, action, target, *args):

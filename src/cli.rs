@@ -16,7 +16,8 @@ Exit codes:
   1  a step failed and everything was rolled back (or nothing had changed yet)
   2  invalid input (playbook, arguments or journal): nothing was called
   3  a step failed and the rollback is incomplete: a human must act, as the output says
-  4  did not start: another run holds the lock, or the confirmation was not given";
+  4  did not start: another run holds the lock, the confirmation was not given, a guard
+     refused the plan, or the saved plan is stale (nothing was changed)";
 
 /// Promote a staging environment to production on AWS when production is down, and put it back.
 #[derive(Debug, Parser)]
@@ -31,7 +32,7 @@ pub struct Cli {
     )]
     pub state_dir: PathBuf,
     /// Output format.
-    #[arg(long, short = 'o', global = true, value_enum, default_value = "human")]
+    #[arg(long, global = true, value_enum, default_value = "human")]
     pub output: Format,
     #[command(subcommand)]
     pub command: Command,
@@ -41,15 +42,37 @@ pub struct Cli {
 pub enum Command {
     /// Check a playbook without calling AWS.
     Validate(PlaybookArgs),
-    /// Dry run: read the live state and show what each step would change. Changes nothing.
-    Plan(PlaybookArgs),
-    /// Execute a playbook step by step, rolling back completed steps if one fails.
-    Run {
+    /// Dry run: read the live state and show what each step would change, and check the
+    /// guards. Changes nothing.
+    Plan {
         #[command(flatten)]
         playbook: PlaybookArgs,
+        /// Also save the plan (JSON) to FILE, for `standin run --plan FILE`.
+        #[arg(long = "out", short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        guards: GuardArgs,
+    },
+    /// Execute a playbook step by step, rolling back completed steps if one fails. Each step
+    /// must do exactly what the plan shown (or saved) said, and pass the guards, or the run
+    /// stops before it.
+    Run {
+        /// The playbook (YAML); with `--plan`, default: the playbook the plan was made from.
+        #[arg(required_unless_present = "plan")]
+        playbook: Option<PathBuf>,
+        /// Override a playbook variable: `--var NAME=VALUE` (repeatable). With `--plan`, give
+        /// the same ones as when planning (a plan keeps no values).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Execute exactly this saved plan (`standin plan -o FILE`); refuse if the live state
+        /// or the playbook changed since it was made.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        guards: GuardArgs,
     },
     /// Undo a run's changes in reverse order, from its journal.
     Rollback {
@@ -79,6 +102,27 @@ pub enum Command {
         #[arg(long = "for", value_enum, default_value = "run")]
         phase: crate::iam::Phase,
     },
+}
+
+/// Overruling built-in guards, by name, one at a time.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Go ahead although this built-in guard fails (repeatable): `staging-db-in-production`
+    /// or `severe-target`. The plan still shows the guard as FORCED.
+    #[arg(long = "force-guard", value_name = "NAME", value_parser = builtin_guard)]
+    pub force_guard: Vec<String>,
+}
+
+fn builtin_guard(name: &str) -> Result<String, String> {
+    let names: Vec<&str> = crate::guards::BUILTIN.iter().map(|(n, _)| *n).collect();
+    if names.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "no built-in guard `{name}`; they are {}",
+            names.join(", ")
+        ))
+    }
 }
 
 /// A playbook and its variable overrides.

@@ -15,7 +15,8 @@ pub mod exit {
     pub const INVALID: u8 = 2;
     /// A step failed and the rollback is incomplete: a human must act, as the output says.
     pub const HUMAN_NEEDED: u8 = 3;
-    /// Did not start: another run holds the lock, or the confirmation was not given.
+    /// Did not start: another run holds the lock, the confirmation was not given, a guard
+    /// refused the plan, or the saved plan is stale.
     pub const NOT_STARTED: u8 = 4;
 }
 
@@ -31,8 +32,20 @@ pub enum Error {
     Declined,
     #[error("cannot plan step `{step}`: {message}\nnothing was changed")]
     Plan { step: String, message: String },
+    #[error("refused before any change:\n{}\nnothing was changed; fix the playbook or the world, or overrule a built-in guard with `--force-guard NAME`", lines(.0))]
+    Refused(Vec<String>),
+    #[error("the saved plan is stale; nothing was changed:\n{}\nmake a new plan (`standin plan -o FILE`), review it, and run that", lines(.0))]
+    Stale(Vec<String>),
     #[error(transparent)]
     Engine(#[from] EngineError),
+}
+
+fn lines(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|l| format!("  - {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Error {
@@ -40,7 +53,10 @@ impl Error {
         match self {
             Self::Invalid(_) | Self::Usage(_) => exit::INVALID,
             Self::Engine(EngineError::Read(_)) => exit::INVALID,
-            Self::Lock(LockError::Held { .. }) | Self::Declined => exit::NOT_STARTED,
+            Self::Lock(LockError::Held { .. })
+            | Self::Declined
+            | Self::Refused(_)
+            | Self::Stale(_) => exit::NOT_STARTED,
             Self::Lock(LockError::Io { .. }) | Self::Plan { .. } => exit::ROLLED_BACK,
             // The journal could not be written mid-run: what happened is uncertain.
             Self::Engine(EngineError::Journal { .. }) => exit::HUMAN_NEEDED,

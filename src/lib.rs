@@ -1,13 +1,14 @@
 //! standin: a rehearsed, reversible promotion of staging to production on AWS.
 //!
 //! Stages: [`playbook`] parses and checks (no I/O), [`steps`] plan and apply against AWS
-//! through [`aws`], [`engine`] runs, journals and rolls back, [`report`] prints.
+//! through [`aws`], [`guards`] assert what a plan leads to, [`engine`] runs, journals and rolls back, [`report`] prints.
 
 pub mod aws;
 pub mod cli;
 mod commands;
 pub mod engine;
 pub mod error;
+pub mod guards;
 pub mod iam;
 pub mod playbook;
 pub mod report;

@@ -129,7 +129,16 @@ fn copy_in_swap_mode_exchanges_both_sides_keeping_types() {
         "swap.yaml",
         "version: 1\nname: t\nsteps:\n  - id: swap\n    kind: ssm.copy-parameters\n    from: /shop/prod\n    to: /shop/staging\n    keys: [DB_HOST, DB_PASSWORD]\n    mode: swap\n",
     );
-    run_then_roll_back(&world, &pb, &[], |world, out| {
+    // Swapping puts staging's database host into production: the built-in guard refuses
+    // unless a human overrules it by name.
+    let refused = world.standin(&["run", "--yes", &pb]).expect(4);
+    assert!(
+        refused.stderr.contains("guard `staging-db-in-production`"),
+        "{}",
+        refused.stderr
+    );
+    let force = ["--force-guard", "staging-db-in-production"];
+    run_then_roll_back(&world, &pb, &force, |world, out| {
         World::assert_no_secrets(out);
         World::assert_no_secrets(&world.written_files());
         assert_eq!(

@@ -3,9 +3,12 @@
 mod support;
 
 mod bad_input;
+mod guards;
 mod iam;
 mod kinds;
 mod plan;
 mod rollback;
 mod run;
 mod runbook;
+mod saved_plan;
+mod snapshots;

@@ -65,9 +65,11 @@ fn plan_json_is_machine_readable_and_redacted() {
         .iter()
         .map(|k| summary[k].as_u64().unwrap())
         .collect();
-    // + the lock rule; ~ 5 copied parameters, RUN_MIGRATIONS, APP_ENV, the app record;
+    // + the lock rule; ~ 5 copied parameters, APP_ENV, the app record;
     // ? confirm, staging health, the workers' settings, two HTTP checks; ! two restarts.
-    assert_eq!(counts, [1, 8, 0, 5, 2], "{summary}");
+    assert_eq!(counts, [1, 7, 0, 5, 2], "{summary}");
+    // = RUN_MIGRATIONS: the copy already sets it, so `no-migrations` has nothing left to do.
+    assert_eq!(summary["unchanged"], 1, "{summary}");
 }
 
 #[test]

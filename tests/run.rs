@@ -8,7 +8,7 @@ use crate::support::World;
 fn run_changes_exactly_what_the_plan_said() {
     let world = World::start();
     let before = world.state();
-    let plan = world.incident(&["plan", "-o", "json"]).expect(0);
+    let plan = world.incident(&["plan", "--output", "json"]).expect(0);
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let planned: BTreeSet<String> = plan["steps"]
         .as_array()
@@ -178,7 +178,7 @@ fn a_failure_at_step_k_rolls_everything_back_to_the_snapshot() {
     World::assert_no_secrets(&out.all());
     World::assert_no_secrets(&world.written_files());
 
-    let status = world.standin(&["status", "-o", "json"]).expect(0);
+    let status = world.standin(&["status", "--output", "json"]).expect(0);
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(status["outcome"], "rolled-back");
     let states: Vec<&str> = status["steps"]
@@ -231,7 +231,7 @@ fn the_json_report_of_a_failed_run_is_as_documented() {
     let world = World::start();
     let pb = world.playbook("fails.yaml", FAILS_AT_STEP_3);
     let out = world
-        .standin(&["run", "--yes", "-o", "json", &pb])
+        .standin(&["run", "--yes", "--output", "json", &pb])
         .expect(1);
     let report: serde_json::Value =
         serde_json::from_str(&out.stdout).expect("one JSON document on stdout");

@@ -140,7 +140,7 @@ fn a_health_gate_that_times_out_rolls_back_the_steps_before_it() {
     let before = world.state();
     let pb = world.playbook(
         "gate.yaml",
-        "version: 1\nname: t\nsteps:\n  - id: dns\n    kind: route53.repoint\n    zone: example.com\n    record: app.example.com\n    to: shop-prod.us-east-1.elasticbeanstalk.com\n    ttl: 30\n  - id: prod-healthy\n    kind: eb.wait-healthy\n    environment: shop-prod\n    within: 1s\n",
+        "version: 1\nname: t\nsteps:\n  - id: dns\n    kind: route53.repoint\n    zone: example.com\n    record: app.example.com\n    to: shop-staging.us-east-1.elasticbeanstalk.com\n    ttl: 30\n  - id: prod-healthy\n    kind: eb.wait-healthy\n    environment: shop-prod\n    within: 1s\n",
     );
     let out = run(&world, &pb, 1);
     assert!(

@@ -122,10 +122,10 @@ impl World {
         self.runtime.block_on(f)
     }
 
-    /// Runs `standin` in the world's directory, against the emulator, with no stdin.
-    pub fn standin(&self, args: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_standin"))
-            .args(args)
+    /// `standin ARGS` in the world's directory, against the emulator, with no stdin.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_standin"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -139,14 +139,47 @@ impl World {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
             .env_remove("STANDIN_STATE_DIR")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run standin");
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `standin ARGS` to the end.
+    pub fn standin(&self, args: &[&str]) -> Out {
+        let out = self.command(args).output().expect("run standin");
         Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Starts `standin ARGS` in the background, for tests that act on the world mid-run.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start standin")
+    }
+
+    /// Waits (up to 30s) until the newest run's journal contains `text`.
+    pub fn wait_for_journal(&self, text: &str) {
+        let runs = self.dir.path().join(".standin/runs");
+        for _ in 0..300 {
+            let found = std::fs::read_dir(&runs)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|run| {
+                    std::fs::read_to_string(run.path().join("journal.jsonl"))
+                        .is_ok_and(|j| j.contains(text))
+                });
+            if found {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("no journal mentioned {text} within 30s");
     }
 
     /// Writes a playbook into the world's directory and returns its path.
@@ -529,20 +562,23 @@ impl World {
         })
     }
 
-    /// Every file standin wrote (its state dir: journals, lock), concatenated.
+    /// Every file standin wrote in the world's directory (journals, lock, saved plans): all
+    /// but the tests' playbooks and the emulator's own log, concatenated.
     pub fn written_files(&self) -> String {
         fn walk(dir: &Path, out: &mut String) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = entry.path();
                 if path.is_dir() {
                     walk(&path, out);
-                } else {
+                } else if path.extension() != Some("yaml".as_ref())
+                    && path.file_name() != Some("emulator.log".as_ref())
+                {
                     out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
                 }
             }
         }
         let mut out = String::new();
-        walk(&self.dir.path().join(".standin"), &mut out);
+        walk(self.dir.path(), &mut out);
         assert!(!out.is_empty(), "standin wrote no state to check");
         out
     }

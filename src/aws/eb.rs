@@ -50,6 +50,14 @@ impl Env {
         self.status == "Ready"
     }
 
+    /// Enhanced health Severe, or basic health Red where enhanced health is not reported.
+    pub fn is_severe(&self) -> bool {
+        match &self.health_status {
+            Some(status) => status == "Severe",
+            None => self.health == "Red",
+        }
+    }
+
     /// `Ready, Green (Ok)`, for plans and errors.
     pub fn describe(&self) -> String {
         match &self.health_status {
@@ -73,6 +81,30 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<Env>, AwsErr
         .iter()
         .find(|e| e.environment_name() == Some(name))
         .map(Env::from_sdk))
+}
+
+/// The live environment whose CNAME is `cname` (any letter case, with or without the final dot).
+pub async fn by_cname(client: &Client, cname: &str) -> Result<Option<Env>, AwsError> {
+    let wanted = cname.trim_end_matches('.').to_ascii_lowercase();
+    let mut token = None;
+    loop {
+        let out = client
+            .describe_environments()
+            .include_deleted(false)
+            .set_next_token(token)
+            .send()
+            .await
+            .op("ElasticBeanstalk.DescribeEnvironments")?;
+        let found = out.environments().iter().map(Env::from_sdk).find(|e| {
+            e.cname
+                .as_deref()
+                .is_some_and(|c| c.trim_end_matches('.').to_ascii_lowercase() == wanted)
+        });
+        token = out.next_token().map(str::to_owned);
+        if found.is_some() || token.is_none() {
+            return Ok(found);
+        }
+    }
 }
 
 /// The environment's properties (its app's environment variables).

@@ -18,8 +18,27 @@ use crate::steps::{Ctx, KINDS};
 pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
     match &cli.command {
         Command::Validate(args) => validate(cli, args),
-        Command::Plan(args) => plan::plan(cli, args).await,
-        Command::Run { playbook, yes } => run::run(cli, playbook, *yes).await,
+        Command::Plan {
+            playbook,
+            out,
+            guards,
+        } => plan::plan(cli, playbook, out.as_deref(), guards).await,
+        Command::Run {
+            playbook,
+            vars,
+            plan,
+            yes,
+            guards,
+        } => {
+            let args = run::RunArgs {
+                playbook: playbook.as_ref(),
+                vars,
+                plan: plan.as_ref(),
+                yes: *yes,
+                guards,
+            };
+            run::run(cli, args).await
+        }
         Command::Rollback {
             run_id,
             last: _,

@@ -1,52 +1,79 @@
-//! `standin plan`: the dry run, and the planning pass `run` shows before it asks.
+//! `standin plan`: the dry run, optionally saved for `standin run --plan`.
 
-use futures_util::{stream, StreamExt};
+use std::collections::BTreeSet;
+use std::path::Path;
 
-use crate::cli::{Cli, PlaybookArgs};
+use crate::cli::{Cli, GuardArgs, PlaybookArgs};
+use crate::engine::plan::{self, PlanDoc, PLAN_FORMAT};
 use crate::error::{exit, Error};
-use crate::playbook::Playbook;
-use crate::report::{self, Format, PlanDoc, PlannedStep, Terminal};
-use crate::steps::Ctx;
+use crate::report::{self, Format, Terminal};
 
-/// At most this many steps are planned at once: enough to hide latency, few enough not to be
-/// throttled by the APIs.
-const PLAN_CONCURRENCY: usize = 8;
-
-/// Plans every step against live state. Planning only reads, so steps are planned
-/// concurrently (bounded); results keep the playbook's order.
-pub(super) async fn plan_all(pb: &Playbook, ctx: &Ctx) -> PlanDoc {
-    let steps = stream::iter(&pb.steps)
-        .map(|def| async move {
-            let (changes, warnings, error) = match def.step.plan(ctx).await {
-                Ok(p) => (p.changes, p.warnings, None),
-                Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
-            };
-            PlannedStep {
-                id: def.id.clone(),
-                kind: def.kind.name.to_owned(),
-                description: def.description.clone(),
-                changes,
-                warnings,
-                error,
-            }
-        })
-        .buffered(PLAN_CONCURRENCY)
-        .collect()
-        .await;
-    PlanDoc::new(pb.name.clone(), pb.path.display().to_string(), steps)
-}
-
-pub(super) async fn plan(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
+pub(super) async fn plan(
+    cli: &Cli,
+    args: &PlaybookArgs,
+    out: Option<&Path>,
+    guards: &GuardArgs,
+) -> Result<u8, Error> {
     let pb = super::load(args)?;
     let ctx = super::context(&pb.aws, false, &Terminal::default()).await;
-    let doc = plan_all(&pb, &ctx).await;
+    let forced: BTreeSet<String> = guards.force_guard.iter().cloned().collect();
+    let doc = plan::plan_all(&pb, &ctx, &forced).await;
+    if let Some(path) = out {
+        save(&doc, path)?;
+    }
     match cli.output {
         Format::Json => report::print_json(&doc),
-        Format::Human => print!("{}", doc.human()),
+        Format::Human => {
+            print!("{}", doc.human());
+            if let Some(path) = out {
+                println!(
+                    "Saved to {}; run exactly this plan with: standin run --plan {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
     }
-    Ok(if doc.summary.failed_steps > 0 {
-        exit::ROLLED_BACK
-    } else {
+    Ok(if doc.runnable() {
         exit::SUCCESS
+    } else {
+        exit::ROLLED_BACK
     })
+}
+
+/// Writes the plan atomically (temporary file, then rename), so a half-written plan never runs.
+fn save(doc: &PlanDoc, path: &Path) -> Result<(), Error> {
+    let failed = |e: std::io::Error| {
+        Error::Usage(format!("cannot save the plan to {}: {e}", path.display()))
+    };
+    let tmp = path.with_extension("tmp");
+    let text = serde_json::to_string_pretty(doc).expect("plans serialize");
+    std::fs::write(&tmp, text + "\n").map_err(failed)?;
+    std::fs::rename(&tmp, path).map_err(failed)
+}
+
+/// Reads a saved plan, refusing files that are not one, or of another format.
+pub(super) fn load_saved(path: &Path) -> Result<PlanDoc, Error> {
+    let bad = |why: String| {
+        Error::Usage(format!(
+            "{}: not a usable saved plan: {why}",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    match value.get("format").and_then(serde_json::Value::as_u64) {
+        Some(f) if f == u64::from(PLAN_FORMAT) => {}
+        Some(f) => {
+            return Err(bad(format!(
+                "plan format {f}; this standin reads format {PLAN_FORMAT}; make a new plan"
+            )))
+        }
+        None => {
+            return Err(bad(
+                "no `format` field; make it with `standin plan -o FILE`".into(),
+            ))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| bad(e.to_string()))
 }

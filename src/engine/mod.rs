@@ -2,16 +2,20 @@
 //! move. It never names an AWS service, and it reports progress only through [`Observer`].
 
 pub mod journal;
+pub mod plan;
 pub mod state;
 pub mod view;
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use self::journal::{now, Journal, Outcome, Record, StepRef, FORMAT};
+use self::plan::PlanDoc;
 use self::state::StateDir;
 use self::view::RunView;
+use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::{Playbook, StepDef};
 use crate::steps::{self, Ctx, Drift, Prepared, StepError};
 
@@ -89,12 +93,17 @@ fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineError 
 }
 
 /// Runs every step in order; on the first failure, undoes the completed steps in reverse.
+/// Right before each mutation the step is planned again: it must still do what `expected`
+/// says, and the guards must still hold on the state it leads to (`forced` built-in guards
+/// excepted); otherwise it fails, unchanged.
 pub async fn run(
     playbook: &Playbook,
     ctx: &Ctx,
     state: &StateDir,
     run_id: &str,
     obs: &mut dyn Observer,
+    expected: &PlanDoc,
+    forced: &BTreeSet<String>,
 ) -> Result<Report, EngineError> {
     let started = Instant::now();
     let mut journal =
@@ -123,7 +132,13 @@ pub async fn run(
     for (i, def) in playbook.steps.iter().enumerate() {
         obs.step_started(i + 1, total, &def.id, def.kind.name);
         let t0 = Instant::now();
-        let result = run_step(def, ctx, &mut journal, obs).await;
+        let checks = Checks {
+            playbook,
+            expected,
+            index: i,
+            forced,
+        };
+        let result = run_step(def, ctx, &mut journal, obs, &checks).await;
         let secs = t0.elapsed().as_secs_f64();
         let shown = match &result {
             Ok(true) => StepResult::Applied { secs },
@@ -172,6 +187,45 @@ enum RunStepError {
     Timeout(Duration),
     #[error("cannot write the journal, so the step was stopped: {0}")]
     Journal(std::io::Error),
+    #[error("stopped before changing anything: the live state changed since the plan: {}", .0.join("; "))]
+    Stale(Vec<String>),
+    #[error("stopped before changing anything: {}", .0.join("; "))]
+    Guard(Vec<String>),
+}
+
+/// What a step is checked against right before it mutates.
+struct Checks<'a> {
+    playbook: &'a Playbook,
+    expected: &'a PlanDoc,
+    index: usize,
+    forced: &'a BTreeSet<String>,
+}
+
+impl Checks<'_> {
+    /// The step must do what the plan said, and the guards must hold on the state that this
+    /// step's fresh plan and the later steps' planned changes lead to.
+    async fn verify(&self, ctx: &Ctx, prepared: &Prepared) -> Result<(), RunStepError> {
+        let planned = &self.expected.steps[self.index];
+        let differences = plan::differences(planned, &prepared.changes);
+        if !differences.is_empty() {
+            return Err(RunStepError::Stale(differences));
+        }
+        let later = self.expected.steps[self.index + 1..]
+            .iter()
+            .flat_map(|s| &s.changes);
+        let state = Predicted::new(prepared.changes.iter().chain(later));
+        let failed: Vec<String> = guards::check(&self.playbook.guards, &state, ctx, self.forced)
+            .await
+            .into_iter()
+            .filter(GuardResult::blocks)
+            .map(|g| format!("guard `{}` fails: {}", g.guard, g.message))
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(RunStepError::Guard(failed))
+        }
+    }
 }
 
 /// Plans and applies one step; `Ok(false)` when it had nothing to change.
@@ -180,12 +234,17 @@ async fn run_step(
     ctx: &Ctx,
     journal: &mut Journal,
     obs: &mut dyn Observer,
+    checks: &Checks<'_>,
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
     let deadline = tokio::time::Instant::now() + limit;
     let id = def.id.clone();
     let planned = match tokio::time::timeout_at(deadline, def.step.plan(ctx)).await {
-        Ok(Ok(prepared)) => Ok(prepared),
+        Ok(Ok(prepared)) if prepared.is_noop() => Ok(prepared),
+        Ok(Ok(prepared)) => match checks.verify(ctx, &prepared).await {
+            Ok(()) => Ok(prepared),
+            Err(e) => Err(e),
+        },
         Ok(Err(e)) => Err(RunStepError::Step(e)),
         Err(_) => Err(RunStepError::Timeout(limit)),
     };

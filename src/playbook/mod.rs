@@ -8,7 +8,7 @@
 mod interpolate;
 mod locate;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,12 +18,21 @@ use serde_yaml::{Mapping, Value};
 use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
 use crate::aws::AwsSettings;
+use crate::guards::{self, Guard};
 use crate::steps::{self, KindDef, Step};
 
 /// The only playbook format version this build reads.
 pub const VERSION: u64 = 1;
 
-const TOP_FIELDS: &[&str] = &["version", "name", "description", "aws", "vars", "steps"];
+const TOP_FIELDS: &[&str] = &[
+    "version",
+    "name",
+    "description",
+    "aws",
+    "vars",
+    "guards",
+    "steps",
+];
 const STEP_FIELDS: &[&str] = &["id", "kind", "description", "timeout"];
 
 /// A checked playbook, ready to plan.
@@ -32,7 +41,13 @@ pub struct Playbook {
     pub name: String,
     pub description: Option<String>,
     pub aws: AwsSettings,
+    /// The playbook's own assertions (the built-in guards are always added).
+    pub guards: Vec<Guard>,
     pub steps: Vec<StepDef>,
+    /// The file as read: saved plans record its digest.
+    pub text: String,
+    /// Names of the variables given with `--var` (values are not kept: they may be secrets).
+    pub overridden: BTreeSet<String>,
 }
 
 /// One step: the fields every kind has, and the kind's own step.
@@ -119,6 +134,22 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// Reports a problem found below `at`; `unknown_hint` helps with unknown fields when the
+    /// message offers no nearer name.
+    fn report_field(&mut self, at: &YamlPath, e: steps::FieldError, unknown_hint: Option<String>) {
+        let mut path = at.clone();
+        for seg in &e.path {
+            path = match seg.parse::<usize>() {
+                Ok(index) => path.index(index),
+                Err(_) => path.key(seg),
+            };
+        }
+        let hint = e
+            .hint
+            .or_else(|| unknown_hint.filter(|_| e.message.starts_with("unknown field")));
+        self.report_serde(&path, e.message, hint);
     }
 
     /// Reports a serde message, pointing unknown fields at the offending key.
@@ -231,7 +262,10 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
     };
     let playbook = check(&mut checker, doc, path, overrides);
     match playbook {
-        Some(p) if checker.problems.is_empty() => Ok(p),
+        Some(mut p) if checker.problems.is_empty() => {
+            p.text = text;
+            Ok(p)
+        }
         _ => {
             checker.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
             Err(Invalid {
@@ -316,13 +350,17 @@ fn check(
         Some(v) => c.typed::<AwsSettings>(v, &root.key("aws")),
         None => Some(AwsSettings::default()),
     };
+    let guards = guard_list(c, top.remove("guards"));
     let steps = steps(c, top.remove("steps"));
     Some(Playbook {
         path: path.to_owned(),
         name: name?,
         description,
         aws: aws?,
+        guards,
         steps: steps?,
+        text: String::new(),
+        overridden: overrides.iter().map(|(name, _)| name.clone()).collect(),
     })
 }
 
@@ -391,6 +429,34 @@ fn variables(
         }
     }
     declared
+}
+
+/// The `guards:` list; each entry checked on its own, so every bad one is reported.
+fn guard_list(c: &mut Checker, guards: Option<Value>) -> Vec<Guard> {
+    let path = YamlPath::default().key("guards");
+    let items = match guards {
+        None => return Vec::new(),
+        Some(Value::Sequence(items)) => items,
+        Some(_) => {
+            c.report(
+                &path,
+                "`guards` must be a list",
+                Some("start each guard with `- parameter: ...` (docs/playbook.md, Guards)".into()),
+            );
+            return Vec::new();
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| match guards::parse(item) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                c.report_field(&path.index(i), e, None);
+                None
+            }
+        })
+        .collect()
 }
 
 fn steps(c: &mut Checker, steps: Option<Value>) -> Option<Vec<StepDef>> {
@@ -536,19 +602,8 @@ fn step(
     let step = match (kind.parse)(Value::Mapping(fields)) {
         Ok(step) => Some(step),
         Err(e) => {
-            let mut path = at.clone();
-            for seg in &e.path {
-                path = match seg.parse::<usize>() {
-                    Ok(index) => path.index(index),
-                    Err(_) => path.key(seg),
-                };
-            }
-            let hint = e.hint.or_else(|| {
-                e.message
-                    .starts_with("unknown field")
-                    .then(|| format!("common step fields are {}", backticked(STEP_FIELDS)))
-            });
-            c.report_serde(&path, e.message, hint);
+            let common = format!("common step fields are {}", backticked(STEP_FIELDS));
+            c.report_field(at, e, Some(common));
             None
         }
     };

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::engine::journal::Outcome;
+use crate::engine::plan::PlanDoc;
 use crate::engine::view::{RunView, StepState};
 use crate::engine::{FailedStep, Leftover, Observer, Report, StepResult};
 use crate::steps::{Action, Change, Prepared, Prompt, Shown};
@@ -156,7 +157,8 @@ pub fn change_line(c: &Change) -> String {
         (Action::Keep, false) => format!("{} (unchanged)", show(&c.after)),
         (Action::Add, true) => format!("(sensitive, new {})", show(&c.after)),
         (Action::Add, false) => show(&c.after),
-        (Action::Remove, _) => format!("{} → removed", show(&c.before)),
+        (Action::Remove, true) => format!("(sensitive, {}) → removed", show(&c.before)),
+        (Action::Remove, false) => format!("{} → removed", show(&c.before)),
         (Action::Modify, true) => format!("(sensitive, {} → {})", show(&c.before), show(&c.after)),
         (Action::Modify, false) => format!("{} → {}", show(&c.before), show(&c.after)),
         (Action::Run, _) => format!("{} (no undo)", show(&c.after)),
@@ -168,71 +170,13 @@ pub fn change_line(c: &Change) -> String {
     format!("{sign} {}: {body}", c.resource)
 }
 
-/// One step of a plan, as shown and as serialized.
-#[derive(Debug, Serialize)]
-pub struct PlannedStep {
-    pub id: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub changes: Vec<Change>,
-    pub warnings: Vec<String>,
-    /// Why the step could not be planned (nothing was changed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// A whole plan: `standin plan --output json` prints this.
-#[derive(Debug, Serialize)]
-pub struct PlanDoc {
-    pub playbook: String,
-    pub file: String,
-    pub steps: Vec<PlannedStep>,
-    pub summary: Summary,
-}
-
-/// Counts of a plan's changes.
-#[derive(Debug, Default, Serialize)]
-pub struct Summary {
-    pub add: usize,
-    pub change: usize,
-    pub remove: usize,
-    pub unchanged: usize,
-    /// Waits and checks that fail the run when not met.
-    pub gates: usize,
-    /// Actions with no undo (restarts).
-    pub irreversible: usize,
-    pub failed_steps: usize,
-}
-
 impl PlanDoc {
-    pub fn new(playbook: String, file: String, steps: Vec<PlannedStep>) -> Self {
-        let mut summary = Summary::default();
-        for step in &steps {
-            summary.failed_steps += usize::from(step.error.is_some());
-            for c in &step.changes {
-                match c.action {
-                    Action::Add => summary.add += 1,
-                    Action::Modify => summary.change += 1,
-                    Action::Remove => summary.remove += 1,
-                    Action::Keep => summary.unchanged += 1,
-                    Action::Check => summary.gates += 1,
-                    Action::Run => summary.irreversible += 1,
-                }
-            }
-        }
-        Self {
-            playbook,
-            file,
-            steps,
-            summary,
-        }
-    }
-
+    /// The plan for people: per step, each resource with before → after; then guards and a
+    /// summary.
     pub fn human(&self) -> String {
         let mut out = format!(
-            "Plan for `{}` ({}), read from live state:\n",
-            self.playbook, self.file
+            "Plan for `{}` ({}), read from live state at {}:\n",
+            self.playbook, self.file, self.created
         );
         let total = self.steps.len();
         for (i, step) in self.steps.iter().enumerate() {
@@ -259,6 +203,21 @@ impl PlanDoc {
                 out.push_str(&format!("    ! {w}\n"));
             }
         }
+        for w in &self.warnings {
+            out.push_str(&format!("\n! {w}\n"));
+        }
+        if !self.guards.is_empty() {
+            out.push_str("\nGuards (checked on the state this plan leads to, and again before each change):\n");
+        }
+        for g in &self.guards {
+            let (mark, state) = match (g.passed, g.forced) {
+                (true, _) => ("ok", String::new()),
+                (false, true) => ("FORCED", format!(": {}", g.message)),
+                (false, false) => ("FAILED", format!(": {}", g.message)),
+            };
+            let builtin = if g.builtin { " (built-in)" } else { "" };
+            out.push_str(&format!("    {mark:<6} {}{builtin}{state}\n", g.guard));
+        }
         let s = &self.summary;
         out.push_str(&format!(
             "\nPlan: {} to add, {} to change, {} to remove, {} unchanged, {} gates, {} without undo.",
@@ -268,6 +227,12 @@ impl PlanDoc {
             out.push_str(&format!(
                 " {} step(s) could not be planned.",
                 s.failed_steps
+            ));
+        }
+        if s.failed_guards > 0 {
+            out.push_str(&format!(
+                " {} guard(s) refuse this plan; nothing will run.",
+                s.failed_guards
             ));
         }
         out.push('\n');

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
     check_set_unset, looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation,
-    Prepared, Shown, Step, StepError,
+    Prepared, Resource, Shown, Step, StepError,
 };
 use crate::aws::eb;
 
@@ -87,7 +87,7 @@ impl Step for SetEnv {
             };
             changes.push(Change {
                 action,
-                resource: format!("{} {key}", env.name),
+                resource: Resource::property(&env.name, key),
                 before: now.map(|v| Shown::Plain(v.clone())),
                 after: want.map(|v| Shown::Plain(v.clone())),
             });
@@ -169,7 +169,7 @@ impl super::Undo for SetEnvUndo {
             }
             if now != self.after[key].as_ref() {
                 drift.push(Drift {
-                    resource: format!("{} {key}", self.environment),
+                    resource: Resource::property(&self.environment, key).to_string(),
                     expected: show(self.after[key].as_ref()),
                     found: show(now),
                 });

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
+    StepError, Undo,
 };
 use crate::aws::Call;
 
@@ -65,13 +66,13 @@ impl Step for SwapCnames {
             changes: vec![
                 Change {
                     action: Action::Modify,
-                    resource: format!("{} CNAME", source.name),
+                    resource: Resource::Cname(source.name.clone()),
                     before: Some(Shown::Plain(a.clone())),
                     after: Some(Shown::Plain(b.clone())),
                 },
                 Change {
                     action: Action::Modify,
-                    resource: format!("{} CNAME", destination.name),
+                    resource: Resource::Cname(destination.name.clone()),
                     before: Some(Shown::Plain(b.clone())),
                     after: Some(Shown::Plain(a.clone())),
                 },
@@ -154,7 +155,7 @@ impl Undo for SwapUndo {
         }
         if now != (self.destination_cname.clone(), self.source_cname.clone()) && !force {
             return Err(StepError::Drift(vec![Drift {
-                resource: format!("{} CNAME", self.source),
+                resource: Resource::Cname(self.source.clone()).to_string(),
                 expected: self.destination_cname.clone(),
                 found: now.0,
             }]));

@@ -266,7 +266,7 @@ impl AlbLock {
             return Ok(Prepared {
                 changes: vec![Change {
                     action: Action::Keep,
-                    resource,
+                    resource: resource.into(),
                     before: Some(Shown::Plain(wanted.clone())),
                     after: Some(Shown::Plain(wanted)),
                 }],
@@ -301,7 +301,7 @@ impl AlbLock {
         Ok(Prepared {
             changes: vec![Change {
                 action: Action::Add,
-                resource,
+                resource: resource.into(),
                 before: None,
                 after: Some(Shown::Plain(format!("{wanted} (priority {chosen})"))),
             }],

@@ -17,6 +17,7 @@ pub mod http_check;
 pub mod lock_url;
 mod params;
 pub mod pause;
+mod resource;
 pub mod route53_repoint;
 pub mod ssm_copy_parameters;
 pub mod ssm_edit_env_file;
@@ -31,6 +32,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use self::resource::Resource;
 use crate::aws::{AwsError, Clients};
 pub use crate::iam::Needs;
 
@@ -88,6 +90,11 @@ pub(crate) fn check_set_unset(
         )),
         None => Ok(()),
     }
+}
+
+/// A parameter's value as plans show it (a SecureString only by version).
+pub(crate) fn shown_param(param: &crate::aws::ssm::Param) -> Shown {
+    params::show(param, param.version)
 }
 
 /// Looks a kind up by its playbook name.
@@ -193,7 +200,14 @@ const fn def<K: Kind>() -> KindDef {
 }
 
 fn parse_kind<K: Kind>(fields: serde_yaml::Value) -> Result<Box<dyn Step>, FieldError> {
-    let step: K = serde_path_to_error::deserialize(fields).map_err(|e| {
+    let step: K = fields_of(fields)?;
+    step.check()?;
+    Ok(Box::new(step))
+}
+
+/// Deserializes a mapping of fields, locating the first problem by its path.
+pub(crate) fn fields_of<T: DeserializeOwned>(fields: serde_yaml::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(fields).map_err(|e| {
         let path = e
             .path()
             .iter()
@@ -204,9 +218,7 @@ fn parse_kind<K: Kind>(fields: serde_yaml::Value) -> Result<Box<dyn Step>, Field
             })
             .collect();
         FieldError::new(path, e.into_inner().to_string())
-    })?;
-    step.check()?;
-    Ok(Box::new(step))
+    })
 }
 
 fn load_undo<U: Undo + DeserializeOwned + 'static>(
@@ -244,19 +256,19 @@ impl FieldError {
 }
 
 /// One resource a step would touch, before and after.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Change {
     pub action: Action,
-    /// What is touched, e.g. `app.example.com. CNAME` or `/shop/staging/DB_HOST`.
-    pub resource: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What is touched, shown e.g. as `app.example.com. CNAME` or `/shop/staging/DB_HOST`.
+    pub resource: Resource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Shown>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Shown>,
 }
 
 /// What a change does to its resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Add,
@@ -332,7 +344,7 @@ impl<A: Act> Mutation for ActMutation<A> {
 /// A step that only gates or acts: one plan line, no undo.
 pub fn one_line(
     action: Action,
-    resource: impl Into<String>,
+    resource: impl Into<Resource>,
     now: Option<String>,
     wanted: impl Into<String>,
     mutation: Box<dyn Mutation>,
@@ -350,7 +362,7 @@ pub fn one_line(
 }
 
 /// A value as it may be shown: in clear, or only as a version when it is a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Shown {
     Plain(String),
@@ -391,14 +403,14 @@ pub enum StepError {
 }
 
 impl StepError {
-    pub fn aws(resource: impl Into<String>) -> impl FnOnce(AwsError) -> Self {
-        let resource = resource.into();
+    pub fn aws(resource: impl fmt::Display) -> impl FnOnce(AwsError) -> Self {
+        let resource = resource.to_string();
         move |source| Self::Aws { resource, source }
     }
 
-    pub fn failed(resource: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn failed(resource: impl fmt::Display, message: impl Into<String>) -> Self {
         Self::Failed {
-            resource: resource.into(),
+            resource: resource.to_string(),
             message: message.into(),
         }
     }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ssm::types::ParameterType;
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Shown, StepError, Undo};
+use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Resource, Shown, StepError, Undo};
 use crate::aws::ssm::{self, Param};
 use crate::iam::Grant;
 
@@ -58,7 +58,7 @@ pub fn prepare(wanted: Vec<Wanted>) -> Prepared {
                 (Some(_), true) => Action::Keep,
                 (Some(_), false) => Action::Modify,
             },
-            resource: desired.name.clone(),
+            resource: Resource::Parameter(desired.name.clone()),
             before: current.as_ref().map(|c| show(c, c.version)),
             after: Some(if same {
                 show(&desired, next_version - 1)
@@ -87,7 +87,7 @@ pub fn prepare(wanted: Vec<Wanted>) -> Prepared {
 }
 
 /// A value as plans may show it: SecureStrings only by version.
-fn show(param: &Param, version: i64) -> Shown {
+pub(super) fn show(param: &Param, version: i64) -> Shown {
     match param.ptype {
         ParameterType::SecureString => Shown::sensitive(version),
         ParameterType::StringList => Shown::Plain(format!("{} (StringList)", param.value)),

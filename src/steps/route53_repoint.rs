@@ -7,7 +7,8 @@ use aws_sdk_route53::types::ChangeAction;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
+    StepError, Undo,
 };
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
 use crate::iam::{arn, Grant, Needs};
@@ -110,8 +111,8 @@ impl Repoint {
         }
     }
 
-    fn resource(&self) -> String {
-        label(
+    fn resource(&self) -> Resource {
+        Resource::record(
             &fqdn(&self.record),
             self.rtype.as_str(),
             self.set_identifier.as_deref(),
@@ -139,13 +140,6 @@ impl Repoint {
 }
 
 /// How plans and reports name a record: `app.example.com. CNAME`, `api.example.com. CNAME [blue]`.
-fn label(name: &str, rtype: &str, set_identifier: Option<&str>) -> String {
-    match set_identifier {
-        Some(id) => format!("{name} {rtype} [{id}]"),
-        None => format!("{name} {rtype}"),
-    }
-}
-
 async fn zone_of(ctx: &Ctx, zone: &str, record: &str) -> Result<Zone, StepError> {
     let found = route53::find_zone(&ctx.aws.route53, zone)
         .await
@@ -285,11 +279,12 @@ pub struct RepointUndo {
 
 impl RepointUndo {
     fn resource(&self) -> String {
-        label(
+        Resource::record(
             &self.after.name,
             &self.after.rtype,
             self.after.set_identifier.as_deref(),
         )
+        .to_string()
     }
 }
 

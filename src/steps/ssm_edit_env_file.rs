@@ -186,7 +186,7 @@ impl Step for EditEnvFile {
                 };
                 Change {
                     action,
-                    resource: format!("{} {key}", self.parameter),
+                    resource: format!("{} {key}", self.parameter).into(),
                     before: shown(before, version),
                     after: shown(after, next),
                 }

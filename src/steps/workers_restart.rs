@@ -273,7 +273,7 @@ impl Step for WorkersRestart {
         if let Some(expect) = &self.expect_env {
             prepared.changes.push(Change {
                 action: Action::Check,
-                resource,
+                resource: resource.into(),
                 before: None,
                 after: Some(Shown::Plain(format!(
                     "see the same {} as {}",
