@@ -11,4 +11,5 @@ mod rollback;
 mod run;
 mod runbook;
 mod saved_plan;
+mod secrets;
 mod snapshots;
