@@ -685,25 +685,79 @@ async fn severe_target(state: &Predicted<'_>, ctx: &Ctx) -> Vec<String> {
     failures
 }
 
-/// Warnings about the playbook as a whole: the incident's forgotten step.
-pub fn playbook_warnings(pb: &Playbook, steps: &[PlannedStep]) -> Vec<String> {
-    let configures = steps.iter().any(|s| {
-        s.changes.iter().any(|c| {
-            c.action != Action::Keep
-                && matches!(
-                    c.resource,
-                    Resource::Parameter(_) | Resource::Property { .. }
-                )
-        })
+/// Warnings about the playbook as a whole: the incident's forgotten step, and workers left
+/// with other settings than the web tier.
+pub async fn playbook_warnings(pb: &Playbook, steps: &[PlannedStep], ctx: &Ctx) -> Vec<String> {
+    let state = Predicted::new(steps.iter().flat_map(|s| &s.changes));
+    let configures = state.changed.iter().any(|c| {
+        matches!(
+            c.resource,
+            Resource::Parameter(_) | Resource::Property { .. }
+        )
     });
     let restarts_workers = pb
         .steps
         .iter()
         .any(|s| s.kind.name == <steps::workers_restart::WorkersRestart as Kind>::NAME);
+    let mut out = Vec::new();
     if configures && !restarts_workers {
-        return vec![
-            "the plan changes configuration but restarts no queue workers: workers keep their old settings (database, queue) until restarted; add a `workers.restart` step, or confirm the playbook has no workers".into(),
-        ];
+        out.push("the plan changes configuration but restarts no queue workers: workers keep their old settings (database, queue) until restarted; add a `workers.restart` step, or confirm the playbook has no workers".into());
     }
-    Vec::new()
+    out.extend(worker_tier_mismatches(&state, ctx).await);
+    out
+}
+
+/// Properties the plan changes on a web-tier environment that a worker-tier environment of the
+/// same application holds with another value, after the plan.
+async fn worker_tier_mismatches(state: &Predicted<'_>, ctx: &Ctx) -> Vec<String> {
+    let client = &ctx.aws.elasticbeanstalk;
+    let mut changed: BTreeMap<&str, Vec<(&str, &Shown)>> = BTreeMap::new();
+    for c in &state.changed {
+        if let (Resource::Property { environment, name }, Some(after)) = (&c.resource, &c.after) {
+            changed.entry(environment).or_default().push((name, after));
+        }
+    }
+    let mut out = Vec::new();
+    for (name, keys) in changed {
+        let web = match eb::describe(client, name).await {
+            Ok(Some(env)) if env.tier != "Worker" => env,
+            Ok(_) => continue,
+            Err(e) => {
+                out.push(format!("cannot compare {name} with its workers: {e}"));
+                continue;
+            }
+        };
+        let workers = match eb::list(client, Some(&web.application)).await {
+            Ok(envs) => envs.into_iter().filter(|e| e.tier == "Worker"),
+            Err(e) => {
+                out.push(format!("cannot compare {name} with its workers: {e}"));
+                continue;
+            }
+        };
+        for worker in workers {
+            let props = match eb::properties(client, &worker).await {
+                Ok(props) => props,
+                Err(e) => {
+                    out.push(format!("cannot compare {name} with {}: {e}", worker.name));
+                    continue;
+                }
+            };
+            for (key, value) in &keys {
+                let planned = state
+                    .values
+                    .get(&Resource::property(&worker.name, key).to_string());
+                let theirs = match planned {
+                    Some(v) => v.clone(),
+                    None => props.get(*key).map(|v| Shown::Plain(v.clone())),
+                };
+                if let Some(theirs) = theirs.filter(|t| t != *value) {
+                    out.push(format!(
+                        "worker environment {} keeps {key}={theirs} while {name} gets {key}={value}: the workers would run with other settings than the web tier; add an `eb.set-env` step for {} if they must match",
+                        worker.name, worker.name
+                    ));
+                }
+            }
+        }
+    }
+    out
 }

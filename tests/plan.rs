@@ -89,3 +89,38 @@ fn plan_of_a_missing_zone_fails_naming_the_step_and_changes_nothing() {
     );
     assert_eq!(world.full_dump(), before);
 }
+
+#[test]
+fn plan_warns_where_workers_would_run_with_other_settings_than_the_web_tier() {
+    let world = World::start();
+    let out = world.incident(&["plan"]).expect(0);
+    assert!(
+        out.stdout.contains("! worker environment shop-worker keeps APP_ENV=worker while shop-staging gets APP_ENV=production"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("restarts no queue workers"),
+        "the incident playbook restarts its workers: {}",
+        out.stdout
+    );
+
+    // The incident's mistake: settings changed, workers forgotten. Setting the worker tier the
+    // same way silences the tier warning.
+    let pb = world.playbook(
+        "forgot-workers.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: queue\n    kind: eb.set-env\n    environment: shop-staging\n    set: {QUEUE_URL: https://sqs.example/prod}\n  - id: workers-queue\n    kind: eb.set-env\n    environment: shop-worker\n    set: {QUEUE_URL: https://sqs.example/prod}\n",
+    );
+    let out = world.standin(&["plan", &pb]).expect(0);
+    assert!(
+        out.stdout
+            .contains("! the plan changes configuration but restarts no queue workers"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("worker environment shop-worker keeps"),
+        "{}",
+        out.stdout
+    );
+}

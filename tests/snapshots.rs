@@ -86,11 +86,15 @@ fn every_kind_plans_as_its_snapshot_says() {
     World::assert_no_secrets(&out.all());
     let blocks: Vec<&str> = out.stdout.split("\n[").skip(1).collect();
     assert_eq!(blocks.len(), 14, "{}", out.stdout);
-    for block in blocks {
+    for block in &blocks {
         // "[3/14] id (kind) ...": drop the position so inserting a step moves no snapshot.
-        let block = block.split_once("] ").map_or(block, |(_, rest)| rest);
-        let block = block.split("\nGuards").next().unwrap_or(block).trim_end();
+        let block = block.split_once("] ").map_or(*block, |(_, rest)| rest);
+        let block = block.split("\n\n").next().unwrap_or(block).trim_end();
         let id = block.split_whitespace().next().unwrap();
         insta::assert_snapshot!(format!("plan-{id}"), block);
     }
+    // After the steps: the playbook's warnings, the guards and the summary.
+    let last = blocks.last().unwrap();
+    let tail = last.split_once("\n\n").map_or("", |(_, rest)| rest);
+    insta::assert_snapshot!("plan-warnings-guards-summary", tail);
 }

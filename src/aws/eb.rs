@@ -26,6 +26,8 @@ pub struct Env {
     /// Enhanced health: `Ok`, `Warning`, `Degraded`, `Severe`, ... when reported.
     pub health_status: Option<String>,
     pub cname: Option<String>,
+    /// `WebServer` or `Worker`.
+    pub tier: String,
 }
 
 impl Env {
@@ -43,6 +45,11 @@ impl Env {
                 .unwrap_or_default(),
             health_status: e.health_status().map(|h| h.as_str().to_owned()),
             cname: e.cname().filter(|c| !c.is_empty()).map(str::to_owned),
+            tier: e
+                .tier()
+                .and_then(|t| t.name())
+                .unwrap_or_default()
+                .to_owned(),
         }
     }
 
@@ -83,28 +90,40 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<Env>, AwsErr
         .map(Env::from_sdk))
 }
 
-/// The live environment whose CNAME is `cname` (any letter case, with or without the final dot).
-pub async fn by_cname(client: &Client, cname: &str) -> Result<Option<Env>, AwsError> {
-    let wanted = cname.trim_end_matches('.').to_ascii_lowercase();
+/// Every live environment (of `application`, when given), following pages.
+pub async fn list(client: &Client, application: Option<&str>) -> Result<Vec<Env>, AwsError> {
     let mut token = None;
+    let mut all = Vec::new();
     loop {
         let out = client
             .describe_environments()
+            .set_application_name(application.map(str::to_owned))
             .include_deleted(false)
             .set_next_token(token)
             .send()
             .await
             .op("ElasticBeanstalk.DescribeEnvironments")?;
-        let found = out.environments().iter().map(Env::from_sdk).find(|e| {
-            e.cname
-                .as_deref()
-                .is_some_and(|c| c.trim_end_matches('.').to_ascii_lowercase() == wanted)
-        });
+        all.extend(
+            out.environments()
+                .iter()
+                .map(Env::from_sdk)
+                .filter(|e| application.is_none_or(|a| e.application == a)),
+        );
         token = out.next_token().map(str::to_owned);
-        if found.is_some() || token.is_none() {
-            return Ok(found);
+        if token.is_none() {
+            return Ok(all);
         }
     }
+}
+
+/// The live environment whose CNAME is `cname` (any letter case, with or without the final dot).
+pub async fn by_cname(client: &Client, cname: &str) -> Result<Option<Env>, AwsError> {
+    let wanted = cname.trim_end_matches('.').to_ascii_lowercase();
+    Ok(list(client, None).await?.into_iter().find(|e| {
+        e.cname
+            .as_deref()
+            .is_some_and(|c| c.trim_end_matches('.').to_ascii_lowercase() == wanted)
+    }))
 }
 
 /// The environment's properties (its app's environment variables).

@@ -139,13 +139,14 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
     predict(&mut steps);
     let changes: Vec<&Change> = steps.iter().flat_map(|s| &s.changes).collect();
     let guards = guards::check(&pb.guards, &Predicted::new(changes), ctx, forced).await;
+    let warnings = guards::playbook_warnings(pb, &steps, ctx).await;
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),
         file: pb.path.display().to_string(),
         source: Source::of(pb),
         created: super::journal::now(),
-        warnings: guards::playbook_warnings(pb, &steps),
+        warnings,
         steps,
         guards,
         summary: Summary::default(),
