@@ -114,15 +114,18 @@ pub struct GuardArgs {
 }
 
 fn builtin_guard(name: &str) -> Result<String, String> {
-    let names: Vec<&str> = crate::guards::BUILTIN.iter().map(|(n, _)| *n).collect();
-    if names.contains(&name) {
-        Ok(name.to_owned())
-    } else {
-        Err(format!(
-            "no built-in guard `{name}`; they are {}",
-            names.join(", ")
-        ))
+    let builtin = crate::guards::BUILTIN;
+    if builtin.iter().any(|(n, _)| *n == name) {
+        return Ok(name.to_owned());
     }
+    let known: Vec<String> = builtin
+        .iter()
+        .map(|(n, refuses)| format!("`{n}` (refuses when {refuses})"))
+        .collect();
+    Err(format!(
+        "no built-in guard `{name}`; they are {}",
+        known.join(", ")
+    ))
 }
 
 /// A playbook and its variable overrides.
