@@ -113,6 +113,13 @@ pub struct GuardArgs {
     pub force_guard: Vec<String>,
 }
 
+impl GuardArgs {
+    /// The overruled built-in guards, as the planner and the engine take them.
+    pub fn forced(&self) -> std::collections::BTreeSet<String> {
+        self.force_guard.iter().cloned().collect()
+    }
+}
+
 fn builtin_guard(name: &str) -> Result<String, String> {
     let builtin = crate::guards::BUILTIN;
     if builtin.iter().any(|(n, _)| *n == name) {

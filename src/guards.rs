@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
 use crate::aws::{eb, route53, ssm};
-use crate::engine::plan::PlannedStep;
 use crate::playbook::Playbook;
 use crate::steps::{self, Action, Change, Ctx, FieldError, Kind, Resource, Shown};
 
@@ -687,8 +686,7 @@ async fn severe_target(state: &Predicted<'_>, ctx: &Ctx) -> Vec<String> {
 
 /// Warnings about the playbook as a whole: the incident's forgotten step, and workers left
 /// with other settings than the web tier.
-pub async fn playbook_warnings(pb: &Playbook, steps: &[PlannedStep], ctx: &Ctx) -> Vec<String> {
-    let state = Predicted::new(steps.iter().flat_map(|s| &s.changes));
+pub async fn playbook_warnings(pb: &Playbook, state: &Predicted<'_>, ctx: &Ctx) -> Vec<String> {
     let configures = state.changed.iter().any(|c| {
         matches!(
             c.resource,
@@ -703,7 +701,7 @@ pub async fn playbook_warnings(pb: &Playbook, steps: &[PlannedStep], ctx: &Ctx) 
     if configures && !restarts_workers {
         out.push("the plan changes configuration but restarts no queue workers: workers keep their old settings (database, queue) until restarted; add a `workers.restart` step, or confirm the playbook has no workers".into());
     }
-    out.extend(worker_tier_mismatches(&state, ctx).await);
+    out.extend(worker_tier_mismatches(state, ctx).await);
     out
 }
 

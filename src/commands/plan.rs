@@ -1,6 +1,5 @@
 //! `standin plan`: the dry run, optionally saved for `standin run --plan`.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
@@ -16,7 +15,7 @@ pub(super) async fn plan(
 ) -> Result<u8, Error> {
     let pb = super::load(args)?;
     let ctx = super::context(&pb.aws, false, &Terminal::default()).await;
-    let forced: BTreeSet<String> = guards.force_guard.iter().cloned().collect();
+    let forced = guards.forced();
     let doc = plan::plan_all(&pb, &ctx, &forced).await;
     if let Some(path) = out {
         save(&doc, path)?;

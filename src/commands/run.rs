@@ -1,6 +1,5 @@
 //! `standin run`: plan (or check a saved plan), confirm, execute with the rollback stack.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
@@ -37,7 +36,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
     let _lock = state.lock(&format!("standin run {}", path.display()))?;
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal).await;
-    let forced: BTreeSet<String> = args.guards.force_guard.iter().cloned().collect();
+    let forced = args.guards.forced();
     let fresh = plan::plan_all(&pb, &ctx, &forced).await;
     if cli.output == Format::Human {
         print!("{}", fresh.human());

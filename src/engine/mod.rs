@@ -241,10 +241,7 @@ async fn run_step(
     let id = def.id.clone();
     let planned = match tokio::time::timeout_at(deadline, def.step.plan(ctx)).await {
         Ok(Ok(prepared)) if prepared.is_noop() => Ok(prepared),
-        Ok(Ok(prepared)) => match checks.verify(ctx, &prepared).await {
-            Ok(()) => Ok(prepared),
-            Err(e) => Err(e),
-        },
+        Ok(Ok(prepared)) => checks.verify(ctx, &prepared).await.map(|()| prepared),
         Ok(Err(e)) => Err(RunStepError::Step(e)),
         Err(_) => Err(RunStepError::Timeout(limit)),
     };

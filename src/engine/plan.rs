@@ -137,9 +137,9 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .collect()
         .await;
     predict(&mut steps);
-    let changes: Vec<&Change> = steps.iter().flat_map(|s| &s.changes).collect();
-    let guards = guards::check(&pb.guards, &Predicted::new(changes), ctx, forced).await;
-    let warnings = guards::playbook_warnings(pb, &steps, ctx).await;
+    let state = Predicted::new(steps.iter().flat_map(|s| &s.changes));
+    let guards = guards::check(&pb.guards, &state, ctx, forced).await;
+    let warnings = guards::playbook_warnings(pb, &state, ctx).await;
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),
