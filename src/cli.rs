@@ -17,7 +17,8 @@ Exit codes:
   2  invalid input (playbook, arguments or journal): nothing was called
   3  a step failed and the rollback is incomplete: a human must act, as the output says
   4  did not start: another run holds the lock, the confirmation was not given, a guard
-     refused the plan, or the saved plan is stale (nothing was changed)";
+     refused the plan, or the saved plan is stale (nothing was changed)
+  5  stopped by Ctrl-C with changes in place: `standin resume` or `standin rollback` next";
 
 /// Promote a staging environment to production on AWS when production is down, and put it back.
 #[derive(Debug, Parser)]
@@ -88,6 +89,21 @@ pub enum Command {
         /// Overwrite values that were changed by someone else since the run.
         #[arg(long)]
         force: bool,
+    },
+    /// Continue a run that stopped part way (killed, or Ctrl-C): steps done are skipped, a
+    /// step in doubt is checked against live state first, the rest run as planned anew.
+    Resume {
+        /// The run to continue (see `standin status`); default: the newest run.
+        run_id: Option<String>,
+        /// The same `--var NAME=VALUE` overrides the run was started with (a journal keeps
+        /// no values).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        guards: GuardArgs,
     },
     /// Show a run's steps and their states, from its journal (default: the newest run).
     Status { run_id: Option<String> },

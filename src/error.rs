@@ -18,6 +18,19 @@ pub mod exit {
     /// Did not start: another run holds the lock, the confirmation was not given, a guard
     /// refused the plan, or the saved plan is stale.
     pub const NOT_STARTED: u8 = 4;
+    /// Stopped by the operator (Ctrl-C) with changes in place: `resume` or `rollback` next.
+    pub const STOPPED: u8 = 5;
+
+    /// The exit code for how a run or rollback ended.
+    pub fn of(outcome: &crate::engine::journal::Outcome) -> u8 {
+        use crate::engine::journal::Outcome;
+        match outcome {
+            Outcome::Succeeded => SUCCESS,
+            Outcome::RolledBack => ROLLED_BACK,
+            Outcome::RollbackIncomplete => HUMAN_NEEDED,
+            Outcome::Stopped => STOPPED,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,10 @@
 mod support;
 
 mod bad_input;
+mod crash;
 mod guards;
 mod iam;
+mod interrupt;
 mod kinds;
 mod plan;
 mod rollback;

@@ -67,7 +67,7 @@ fn a_plan_runs_only_with_the_playbook_and_vars_it_was_made_from() {
     let out = world
         .standin(&["run", "--yes", "--plan", "plan.json"])
         .expect(4);
-    assert!(out.stderr.contains("the plan was made with [--var app_check_url --var edge --var staging_check_url], this run gives []"), "{}", out.stderr);
+    assert!(out.stderr.contains("the plan was made with [--var app_check_url --var edge --var staging_check_url], now given []"), "{}", out.stderr);
 
     // After an edit of the playbook.
     std::fs::write(&pb, text.replace("ttl: 60", "ttl: 30")).unwrap();

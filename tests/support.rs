@@ -145,12 +145,8 @@ impl World {
 
     /// Runs `standin ARGS` to the end.
     pub fn standin(&self, args: &[&str]) -> Out {
-        let out = self.command(args).output().expect("run standin");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        self.standin_env(&[], &args)
     }
 
     /// Starts `standin ARGS` in the background, for tests that act on the world mid-run.
@@ -217,17 +213,36 @@ impl World {
     /// Runs `standin ARGS... --var (edge vars) PLAYBOOK`, passing the edge vars the playbook
     /// declares (standin refuses overrides of undeclared variables).
     pub fn with_playbook(&self, args: &[&str], playbook: &str) -> Out {
+        self.standin_env(&[], &self.playbook_args(args, playbook))
+    }
+
+    /// `ARGS... --var (edge vars) PLAYBOOK`, as `with_playbook` passes them.
+    pub fn playbook_args(&self, args: &[&str], playbook: &str) -> Vec<String> {
         let text = std::fs::read_to_string(playbook).expect("read playbook");
         let vars = self.edge_vars();
-        let mut all: Vec<&str> = args.to_vec();
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         for pair in vars.chunks(2) {
             let name = pair[1].split('=').next().unwrap_or_default();
             if text.contains(&format!("\n  {name}:")) {
-                all.extend(pair.iter().map(String::as_str));
+                all.extend(pair.iter().cloned());
             }
         }
-        all.push(playbook);
-        self.standin(&all)
+        all.push(playbook.to_owned());
+        all
+    }
+
+    /// Runs `standin ARGS` to the end with extra environment variables.
+    pub fn standin_env(&self, env: &[(&str, &str)], args: &[String]) -> Out {
+        let out = self
+            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .envs(env.iter().copied())
+            .output()
+            .expect("run standin");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     /// Everything the emulator holds that standin may touch, history included, byte for byte:
@@ -323,7 +338,19 @@ impl World {
             }
             for rule in self.listener_rules().await {
                 let id = format!("{:?} {:?}", rule.priority(), rule.conditions());
-                state.insert(format!("alb rule {id}"), format!("{:?}", rule.actions()));
+                // Target groups by name: their ARNs' random ids differ between worlds.
+                let actions = rule.actions().iter().map(|a| {
+                    let mut a = a.clone();
+                    a.target_group_arn = a.target_group_arn.map(|arn| {
+                        arn.rsplit_once('/')
+                            .map_or(arn.clone(), |(name, _)| name.to_owned())
+                    });
+                    a
+                });
+                state.insert(
+                    format!("alb rule {id}"),
+                    format!("{:?}", actions.collect::<Vec<_>>()),
+                );
             }
             state
         })

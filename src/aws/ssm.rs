@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aws_sdk_ssm::types::{Parameter, ParameterStringFilter, ParameterTier, ParameterType};
+use aws_sdk_ssm::types::{
+    Parameter, ParameterHistory, ParameterStringFilter, ParameterTier, ParameterType,
+};
 use aws_sdk_ssm::Client;
 
 use super::{AwsError, Call};
@@ -192,9 +194,13 @@ pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
     Ok(out.version())
 }
 
-/// Writes `version` of `name` back as a new version, exactly: value, type, KMS key, description,
-/// allowed pattern, data type and tier as they were.
-pub async fn restore_version(client: &Client, name: &str, version: i64) -> Result<i64, AwsError> {
+/// One version from a parameter's history (SecureStrings decrypted: keep it in memory, never
+/// print it), or `None` once it was evicted (Parameter Store keeps the last 100).
+pub async fn history_version(
+    client: &Client,
+    name: &str,
+    version: i64,
+) -> Result<Option<ParameterHistory>, AwsError> {
     let mut pages = client
         .get_parameter_history()
         .name(name)
@@ -203,12 +209,54 @@ pub async fn restore_version(client: &Client, name: &str, version: i64) -> Resul
         .send();
     while let Some(page) = pages.next().await {
         let page = page.op("SSM.GetParameterHistory")?;
-        let Some(old) = page.parameters().iter().find(|p| p.version() == version) else {
-            continue;
-        };
-        let out = client
+        if let Some(old) = page.parameters().iter().find(|p| p.version() == version) {
+            return Ok(Some(old.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// What a parameter held before a run, as its undo record keeps it: the version, and for
+/// non-secrets the value, which survives the version's eviction from the history.
+pub struct Prior<'a> {
+    pub version: i64,
+    pub ptype: &'a str,
+    pub value: Option<&'a str>,
+}
+
+/// Whether the parameter holds `prior`'s value and type again (a restore that was not
+/// journaled); `false` when that cannot be told (a secret's version evicted).
+pub async fn holds(client: &Client, name: &str, prior: &Prior<'_>) -> Result<bool, AwsError> {
+    let Some(live) = get_raw(client, name, true).await? else {
+        return Ok(false);
+    };
+    let same_type = live.r#type().map(ParameterType::as_str) == Some(prior.ptype);
+    let old_value = match prior.value {
+        Some(value) => Some(value.to_owned()),
+        None => history_version(client, name, prior.version)
+            .await?
+            .and_then(|old| old.value),
+    };
+    Ok(same_type && old_value.is_some() && live.value == old_value)
+}
+
+/// Writes `prior`'s value back as a new version, with the old version's attributes from the
+/// history; a non-secret whose version was evicted is restored from the undo record's value.
+pub async fn restore_version(
+    client: &Client,
+    name: &str,
+    prior: &Prior<'_>,
+) -> Result<i64, AwsError> {
+    let old = history_version(client, name, prior.version).await?;
+    let sent = old
+        .as_ref()
+        .and_then(|o| o.value())
+        .or(prior.value)
+        .unwrap_or_default()
+        .to_owned();
+    let request = match old {
+        Some(old) => client
             .put_parameter()
-            .name(name)
             .set_value(old.value().map(str::to_owned))
             .set_type(old.r#type().cloned())
             .set_key_id(old.key_id().map(str::to_owned))
@@ -219,24 +267,32 @@ pub async fn restore_version(client: &Client, name: &str, version: i64) -> Resul
                 old.tier()
                     .filter(|t| **t != ParameterTier::Standard)
                     .cloned(),
-            )
-            .overwrite(true)
-            .send()
-            .await
-            .op("SSM.PutParameter")
-            .map_err(|e| match old.r#type() {
-                Some(ParameterType::SecureString) => e.redact(old.value().unwrap_or_default()),
-                _ => e,
-            })?;
-        return Ok(out.version());
-    }
-    Err(AwsError {
-        operation: "SSM.GetParameterHistory",
-        code: Some("ParameterVersionNotFound".into()),
-        message: format!(
-            "version {version} of {name} is no longer in its history (Parameter Store keeps the last 100)"
-        ),
-    })
+            ),
+        None => match prior.value {
+            Some(value) => client
+                .put_parameter()
+                .value(value)
+                .r#type(ParameterType::from(prior.ptype)),
+            None => {
+                return Err(AwsError {
+                    operation: "SSM.GetParameterHistory",
+                    code: Some("ParameterVersionNotFound".into()),
+                    message: format!(
+                        "version {} of {name} is no longer in its history (Parameter Store keeps the last 100), and a secret's value is never journaled",
+                        prior.version
+                    ),
+                })
+            }
+        },
+    };
+    let out = request
+        .name(name)
+        .overwrite(true)
+        .send()
+        .await
+        .op("SSM.PutParameter")
+        .map_err(|e| e.redact(&sent))?;
+    Ok(out.version())
 }
 
 pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {

@@ -1,6 +1,7 @@
 //! One function per subcommand; they share loading, planning and confirmation.
 
 mod plan;
+mod resume;
 mod rollback;
 mod run;
 mod status;
@@ -45,6 +46,20 @@ pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
             yes,
             force,
         } => rollback::rollback(cli, run_id.as_deref(), *yes, *force).await,
+        Command::Resume {
+            run_id,
+            vars,
+            yes,
+            guards,
+        } => {
+            let args = resume::ResumeArgs {
+                run_id: run_id.as_deref(),
+                vars,
+                yes: *yes,
+                guards,
+            };
+            resume::resume(cli, args).await
+        }
         Command::Status { run_id } => status::status(cli, run_id.as_deref()),
         Command::IamPolicy { playbook, phase } => {
             let pb = load(playbook)?;

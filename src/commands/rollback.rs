@@ -3,6 +3,7 @@
 use crate::cli::Cli;
 use crate::engine::journal::{Journal, Outcome};
 use crate::engine::state::StateDir;
+use crate::engine::stop::Stop;
 use crate::engine::{self, load_view};
 use crate::error::{exit, Error};
 use crate::report::{self, Console, Format, Terminal};
@@ -54,7 +55,18 @@ pub(super) async fn rollback(
     } else {
         "requested"
     };
-    let report = engine::rollback(&view, &ctx, &mut journal, force, reason, &mut console).await?;
+    // Stopping half way through a rollback helps no one: the first Ctrl-C only warns.
+    let stop = Stop::on_ctrl_c("Finishing the rollback (Ctrl-C again to abandon it)...");
+    let report = engine::rollback(
+        &view,
+        &ctx,
+        &mut journal,
+        force,
+        reason,
+        &mut console,
+        &stop,
+    )
+    .await?;
     match cli.output {
         Format::Json => report::print_json(&report),
         Format::Human => print!("{}", report::human_report(&report, &super::state_flag(cli))),
@@ -62,5 +74,6 @@ pub(super) async fn rollback(
     Ok(match report.outcome {
         Outcome::RollbackIncomplete => exit::HUMAN_NEEDED,
         Outcome::Succeeded | Outcome::RolledBack => exit::SUCCESS,
+        Outcome::Stopped => exit::STOPPED,
     })
 }

@@ -1,14 +1,17 @@
 //! `standin run`: plan (or check a saved plan), confirm, execute with the rollback stack.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
-use crate::engine::journal::Outcome;
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::state::StateDir;
-use crate::engine::{self};
+use crate::engine::stop::Stop;
+use crate::engine::{self, Report, Spec};
 use crate::error::{exit, Error};
+use crate::playbook::Playbook;
 use crate::report::{self, Console, Format, Terminal};
+use crate::steps::Ctx;
 
 pub(super) struct RunArgs<'a> {
     pub playbook: Option<&'a PathBuf>,
@@ -37,25 +40,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal).await;
     let forced = args.guards.forced();
-    let fresh = plan::plan_all(&pb, &ctx, &forced).await;
-    if cli.output == Format::Human {
-        print!("{}", fresh.human());
-    }
-    if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
-        return Err(Error::Plan {
-            step: step.id.clone(),
-            message: step.error.clone().unwrap_or_default(),
-        });
-    }
-    let blocking: Vec<String> = fresh
-        .guards
-        .iter()
-        .filter(|g| g.blocks())
-        .map(|g| format!("guard `{}`: {}", g.guard, g.message))
-        .collect();
-    if !blocking.is_empty() {
-        return Err(Error::Refused(blocking));
-    }
+    let fresh = checked_plan(cli, &pb, &ctx, &forced).await?;
     // The plan that every step must match: the saved one, which must still hold, or the one
     // just shown.
     let expected: PlanDoc = match saved {
@@ -84,17 +69,58 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
         );
     }
     let mut console = Console::new(cli.output, terminal);
-    let report = engine::run(&pb, &ctx, &state, &run_id, &mut console, &expected, &forced).await?;
+    let spec = Spec {
+        playbook: &pb,
+        expected: &expected,
+        forced: &forced,
+    };
+    let report = engine::run(&spec, &ctx, &state, &run_id, &mut console, &stop()).await?;
+    Ok(finish(cli, &report))
+}
+
+/// Ctrl-C handling for a run: stop after the step in flight, then offer a rollback.
+pub(super) fn stop() -> Stop {
+    Stop::on_ctrl_c("Stopping after the current step (Ctrl-C again to abort it)...")
+}
+
+/// Plans every step on live state and shows the plan; refuses a plan that failed or that a
+/// guard blocks.
+pub(super) async fn checked_plan(
+    cli: &Cli,
+    pb: &Playbook,
+    ctx: &Ctx,
+    forced: &BTreeSet<String>,
+) -> Result<PlanDoc, Error> {
+    let fresh = plan::plan_all(pb, ctx, forced).await;
+    if cli.output == Format::Human {
+        print!("{}", fresh.human());
+    }
+    if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
+        return Err(Error::Plan {
+            step: step.id.clone(),
+            message: step.error.clone().unwrap_or_default(),
+        });
+    }
+    let blocking: Vec<String> = fresh
+        .guards
+        .iter()
+        .filter(|g| g.blocks())
+        .map(|g| format!("guard `{}`: {}", g.guard, g.message))
+        .collect();
+    if !blocking.is_empty() {
+        return Err(Error::Refused(blocking));
+    }
+    Ok(fresh)
+}
+
+/// Prints a run's report and maps its outcome to the exit code.
+pub(super) fn finish(cli: &Cli, report: &Report) -> u8 {
     match cli.output {
-        Format::Json => report::print_json(&report),
+        Format::Json => report::print_json(report),
         Format::Human => print!(
             "\n{}",
-            report::human_report(&report, &super::state_flag(cli))
+            report::human_report(report, &super::state_flag(cli))
         ),
     }
-    Ok(match report.outcome {
-        Outcome::Succeeded => exit::SUCCESS,
-        Outcome::RolledBack => exit::ROLLED_BACK,
-        Outcome::RollbackIncomplete => exit::HUMAN_NEEDED,
-    })
+    exit::of(&report.outcome)
 }

@@ -38,7 +38,7 @@ pub(super) fn status(cli: &Cli, run_id: Option<&str>) -> Result<u8, Error> {
     let view = load_view(&state.journal(&run_id))?;
     match cli.output {
         Format::Json => report::print_json(&view),
-        Format::Human => print!("{}", report::human_status(&view)),
+        Format::Human => print!("{}", report::human_status(&view, &super::state_flag(cli))),
     }
     Ok(exit::SUCCESS)
 }

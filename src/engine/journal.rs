@@ -3,7 +3,8 @@
 //!
 //! A step's undo record is journaled (`intent`) before its mutation starts, so a run killed at
 //! any point can still be rolled back from the journal alone. Records never hold secret values.
-//! Format version: [`FORMAT`]; a reader refuses journals from a newer format.
+//! Format version: [`FORMAT`]; a reader refuses journals from a newer format and reads every
+//! older one (fields added since have defaults). docs/journal.md describes the format.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -13,10 +14,13 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::plan::Source;
 use crate::aws::AwsSettings;
+use crate::steps::Change;
 
-/// Journal format version written by this build.
-pub const FORMAT: u32 = 1;
+/// Journal format version written by this build. 2 added the playbook's fingerprint to the
+/// start record, the planned changes to intents, `resumed` records and the `stopped` outcome.
+pub const FORMAT: u32 = 2;
 
 /// One line of the journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,13 +33,23 @@ pub enum Record {
         playbook: String,
         file: String,
         aws: AwsSettings,
+        /// The playbook's text hash and `--var` names, so `resume` runs the same playbook.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<Source>,
         steps: Vec<StepRef>,
         at: String,
     },
-    /// Written and fsynced before a step mutates anything: how to undo it.
+    /// Written and fsynced before a step mutates anything: how to undo it, and what it is
+    /// about to change (so `resume` can tell whether the change landed).
     Intent {
         step: String,
         undo: Value,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<Change>,
+        at: String,
+    },
+    /// `standin resume` took the run over from a process that stopped.
+    Resumed {
         at: String,
     },
     /// The step's mutation completed; `undo` includes what it learned (e.g. versions written).
@@ -96,6 +110,8 @@ pub enum Outcome {
     RolledBack,
     /// Some change could not be undone: a human must act.
     RollbackIncomplete,
+    /// Stopped by the operator (Ctrl-C) with changes in place: `resume` or `rollback` it.
+    Stopped,
 }
 
 /// The current time as RFC 3339, for records.
@@ -223,6 +239,7 @@ mod tests {
             playbook: "p".into(),
             file: "p.yaml".into(),
             aws: AwsSettings::default(),
+            source: None,
             steps: vec![],
             at: now(),
         }

@@ -1,9 +1,11 @@
 //! The engine: plans, runs and rolls back playbooks through the step traits, journaling every
 //! move. It never names an AWS service, and it reports progress only through [`Observer`].
 
+mod crash;
 pub mod journal;
 pub mod plan;
 pub mod state;
+pub mod stop;
 pub mod view;
 
 use std::collections::BTreeSet;
@@ -14,7 +16,8 @@ use serde::Serialize;
 use self::journal::{now, Journal, Outcome, Record, StepRef, FORMAT};
 use self::plan::PlanDoc;
 use self::state::StateDir;
-use self::view::RunView;
+use self::stop::Stop;
+use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::{Playbook, StepDef};
 use crate::steps::{self, Ctx, Drift, Prepared, StepError};
@@ -92,20 +95,27 @@ fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineError 
     }
 }
 
+/// What a run executes, and what each step is checked against right before it mutates.
+pub struct Spec<'a> {
+    pub playbook: &'a Playbook,
+    /// The plan shown (or saved): every step must still do what it says.
+    pub expected: &'a PlanDoc,
+    /// Built-in guards overruled with `--force-guard`.
+    pub forced: &'a BTreeSet<String>,
+}
+
 /// Runs every step in order; on the first failure, undoes the completed steps in reverse.
-/// Right before each mutation the step is planned again: it must still do what `expected`
-/// says, and the guards must still hold on the state it leads to (`forced` built-in guards
-/// excepted); otherwise it fails, unchanged.
+/// Right before each mutation the step is planned again: it must still do what the plan says,
+/// and the guards must still hold on the state it leads to; otherwise it fails, unchanged.
 pub async fn run(
-    playbook: &Playbook,
+    spec: &Spec<'_>,
     ctx: &Ctx,
     state: &StateDir,
     run_id: &str,
     obs: &mut dyn Observer,
-    expected: &PlanDoc,
-    forced: &BTreeSet<String>,
+    stop: &Stop,
 ) -> Result<Report, EngineError> {
-    let started = Instant::now();
+    let playbook = spec.playbook;
     let mut journal =
         Journal::create(&state.runs().join(run_id)).map_err(|source| EngineError::Journal {
             path: state.journal(run_id).display().to_string(),
@@ -117,6 +127,7 @@ pub async fn run(
         playbook: playbook.name.clone(),
         file: playbook.path.display().to_string(),
         aws: playbook.aws.clone(),
+        source: Some(plan::Source::of(playbook)),
         steps: playbook
             .steps
             .iter()
@@ -128,17 +139,68 @@ pub async fn run(
         at: now(),
     };
     journal.append(&start).map_err(journal_err(&journal))?;
-    let total = playbook.steps.len();
-    for (i, def) in playbook.steps.iter().enumerate() {
+    execute(spec, ctx, &mut journal, run_id, None, obs, stop).await
+}
+
+/// Continues a run whose process stopped (killed, or Ctrl-C): steps done are skipped, a step
+/// in doubt is checked against live state first (its change landed: recorded as applied; it
+/// did not: run again; anything else: the step fails and the run rolls back), the rest run as
+/// in [`run`].
+pub async fn resume(
+    spec: &Spec<'_>,
+    ctx: &Ctx,
+    journal: &mut Journal,
+    view: &RunView,
+    obs: &mut dyn Observer,
+    stop: &Stop,
+) -> Result<Report, EngineError> {
+    journal
+        .append(&Record::Resumed { at: now() })
+        .map_err(journal_err(journal))?;
+    execute(spec, ctx, journal, &view.run_id, Some(view), obs, stop).await
+}
+
+async fn execute(
+    spec: &Spec<'_>,
+    ctx: &Ctx,
+    journal: &mut Journal,
+    run_id: &str,
+    earlier: Option<&RunView>,
+    obs: &mut dyn Observer,
+    stop: &Stop,
+) -> Result<Report, EngineError> {
+    let started = Instant::now();
+    let steps = &spec.playbook.steps;
+    let total = steps.len();
+    let mut done_any = false;
+    for (i, def) in steps.iter().enumerate() {
+        let before = earlier.map(|v| &v.steps[i]);
+        let state = before.map_or(StepState::NotStarted, |s| s.state);
+        if matches!(state, StepState::Applied | StepState::Unchanged) {
+            done_any |= state == StepState::Applied;
+            continue;
+        }
+        if stop.requested() {
+            return stopped(ctx, journal, run_id, &def.id, done_any, obs, started).await;
+        }
         obs.step_started(i + 1, total, &def.id, def.kind.name);
         let t0 = Instant::now();
         let checks = Checks {
-            playbook,
-            expected,
+            playbook: spec.playbook,
+            expected: spec.expected,
             index: i,
-            forced,
+            forced: spec.forced,
         };
-        let result = run_step(def, ctx, &mut journal, obs, &checks).await;
+        let attempt = async {
+            match before.filter(|s| s.state == StepState::InDoubt) {
+                Some(in_doubt) => settle(def, in_doubt, ctx, journal, obs, &checks).await,
+                None => run_step(def, ctx, journal, obs, &checks).await,
+            }
+        };
+        let result = tokio::select! {
+            result = attempt => result,
+            () = stop.aborted() => Err(RunStepError::Aborted),
+        };
         let secs = t0.elapsed().as_secs_f64();
         let shown = match &result {
             Ok(true) => StepResult::Applied { secs },
@@ -149,16 +211,39 @@ pub async fn run(
             },
         };
         obs.step_finished(&def.id, &shown);
-        if let Err(error) = result {
-            let reason = format!("step `{}` failed: {error}", def.id);
-            let view = load_view(journal.path())?;
-            let mut report = rollback(&view, ctx, &mut journal, false, &reason, obs).await?;
-            report.failed_step = Some(FailedStep {
-                step: def.id.clone(),
-                error: error.to_string(),
-            });
-            report.secs = started.elapsed().as_secs_f64();
-            return Ok(report);
+        crash::at(crash::Point::StepDone, &def.id);
+        match result {
+            Ok(applied) => done_any |= applied,
+            Err(RunStepError::Aborted) => {
+                journal
+                    .append(&Record::Finished {
+                        outcome: Outcome::Stopped,
+                        at: now(),
+                    })
+                    .map_err(journal_err(journal))?;
+                return Ok(Report {
+                    run_id: run_id.to_owned(),
+                    outcome: Outcome::Stopped,
+                    failed_step: Some(FailedStep {
+                        step: def.id.clone(),
+                        error: RunStepError::Aborted.to_string(),
+                    }),
+                    undone: Vec::new(),
+                    leftovers: Vec::new(),
+                    secs: started.elapsed().as_secs_f64(),
+                });
+            }
+            Err(error) => {
+                let reason = format!("step `{}` failed: {error}", def.id);
+                let view = load_view(journal.path())?;
+                let mut report = rollback(&view, ctx, journal, false, &reason, obs, stop).await?;
+                report.failed_step = Some(FailedStep {
+                    step: def.id.clone(),
+                    error: error.to_string(),
+                });
+                report.secs = started.elapsed().as_secs_f64();
+                return Ok(report);
+            }
         }
     }
     journal
@@ -166,7 +251,7 @@ pub async fn run(
             outcome: Outcome::Succeeded,
             at: now(),
         })
-        .map_err(journal_err(&journal))?;
+        .map_err(journal_err(journal))?;
     Ok(Report {
         run_id: run_id.to_owned(),
         outcome: Outcome::Succeeded,
@@ -175,6 +260,76 @@ pub async fn run(
         leftovers: Vec::new(),
         secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The operator asked to stop (Ctrl-C) and the step in flight finished: offers a rollback of
+/// what was done; otherwise the run ends stopped, to be resumed or rolled back later.
+async fn stopped(
+    ctx: &Ctx,
+    journal: &mut Journal,
+    run_id: &str,
+    next: &str,
+    done_any: bool,
+    obs: &mut dyn Observer,
+    started: Instant,
+) -> Result<Report, EngineError> {
+    let question = format!("Stopped before step `{next}`. Roll back what this run changed?");
+    if done_any && ctx.prompt.confirm(&question) == Some(true) {
+        let view = load_view(journal.path())?;
+        let reason = format!("stopped by Ctrl-C before step `{next}`");
+        let mut report =
+            rollback(&view, ctx, journal, false, &reason, obs, &Stop::default()).await?;
+        report.secs = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    journal
+        .append(&Record::Finished {
+            outcome: Outcome::Stopped,
+            at: now(),
+        })
+        .map_err(journal_err(journal))?;
+    Ok(Report {
+        run_id: run_id.to_owned(),
+        outcome: Outcome::Stopped,
+        failed_step: None,
+        undone: Vec::new(),
+        leftovers: Vec::new(),
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Settles a step the journal has in doubt (intent written, no outcome) by planning it again:
+/// nothing left to change means its change landed, so the intent's undo record stands as
+/// applied; the same changes as the intent means it did not land, so it runs again; anything
+/// else (part landed, or someone else changed a resource) fails the step.
+async fn settle(
+    def: &StepDef,
+    in_doubt: &StepView,
+    ctx: &Ctx,
+    journal: &mut Journal,
+    obs: &mut dyn Observer,
+    checks: &Checks<'_>,
+) -> Result<bool, RunStepError> {
+    let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
+    let prepared = tokio::time::timeout(limit, def.step.plan(ctx))
+        .await
+        .map_err(|_| RunStepError::Timeout(limit))??;
+    if prepared.is_noop() {
+        obs.step_planned(&def.id, &prepared);
+        let record = Record::Applied {
+            step: def.id.clone(),
+            undo: in_doubt.undo.clone().unwrap_or_default(),
+            secs: 0.0,
+            at: now(),
+        };
+        journal.append(&record).map_err(RunStepError::Journal)?;
+        return Ok(true);
+    }
+    let differences = plan::differences(&in_doubt.changes, &prepared.changes);
+    if differences.is_empty() {
+        return run_step(def, ctx, journal, obs, checks).await;
+    }
+    Err(RunStepError::Unsettled(differences))
 }
 
 /// Why a step failed: its own error, a timeout, or a journal that could not be written (in
@@ -191,6 +346,10 @@ enum RunStepError {
     Stale(Vec<String>),
     #[error("stopped before changing anything: {}", .0.join("; "))]
     Guard(Vec<String>),
+    #[error("the run stopped in the middle of this step, and live state is neither before nor after it: {}", .0.join("; "))]
+    Unsettled(Vec<String>),
+    #[error("aborted by a second Ctrl-C; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)")]
+    Aborted,
 }
 
 /// What a step is checked against right before it mutates.
@@ -206,7 +365,7 @@ impl Checks<'_> {
     /// step's fresh plan and the later steps' planned changes lead to.
     async fn verify(&self, ctx: &Ctx, prepared: &Prepared) -> Result<(), RunStepError> {
         let planned = &self.expected.steps[self.index];
-        let differences = plan::differences(planned, &prepared.changes);
+        let differences = plan::differences(&planned.changes, &prepared.changes);
         if !differences.is_empty() {
             return Err(RunStepError::Stale(differences));
         }
@@ -273,13 +432,16 @@ async fn run_step(
         .append(&Record::Intent {
             step: id.clone(),
             undo: mutation.undo_record(),
+            changes: prepared.changes,
             at: now(),
         })
         .map_err(RunStepError::Journal)?;
+    crash::at(crash::Point::IntentWritten, &id);
     let t0 = Instant::now();
     let applied = tokio::time::timeout_at(deadline, mutation.apply(ctx)).await;
     let error = match applied {
         Ok(Ok(())) => {
+            crash::at(crash::Point::Applied, &id);
             let record = Record::Applied {
                 step: id,
                 undo: mutation.undo_record(),
@@ -319,7 +481,8 @@ pub fn load_view(path: &std::path::Path) -> Result<RunView, EngineError> {
 
 /// Undoes every step of `view` that changed something, last first, journaling each result.
 /// A step whose undo fails or is refused (drift) is reported as a leftover; the others are
-/// still undone, so as much as possible is put back.
+/// still undone, so as much as possible is put back. A second Ctrl-C (`stop`) abandons the
+/// steps not undone yet, which stay leftovers for a later `standin rollback`.
 pub async fn rollback(
     view: &RunView,
     ctx: &Ctx,
@@ -327,6 +490,7 @@ pub async fn rollback(
     force: bool,
     reason: &str,
     obs: &mut dyn Observer,
+    stop: &Stop,
 ) -> Result<Report, EngineError> {
     let started = Instant::now();
     obs.rollback_started(reason);
@@ -338,14 +502,29 @@ pub async fn rollback(
         .map_err(journal_err(journal))?;
     let mut undone = Vec::new();
     let mut leftovers = Vec::new();
+    let mut aborted = false;
     for step in view.rollback_stack() {
-        let result = undo_step(
-            &step.kind,
-            step.undo.clone().unwrap_or_default(),
-            ctx,
-            force,
-        )
-        .await;
+        let result = if aborted {
+            Err(StepError::failed(
+                &step.id,
+                "not undone: the rollback was aborted with Ctrl-C",
+            ))
+        } else {
+            let undo = undo_step(
+                &step.kind,
+                step.undo.clone().unwrap_or_default(),
+                ctx,
+                force,
+            );
+            tokio::select! {
+                result = undo => result,
+                () = stop.aborted() => {
+                    aborted = true;
+                    Err(StepError::failed(&step.id, "undo aborted with Ctrl-C; whether it landed is in doubt"))
+                }
+            }
+        };
+        crash::at(crash::Point::Undone, &step.id);
         match result {
             Ok(lines) => {
                 obs.undo_finished(&step.id, Ok(&lines));

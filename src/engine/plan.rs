@@ -70,6 +70,32 @@ impl Source {
             vars: pb.overridden.clone(),
         }
     }
+
+    /// How `pb` differs from these inputs, if it does; `when` names the moment they were
+    /// taken ("the plan was made").
+    pub fn differs(&self, pb: &Playbook, when: &str) -> Option<String> {
+        let now = Self::of(pb);
+        if self.sha256 != now.sha256 {
+            return Some(format!(
+                "the playbook {} was edited since {when}",
+                pb.path.display()
+            ));
+        }
+        if self.vars != now.vars {
+            let names = |v: &BTreeSet<String>| {
+                v.iter()
+                    .map(|n| format!("--var {n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            return Some(format!(
+                "{when} with [{}], now given [{}]",
+                names(&self.vars),
+                names(&now.vars)
+            ));
+        }
+        None
+    }
 }
 
 /// Counts of a plan's changes.
@@ -187,7 +213,7 @@ fn predict(steps: &mut [PlannedStep]) {
 /// How a step's fresh plan differs from what the saved plan said, one line per resource;
 /// empty when it would do exactly what was planned. Gates and restarts compare only by kind
 /// of action: their text holds what they observed (health, HTTP status), which moves on its own.
-pub fn differences(planned: &PlannedStep, fresh: &[Change]) -> Vec<String> {
+pub fn differences(planned: &[Change], fresh: &[Change]) -> Vec<String> {
     // A gate and a restart may share a resource (workers: restart, then check them).
     let key = |c: &Change| match c.action {
         Action::Check | Action::Run => format!("{} ({})", c.resource, c.action.sign()),
@@ -207,7 +233,7 @@ pub fn differences(planned: &PlannedStep, fresh: &[Change]) -> Vec<String> {
     };
     let mut out = Vec::new();
     for now in fresh {
-        match planned.changes.iter().find(|p| key(p) == key(now)) {
+        match planned.iter().find(|p| key(p) == key(now)) {
             None => out.push(format!("{}: not in the plan, now {}", key(now), show(now))),
             Some(p) => {
                 let observed = matches!(p.action, Action::Check | Action::Run);
@@ -224,7 +250,7 @@ pub fn differences(planned: &PlannedStep, fresh: &[Change]) -> Vec<String> {
             }
         }
     }
-    for p in &planned.changes {
+    for p in planned {
         if !fresh.iter().any(|n| key(n) == key(p)) {
             out.push(format!("{}: planned {}, now not touched", key(p), show(p)));
         }
@@ -234,34 +260,14 @@ pub fn differences(planned: &PlannedStep, fresh: &[Change]) -> Vec<String> {
 
 /// Why a saved plan cannot run with these inputs (checked before any AWS call), if it cannot.
 pub fn other_inputs(saved: &PlanDoc, pb: &Playbook) -> Option<String> {
-    let now = Source::of(pb);
-    if saved.source.sha256 != now.sha256 {
-        return Some(format!(
-            "the playbook {} was edited since the plan was made",
-            pb.path.display()
-        ));
-    }
-    if saved.source.vars != now.vars {
-        let names = |v: &BTreeSet<String>| {
-            v.iter()
-                .map(|n| format!("--var {n}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        return Some(format!(
-            "the plan was made with [{}], this run gives [{}]",
-            names(&saved.source.vars),
-            names(&now.vars)
-        ));
-    }
-    None
+    saved.source.differs(pb, "the plan was made")
 }
 
 /// Where the live state no longer gives the saved plan (same inputs): one line per resource.
 pub fn stale(saved: &PlanDoc, fresh: &PlanDoc) -> Vec<String> {
     let mut out = Vec::new();
     for (saved_step, fresh_step) in saved.steps.iter().zip(&fresh.steps) {
-        for line in differences(saved_step, &fresh_step.changes) {
+        for line in differences(&saved_step.changes, &fresh_step.changes) {
             out.push(format!("step `{}`: {line}", saved_step.id));
         }
     }
@@ -343,14 +349,14 @@ mod tests {
             "s",
             vec![change(Action::Modify, "/a/X", Some("1"), Some("2"))],
         );
-        assert!(differences(&planned, &planned.changes).is_empty());
+        assert!(differences(&planned.changes, &planned.changes).is_empty());
         let now = [change(Action::Modify, "/a/X", Some("5"), Some("2"))];
         assert_eq!(
-            differences(&planned, &now),
+            differences(&planned.changes, &now),
             ["/a/X: planned ~ 1 → 2, now ~ 5 → 2"]
         );
         assert_eq!(
-            differences(&planned, &[]),
+            differences(&planned.changes, &[]),
             ["/a/X: planned ~ 1 → 2, now not touched"]
         );
     }

@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::journal::{Outcome, Record, StepRef};
+use super::plan::Source;
 use crate::aws::AwsSettings;
+use crate::steps::Change;
 
 /// Where a step stands according to the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +28,11 @@ pub enum StepState {
 }
 
 impl StepState {
+    /// Applied or found unchanged: `resume` skips it.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Applied | Self::Unchanged)
+    }
+
     fn needs_undo(self) -> bool {
         matches!(
             self,
@@ -48,6 +55,9 @@ pub struct StepView {
     pub restored: Vec<String>,
     #[serde(skip)]
     pub undo: Option<Value>,
+    /// What the step's intent said it would change (resume compares it with live state).
+    #[serde(skip)]
+    pub changes: Vec<Change>,
 }
 
 /// A run as its journal tells it.
@@ -59,9 +69,16 @@ pub struct RunView {
     pub started: String,
     #[serde(skip)]
     pub aws: AwsSettings,
+    #[serde(skip)]
+    pub source: Option<Source>,
     pub steps: Vec<StepView>,
     /// `None` while running, or when the process died before finishing.
     pub outcome: Option<Outcome>,
+    /// A rollback started and has not finished (the process died or was aborted during it).
+    pub rolling_back: bool,
+    /// When `standin resume` took the run over, each time.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<String>,
 }
 
 impl RunView {
@@ -72,6 +89,7 @@ impl RunView {
             playbook,
             file,
             aws,
+            source,
             steps,
             at,
             ..
@@ -85,8 +103,11 @@ impl RunView {
             file: file.clone(),
             started: at.clone(),
             aws: aws.clone(),
+            source: source.clone(),
             steps: steps.iter().map(StepView::new).collect(),
             outcome: None,
+            rolling_back: false,
+            resumed: Vec::new(),
         };
         for record in &records[1..] {
             view.fold(record);
@@ -100,8 +121,16 @@ impl RunView {
 
     fn fold(&mut self, record: &Record) {
         match record {
-            Record::Intent { step, undo, .. } => {
-                self.set(step, StepState::InDoubt, Some(undo.clone()), None)
+            Record::Intent {
+                step,
+                undo,
+                changes,
+                ..
+            } => {
+                self.set(step, StepState::InDoubt, Some(undo.clone()), None);
+                if let Some(s) = self.step(step) {
+                    s.changes.clone_from(changes);
+                }
             }
             Record::Applied { step, undo, .. } => {
                 self.set(step, StepState::Applied, Some(undo.clone()), None)
@@ -125,8 +154,18 @@ impl RunView {
                     s.undo_error = Some(error.clone());
                 }
             }
-            Record::Finished { outcome, .. } => self.outcome = Some(*outcome),
-            Record::RollbackStarted { .. } => self.outcome = None,
+            Record::Finished { outcome, .. } => {
+                self.outcome = Some(*outcome);
+                self.rolling_back = false;
+            }
+            Record::RollbackStarted { .. } => {
+                self.outcome = None;
+                self.rolling_back = true;
+            }
+            Record::Resumed { at } => {
+                self.outcome = None;
+                self.resumed.push(at.clone());
+            }
             Record::Start { .. } => {}
         }
     }
@@ -139,6 +178,12 @@ impl RunView {
             }
             s.error = error;
         }
+    }
+
+    /// Whether `resume` can continue the run: it stopped (or is still running) before the
+    /// end, and no rollback began.
+    pub fn resumable(&self) -> bool {
+        matches!(self.outcome, None | Some(Outcome::Stopped)) && !self.rolling_back
     }
 
     /// Steps to undo, last first: the rollback stack.
@@ -163,6 +208,7 @@ impl StepView {
             undo_error: None,
             restored: Vec::new(),
             undo: None,
+            changes: Vec::new(),
         }
     }
 }

@@ -273,6 +273,19 @@ pub fn human_report(report: &Report, state_flag: &str) -> String {
                 out.push_str(&leftover_text(leftover, run, state_flag));
             }
         }
+        Outcome::Stopped => {
+            match &report.failed_step {
+                Some(FailedStep { step, error }) => {
+                    out.push_str(&format!("Run {run} stopped at step `{step}`: {error}\n"))
+                }
+                None => out.push_str(&format!(
+                    "Run {run} stopped between steps, as asked; what it changed is still in place.\n"
+                )),
+            }
+            out.push_str(&format!(
+                "To continue: standin{state_flag} resume {run}\nTo undo: standin{state_flag} rollback {run}\n"
+            ));
+        }
     }
     out
 }
@@ -298,12 +311,14 @@ fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
 }
 
 /// A run's steps and states, for people.
-pub fn human_status(view: &RunView) -> String {
+pub fn human_status(view: &RunView, state_flag: &str) -> String {
     let outcome = match view.outcome {
         Some(Outcome::Succeeded) => "succeeded",
         Some(Outcome::RolledBack) => "rolled back",
         Some(Outcome::RollbackIncomplete) => "ROLLBACK INCOMPLETE (a human must act)",
-        None => "unfinished (running, or the process stopped: see steps in doubt)",
+        Some(Outcome::Stopped) => "stopped by the operator, changes in place",
+        None if view.rolling_back => "ROLLBACK UNFINISHED (running, or its process stopped)",
+        None => "unfinished (running, or its process stopped)",
     };
     let mut out = format!(
         "Run {} of `{}` ({}), started {}: {outcome}\n",
@@ -334,10 +349,15 @@ pub fn human_status(view: &RunView) -> String {
             out.push_str(&format!("      {line}\n"));
         }
     }
+    let run = &view.run_id;
+    if view.resumable() {
+        out.push_str(&format!(
+            "To continue it (steps in doubt are checked first): standin{state_flag} resume {run}\n"
+        ));
+    }
     if view.steps.iter().any(|s| s.needs_undo()) {
         out.push_str(&format!(
-            "To undo what this run changed: standin rollback {}\n",
-            view.run_id
+            "To undo what this run changed: standin{state_flag} rollback {run}\n"
         ));
     }
     out

@@ -404,13 +404,22 @@ impl Undo for LockUndo {
 impl AlbUndo {
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
         let resource = format!("listener rule for host {}", self.host);
-        let Some(arn) = &self.rule_arn else {
-            return Ok(vec![format!("{resource}: was not created by this run")]);
-        };
         let current = rules(ctx, &self.listener_arn).await?;
-        let Some(rule) = current.iter().find(|r| r.rule_arn() == Some(arn.as_str())) else {
-            return Ok(vec![format!("{resource}: already removed")]);
+        // Without an ARN the run stopped while creating the rule: the priority was free when
+        // planned, so a rule there for this host is the one it created.
+        let found = match &self.rule_arn {
+            Some(arn) => current.iter().find(|r| r.rule_arn() == Some(arn.as_str())),
+            None => current
+                .iter()
+                .find(|r| priority(r) == Some(self.priority) && rule_hosts(r).contains(&self.host)),
         };
+        let Some(rule) = found else {
+            return Ok(vec![match self.rule_arn {
+                Some(_) => format!("{resource}: already removed"),
+                None => format!("{resource}: was not created by this run"),
+            }]);
+        };
+        let arn = rule.rule_arn().unwrap_or_default();
         if (!rule_hosts(rule).contains(&self.host) || priority(rule) != Some(self.priority))
             && !force
         {

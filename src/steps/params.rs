@@ -150,6 +150,25 @@ fn describe_version(version: Option<i64>) -> String {
     )
 }
 
+impl ParamUndo {
+    fn prior(&self) -> Option<ssm::Prior<'_>> {
+        self.before.as_ref().map(|b| ssm::Prior {
+            version: b.version,
+            ptype: &b.ptype,
+            value: b.value.as_deref(),
+        })
+    }
+
+    /// Whether `now` is the version this run wrote. A write the journal did not see finish
+    /// (the run was killed during it) counts as ours when it is the very next version.
+    fn wrote(&self, now: Option<i64>) -> bool {
+        match self.written {
+            Some(written) => now == Some(written),
+            None => now == Some(self.before.as_ref().map_or(1, |b| b.version + 1)),
+        }
+    }
+}
+
 #[async_trait]
 impl Undo for ParamsUndo {
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
@@ -157,19 +176,30 @@ impl Undo for ParamsUndo {
         // Check every parameter first, so a drifted one stops the step before anything is written.
         let mut todo = Vec::new();
         let mut drift = Vec::new();
+        let mut lines = Vec::new();
         for p in &self.params {
             let now = ssm::version(client, &p.name)
                 .await
                 .map_err(StepError::aws(&p.name))?;
-            let before = p.before.as_ref().map(|b| b.version);
-            if now == before {
+            if now == p.before.as_ref().map(|b| b.version) {
                 continue;
             }
-            if p.written.is_none() || now != p.written {
+            if !p.wrote(now) {
+                // A rollback that was killed after restoring, before journaling it.
+                let restored = match p.prior() {
+                    Some(prior) => ssm::holds(client, &p.name, &prior)
+                        .await
+                        .map_err(StepError::aws(&p.name))?,
+                    None => false,
+                };
+                if restored {
+                    lines.push(format!("{}: already as before the run", p.name));
+                    continue;
+                }
                 drift.push(Drift {
                     resource: p.name.clone(),
                     expected: p.written.map_or_else(
-                        || "no write recorded".to_owned(),
+                        || "the version after the one recorded, or none".to_owned(),
                         |v| format!("version {v}"),
                     ),
                     found: describe_version(now),
@@ -183,11 +213,10 @@ impl Undo for ParamsUndo {
         if !drift.is_empty() && !force {
             return Err(StepError::Drift(drift));
         }
-        let mut lines = Vec::new();
         for p in todo.into_iter().rev() {
-            match &p.before {
+            match p.prior() {
                 Some(prior) => {
-                    let version = ssm::restore_version(client, &p.name, prior.version)
+                    let version = ssm::restore_version(client, &p.name, &prior)
                         .await
                         .map_err(StepError::aws(&p.name))?;
                     lines.push(format!(

@@ -1,0 +1,120 @@
+//! `standin resume`: continue a run that stopped part way (killed, or Ctrl-C), from its journal.
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, GuardArgs};
+use crate::engine::journal::Journal;
+use crate::engine::state::StateDir;
+use crate::engine::{self, load_view, Spec};
+use crate::error::Error;
+use crate::report::{Console, Format, Terminal};
+
+pub(super) struct ResumeArgs<'a> {
+    pub run_id: Option<&'a str>,
+    pub vars: &'a [(String, String)],
+    pub yes: bool,
+    pub guards: &'a GuardArgs,
+}
+
+pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error> {
+    let state = StateDir::new(&cli.state_dir);
+    let run_id = super::status::resolve(&state, args.run_id)?;
+    let _lock = state.lock(&format!("standin resume {run_id}"))?;
+    let path = state.journal(&run_id);
+    let view = load_view(&path)?;
+    if !view.resumable() {
+        let why = if view.rolling_back {
+            format!(
+                "run {run_id} was being rolled back; finish that with `standin{} rollback {run_id}`",
+                super::state_flag(cli)
+            )
+        } else {
+            format!(
+                "run {run_id} already finished; `standin{} status {run_id}` shows how",
+                super::state_flag(cli)
+            )
+        };
+        return Err(Error::Usage(why));
+    }
+    let pb = super::load(&crate::cli::PlaybookArgs {
+        playbook: PathBuf::from(&view.file),
+        vars: args.vars.to_vec(),
+    })?;
+    // The journal's undo records and step states are only meaningful for the playbook the
+    // run started with.
+    let mut changed: Vec<String> = view
+        .source
+        .as_ref()
+        .and_then(|s| s.differs(&pb, "the run started"))
+        .into_iter()
+        .collect();
+    let now: Vec<(&str, &str)> = pb
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind.name))
+        .collect();
+    let then: Vec<(&str, &str)> = view
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind.as_str()))
+        .collect();
+    if changed.is_empty() && now != then {
+        changed.push(format!(
+            "the playbook {} no longer has the run's steps",
+            view.file
+        ));
+    }
+    if !changed.is_empty() {
+        changed.push(format!(
+            "undo what the run did with `standin{} rollback {run_id}` instead",
+            super::state_flag(cli)
+        ));
+        return Err(Error::Stale(changed));
+    }
+    let terminal = Terminal::default();
+    let ctx = super::context(&pb.aws, args.yes, &terminal).await;
+    let forced = args.guards.forced();
+    if cli.output == Format::Human {
+        let done: Vec<&str> = view
+            .steps
+            .iter()
+            .filter(|s| s.state.is_done())
+            .map(|s| s.id.as_str())
+            .collect();
+        println!(
+            "Run {run_id} of `{}`: done so far: {}. Planning the rest on live state:",
+            pb.name,
+            if done.is_empty() {
+                "nothing".to_owned()
+            } else {
+                done.join(", ")
+            }
+        );
+    }
+    let expected = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
+    super::confirm(
+        args.yes,
+        &format!("This continues run {run_id}, changing live resources as planned above."),
+        &pb.name,
+    )?;
+    let mut journal = Journal::open(&path).map_err(|source| engine::EngineError::Journal {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let spec = Spec {
+        playbook: &pb,
+        expected: &expected,
+        forced: &forced,
+    };
+    let mut console = Console::new(cli.output, terminal);
+    let report = engine::resume(
+        &spec,
+        &ctx,
+        &mut journal,
+        &view,
+        &mut console,
+        &super::run::stop(),
+    )
+    .await?;
+    Ok(super::run::finish(cli, &report))
+}

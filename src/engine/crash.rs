@@ -1,0 +1,37 @@
+//! Test-only crash points: with the `crash-points` feature, `STANDIN_CRASH_AT=POINT:STEP` kills
+//! the process with SIGKILL at that point of that step (POINT: `intent-written`, `applied`,
+//! `step-done`, `undone`), so tests can stop a run at every step boundary exactly. Without the
+//! feature (release builds) the points compile to nothing.
+
+/// Where a run can be killed: each leaves a different journal behind.
+#[derive(Debug, Clone, Copy)]
+pub enum Point {
+    /// The intent (undo record) is on disk; the mutation has not started.
+    IntentWritten,
+    /// The mutation finished; its completion record is not written.
+    Applied,
+    /// The step's last record is on disk; the next step has not started.
+    StepDone,
+    /// An undo finished during rollback; its record is not written.
+    Undone,
+}
+
+#[cfg(feature = "crash-points")]
+pub fn at(point: Point, step: &str) {
+    let name = match point {
+        Point::IntentWritten => "intent-written",
+        Point::Applied => "applied",
+        Point::StepDone => "step-done",
+        Point::Undone => "undone",
+    };
+    if std::env::var("STANDIN_CRASH_AT").is_ok_and(|v| v == format!("{name}:{step}")) {
+        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn at(_point: Point, _step: &str) {}

@@ -1,0 +1,214 @@
+//! Crash safety: a run killed with SIGKILL at every step boundary of the incident playbook
+//! leaves a journal from which `status` tells each step's state, `resume` ends exactly where an
+//! uninterrupted run ends, and `rollback` restores the world as it was. The binary kills itself
+//! at exact points (`STANDIN_CRASH_AT`, compiled in by the `crash-points` feature that
+//! `scripts/test.sh` turns on), so each case is deterministic.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::support::{Out, World};
+
+/// Every case in parallel on a few threads (most of a case is waiting on the emulator); panics
+/// are collected so one failure names every failing case.
+fn each<T: Sync>(cases: &[T], name: impl Fn(&T) -> String + Sync, check: impl Fn(&T) + Sync) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case)));
+                if let Err(panic) = result {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                        .unwrap_or_default();
+                    failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("{}: {message}", name(case)));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// A step of the incident playbook, and whether it mutates (journals an intent).
+struct Step {
+    id: String,
+    mutates: bool,
+}
+
+/// The incident playbook's steps and the end state of an uninterrupted run.
+fn reference() -> (Vec<Step>, BTreeMap<String, String>) {
+    let world = World::start();
+    world.incident(&["run", "--yes"]).expect(0);
+    let steps = status(&world)["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| Step {
+            id: s["id"].as_str().expect("id").to_owned(),
+            mutates: s["state"] == "applied",
+        })
+        .collect();
+    (steps, world.state())
+}
+
+fn status(world: &World) -> Value {
+    let out = world.standin(&["--output", "json", "status"]).expect(0);
+    serde_json::from_str(&out.stdout).expect("status JSON")
+}
+
+/// Runs the incident playbook until the binary kills itself at `point`.
+fn crash_run(world: &World, point: &str) {
+    let args = world.playbook_args(&["run", "--yes"], &world.incident_playbook());
+    let out = world.standin_env(&[("STANDIN_CRASH_AT", point)], &args);
+    killed(&out, point);
+}
+
+#[track_caller]
+fn killed(out: &Out, point: &str) {
+    assert_eq!(
+        out.code, -1,
+        "not killed at {point}; build the tests with `--features crash-points` (scripts/test.sh does)\n{}",
+        out.all()
+    );
+}
+
+/// The crash points of a run: mid-change and after each mutating step, after every step.
+fn run_points(steps: &[Step]) -> Vec<(String, usize)> {
+    let mut points = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        if step.mutates {
+            points.push((format!("intent-written:{}", step.id), i));
+            points.push((format!("applied:{}", step.id), i));
+        }
+        points.push((format!("step-done:{}", step.id), i));
+    }
+    points
+}
+
+/// `status` after a kill at `point` of step `at`: earlier steps done, that step in doubt (or
+/// done, after it), later ones not started.
+#[track_caller]
+fn assert_status(world: &World, point: &str, at: usize) {
+    let view = status(world);
+    let states: Vec<&str> = view["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["state"].as_str().expect("state"))
+        .collect();
+    for (i, state) in states.iter().enumerate() {
+        let expected: &[&str] = if i < at || (i == at && point.starts_with("step-done")) {
+            &["applied", "unchanged"]
+        } else if i == at {
+            &["in-doubt"]
+        } else {
+            &["not-started"]
+        };
+        assert!(
+            expected.contains(state),
+            "after a kill at {point}, step {i} is {state}, expected {expected:?}: {states:?}"
+        );
+    }
+    assert!(view.get("outcome").is_none_or(Value::is_null), "{view}");
+    let human = world.standin(&["status"]).expect(0).stdout;
+    assert!(
+        human.contains("standin resume"),
+        "status does not offer resume after {point}:\n{human}"
+    );
+}
+
+#[test]
+fn a_killed_run_resumes_to_exactly_where_an_uninterrupted_run_ends() {
+    let (steps, end) = reference();
+    each(
+        &run_points(&steps),
+        |(p, _)| p.clone(),
+        |(point, at)| {
+            let world = World::start();
+            crash_run(&world, point);
+            assert_status(&world, point, *at);
+            let mut args = vec!["resume".to_owned(), "--yes".to_owned()];
+            args.extend(world.edge_vars());
+            let out = world.standin_env(&[], &args).expect(0);
+            assert_eq!(world.state(), end, "resume after {point}\n{}", out.stdout);
+            assert!(status(&world)["outcome"] == "succeeded");
+            World::assert_no_secrets(&out.all());
+            World::assert_no_secrets(&world.written_files());
+        },
+    );
+}
+
+#[test]
+fn a_killed_run_rolls_back_to_exactly_the_start() {
+    let (steps, _) = reference();
+    each(
+        &run_points(&steps),
+        |(p, _)| p.clone(),
+        |(point, _)| {
+            let world = World::start();
+            let before = world.state();
+            crash_run(&world, point);
+            let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+            assert_eq!(
+                world.state(),
+                before,
+                "rollback after {point}\n{}",
+                out.stdout
+            );
+            assert!(status(&world)["outcome"] == "rolled-back", "{}", out.stdout);
+        },
+    );
+}
+
+#[test]
+fn a_killed_rollback_finishes_when_run_again_and_resume_refuses() {
+    let (steps, _) = reference();
+    let points: Vec<String> = steps
+        .iter()
+        .filter(|s| s.mutates)
+        .map(|s| format!("undone:{}", s.id))
+        .collect();
+    each(&points, String::clone, |point| {
+        let world = World::start();
+        let before = world.state();
+        world.incident(&["run", "--yes"]).expect(0);
+        let out = world.standin_env(
+            &[("STANDIN_CRASH_AT", point)],
+            &[
+                "rollback".to_owned(),
+                "--last".to_owned(),
+                "--yes".to_owned(),
+            ],
+        );
+        killed(&out, point);
+        let human = world.standin(&["status"]).expect(0).stdout;
+        assert!(human.contains("ROLLBACK UNFINISHED"), "{human}");
+        let mut args = vec!["resume".to_owned(), "--yes".to_owned()];
+        args.extend(world.edge_vars());
+        let refused = world.standin_env(&[], &args).expect(2);
+        assert!(refused.stderr.contains("rollback"), "{}", refused.stderr);
+        let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+        assert_eq!(
+            world.state(),
+            before,
+            "second rollback after {point}\n{}",
+            out.stdout
+        );
+    });
+}
