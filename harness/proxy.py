@@ -1,27 +1,87 @@
-"""A recording HTTP proxy between standin and the emulator: it forwards every request
-unchanged and counts them by AWS API action, so a benchmark can say how many round trips a
-command takes. (Issue 6's fault injection is meant to grow here.)
+"""A recording, fault-injecting HTTP proxy between standin and the emulator. It forwards every
+request unchanged and counts them by AWS API action (so a benchmark can say how many round trips
+a command takes), and injects AWS-shaped faults on the calls a test names.
 
     python harness/proxy.py UPSTREAM          # prints `READY http://127.0.0.1:PORT`
-    GET /__proxy/counts                       # the counts so far, as JSON
+    GET    /__proxy/counts                    # the counts so far (injected calls included), JSON
+    DELETE /__proxy/counts                    # answers the counts so far, then resets them
+    POST   /__proxy/faults                    # JSON list of rules: replaces the current ones
+    GET    /__proxy/faults                    # the rules, each with `seen` and `injected`
+    DELETE /__proxy/faults                    # no faults any more
+
+A rule: {"action": "ssm:PutParameter", "fault": "throttle", "after": 0, "times": 2, "seconds": 5}
+- action: what `action_of` returns (`ssm:PutParameter`, `route53 POST /2013-04-01/hostedzone/{id}/rrset`),
+  exactly; or `*` (every call); or `SERVICE:*` (every call to that service, REST ones included).
+- after (default 0): the first N matching calls pass untouched; times (default null = forever):
+  how many matching calls after those get the fault; later ones pass again.
+- fault: `throttle` | `error500` | `deny` (an AWS error answer in the request's protocol, not
+  forwarded) | `reset` (the request is read, not forwarded, and the connection reset) |
+  `slow` (waits `seconds`, default 5, then forwards).
+Every rule whose action matches counts the call in `seen`; the first of them whose window
+(`after` <= call index < `after` + `times`) is open injects, and counts it in `injected`.
+
+The error answers, by protocol (X-Amz-Target: JSON; `Action=` in the body: query; else REST):
+
+    fault     JSON (ssm, dynamodb)          query (elasticbeanstalk, elb)  ec2                          route53 (REST-XML)   s3
+    throttle  400 ThrottlingException       400 Throttling                 503 RequestLimitExceeded     400 Throttling       503 SlowDown
+    error500  500 InternalFailure           500 InternalFailure            500 InternalError            500 InternalFailure  500 InternalError
+    deny      400 AccessDeniedException     400 AccessDenied               403 UnauthorizedOperation    403 AccessDenied     403 AccessDenied
 """
 
 import http.client
 import json
 import re
+import socket
+import struct
 import sys
 import threading
+import time
+import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
+
+# fault -> protocol -> (HTTP status, error code, message); `{action}` is filled in.
+DENIED = ("User: arn:aws:sts::123456789012:assumed-role/standin/x is not authorized to perform: "
+          "{action} because the account is restricted")
+ERRORS = {
+    "throttle": {
+        "json": (400, "ThrottlingException", "Rate exceeded"),
+        "query": (400, "Throttling", "Rate exceeded"),
+        "ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
+        "rest-xml": (400, "Throttling", "Rate exceeded"),
+        "s3": (503, "SlowDown", "Please reduce your request rate."),
+    },
+    "error500": {
+        "json": (500, "InternalFailure", "An internal error occurred."),
+        "query": (500, "InternalFailure", "An internal error occurred."),
+        "ec2": (500, "InternalError", "An internal error has occurred."),
+        "rest-xml": (500, "InternalFailure", "An internal error occurred."),
+        "s3": (500, "InternalError", "We encountered an internal error. Please try again."),
+    },
+    "deny": {
+        "json": (400, "AccessDeniedException", DENIED),
+        "query": (400, "AccessDenied", DENIED),
+        "ec2": (403, "UnauthorizedOperation", "You are not authorized to perform this operation. " + DENIED),
+        "rest-xml": (403, "AccessDenied", DENIED),
+        "s3": (403, "AccessDenied", DENIED),
+    },
+}
+KINDS = set(ERRORS) | {"slow", "reset"}
+
+
+def service_of(headers):
+    """The service name of the request's SigV4 credential scope, or `?`."""
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
+    return scope.group(1) if scope else "?"
 
 
 def action_of(method, path, headers, body):
     """`service:Action` for JSON and query protocols; `service METHOD /path` (ids elided) for REST."""
-    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
-    service = scope.group(1) if scope else "?"
+    service = service_of(headers)
     target = headers.get("X-Amz-Target")
     if target:
         return f"{service}:{target.split('.')[-1]}"
@@ -32,11 +92,127 @@ def action_of(method, path, headers, body):
     return f"{service} {method} {route}"
 
 
-def start_proxy(upstream, host="127.0.0.1"):
-    """Starts the proxy in a thread; returns (server, address, counts)."""
+def protocol_of(service, headers, body):
+    if headers.get("X-Amz-Target"):
+        return "json"
+    if body and b"Action=" in body:
+        return "ec2" if service == "ec2" else "query"
+    return "s3" if service == "s3" else "rest-xml"
+
+
+def error_response(kind, action, service, headers, body):
+    """(status, headers, body) of the AWS error answer for fault `kind` on this request."""
+    protocol = protocol_of(service, headers, body)
+    status, code, message = ERRORS[kind][protocol]
+    message = message.format(action=action)
+    request_id = str(uuid.uuid4())
+    if protocol == "json":
+        content_type = headers.get("Content-Type", "")
+        if not content_type.startswith("application/x-amz-json"):
+            content_type = "application/x-amz-json-1.1"
+        data = json.dumps({"__type": code, "message": message})
+        return status, {"Content-Type": content_type, "x-amzn-RequestId": request_id,
+                        "x-amzn-ErrorType": code}, data.encode()
+    code, message = escape(code), escape(message)
+    if protocol == "s3":
+        data = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}'
+                f"</Message><RequestId>{request_id}</RequestId></Error>")
+        return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, data.encode()
+    if protocol == "ec2":
+        data = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+        return status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, data.encode()
+    if protocol == "query":
+        version = parse_qs(body.decode("utf-8", "replace")).get("Version", [""])[0]
+        namespace = f"https://{service}.amazonaws.com/doc/{version}/"
+    else:
+        namespace = "https://route53.amazonaws.com/doc/2013-04-01/" if service == "route53" else ""
+    fault_type = "Receiver" if status >= 500 else "Sender"
+    xmlns = f' xmlns="{namespace}"' if namespace else ""
+    data = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse{xmlns}><Error><Type>{fault_type}</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
+            "</ErrorResponse>")
+    return status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, data.encode()
+
+
+class Faults:
+    """The fault rules and their counters; every method takes the lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+
+    @staticmethod
+    def parse(rules):
+        """Validated, normalised copies of `rules` (a list, or one rule); ValueError says why not."""
+        if isinstance(rules, dict):
+            rules = [rules]
+        if not isinstance(rules, list):
+            raise ValueError("expected a JSON list of rules")
+        parsed = []
+        for rule in rules:
+            if not isinstance(rule, dict):
+                raise ValueError(f"a rule is a JSON object, not {rule!r}")
+            unknown = set(rule) - {"action", "fault", "after", "times", "seconds"}
+            if unknown:
+                raise ValueError(f"unknown rule keys {sorted(unknown)}")
+            r = {"action": rule.get("action"), "fault": rule.get("fault"), "after": rule.get("after", 0),
+                 "times": rule.get("times"), "seconds": rule.get("seconds", 5)}
+            if not isinstance(r["action"], str) or not r["action"]:
+                raise ValueError(f"`action` must be a non-empty string: {rule!r}")
+            if r["fault"] not in KINDS:
+                raise ValueError(f"`fault` must be one of {sorted(KINDS)}: {rule!r}")
+            if type(r["after"]) is not int or r["after"] < 0:
+                raise ValueError(f"`after` must be an integer >= 0: {rule!r}")
+            if r["times"] is not None and (type(r["times"]) is not int or r["times"] < 0):
+                raise ValueError(f"`times` must be an integer >= 0 or null: {rule!r}")
+            if type(r["seconds"]) not in (int, float) or r["seconds"] < 0:
+                raise ValueError(f"`seconds` must be a number >= 0: {rule!r}")
+            parsed.append(dict(r, seen=0, injected=0))
+        return parsed
+
+    def set(self, rules):
+        parsed = self.parse(rules)
+        with self.lock:
+            self.rules = parsed
+
+    def get(self):
+        with self.lock:
+            return [dict(r) for r in self.rules]
+
+    def clear(self):
+        self.set([])
+
+    def pick(self, action):
+        """Counts the call on every matching rule; returns a copy of the rule to inject, or None."""
+        chosen = None
+        with self.lock:
+            for rule in self.rules:
+                if not matches(rule["action"], action):
+                    continue
+                index = rule["seen"]
+                rule["seen"] += 1
+                window = index >= rule["after"] and (rule["times"] is None or index < rule["after"] + rule["times"])
+                if window and chosen is None:
+                    rule["injected"] += 1
+                    chosen = dict(rule)
+        return chosen
+
+
+def matches(pattern, action):
+    if pattern in ("*", action):
+        return True
+    return pattern.endswith(":*") and re.split(r"[: ]", action, maxsplit=1)[0] == pattern[:-2]
+
+
+def start_proxy(upstream, host="127.0.0.1", faults=None):
+    """Starts the proxy in a thread; returns (server, address, counts). `server.faults` is its
+    `Faults` (rules can be set in-process too); `faults` is an optional initial list of rules."""
     target = urlsplit(upstream)
     counts = Counter()
     lock = threading.Lock()
+    rules = Faults()
+    rules.set(faults or [])
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -44,20 +220,61 @@ def start_proxy(upstream, host="127.0.0.1"):
         def log_message(self, *args):
             pass
 
-        def _forward(self):
-            if self.path == "/__proxy/counts":
-                with lock:
-                    data = json.dumps(dict(counts)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
+        def _answer(self, status, headers, data):
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
                 self.wfile.write(data)
-                return
+
+        def _json(self, status, value):
+            self._answer(status, {"Content-Type": "application/json"}, json.dumps(value).encode())
+
+        def _control(self, path, body):
+            if path == "/__proxy/counts" and self.command in ("GET", "DELETE"):
+                with lock:
+                    value = dict(counts)
+                    if self.command == "DELETE":
+                        counts.clear()
+                return self._json(200, value)
+            if path == "/__proxy/faults" and self.command == "POST":
+                try:
+                    rules.set(json.loads(body or b"null"))
+                except ValueError as e:  # json.JSONDecodeError is one too
+                    return self._json(400, {"error": str(e)})
+                return self._json(200, rules.get())
+            if path == "/__proxy/faults" and self.command in ("GET", "DELETE"):
+                if self.command == "DELETE":
+                    rules.clear()
+                return self._json(200, rules.get())
+            return self._json(404, {"error": f"no {self.command} {path} here"})
+
+        def _reset(self):
+            """Closes the connection with an RST and no answer."""
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()  # drops the makefile reference, so close() really closes the socket
+            self.connection.close()
+
+        def _forward(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            path = urlsplit(self.path).path
+            if path.startswith("/__proxy/"):
+                return self._control(path, body)
+            action = action_of(self.command, self.path, self.headers, body)
             with lock:
-                counts[action_of(self.command, self.path, self.headers, body)] += 1
+                counts[action] += 1
+            rule = rules.pick(action)
+            if rule and rule["fault"] == "reset":
+                return self._reset()
+            if rule and rule["fault"] in ERRORS:
+                return self._answer(*error_response(rule["fault"], action, service_of(self.headers),
+                                                    self.headers, body))
+            if rule and rule["fault"] == "slow":
+                time.sleep(rule["seconds"])
             conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -75,6 +292,7 @@ def start_proxy(upstream, host="127.0.0.1"):
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
     server = ThreadingHTTPServer((host, 0), Handler)
+    server.faults = rules
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://{host}:{server.server_address[1]}", counts
 
