@@ -104,6 +104,19 @@ def _describe_environments(original):
     return describe_environments
 
 
+def describe_environments(self):
+    """Answers only the environments asked for, as AWS does (moto ignores the filters, and the
+    aws CLI's `wait environment-updated` relies on them)."""
+    names = self._get_param("EnvironmentNames") or []
+    ids = self._get_param("EnvironmentIds") or []
+    envs = [
+        env
+        for env in self.elasticbeanstalk_backend.describe_environments()
+        if (not names or env.environment_name in names) and (not ids or env.environment_id in ids)
+    ]
+    return ActionResult({"Environments": envs})
+
+
 def update_environment(self):
     env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
     _require_ready(env)
@@ -160,6 +173,7 @@ def install():
         return
     EBResponse.create_environment = _create_environment(EBResponse.create_environment)
     EBBackend.describe_environments = _describe_environments(EBBackend.describe_environments)
+    EBResponse.describe_environments = describe_environments
     EBResponse.update_environment = update_environment
     EBResponse.swap_environment_cnam_es = swap_environment_cnam_es
     EBResponse.restart_app_server = restart_app_server

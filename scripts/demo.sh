@@ -43,4 +43,4 @@ step "what the world sees: staging serves production, the staging URL is locked"
 step standin rollback --last --yes;             "$standin" rollback --last --yes
 step standin status;                            "$standin" status
 step "what the world sees: back as before";     outside
-printf '\nDemo finished: production was promoted to staging and put back, against the local emulator at %s.\n' "$endpoint"
+printf '\nDemo finished: staging stood in for production and everything was put back, against the local emulator at %s.\n' "$endpoint"

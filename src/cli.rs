@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
+use crate::engine::state::{Location, LockTable};
 use crate::error::Error;
 use crate::report::Format;
 
@@ -24,14 +25,40 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "standin", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
-    /// Directory holding run journals and the lock.
+    /// Where run journals and the lock live: a directory, or `s3://BUCKET/PREFIX` to share
+    /// them with other machines (S3 access from the standard AWS chain, not the playbook's
+    /// `aws:` block). Default: `STANDIN_STATE_DIR`, else `.standin`.
     #[arg(
         long,
         global = true,
-        default_value = ".standin",
-        env = "STANDIN_STATE_DIR"
+        visible_alias = "state-dir",
+        value_name = "DIR|s3://BUCKET/PREFIX",
+        env = "STANDIN_STATE",
+        value_parser = Location::parse
     )]
-    pub state_dir: PathBuf,
+    pub state: Option<Location>,
+    /// Lock a shared state with an item of this DynamoDB table (partition key `LockID`, a
+    /// string, as in Terraform's lock tables) instead of the lock object in S3. Everyone
+    /// sharing the state must use the same lock.
+    #[arg(
+        long,
+        global = true,
+        value_name = "dynamodb://TABLE",
+        env = "STANDIN_LOCK",
+        value_parser = LockTable::parse
+    )]
+    pub lock: Option<LockTable>,
+    /// How long a shared state's lock lasts without its holder's heartbeat, in seconds (it
+    /// is renewed every third of that).
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        env = "STANDIN_LEASE_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub lease_secs: u64,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub output: Format,
@@ -74,6 +101,8 @@ pub enum Command {
         yes: bool,
         #[command(flatten)]
         guards: GuardArgs,
+        #[command(flatten)]
+        unlock: UnlockArgs,
     },
     /// Undo a run's changes in reverse order, from its journal.
     Rollback {
@@ -89,6 +118,8 @@ pub enum Command {
         /// Overwrite values that were changed by someone else since the run.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        unlock: UnlockArgs,
     },
     /// Continue a run that stopped part way (killed, or Ctrl-C): steps done are skipped, a
     /// step in doubt is checked against live state first, the rest run as planned anew.
@@ -104,8 +135,11 @@ pub enum Command {
         yes: bool,
         #[command(flatten)]
         guards: GuardArgs,
+        #[command(flatten)]
+        unlock: UnlockArgs,
     },
-    /// Show a run's steps and their states, from its journal (default: the newest run).
+    /// Show a run's steps and their states, from its journal (default: the newest run), and
+    /// who holds a shared state's lock.
     Status { run_id: Option<String> },
     /// List the step kinds this build knows.
     Kinds,
@@ -118,6 +152,15 @@ pub enum Command {
         #[arg(long = "for", value_enum, default_value = "run")]
         phase: crate::iam::Phase,
     },
+}
+
+/// Taking over a shared state's lock from a holder that died.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Take over the lock of a shared state from the holder with this lock id (shown when
+    /// the lock is refused, and by `standin status`), after checking that it is dead.
+    #[arg(long, value_name = "LOCK_ID")]
+    pub force_unlock: Option<String>,
 }
 
 /// Overruling built-in guards, by name, one at a time.

@@ -64,13 +64,13 @@ fn lines(items: &[String]) -> String {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Invalid(_) | Self::Usage(_) => exit::INVALID,
+            Self::Invalid(_) | Self::Usage(_) | Self::Lock(LockError::NotShared) => exit::INVALID,
             Self::Engine(EngineError::Read(_)) => exit::INVALID,
-            Self::Lock(LockError::Held { .. })
+            Self::Lock(LockError::Held { .. } | LockError::WrongId { .. })
             | Self::Declined
             | Self::Refused(_)
             | Self::Stale(_) => exit::NOT_STARTED,
-            Self::Lock(LockError::Io { .. }) | Self::Plan { .. } => exit::ROLLED_BACK,
+            Self::Lock(LockError::Failed { .. }) | Self::Plan { .. } => exit::ROLLED_BACK,
             // The journal could not be written mid-run: what happened is uncertain.
             Self::Engine(EngineError::Journal { .. }) => exit::HUMAN_NEEDED,
         }

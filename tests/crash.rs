@@ -8,42 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::support::{Out, World};
-
-/// Every case in parallel on a few threads (most of a case is waiting on the emulator); panics
-/// are collected so one failure names every failing case.
-fn each<T: Sync>(cases: &[T], name: impl Fn(&T) -> String + Sync, check: impl Fn(&T) + Sync) {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failures = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(case) = cases.get(i) else { break };
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case)));
-                if let Err(panic) = result {
-                    let message = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                        .unwrap_or_default();
-                    failures
-                        .lock()
-                        .unwrap()
-                        .push(format!("{}: {message}", name(case)));
-                }
-            });
-        }
-    });
-    let failures = failures.into_inner().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
-}
+use crate::support::{each, Out, World};
 
 /// A step of the incident playbook, and whether it mutates (journals an intent).
 struct Step {

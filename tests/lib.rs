@@ -4,14 +4,18 @@ mod support;
 
 mod bad_input;
 mod crash;
+mod faults;
 mod guards;
 mod iam;
 mod interrupt;
 mod kinds;
 mod plan;
+mod properties;
 mod rollback;
 mod run;
 mod runbook;
 mod saved_plan;
 mod secrets;
 mod snapshots;
+mod team;
+mod version_limit;

@@ -17,6 +17,41 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every case in parallel on a few threads (most of a case is waiting on the emulator); panics
+/// are collected so one failure names every failing case.
+pub fn each<T: Sync>(cases: &[T], name: impl Fn(&T) -> String + Sync, check: impl Fn(&T) + Sync) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case)));
+                if let Err(panic) = result {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                        .unwrap_or_default();
+                    failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("{}: {message}", name(case)));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
 /// A running emulator with the incident world, and a scratch directory for state and playbooks.
 pub struct World {
     child: Child,
@@ -29,6 +64,8 @@ pub struct World {
     pub ssm: aws_sdk_ssm::Client,
     pub eb: aws_sdk_elasticbeanstalk::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    /// The configuration of the clients above, for more (S3, DynamoDB).
+    pub config: aws_config::SdkConfig,
 }
 
 /// What a run of the binary printed and returned.
@@ -114,6 +151,7 @@ impl World {
             ssm: aws_sdk_ssm::Client::new(&config),
             eb: aws_sdk_elasticbeanstalk::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            config,
             runtime,
         }
     }
@@ -139,6 +177,9 @@ impl World {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
             .env_remove("STANDIN_STATE_DIR")
+            .env_remove("STANDIN_STATE")
+            .env_remove("STANDIN_LOCK")
+            .env_remove("STANDIN_LEASE_SECS")
             .stdin(Stdio::null());
         cmd
     }
@@ -147,6 +188,62 @@ impl World {
     pub fn standin(&self, args: &[&str]) -> Out {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         self.standin_env(&[], &args)
+    }
+
+    /// Runs `standin ARGS` to the end in another directory: another machine, sharing only the
+    /// emulated AWS account.
+    pub fn standin_in(&self, dir: &Path, args: &[&str]) -> Out {
+        let out = self
+            .command(args)
+            .current_dir(dir)
+            .output()
+            .expect("run standin");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// An S3 client for the emulator (path-style addressing, as standin uses with an endpoint).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.config)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Creates an S3 bucket, for a shared state.
+    pub fn create_bucket(&self, name: &str) {
+        self.block_on(self.s3().create_bucket().bucket(name).send())
+            .expect("create bucket");
+    }
+
+    /// Creates a DynamoDB table shaped as lock tables are: partition key `LockID`, a string.
+    pub fn create_lock_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let client = aws_sdk_dynamodb::Client::new(&self.config);
+        let request = client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("LockID")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("LockID")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            );
+        self.block_on(request.send()).expect("create table");
     }
 
     /// Starts `standin ARGS` in the background, for tests that act on the world mid-run.

@@ -5,16 +5,19 @@
 //! AWS_ENDPOINT_URL), so the local emulator is reached with no code path of its own. A playbook's
 //! `aws:` block overrides the chain where it says something.
 
+pub mod cli;
+pub mod dynamodb;
 pub mod eb;
 pub mod route53;
 pub mod run_command;
+pub mod s3;
 pub mod ssm;
 
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use serde::{Deserialize, Serialize};
 
@@ -50,25 +53,7 @@ impl Clients {
     /// transient network errors), 5 attempts. Each operation, retries included, is bounded so a
     /// hung endpoint cannot stall a run forever.
     pub async fn load(settings: &AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(5))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(120))
-                    .build(),
-            );
-        if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &settings.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &settings.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
+        let config = config(settings).await;
         Self {
             route53: aws_sdk_route53::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
@@ -76,6 +61,39 @@ impl Clients {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         }
     }
+}
+
+/// The standard chain with `settings`' overrides, and the retry and timeout policy of every
+/// client (see [`Clients::load`]).
+pub async fn config(settings: &AwsSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        );
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &settings.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// What a conditional write expects to find (S3 objects, DynamoDB items).
+#[derive(Debug, Clone, Copy)]
+pub enum Expect<'a> {
+    /// Nothing there yet.
+    Absent,
+    /// This version: what the last read or write returned.
+    Version(&'a str),
 }
 
 /// Waits between polls of something that settles (a DNS change, an environment update): quick
@@ -156,8 +174,39 @@ impl AwsError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self.code.as_deref(),
-            Some("ParameterNotFound" | "NoSuchHostedZone" | "ParameterVersionNotFound")
+            Some(
+                "ParameterNotFound" | "NoSuchHostedZone" | "ParameterVersionNotFound" | "NoSuchKey"
+            )
         )
+    }
+
+    /// Whether a conditional write or delete found the object or item not as expected: S3's
+    /// `If-Match`/`If-None-Match` (412, or 409 when two such writes race) and DynamoDB's
+    /// condition expressions.
+    pub fn is_condition_failed(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some(
+                "PreconditionFailed"
+                    | "ConditionalRequestConflict"
+                    | "ConditionalCheckFailedException"
+            )
+        )
+    }
+}
+
+/// Waits for an AWS call from synchronous code, blocking this thread as `fsync` does: a journal
+/// append (the S3 PUT returning is its durability point, and no Ctrl-C may cut it in half) and
+/// a lock's release when it is dropped. Works only on the multi-threaded runtime (standin's).
+pub fn block_on<F: std::future::Future>(call: F) -> std::io::Result<F::Output> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(|| handle.block_on(call)))
+        }
+        _ => Err(std::io::Error::other(
+            "an AWS call from synchronous code needs the multi-threaded tokio runtime",
+        )),
     }
 }
 

@@ -134,6 +134,52 @@ impl RecordSet {
         })
     }
 
+    /// The record set as `aws route53 change-resource-record-sets` takes it (JSON, AWS names).
+    pub fn cli_json(&self) -> serde_json::Value {
+        let mut set = serde_json::json!({"Name": self.name, "Type": self.rtype});
+        let mut put = |key: &str, value: serde_json::Value| {
+            if !value.is_null() {
+                set[key] = value;
+            }
+        };
+        put("TTL", self.ttl.into());
+        if !self.values.is_empty() {
+            let records: Vec<_> = self
+                .values
+                .iter()
+                .map(|v| serde_json::json!({"Value": v}))
+                .collect();
+            put("ResourceRecords", records.into());
+        }
+        put(
+            "AliasTarget",
+            self.alias.as_ref().map_or(serde_json::Value::Null, |a| {
+                serde_json::json!({
+                    "HostedZoneId": a.hosted_zone_id,
+                    "DNSName": a.dns_name,
+                    "EvaluateTargetHealth": a.evaluate_target_health,
+                })
+            }),
+        );
+        put("SetIdentifier", self.set_identifier.clone().into());
+        put("Weight", self.weight.into());
+        put("Region", self.region.clone().into());
+        put("Failover", self.failover.clone().into());
+        put("MultiValueAnswer", self.multi_value_answer.into());
+        put("HealthCheckId", self.health_check_id.clone().into());
+        if let Some([continent, country, sub]) = &self.geo_location {
+            put(
+                "GeoLocation",
+                serde_json::json!({
+                    "ContinentCode": continent,
+                    "CountryCode": country,
+                    "SubdivisionCode": sub,
+                }),
+            );
+        }
+        set
+    }
+
     fn to_sdk(&self) -> ResourceRecordSet {
         let records = (!self.values.is_empty()).then(|| {
             self.values

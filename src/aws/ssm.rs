@@ -194,6 +194,25 @@ pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
     Ok(out.version())
 }
 
+/// How many versions Parameter Store keeps of a parameter.
+pub const MAX_VERSIONS: i64 = 100;
+
+/// The oldest version still in a parameter's history, and its labels.
+pub async fn oldest_version(client: &Client, name: &str) -> Result<(i64, Vec<String>), AwsError> {
+    let page = client
+        .get_parameter_history()
+        .name(name)
+        .send()
+        .await
+        .op("SSM.GetParameterHistory")?;
+    Ok(page
+        .parameters()
+        .iter()
+        .min_by_key(|p| p.version())
+        .map(|p| (p.version(), p.labels().to_vec()))
+        .unwrap_or_default())
+}
+
 /// One version from a parameter's history (SecureStrings decrypted: keep it in memory, never
 /// print it), or `None` once it was evicted (Parameter Store keeps the last 100).
 pub async fn history_version(

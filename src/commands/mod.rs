@@ -6,11 +6,13 @@ mod rollback;
 mod run;
 mod status;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::aws::{AwsSettings, Clients};
 use crate::cli::{Cli, Command, PlaybookArgs};
+use crate::engine::state::{Location, State};
 use crate::error::{exit, Error};
 use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
@@ -30,6 +32,7 @@ pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
             plan,
             yes,
             guards,
+            unlock,
         } => {
             let args = run::RunArgs {
                 playbook: playbook.as_ref(),
@@ -37,6 +40,7 @@ pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
                 plan: plan.as_ref(),
                 yes: *yes,
                 guards,
+                force_unlock: unlock.force_unlock.as_deref(),
             };
             run::run(cli, args).await
         }
@@ -45,22 +49,33 @@ pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
             last: _,
             yes,
             force,
-        } => rollback::rollback(cli, run_id.as_deref(), *yes, *force).await,
+            unlock,
+        } => {
+            let args = rollback::RollbackArgs {
+                run_id: run_id.as_deref(),
+                yes: *yes,
+                force: *force,
+                force_unlock: unlock.force_unlock.as_deref(),
+            };
+            rollback::rollback(cli, args).await
+        }
         Command::Resume {
             run_id,
             vars,
             yes,
             guards,
+            unlock,
         } => {
             let args = resume::ResumeArgs {
                 run_id: run_id.as_deref(),
                 vars,
                 yes: *yes,
                 guards,
+                force_unlock: unlock.force_unlock.as_deref(),
             };
             resume::resume(cli, args).await
         }
-        Command::Status { run_id } => status::status(cli, run_id.as_deref()),
+        Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy { playbook, phase } => {
             let pb = load(playbook)?;
             let needs: Vec<(&str, crate::iam::Needs)> = pb
@@ -126,13 +141,39 @@ async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal) -> Ct
     }
 }
 
-/// `--state-dir X` as it must be repeated in suggested commands (empty for the default).
+/// Where the state is: `--state` (or `STANDIN_STATE`), else `STANDIN_STATE_DIR`, else
+/// `.standin`.
+fn location(cli: &Cli) -> Location {
+    cli.state.clone().unwrap_or_else(|| {
+        Location::Dir(
+            std::env::var_os("STANDIN_STATE_DIR").map_or_else(|| ".standin".into(), PathBuf::from),
+        )
+    })
+}
+
+/// The state and its lock, as the global options say (clients are built, nothing is called).
+async fn state(cli: &Cli) -> Result<State, Error> {
+    State::open(
+        location(cli),
+        cli.lock.as_ref(),
+        Duration::from_secs(cli.lease_secs),
+    )
+    .await
+    .map_err(Error::Usage)
+}
+
+/// `--state X --lock Y` as they must be repeated in suggested commands (empty for the
+/// defaults).
 fn state_flag(cli: &Cli) -> String {
-    if cli.state_dir.as_os_str() == ".standin" {
-        String::new()
-    } else {
-        format!(" --state-dir {}", cli.state_dir.display())
+    let mut flags = String::new();
+    let location = location(cli);
+    if location != Location::Dir(".standin".into()) {
+        flags.push_str(&format!(" --state {location}"));
     }
+    if let Some(table) = &cli.lock {
+        flags.push_str(&format!(" --lock {table}"));
+    }
+    flags
 }
 
 /// Asks a human to type `expected` unless `--yes`; refuses without a terminal to ask on.

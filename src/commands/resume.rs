@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs};
-use crate::engine::journal::Journal;
-use crate::engine::state::StateDir;
 use crate::engine::{self, load_view, Spec};
 use crate::error::Error;
 use crate::report::{Console, Format, Terminal};
@@ -14,14 +12,17 @@ pub(super) struct ResumeArgs<'a> {
     pub vars: &'a [(String, String)],
     pub yes: bool,
     pub guards: &'a GuardArgs,
+    pub force_unlock: Option<&'a str>,
 }
 
 pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error> {
-    let state = StateDir::new(&cli.state_dir);
-    let run_id = super::status::resolve(&state, args.run_id)?;
-    let _lock = state.lock(&format!("standin resume {run_id}"))?;
-    let path = state.journal(&run_id);
-    let view = load_view(&path)?;
+    let state = super::state(cli).await?;
+    let run_id = super::status::resolve(&state, args.run_id).await?;
+    let lock = state
+        .lock(&format!("standin resume {run_id}"), args.force_unlock)
+        .await?;
+    let mut journal = state.open_journal(&run_id, &lock).await?;
+    let view = load_view(&journal)?;
     if !view.resumable() {
         let why = if view.rolling_back {
             format!(
@@ -97,10 +98,6 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
         &format!("This continues run {run_id}, changing live resources as planned above."),
         &pb.name,
     )?;
-    let mut journal = Journal::open(&path).map_err(|source| engine::EngineError::Journal {
-        path: path.display().to_string(),
-        source,
-    })?;
     let spec = Spec {
         playbook: &pb,
         expected: &expected,

@@ -1,24 +1,33 @@
 //! `standin rollback`: undo a run from its journal alone.
 
 use crate::cli::Cli;
-use crate::engine::journal::{Journal, Outcome};
-use crate::engine::state::StateDir;
+use crate::engine::journal::Outcome;
 use crate::engine::stop::Stop;
 use crate::engine::{self, load_view};
 use crate::error::{exit, Error};
 use crate::report::{self, Console, Format, Terminal};
 
-pub(super) async fn rollback(
-    cli: &Cli,
-    run_id: Option<&str>,
-    yes: bool,
-    force: bool,
-) -> Result<u8, Error> {
-    let state = StateDir::new(&cli.state_dir);
-    let run_id = super::status::resolve(&state, run_id)?;
-    let _lock = state.lock(&format!("standin rollback {run_id}"))?;
-    let path = state.journal(&run_id);
-    let view = load_view(&path)?;
+pub(super) struct RollbackArgs<'a> {
+    pub run_id: Option<&'a str>,
+    pub yes: bool,
+    pub force: bool,
+    pub force_unlock: Option<&'a str>,
+}
+
+pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Error> {
+    let RollbackArgs {
+        run_id,
+        yes,
+        force,
+        force_unlock,
+    } = args;
+    let state = super::state(cli).await?;
+    let run_id = super::status::resolve(&state, run_id).await?;
+    let lock = state
+        .lock(&format!("standin rollback {run_id}"), force_unlock)
+        .await?;
+    let mut journal = state.open_journal(&run_id, &lock).await?;
+    let view = load_view(&journal)?;
     let stack: Vec<_> = view.rollback_stack().map(|s| s.id.clone()).collect();
     if stack.is_empty() {
         match cli.output {
@@ -45,10 +54,6 @@ pub(super) async fn rollback(
     )?;
     let terminal = Terminal::default();
     let ctx = super::context(&view.aws, yes, &terminal).await;
-    let mut journal = Journal::open(&path).map_err(|source| engine::EngineError::Journal {
-        path: path.display().to_string(),
-        source,
-    })?;
     let mut console = Console::new(cli.output, terminal);
     let reason = if force {
         "requested with --force"

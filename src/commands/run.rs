@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::plan::{self, PlanDoc};
-use crate::engine::state::StateDir;
+use crate::engine::state::State;
 use crate::engine::stop::Stop;
 use crate::engine::{self, Report, Spec};
 use crate::error::{exit, Error};
@@ -19,6 +19,7 @@ pub(super) struct RunArgs<'a> {
     pub plan: Option<&'a PathBuf>,
     pub yes: bool,
     pub guards: &'a GuardArgs,
+    pub force_unlock: Option<&'a str>,
 }
 
 pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
@@ -35,8 +36,13 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
     if let Some(why) = saved.as_ref().and_then(|s| plan::other_inputs(s, &pb)) {
         return Err(Error::Stale(vec![why]));
     }
-    let state = StateDir::new(&cli.state_dir);
-    let _lock = state.lock(&format!("standin run {}", path.display()))?;
+    let state = super::state(cli).await?;
+    let lock = state
+        .lock(
+            &format!("standin run {}", path.display()),
+            args.force_unlock,
+        )
+        .await?;
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal).await;
     let forced = args.guards.forced();
@@ -61,12 +67,10 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
         ),
         &pb.name,
     )?;
-    let run_id = StateDir::new_run_id();
+    let run_id = State::new_run_id();
+    let mut journal = state.create_journal(&run_id, &lock).await?;
     if cli.output == Format::Human {
-        println!(
-            "\nRun {run_id} (journal: {})",
-            state.journal(&run_id).display()
-        );
+        println!("\nRun {run_id} (journal: {})", journal.location());
     }
     let mut console = Console::new(cli.output, terminal);
     let spec = Spec {
@@ -74,7 +78,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
         expected: &expected,
         forced: &forced,
     };
-    let report = engine::run(&spec, &ctx, &state, &run_id, &mut console, &stop()).await?;
+    let report = engine::run(&spec, &ctx, &mut journal, &run_id, &mut console, &stop()).await?;
     Ok(finish(cli, &report))
 }
 

@@ -1,5 +1,6 @@
-//! The write-ahead journal of a run: one JSON record per line in
-//! `<state-dir>/runs/<run-id>/journal.jsonl`, each appended and fsynced before the next action.
+//! The write-ahead journal of a run: one JSON record per line in `runs/<run-id>/journal.jsonl`
+//! of the state (a directory, or an S3 bucket and prefix), each appended and made durable
+//! (fsynced, or the S3 PUT answered) before the next action.
 //!
 //! A step's undo record is journaled (`intent`) before its mutation starts, so a run killed at
 //! any point can still be rolled back from the journal alone. Records never hold secret values.
@@ -15,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::Source;
-use crate::aws::AwsSettings;
+use super::state::Fence;
+use crate::aws::s3::Object;
+use crate::aws::{AwsSettings, Expect};
 use crate::steps::Change;
 
 /// Journal format version written by this build. 2 added the playbook's fingerprint to the
@@ -119,19 +122,37 @@ pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// An open journal, appending.
+/// An open journal, appending: a file in a state directory, or an object in a state bucket.
 pub struct Journal {
-    file: File,
-    path: PathBuf,
+    location: String,
+    target: Target,
+    fence: Fence,
+}
+
+enum Target {
+    /// Each record is one write to the file, then `fdatasync`.
+    File(PathBuf),
+    /// Each record rewrites the whole object with `If-Match` the ETag of this journal's last
+    /// write, so no other writer's records can be lost or interleaved unnoticed.
+    Object(Remote),
+}
+
+/// An S3 journal as this process last wrote (or read) it.
+struct Remote {
+    object: Object,
+    run_id: String,
+    bytes: Vec<u8>,
+    etag: String,
 }
 
 impl Journal {
-    /// Creates the journal of a new run (the run directory must not exist yet).
-    pub fn create(run_dir: &Path) -> io::Result<Self> {
+    /// Creates the journal of a new run in a state directory (the run directory must not
+    /// exist yet).
+    pub fn create(run_dir: &Path, fence: Fence) -> io::Result<Self> {
         fs::create_dir_all(run_dir.parent().unwrap_or(run_dir))?;
         fs::create_dir(run_dir)?;
         let path = run_dir.join("journal.jsonl");
-        let file = OpenOptions::new()
+        OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(&path)?;
@@ -140,28 +161,121 @@ impl Journal {
         if let Some(parent) = run_dir.parent() {
             sync_dir(parent)?;
         }
-        Ok(Self { file, path })
+        Ok(Self::open(&path, fence))
     }
 
-    /// Opens an existing journal to append (rollback of an earlier run).
-    pub fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().append(true).open(path)?;
-        Ok(Self {
-            file,
-            path: path.to_owned(),
-        })
+    /// A journal of a state directory, to read and append to (an earlier run's, for resume
+    /// and rollback). The file is opened for each append.
+    pub fn open(path: &Path, fence: Fence) -> Self {
+        Self {
+            location: path.display().to_string(),
+            target: Target::File(path.to_owned()),
+            fence,
+        }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Creates the journal of a new run as an S3 object that must not exist yet.
+    pub async fn create_object(object: Object, run_id: &str, fence: Fence) -> io::Result<Self> {
+        let etag = object
+            .put(Vec::new(), Expect::Absent)
+            .await
+            .map_err(io::Error::other)?
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("run {run_id} already has a journal"),
+                )
+            })?;
+        Ok(Self::remote(object, run_id, Vec::new(), etag, fence))
     }
 
-    /// Appends one record and fsyncs it: when this returns, the record is on disk.
+    /// Reads an S3 journal, to append to it from where it is now.
+    pub async fn open_object(
+        object: Object,
+        run_id: &str,
+        fence: Fence,
+    ) -> Result<Self, ReadError> {
+        let io = |source| ReadError::Io {
+            location: object.url(),
+            source,
+        };
+        let (bytes, etag) = object
+            .get()
+            .await
+            .map_err(|e| io(io::Error::other(e)))?
+            .ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
+        Ok(Self::remote(object, run_id, bytes, etag, fence))
+    }
+
+    fn remote(object: Object, run_id: &str, bytes: Vec<u8>, etag: String, fence: Fence) -> Self {
+        Self {
+            location: object.url(),
+            target: Target::Object(Remote {
+                object,
+                run_id: run_id.to_owned(),
+                bytes,
+                etag,
+            }),
+            fence,
+        }
+    }
+
+    /// The file's path or the object's `s3://` URL.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Appends one record: when this returns, the record is on disk (fsynced) or in S3 (the
+    /// PUT answered). Fails, writing nothing, once this process lost its lock.
     pub fn append(&mut self, record: &Record) -> io::Result<()> {
+        self.fence.check()?;
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.sync_data()
+        match &mut self.target {
+            Target::File(path) => {
+                let mut file = OpenOptions::new().append(true).open(path)?;
+                file.write_all(&line)?;
+                file.sync_data()
+            }
+            Target::Object(remote) => crate::aws::block_on(remote.append(line))?,
+        }
+    }
+
+    /// Every record (as [`parse`] reads them): of the file as it is now, or of the object as
+    /// this process last wrote or read it.
+    pub fn records(&self) -> Result<Vec<Record>, ReadError> {
+        match &self.target {
+            Target::File(path) => read(path),
+            Target::Object(remote) => parse(&self.location, &remote.bytes),
+        }
+    }
+}
+
+impl Remote {
+    async fn append(&mut self, line: Vec<u8>) -> io::Result<()> {
+        let mut next = self.bytes.clone();
+        next.extend(line);
+        let written = self
+            .object
+            .put(next.clone(), Expect::Version(&self.etag))
+            .await
+            .map_err(io::Error::other)?;
+        let etag = match written {
+            Some(etag) => etag,
+            None => match self.object.get().await.map_err(io::Error::other)? {
+                // Our own write, landed twice (the SDK retried it after a lost answer).
+                Some((now, etag)) if now == next => etag,
+                _ => {
+                    return Err(io::Error::other(format!(
+                        "another process wrote the journal of run {} since this one did; stop and look (`standin status {}`, with the same --state)",
+                        self.run_id, self.run_id
+                    )))
+                }
+            },
+        };
+        self.bytes = next;
+        self.etag = etag;
+        Ok(())
     }
 }
 
@@ -172,57 +286,70 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Why a journal cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{path}:{line}: not a journal record: {message}")]
+    #[error("cannot read {location}: {source}")]
+    Io { location: String, source: io::Error },
+    #[error("{location}:{line}: not a journal record: {message}")]
     Corrupt {
-        path: PathBuf,
+        location: String,
         line: usize,
         message: String,
     },
-    #[error("{path}: journal format {found} is newer than this standin reads ({FORMAT}); use a newer standin")]
-    Future { path: PathBuf, found: u32 },
-    #[error("{path}: empty journal (the run did not start)")]
-    Empty { path: PathBuf },
+    #[error("{location}: journal format {found} is newer than this standin reads ({FORMAT}); use a newer standin")]
+    Future { location: String, found: u32 },
+    #[error("{location}: empty journal (the run did not start)")]
+    Empty { location: String },
 }
 
-/// Reads every record. A last line without its newline is a write cut short by a crash: it is
-/// ignored, since its action never started (records are written before actions).
+/// Reads every record of a journal file, as [`parse`] does.
 pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
-    let text = fs::read_to_string(path).map_err(|source| ReadError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let complete = match text.rfind('\n') {
-        Some(end) => &text[..=end],
-        None => "",
+    let location = path.display().to_string();
+    match fs::read(path) {
+        Ok(bytes) => parse(&location, &bytes),
+        Err(source) => Err(ReadError::Io { location, source }),
+    }
+}
+
+/// Parses every record of a journal's bytes. A last line without its newline is a write cut
+/// short by a crash (possibly inside a character): it is ignored, since its action never
+/// started (records are written before actions). Blank lines are skipped but counted, and the
+/// first record is checked for a newer format before any record is parsed.
+pub fn parse(location: &str, bytes: &[u8]) -> Result<Vec<Record>, ReadError> {
+    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &bytes[..end],
+        None => {
+            return Err(ReadError::Empty {
+                location: location.to_owned(),
+            })
+        }
     };
     let mut records = Vec::new();
-    for (i, line) in complete.lines().enumerate() {
+    for (i, line) in complete.split(|b| *b == b'\n').enumerate() {
+        let corrupt = |message: String| ReadError::Corrupt {
+            location: location.to_owned(),
+            line: i + 1,
+            message,
+        };
+        let line = std::str::from_utf8(line).map_err(|e| corrupt(format!("not UTF-8 ({e})")))?;
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
         }
-        if i == 0 {
+        if records.is_empty() {
             let format = serde_json::from_str::<Value>(line)
                 .ok()
                 .and_then(|v| v.get("format").and_then(Value::as_u64));
             if let Some(found) = format.filter(|f| *f > u64::from(FORMAT)) {
                 return Err(ReadError::Future {
-                    path: path.to_owned(),
+                    location: location.to_owned(),
                     found: u32::try_from(found).unwrap_or(u32::MAX),
                 });
             }
         }
-        let record = serde_json::from_str(line).map_err(|e| ReadError::Corrupt {
-            path: path.to_owned(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
-        records.push(record);
+        records.push(serde_json::from_str(line).map_err(|e| corrupt(e.to_string()))?);
     }
     if records.is_empty() {
         return Err(ReadError::Empty {
-            path: path.to_owned(),
+            location: location.to_owned(),
         });
     }
     Ok(records)
@@ -249,7 +376,7 @@ mod tests {
     fn reads_back_what_it_wrote_and_ignores_a_torn_last_line() {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("runs").join("r1");
-        let mut journal = Journal::create(&run).unwrap();
+        let mut journal = Journal::create(&run, Fence::default()).unwrap();
         journal.append(&start()).unwrap();
         journal
             .append(&Record::Unchanged {
@@ -259,10 +386,10 @@ mod tests {
             .unwrap();
         let mut file = OpenOptions::new()
             .append(true)
-            .open(journal.path())
+            .open(journal.location())
             .unwrap();
         file.write_all(b"{\"record\":\"intent\",\"st").unwrap();
-        let records = read(journal.path()).unwrap();
+        let records = journal.records().unwrap();
         assert_eq!(records.len(), 2);
     }
 

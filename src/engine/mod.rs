@@ -15,12 +15,11 @@ use serde::Serialize;
 
 use self::journal::{now, Journal, Outcome, Record, StepRef, FORMAT};
 use self::plan::PlanDoc;
-use self::state::StateDir;
 use self::stop::Stop;
 use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::{Playbook, StepDef};
-use crate::steps::{self, Ctx, Drift, Prepared, StepError};
+use crate::steps::{self, Ctx, Drift, Prepared, StepError, Undo};
 
 /// Bound on a step (plan, apply and waits) when the playbook sets no `timeout`.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -52,6 +51,9 @@ pub struct Leftover {
     /// Resources changed since the run, when that is why (rerun with `--force` to overwrite).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
+    /// aws CLI commands that finish this undo by hand (e.g. when access is denied).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_hand: Vec<String>,
 }
 
 /// The step that stopped a run, and why.
@@ -90,7 +92,7 @@ pub enum EngineError {
 
 fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
     move |source| EngineError::Journal {
-        path: journal.path().display().to_string(),
+        path: journal.location().to_owned(),
         source,
     }
 }
@@ -110,17 +112,12 @@ pub struct Spec<'a> {
 pub async fn run(
     spec: &Spec<'_>,
     ctx: &Ctx,
-    state: &StateDir,
+    journal: &mut Journal,
     run_id: &str,
     obs: &mut dyn Observer,
     stop: &Stop,
 ) -> Result<Report, EngineError> {
     let playbook = spec.playbook;
-    let mut journal =
-        Journal::create(&state.runs().join(run_id)).map_err(|source| EngineError::Journal {
-            path: state.journal(run_id).display().to_string(),
-            source,
-        })?;
     let start = Record::Start {
         format: FORMAT,
         run_id: run_id.to_owned(),
@@ -138,8 +135,8 @@ pub async fn run(
             .collect(),
         at: now(),
     };
-    journal.append(&start).map_err(journal_err(&journal))?;
-    execute(spec, ctx, &mut journal, run_id, None, obs, stop).await
+    journal.append(&start).map_err(journal_err(journal))?;
+    execute(spec, ctx, journal, run_id, None, obs, stop).await
 }
 
 /// Continues a run whose process stopped (killed, or Ctrl-C): steps done are skipped, a step
@@ -235,7 +232,7 @@ async fn execute(
             }
             Err(error) => {
                 let reason = format!("step `{}` failed: {error}", def.id);
-                let view = load_view(journal.path())?;
+                let view = load_view(journal)?;
                 let mut report = rollback(&view, ctx, journal, false, &reason, obs, stop).await?;
                 report.failed_step = Some(FailedStep {
                     step: def.id.clone(),
@@ -275,7 +272,7 @@ async fn stopped(
 ) -> Result<Report, EngineError> {
     let question = format!("Stopped before step `{next}`. Roll back what this run changed?");
     if done_any && ctx.prompt.confirm(&question) == Some(true) {
-        let view = load_view(journal.path())?;
+        let view = load_view(journal)?;
         let reason = format!("stopped by Ctrl-C before step `{next}`");
         let mut report =
             rollback(&view, ctx, journal, false, &reason, obs, &Stop::default()).await?;
@@ -468,11 +465,11 @@ async fn run_step(
 }
 
 /// Reads a run's journal into a view.
-pub fn load_view(path: &std::path::Path) -> Result<RunView, EngineError> {
-    let records = journal::read(path)?;
+pub fn load_view(journal: &Journal) -> Result<RunView, EngineError> {
+    let records = journal.records()?;
     RunView::from_records(&records).ok_or_else(|| {
         EngineError::Read(journal::ReadError::Corrupt {
-            path: path.to_owned(),
+            location: journal.location().to_owned(),
             line: 1,
             message: "the first record is not a start record".into(),
         })
@@ -504,25 +501,20 @@ pub async fn rollback(
     let mut leftovers = Vec::new();
     let mut aborted = false;
     for step in view.rollback_stack() {
-        let result = if aborted {
-            Err(StepError::failed(
+        let undo = load_undo(&step.kind, step.undo.clone().unwrap_or_default());
+        let result = match (&undo, aborted) {
+            (_, true) => Err(StepError::failed(
                 &step.id,
                 "not undone: the rollback was aborted with Ctrl-C",
-            ))
-        } else {
-            let undo = undo_step(
-                &step.kind,
-                step.undo.clone().unwrap_or_default(),
-                ctx,
-                force,
-            );
-            tokio::select! {
-                result = undo => result,
+            )),
+            (Err(e), _) => Err(StepError::failed(&step.id, e)),
+            (Ok(undo), false) => tokio::select! {
+                result = run_undo(undo.as_ref(), ctx, force) => result,
                 () = stop.aborted() => {
                     aborted = true;
                     Err(StepError::failed(&step.id, "undo aborted with Ctrl-C; whether it landed is in doubt"))
                 }
-            }
+            },
         };
         crash::at(crash::Point::Undone, &step.id);
         match result {
@@ -551,6 +543,7 @@ pub async fn rollback(
                     step: step.id.clone(),
                     kind: step.kind.clone(),
                     error,
+                    by_hand: undo.map(|u| u.by_hand(&view.aws)).unwrap_or_default(),
                     drift: match e {
                         StepError::Drift(items) => items,
                         _ => Vec::new(),
@@ -577,22 +570,26 @@ pub async fn rollback(
     })
 }
 
-async fn undo_step(
-    kind: &str,
-    record: serde_json::Value,
-    ctx: &Ctx,
-    force: bool,
-) -> Result<Vec<String>, StepError> {
+/// Reads a journaled undo record with its kind's type.
+fn load_undo(kind: &str, record: serde_json::Value) -> Result<Box<dyn Undo>, String> {
     let def = steps::find_kind(kind).ok_or_else(|| {
-        StepError::failed(
-            kind,
-            "this standin does not know the kind; roll back with the standin that ran it",
+        format!(
+            "this standin does not know the kind `{kind}`; roll back with the standin that ran it"
         )
     })?;
-    let undo = (def.load_undo)(record).map_err(|e| {
-        StepError::failed(kind, format!("unreadable undo record in the journal: {e}"))
-    })?;
+    (def.load_undo)(record).map_err(|e| format!("unreadable undo record in the journal: {e}"))
+}
+
+async fn run_undo(undo: &dyn Undo, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
     tokio::time::timeout(DEFAULT_STEP_TIMEOUT, undo.undo(ctx, force))
         .await
-        .map_err(|_| StepError::failed(kind, "undo timed out"))?
+        .map_err(|_| {
+            StepError::failed(
+                "undo",
+                format!(
+                    "timed out after {}",
+                    humantime::format_duration(DEFAULT_STEP_TIMEOUT)
+                ),
+            )
+        })?
 }

@@ -39,10 +39,7 @@ pub fn interpolate(
             // Keys are strings too (e.g. parameter names under `values:`): rebuild the mapping.
             let entries = std::mem::take(map);
             for (mut key, mut item) in entries {
-                let name = key
-                    .as_str()
-                    .map_or_else(|| format!("{key:?}"), str::to_owned);
-                let at = path.key(&name);
+                let at = path.key(&super::key_name(&key));
                 interpolate(&mut key, vars, &at, errors);
                 interpolate(&mut item, vars, &at, errors);
                 map.insert(key, item);

@@ -50,17 +50,48 @@ impl fmt::Display for YamlPath {
     }
 }
 
-/// 1-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// 1-based line and column (in characters), ordered as in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pos {
     pub line: usize,
     pub col: usize,
 }
 
+impl Pos {
+    pub const START: Self = Self { line: 1, col: 1 };
+
+    /// Where byte `offset` of `text` is.
+    pub fn of_offset(text: &str, offset: usize) -> Self {
+        Self::end_of(text.get(..offset).unwrap_or(text))
+    }
+
+    /// The position just after `text`, counting line breaks as YAML does (CRLF, CR, LF, NEL,
+    /// LS, PS). Positions are capped there: libyaml and yaml-rust2 put the end of a text without
+    /// a final line break at the start of the line after the last, which does not exist.
+    pub fn end_of(text: &str) -> Self {
+        let mut pos = Self::START;
+        let mut chars = text.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match ch {
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                    pos = Self {
+                        line: pos.line + 1,
+                        col: 1,
+                    }
+                }
+                _ => pos.col += 1,
+            }
+        }
+        pos
+    }
+}
+
 /// Positions of every mapping key and sequence item, by path.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Locator {
     positions: HashMap<YamlPath, Pos>,
+    end: Pos,
 }
 
 impl Locator {
@@ -71,6 +102,7 @@ impl Locator {
         let _ = Parser::new_from_str(text).load(&mut builder, false);
         Self {
             positions: builder.positions,
+            end: Pos::end_of(text),
         }
     }
 
@@ -80,14 +112,18 @@ impl Locator {
         let mut path = path.clone();
         loop {
             if let Some(pos) = self.positions.get(&path) {
-                return *pos;
+                return (*pos).min(self.end);
             }
             if path.0.pop().is_none() {
-                return Pos { line: 1, col: 1 };
+                return Pos::START;
             }
         }
     }
 }
+
+/// The path segment of a key that is not a scalar (`? [a, b]: x`), or an alias: such keys are
+/// not located, but their values must not be taken for keys. YAML text cannot hold a NUL.
+const UNNAMED_KEY: &str = "\0";
 
 /// Where the parser is inside a container.
 enum Frame {
@@ -135,19 +171,34 @@ impl Builder {
         }
     }
 
+    /// Called once a key is read: its value follows.
+    fn enter_key(&mut self, name: String) {
+        self.path.0.push(Seg::Key(name.clone()));
+        if let Some(Frame::Map(key)) = self.stack.last_mut() {
+            *key = Some(name);
+        }
+    }
+
     fn open(&mut self, frame: Frame) {
-        if let Some(Frame::Seq(index)) = self.stack.last() {
-            self.path.0.push(Seg::Index(*index));
+        match self.stack.last() {
+            Some(Frame::Seq(index)) => self.path.0.push(Seg::Index(*index)),
+            Some(Frame::Map(None)) => self.path.0.push(Seg::Key(UNNAMED_KEY.into())),
+            _ => {}
         }
         self.stack.push(frame);
     }
 
     fn close(&mut self) {
         self.stack.pop();
-        if let Some(Frame::Seq(_)) = self.stack.last() {
-            self.path.0.pop();
+        match self.stack.last_mut() {
+            // The container was a key; `open` put its path segment in place already.
+            Some(Frame::Map(key @ None)) => *key = Some(UNNAMED_KEY.into()),
+            Some(Frame::Seq(_)) => {
+                self.path.0.pop();
+                self.leave_value();
+            }
+            _ => self.leave_value(),
         }
-        self.leave_value();
     }
 }
 
@@ -161,17 +212,19 @@ impl MarkedEventReceiver for Builder {
                         col: mark.col() + 1,
                     };
                     self.positions.entry(self.path.clone()).or_insert(pos);
-                    let path = self.path.key(&value);
-                    self.positions.entry(path.clone()).or_insert(pos);
-                    self.path = path;
-                    if let Some(Frame::Map(key)) = self.stack.last_mut() {
-                        *key = Some(value);
-                    }
+                    self.positions.entry(self.path.key(&value)).or_insert(pos);
+                    self.enter_key(value);
                 } else {
                     self.leave_value();
                 }
             }
-            Event::Alias(_) if !self.enter_node(mark, false) => self.leave_value(),
+            Event::Alias(_) => {
+                if self.enter_node(mark, false) {
+                    self.enter_key(UNNAMED_KEY.into());
+                } else {
+                    self.leave_value();
+                }
+            }
             Event::MappingStart(..) => {
                 self.enter_node(mark, true);
                 self.open(Frame::Map(None));
@@ -219,6 +272,25 @@ mod tests {
         assert_eq!(
             at(&loc, &[key("steps"), Seg::Index(0), key("zone")]),
             (3, 5)
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_scalars_do_not_shift_the_keys_after_them() {
+        let loc = Locator::new("first: &k a\n? [a, b]\n: {c: d}\n*k : e\nafter: f\n");
+        assert_eq!(at(&loc, &[Seg::Key("after".into())]), (5, 1));
+        assert_eq!(at(&loc, &[Seg::Key("c".into())]), (1, 1));
+    }
+
+    #[test]
+    fn caps_positions_at_the_end_of_the_text() {
+        let text = "a: 1\r\nb: 2\rc";
+        assert_eq!(Pos::end_of(text), Pos { line: 3, col: 2 });
+        assert_eq!(Pos::of_offset(text, 6), Pos { line: 2, col: 1 });
+        let loc = Locator::new("version: 1\nsteps:\n  -");
+        assert_eq!(
+            loc.find(&YamlPath::default().key("steps").index(0)),
+            Pos { line: 3, col: 4 }
         );
     }
 

@@ -3,10 +3,12 @@
 //!
 //! Stages: serde_yaml reads the text (syntax errors carry their own position); `vars` are
 //! resolved and substituted; the header and each step's common fields are checked here; each
-//! kind checks its own fields. Positions of later problems come from [`locate::Locator`].
+//! kind checks its own fields. Positions of later problems come from [`locate::Locator`];
+//! serde's messages are put in the operator's words by [`plain`].
 
 mod interpolate;
 mod locate;
+mod plain;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -17,9 +19,10 @@ use serde_yaml::{Mapping, Value};
 
 use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
+use self::plain::{key_name, shown};
 use crate::aws::AwsSettings;
 use crate::guards::{self, Guard};
-use crate::steps::{self, KindDef, Step};
+use crate::steps::{self, FieldError, KindDef, Step};
 
 /// The only playbook format version this build reads.
 pub const VERSION: u64 = 1;
@@ -112,44 +115,27 @@ impl Checker {
         });
     }
 
-    /// Deserializes `value` (found at `path`) or reports why not.
-    fn typed<T: serde::de::DeserializeOwned>(
+    /// Decodes `value` (found at `at`) with `parse`, or reports why not in plain words;
+    /// `unknown_hint` helps with unknown fields of `value` itself when the message offers no
+    /// nearer name.
+    fn decode<T>(
         &mut self,
+        at: &YamlPath,
         value: Value,
-        path: &YamlPath,
+        parse: impl Fn(Value) -> Result<T, FieldError>,
+        unknown_hint: Option<String>,
     ) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let mut at = path.clone();
-                for seg in e.path().iter() {
-                    match seg {
-                        serde_path_to_error::Segment::Map { key } => at = at.key(key),
-                        serde_path_to_error::Segment::Seq { index } => at = at.index(*index),
-                        _ => {}
-                    }
-                }
-                let message = e.into_inner().to_string();
-                self.report_serde(&at, message, None);
-                None
-            }
-        }
-    }
-
-    /// Reports a problem found below `at`; `unknown_hint` helps with unknown fields when the
-    /// message offers no nearer name.
-    fn report_field(&mut self, at: &YamlPath, e: steps::FieldError, unknown_hint: Option<String>) {
-        let mut path = at.clone();
-        for seg in &e.path {
-            path = match seg.parse::<usize>() {
-                Ok(index) => path.index(index),
-                Err(_) => path.key(seg),
-            };
-        }
-        let hint = e
-            .hint
-            .or_else(|| unknown_hint.filter(|_| e.message.starts_with("unknown field")));
+        let e = match parse(value.clone()) {
+            Ok(v) => return Some(v),
+            Err(e) => e,
+        };
+        let (path, e) = plain::explain(e, &value, at, parse);
+        let own_field = path.0.len() <= at.0.len() + 1;
+        let hint = e.hint.or_else(|| {
+            unknown_hint.filter(|_| own_field && e.message.starts_with("unknown field"))
+        });
         self.report_serde(&path, e.message, hint);
+        None
     }
 
     /// Reports a serde message, pointing unknown fields at the offending key.
@@ -228,36 +214,24 @@ pub(crate) fn nearest<'a>(
 /// Reads and checks a playbook. `overrides` are `--var NAME=VALUE` pairs; each must name a
 /// variable the playbook declares, so a typo cannot silently leave a default in place.
 pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Invalid> {
-    let invalid = |pos: Pos, message: String, hint: Option<String>| Invalid {
+    let invalid = |problem: Problem| Invalid {
         file: path.to_owned(),
-        problems: vec![Problem { pos, message, hint }],
+        problems: vec![problem],
     };
     let text = std::fs::read_to_string(path).map_err(|e| {
-        invalid(
-            Pos { line: 1, col: 1 },
-            format!("cannot read the playbook: {e}"),
-            Some("check the path".into()),
-        )
+        invalid(Problem {
+            pos: Pos::START,
+            message: format!("cannot read the playbook: {e}"),
+            hint: Some("check the path".into()),
+        })
     })?;
-    let doc: Value = serde_yaml::from_str(&text).map_err(|e| {
-        let pos = e.location().map_or(Pos { line: 1, col: 1 }, |l| Pos {
-            line: l.line(),
-            col: l.column(),
-        });
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        invalid(
-            pos,
-            format!("invalid YAML: {message}"),
-            Some("check indentation, colons and quoting around this place".into()),
-        )
-    })?;
+    // A byte order mark is not content (serde_yaml refuses one before a key) and editors do not
+    // show it, so columns count from after it.
+    let source = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let doc: Value =
+        serde_yaml::from_str(source).map_err(|e| invalid(syntax_problem(source, &e)))?;
     let mut checker = Checker {
-        locator: Locator::new(&text),
+        locator: Locator::new(source),
         problems: Vec::new(),
     };
     let playbook = check(&mut checker, doc, path, overrides);
@@ -267,12 +241,38 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
             Ok(p)
         }
         _ => {
-            checker.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
+            checker.problems.sort_by_key(|p| p.pos);
             Err(Invalid {
                 file: path.to_owned(),
                 problems: checker.problems,
             })
         }
+    }
+}
+
+/// What serde_yaml found wrong in the text, located inside it.
+fn syntax_problem(source: &str, e: &serde_yaml::Error) -> Problem {
+    let full = e.to_string();
+    // The message ends with where: " at line L column C", or " at position N" (a byte offset)
+    // for bytes that are not YAML text, which serde_yaml gives no line for.
+    let offset = full
+        .rsplit_once(" at position ")
+        .and_then(|(message, n)| Some((message, n.parse().ok()?)));
+    let (message, pos) = match offset {
+        Some((message, n)) => (message, Pos::of_offset(source, n)),
+        None => (
+            full.split(" at line ").next().unwrap_or(&full),
+            e.location().map_or(Pos::START, |l| Pos {
+                line: l.line(),
+                col: l.column(),
+            }),
+        ),
+    };
+    let (message, hint) = plain::syntax(message);
+    Problem {
+        pos: pos.min(Pos::end_of(source)),
+        message,
+        hint: Some(hint),
     }
 }
 
@@ -292,14 +292,14 @@ fn check(
         return None;
     };
     for key in top.keys() {
-        let name = key.as_str().unwrap_or_default();
-        if !TOP_FIELDS.contains(&name) {
-            let hint = nearest(name, TOP_FIELDS.iter().copied()).map_or_else(
+        let name = key_name(key);
+        if !TOP_FIELDS.contains(&name.as_str()) {
+            let hint = nearest(&name, TOP_FIELDS.iter().copied()).map_or_else(
                 || format!("top-level fields are {}", backticked(TOP_FIELDS)),
                 |n| format!("did you mean `{n}`?"),
             );
             c.report(
-                &root.key(name),
+                &root.key(&name),
                 format!("unknown field `{name}`"),
                 Some(hint),
             );
@@ -309,7 +309,7 @@ fn check(
         Some(v) if v.as_u64() == Some(VERSION) => {}
         Some(v) => c.report(
             &root.key("version"),
-            format!("unsupported playbook version {}", scalar(v)),
+            format!("unsupported playbook version {}", shown(v)),
             Some(format!("this standin reads `version: {VERSION}`")),
         ),
         None => c.report(
@@ -343,11 +343,16 @@ fn check(
             None
         }
     };
-    let description = top
-        .remove("description")
-        .and_then(|v| c.typed::<String>(v, &root.key("description")));
+    let description = top.remove("description").and_then(|v| {
+        c.decode(
+            &root.key("description"),
+            v,
+            steps::fields_of::<String>,
+            None,
+        )
+    });
     let aws = match top.remove("aws") {
-        Some(v) => c.typed::<AwsSettings>(v, &root.key("aws")),
+        Some(v) => c.decode(&root.key("aws"), v, steps::fields_of::<AwsSettings>, None),
         None => Some(AwsSettings::default()),
     };
     let guards = guard_list(c, top.remove("guards"));
@@ -362,10 +367,6 @@ fn check(
         text: String::new(),
         overridden: overrides.iter().map(|(name, _)| name.clone()).collect(),
     })
-}
-
-fn scalar(v: &Value) -> String {
-    serde_yaml::to_string(v).map_or_else(|_| "?".into(), |s| s.trim().to_owned())
 }
 
 fn backticked(names: &[&str]) -> String {
@@ -388,20 +389,23 @@ fn variables(
         None => {}
         Some(Value::Mapping(map)) => {
             for (key, value) in map {
-                let key = key.as_str().map_or_else(|| scalar(&key), str::to_owned);
-                match value {
-                    Value::String(s) => {
-                        declared.insert(key, s);
-                    }
-                    other => c.report(
-                        &path.key(&key),
-                        format!(
-                            "variable `{key}` must be a string, found `{}`",
-                            scalar(&other)
-                        ),
-                        Some(format!("quote it: `{key}: \"{}\"`", scalar(&other))),
-                    ),
+                let key = key_name(&key);
+                if let Value::String(text) = value {
+                    declared.insert(key, text);
+                    continue;
                 }
+                let found = shown(&value);
+                let hint = match value {
+                    Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => {
+                        "a variable is one piece of text, substituted into strings".to_owned()
+                    }
+                    _ => format!("quote it: `{key}: \"{found}\"`"),
+                };
+                c.report(
+                    &path.key(&key),
+                    format!("variable `{key}` must be a string, found `{found}`"),
+                    Some(hint),
+                );
             }
         }
         Some(_) => c.report(
@@ -449,13 +453,7 @@ fn guard_list(c: &mut Checker, guards: Option<Value>) -> Vec<Guard> {
     items
         .into_iter()
         .enumerate()
-        .filter_map(|(i, item)| match guards::parse(item) {
-            Ok(guard) => Some(guard),
-            Err(e) => {
-                c.report_field(&path.index(i), e, None);
-                None
-            }
-        })
+        .filter_map(|(i, item)| c.decode(&path.index(i), item, guards::parse, None))
         .collect()
 }
 
@@ -526,7 +524,7 @@ fn step(
         Some(other) => {
             c.report(
                 &at.key("id"),
-                format!("invalid step id `{}`", scalar(&other)),
+                format!("invalid step id `{}`", shown(&other)),
                 Some("use letters, digits, `-` and `_`, e.g. `repoint-dns`".into()),
             );
             None
@@ -559,7 +557,7 @@ fn step(
         Some(other) => {
             c.report(
                 &at.key("kind"),
-                format!("`kind` must be a string, found `{}`", scalar(&other)),
+                format!("`kind` must be a string, found `{}`", shown(&other)),
                 None,
             );
             None
@@ -575,7 +573,7 @@ fn step(
     };
     let description = fields
         .remove("description")
-        .and_then(|v| c.typed::<String>(v, &at.key("description")));
+        .and_then(|v| c.decode(&at.key("description"), v, steps::fields_of::<String>, None));
     let timeout = match fields.remove("timeout") {
         None => None,
         Some(Value::String(text)) => match humantime::parse_duration(&text) {
@@ -592,21 +590,15 @@ fn step(
         Some(other) => {
             c.report(
                 &at.key("timeout"),
-                format!("invalid timeout `{}`", scalar(&other)),
+                format!("invalid timeout `{}`", shown(&other)),
                 Some("write a duration with its unit, such as `90s` or `5m`".into()),
             );
             None
         }
     };
     let kind = kind?;
-    let step = match (kind.parse)(Value::Mapping(fields)) {
-        Ok(step) => Some(step),
-        Err(e) => {
-            let common = format!("common step fields are {}", backticked(STEP_FIELDS));
-            c.report_field(at, e, Some(common));
-            None
-        }
-    };
+    let common = format!("common step fields are {}", backticked(STEP_FIELDS));
+    let step = c.decode(at, Value::Mapping(fields), kind.parse, Some(common));
     Some(StepDef {
         id: id?,
         kind,

@@ -296,6 +296,17 @@ fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
         out.push_str(&format!(
             "    fix the cause (permissions, connectivity, throttling), then run `standin{state_flag} rollback {run}` again\n"
         ));
+        if !l.by_hand.is_empty() {
+            out.push_str(
+                "    or, where you still have access (another role, the console's shell), put it back by hand:\n",
+            );
+            for line in &l.by_hand {
+                out.push_str(&format!("      {line}\n"));
+            }
+            out.push_str(&format!(
+                "    then check with `standin{state_flag} rollback {run}`: it finds the resources as before the run\n"
+            ));
+        }
     } else {
         for d in &l.drift {
             out.push_str(&format!(

@@ -14,7 +14,8 @@ use super::{
     check_set_unset, looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation,
     Prepared, Resource, Shown, Step, StepError,
 };
-use crate::aws::eb;
+use crate::aws::cli::Line;
+use crate::aws::{eb, AwsSettings};
 
 /// Fields of an `eb.set-env` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -196,5 +197,36 @@ impl super::Undo for SetEnvUndo {
                 )
             })
             .collect())
+    }
+
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        let option = |key: &str, value: Option<&String>| {
+            let mut o = serde_json::json!({"Namespace": eb::PROPERTIES, "OptionName": key});
+            if let Some(value) = value {
+                o["Value"] = value.clone().into();
+            }
+            o
+        };
+        let (set, remove): (Vec<_>, Vec<_>) = self.before.iter().partition(|(_, v)| v.is_some());
+        let mut line = Line::new(aws, "elasticbeanstalk", "update-environment")
+            .arg("--environment-name", &self.environment);
+        if !set.is_empty() {
+            let all: Vec<_> = set.iter().map(|(k, v)| option(k, v.as_ref())).collect();
+            line = line.arg(
+                "--option-settings",
+                &serde_json::Value::from(all).to_string(),
+            );
+        }
+        if !remove.is_empty() {
+            let all: Vec<_> = remove.iter().map(|(k, _)| option(k, None)).collect();
+            line = line.arg(
+                "--options-to-remove",
+                &serde_json::Value::from(all).to_string(),
+            );
+        }
+        vec![
+            line.text(),
+            eb_shared::wait_by_hand(aws, &[&self.environment]),
+        ]
     }
 }

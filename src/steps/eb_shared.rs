@@ -2,7 +2,9 @@
 //! Ready, and waiting until environments settle.
 
 use super::{Ctx, StepError};
+use crate::aws::cli::Line;
 use crate::aws::eb::{self, Env};
+use crate::aws::AwsSettings;
 use crate::iam::{arn, Grant, Needs};
 
 /// Reading environments (and their settings), plus `writes` on them when running. Elastic
@@ -58,4 +60,13 @@ pub(super) async fn wait_ready(ctx: &Ctx, names: &[&str]) -> Result<Vec<Env>, St
     eb::wait(&ctx.aws.elasticbeanstalk, names, ctx.poll, Env::is_ready)
         .await
         .map_err(StepError::aws(format!("environment {}", names.join(", "))))
+}
+
+/// The aws CLI line that waits, as standin does, until environments are Ready after a change
+/// made by hand (Elastic Beanstalk refuses the next change until then).
+pub fn wait_by_hand(aws: &AwsSettings, environments: &[&str]) -> String {
+    Line::new(aws, "elasticbeanstalk", "wait")
+        .flag("environment-updated")
+        .args("--environment-names", environments)
+        .text()
 }

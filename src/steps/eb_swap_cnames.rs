@@ -9,7 +9,8 @@ use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
     StepError, Undo,
 };
-use crate::aws::Call;
+use crate::aws::cli::Line;
+use crate::aws::{AwsSettings, Call};
 
 /// Fields of an `eb.swap-cnames` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -165,5 +166,15 @@ impl Undo for SwapUndo {
             "{resource}: CNAMEs swapped back ({} is {} again)",
             self.source, self.source_cname
         )])
+    }
+
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        vec![
+            Line::new(aws, "elasticbeanstalk", "swap-environment-cnames")
+                .arg("--source-environment-name", &self.source)
+                .arg("--destination-environment-name", &self.destination)
+                .text(),
+            eb_shared::wait_by_hand(aws, &[&self.source, &self.destination]),
+        ]
     }
 }

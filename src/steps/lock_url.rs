@@ -15,7 +15,8 @@ use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
 };
-use crate::aws::Call;
+use crate::aws::cli::Line;
+use crate::aws::{AwsSettings, Call};
 use crate::iam::{Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
@@ -399,9 +400,35 @@ impl Undo for LockUndo {
             Self::Alb(alb) => alb.undo(ctx, force).await,
         }
     }
+
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        match self {
+            Self::Dns(dns) => dns.by_hand(aws),
+            Self::Alb(alb) => alb.by_hand(aws),
+        }
+    }
 }
 
 impl AlbUndo {
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        let delete = Line::new(aws, "elbv2", "delete-rule");
+        match &self.rule_arn {
+            Some(arn) => vec![delete.arg("--rule-arn", arn).text()],
+            None => vec![delete
+                .output_of(
+                    "--rule-arn",
+                    Line::new(aws, "elbv2", "describe-rules")
+                        .arg("--listener-arn", &self.listener_arn)
+                        .arg(
+                            "--query",
+                            &format!("Rules[?Priority==`\"{}\"`].RuleArn | [0]", self.priority),
+                        )
+                        .arg("--output", "text"),
+                )
+                .text()],
+        }
+    }
+
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
         let resource = format!("listener rule for host {}", self.host);
         let current = rules(ctx, &self.listener_arn).await?;

@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use self::resource::Resource;
-use crate::aws::{AwsError, Clients};
+use crate::aws::{AwsError, AwsSettings, Clients};
 pub use crate::iam::Needs;
 
 /// Every registered kind: adding a kind means adding its file and one line here.
@@ -164,6 +164,10 @@ pub trait Undo: Send + Sync {
     /// [`StepError::Drift`], changing nothing) when a resource no longer holds what the step wrote.
     /// Returns one line per resource saying what it did.
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError>;
+
+    /// The aws CLI commands that do this undo by hand, for the recovery report when standin
+    /// could not (see [`crate::aws::cli`]).
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String>;
 }
 
 /// A step kind: its playbook fields (serde, unknown fields denied) and its undo record type.
@@ -307,6 +311,10 @@ pub struct NoUndo {
 impl Undo for NoUndo {
     async fn undo(&self, _ctx: &Ctx, _force: bool) -> Result<Vec<String>, StepError> {
         Ok(vec![format!("nothing to undo: {}", self.note)])
+    }
+
+    fn by_hand(&self, _aws: &AwsSettings) -> Vec<String> {
+        Vec::new()
     }
 }
 

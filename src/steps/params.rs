@@ -6,7 +6,9 @@ use aws_sdk_ssm::types::ParameterType;
 use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Resource, Shown, StepError, Undo};
+use crate::aws::cli::Line;
 use crate::aws::ssm::{self, Param};
+use crate::aws::AwsSettings;
 use crate::iam::Grant;
 
 /// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
@@ -40,8 +42,51 @@ pub fn read_grants(actions: &'static [&'static str], resources: Vec<String>) -> 
     ]
 }
 
-/// Plans the writes: a change line per parameter, and a mutation writing only those that differ.
-pub fn prepare(wanted: Vec<Wanted>) -> Prepared {
+/// Plans the writes: a change line per parameter, and a mutation writing only those that differ;
+/// warns where Parameter Store's 100-version limit bites.
+pub async fn prepare(ctx: &Ctx, wanted: Vec<Wanted>) -> Result<Prepared, StepError> {
+    let mut warnings = Vec::new();
+    for w in &wanted {
+        if let Some(current) = &w.current {
+            warnings.extend(version_limit(ctx, current).await?);
+        }
+    }
+    let mut prepared = changes(wanted);
+    prepared.warnings = warnings;
+    Ok(prepared)
+}
+
+/// Parameter Store keeps a parameter's last 100 versions: a write then evicts the oldest, or is
+/// refused when the oldest carries a label. Undo never needs an evicted version for a
+/// non-secret (its value is journaled), but a secret's is read back from the history.
+async fn version_limit(ctx: &Ctx, current: &Param) -> Result<Option<String>, StepError> {
+    if current.version < ssm::MAX_VERSIONS {
+        return Ok(None);
+    }
+    let (oldest, labels) = ssm::oldest_version(&ctx.aws.ssm, &current.name)
+        .await
+        .map_err(StepError::aws(&current.name))?;
+    Ok(if !labels.is_empty() {
+        Some(format!(
+            "{}: holds Parameter Store's maximum of {} versions and its oldest (version {oldest}) has labels {}, so this write will be refused (ParameterMaxVersionLimitExceeded); move the labels to a newer version first",
+            current.name,
+            ssm::MAX_VERSIONS,
+            labels.join(", ")
+        ))
+    } else if current.is_secure() {
+        Some(format!(
+            "{}: holds Parameter Store's maximum of {} versions, so each write evicts the oldest; rollback reads version {} back from the history (a secret is never journaled), so roll back before {} more writes of it",
+            current.name,
+            ssm::MAX_VERSIONS,
+            current.version,
+            ssm::MAX_VERSIONS - 1
+        ))
+    } else {
+        None
+    })
+}
+
+fn changes(wanted: Vec<Wanted>) -> Prepared {
     let mut changes = Vec::new();
     let mut writes = Vec::new();
     let mut undo = ParamsUndo { params: Vec::new() };
@@ -239,5 +284,49 @@ impl Undo for ParamsUndo {
             lines.push("parameters already as before the run".to_owned());
         }
         Ok(lines)
+    }
+
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        self.params
+            .iter()
+            .map(|p| {
+                let Some(prior) = &p.before else {
+                    return Line::new(aws, "ssm", "delete-parameter")
+                        .arg("--name", &p.name)
+                        .text();
+                };
+                let put = Line::new(aws, "ssm", "put-parameter")
+                    .arg("--name", &p.name)
+                    .arg("--type", &prior.ptype)
+                    .flag("--overwrite");
+                match &prior.value {
+                    Some(value) => put.arg("--value", value),
+                    // The secret is read back from the history when the command runs.
+                    None => put
+                        .output_of(
+                            "--key-id",
+                            Line::new(aws, "ssm", "get-parameter-history")
+                                .arg("--name", &p.name)
+                                .arg(
+                                    "--query",
+                                    &format!(
+                                        "Parameters[?Version==`{}`].KeyId | [0]",
+                                        prior.version
+                                    ),
+                                )
+                                .arg("--output", "text"),
+                        )
+                        .output_of(
+                            "--value",
+                            Line::new(aws, "ssm", "get-parameter")
+                                .arg("--name", &format!("{}:{}", p.name, prior.version))
+                                .flag("--with-decryption")
+                                .arg("--query", "Parameter.Value")
+                                .arg("--output", "text"),
+                        ),
+                }
+                .text()
+            })
+            .collect()
     }
 }

@@ -10,7 +10,9 @@ use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
     StepError, Undo,
 };
+use crate::aws::cli::Line;
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
+use crate::aws::AwsSettings;
 use crate::iam::{arn, Grant, Needs};
 
 /// TTL of a record the step creates when the playbook gives none.
@@ -347,6 +349,21 @@ impl Undo for RepointUndo {
                 "{resource}: already absent, as before the run"
             )]),
         }
+    }
+
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        let (action, set) = match &self.before {
+            Some(before) => ("UPSERT", before),
+            None => ("DELETE", &self.after),
+        };
+        let batch = serde_json::json!({
+            "Comment": "standin: undo by hand",
+            "Changes": [{"Action": action, "ResourceRecordSet": set.cli_json()}],
+        });
+        vec![Line::new(aws, "route53", "change-resource-record-sets")
+            .arg("--hosted-zone-id", &self.zone.id)
+            .arg("--change-batch", &batch.to_string())
+            .text()]
     }
 }
 

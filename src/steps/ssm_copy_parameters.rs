@@ -150,7 +150,7 @@ impl Step for CopyParameters {
                 desired: moved(&target[*n], &from, n),
             }));
         }
-        let mut prepared = params::prepare(wanted);
+        let mut prepared = params::prepare(ctx, wanted).await?;
         let untouched: Vec<&str> = target
             .keys()
             .filter(|k| !source.contains_key(*k) && !self.except.contains(k))

@@ -196,10 +196,14 @@ impl Step for EditEnvFile {
             value: text,
             ..current.clone()
         };
-        let mut prepared = params::prepare(vec![Wanted {
-            current: Some(current),
-            desired,
-        }]);
+        let mut prepared = params::prepare(
+            ctx,
+            vec![Wanted {
+                current: Some(current),
+                desired,
+            }],
+        )
+        .await?;
         prepared.changes = changes;
         Ok(prepared)
     }

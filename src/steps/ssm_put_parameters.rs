@@ -88,6 +88,6 @@ impl Step for PutParameters {
                 current,
             });
         }
-        Ok(params::prepare(wanted))
+        params::prepare(ctx, wanted).await
     }
 }

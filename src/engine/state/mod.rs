@@ -1,0 +1,286 @@
+//! Where runs and the lock live: a state directory (`.standin/` by default), or an S3 bucket and
+//! prefix (`--state s3://BUCKET/PREFIX`) so that another machine can read `status`, `resume` or
+//! `rollback` a run. Both hold `runs/<run-id>/journal.jsonl` and a lock that keeps two commands
+//! from acting on the same state at once (see [`lock`]).
+
+mod lock;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use self::lock::{Fence, Holder, Lock, LockError};
+use self::lock::{Lease, Place};
+use super::journal::{Journal, ReadError};
+use super::view::RunView;
+use super::{load_view, EngineError};
+use crate::aws::dynamodb::Item;
+use crate::aws::s3::Bucket;
+use crate::aws::AwsSettings;
+
+/// A `--state` value: a directory, or `s3://BUCKET/PREFIX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Dir(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl Location {
+    /// Parses a `--state` value (no I/O).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some(rest) = text.strip_prefix("s3://") else {
+            return Ok(Self::Dir(text.into()));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("`{text}` names no bucket: s3://BUCKET/PREFIX"));
+        }
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dir(dir) => write!(f, "{}", dir.display()),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// A `--lock` value: `dynamodb://TABLE`, a table whose partition key is the string `LockID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockTable(pub String);
+
+impl LockTable {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.strip_prefix("dynamodb://") {
+            Some(table) if !table.is_empty() && !table.contains('/') => Ok(Self(table.to_owned())),
+            _ => Err(format!("`{text}` is not dynamodb://TABLE")),
+        }
+    }
+}
+
+impl fmt::Display for LockTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dynamodb://{}", self.0)
+    }
+}
+
+/// Where the runs are.
+enum Store {
+    Dir(PathBuf),
+    Bucket(Bucket),
+}
+
+/// Where the lock is.
+enum Locking {
+    /// An OS file lock on this file.
+    File(PathBuf),
+    /// A lease, with this length.
+    Lease(Place, Duration),
+}
+
+/// The state a command works on: its runs, and the lock.
+pub struct State {
+    location: Location,
+    store: Store,
+    locking: Locking,
+}
+
+impl State {
+    /// Builds the clients for a shared state (no network call happens here). They come from
+    /// the standard chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), not from a
+    /// playbook's `aws:` block: the state outlives playbooks and may be in another account
+    /// or region. `lease` is how long a shared lock stays valid without a heartbeat.
+    pub async fn open(
+        location: Location,
+        table: Option<&LockTable>,
+        lease: Duration,
+    ) -> Result<Self, String> {
+        let (store, locking) = match (&location, table) {
+            (Location::Dir(dir), None) => {
+                let lock = Locking::File(dir.join("lock"));
+                (Store::Dir(dir.clone()), lock)
+            }
+            (Location::Dir(_), Some(table)) => {
+                return Err(format!(
+                    "--lock {table} locks a shared state (--state s3://BUCKET/PREFIX); \
+                     a state directory has its own OS file lock"
+                ))
+            }
+            (Location::S3 { bucket, prefix }, table) => {
+                let config = crate::aws::config(&AwsSettings::default()).await;
+                let store = Bucket::new(&config, bucket, prefix);
+                let place = match table {
+                    None => Place::Object(store.object("lock")),
+                    // The key names the state, as Terraform's `bucket/key` does.
+                    Some(table) => Place::Item(Item::new(
+                        &config,
+                        &table.0,
+                        &format!("{}/lock", location.to_string().trim_start_matches("s3://")),
+                    )),
+                };
+                (Store::Bucket(store), Locking::Lease(place, lease))
+            }
+        };
+        Ok(Self {
+            location,
+            store,
+            locking,
+        })
+    }
+
+    /// The `--state` value, as the user would give it again.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// A new run id: sortable by start time, unique enough for one state.
+    pub fn new_run_id() -> String {
+        let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+            .to_string()
+            .replace(['-', ':'], "");
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
+    }
+
+    fn journal_path(run_id: &str) -> String {
+        format!("runs/{run_id}/journal.jsonl")
+    }
+
+    /// Every run id, oldest first.
+    pub async fn run_ids(&self) -> io::Result<Vec<String>> {
+        let mut ids: Vec<String> = match &self.store {
+            Store::Dir(root) => match fs::read_dir(root.join("runs")) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().join("journal.jsonl").is_file())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e),
+            },
+            Store::Bucket(bucket) => bucket
+                .list("runs")
+                .await
+                .map_err(io::Error::other)?
+                .into_iter()
+                .filter_map(|key| Some(key.strip_suffix("/journal.jsonl")?.to_owned()))
+                .filter(|id| !id.contains('/'))
+                .collect(),
+        };
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Creates the journal of a new run (it must not exist yet), to write under `lock`.
+    pub async fn create_journal(&self, run_id: &str, lock: &Lock) -> Result<Journal, EngineError> {
+        let path = Self::journal_path(run_id);
+        let (created, location) = match &self.store {
+            Store::Dir(root) => {
+                let run_dir = root.join("runs").join(run_id);
+                let location = run_dir.join("journal.jsonl").display().to_string();
+                (Journal::create(&run_dir, lock.fence()), location)
+            }
+            Store::Bucket(bucket) => {
+                let object = bucket.object(&path);
+                let location = object.url();
+                (
+                    Journal::create_object(object, run_id, lock.fence()).await,
+                    location,
+                )
+            }
+        };
+        created.map_err(|source| EngineError::Journal {
+            path: location,
+            source,
+        })
+    }
+
+    /// Opens a run's journal, to read it and append to it under `lock`.
+    pub async fn open_journal(&self, run_id: &str, lock: &Lock) -> Result<Journal, EngineError> {
+        Ok(self.journal(run_id, lock.fence()).await?)
+    }
+
+    async fn journal(&self, run_id: &str, fence: Fence) -> Result<Journal, ReadError> {
+        let path = Self::journal_path(run_id);
+        match &self.store {
+            Store::Dir(root) => Ok(Journal::open(&root.join(path), fence)),
+            Store::Bucket(bucket) => {
+                Journal::open_object(bucket.object(&path), run_id, fence).await
+            }
+        }
+    }
+
+    /// What a run's journal says, read without the lock.
+    pub async fn view(&self, run_id: &str) -> Result<RunView, EngineError> {
+        load_view(&self.journal(run_id, Fence::default()).await?)
+    }
+
+    /// Takes the lock, or says who holds it. `what` describes the holder for others to read.
+    /// `force_unlock` takes over a shared state's lock if it has that id (a human checked
+    /// that its holder is dead).
+    pub async fn lock(&self, what: &str, force_unlock: Option<&str>) -> Result<Lock, LockError> {
+        match &self.locking {
+            Locking::File(path) => match force_unlock {
+                None => Lock::file(path, what),
+                Some(_) => Err(LockError::NotShared),
+            },
+            Locking::Lease(place, lease) => {
+                Lease::acquire(place.clone(), what, *lease, force_unlock).await
+            }
+        }
+    }
+
+    /// Who holds a shared state's lock now, if anyone (an OS file lock cannot be asked
+    /// without taking it).
+    pub async fn holder(&self) -> Result<Option<Holder>, String> {
+        match &self.locking {
+            Locking::File(_) => Ok(None),
+            Locking::Lease(place, _) => place.holder().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let a = State::new_run_id();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert!(State::new_run_id() > a);
+    }
+
+    #[test]
+    fn locations_parse_and_print_as_given() {
+        for text in [".standin", "/tmp/x", "s3://b", "s3://b/team", "s3://b/a/b"] {
+            assert_eq!(Location::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            Location::parse("s3://b/team/").unwrap(),
+            Location::S3 {
+                bucket: "b".into(),
+                prefix: "team".into()
+            }
+        );
+        assert!(Location::parse("s3://").is_err());
+        assert!(Location::parse("s3:///x").is_err());
+        assert_eq!(
+            LockTable::parse("dynamodb://locks").unwrap(),
+            LockTable("locks".into())
+        );
+        assert!(LockTable::parse("locks").is_err());
+        assert!(LockTable::parse("dynamodb://").is_err());
+    }
+}

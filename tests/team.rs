@@ -1,0 +1,438 @@
+//! A team's state in S3 (`--state s3://BUCKET/PREFIX`): journals and the lock shared between
+//! machines, the lock optionally in DynamoDB (`--lock dynamodb://TABLE`), against the
+//! emulator's S3 (conditional writes) and DynamoDB. Each test's "other machine" is another
+//! working directory that shares only the emulated AWS account.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use standin::engine::journal::{self, Outcome, Record};
+
+use crate::support::World;
+
+const BUCKET: &str = "team-state";
+const STATE: &str = "s3://team-state/shop";
+const TABLE: &str = "standin-locks";
+
+/// Changes one parameter, then waits `secs`: a run to act on while it holds the lock.
+fn holds(world: &World, secs: u32) -> String {
+    world.playbook(
+        "holds.yaml",
+        &format!(
+            "version: 1\nname: holds\nsteps:\n  - id: put\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/QUEUE_URL: https://sqs.example/team\n  - id: wait\n    kind: pause\n    duration: {secs}s\n"
+        ),
+    )
+}
+
+/// Polls `check` every 100 ms, up to 30 s.
+fn wait_until(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(Instant::now() < deadline, "not within 30s: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An object of the state bucket, if it exists.
+fn object(world: &World, key: &str) -> Option<Vec<u8>> {
+    world.block_on(async {
+        let out = world
+            .s3()
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(out.body.collect().await.expect("body").to_vec())
+    })
+}
+
+/// The S3 lock object's body.
+fn s3_lock(world: &World) -> Option<serde_json::Value> {
+    object(world, "shop/lock").map(|body| serde_json::from_slice(&body).expect("lock JSON"))
+}
+
+/// The DynamoDB lock item's `Info`.
+fn dynamodb_lock(world: &World) -> Option<serde_json::Value> {
+    world.block_on(async {
+        let out = aws_sdk_dynamodb::Client::new(&world.config)
+            .get_item()
+            .table_name(TABLE)
+            .key(
+                "LockID",
+                aws_sdk_dynamodb::types::AttributeValue::S("team-state/shop/lock".into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item");
+        let info = out.item()?.get("Info")?.as_s().expect("Info is a string");
+        Some(serde_json::from_str(info).expect("lock JSON"))
+    })
+}
+
+/// The run ids with a journal in the bucket.
+fn runs(world: &World) -> Vec<String> {
+    world.block_on(async {
+        let out = world
+            .s3()
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix("shop/runs/")
+            .send()
+            .await
+            .expect("list");
+        out.contents()
+            .iter()
+            .filter_map(|o| {
+                let key = o.key()?.strip_prefix("shop/runs/")?;
+                Some(key.strip_suffix("/journal.jsonl")?.to_owned())
+            })
+            .collect()
+    })
+}
+
+/// A run's journal in the bucket.
+fn journal_text(world: &World, run_id: &str) -> String {
+    let bytes = object(world, &format!("shop/runs/{run_id}/journal.jsonl")).expect("journal");
+    String::from_utf8(bytes).expect("UTF-8")
+}
+
+/// Waits until the only run's journal in the bucket contains `text`; returns the run id.
+fn wait_for_s3_journal(world: &World, text: &str) -> String {
+    wait_until(&format!("a journal in S3 mentions {text}"), || {
+        runs(world)
+            .iter()
+            .any(|id| journal_text(world, id).contains(text))
+    });
+    runs(world).remove(0)
+}
+
+fn kill(child: &mut Child) {
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    child.wait().expect("reap");
+}
+
+#[test]
+fn a_run_in_s3_is_read_and_rolled_back_from_another_machine() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let before = world.state();
+    let out = world
+        .incident(&["--state", STATE, "run", "--yes"])
+        .expect(0);
+    assert!(
+        out.stdout.contains("(journal: s3://team-state/shop/runs/"),
+        "{}",
+        out.stdout
+    );
+    assert!(!world.dir.path().join(".standin").exists());
+    assert_eq!(s3_lock(&world), None, "the lock is released");
+    let run_id = runs(&world).remove(0);
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let status = world
+        .standin_in(elsewhere.path(), &["--state", STATE, "status"])
+        .expect(0)
+        .stdout;
+    assert!(status.contains(&run_id), "{status}");
+    assert!(status.contains("succeeded"), "{status}");
+    assert!(!status.contains("Lock:"), "{status}");
+
+    let out = world
+        .standin_in(
+            elsewhere.path(),
+            &["--state", STATE, "rollback", "--last", "--yes"],
+        )
+        .expect(0);
+    assert_eq!(world.state(), before, "{}", out.stdout);
+    assert_eq!(s3_lock(&world), None);
+
+    // The journal is the local format, byte for byte: every line a record, each `\n`-ended.
+    let text = journal_text(&world, &run_id);
+    assert!(text.ends_with('\n'));
+    let records = journal::parse("s3", text.as_bytes()).unwrap();
+    assert_eq!(records.len(), text.lines().count());
+    assert!(matches!(
+        records.last(),
+        Some(Record::Finished {
+            outcome: Outcome::RolledBack,
+            ..
+        })
+    ));
+    World::assert_no_secrets(&text);
+}
+
+/// Starts a run that holds the lock, waits until `lock` shows it held, and checks that a
+/// second run (from another directory) is refused naming the holder, changing nothing; then
+/// the first finishes and releases the lock.
+fn second_run_is_refused(
+    world: &World,
+    flags: &[&str],
+    lock: fn(&World) -> Option<serde_json::Value>,
+) {
+    world.create_bucket(BUCKET);
+    let pb = holds(world, 6);
+    let first = world.spawn(&[flags, &["run", "--yes", &pb]].concat());
+    wait_until("the first run holds the lock", || lock(world).is_some());
+    let held = lock(world).unwrap();
+    let holder = held["holder"].as_str().unwrap();
+    assert!(
+        holder.starts_with(&format!("pid {} on ", first.id())),
+        "{held}"
+    );
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let second = world
+        .standin_in(elsewhere.path(), &[flags, &["run", "--yes", &pb]].concat())
+        .expect(4);
+    assert!(
+        second
+            .stderr
+            .contains(&format!("is locked by {holder} since ")),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(&format!(
+            "for standin run {pb} (lock {})",
+            held["id"].as_str().unwrap()
+        )),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("its lease runs until"),
+        "{}",
+        second.stderr
+    );
+    let status = world
+        .standin_in(elsewhere.path(), &[flags, &["status"]].concat())
+        .expect(0)
+        .stdout;
+    assert!(
+        status.contains(&format!("Lock: held by pid {}", first.id())),
+        "{status}"
+    );
+
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(runs(world).len(), 1, "only the first run started");
+    assert_eq!(lock(world), None, "released");
+}
+
+#[test]
+fn two_runs_on_one_s3_state_the_second_is_refused_naming_the_holder() {
+    let world = World::start();
+    second_run_is_refused(&world, &["--state", STATE], s3_lock);
+}
+
+#[test]
+fn two_runs_with_a_dynamodb_lock_the_second_is_refused_naming_the_holder() {
+    let world = World::start();
+    world.create_lock_table(TABLE);
+    second_run_is_refused(
+        &world,
+        &["--state", STATE, "--lock", "dynamodb://standin-locks"],
+        dynamodb_lock,
+    );
+    assert_eq!(
+        s3_lock(&world),
+        None,
+        "no S3 lock object with a DynamoDB lock"
+    );
+}
+
+#[test]
+fn two_runs_started_together_exactly_one_runs() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let pb = holds(&world, 6);
+    let args = ["--state", STATE, "run", "--yes", &pb];
+    let (a, b) = (world.spawn(&args), world.spawn(&args));
+    let mut codes: Vec<i32> = [a, b]
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap().status.code().unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [0, 4]);
+    assert_eq!(runs(&world).len(), 1);
+}
+
+#[test]
+fn a_killed_holders_lease_expires_and_only_its_id_takes_it_over() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let before = world.state();
+    let pb = holds(&world, 60);
+    let flags = ["--state", STATE, "--lease-secs", "2"];
+    let mut child = world.spawn(&[&flags[..], &["run", "--yes", &pb]].concat());
+    let pid = child.id();
+    wait_for_s3_journal(&world, r#""record":"intent","step":"wait""#);
+    kill(&mut child);
+
+    // The lock stays behind; once its lease expired, the next command names the dead holder.
+    let id = s3_lock(&world).expect("the lock stays")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::thread::sleep(Duration::from_secs(3));
+    let rollback = [&flags[..], &["rollback", "--last", "--yes"]].concat();
+    let out = world.standin(&rollback).expect(4);
+    for text in [
+        format!("s3://team-state/shop/lock is locked by pid {pid} on "),
+        format!("(lock {id}); its lease expired at "),
+        format!("the holder is probably dead; take it over with `--force-unlock {id}`"),
+    ] {
+        assert!(out.stderr.contains(&text), "{text}\n{}", out.stderr);
+    }
+    let status = world.standin(&[&flags[..], &["status"]].concat()).expect(0);
+    assert!(
+        status.stdout.contains("Lock: held by pid"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("its lease expired at"),
+        "{}",
+        status.stdout
+    );
+    let json = world
+        .standin(&[&flags[..], &["--output", "json", "status"]].concat())
+        .expect(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["lock"]["id"], id.as_str());
+    assert_eq!(json["lock"]["expired"], true);
+
+    // Another id takes nothing over.
+    let wrong = world
+        .standin(&[&rollback[..], &["--force-unlock", "0123456789ab"]].concat())
+        .expect(4);
+    assert!(wrong.stderr.contains("does not match"), "{}", wrong.stderr);
+    assert_eq!(s3_lock(&world).unwrap()["id"], id.as_str());
+
+    // Its id does, and the rollback restores the world.
+    let out = world
+        .standin(&[&rollback[..], &["--force-unlock", &id]].concat())
+        .expect(0);
+    assert!(out.stderr.contains("Took over the lock"), "{}", out.stderr);
+    assert_eq!(world.state(), before, "{}", out.stdout);
+    assert_eq!(s3_lock(&world), None);
+}
+
+#[test]
+fn a_holder_whose_lock_was_taken_over_stops_before_its_next_change() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let before = world.state();
+    // A 30 s lease is renewed every 10 s: the takeover below happens between two renewals.
+    let flags = ["--state", STATE, "--lease-secs", "30"];
+    let pb = holds(&world, 12);
+    let holder = world.spawn(&[&flags[..], &["run", "--yes", &pb]].concat());
+    let run_id = wait_for_s3_journal(&world, r#""record":"intent","step":"wait""#);
+    let id = s3_lock(&world).unwrap()["id"].as_str().unwrap().to_owned();
+
+    // Someone takes the lock over from a holder that is still alive, and rolls its run back.
+    let elsewhere = tempfile::tempdir().unwrap();
+    world
+        .standin_in(
+            elsewhere.path(),
+            &[
+                &flags[..],
+                &["rollback", &run_id, "--yes", "--force-unlock", &id],
+            ]
+            .concat(),
+        )
+        .expect(0);
+    assert_eq!(world.state(), before);
+
+    // At its next renewal the holder finds it lost the lock, and its next journal write fails
+    // before it changes anything more.
+    let out = holder.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("lost the lock on s3://team-state/shop/lock: it was removed"),
+        "{stderr}"
+    );
+    assert_eq!(world.state(), before);
+    assert_eq!(s3_lock(&world), None);
+}
+
+#[test]
+fn another_writer_on_a_journal_stops_the_run_clearly() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let pb = holds(&world, 4);
+    let child = world.spawn(&["--state", STATE, "run", "--yes", &pb]);
+    let run_id = wait_for_s3_journal(&world, r#""record":"intent","step":"wait""#);
+    // Someone else appends to the journal (as a rollback from another machine would, had it
+    // taken the lock over).
+    let key = format!("shop/runs/{run_id}/journal.jsonl");
+    let foreign = format!(
+        "{}{}\n",
+        journal_text(&world, &run_id),
+        r#"{"record":"rollback-started","reason":"requested","at":"2026-11-25T11:14:00.000Z"}"#
+    );
+    world
+        .block_on(
+            world
+                .s3()
+                .put_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .body(foreign.clone().into_bytes().into())
+                .send(),
+        )
+        .expect("put");
+
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "another process wrote the journal of run {run_id} since this one did; stop and look"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        journal_text(&world, &run_id),
+        foreign,
+        "nothing overwritten"
+    );
+}
+
+#[test]
+fn shared_lock_options_are_refused_for_a_state_directory() {
+    let world = World::start();
+    let before = world.state();
+    let pb = holds(&world, 1);
+    let out = world
+        .standin(&["run", "--yes", "--force-unlock", "0123456789ab", &pb])
+        .expect(2);
+    assert!(
+        out.stderr
+            .contains("--force-unlock takes over the lock of a shared state"),
+        "{}",
+        out.stderr
+    );
+    let out = world
+        .standin(&["--lock", "dynamodb://t", "run", "--yes", &pb])
+        .expect(2);
+    assert!(
+        out.stderr.contains("locks a shared state"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.state(), before);
+}
