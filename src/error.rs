@@ -49,6 +49,8 @@ pub enum Error {
     Refused(Vec<String>),
     #[error("the saved plan is stale; nothing was changed:\n{}\nmake a new plan (`standin plan -o FILE`), review it, and run that", lines(.0))]
     Stale(Vec<String>),
+    #[error("cannot resume: {}\nnothing was changed", lines(.0))]
+    NotResumable(Vec<String>),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -66,10 +68,13 @@ impl Error {
         match self {
             Self::Invalid(_) | Self::Usage(_) | Self::Lock(LockError::NotShared) => exit::INVALID,
             Self::Engine(EngineError::Read(_)) => exit::INVALID,
-            Self::Lock(LockError::Held { .. } | LockError::WrongId { .. })
+            Self::Lock(
+                LockError::Held { .. } | LockError::WrongId { .. } | LockError::Live { .. },
+            )
             | Self::Declined
             | Self::Refused(_)
-            | Self::Stale(_) => exit::NOT_STARTED,
+            | Self::Stale(_)
+            | Self::NotResumable(_) => exit::NOT_STARTED,
             Self::Lock(LockError::Failed { .. }) | Self::Plan { .. } => exit::ROLLED_BACK,
             // The journal could not be written mid-run: what happened is uncertain.
             Self::Engine(EngineError::Journal { .. }) => exit::HUMAN_NEEDED,

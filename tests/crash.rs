@@ -177,3 +177,33 @@ fn a_killed_rollback_finishes_when_run_again_and_resume_refuses() {
         );
     });
 }
+
+#[test]
+fn a_rollback_killed_after_its_last_undo_is_marked_finished_by_the_next() {
+    let world = World::start();
+    world.incident(&["run", "--yes"]).expect(0);
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    // As if killed right before its `finished` record.
+    let runs = world.dir.path().join(".standin/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let path = run.join("journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(r#""record":"finished","outcome":"rolled-back""#))
+        .collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    assert!(world
+        .standin(&["status"])
+        .expect(0)
+        .stdout
+        .contains("ROLLBACK UNFINISHED"));
+
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(status(&world)["outcome"], "rolled-back");
+}

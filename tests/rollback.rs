@@ -90,3 +90,29 @@ fn rollback_of_an_unknown_run_is_invalid_input() {
         out.stderr
     );
 }
+
+#[test]
+fn two_steps_writing_one_parameter_roll_back_to_the_first_value() {
+    let world = World::start();
+    let before = world.state();
+    let pb = world.playbook(
+        "twice.yaml",
+        "\
+version: 1
+name: twice
+steps:
+  - id: first
+    kind: ssm.put-parameters
+    values:
+      /shop/staging/QUEUE_URL: https://sqs.example/first
+  - id: second
+    kind: ssm.put-parameters
+    values:
+      /shop/staging/QUEUE_URL: https://sqs.example/second
+",
+    );
+    world.standin(&["run", "--yes", &pb]).expect(0);
+    // Undoing `second` writes `first`'s value again as a new version: still this run's write.
+    let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before, "{}", out.stdout);
+}

@@ -342,9 +342,9 @@ fn a_holder_whose_lock_was_taken_over_stops_before_its_next_change() {
     let run_id = wait_for_s3_journal(&world, r#""record":"intent","step":"wait""#);
     let id = s3_lock(&world).unwrap()["id"].as_str().unwrap().to_owned();
 
-    // Someone takes the lock over from a holder that is still alive, and rolls its run back.
+    // Taking the lock over from a holder that is still alive is refused.
     let elsewhere = tempfile::tempdir().unwrap();
-    world
+    let refused = world
         .standin_in(
             elsewhere.path(),
             &[
@@ -352,6 +352,28 @@ fn a_holder_whose_lock_was_taken_over_stops_before_its_next_change() {
                 &["rollback", &run_id, "--yes", "--force-unlock", &id],
             ]
             .concat(),
+        )
+        .expect(4);
+    assert!(
+        refused.stderr.contains("which is alive"),
+        "{}",
+        refused.stderr
+    );
+    // An administrator removes its lock by hand, and rolls its run back.
+    world
+        .block_on(
+            world
+                .s3()
+                .delete_object()
+                .bucket(BUCKET)
+                .key("shop/lock")
+                .send(),
+        )
+        .expect("delete the lock");
+    world
+        .standin_in(
+            elsewhere.path(),
+            &[&flags[..], &["rollback", &run_id, "--yes"]].concat(),
         )
         .expect(0);
     assert_eq!(world.state(), before);

@@ -19,18 +19,16 @@ impl Line {
             ("--endpoint-url", &aws.endpoint_url),
         ] {
             if let Some(value) = value {
-                words.push(flag.to_owned());
-                words.push(quote(value));
+                words.push(format!("{flag}={}", quote(value)));
             }
         }
         Self { words }
     }
 
-    /// `--flag 'value'`.
+    /// `--flag='value'`: joined, so a value starting with `-` is not taken for a flag.
     #[must_use]
     pub fn arg(mut self, flag: &str, value: &str) -> Self {
-        self.words.push(flag.to_owned());
-        self.words.push(quote(value));
+        self.words.push(format!("{flag}={}", quote(value)));
         self
     }
 
@@ -49,11 +47,10 @@ impl Line {
         self
     }
 
-    /// `--flag "$(LINE)"`: the value is another command's output, read when the human runs it.
+    /// `--flag="$(LINE)"`: the value is another command's output, read when the human runs it.
     #[must_use]
     pub fn output_of(mut self, flag: &str, line: Line) -> Self {
-        self.words.push(flag.to_owned());
-        self.words.push(format!("\"$({})\"", line.text()));
+        self.words.push(format!("{flag}=\"$({})\"", line.text()));
         self
     }
 
@@ -94,9 +91,9 @@ mod tests {
             .text();
         assert_eq!(
             line,
-            "aws ssm put-parameter --region eu-west-1 --endpoint-url http://127.0.0.1:5000 \
-             --value 'it'\\''s $HOME' --overwrite --key-id \"$(aws ssm get-parameter --region \
-             eu-west-1 --endpoint-url http://127.0.0.1:5000 --name /a/b:3)\""
+            "aws ssm put-parameter --region=eu-west-1 --endpoint-url=http://127.0.0.1:5000 \
+             --value='it'\\''s $HOME' --overwrite --key-id=\"$(aws ssm get-parameter \
+             --region=eu-west-1 --endpoint-url=http://127.0.0.1:5000 --name=/a/b:3)\""
         );
     }
 }

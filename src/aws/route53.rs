@@ -167,15 +167,14 @@ impl RecordSet {
         put("Failover", self.failover.clone().into());
         put("MultiValueAnswer", self.multi_value_answer.into());
         put("HealthCheckId", self.health_check_id.clone().into());
-        if let Some([continent, country, sub]) = &self.geo_location {
-            put(
-                "GeoLocation",
-                serde_json::json!({
-                    "ContinentCode": continent,
-                    "CountryCode": country,
-                    "SubdivisionCode": sub,
-                }),
-            );
+        if let Some(codes) = &self.geo_location {
+            let names = ["ContinentCode", "CountryCode", "SubdivisionCode"];
+            let geo: serde_json::Map<_, _> = names
+                .iter()
+                .zip(codes)
+                .filter_map(|(name, code)| Some(((*name).to_owned(), code.clone()?.into())))
+                .collect();
+            put("GeoLocation", geo.into());
         }
         set
     }

@@ -246,17 +246,24 @@ pub struct Prior<'a> {
 /// Whether the parameter holds `prior`'s value and type again (a restore that was not
 /// journaled); `false` when that cannot be told (a secret's version evicted).
 pub async fn holds(client: &Client, name: &str, prior: &Prior<'_>) -> Result<bool, AwsError> {
-    let Some(live) = get_raw(client, name, true).await? else {
+    let Some(value) = prior.value else {
+        return holds_version(client, name, prior.version).await;
+    };
+    Ok(get_raw(client, name, true).await?.is_some_and(|live| {
+        live.value() == Some(value) && live.r#type().map(ParameterType::as_str) == Some(prior.ptype)
+    }))
+}
+
+/// Whether the parameter holds the value and type of its `version` (e.g. written again as a
+/// newer version); `false` when that version left the history.
+pub async fn holds_version(client: &Client, name: &str, version: i64) -> Result<bool, AwsError> {
+    let (Some(live), Some(old)) = (
+        get_raw(client, name, true).await?,
+        history_version(client, name, version).await?,
+    ) else {
         return Ok(false);
     };
-    let same_type = live.r#type().map(ParameterType::as_str) == Some(prior.ptype);
-    let old_value = match prior.value {
-        Some(value) => Some(value.to_owned()),
-        None => history_version(client, name, prior.version)
-            .await?
-            .and_then(|old| old.value),
-    };
-    Ok(same_type && old_value.is_some() && live.value == old_value)
+    Ok(live.value() == old.value() && live.r#type() == old.r#type())
 }
 
 /// Writes `prior`'s value back as a new version, with the old version's attributes from the

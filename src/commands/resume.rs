@@ -29,6 +29,12 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
                 "run {run_id} was being rolled back; finish that with `standin{} rollback {run_id}`",
                 super::state_flag(cli)
             )
+        } else if let Some(step) = view.failed_step().filter(|_| view.outcome.is_none()) {
+            format!(
+                "run {run_id} failed at step `{}` and stopped before rolling back; roll it back with `standin{} rollback {run_id}`",
+                step.id,
+                super::state_flag(cli)
+            )
         } else {
             format!(
                 "run {run_id} already finished; `standin{} status {run_id}` shows how",
@@ -70,7 +76,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
             "undo what the run did with `standin{} rollback {run_id}` instead",
             super::state_flag(cli)
         ));
-        return Err(Error::Stale(changed));
+        return Err(Error::NotResumable(changed));
     }
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal).await;

@@ -1,7 +1,7 @@
 //! `standin rollback`: undo a run from its journal alone.
 
 use crate::cli::Cli;
-use crate::engine::journal::Outcome;
+use crate::engine::journal::{now, Outcome, Record};
 use crate::engine::stop::Stop;
 use crate::engine::{self, load_view};
 use crate::error::{exit, Error};
@@ -30,6 +30,16 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
     let view = load_view(&journal)?;
     let stack: Vec<_> = view.rollback_stack().map(|s| s.id.clone()).collect();
     if stack.is_empty() {
+        // A rollback killed after its last undo: say it finished, so `status` does too.
+        if view.rolling_back {
+            let record = Record::Finished {
+                outcome: Outcome::RolledBack,
+                at: now(),
+            };
+            journal
+                .append(&record)
+                .map_err(engine::journal_err(&journal))?;
+        }
         match cli.output {
             Format::Json => report::print_json(
                 &serde_json::json!({"run_id": run_id, "undone": [], "outcome": "nothing-to-undo"}),
@@ -76,9 +86,9 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
         Format::Json => report::print_json(&report),
         Format::Human => print!("{}", report::human_report(&report, &super::state_flag(cli))),
     }
+    // For this command, everything put back is success (`run` says 1: its step failed).
     Ok(match report.outcome {
-        Outcome::RollbackIncomplete => exit::HUMAN_NEEDED,
-        Outcome::Succeeded | Outcome::RolledBack => exit::SUCCESS,
-        Outcome::Stopped => exit::STOPPED,
+        Outcome::RolledBack => exit::SUCCESS,
+        outcome => exit::of(&outcome),
     })
 }

@@ -8,7 +8,7 @@
 //! older one (fields added since have defaults). docs/journal.md describes the format.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -233,7 +233,8 @@ impl Journal {
         line.push(b'\n');
         match &mut self.target {
             Target::File(path) => {
-                let mut file = OpenOptions::new().append(true).open(path)?;
+                let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+                drop_torn_tail(&mut file)?;
                 file.write_all(&line)?;
                 file.sync_data()
             }
@@ -249,6 +250,26 @@ impl Journal {
             Target::Object(remote) => parse(&self.location, &remote.bytes),
         }
     }
+}
+
+/// Cuts a last line left unfinished by a crash, so the next record starts on a line of its own
+/// (readers ignore a torn last line; glued to a new record it would be corrupt).
+fn drop_torn_tail(file: &mut File) -> io::Result<()> {
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_end(&mut bytes)?;
+    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    file.set_len(keep as u64)?;
+    file.sync_data()
 }
 
 impl Remote {
@@ -391,6 +412,11 @@ mod tests {
         file.write_all(b"{\"record\":\"intent\",\"st").unwrap();
         let records = journal.records().unwrap();
         assert_eq!(records.len(), 2);
+        // The next append replaces the torn line instead of gluing onto it.
+        journal.append(&Record::Resumed { at: now() }).unwrap();
+        let records = journal.records().unwrap();
+        assert_eq!(records.len(), 3);
+        assert!(matches!(records[2], Record::Resumed { .. }));
     }
 
     #[test]

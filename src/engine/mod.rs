@@ -90,7 +90,8 @@ pub enum EngineError {
     Read(#[from] journal::ReadError),
 }
 
-fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+/// Names the journal in an append error.
+pub fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
     move |source| EngineError::Journal {
         path: journal.location().to_owned(),
         source,
@@ -543,7 +544,11 @@ pub async fn rollback(
                     step: step.id.clone(),
                     kind: step.kind.clone(),
                     error,
-                    by_hand: undo.map(|u| u.by_hand(&view.aws)).unwrap_or_default(),
+                    // Not over someone else's change: that is for a human to decide.
+                    by_hand: match (&e, undo) {
+                        (StepError::Drift(_), _) | (_, Err(_)) => Vec::new(),
+                        (_, Ok(undo)) => undo.by_hand(&view.aws),
+                    },
                     drift: match e {
                         StepError::Drift(items) => items,
                         _ => Vec::new(),

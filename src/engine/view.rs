@@ -181,9 +181,19 @@ impl RunView {
     }
 
     /// Whether `resume` can continue the run: it stopped (or is still running) before the
-    /// end, and no rollback began.
+    /// end, no rollback began, and no step failed part way (its undo record must stand: only
+    /// `rollback` may act on it).
     pub fn resumable(&self) -> bool {
-        matches!(self.outcome, None | Some(Outcome::Stopped)) && !self.rolling_back
+        matches!(self.outcome, None | Some(Outcome::Stopped))
+            && !self.rolling_back
+            && self.failed_step().is_none()
+    }
+
+    /// A step that failed and may have changed something, if any.
+    pub fn failed_step(&self) -> Option<&StepView> {
+        self.steps
+            .iter()
+            .find(|s| s.state == StepState::Failed && s.undo.is_some())
     }
 
     /// Steps to undo, last first: the rollback stack.

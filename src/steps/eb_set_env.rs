@@ -168,10 +168,11 @@ impl super::Undo for SetEnvUndo {
             if now == before.as_ref() {
                 continue;
             }
-            if now != self.after[key].as_ref() {
+            let after = self.after.get(key).and_then(Option::as_ref);
+            if now != after {
                 drift.push(Drift {
                     resource: Resource::property(&self.environment, key).to_string(),
-                    expected: show(self.after[key].as_ref()),
+                    expected: show(after),
                     found: show(now),
                 });
             }

@@ -47,7 +47,7 @@ pub fn read_grants(actions: &'static [&'static str], resources: Vec<String>) -> 
 pub async fn prepare(ctx: &Ctx, wanted: Vec<Wanted>) -> Result<Prepared, StepError> {
     let mut warnings = Vec::new();
     for w in &wanted {
-        if let Some(current) = &w.current {
+        if let Some(current) = w.current.as_ref().filter(|c| !unchanged(c, &w.desired)) {
             warnings.extend(version_limit(ctx, current).await?);
         }
     }
@@ -86,16 +86,19 @@ async fn version_limit(ctx: &Ctx, current: &Param) -> Result<Option<String>, Ste
     })
 }
 
+/// Whether writing `desired` would change nothing.
+fn unchanged(current: &Param, desired: &Param) -> bool {
+    current.value == desired.value
+        && current.ptype == desired.ptype
+        && (!current.is_secure() || current.key_id == desired.key_id)
+}
+
 fn changes(wanted: Vec<Wanted>) -> Prepared {
     let mut changes = Vec::new();
     let mut writes = Vec::new();
     let mut undo = ParamsUndo { params: Vec::new() };
     for Wanted { current, desired } in wanted {
-        let same = current.as_ref().is_some_and(|c| {
-            c.value == desired.value
-                && c.ptype == desired.ptype
-                && (!c.is_secure() || c.key_id == desired.key_id)
-        });
+        let same = current.as_ref().is_some_and(|c| unchanged(c, &desired));
         let next_version = current.as_ref().map_or(1, |c| c.version + 1);
         changes.push(Change {
             action: match (&current, same) {
@@ -229,7 +232,14 @@ impl Undo for ParamsUndo {
             if now == p.before.as_ref().map(|b| b.version) {
                 continue;
             }
-            if !p.wrote(now) {
+            // Ours too: what this run wrote, written again by a later step's undo.
+            let rewritten = match p.written {
+                Some(written) if !p.wrote(now) => ssm::holds_version(client, &p.name, written)
+                    .await
+                    .map_err(StepError::aws(&p.name))?,
+                _ => false,
+            };
+            if !p.wrote(now) && !rewritten {
                 // A rollback that was killed after restoring, before journaling it.
                 let restored = match p.prior() {
                     Some(prior) => ssm::holds(client, &p.name, &prior)

@@ -35,6 +35,12 @@ pub enum LockError {
         given: String,
         holder: String,
     },
+    #[error("--force-unlock {given}: the lock on {place} is held by {holder}, which is alive (it keeps renewing its lease); stop that command, or wait until its lease expires, and try again; nothing was taken over")]
+    Live {
+        place: String,
+        given: String,
+        holder: String,
+    },
     #[error("--force-unlock takes over the lock of a shared state (--state s3://...); the lock of a state directory is released when its holder exits")]
     NotShared,
     #[error("cannot lock {place}: {message}")]
@@ -303,6 +309,14 @@ impl Lease {
         let mut expected = None;
         if let Some(given) = force_unlock {
             match place.read().await.map_err(|e| place.failed(e))? {
+                // Only from a dead holder: a live one may have a change in flight.
+                Some(current) if current.holder.id == given && !current.holder.expired() => {
+                    return Err(LockError::Live {
+                        place: place.url(),
+                        given: given.to_owned(),
+                        holder: current.holder.to_string(),
+                    })
+                }
                 Some(current) if current.holder.id == given => expected = Some(current),
                 Some(current) => {
                     return Err(LockError::WrongId {
