@@ -22,7 +22,7 @@ Exit codes:
   5  stopped by Ctrl-C with changes in place: `standin resume` or `standin rollback` next";
 
 /// Promote a staging environment to production on AWS when production is down, and put it back.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "standin", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
     /// Where run journals and the lock live: a directory, or `s3://BUCKET/PREFIX` to share
@@ -66,7 +66,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Check a playbook without calling AWS.
     Validate(PlaybookArgs),
@@ -155,7 +155,7 @@ pub enum Command {
 }
 
 /// Taking over a shared state's lock from a holder that died.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct UnlockArgs {
     /// Take over the lock of a shared state from the holder with this lock id (shown when
     /// the lock is refused, and by `standin status`), after checking that it is dead.
@@ -164,7 +164,7 @@ pub struct UnlockArgs {
 }
 
 /// Overruling built-in guards, by name, one at a time.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GuardArgs {
     /// Go ahead although this built-in guard fails (repeatable): `staging-db-in-production`
     /// or `severe-target`. The plan still shows the guard as FORCED.
@@ -195,7 +195,7 @@ fn builtin_guard(name: &str) -> Result<String, String> {
 }
 
 /// A playbook and its variable overrides.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlaybookArgs {
     /// The playbook (YAML).
     pub playbook: PathBuf,

@@ -458,3 +458,42 @@ fn shared_lock_options_are_refused_for_a_state_directory() {
     );
     assert_eq!(world.state(), before);
 }
+
+#[test]
+fn a_playbooks_state_block_keeps_its_runs_in_s3() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let text = std::fs::read_to_string(world.incident_playbook()).unwrap();
+    let pb = world.playbook(
+        "team.yaml",
+        &format!("{text}\nstate:\n  location: {STATE}\n"),
+    );
+    let before = world.state();
+    let out = world.with_playbook(&["run", "--yes"], &pb).expect(0);
+    assert!(
+        !world.dir.path().join(".standin/runs").exists(),
+        "the run was journaled locally"
+    );
+    // Another machine, with the flag, sees and undoes it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let status = world
+        .standin_in(elsewhere.path(), &["--state", STATE, "status"])
+        .expect(0);
+    assert!(status.stdout.contains("succeeded"), "{}", status.stdout);
+    world
+        .standin_in(
+            elsewhere.path(),
+            &["--state", STATE, "rollback", "--last", "--yes"],
+        )
+        .expect(0);
+    assert_eq!(world.state(), before, "{}", out.stdout);
+
+    // A bad location is refused with its position, before anything is called.
+    let bad = world.playbook("bad.yaml", &format!("{text}\nstate:\n  location: s3://\n"));
+    let refused = world.with_playbook(&["validate"], &bad).expect(2);
+    assert!(
+        refused.stderr.contains("bad.yaml:") && refused.stderr.contains("names no bucket"),
+        "{}",
+        refused.stderr
+    );
+}

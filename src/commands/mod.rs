@@ -151,6 +151,21 @@ fn location(cli: &Cli) -> Location {
     })
 }
 
+/// The global options, completed by the playbook's `state:` block where they say nothing
+/// (`--state`, `STANDIN_STATE`, `STANDIN_STATE_DIR`; `--lock`, `STANDIN_LOCK`).
+fn with_state_of(cli: &Cli, pb: &Playbook) -> Cli {
+    let mut cli = cli.clone();
+    if let Some(block) = &pb.state {
+        if cli.state.is_none() && std::env::var_os("STANDIN_STATE_DIR").is_none() {
+            cli.state = Some(block.location.clone());
+        }
+        if cli.lock.is_none() {
+            cli.lock = block.lock.clone();
+        }
+    }
+    cli
+}
+
 /// The state and its lock, as the global options say (clients are built, nothing is called).
 async fn state(cli: &Cli) -> Result<State, Error> {
     State::open(

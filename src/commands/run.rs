@@ -36,6 +36,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
     if let Some(why) = saved.as_ref().and_then(|s| plan::other_inputs(s, &pb)) {
         return Err(Error::Stale(vec![why]));
     }
+    let cli = &super::with_state_of(cli, &pb);
     let state = super::state(cli).await?;
     let lock = state
         .lock(

@@ -320,7 +320,7 @@ async fn settle(
             secs: 0.0,
             at: now(),
         };
-        journal.append(&record).map_err(RunStepError::Journal)?;
+        journal.append(&record).map_err(RunStepError::Unrecorded)?;
         return Ok(true);
     }
     let differences = plan::differences(&in_doubt.changes, &prepared.changes);
@@ -340,6 +340,9 @@ enum RunStepError {
     Timeout(Duration),
     #[error("cannot write the journal, so the step was stopped: {0}")]
     Journal(std::io::Error),
+    /// The change landed; its intent (undo record) is journaled, its outcome is not.
+    #[error("the change was made, but the journal could not record it: {0}")]
+    Unrecorded(std::io::Error),
     #[error("stopped before changing anything: the live state changed since the plan: {}", .0.join("; "))]
     Stale(Vec<String>),
     #[error("stopped before changing anything: {}", .0.join("; "))]
@@ -449,7 +452,7 @@ async fn run_step(
             return journal
                 .append(&record)
                 .map(|()| true)
-                .map_err(RunStepError::Journal);
+                .map_err(RunStepError::Unrecorded);
         }
         Ok(Err(e)) => RunStepError::Step(e),
         Err(_) => RunStepError::Timeout(limit),

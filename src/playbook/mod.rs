@@ -21,6 +21,7 @@ use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
 use self::plain::{key_name, shown};
 use crate::aws::AwsSettings;
+use crate::engine::state::StateBlock;
 use crate::guards::{self, Guard};
 use crate::steps::{self, FieldError, KindDef, Step};
 
@@ -32,6 +33,7 @@ const TOP_FIELDS: &[&str] = &[
     "name",
     "description",
     "aws",
+    "state",
     "vars",
     "guards",
     "steps",
@@ -44,6 +46,8 @@ pub struct Playbook {
     pub name: String,
     pub description: Option<String>,
     pub aws: AwsSettings,
+    /// Where runs are kept, unless `--state` / `--lock` say otherwise.
+    pub state: Option<StateBlock>,
     /// The playbook's own assertions (the built-in guards are always added).
     pub guards: Vec<Guard>,
     pub steps: Vec<StepDef>,
@@ -355,6 +359,12 @@ fn check(
         Some(v) => c.decode(&root.key("aws"), v, steps::fields_of::<AwsSettings>, None),
         None => Some(AwsSettings::default()),
     };
+    let state = match top.remove("state") {
+        Some(v) => c
+            .decode(&root.key("state"), v, steps::fields_of::<StateBlock>, None)
+            .map(Some),
+        None => Some(None),
+    };
     let guards = guard_list(c, top.remove("guards"));
     let steps = steps(c, top.remove("steps"));
     Some(Playbook {
@@ -362,6 +372,7 @@ fn check(
         name: name?,
         description,
         aws: aws?,
+        state: state?,
         guards,
         steps: steps?,
         text: String::new(),

@@ -115,7 +115,12 @@ impl Holder {
 
     /// Whether the lease ran out, by this machine's clock (an unreadable time counts as not).
     pub fn expired(&self) -> bool {
-        humantime::parse_rfc3339(&self.expires).is_ok_and(|t| t < SystemTime::now())
+        self.expires_within(Duration::ZERO)
+    }
+
+    /// Whether the lease runs out within `margin` (an unreadable time counts as not).
+    fn expires_within(&self, margin: Duration) -> bool {
+        humantime::parse_rfc3339(&self.expires).is_ok_and(|t| t < SystemTime::now() + margin)
     }
 }
 
@@ -420,23 +425,36 @@ impl Drop for Lease {
     }
 }
 
-/// Renews the lease every third of its length. Losing it (another write won, or the lease ran
-/// out before a renewal got through) closes the fence.
+/// Renews the lease every third of its length. Losing it (another write won, or renewals kept
+/// failing until the lease is about to run out) closes the fence: each renewal is bounded by a
+/// third of the lease, so the fence closes before anyone may take an expired lease over.
 async fn heartbeat(place: Place, current: Arc<Mutex<Current>>, fence: Fence, lease: Duration) {
+    let beat = lease / 3;
     loop {
-        tokio::time::sleep(lease / 3).await;
+        tokio::time::sleep(beat).await;
         let last = current.lock().expect("lease state").clone();
-        let why = match place.swap(&last.holder.renewed(lease), Some(&last)).await {
-            Ok(Ok(next)) => {
+        let renewed = last.holder.renewed(lease);
+        let renewal = tokio::time::timeout(beat, place.swap(&renewed, Some(&last)));
+        let why = match renewal.await {
+            Ok(Ok(Ok(next))) => {
                 *current.lock().expect("lease state") = next;
                 continue;
             }
-            Ok(Err(Some(other))) => format!("it is now held by {}", other.holder),
-            Ok(Err(None)) => "it was removed".to_owned(),
-            // Try again at the next beat while the lease lasts.
-            Err(_) if !last.holder.expired() => continue,
-            Err(e) => format!(
-                "its lease expired at {} before it could be renewed: {e}",
+            // Our own renewal, landed although its answer was lost.
+            Ok(Ok(Err(Some(other)))) if other.holder.id == last.holder.id => {
+                *current.lock().expect("lease state") = other;
+                continue;
+            }
+            Ok(Ok(Err(Some(other)))) => format!("it is now held by {}", other.holder),
+            Ok(Ok(Err(None))) => "it was removed".to_owned(),
+            // Try again at the next beat while the lease lasts beyond it.
+            _ if !last.holder.expires_within(beat) => continue,
+            Ok(Err(e)) => format!(
+                "its lease runs out at {} and could not be renewed: {e}",
+                last.holder.expires
+            ),
+            Err(_) => format!(
+                "its lease runs out at {} and renewing it timed out",
                 last.holder.expires
             ),
         };

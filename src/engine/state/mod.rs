@@ -11,6 +11,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::Deserialize;
+
 pub use self::lock::{Fence, Holder, Lock, LockError};
 use self::lock::{Lease, Place};
 use super::journal::{Journal, ReadError};
@@ -21,7 +23,8 @@ use crate::aws::s3::Bucket;
 use crate::aws::AwsSettings;
 
 /// A `--state` value: a directory, or `s3://BUCKET/PREFIX`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Location {
     Dir(PathBuf),
     S3 { bucket: String, prefix: String },
@@ -55,8 +58,36 @@ impl fmt::Display for Location {
 }
 
 /// A `--lock` value: `dynamodb://TABLE`, a table whose partition key is the string `LockID`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct LockTable(pub String);
+
+impl TryFrom<String> for Location {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl TryFrom<String> for LockTable {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+/// A playbook's `state:` block: where its runs are kept when no `--state` / `--lock` (or their
+/// environment variables) say otherwise. Commands without a playbook (`status`, `resume`,
+/// `rollback`) still need the flags, which every suggested command repeats.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateBlock {
+    /// `s3://BUCKET/PREFIX` or a directory.
+    pub location: Location,
+    /// `dynamodb://TABLE`.
+    #[serde(default)]
+    pub lock: Option<LockTable>,
+}
 
 impl LockTable {
     pub fn parse(text: &str) -> Result<Self, String> {
