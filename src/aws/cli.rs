@@ -59,6 +59,17 @@ impl Line {
     }
 }
 
+/// `if [ "$(CHECK)" = 'EXPECTED' ]; then THEN; fi`: for an action that is a toggle, which must
+/// run only while the world is as the run left it.
+pub fn only_if(check: Line, expected: &str, then: Line) -> String {
+    format!(
+        "if [ \"$({})\" = {} ]; then {}; fi",
+        check.text(),
+        quote(expected),
+        then.text()
+    )
+}
+
 /// Quotes for a POSIX shell, leaving plain words as they are.
 fn quote(value: &str) -> String {
     let plain = !value.is_empty()

@@ -9,7 +9,7 @@ use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
     StepError, Undo,
 };
-use crate::aws::cli::Line;
+use crate::aws::cli::{self, Line};
 use crate::aws::{AwsSettings, Call};
 
 /// Fields of an `eb.swap-cnames` step.
@@ -169,11 +169,16 @@ impl Undo for SwapUndo {
     }
 
     fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        // A swap toggles: only while the source still has the CNAME the run gave it.
+        let check = Line::new(aws, "elasticbeanstalk", "describe-environments")
+            .arg("--environment-names", &self.source)
+            .arg("--query", "Environments[0].CNAME")
+            .arg("--output", "text");
+        let swap = Line::new(aws, "elasticbeanstalk", "swap-environment-cnames")
+            .arg("--source-environment-name", &self.source)
+            .arg("--destination-environment-name", &self.destination);
         vec![
-            Line::new(aws, "elasticbeanstalk", "swap-environment-cnames")
-                .arg("--source-environment-name", &self.source)
-                .arg("--destination-environment-name", &self.destination)
-                .text(),
+            cli::only_if(check, &self.destination_cname, swap),
             eb_shared::wait_by_hand(aws, &[&self.source, &self.destination]),
         ]
     }

@@ -421,7 +421,11 @@ impl AlbUndo {
                         .arg("--listener-arn", &self.listener_arn)
                         .arg(
                             "--query",
-                            &format!("Rules[?Priority==`\"{}\"`].RuleArn | [0]", self.priority),
+                            // The rule standin creates: this priority, this host.
+                            &format!(
+                                "Rules[?Priority==`\"{}\"` && contains(Conditions[].HostHeaderConfig.Values[], `\"{}\"`)].RuleArn | [0]",
+                                self.priority, self.host
+                            ),
                         )
                         .arg("--output", "text"),
                 )
