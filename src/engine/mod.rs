@@ -170,16 +170,14 @@ async fn execute(
     let started = Instant::now();
     let steps = &spec.playbook.steps;
     let total = steps.len();
-    let mut done_any = false;
     for (i, def) in steps.iter().enumerate() {
         let before = earlier.map(|v| &v.steps[i]);
         let state = before.map_or(StepState::NotStarted, |s| s.state);
-        if matches!(state, StepState::Applied | StepState::Unchanged) {
-            done_any |= state == StepState::Applied;
+        if state.is_done() {
             continue;
         }
         if stop.requested() {
-            return stopped(ctx, journal, run_id, &def.id, done_any, obs, started).await;
+            return stopped(ctx, journal, run_id, &def.id, obs, stop, started).await;
         }
         obs.step_started(i + 1, total, &def.id, def.kind.name);
         let t0 = Instant::now();
@@ -211,25 +209,13 @@ async fn execute(
         obs.step_finished(&def.id, &shown);
         crash::at(crash::Point::StepDone, &def.id);
         match result {
-            Ok(applied) => done_any |= applied,
+            Ok(_) => {}
             Err(RunStepError::Aborted) => {
-                journal
-                    .append(&Record::Finished {
-                        outcome: Outcome::Stopped,
-                        at: now(),
-                    })
-                    .map_err(journal_err(journal))?;
-                return Ok(Report {
-                    run_id: run_id.to_owned(),
-                    outcome: Outcome::Stopped,
-                    failed_step: Some(FailedStep {
-                        step: def.id.clone(),
-                        error: RunStepError::Aborted.to_string(),
-                    }),
-                    undone: Vec::new(),
-                    leftovers: Vec::new(),
-                    secs: started.elapsed().as_secs_f64(),
-                });
+                let aborted = FailedStep {
+                    step: def.id.clone(),
+                    error: RunStepError::Aborted.to_string(),
+                };
+                return ended(journal, run_id, Outcome::Stopped, Some(aborted), started);
             }
             Err(error) => {
                 let reason = format!("step `{}` failed: {error}", def.id);
@@ -244,16 +230,24 @@ async fn execute(
             }
         }
     }
+    ended(journal, run_id, Outcome::Succeeded, None, started)
+}
+
+/// Journals how a run ended with nothing undone, and reports it.
+fn ended(
+    journal: &mut Journal,
+    run_id: &str,
+    outcome: Outcome,
+    failed_step: Option<FailedStep>,
+    started: Instant,
+) -> Result<Report, EngineError> {
     journal
-        .append(&Record::Finished {
-            outcome: Outcome::Succeeded,
-            at: now(),
-        })
+        .append(&Record::Finished { outcome, at: now() })
         .map_err(journal_err(journal))?;
     Ok(Report {
         run_id: run_id.to_owned(),
-        outcome: Outcome::Succeeded,
-        failed_step: None,
+        outcome,
+        failed_step,
         undone: Vec::new(),
         leftovers: Vec::new(),
         secs: started.elapsed().as_secs_f64(),
@@ -267,33 +261,20 @@ async fn stopped(
     journal: &mut Journal,
     run_id: &str,
     next: &str,
-    done_any: bool,
     obs: &mut dyn Observer,
+    stop: &Stop,
     started: Instant,
 ) -> Result<Report, EngineError> {
     let question = format!("Stopped before step `{next}`. Roll back what this run changed?");
-    if done_any && ctx.prompt.confirm(&question) == Some(true) {
-        let view = load_view(journal)?;
+    let view = load_view(journal)?;
+    if view.rollback_stack().next().is_some() && ctx.prompt.confirm(&question) == Some(true) {
         let reason = format!("stopped by Ctrl-C before step `{next}`");
-        let mut report =
-            rollback(&view, ctx, journal, false, &reason, obs, &Stop::default()).await?;
+        // One more Ctrl-C (the second) abandons this rollback too.
+        let mut report = rollback(&view, ctx, journal, false, &reason, obs, stop).await?;
         report.secs = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    journal
-        .append(&Record::Finished {
-            outcome: Outcome::Stopped,
-            at: now(),
-        })
-        .map_err(journal_err(journal))?;
-    Ok(Report {
-        run_id: run_id.to_owned(),
-        outcome: Outcome::Stopped,
-        failed_step: None,
-        undone: Vec::new(),
-        leftovers: Vec::new(),
-        secs: started.elapsed().as_secs_f64(),
-    })
+    ended(journal, run_id, Outcome::Stopped, None, started)
 }
 
 /// Settles a step the journal has in doubt (intent written, no outcome) by planning it again:
