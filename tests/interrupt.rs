@@ -102,3 +102,28 @@ fn a_second_ctrl_c_aborts_the_step_in_flight_and_rollback_undoes() {
     world.standin(&["rollback", "--last", "--yes"]).expect(0);
     assert_eq!(world.state(), before);
 }
+
+#[test]
+fn a_second_ctrl_c_during_rollback_leaves_the_rest_for_the_next_rollback() {
+    let world = World::start();
+    let before = world.state();
+    world.incident(&["run", "--yes"]).expect(0);
+    // Undoing the environment's settings now keeps it Updating for a while.
+    world.control(&["tag-env", "shop-staging", "emulator:update-seconds=6"]);
+    let child = world.spawn(&["rollback", "--last", "--yes"]);
+    world.wait_for_journal(r#""record":"undone","step":"repoint-app""#);
+    interrupt(&child);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("Finishing the rollback"), "{stderr}");
+    assert!(stdout.contains("ROLLBACK INCOMPLETE"), "{stdout}");
+    assert!(stdout.contains("aborted with Ctrl-C"), "{stdout}");
+
+    world.control(&["untag-env", "shop-staging", "emulator:update-seconds"]);
+    let again = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before, "{}", again.stdout);
+}

@@ -182,6 +182,8 @@ impl super::Undo for SetEnvUndo {
             return Err(StepError::Drift(drift));
         }
         if restore.is_empty() {
+            // An earlier undo (interrupted) may have written them: done once it is Ready.
+            wait_ready(ctx, &[&self.environment]).await?;
             return Ok(vec![format!(
                 "environment {}: properties already as before the run",
                 self.environment
