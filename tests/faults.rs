@@ -7,7 +7,7 @@
 //! must be named in the report. `scripts/fault-matrix.sh` prints the table.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
@@ -49,19 +49,17 @@ impl Proxy {
     }
 
     /// POST /__proxy/faults: the faults from now on.
-    fn faults(&self, rules: &Value) {
-        let body = rules.to_string();
-        let address = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).expect("proxy");
-        write!(
-            stream,
-            "POST /__proxy/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    fn faults(&self, world: &World, rules: &Value) {
+        let answer = world
+            .block_on(
+                reqwest::Client::new()
+                    .post(format!("{}/__proxy/faults", self.url))
+                    .header("Content-Type", "application/json")
+                    .body(rules.to_string())
+                    .send(),
+            )
+            .expect("the proxy answers");
+        assert!(answer.status().is_success(), "{answer:?}");
     }
 }
 
@@ -216,7 +214,7 @@ fn every_fault_at_every_step_ends_succeeded_rolled_back_or_with_a_working_recove
             let world = World::start();
             let before = world.state();
             let proxy = Proxy::start(&world);
-            proxy.faults(&case.rules);
+            proxy.faults(&world, &case.rules);
             let args = world.playbook_args(
                 &["--output", "json", "run", "--yes"],
                 &world.incident_playbook(),

@@ -76,6 +76,16 @@ pub struct Out {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Out {
+    fn from(out: std::process::Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Out {
     /// Asserts the exit code, showing both streams when it differs.
     #[track_caller]
@@ -193,16 +203,11 @@ impl World {
     /// Runs `standin ARGS` to the end in another directory: another machine, sharing only the
     /// emulated AWS account.
     pub fn standin_in(&self, dir: &Path, args: &[&str]) -> Out {
-        let out = self
-            .command(args)
+        self.command(args)
             .current_dir(dir)
             .output()
-            .expect("run standin");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .expect("run standin")
+            .into()
     }
 
     /// An S3 client for the emulator (path-style addressing, as standin uses with an endpoint).
@@ -330,16 +335,11 @@ impl World {
 
     /// Runs `standin ARGS` to the end with extra environment variables.
     pub fn standin_env(&self, env: &[(&str, &str)], args: &[String]) -> Out {
-        let out = self
-            .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        self.command(&args.iter().map(String::as_str).collect::<Vec<_>>())
             .envs(env.iter().copied())
             .output()
-            .expect("run standin");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .expect("run standin")
+            .into()
     }
 
     /// Everything the emulator holds that standin may touch, history included, byte for byte:

@@ -32,6 +32,12 @@ impl Line {
         self
     }
 
+    /// `--query='EXPR' --output=text`: one value, as a shell substitution wants it.
+    #[must_use]
+    pub fn query(self, expr: &str) -> Self {
+        self.arg("--query", expr).arg("--output", "text")
+    }
+
     /// `--flag 'a' 'b'`: a list.
     #[must_use]
     pub fn args(mut self, flag: &str, values: &[&str]) -> Self {

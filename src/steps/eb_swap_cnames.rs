@@ -172,8 +172,7 @@ impl Undo for SwapUndo {
         // A swap toggles: only while the source still has the CNAME the run gave it.
         let check = Line::new(aws, "elasticbeanstalk", "describe-environments")
             .arg("--environment-names", &self.source)
-            .arg("--query", "Environments[0].CNAME")
-            .arg("--output", "text");
+            .query("Environments[0].CNAME");
         let swap = Line::new(aws, "elasticbeanstalk", "swap-environment-cnames")
             .arg("--source-environment-name", &self.source)
             .arg("--destination-environment-name", &self.destination);

@@ -419,15 +419,11 @@ impl AlbUndo {
                     "--rule-arn",
                     Line::new(aws, "elbv2", "describe-rules")
                         .arg("--listener-arn", &self.listener_arn)
-                        .arg(
-                            "--query",
-                            // The rule standin creates: this priority, this host.
-                            &format!(
+                        // The rule standin creates: this priority, this host.
+                        .query(&format!(
                                 "Rules[?Priority==`\"{}\"` && contains(Conditions[].HostHeaderConfig.Values[], `\"{}\"`)].RuleArn | [0]",
                                 self.priority, self.host
-                            ),
-                        )
-                        .arg("--output", "text"),
+                            )),
                 )
                 .text()],
         }

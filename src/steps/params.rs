@@ -232,14 +232,15 @@ impl Undo for ParamsUndo {
             if now == p.before.as_ref().map(|b| b.version) {
                 continue;
             }
-            // Ours too: what this run wrote, written again by a later step's undo.
-            let rewritten = match p.written {
-                Some(written) if !p.wrote(now) => ssm::holds_version(client, &p.name, written)
-                    .await
-                    .map_err(StepError::aws(&p.name))?,
-                _ => false,
-            };
-            if !p.wrote(now) && !rewritten {
+            let ours = p.wrote(now)
+                || match p.written {
+                    // Ours too: what this run wrote, written again by a later step's undo.
+                    Some(written) => ssm::holds_version(client, &p.name, written)
+                        .await
+                        .map_err(StepError::aws(&p.name))?,
+                    None => false,
+                };
+            if !ours {
                 // A rollback that was killed after restoring, before journaling it.
                 let restored = match p.prior() {
                     Some(prior) => ssm::holds(client, &p.name, &prior)
@@ -317,22 +318,17 @@ impl Undo for ParamsUndo {
                             "--key-id",
                             Line::new(aws, "ssm", "get-parameter-history")
                                 .arg("--name", &p.name)
-                                .arg(
-                                    "--query",
-                                    &format!(
-                                        "Parameters[?Version==`{}`].KeyId | [0]",
-                                        prior.version
-                                    ),
-                                )
-                                .arg("--output", "text"),
+                                .query(&format!(
+                                    "Parameters[?Version==`{}`].KeyId | [0]",
+                                    prior.version
+                                )),
                         )
                         .output_of(
                             "--value",
                             Line::new(aws, "ssm", "get-parameter")
                                 .arg("--name", &format!("{}:{}", p.name, prior.version))
                                 .flag("--with-decryption")
-                                .arg("--query", "Parameter.Value")
-                                .arg("--output", "text"),
+                                .query("Parameter.Value"),
                         ),
                 }
                 .text()
