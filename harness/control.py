@@ -4,6 +4,7 @@
     python harness/control.py ENDPOINT tag-instance NAME KEY=VALUE...
     python harness/control.py ENDPOINT tag-env ENV KEY=VALUE...
     python harness/control.py ENDPOINT untag-env ENV KEY...
+    python harness/control.py ENDPOINT iam-user NAME POLICY.json   # prints `ACCESS_KEY_ID SECRET`
 """
 
 import sys
@@ -32,6 +33,14 @@ def main(endpoint, action, target, *args):
     elif action == "tag-env":
         eb = client("elasticbeanstalk", endpoint)
         eb.update_tags_for_resource(ResourceArn=env_arn(eb, target), TagsToAdd=[{"Key": k, "Value": v} for k, v in pairs])
+    elif action == "iam-user":
+        # A user with exactly this inline policy, as a break-glass identity would have.
+        iam = client("iam", endpoint)
+        iam.create_user(UserName=target)
+        with open(args[0]) as f:
+            iam.put_user_policy(UserName=target, PolicyName="standin", PolicyDocument=f.read())
+        key = iam.create_access_key(UserName=target)["AccessKey"]
+        print(key["AccessKeyId"], key["SecretAccessKey"])
     elif action == "untag-env":
         eb = client("elasticbeanstalk", endpoint)
         eb.update_tags_for_resource(ResourceArn=env_arn(eb, target), TagsToRemove=list(args))

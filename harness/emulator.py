@@ -3,8 +3,10 @@
     python harness/emulator.py serve [--port 0] [--seed incident|none] [--host 127.0.0.1]
 
 Prints exactly one line on stdout once the world is seeded:
-`READY http://HOST:PORT edge=HOST:PORT`: the AWS endpoint, then the emulated world's HTTP
-edge (see edge.py; `http.check` reaches it with `via:`). All logs go to stderr. Exits on SIGTERM/SIGINT, and when its parent process dies, so a crashed
+`READY http://HOST:PORT edge=HOST:PORT ca=PATH`: the AWS endpoint, then the emulated world's
+edge (HTTP and HTTPS on one port, see edge.py; `http.check` reaches it with `via:`), then the
+absolute path of the CA certificate that signs the edge's TLS certificates (trust it to reach
+https:// URLs through the edge). All logs go to stderr. Exits on SIGTERM/SIGINT, and when its parent process dies, so a crashed
 test never leaves a server behind.
 """
 
@@ -23,7 +25,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import moto_eb  # noqa: E402
+import moto_eb_iam  # noqa: E402
+import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
+import moto_ssm  # noqa: E402
 import seed  # noqa: E402
 from edge import start_edge  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -46,7 +51,10 @@ def main():
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_eb.install()
+    moto_eb_iam.install()
+    moto_route53.install()
     moto_run_command.install()
+    moto_ssm.install()
     port = args.port or free_port(args.host)
     server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
     server.start()
@@ -54,7 +62,7 @@ def main():
     if args.seed == "incident":
         seed.seed_incident(endpoint)
     edge, edge_addr = start_edge(endpoint, host=args.host)
-    print(f"READY {endpoint} edge={edge_addr}", flush=True)
+    print(f"READY {endpoint} edge={edge_addr} ca={edge.ca_path}", flush=True)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -64,6 +72,7 @@ def main():
         if os.getppid() != parent:
             break
     edge.shutdown()
+    edge.server_close()  # also removes the edge's CA directory
     server.stop()
 
 

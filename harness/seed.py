@@ -2,13 +2,22 @@
 it, and each environment's `.env` in Parameter Store. Tests rely on these exact names."""
 
 import boto3
+from certs import self_signed
 
 REGION = "us-east-1"
 ZONE = "example.com."
 APPLICATION = "shop"
 ENVIRONMENTS = {"shop-prod": "WebServer", "shop-staging": "WebServer", "shop-worker": "Worker"}
-# Production is stuck mid-upgrade, as in the incident (see moto_eb.py's control tags).
-ENVIRONMENT_TAGS = {"shop-prod": {"emulator:stuck": "true"}}
+STAGING_ALB = "shop-staging-alb"
+STAGING_TARGET_GROUP = "shop-staging-web"
+# The name on the certificate of the staging load balancer's HTTPS listener (ACM, imported).
+STAGING_CERT_NAME = "staging.example.com"
+# Production is stuck mid-upgrade, as in the incident (see moto_eb.py's control tags). Staging
+# is fronted by its load balancer: the edge (edge.py) presents that ALB's HTTPS certificate.
+ENVIRONMENT_TAGS = {
+    "shop-prod": {"emulator:stuck": "true"},
+    "shop-staging": {"emulator:load-balancer": STAGING_ALB},
+}
 PROPERTIES_NAMESPACE = "aws:elasticbeanstalk:application:environment"
 PROD_CNAME = f"shop-prod.{REGION}.elasticbeanstalk.com"
 STAGING_CNAME = f"shop-staging.{REGION}.elasticbeanstalk.com"
@@ -66,8 +75,6 @@ INSTANCES = {
     "shop-worker-2": {"Role": "queue-worker", "Environment": "staging", "emulator:env-path": "/shop/staging/"},
     "shop-staging-web": {"Role": "web", "Environment": "staging"},
 }
-STAGING_ALB = "shop-staging-alb"
-STAGING_TARGET_GROUP = "shop-staging-web"
 
 # Written first, so /shop/prod/DB_HOST has a history (version 2 is current).
 OLD_PROD_DB_HOST = "old-prod-db.cluster-abc123.us-east-1.rds.amazonaws.com"
@@ -148,4 +155,14 @@ def seed_instances_and_alb(endpoint_url):
     elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": ids["shop-staging-web"], "Port": 80}])
     elbv2.create_listener(
         LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
+    )
+    # HTTPS:443 with an imported certificate for staging.example.com, to the same targets.
+    cert_pem, key_pem = self_signed([STAGING_CERT_NAME])
+    cert_arn = client("acm", endpoint_url).import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=lb_arn,
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": cert_arn}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}],
     )

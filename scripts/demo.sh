@@ -13,10 +13,12 @@ harness/.venv/bin/python harness/emulator.py serve --port 0 --seed incident >"$r
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; rm -rf "$work"' EXIT
 read -r line <"$ready"
-# "READY http://127.0.0.1:PORT edge=127.0.0.1:PORT"
+# "READY http://127.0.0.1:PORT edge=127.0.0.1:PORT ca=/path/ca.pem"
 set -- $line
 [ "${1:-}" = READY ] || { echo "emulator did not start:"; cat "$work/emulator.log"; exit 1; }
-endpoint=$2 edge=${3#edge=}
+endpoint=$2 edge=${3#edge=} ca=${4#ca=}
+# The edge answers HTTPS with certificates from the emulator's own CA; trust it (only it).
+export SSL_CERT_FILE="$ca"
 
 # The emulator, with throwaway credentials; real AWS is never called.
 export AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
@@ -25,10 +27,12 @@ unset AWS_PROFILE
 export STANDIN_STATE_DIR="$work/state"
 playbook=playbooks/promote-staging.yaml
 # The gates look at the emulated world from outside, through its HTTP edge.
-vars=(--var app_check_url=http://app.example.com/health --var staging_check_url=http://staging.example.com/ --var "edge=$edge")
+vars=(--var app_check_url=http://app.example.com/health --var staging_check_url=https://staging.example.com/ --var "edge=$edge")
 outside() {
-    for host in app.example.com staging.example.com; do
-        printf '  %-22s %s\n' "$host" "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "http://$edge/") $(curl -s -H "Host: $host" "http://$edge/")"
+    for url in http://app.example.com/ http://staging.example.com/ https://staging.example.com/; do
+        host=${url#*://}; host=${host%/}
+        port=80; [ "${url%%:*}" = https ] && port=443
+        printf '  %-30s %s\n' "$url" "$(curl -s --cacert "$ca" --connect-to "$host:$port:$edge" -w ' (%{http_code})' "$url")"
     done
 }
 

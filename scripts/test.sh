@@ -7,8 +7,11 @@ bash harness/setup.sh
 export STANDIN_PYTHON="$PWD/harness/.venv/bin/python"
 # Never let a developer's real AWS settings leak into a test.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL
-# The fault-injecting proxy's own tests (boto3 against it), unless a cargo filter was given.
+# The harness's own tests (boto3 against the proxy and the emulator's extensions), unless a
+# cargo filter was given.
 if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_proxy.py
+    "$STANDIN_PYTHON" harness/test_world.py
+    "$STANDIN_PYTHON" harness/test_eb_iam.py
 fi
 cargo test --locked --features crash-points "$@"

@@ -15,11 +15,14 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  a step failed and everything was rolled back (or nothing had changed yet)
-  2  invalid input (playbook, arguments or journal): nothing was called
+  2  invalid input (playbook, arguments, saved plan, journal, state directory): nothing was
+     called
   3  a step failed and the rollback is incomplete: a human must act, as the output says
-  4  did not start: another run holds the lock, the confirmation was not given, a guard
-     refused the plan, or the saved plan is stale (nothing was changed)
-  5  stopped by Ctrl-C with changes in place: `standin resume` or `standin rollback` next";
+  4  did not start: another run holds the lock, the state cannot be locked or journaled, the
+     confirmation was not given, a guard refused the plan, the saved plan is stale, or the
+     run cannot be resumed (nothing was changed)
+  5  stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume`
+     or `standin rollback` next";
 
 /// Promote a staging environment to production on AWS when production is down, and put it back.
 #[derive(Debug, Clone, Parser)]
@@ -220,7 +223,7 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::report::warn(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(crate::error::exit::ROLLED_BACK);
         }
     };
@@ -234,11 +237,11 @@ pub fn main() -> ExitCode {
 }
 
 fn print_error(err: &Error) {
-    eprintln!("error: {err}");
+    crate::report::warn(&format!("error: {err}"));
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         if !err.to_string().contains(&cause.to_string()) {
-            eprintln!("  caused by: {cause}");
+            crate::report::warn(&format!("  caused by: {cause}"));
         }
         source = cause.source();
     }

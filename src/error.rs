@@ -11,14 +11,17 @@ pub mod exit {
     /// A step failed and everything it and earlier steps changed was rolled back (or nothing
     /// had changed yet).
     pub const ROLLED_BACK: u8 = 1;
-    /// Invalid input (playbook, arguments, journal): nothing was called.
+    /// Invalid input (playbook, arguments, saved plan, journal, state directory): nothing was
+    /// called.
     pub const INVALID: u8 = 2;
     /// A step failed and the rollback is incomplete: a human must act, as the output says.
     pub const HUMAN_NEEDED: u8 = 3;
-    /// Did not start: another run holds the lock, the confirmation was not given, a guard
-    /// refused the plan, or the saved plan is stale.
+    /// Did not start: another run holds the lock, the state cannot be locked or journaled, the
+    /// confirmation was not given, a guard refused the plan, the saved plan is stale, or the
+    /// run cannot be resumed.
     pub const NOT_STARTED: u8 = 4;
-    /// Stopped by the operator (Ctrl-C) with changes in place: `resume` or `rollback` next.
+    /// Stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `resume` or
+    /// `rollback` next.
     pub const STOPPED: u8 = 5;
 
     /// The exit code for how a run or rollback ended.
@@ -43,6 +46,8 @@ pub enum Error {
     Lock(#[from] LockError),
     #[error("not confirmed: nothing was changed")]
     Declined,
+    #[error("refusing to act without confirmation: stdin is not a terminal; pass `--yes` to confirm in automation\nnothing was changed")]
+    NoConfirmation,
     #[error("cannot plan step `{step}`: {message}\nnothing was changed")]
     Plan { step: String, message: String },
     #[error("refused before any change:\n{}\nnothing was changed; fix the playbook or the world, or overrule a built-in guard with `--force-guard NAME`", lines(.0))]
@@ -72,12 +77,17 @@ impl Error {
                 LockError::Held { .. } | LockError::WrongId { .. } | LockError::Live { .. },
             )
             | Self::Declined
+            | Self::NoConfirmation
             | Self::Refused(_)
             | Self::Stale(_)
             | Self::NotResumable(_) => exit::NOT_STARTED,
-            Self::Lock(LockError::Failed { .. }) | Self::Plan { .. } => exit::ROLLED_BACK,
-            // The journal could not be written mid-run: what happened is uncertain.
-            Self::Engine(EngineError::Journal { .. }) => exit::HUMAN_NEEDED,
+            // Nothing can have changed before the state is locked.
+            Self::Lock(LockError::Failed { .. }) => exit::NOT_STARTED,
+            Self::Plan { .. } => exit::ROLLED_BACK,
+            // The journal could not be written mid-run: what happened is uncertain, unless
+            // no step had journaled an intent yet.
+            Self::Engine(EngineError::Journal { changed: true, .. }) => exit::HUMAN_NEEDED,
+            Self::Engine(EngineError::Journal { changed: false, .. }) => exit::NOT_STARTED,
         }
     }
 }

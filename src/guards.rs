@@ -399,7 +399,9 @@ async fn read(ctx: &Ctx, resource: &Resource, zone: Option<&str>) -> Result<Opti
                     .map(|r| Shown::Plain(r.describe())),
             )
         }
-        Resource::Other(_) => Err(format!("{resource} cannot be read by a guard")),
+        Resource::EnvKey { .. } | Resource::Other(_) => {
+            Err(format!("{resource} cannot be read by a guard"))
+        }
     }
 }
 
@@ -492,29 +494,27 @@ async fn holds(
             ))
         };
     }
-    let text = match value {
-        Some(Shown::Sensitive { .. }) => {
-            return Err(format!(
-                "{resource} is a secret; guards compare plain values only (use `exists`)"
-            ))
-        }
-        Some(Shown::Plain(t)) => Some(t.as_str()),
-        None => None,
-    };
+    if value.is_some_and(Shown::is_secret) {
+        return Err(format!(
+            "{resource} is a secret; guards compare plain values only (use `exists`)"
+        ));
+    }
+    // Guards compare values, not how they are shown (a parameter's notes are not its value).
+    let text = value.and_then(Shown::text);
     match condition {
         Condition::Equals(o) | Condition::NotEquals(o) => {
             let (other, label) = match o {
-                Operand::Text(t) => (Some(Shown::Plain(t.clone())), format!("\"{t}\"")),
+                Operand::Text(t) => (Some(t.clone()), format!("\"{}\"", crate::escape::value(t))),
                 Operand::Value(r) => {
                     let v = state.value(ctx, r, None).await?;
-                    if matches!(v, Some(Shown::Sensitive { .. })) {
+                    if v.as_ref().is_some_and(Shown::is_secret) {
                         return Err(format!("{r} is a secret; guards compare plain values only"));
                     }
                     let label = format!("{r} ({})", shown(v.as_ref()));
-                    (v, label)
+                    (v.as_ref().and_then(Shown::text).map(str::to_owned), label)
                 }
             };
-            let equal = value == other.as_ref();
+            let equal = text == other.as_deref();
             match (condition, equal) {
                 (Condition::Equals(_), false) => {
                     Err(format!("{resource} will be {}, not {label}", shown(value)))
@@ -607,12 +607,13 @@ async fn staging_db_in_production(state: &Predicted<'_>, ctx: &Ctx) -> Vec<Strin
         if !is_database_host(key) || !has_word(location, PRODUCTION) {
             continue;
         }
-        let Some(Shown::Plain(host)) = &change.after else {
+        let Some(host) = change.after.as_ref().and_then(Shown::text) else {
             continue;
         };
         if has_word(host, STAGING) {
             failures.push(format!(
-                "{resource} would become `{host}`, a staging database host"
+                "{resource} would become `{}`, a staging database host",
+                crate::escape::value(host)
             ));
             continue;
         }
@@ -622,9 +623,10 @@ async fn staging_db_in_production(state: &Predicted<'_>, ctx: &Ctx) -> Vec<Strin
                 _ => Resource::property(&twin, key),
             };
             match state.value(ctx, &twin, None).await {
-                Ok(Some(Shown::Plain(v))) if v == *host => {
+                Ok(Some(v)) if v.text() == Some(host) => {
                     failures.push(format!(
-                        "{resource} would become `{host}`, the database host of {twin}"
+                        "{resource} would become `{}`, the database host of {twin}",
+                        crate::escape::value(host)
                     ));
                     break;
                 }
@@ -643,17 +645,20 @@ async fn severe_target(state: &Predicted<'_>, ctx: &Ctx) -> Vec<String> {
     let mut failures = Vec::new();
     let mut targets: BTreeMap<String, Result<Option<eb::Env>, String>> = BTreeMap::new();
     for change in &state.changed {
-        let Some(Shown::Plain(after)) = &change.after else {
+        let Some(after) = change.after.as_ref().and_then(Shown::text) else {
             continue;
         };
         let found = match &change.resource {
             Resource::Record { .. } => {
                 let answer = after.split(" (TTL").next().unwrap_or(after);
-                let answer = answer.trim_start_matches("ALIAS ").trim_end_matches('.');
+                let answer = answer
+                    .trim_start_matches("ALIAS ")
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
                 if !answer.ends_with(".elasticbeanstalk.com") {
                     continue;
                 }
-                eb::by_cname(client, answer).await
+                eb::by_cname(client, &answer).await
             }
             Resource::Cname(env) if has_word(after.split('.').next().unwrap_or(""), PRODUCTION) => {
                 eb::describe(client, env).await

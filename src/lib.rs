@@ -6,10 +6,14 @@
 pub mod aws;
 pub mod cli;
 mod commands;
+pub mod dotenv;
 pub mod engine;
 pub mod error;
+pub mod escape;
 pub mod guards;
 pub mod iam;
+pub mod input;
 pub mod playbook;
 pub mod report;
 pub mod steps;
+pub mod stop;

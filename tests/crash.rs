@@ -98,11 +98,24 @@ fn assert_status(world: &World, point: &str, at: usize) {
     );
 }
 
+/// The incident playbook's crash points: three for each of its ten steps that journal an
+/// intent, one for the step that changes nothing. A count taken from `status` alone could
+/// shrink unnoticed.
+const RUN_POINTS: usize = 31;
+
 #[test]
 fn a_killed_run_resumes_to_exactly_where_an_uninterrupted_run_ends() {
     let (steps, end) = reference();
+    assert_eq!(steps.len(), 11, "the incident playbook's steps");
+    let points = run_points(&steps);
+    assert_eq!(
+        points.len(),
+        RUN_POINTS,
+        "{:?}",
+        points.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
     each(
-        &run_points(&steps),
+        &points,
         |(p, _)| p.clone(),
         |(point, at)| {
             let world = World::start();
@@ -166,7 +179,7 @@ fn a_killed_rollback_finishes_when_run_again_and_resume_refuses() {
         assert!(human.contains("ROLLBACK UNFINISHED"), "{human}");
         let mut args = vec!["resume".to_owned(), "--yes".to_owned()];
         args.extend(world.edge_vars());
-        let refused = world.standin_env(&[], &args).expect(2);
+        let refused = world.standin_env(&[], &args).expect(4);
         assert!(refused.stderr.contains("rollback"), "{}", refused.stderr);
         let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
         assert_eq!(

@@ -7,68 +7,13 @@
 //! must be named in the report. `scripts/fault-matrix.sh` prints the table.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::support::{each, repo, World};
+use std::process::Command;
 
-/// harness/proxy.py in front of a world's emulator.
-struct Proxy {
-    child: Child,
-    url: String,
-}
-
-impl Proxy {
-    fn start(world: &World) -> Self {
-        let python = std::env::var("STANDIN_PYTHON").unwrap_or_else(|_| {
-            repo()
-                .join("harness/.venv/bin/python")
-                .display()
-                .to_string()
-        });
-        let mut child = Command::new(python)
-            .arg(repo().join("harness/proxy.py"))
-            .arg(&world.endpoint)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the proxy");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .expect("READY line");
-        let url = line
-            .strip_prefix("READY ")
-            .expect("READY")
-            .trim()
-            .to_owned();
-        Self { child, url }
-    }
-
-    /// POST /__proxy/faults: the faults from now on.
-    fn faults(&self, world: &World, rules: &Value) {
-        let answer = world
-            .block_on(
-                reqwest::Client::new()
-                    .post(format!("{}/__proxy/faults", self.url))
-                    .header("Content-Type", "application/json")
-                    .body(rules.to_string())
-                    .send(),
-            )
-            .expect("the proxy answers");
-        assert!(answer.status().is_success(), "{answer:?}");
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{each, repo, Proxy, World};
 
 /// The mutating call of each step of the incident playbook, as the proxy names it.
 const CALLS: [(&str, &str); 6] = [
@@ -207,6 +152,11 @@ fn run_by_hand(world: &World, lines: &[String]) {
 fn every_fault_at_every_step_ends_succeeded_rolled_back_or_with_a_working_recovery_report() {
     let results = Mutex::new(Vec::new());
     let cases = cases();
+    let end = {
+        let world = World::start();
+        world.incident(&["run", "--yes"]).expect(0);
+        world.state()
+    };
     each(
         &cases,
         |c| c.name.clone(),
@@ -265,11 +215,15 @@ fn every_fault_at_every_step_ends_succeeded_rolled_back_or_with_a_working_recove
                         out.stdout
                     );
                     run_by_hand(&world, &lines);
-                    // standin agrees that the world is back, and the world is back.
+                    // The commands alone put the world back (a later `standin rollback` would
+                    // redo any undo itself, and hide commands that do the wrong thing)...
+                    assert_eq!(world.state(), before, "after the by-hand commands");
+                    // ...and standin agrees.
                     world.standin(&["rollback", "--last", "--yes"]).expect(0);
                     assert_eq!(world.state(), before);
                 }
-                Expect::Succeeds => {}
+                // Retried to success: exactly where a run without faults ends.
+                Expect::Succeeds => assert_eq!(after, end, "{}", out.all()),
             }
         },
     );

@@ -1,11 +1,16 @@
-//! `standin iam-policy`: a valid policy document with exactly the actions the kinds need.
+//! `standin iam-policy`: a valid policy document with exactly the actions the kinds need, each
+//! on the resources it needs and no others; enough for every call a plan, a run and its
+//! rollback make (counted by the recording proxy); and enough on the emulator, whose Elastic
+//! Beanstalk refuses a caller that lacks the permissions it uses underneath.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use crate::support::repo;
+use serde_json::Value;
 
-fn policy(phase: &str) -> serde_json::Value {
+use crate::support::{repo, Proxy, World};
+
+fn policy(phase: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_standin"))
         .args(["iam-policy", "--for", phase])
         .arg(repo().join("playbooks/promote-staging.yaml"))
@@ -19,19 +24,23 @@ fn policy(phase: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("a JSON policy")
 }
 
-fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
-    policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["Action"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-        })
-        .collect()
+/// Every action the policy allows, with the resources it allows it on.
+fn grants(policy: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        let resources: Vec<String> = statement["Resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        for action in statement["Action"].as_array().unwrap() {
+            out.entry(action.as_str().unwrap().to_owned())
+                .or_default()
+                .extend(resources.iter().cloned());
+        }
+    }
+    out
 }
 
 #[test]
@@ -59,7 +68,11 @@ fn the_policy_is_a_valid_document_with_no_wildcard_actions() {
                         "ssm",
                         "kms",
                         "elasticbeanstalk",
-                        "elasticloadbalancing"
+                        "elasticloadbalancing",
+                        "cloudformation",
+                        "autoscaling",
+                        "ec2",
+                        "s3",
                     ]
                     .contains(&service),
                     "{action}"
@@ -78,9 +91,9 @@ fn the_policy_is_a_valid_document_with_no_wildcard_actions() {
 }
 
 #[test]
-fn plan_needs_only_reads_and_run_adds_each_kinds_writes() {
-    let plan = actions(&policy("plan"));
-    for action in &plan {
+fn each_write_is_allowed_only_on_what_the_playbook_changes() {
+    let plan = grants(&policy("plan"));
+    for action in plan.keys() {
         let name = action.split(':').nth(1).unwrap();
         assert!(
             ["Get", "List", "Describe"]
@@ -90,43 +103,205 @@ fn plan_needs_only_reads_and_run_adds_each_kinds_writes() {
             "plan must only read: {action}"
         );
     }
-    let run = actions(&policy("run"));
-    let writes: BTreeSet<String> = run.difference(&plan).cloned().collect();
-    let expected: BTreeSet<String> = [
-        "elasticbeanstalk:RestartAppServer",
-        "elasticbeanstalk:UpdateEnvironment",
-        "elasticloadbalancing:CreateRule",
-        "elasticloadbalancing:DeleteRule",
-        "kms:Encrypt",
-        "kms:GenerateDataKey",
-        "route53:ChangeResourceRecordSets",
-        "route53:GetChange",
-        "ssm:DeleteParameter",
-        "ssm:GetCommandInvocation",
-        "ssm:GetParameterHistory",
-        "ssm:ListCommandInvocations",
-        "ssm:PutParameter",
-        "ssm:SendCommand",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
-    assert_eq!(writes, expected);
-    // Staging is written; production's parameters are only read.
-    let doc = policy("run");
-    for statement in doc["Statement"].as_array().unwrap() {
-        let acts: Vec<&str> = statement["Action"]
-            .as_array()
-            .unwrap()
+    let run = grants(&policy("run"));
+    let on = |action: &str| -> Vec<String> {
+        run.get(action)
+            .unwrap_or_else(|| panic!("{action} is not allowed"))
             .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        if acts.contains(&"ssm:PutParameter") {
-            let resources = statement["Resource"].to_string();
+            .cloned()
+            .collect()
+    };
+    // Staging's parameters are written; production's are only read; nothing else.
+    for write in ["ssm:PutParameter", "ssm:DeleteParameter"] {
+        assert_eq!(
+            on(write),
+            [
+                "arn:aws:ssm:*:*:parameter/shop/staging",
+                "arn:aws:ssm:*:*:parameter/shop/staging/*",
+                "arn:aws:ssm:*:*:parameter/shop/staging/RUN_MIGRATIONS",
+            ],
+            "{write}"
+        );
+    }
+    assert_eq!(
+        on("ssm:GetParametersByPath"),
+        [
+            "arn:aws:ssm:*:*:parameter/shop/prod",
+            "arn:aws:ssm:*:*:parameter/shop/prod/*",
+            "arn:aws:ssm:*:*:parameter/shop/staging",
+            "arn:aws:ssm:*:*:parameter/shop/staging/*",
+        ]
+    );
+    for write in [
+        "elasticbeanstalk:UpdateEnvironment",
+        "elasticbeanstalk:RestartAppServer",
+    ] {
+        assert_eq!(
+            on(write),
+            ["arn:aws:elasticbeanstalk:*:*:environment/*/shop-staging"],
+            "{write}"
+        );
+    }
+    assert_eq!(
+        on("elasticloadbalancing:CreateRule"),
+        ["arn:aws:elasticloadbalancing:*:*:listener/app/shop-staging-alb/*"]
+    );
+    assert_eq!(
+        on("elasticloadbalancing:DeleteRule"),
+        ["arn:aws:elasticloadbalancing:*:*:listener-rule/app/shop-staging-alb/*"]
+    );
+    // What Elastic Beanstalk does underneath, on the environment's own resources only.
+    assert_eq!(
+        on("cloudformation:UpdateStack"),
+        ["arn:aws:cloudformation:*:*:stack/awseb-*"]
+    );
+    assert_eq!(on("s3:PutObject"), ["arn:aws:s3:::elasticbeanstalk-*/*"]);
+    // No write of a resource-scoped service may fall back to every resource.
+    for (action, resources) in &run {
+        let read = ["Get", "List", "Describe"]
+            .iter()
+            .any(|p| action.split(':').nth(1).unwrap().starts_with(p));
+        let unscoped_by_aws = [
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+            "elasticbeanstalk:CreateStorageLocation",
+        ];
+        if !read && !unscoped_by_aws.contains(&action.as_str()) {
             assert!(
-                !resources.contains("/shop/prod"),
-                "production parameters must not be writable: {resources}"
+                !resources.contains("*"),
+                "{action} is allowed on every resource"
             );
         }
     }
+}
+
+/// The IAM action of a call the proxy recorded (`ssm:GetParameter`, or a Route 53 REST route).
+fn iam_action(call: &str) -> String {
+    let route53 = [
+        (
+            "route53 GET /2013-04-01/hostedzonesbyname",
+            "route53:ListHostedZonesByName",
+        ),
+        (
+            "route53 GET /2013-04-01/hostedzone/{id}/rrset",
+            "route53:ListResourceRecordSets",
+        ),
+        (
+            "route53 POST /2013-04-01/hostedzone/{id}/rrset",
+            "route53:ChangeResourceRecordSets",
+        ),
+        ("route53 GET /2013-04-01/change/{id}", "route53:GetChange"),
+        (
+            "route53 GET /2013-04-01/hostedzone/{id}",
+            "route53:GetHostedZone",
+        ),
+    ];
+    route53
+        .iter()
+        .find(|(route, _)| *route == call)
+        .map_or_else(|| call.to_owned(), |(_, action)| (*action).to_owned())
+}
+
+/// Every call a plan, and a run with its rollback, make is in the matching policy.
+#[test]
+fn the_policy_covers_every_call_plan_run_and_rollback_make() {
+    let world = World::start();
+    let proxy = Proxy::start(&world);
+    let via = [("AWS_ENDPOINT_URL", proxy.url.as_str())];
+    let calls = |args: &[&str]| -> BTreeSet<String> {
+        proxy.reset_counts(&world);
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all = world.playbook_args(
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+            &world.incident_playbook(),
+        );
+        world.standin_env(&via, &all).expect(0);
+        proxy.counts(&world).keys().map(|c| iam_action(c)).collect()
+    };
+    let planned = calls(&["plan"]);
+    let plan_policy = grants(&policy("plan"));
+    let missing: Vec<&String> = planned
+        .iter()
+        .filter(|a| !plan_policy.contains_key(*a))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "plan calls what its policy lacks: {missing:?}"
+    );
+
+    let mut ran = calls(&["run", "--yes"]);
+    proxy.reset_counts(&world);
+    world
+        .standin_env(&via, &["rollback".into(), "--last".into(), "--yes".into()])
+        .expect(0);
+    ran.extend(proxy.counts(&world).keys().map(|c| iam_action(c)));
+    let run_policy = grants(&policy("run"));
+    let missing: Vec<&String> = ran
+        .iter()
+        .filter(|a| !run_policy.contains_key(*a))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "run calls what its policy lacks: {missing:?}"
+    );
+    assert!(
+        ran.contains("elasticbeanstalk:UpdateEnvironment"),
+        "{ran:?}"
+    );
+}
+
+/// The incident playbook, run and rolled back as an IAM user holding exactly the generated
+/// policy, against an emulator whose Elastic Beanstalk checks the caller's permissions on the
+/// services underneath (harness/moto_eb_iam.py); without `cloudformation:UpdateStack`, the
+/// environment step is refused as AWS refuses it, and the run rolls back.
+#[test]
+fn the_generated_policy_is_enough_for_elastic_beanstalk_underneath() {
+    let world = World::start();
+    let before = world.state();
+    let user = |name: &str, doc: &Value| -> (String, String) {
+        let file = world.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let out = world.control(&["iam-user", name, &file.display().to_string()]);
+        let (id, secret) = out.split_once(' ').expect("key id and secret");
+        (id.to_owned(), secret.to_owned())
+    };
+    let as_user = |(id, secret): &(String, String), args: &[&str]| {
+        let all = world.playbook_args(args, &world.incident_playbook());
+        world.standin_env(
+            &[("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
+            &all,
+        )
+    };
+    let full = policy("run");
+    let breakglass = user("breakglass", &full);
+    as_user(&breakglass, &["run", "--yes"]).expect(0);
+    let rollback = world.standin_env(
+        &[
+            ("AWS_ACCESS_KEY_ID", &breakglass.0),
+            ("AWS_SECRET_ACCESS_KEY", &breakglass.1),
+        ],
+        &["rollback".into(), "--last".into(), "--yes".into()],
+    );
+    assert_eq!(rollback.code, 0, "{}", rollback.stdout);
+    assert_eq!(world.state(), before);
+
+    let mut short = full.clone();
+    for statement in short["Statement"].as_array_mut().unwrap() {
+        statement["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != "cloudformation:UpdateStack");
+    }
+    let weak = user("weak", &short);
+    let out = as_user(&weak, &["run", "--yes"]).expect(1);
+    assert!(
+        out.stdout
+            .contains("failed at step `staging-runs-as-production`")
+            && out.stdout.contains("InsufficientPrivilegesException")
+            && out.stdout.contains("cloudformation:UpdateStack"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.state(), before);
 }

@@ -1,7 +1,13 @@
-//! Ctrl-C during a run: the first stops after the current step (exit 5, resumable), the
-//! second aborts the step in flight; the journal stays consistent either way.
+//! Signals during a run: SIGINT (Ctrl-C), SIGTERM (a CI cancel) and SIGHUP (a dropped SSH
+//! session) all stop at the next safe point: between steps, or at once inside a wait (exit 5,
+//! resumable). A second signal aborts the step in flight. The journal stays consistent either
+//! way. Each test acts on the line that says a signal was seen, never on a sleep.
 
-use crate::support::World;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Proxy, World};
 
 const PAUSES: &str = "\
 version: 1
@@ -13,40 +19,43 @@ steps:
       /shop/staging/QUEUE_URL: https://sqs.example/first
   - id: wait
     kind: pause
-    duration: 4s
+    duration: 30s
   - id: second
     kind: ssm.put-parameters
     values:
       /shop/staging/APP_URL: https://second.example.com
 ";
 
-/// Sends SIGINT, as a terminal's Ctrl-C does.
-fn interrupt(child: &std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
-#[test]
-fn ctrl_c_stops_after_the_current_step_then_resume_finishes() {
+/// A signal in the pause ends the wait within a second; the run stops before `second`, with
+/// the pause in doubt; `resume` runs the pause again and finishes.
+fn a_signal_in_a_wait_stops_at_once_then_resume_finishes(signal: &str, name: &str) {
     let world = World::start();
     let pb = world.playbook("pauses.yaml", PAUSES);
-    let child = world.spawn(&["run", "--yes", &pb]);
+    let run = world.running(&["run", "--yes", &pb], &[]);
     world.wait_for_journal(r#""record":"intent","step":"wait""#);
-    interrupt(&child);
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(5), "{stdout}\n{stderr}");
+    run.signal(signal);
+    let sent = Instant::now();
+    let out = run.finish();
+    let stopped_in = sent.elapsed();
+    assert_eq!(out.code, 5, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        stderr.contains("Stopping after the current step"),
-        "{stderr}"
+        stopped_in < Duration::from_secs(2),
+        "the 30 s pause was not cut short: {stopped_in:?}"
     );
-    assert!(stdout.contains("standin resume"), "{stdout}");
-    // The step in flight finished; the next did not start; nothing was rolled back (no
-    // terminal to ask on).
+    assert!(
+        out.stderr
+            .contains(&format!("Received {name}: stopping at the next safe point")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("stopped by {name} while it waited")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("standin resume"), "{}", out.stdout);
+    // The change before the pause stands; the step after it did not start.
     assert_eq!(
         world.param("/shop/staging/QUEUE_URL").unwrap(),
         "https://sqs.example/first"
@@ -55,16 +64,44 @@ fn ctrl_c_stops_after_the_current_step_then_resume_finishes() {
         world.param("/shop/staging/APP_URL").unwrap(),
         "https://staging.example.com"
     );
-    let status = world.standin(&["status"]).expect(0).stdout;
-    assert!(status.contains("stopped"), "{status}");
+    let status = world
+        .standin(&["--output", "json", "status"])
+        .expect(0)
+        .stdout;
+    let view: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(view["outcome"], "stopped", "{view}");
+    assert_eq!(view["steps"][0]["state"], "applied", "{view}");
+    assert_eq!(view["steps"][1]["state"], "in-doubt", "{view}");
+    assert_eq!(view["steps"][2]["state"], "not-started", "{view}");
+}
 
+#[test]
+fn sigint_in_a_pause_stops_at_once_then_resume_finishes() {
+    a_signal_in_a_wait_stops_at_once_then_resume_finishes("INT", "SIGINT (Ctrl-C)");
+}
+
+#[test]
+fn sigterm_and_sighup_stop_like_the_first_ctrl_c() {
+    for (signal, name) in [("TERM", "SIGTERM"), ("HUP", "SIGHUP")] {
+        a_signal_in_a_wait_stops_at_once_then_resume_finishes(signal, name);
+    }
+}
+
+#[test]
+fn resume_after_a_stop_runs_the_rest_and_a_finished_run_cannot_resume() {
+    let world = World::start();
+    let pb = world.playbook("pauses.yaml", &PAUSES.replace("30s", "5s"));
+    let run = world.running(&["run", "--yes", &pb], &[]);
+    world.wait_for_journal(r#""record":"intent","step":"wait""#);
+    run.signal("TERM");
+    run.finish().expect(5);
+    // The pause in doubt runs again, then the rest.
     world.standin(&["resume", "--yes"]).expect(0);
     assert_eq!(
         world.param("/shop/staging/APP_URL").unwrap(),
         "https://second.example.com"
     );
-    // A finished run cannot be resumed again.
-    let again = world.standin(&["resume", "--yes"]).expect(2);
+    let again = world.standin(&["resume", "--yes"]).expect(4);
     assert!(
         again.stderr.contains("already finished"),
         "{}",
@@ -73,57 +110,131 @@ fn ctrl_c_stops_after_the_current_step_then_resume_finishes() {
 }
 
 #[test]
-fn a_second_ctrl_c_aborts_the_step_in_flight_and_rollback_undoes() {
+fn a_second_signal_aborts_an_api_call_in_flight_and_rollback_undoes() {
     let world = World::start();
     let before = world.state();
-    let pb = world.playbook("pauses.yaml", PAUSES);
-    let child = world.spawn(&["run", "--yes", &pb]);
-    world.wait_for_journal(r#""record":"intent","step":"wait""#);
-    interrupt(&child);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    interrupt(&child);
-    let started = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(5), "{stdout}");
-    assert!(
-        started.elapsed().as_secs_f64() < 3.0,
-        "the pause was not aborted"
+    let proxy = Proxy::start(&world);
+    // The second step's write hangs for 20 s: a change in flight, which the first signal
+    // lets finish and the second abandons.
+    proxy.faults(
+        &world,
+        &json!([{"action": "ssm:PutParameter", "fault": "slow", "seconds": 20, "after": 1}]),
     );
-    assert!(stdout.contains("aborted by a second Ctrl-C"), "{stdout}");
+    let pb = world.playbook(
+        "pauses.yaml",
+        &PAUSES.replace("duration: 30s", "duration: 1ms"),
+    );
+    let run = world.running(&["run", "--yes", &pb], &[("AWS_ENDPOINT_URL", &proxy.url)]);
+    world.wait_for_journal(r#""record":"intent","step":"second""#);
+    run.signal("INT");
+    run.wait_for("Received SIGINT (Ctrl-C)");
+    run.signal("TERM");
+    let sent = Instant::now();
+    let out = run.finish();
+    assert_eq!(out.code, 5, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "the call was not abandoned"
+    );
+    assert!(
+        out.stdout.contains("aborted by a second signal"),
+        "{}",
+        out.stdout
+    );
     let status = world
         .standin(&["--output", "json", "status"])
         .expect(0)
         .stdout;
     let view: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(view["outcome"], "stopped");
-    assert_eq!(view["steps"][1]["state"], "in-doubt", "{view}");
+    assert_eq!(view["steps"][2]["state"], "in-doubt", "{view}");
 
+    drop(proxy);
     world.standin(&["rollback", "--last", "--yes"]).expect(0);
     assert_eq!(world.state(), before);
 }
 
 #[test]
-fn a_second_ctrl_c_during_rollback_leaves_the_rest_for_the_next_rollback() {
+fn a_second_signal_during_rollback_leaves_the_rest_for_the_next_rollback() {
     let world = World::start();
     let before = world.state();
     world.incident(&["run", "--yes"]).expect(0);
     // Undoing the environment's settings now keeps it Updating for a while.
     world.control(&["tag-env", "shop-staging", "emulator:update-seconds=6"]);
-    let child = world.spawn(&["rollback", "--last", "--yes"]);
+    let run = world.running(&["rollback", "--last", "--yes"], &[]);
     world.wait_for_journal(r#""record":"undone","step":"repoint-app""#);
-    interrupt(&child);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    interrupt(&child);
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(stderr.contains("Finishing the rollback"), "{stderr}");
-    assert!(stdout.contains("ROLLBACK INCOMPLETE"), "{stdout}");
-    assert!(stdout.contains("aborted with Ctrl-C"), "{stdout}");
+    run.signal("INT");
+    // The first signal only warns: the rollback's own waits go on.
+    run.wait_for("Received SIGINT (Ctrl-C): finishing the rollback");
+    run.signal("INT");
+    let out = run.finish();
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ROLLBACK INCOMPLETE"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("aborted by a second signal"),
+        "{}",
+        out.stdout
+    );
 
     world.control(&["untag-env", "shop-staging", "emulator:update-seconds"]);
     let again = world.standin(&["rollback", "--last", "--yes"]).expect(0);
     assert_eq!(world.state(), before, "{}", again.stdout);
+}
+
+/// A signal in the wait that follows a change (here a restart, which has no undo) stops the
+/// run at once with the change recorded as made: `resume` goes on after it instead of
+/// restarting again.
+#[test]
+fn a_signal_in_the_wait_after_a_restart_keeps_the_restart_done() {
+    let world = World::start();
+    world.control(&["tag-env", "shop-staging", "emulator:update-seconds=30"]);
+    let pb = world.playbook(
+        "restart.yaml",
+        "version: 1\nname: restart\nsteps:\n  - id: restart\n    kind: eb.restart\n    environment: shop-staging\n  - id: after\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/APP_URL: https://after.example.com\n",
+    );
+    let run = world.running(&["run", "--yes", &pb], &[]);
+    // The restart was accepted once the environment is Updating.
+    for _ in 0..300 {
+        if world.environment("shop-staging").0 == "Updating" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(world.environment("shop-staging").0, "Updating");
+    run.signal("TERM");
+    let sent = Instant::now();
+    let out = run.finish();
+    assert_eq!(out.code, 5, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "the wait was not cut short"
+    );
+    assert!(
+        out.stdout
+            .contains("stopped by SIGTERM while its change settled; the change was made"),
+        "{}",
+        out.stdout
+    );
+    let status = world
+        .standin(&["--output", "json", "status"])
+        .expect(0)
+        .stdout;
+    let view: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(view["steps"][0]["state"], "applied", "{view}");
+    assert_eq!(view["steps"][1]["state"], "not-started", "{view}");
+
+    world.control(&["untag-env", "shop-staging", "emulator:update-seconds"]);
+    world.standin(&["resume", "--yes"]).expect(0);
+    let journal = world.written_files();
+    assert_eq!(
+        journal
+            .matches(r#""record":"intent","step":"restart""#)
+            .count(),
+        1,
+        "the restart was made again\n{journal}"
+    );
+    assert_eq!(
+        world.param("/shop/staging/APP_URL").unwrap(),
+        "https://after.example.com"
+    );
 }

@@ -109,9 +109,10 @@ fn repoint_to_an_alias_and_back_restores_value_and_ttl() {
     );
     run_then_roll_back(&world, &pb, &[], |world, _| {
         let www = record_set(world, "www.example.com.", None).unwrap();
+        // As Route 53 returns it: lowercased, with the final dot.
         assert_eq!(
             www.alias_target().map(|a| a.dns_name()),
-            Some("app.example.com")
+            Some("app.example.com.")
         );
         assert_eq!(www.ttl(), None);
     });
@@ -191,4 +192,147 @@ fn secrets_given_by_var_are_never_printed_or_journaled() {
         }
     });
     assert_eq!(world.param("/shop/staging/API_TOKEN"), None);
+}
+
+/// A copy carries every attribute that defines a parameter (not only its value and type), the
+/// plan shows them, and a rollback puts the old ones back.
+#[test]
+fn copy_parameters_carries_attributes_and_rollback_restores_them() {
+    use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+    let world = World::start();
+    let put = |name: &str,
+               value: &str,
+               tier: ParameterTier,
+               data_type: &str,
+               description: &str,
+               pattern: Option<&str>,
+               policies: Option<&str>| {
+        world
+            .block_on(
+                world
+                    .ssm
+                    .put_parameter()
+                    .name(name)
+                    .value(value)
+                    .r#type(ParameterType::String)
+                    .tier(tier)
+                    .data_type(data_type)
+                    .description(description)
+                    .set_allowed_pattern(pattern.map(str::to_owned))
+                    .set_policies(policies.map(str::to_owned))
+                    .overwrite(true)
+                    .send(),
+            )
+            .expect("put parameter");
+    };
+    let expiry = r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-01-01T00:00:00.000Z"}}]"#;
+    put(
+        "/shop/prod/AMI_ID",
+        "ami-0123456789abcdef0",
+        ParameterTier::Advanced,
+        "aws:ec2:image",
+        "base image",
+        Some("^ami-[0-9a-f]+$"),
+        Some(expiry),
+    );
+    put(
+        "/shop/prod/NOTE",
+        "prod",
+        ParameterTier::Standard,
+        "text",
+        "prod note",
+        None,
+        None,
+    );
+    put(
+        "/shop/staging/NOTE",
+        "staging",
+        ParameterTier::Standard,
+        "text",
+        "staging note",
+        None,
+        None,
+    );
+    // A target with no attributes at all: a rollback must clear what the copy gave it, and
+    // restore its old value although it does not match the copied pattern.
+    put(
+        "/shop/prod/BARE",
+        "prod-bare",
+        ParameterTier::Standard,
+        "text",
+        "prod only",
+        Some("^prod-"),
+        None,
+    );
+    world.put_param("/shop/staging/BARE", "staging-bare");
+    let meta = |name: &str| {
+        world.block_on(async {
+            let out = world
+                .ssm
+                .describe_parameters()
+                .parameter_filters(
+                    aws_sdk_ssm::types::ParameterStringFilter::builder()
+                        .key("Name")
+                        .values(name)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.parameters().first().map(|m| {
+                format!(
+                    "{:?} {:?} {:?} {:?} {}",
+                    m.tier(),
+                    m.data_type(),
+                    m.description(),
+                    m.allowed_pattern(),
+                    m.policies().len()
+                )
+            })
+        })
+    };
+    let before = (
+        world.state(),
+        meta("/shop/staging/NOTE"),
+        meta("/shop/staging/BARE"),
+    );
+    let pb = world.playbook(
+        "copy.yaml",
+        "version: 1\nname: copy\nsteps:\n  - id: copy\n    kind: ssm.copy-parameters\n    from: /shop/prod/\n    to: /shop/staging/\n    keys: [AMI_ID, NOTE, BARE]\n",
+    );
+    let plan = world.standin(&["plan", &pb]).expect(0);
+    assert!(
+        plan.stdout.contains(r#"+ /shop/staging/AMI_ID: ami-0123456789abcdef0 [Advanced, data type aws:ec2:image, pattern ^ami-[0-9a-f]+$, description "base image", policies]"#),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(r#"~ /shop/staging/NOTE: staging [description "staging note"] → prod [description "prod note"]"#),
+        "{}",
+        plan.stdout
+    );
+    world.standin(&["run", "--yes", &pb]).expect(0);
+    assert_eq!(
+        meta("/shop/staging/AMI_ID").unwrap(),
+        r#"Some(Advanced) Some("aws:ec2:image") Some("base image") Some("^ami-[0-9a-f]+$") 1"#
+    );
+    assert_eq!(
+        meta("/shop/staging/NOTE").unwrap(),
+        r#"Some(Standard) Some("text") Some("prod note") None 0"#
+    );
+    assert_eq!(
+        meta("/shop/staging/BARE").unwrap(),
+        r#"Some(Standard) Some("text") Some("prod only") Some("^prod-") 0"#
+    );
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(
+        (
+            world.state(),
+            meta("/shop/staging/NOTE"),
+            meta("/shop/staging/BARE")
+        ),
+        before
+    );
+    assert_eq!(meta("/shop/staging/AMI_ID"), None);
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod crash;
 mod faults;
 mod guards;
+mod hostile;
 mod iam;
 mod interrupt;
 mod kinds;

@@ -65,9 +65,9 @@ fn plan_json_is_machine_readable_and_redacted() {
         .iter()
         .map(|k| summary[k].as_u64().unwrap())
         .collect();
-    // + the lock rule; ~ 5 copied parameters, APP_ENV, the app record;
+    // + the lock rules (HTTP:80, HTTPS:443); ~ 5 copied parameters, APP_ENV, the app record;
     // ? confirm, staging health, the workers' settings, two HTTP checks; ! two restarts.
-    assert_eq!(counts, [1, 7, 0, 5, 2], "{summary}");
+    assert_eq!(counts, [2, 7, 0, 5, 2], "{summary}");
     // = RUN_MIGRATIONS: the copy already sets it, so `no-migrations` has nothing left to do.
     assert_eq!(summary["unchanged"], 1, "{summary}");
 }
@@ -123,4 +123,38 @@ fn plan_warns_where_workers_would_run_with_other_settings_than_the_web_tier() {
         "{}",
         out.stdout
     );
+}
+
+/// Any sequence of writes to one parameter is predicted as the run meets it: each step's
+/// fresh plan right before it runs equals the plan, so the run goes through and rolls back.
+#[test]
+fn predicted_versions_equal_what_the_run_meets_for_any_sequence_of_writes() {
+    let world = World::start();
+    let before = world.state();
+    let put = |id: &str, name: &str, value: &str, secure: &str| {
+        format!("  - id: {id}\n    kind: ssm.put-parameters\n    {secure}values:\n      {name}: {value}\n")
+    };
+    let cases = [
+        // A new parameter written plain, then as a secret.
+        put("a", "/shop/staging/TOKEN", "t1", "") + &put("b", "/shop/staging/TOKEN", "t2", "secure: true\n    "),
+        // An existing plain one made secret.
+        put("a", "/shop/staging/QUEUE_URL", "q1", "") + &put("b", "/shop/staging/QUEUE_URL", "q2", "secure: true\n    "),
+        // Copied (a secret among them), then one copied secret written again.
+        "  - id: a\n    kind: ssm.copy-parameters\n    from: /shop/prod/\n    to: /shop/staging/\n".to_owned()
+            + &put("b", "/shop/staging/DB_PASSWORD", "other", "secure: true\n    "),
+        // A secret written twice with the same value: the second finds nothing to change.
+        put("a", "/shop/staging/DB_PASSWORD", "same", "") + &put("b", "/shop/staging/DB_PASSWORD", "same", "") + &put("c", "/shop/staging/DB_PASSWORD", "newer", ""),
+        // Two edits of one secret .env file, other keys each time.
+        "  - id: a\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {APP_ENV: production}\n  - id: b\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {DEBUG: \"false\"}\n    unset: [QUEUE_URL]\n".to_owned(),
+    ];
+    for (i, steps) in cases.iter().enumerate() {
+        let pb = world.playbook(
+            "writes.yaml",
+            &format!("version: 1\nname: writes\nsteps:\n{steps}"),
+        );
+        let out = world.standin(&["run", "--yes", &pb]);
+        assert_eq!(out.code, 0, "case {i}\n{}\n{}", out.stdout, out.stderr);
+        world.standin(&["rollback", "--last", "--yes"]).expect(0);
+        assert_eq!(world.state(), before, "case {i} not rolled back exactly");
+    }
 }

@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::support::{cases, Rng};
 use serde_json::{json, Value};
 use standin::aws::AwsSettings;
 use standin::engine::journal::{self, Journal, Outcome, ReadError, Record, StepRef, FORMAT};
@@ -26,46 +27,7 @@ use standin::playbook::{self, Invalid, Playbook};
 use standin::steps::{self, Action, Change, Resource, Shown};
 
 // ---------------------------------------------------------------------------------------------
-// Shared: a seeded PRNG, case counts, temp files.
-
-/// splitmix64: tiny, fast, and the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True `percent` times in a hundred.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-/// Random cases per test: small by default (these run on every `cargo test`), more on request.
-fn cases(default: usize) -> usize {
-    std::env::var("STANDIN_PROPERTY_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
+// Shared: temp files (the seeded PRNG and case counts are in support).
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -756,12 +718,98 @@ fn hostile_playbooks_are_refused_clearly() {
             .collect(),
     ));
 
+    // What must come of each input: it loads (`None`), or is refused saying this.
+    let expected: &[(&str, Option<&str>)] = &[
+        ("empty", Some("a playbook is a YAML mapping")),
+        ("only a comment", Some("a playbook is a YAML mapping")),
+        ("only spaces", Some("a playbook is a YAML mapping")),
+        ("a BOM", None),
+        ("a scalar", Some("a playbook is a YAML mapping")),
+        ("a list", Some("a playbook is a YAML mapping")),
+        ("null document", Some("a playbook is a YAML mapping")),
+        ("tagged document", Some("a playbook is a YAML mapping")),
+        ("two documents", Some("more than one document")),
+        (
+            "duplicate top key",
+            Some("duplicate entry with key \"name\""),
+        ),
+        ("non-string top keys", Some("unknown field `1`")),
+        (
+            "non-string vars keys",
+            Some("variable names are text, found `1`"),
+        ),
+        ("non-string step keys", Some("unknown field `7`")),
+        (
+            "huge version",
+            Some("`version` 18446744073709551616 is too large"),
+        ),
+        ("float version", Some("unsupported playbook version 1.0")),
+        ("version 1e400", Some("unsupported playbook version 1e400")),
+        ("negative version", Some("unsupported playbook version -1")),
+        (
+            "huge ttl",
+            Some("`ttl` 99999999999999999999999999 is too large"),
+        ),
+        ("huge timeout", Some("invalid timeout")),
+        (
+            "huge pause",
+            Some("is longer than the 24 hours a step may take or wait"),
+        ),
+        ("huge regex", Some("exceeds size limit")),
+        ("bad regex", Some("unclosed group")),
+        ("unknown alias", Some("unknown anchor")),
+        ("merge key", Some("unknown field `base`")),
+        ("self-referencing anchor", Some("recursion limit exceeded")),
+        ("long string", None),
+        ("long key", Some("invalid YAML")),
+        ("many steps", Some("duplicate step id `a`")),
+        // YAML and editors agree on CR and CRLF; not on NEL, which could hide a line.
+        ("CR line ends", None),
+        ("CRLF line ends", None),
+        (
+            "NEL line ends",
+            Some("U+0085 breaks lines for some YAML readers and not for editors"),
+        ),
+        ("tabs for indent", Some("cannot start any token")),
+        ("NUL byte", Some("control characters are not allowed")),
+        ("RTL override in id", Some("invalid step id")),
+        ("vars reference loops", Some("invalid duration `${vars.b}`")),
+        ("unclosed reference", Some("unclosed `${`")),
+        ("flow nesting 10", Some("a step is a mapping")),
+        ("map nesting 10", Some("variable `a` must be a string")),
+        ("block nesting 10", Some("a step is a mapping")),
+        ("billion laughs in vars", Some("repetition limit exceeded")),
+        (
+            "billion laughs in a step",
+            Some("repetition limit exceeded"),
+        ),
+        ("not UTF-8", Some("not UTF-8 text")),
+        ("UTF-16", Some("control characters are not allowed")),
+    ];
     let mut tally = Tally::default();
     let mut failures = Vec::new();
     for (label, bytes) in &inputs {
         let t0 = std::time::Instant::now();
         if let Err(e) = load_and_check(&path, bytes, &[], label, &mut tally) {
             failures.push(e);
+        }
+        let want = if label.contains("nesting") && !label.ends_with(" 10") {
+            Some(Some("nested more than 64 levels deep"))
+        } else {
+            expected.iter().find(|(l, _)| l == label).map(|(_, w)| *w)
+        };
+        std::fs::write(&path, bytes).unwrap();
+        match (want, playbook::load(&path, &[])) {
+            (None, _) => failures.push(format!("{label}: no expected outcome")),
+            (Some(None), Ok(_)) => {}
+            (Some(Some(says)), Err(e)) if e.to_string().contains(says) => {}
+            (Some(want), got) => failures.push(format!(
+                "{label}: expected {want:?}, got {}",
+                got.map_or_else(
+                    |e| e.to_string(),
+                    |pb| format!("a valid playbook of {} steps", pb.steps.len())
+                )
+            )),
         }
         let took = t0.elapsed();
         assert!(
@@ -1210,7 +1258,8 @@ fn read_and_check(path: &Path, bytes: &[u8]) -> Result<Result<Vec<Record>, ReadE
                     let expected = format!(
                         "{shown_path}: journal format {found} is newer than this standin reads ({FORMAT}); use a newer standin"
                     );
-                    if *found <= FORMAT || message != expected {
+                    let newer = found.parse::<f64>().is_ok_and(|f| f > f64::from(FORMAT));
+                    if !newer || message != expected {
                         return Err(format!("future error: {message}"));
                     }
                 }
@@ -1224,6 +1273,22 @@ fn read_and_check(path: &Path, bytes: &[u8]) -> Result<Result<Vec<Record>, ReadE
         Ok(records) => {
             if records.is_empty() {
                 return Err("Ok with no record".into());
+            }
+            // Exactly the complete, non-blank lines, each read as what it says, in order.
+            let lines = complete_lines(bytes);
+            if lines.len() != records.len() {
+                return Err(format!(
+                    "{} records read from {} complete lines",
+                    records.len(),
+                    lines.len()
+                ));
+            }
+            for ((n, line), record) in lines.iter().zip(records) {
+                let parsed: Record = serde_json::from_slice(line)
+                    .map_err(|e| format!("line {n} read although it is no record: {e}"))?;
+                if serde_json::to_value(&parsed).ok() != serde_json::to_value(record).ok() {
+                    return Err(format!("line {n} was read as another record"));
+                }
             }
             for r in records {
                 if let Record::Start { format, .. } = r {
@@ -1576,17 +1641,28 @@ fn journal_versions_older_read_newer_refused() {
         );
         format!("{start}{}", &text[first_end..])
     };
-    for future in [FORMAT + 1, FORMAT + 7, u32::MAX] {
-        let err = read_and_check(&path, with_format(&future.to_string()).as_bytes())
+    // However a newer number is written: too large for an integer, as a float, in exponent form.
+    for future in [
+        (FORMAT + 1).to_string(),
+        (FORMAT + 7).to_string(),
+        u32::MAX.to_string(),
+        "99999999999999999999".to_owned(),
+        "1e30".to_owned(),
+        format!("{}.0", FORMAT + 1),
+    ] {
+        let err = read_and_check(&path, with_format(&future).as_bytes())
             .unwrap()
             .unwrap_err();
+        let shown = serde_json::from_str::<serde_json::Value>(&future)
+            .unwrap()
+            .to_string();
         assert!(
-            matches!(err, ReadError::Future { found, .. } if found == future),
+            matches!(&err, ReadError::Future { found, .. } if *found == shown),
             "{err}"
         );
         assert!(
             err.to_string()
-                .contains(&format!("journal format {future} is newer")),
+                .contains(&format!("journal format {shown} is newer")),
             "{err}"
         );
     }
@@ -1782,4 +1858,196 @@ fn journal_blank_lines_before_a_future_format_still_refused() {
             result.map(|r| r.len())
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `.env` values: what standin writes, a shell and python-dotenv read back the same.
+
+/// The harness's Python (with python-dotenv, pinned in harness/requirements.txt).
+fn python() -> PathBuf {
+    std::env::var_os("STANDIN_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("harness/.venv/bin/python"))
+}
+
+/// Every binding of `file` as python-dotenv reads it (with its default interpolation).
+fn dotenv_reads(file: &Path) -> std::collections::BTreeMap<String, Option<String>> {
+    let out = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import json, sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(sys.argv[1])))",
+        ])
+        .arg(file)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("dotenv's JSON")
+}
+
+/// The value of each of `keys` after a POSIX shell (Debian's dash) sources `file` with
+/// `set -a`, as a service's start script does.
+fn shell_reads(file: &Path, keys: &[String]) -> Vec<String> {
+    let mut script = String::from("set -a; . \"$1\" || exit 9; ");
+    for key in keys {
+        script.push_str(&format!("printf '%s\\0' \"${key}\"; "));
+    }
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", &script, "sh"])
+        .arg(file)
+        .env_clear()
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let mut values: Vec<String> = text.split('\0').map(str::to_owned).collect();
+    values.pop();
+    values
+}
+
+/// Values that no quoting carries to both a shell and dotenv loaders (and must be refused).
+fn unwritable(value: &str) -> bool {
+    let interpolated = regex::Regex::new(r"\$\{[^}:]*(:-[^}]*)?\}").unwrap();
+    value.contains(['\0', '\r'])
+        || interpolated.is_match(value)
+        || (value.contains(['\'', '\\']) && value.contains(['$', '`']))
+}
+
+#[test]
+fn env_file_values_read_back_the_same_in_standin_a_shell_and_dotenv() {
+    use standin::dotenv;
+    const PIECES: &[&str] = &[
+        "a",
+        "Z",
+        "0",
+        "_",
+        "-",
+        ".",
+        "/",
+        ":",
+        "=",
+        "@",
+        "%",
+        "+",
+        ",",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r",
+        "\r\n",
+        "'",
+        "\"",
+        "$",
+        "$$",
+        "`",
+        "`id`",
+        "$(id)",
+        "\\",
+        "\\\\",
+        "\\n",
+        "#",
+        " #",
+        "{",
+        "}",
+        "${X}",
+        "${Y:-d}",
+        "${Z:q}",
+        "~",
+        "!",
+        "*",
+        "?",
+        ";",
+        "&",
+        "|",
+        "<",
+        "é",
+        "日本",
+        "😀",
+        "\u{202e}",
+        "\u{1b}[2J",
+        "\u{7f}",
+        "export ",
+        "K=v",
+    ];
+    let mut rng = Rng::new(0xd07e);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(".env");
+    let mut refused = 0;
+    for round in 0..cases(12) {
+        // Each round: a file with comments and an untouched value, edited twice.
+        let mut text = "# service settings\nexport KEEP='as written'\n".to_owned();
+        for edit_no in 0..2 {
+            let mut set = std::collections::BTreeMap::new();
+            for i in 0..40 {
+                let value: String = (0..rng.below(7)).map(|_| *rng.pick(PIECES)).collect();
+                let expected_refusal = unwritable(&value);
+                match dotenv::encode(&value) {
+                    Ok(_) => assert!(!expected_refusal, "{value:?} was written"),
+                    Err(e) => {
+                        assert!(expected_refusal, "{value:?} was refused: {e}");
+                        refused += 1;
+                        continue;
+                    }
+                }
+                set.insert(format!("K{i}_{}", rng.below(3)), value);
+            }
+            let unset: Vec<String> = (0..3)
+                .map(|i| format!("K{i}_{}", rng.below(3)))
+                .filter(|k| !set.contains_key(k))
+                .collect();
+            let (next, _) = dotenv::edit(&text, &set, &unset).unwrap();
+            text = next;
+            std::fs::write(&file, &text).unwrap();
+            let ours: std::collections::BTreeMap<String, Option<String>> = dotenv::parse(&text)
+                .into_iter()
+                .map(|b| (b.key, b.value))
+                .collect();
+            let theirs = dotenv_reads(&file);
+            let differ: Vec<String> = ours
+                .keys()
+                .chain(theirs.keys())
+                .filter(|k| ours.get(*k) != theirs.get(*k))
+                .map(|k| {
+                    format!(
+                        "{k}: standin {:?}, python-dotenv {:?}",
+                        ours.get(k),
+                        theirs.get(k)
+                    )
+                })
+                .collect();
+            assert!(
+                differ.is_empty(),
+                "round {round}.{edit_no}: {differ:#?}\n{text}"
+            );
+            let keys: Vec<String> = ours.keys().cloned().collect();
+            let shell = shell_reads(&file, &keys);
+            for (key, seen) in keys.iter().zip(&shell) {
+                assert_eq!(
+                    Some(seen),
+                    ours[key].as_ref(),
+                    "round {round}.{edit_no}: the shell reads {key} otherwise\n{text}"
+                );
+            }
+            for (key, value) in &set {
+                assert_eq!(
+                    ours[key].as_deref(),
+                    Some(value.as_str()),
+                    "round {round}: {key}"
+                );
+            }
+            for key in &unset {
+                assert!(!ours.contains_key(key), "round {round}: {key} still set");
+            }
+            assert_eq!(ours["KEEP"].as_deref(), Some("as written"));
+        }
+    }
+    assert!(refused > 0, "no unwritable value was generated");
 }

@@ -68,8 +68,8 @@ fn run_changes_exactly_what_the_plan_said() {
     );
     assert_eq!(
         world.lock_rules(),
-        1,
-        "the staging URL is locked by one ALB rule"
+        2,
+        "the staging URL is locked on both of its listeners (HTTP:80 and HTTPS:443)"
     );
     assert_eq!(world.environment("shop-staging").0, "Ready");
     // SecureString stays SecureString.
@@ -194,7 +194,8 @@ fn a_failure_at_step_k_rolls_everything_back_to_the_snapshot() {
 fn run_refuses_without_yes_when_stdin_is_not_a_terminal() {
     let world = World::start();
     let before = world.full_dump();
-    let out = world.incident(&["run"]).expect(2);
+    // Did not start (4), as README's table says, not invalid input.
+    let out = world.incident(&["run"]).expect(4);
     assert!(out.stderr.contains("pass `--yes`"), "{}", out.stderr);
     assert_eq!(world.full_dump(), before);
 }
@@ -254,4 +255,36 @@ fn the_json_report_of_a_failed_run_is_as_documented() {
         .join(run_id)
         .join("journal.jsonl");
     assert!(journal.is_file(), "run_id {run_id} names no journal");
+}
+
+/// Right before each step changes anything it is planned again, and must do exactly what the
+/// plan said: a resource someone changed since the plan stops the step unchanged, and the
+/// steps done before it are rolled back.
+#[test]
+fn a_step_whose_resource_changed_since_the_plan_stops_unchanged_and_earlier_steps_roll_back() {
+    let world = World::start();
+    let pb = world.playbook(
+        "late.yaml",
+        "version: 1\nname: late\nsteps:\n  - id: first\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/QUEUE_URL: https://sqs.example/first\n  - id: wait\n    kind: pause\n    duration: 3s\n  - id: second\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/APP_URL: https://second.example.com\n",
+    );
+    let run = world.running(&["run", "--yes", &pb], &[]);
+    world.wait_for_journal(r#""record":"intent","step":"wait""#);
+    // Someone changes what the last step will write, after the plan was shown.
+    world.put_param("/shop/staging/APP_URL", "https://someone-else.example.com");
+    let out = run.finish().expect(1);
+    assert!(
+        out.stdout.contains("failed at step `second`: stopped before changing anything: the live state changed since the plan: /shop/staging/APP_URL: planned ~ https://staging.example.com → https://second.example.com, now ~ https://someone-else.example.com → https://second.example.com"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        world.param("/shop/staging/APP_URL").unwrap(),
+        "https://someone-else.example.com",
+        "the step changed a resource that no longer matched its plan"
+    );
+    assert_eq!(
+        world.param("/shop/staging/QUEUE_URL").unwrap(),
+        "https://sqs.us-east-1.amazonaws.com/123456789012/shop-staging-jobs",
+        "the earlier step was not rolled back"
+    );
 }

@@ -160,12 +160,12 @@ fn an_http_gate_that_does_not_get_its_answer_rolls_back() {
     // Repointing the app to production while production is stuck: the edge answers 503.
     let pb = world.playbook(
         "http.yaml",
-        "version: 1\nname: t\nvars:\n  app_check_url: x\n  staging_check_url: x\n  edge: \"\"\nsteps:\n  - id: lock\n    kind: lock-url\n    strategy: dns\n    zone: example.com\n    host: staging.example.com\n    to: denied.example.net\n  - id: answers\n    kind: http.check\n    url: ${vars.app_check_url}\n    via: ${vars.edge}\n    within: 1s\n    every: 200ms\n",
+        "version: 1\nname: t\nvars:\n  app_check_url: x\n  staging_check_url: x\n  edge: \"\"\nsteps:\n  - id: lock\n    kind: lock-url\n    strategy: dns\n    zone: example.com\n    host: staging.example.com\n    to: denied.example.net\n  - id: answers\n    kind: http.check\n    url: ${vars.app_check_url}\n    via: ${vars.edge}\n    within: 5s\n    every: 1s\n",
     );
     let out = run(&world, &pb, 1);
     assert!(
         out.stdout
-            .contains("GET http://app.example.com/health: answered 503, not 200, for 1s"),
+            .contains("GET http://app.example.com/health: answered 503, not 200, for 5s"),
         "{}",
         out.stdout
     );
@@ -296,14 +296,93 @@ fn alb_fronted_example_aliases_and_locks_then_undoes_exactly() {
         .display()
         .to_string();
     let out = run(&world, &pb, 0);
+    for listener in ["HTTP:80", "HTTPS:443"] {
+        assert!(
+            out.stdout.contains(&format!(
+                "+ listener rule for host staging.example.com on {listener}: 403 \"access denied\" (priority 1)"
+            )),
+            "{}",
+            out.stdout
+        );
+    }
+    assert_eq!(world.lock_rules(), 2);
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
+
+/// Workers restart in waves when the playbook says so, and a failure stops the waves not
+/// started yet, as Run Command's MaxConcurrency and MaxErrors do; the plan shows both.
+#[test]
+fn workers_restart_in_waves_and_a_failure_stops_the_rest() {
+    let world = World::start();
+    world.control(&[
+        "tag-instance",
+        "shop-worker-1",
+        "emulator:command-outcome=Failed",
+    ]);
+    let first = world.control(&["instance-id", "shop-worker-1"]);
+    let second = world.control(&["instance-id", "shop-worker-2"]);
+    let playbook = |errors: &str| {
+        world.playbook(
+            "waves.yaml",
+            &format!("version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    instances: [{first}, {second}]\n    max_concurrency: \"1\"\n    max_errors: \"{errors}\"\n"),
+        )
+    };
+    let pb = playbook("0");
+    let plan = world.standin(&["plan", &pb]).expect(0);
     assert!(
-        out.stdout.contains(
-            "+ listener rule for host staging.example.com: 403 \"access denied\" (priority 1)"
-        ),
+        plan.stdout.contains("run `systemctl restart queue-worker` (AWS-RunShellScript; 1 at a time, stopping once more than 0 fail)"),
+        "{}",
+        plan.stdout
+    );
+    let out = run(&world, &pb, 1);
+    assert!(
+        out.stdout.contains(&format!("the restart failed on 2 of 2 instances: {first} (Failed, exit 1: queue-worker.service: Failed with result 'exit-code'.); {second} (Cancelled")),
         "{}",
         out.stdout
     );
-    assert_eq!(world.lock_rules(), 1);
-    world.standin(&["rollback", "--last", "--yes"]).expect(0);
-    assert_eq!(world.state(), before);
+    // One more failure allowed: the second wave runs.
+    let out = run(&world, &playbook("1"), 1);
+    assert!(
+        out.stdout.contains(&format!(
+            "the restart failed on 1 of 2 instances: {first} (Failed"
+        )),
+        "{}",
+        out.stdout
+    );
+    let sent: Vec<(String, String)> = world.block_on(async {
+        world
+            .ssm
+            .list_commands()
+            .send()
+            .await
+            .unwrap()
+            .commands()
+            .iter()
+            .map(|c| {
+                (
+                    c.max_concurrency().unwrap_or_default().to_owned(),
+                    c.max_errors().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    });
+    for rate in [("1", "0"), ("1", "1")] {
+        assert!(
+            sent.contains(&(rate.0.to_owned(), rate.1.to_owned())),
+            "{sent:?}"
+        );
+    }
+    // Bad rates are refused before any call, located.
+    let bad = world.playbook(
+        "bad.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: w\n    kind: workers.restart\n    targets: {Role: queue-worker}\n    max_concurrency: 0%\n",
+    );
+    let out = world.standin(&["validate", &bad]).expect(2);
+    assert!(
+        out.stderr
+            .contains("bad.yaml:7:5: not a number of instances or a share of them"),
+        "{}",
+        out.stderr
+    );
 }

@@ -56,8 +56,11 @@ pub fn each<T: Sync>(cases: &[T], name: impl Fn(&T) -> String + Sync, check: imp
 pub struct World {
     child: Child,
     pub endpoint: String,
-    /// `IP:PORT` of the emulated world's HTTP edge (harness/edge.py).
+    /// `IP:PORT` of the emulated world's HTTP edge (harness/edge.py), plain HTTP and TLS.
     pub edge: String,
+    /// The emulator's private CA (PEM): the edge's TLS certificates are issued by it, and
+    /// standin trusts it through `SSL_CERT_FILE`.
+    pub ca: String,
     pub dir: TempDir,
     runtime: tokio::runtime::Runtime,
     pub route53: aws_sdk_route53::Client,
@@ -129,9 +132,13 @@ impl World {
             .read_line(&mut line)
             .expect("read the emulator's READY line");
         let ready: Vec<&str> = line.split_whitespace().collect();
-        let (endpoint, edge) = match ready.as_slice() {
-            ["READY", endpoint, edge] if edge.starts_with("edge=") => {
-                ((*endpoint).to_owned(), edge["edge=".len()..].to_owned())
+        let (endpoint, edge, ca) = match ready.as_slice() {
+            ["READY", endpoint, edge, ca] if edge.starts_with("edge=") && ca.starts_with("ca=") => {
+                (
+                    (*endpoint).to_owned(),
+                    edge["edge=".len()..].to_owned(),
+                    ca["ca=".len()..].to_owned(),
+                )
             }
             _ => {
                 let log =
@@ -156,6 +163,7 @@ impl World {
             child,
             endpoint,
             edge,
+            ca,
             dir,
             route53: aws_sdk_route53::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
@@ -185,6 +193,7 @@ impl World {
                 self.dir.path().join("no-aws-credentials"),
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("SSL_CERT_FILE", &self.ca)
             .env_remove("AWS_PROFILE")
             .env_remove("STANDIN_STATE_DIR")
             .env_remove("STANDIN_STATE")
@@ -251,6 +260,13 @@ impl World {
         self.block_on(request.send()).expect("create table");
     }
 
+    /// Starts `standin ARGS` in the background, its output collected as it comes.
+    pub fn running(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        Running::start(command)
+    }
+
     /// Starts `standin ARGS` in the background, for tests that act on the world mid-run.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args)
@@ -299,7 +315,9 @@ impl World {
     pub fn edge_vars(&self) -> Vec<String> {
         [
             "app_check_url=http://app.example.com/health".to_owned(),
-            "staging_check_url=http://staging.example.com/".to_owned(),
+            // Over TLS: the edge presents the staging listener's certificate, which standin
+            // trusts through SSL_CERT_FILE.
+            "staging_check_url=https://staging.example.com/".to_owned(),
             format!("edge={}", self.edge),
         ]
         .into_iter()
@@ -724,4 +742,212 @@ impl Drop for World {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// harness/proxy.py in front of a world's emulator.
+pub struct Proxy {
+    child: Child,
+    pub url: String,
+}
+
+impl Proxy {
+    pub fn start(world: &World) -> Self {
+        let python = std::env::var("STANDIN_PYTHON").unwrap_or_else(|_| {
+            repo()
+                .join("harness/.venv/bin/python")
+                .display()
+                .to_string()
+        });
+        let mut child = Command::new(python)
+            .arg(repo().join("harness/proxy.py"))
+            .arg(&world.endpoint)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the proxy");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("READY line");
+        let url = line
+            .strip_prefix("READY ")
+            .expect("READY")
+            .trim()
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// The calls made so far, by action (GET /__proxy/counts).
+    pub fn counts(&self, world: &World) -> BTreeMap<String, u64> {
+        let text = world
+            .block_on(async {
+                reqwest::Client::new()
+                    .get(format!("{}/__proxy/counts", self.url))
+                    .send()
+                    .await?
+                    .text()
+                    .await
+            })
+            .expect("the proxy answers");
+        serde_json::from_str(&text).expect("counts as JSON")
+    }
+
+    /// Forgets the calls counted so far.
+    pub fn reset_counts(&self, world: &World) {
+        world
+            .block_on(
+                reqwest::Client::new()
+                    .delete(format!("{}/__proxy/counts", self.url))
+                    .send(),
+            )
+            .expect("the proxy answers");
+    }
+
+    /// POST /__proxy/faults: the faults from now on.
+    pub fn faults(&self, world: &World, rules: &serde_json::Value) {
+        let answer = world
+            .block_on(
+                reqwest::Client::new()
+                    .post(format!("{}/__proxy/faults", self.url))
+                    .header("Content-Type", "application/json")
+                    .body(rules.to_string())
+                    .send(),
+            )
+            .expect("the proxy answers");
+        assert!(answer.status().is_success(), "{answer:?}");
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `standin` process running in the background, its output collected as it comes, so a
+/// test can act when a line appears (e.g. that a signal was seen) instead of sleeping.
+pub struct Running {
+    child: Child,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start standin");
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collect = |stream: Box<dyn std::io::Read + Send>,
+                       into: std::sync::Arc<std::sync::Mutex<String>>| {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    into.lock().unwrap().push_str(&line);
+                    line.clear();
+                }
+            })
+        };
+        let readers = vec![
+            collect(
+                Box::new(child.stdout.take().expect("piped")),
+                stdout.clone(),
+            ),
+            collect(
+                Box::new(child.stderr.take().expect("piped")),
+                stderr.clone(),
+            ),
+        ];
+        Self {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// Sends a signal (`INT`, `TERM`, `HUP`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits (up to 30 s) until stderr or stdout contains `text`.
+    #[track_caller]
+    pub fn wait_for(&self, text: &str) {
+        for _ in 0..300 {
+            if self.stderr.lock().unwrap().contains(text)
+                || self.stdout.lock().unwrap().contains(text)
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "no output mentioned {text:?} within 30s\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout.lock().unwrap(),
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    /// Waits for the process to end.
+    pub fn finish(mut self) -> Out {
+        let status = self.child.wait().expect("wait");
+        for reader in self.readers.drain(..) {
+            reader.join().expect("reader");
+        }
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: self.stdout.lock().unwrap().clone(),
+            stderr: self.stderr.lock().unwrap().clone(),
+        }
+    }
+}
+
+/// splitmix64: tiny, fast, and the same sequence on every machine.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Random cases per test: small by default (these run on every `cargo test`), more on request.
+pub fn cases(default: usize) -> usize {
+    std::env::var("STANDIN_PROPERTY_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
 }

@@ -2,14 +2,13 @@
 //! them to settle after a change.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_elasticbeanstalk::types::{
     ConfigurationOptionSetting, EnvironmentDescription, OptionSpecification,
 };
 use aws_sdk_elasticbeanstalk::Client;
 
-use super::{AwsError, Call, Poller};
+use super::{AwsError, Call, Poller, Waits};
 
 /// Where environment properties (the app's environment variables) live.
 pub const PROPERTIES: &str = "aws:elasticbeanstalk:application:environment";
@@ -185,10 +184,10 @@ pub async fn update_properties(
 pub async fn wait(
     client: &Client,
     names: &[&str],
-    poll: Duration,
+    waits: &Waits,
     done: impl Fn(&Env) -> bool,
 ) -> Result<Vec<Env>, AwsError> {
-    let mut poller = Poller::new(poll);
+    let mut poller = Poller::new(waits);
     loop {
         let mut states = Vec::with_capacity(names.len());
         for name in names {
@@ -202,6 +201,6 @@ pub async fn wait(
         if states.iter().all(&done) {
             return Ok(states);
         }
-        poller.wait().await;
+        poller.wait("ElasticBeanstalk.DescribeEnvironments").await?;
     }
 }

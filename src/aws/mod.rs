@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod dynamodb;
 pub mod eb;
+pub mod elbv2;
 pub mod route53;
 pub mod run_command;
 pub mod s3;
@@ -20,6 +21,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use serde::{Deserialize, Serialize};
+
+use crate::stop::{Interrupted, Stop};
 
 /// Where and as whom to call AWS; the playbook's `aws:` block.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -96,31 +99,49 @@ pub enum Expect<'a> {
     Version(&'a str),
 }
 
-/// Waits between polls of something that settles (a DNS change, an environment update): quick
-/// at first, since many changes settle in seconds, then backing off up to `max`.
-pub struct Poller {
-    next: Duration,
-    max: Duration,
+/// How something that settles (a DNS change, an environment update, a command) is waited for:
+/// the longest pause between polls, and the stop that ends the wait early.
+#[derive(Clone)]
+pub struct Waits {
+    pub every: Duration,
+    pub stop: Stop,
 }
 
-impl Poller {
-    pub fn new(max: Duration) -> Self {
+/// Waits between polls: quick at first, since many changes settle in seconds, then backing
+/// off up to [`Waits::every`]; a stop asked for ends the wait at once.
+pub struct Poller<'a> {
+    next: Duration,
+    waits: &'a Waits,
+}
+
+impl<'a> Poller<'a> {
+    pub fn new(waits: &'a Waits) -> Self {
         Self {
-            next: Duration::from_millis(250).min(max),
-            max,
+            next: Duration::from_millis(250).min(waits.every),
+            waits,
         }
     }
 
-    pub async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
-        self.next = (self.next * 3 / 2).min(self.max);
+    /// Sleeps until the next poll; `operation` names what was being waited for if a stop
+    /// ends the wait.
+    pub async fn wait(&mut self, operation: &'static str) -> Result<(), AwsError> {
+        self.waits
+            .stop
+            .sleep(self.next)
+            .await
+            .map_err(|Interrupted| AwsError::interrupted(operation))?;
+        self.next = (self.next * 3 / 2).min(self.waits.every);
+        Ok(())
     }
 }
+
+/// The code of [`AwsError::interrupted`]; no AWS service uses it.
+const INTERRUPTED: &str = "standin:Interrupted";
 
 /// A failed AWS call, reduced to what a human needs: which API, the service's error code and
 /// its message.
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
-#[error("{operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+#[error("{operation} failed: {}{}", code.as_deref().map(|c| format!("{}: ", crate::escape::value(c))).unwrap_or_default(), crate::escape::value(message))]
 pub struct AwsError {
     /// `Service.Operation`, e.g. `Route53.ChangeResourceRecordSets`.
     pub operation: &'static str,
@@ -168,6 +189,20 @@ impl AwsError {
             self.message = self.message.replace(secret, "(sensitive)");
         }
         self
+    }
+
+    /// A wait that a stop (a signal) ended before what it waited for settled.
+    pub fn interrupted(operation: &'static str) -> Self {
+        Self {
+            operation,
+            code: Some(INTERRUPTED.into()),
+            message: "stopped waiting, as asked (a signal)".into(),
+        }
+    }
+
+    /// Whether this is a wait a stop ended, not a failure of AWS.
+    pub fn is_interrupted(&self) -> bool {
+        self.code.as_deref() == Some(INTERRUPTED)
     }
 
     /// Whether the service said the thing does not exist (used to tell "absent" from "failed").

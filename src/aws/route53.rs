@@ -1,8 +1,6 @@
 //! Route 53 record sets as plain data, so a step can journal the exact previous record set and
 //! put it back field for field (value, TTL, alias, routing fields).
 
-use std::time::Duration;
-
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, GeoLocation, ResourceRecord,
     ResourceRecordSet, ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
@@ -10,7 +8,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{AwsError, Call, Poller};
+use super::{AwsError, Call, Poller, Waits};
 
 /// A hosted zone, resolved from a name or an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +74,31 @@ impl RecordSet {
             health_check_id: None,
             geo_location: None,
         }
+    }
+
+    /// Whether two record sets give the same answers, compared as DNS compares them: names
+    /// (the record's, an alias target's, the host names a CNAME, NS, MX, SRV or PTR record
+    /// points at) case-insensitively and with or without the final dot. Route 53 returns an
+    /// alias target lowercased with a trailing dot whatever was written, so a byte comparison
+    /// would call standin's own write someone else's change.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.normalized() == other.normalized()
+    }
+
+    fn normalized(&self) -> Self {
+        let mut rs = self.clone();
+        rs.name = fqdn(&rs.name);
+        if let Some(alias) = &mut rs.alias {
+            alias.dns_name = fqdn(&alias.dns_name);
+            alias.hosted_zone_id = bare_id(&alias.hosted_zone_id);
+        }
+        // Text records (TXT, SPF, CAA) are case-sensitive; the others name hosts or addresses.
+        if !matches!(rs.rtype.as_str(), "TXT" | "SPF" | "CAA") {
+            for value in &mut rs.values {
+                *value = value.trim_end_matches('.').to_ascii_lowercase();
+            }
+        }
+        rs
     }
 
     /// The answer as a human reads it: the values, or `ALIAS target`.
@@ -346,6 +369,46 @@ pub async fn get_record(
     }
 }
 
+/// The type and set identifier of every record set named `name` (any type): what Route 53
+/// checks a new record set against (a CNAME shares its name with nothing; a plain record set
+/// does not share name and type with routed ones).
+pub async fn sets_named(
+    client: &Client,
+    zone: &Zone,
+    name: &str,
+) -> Result<Vec<(String, Option<String>)>, AwsError> {
+    let name = fqdn(name);
+    let mut found = Vec::new();
+    let mut request = client
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone.id)
+        .start_record_name(&name)
+        .max_items(300);
+    loop {
+        let page = request
+            .clone()
+            .send()
+            .await
+            .op("Route53.ListResourceRecordSets")?;
+        for rs in page.resource_record_sets() {
+            if unescape(rs.name()) != name {
+                return Ok(found);
+            }
+            found.push((
+                rs.r#type().as_str().to_owned(),
+                rs.set_identifier().map(str::to_owned),
+            ));
+        }
+        if !page.is_truncated() {
+            return Ok(found);
+        }
+        request = request
+            .set_start_record_name(page.next_record_name().map(str::to_owned))
+            .set_start_record_type(page.next_record_type().cloned())
+            .set_start_record_identifier(page.next_record_identifier().map(str::to_owned));
+    }
+}
+
 /// Whether a listed record sorts after the one we look for (Route 53 sorts by reversed labels).
 fn past(listed_name: &str, listed_type: &str, name: &str, rtype: &str) -> bool {
     let key = |n: &str| {
@@ -364,7 +427,7 @@ pub async fn change(
     action: ChangeAction,
     record: &RecordSet,
     comment: &str,
-    poll: Duration,
+    waits: &Waits,
 ) -> Result<(), AwsError> {
     let batch = ChangeBatch::builder()
         .comment(comment)
@@ -387,9 +450,9 @@ pub async fn change(
     let mut status = out
         .change_info()
         .map(|c| (c.id().to_owned(), c.status().clone()));
-    let mut poller = Poller::new(poll);
+    let mut poller = Poller::new(waits);
     while let Some((id, ChangeStatus::Pending)) = status {
-        poller.wait().await;
+        poller.wait("Route53.GetChange").await?;
         let info = client
             .get_change()
             .id(&id)

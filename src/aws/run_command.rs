@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ssm::types::{CommandInvocationStatus, Target};
 use aws_sdk_ssm::Client;
 
-use super::{AwsError, Call, Poller};
+use super::{AwsError, Call, Poller, Waits};
 
 /// How long SendCommand may take to resolve tag targets to instances before "no instance
 /// matched" is believed.
@@ -65,18 +65,32 @@ fn finished(status: Option<&CommandInvocationStatus>) -> bool {
     )
 }
 
-/// Sends `commands` with `document` and waits until every targeted instance has finished.
+/// How many instances run a command at once, and how many failures stop it, as SSM Run
+/// Command takes them (`10`, `50%`); `None`: Run Command's defaults (50 at once, stop at the
+/// first failure).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rate {
+    pub max_concurrency: Option<String>,
+    pub max_errors: Option<String>,
+}
+
+/// Sends `commands` with `document` and waits until every targeted instance has finished
+/// (Run Command starts them in waves of `rate.max_concurrency`; those it never starts because
+/// `rate.max_errors` was exceeded end `Cancelled`).
 pub async fn run(
     client: &Client,
     targets: &Targets,
     document: &str,
     commands: &[String],
-    poll: Duration,
+    rate: &Rate,
+    waits: &Waits,
 ) -> Result<Vec<Invocation>, AwsError> {
     let mut request = client
         .send_command()
         .document_name(document)
         .parameters("commands", commands.to_vec())
+        .set_max_concurrency(rate.max_concurrency.clone())
+        .set_max_errors(rate.max_errors.clone())
         .comment("standin");
     request = match targets {
         Targets::Instances(ids) => request.set_instance_ids(Some(ids.clone())),
@@ -96,7 +110,7 @@ pub async fn run(
         .unwrap_or_default()
         .to_owned();
     let started = Instant::now();
-    let mut poller = Poller::new(poll);
+    let mut poller = Poller::new(waits);
     let instances = loop {
         let mut pages = client
             .list_command_invocations()
@@ -124,7 +138,7 @@ pub async fn run(
                 message: format!("command {id} reached no instance: no running managed instance matches {targets}"),
             });
         }
-        poller.wait().await;
+        poller.wait("SSM.ListCommandInvocations").await?;
     };
     let mut outcomes = Vec::with_capacity(instances.len());
     for instance in instances {

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_sdk_ssm::types::{
-    Parameter, ParameterHistory, ParameterStringFilter, ParameterTier, ParameterType,
+    Parameter, ParameterHistory, ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter,
+    ParameterTier, ParameterType,
 };
 use aws_sdk_ssm::Client;
+use serde::{Deserialize, Serialize};
 
 use super::{AwsError, Call};
 
@@ -20,6 +22,119 @@ pub struct Param {
     pub version: i64,
     /// KMS key of a SecureString (`None` means the account's default `alias/aws/ssm`).
     pub key_id: Option<String>,
+    /// What else defines the parameter besides its value.
+    pub attrs: Attrs,
+}
+
+/// A parameter's attributes besides its value and type: carried when it is copied, shown when
+/// they change, put back on undo. `None` where a write leaves the attribute as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attrs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `Standard`, `Advanced` or `Intelligent-Tiering`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// `text` (the default), `aws:ec2:image`, `aws:ssm:integration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    /// The policies of an Advanced parameter, as the JSON array PutParameter takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<String>,
+}
+
+impl Attrs {
+    fn of(meta: &ParameterMetadata) -> Self {
+        Self {
+            description: meta.description().map(str::to_owned),
+            tier: meta.tier().map(|t| t.as_str().to_owned()),
+            data_type: meta.data_type().map(str::to_owned),
+            allowed_pattern: meta.allowed_pattern().map(str::to_owned),
+            policies: policies(meta.policies()),
+        }
+    }
+
+    fn of_history(old: &ParameterHistory) -> Self {
+        Self {
+            description: old.description().map(str::to_owned),
+            tier: old.tier().map(|t| t.as_str().to_owned()),
+            data_type: old.data_type().map(str::to_owned),
+            allowed_pattern: old.allowed_pattern().map(str::to_owned),
+            policies: policies(old.policies()),
+        }
+    }
+
+    /// These attributes where given, the others as in `base`: what a write leaves.
+    pub fn over(&self, base: &Self) -> Self {
+        Self {
+            description: self
+                .description
+                .clone()
+                .or_else(|| base.description.clone()),
+            tier: self.tier.clone().or_else(|| base.tier.clone()),
+            data_type: self.data_type.clone().or_else(|| base.data_type.clone()),
+            allowed_pattern: self
+                .allowed_pattern
+                .clone()
+                .or_else(|| base.allowed_pattern.clone()),
+            policies: self.policies.clone().or_else(|| base.policies.clone()),
+        }
+    }
+
+    /// What a restore of these (old) attributes sends over `now`: each one that differs, an
+    /// absent one as its empty or default value so that it is cleared. Nothing when these are
+    /// unknown (an undo record of a journal from before attributes were kept). A tier is never
+    /// sent back to Standard (Parameter Store refuses; the plan warns).
+    fn restoring(&self, now: &Self) -> Self {
+        if *self == Self::default() {
+            return Self::default();
+        }
+        // Absent and empty are the same attribute; send only what differs.
+        let pick = |old: &Option<String>, now: &Option<String>, empty: &str| {
+            let old = old.clone().unwrap_or_else(|| empty.to_owned());
+            (now.as_deref().unwrap_or(empty) != old).then_some(old)
+        };
+        Self {
+            description: pick(&self.description, &now.description, ""),
+            tier: self
+                .tier
+                .clone()
+                .filter(|t| t != "Standard" && now.tier.as_ref() != Some(t)),
+            data_type: pick(&self.data_type, &now.data_type, "text"),
+            allowed_pattern: pick(&self.allowed_pattern, &now.allowed_pattern, ""),
+            policies: pick(&self.policies, &now.policies, "[]"),
+        }
+    }
+
+    /// The attributes that are not AWS's defaults, for a plan: `Advanced`, `data type
+    /// aws:ec2:image`, `pattern ^ami-`, `description "..."`, `policies`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(tier) = self.tier.as_deref().filter(|t| *t != "Standard") {
+            notes.push(tier.to_owned());
+        }
+        if let Some(data_type) = self.data_type.as_deref().filter(|t| *t != "text") {
+            notes.push(format!("data type {data_type}"));
+        }
+        if let Some(pattern) = &self.allowed_pattern {
+            notes.push(format!("pattern {pattern}"));
+        }
+        if let Some(description) = self.description.as_deref().filter(|d| !d.is_empty()) {
+            notes.push(format!("description {description:?}"));
+        }
+        if self.policies.as_deref().is_some_and(|p| p != "[]") {
+            notes.push("policies".to_owned());
+        }
+        notes
+    }
+}
+
+/// Policies as PutParameter takes them: a JSON array of the policies' texts.
+fn policies(list: &[ParameterInlinePolicy]) -> Option<String> {
+    let texts: Vec<&str> = list.iter().filter_map(|p| p.policy_text()).collect();
+    (!texts.is_empty()).then(|| format!("[{}]", texts.join(",")))
 }
 
 impl Param {
@@ -34,6 +149,7 @@ impl Param {
             value: p.value().unwrap_or_default().to_owned(),
             version: p.version(),
             key_id: None,
+            attrs: Attrs::default(),
         }
     }
 }
@@ -55,7 +171,8 @@ impl fmt::Debug for Param {
     }
 }
 
-/// Reads one parameter (decrypted, with its KMS key), or `None` if it does not exist.
+/// Reads one parameter (decrypted, with its KMS key and attributes), or `None` if it does not
+/// exist.
 pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError> {
     let Some(mut param) = get_raw(client, name, true)
         .await?
@@ -64,26 +181,31 @@ pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError>
     else {
         return Ok(None);
     };
-    if param.is_secure() {
-        let filter = ParameterStringFilter::builder()
-            .key("Name")
-            .option("Equals")
-            .values(name)
-            .build()
-            .expect("key is set");
-        let out = client
-            .describe_parameters()
-            .parameter_filters(filter)
-            .send()
-            .await
-            .op("SSM.DescribeParameters")?;
-        param.key_id = out
-            .parameters()
-            .first()
-            .and_then(|m| m.key_id())
-            .map(str::to_owned);
+    if let Some(meta) = describe(client, name).await? {
+        param.key_id = meta
+            .key_id()
+            .map(str::to_owned)
+            .filter(|_| param.is_secure());
+        param.attrs = Attrs::of(&meta);
     }
     Ok(Some(param))
+}
+
+/// One parameter's metadata (key, attributes), or `None` if it does not exist.
+async fn describe(client: &Client, name: &str) -> Result<Option<ParameterMetadata>, AwsError> {
+    let filter = ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .values(name)
+        .build()
+        .expect("key is set");
+    let out = client
+        .describe_parameters()
+        .parameter_filters(filter)
+        .send()
+        .await
+        .op("SSM.DescribeParameters")?;
+    Ok(out.parameters().first().cloned())
 }
 
 /// Current version of a parameter without decrypting it, or `None` if absent.
@@ -136,20 +258,27 @@ pub async fn get_tree(client: &Client, path: &str) -> Result<BTreeMap<String, Pa
             params.insert(relative, param);
         }
     }
-    if params.values().any(Param::is_secure) {
-        let keys = key_ids(client, path).await?;
+    if !params.is_empty() {
+        let metadata = metadata(client, path).await?;
         for param in params.values_mut() {
-            param.key_id = keys.get(&param.name).cloned().flatten();
+            if let Some(meta) = metadata.get(&param.name) {
+                param.key_id = meta
+                    .key_id()
+                    .map(str::to_owned)
+                    .filter(|_| param.is_secure());
+                param.attrs = Attrs::of(meta);
+            }
         }
     }
     Ok(params)
 }
 
-/// KMS key ids of the parameters below `path` (GetParametersByPath does not return them).
-async fn key_ids(
+/// KMS key ids and attributes of the parameters below `path` (GetParametersByPath returns
+/// neither).
+async fn metadata(
     client: &Client,
     path: &str,
-) -> Result<BTreeMap<String, Option<String>>, AwsError> {
+) -> Result<BTreeMap<String, ParameterMetadata>, AwsError> {
     let filter = ParameterStringFilter::builder()
         .key("Path")
         .option("Recursive")
@@ -165,21 +294,28 @@ async fn key_ids(
     while let Some(page) = pages.next().await {
         for meta in page.op("SSM.DescribeParameters")?.parameters() {
             if let Some(name) = meta.name() {
-                keys.insert(name.to_owned(), meta.key_id().map(str::to_owned));
+                keys.insert(name.to_owned(), meta.clone());
             }
         }
     }
     Ok(keys)
 }
 
-/// Writes a parameter (creating or overwriting it) and returns the version written.
+/// Writes a parameter (creating or overwriting it) with the attributes it gives (the others
+/// stay as they are) and returns the version written.
 pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
+    let a = &param.attrs;
     let out = client
         .put_parameter()
         .name(&param.name)
         .value(&param.value)
         .r#type(param.ptype.clone())
         .set_key_id(param.key_id.clone().filter(|_| param.is_secure()))
+        .set_description(a.description.clone())
+        .set_tier(a.tier.as_deref().map(ParameterTier::from))
+        .set_data_type(a.data_type.clone())
+        .set_allowed_pattern(a.allowed_pattern.clone())
+        .set_policies(a.policies.clone())
         .overwrite(true)
         .send()
         .await
@@ -236,11 +372,13 @@ pub async fn history_version(
 }
 
 /// What a parameter held before a run, as its undo record keeps it: the version, and for
-/// non-secrets the value, which survives the version's eviction from the history.
+/// non-secrets the value and attributes, which survive the version's eviction from the
+/// history.
 pub struct Prior<'a> {
     pub version: i64,
     pub ptype: &'a str,
     pub value: Option<&'a str>,
+    pub attrs: &'a Attrs,
 }
 
 /// Whether the parameter holds `prior`'s value and type again (a restore that was not
@@ -267,7 +405,9 @@ pub async fn holds_version(client: &Client, name: &str, version: i64) -> Result<
 }
 
 /// Writes `prior`'s value back as a new version, with the old version's attributes from the
-/// history; a non-secret whose version was evicted is restored from the undo record's value.
+/// history (or the undo record), every attribute that differs now put back exactly, also one
+/// the old version did not have (a copied description is cleared); a non-secret whose version
+/// was evicted is restored from the undo record's value.
 pub async fn restore_version(
     client: &Client,
     name: &str,
@@ -280,25 +420,23 @@ pub async fn restore_version(
         .or(prior.value)
         .unwrap_or_default()
         .to_owned();
-    let request = match old {
+    let now = describe(client, name)
+        .await?
+        .map(|meta| Attrs::of(&meta))
+        .unwrap_or_default();
+    let request = match &old {
         Some(old) => client
             .put_parameter()
             .set_value(old.value().map(str::to_owned))
             .set_type(old.r#type().cloned())
             .set_key_id(old.key_id().map(str::to_owned))
-            .set_description(old.description().map(str::to_owned))
-            .set_allowed_pattern(old.allowed_pattern().map(str::to_owned))
-            .set_data_type(old.data_type().map(str::to_owned))
-            .set_tier(
-                old.tier()
-                    .filter(|t| **t != ParameterTier::Standard)
-                    .cloned(),
-            ),
+            .set_attrs(&Attrs::of_history(old).restoring(&now)),
         None => match prior.value {
             Some(value) => client
                 .put_parameter()
                 .value(value)
-                .r#type(ParameterType::from(prior.ptype)),
+                .r#type(ParameterType::from(prior.ptype))
+                .set_attrs(&prior.attrs.restoring(&now)),
             None => {
                 return Err(AwsError {
                     operation: "SSM.GetParameterHistory",
@@ -319,6 +457,27 @@ pub async fn restore_version(
         .op("SSM.PutParameter")
         .map_err(|e| e.redact(&sent))?;
     Ok(out.version())
+}
+
+/// Attributes on a PutParameter request, as a restore sends them. A tier is never set back to
+/// Standard: Parameter Store cannot make an Advanced parameter Standard again (the plan warns).
+trait SetAttrs {
+    fn set_attrs(self, attrs: &Attrs) -> Self;
+}
+
+impl SetAttrs for aws_sdk_ssm::operation::put_parameter::builders::PutParameterFluentBuilder {
+    fn set_attrs(self, a: &Attrs) -> Self {
+        self.set_description(a.description.clone())
+            .set_allowed_pattern(a.allowed_pattern.clone())
+            .set_data_type(a.data_type.clone())
+            .set_tier(
+                a.tier
+                    .as_deref()
+                    .filter(|t| *t != "Standard")
+                    .map(ParameterTier::from),
+            )
+            .set_policies(a.policies.clone())
+    }
 }
 
 pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {

@@ -10,13 +10,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::aws::{AwsSettings, Clients};
+use crate::aws::{AwsSettings, Clients, Waits};
 use crate::cli::{Cli, Command, PlaybookArgs};
 use crate::engine::state::{Location, State};
 use crate::error::{exit, Error};
 use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
 use crate::steps::{Ctx, KINDS};
+use crate::stop::Stop;
 
 pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
     match &cli.command {
@@ -105,12 +106,12 @@ fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
             "playbook": pb.name,
             "steps": pb.steps.iter().map(|s| serde_json::json!({"id": s.id, "kind": s.kind.name})).collect::<Vec<_>>(),
         })),
-        Format::Human => println!(
+        Format::Human => report::line(&format!(
             "{}: valid playbook `{}` with {} steps",
             args.playbook.display(),
             pb.name,
             pb.steps.len()
-        ),
+        )),
     }
     Ok(exit::SUCCESS)
 }
@@ -125,19 +126,30 @@ fn kinds(format: Format) {
         ),
         Format::Human => {
             for k in KINDS {
-                println!("{:<22} {}", k.name, k.summary);
+                report::line(&format!("{:<22} {}", k.name, k.summary));
             }
         }
     }
 }
 
 /// Builds the clients (no network call happens here) and the step context.
-async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal) -> Ctx {
+async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal, stop: Stop) -> Ctx {
     Ctx {
         aws: Clients::load(aws).await,
-        poll: Duration::from_secs(5),
+        waits: Waits {
+            every: Duration::from_secs(5),
+            stop,
+        },
         assume_yes,
         prompt: Arc::new(terminal.clone()),
+    }
+}
+
+/// The context with `stop` ending its waits.
+fn with_stop(ctx: Ctx, stop: Stop) -> Ctx {
+    Ctx {
+        waits: Waits { stop, ..ctx.waits },
+        ..ctx
     }
 }
 
@@ -199,8 +211,6 @@ fn confirm(yes: bool, question: &str, expected: &str) -> Result<(), Error> {
     match Terminal::default().ask(&format!("{question} Type `{expected}` to confirm:")) {
         Some(answer) if answer == expected => Ok(()),
         Some(_) => Err(Error::Declined),
-        None => Err(Error::Usage(
-            "refusing to act without confirmation: stdin is not a terminal; pass `--yes` to confirm in automation".into(),
-        )),
+        None => Err(Error::NoConfirmation),
     }
 }

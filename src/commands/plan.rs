@@ -14,7 +14,13 @@ pub(super) async fn plan(
     guards: &GuardArgs,
 ) -> Result<u8, Error> {
     let pb = super::load(args)?;
-    let ctx = super::context(&pb.aws, false, &Terminal::default()).await;
+    let ctx = super::context(
+        &pb.aws,
+        false,
+        &Terminal::default(),
+        crate::stop::Stop::default(),
+    )
+    .await;
     let forced = guards.forced();
     let doc = plan::plan_all(&pb, &ctx, &forced).await;
     if let Some(path) = out {
@@ -23,13 +29,13 @@ pub(super) async fn plan(
     match cli.output {
         Format::Json => report::print_json(&doc),
         Format::Human => {
-            print!("{}", doc.human());
+            report::print(&doc.human());
             if let Some(path) = out {
-                println!(
+                report::line(&format!(
                     "Saved to {}; run exactly this plan with: standin run --plan {}",
                     path.display(),
                     path.display()
-                );
+                ));
             }
         }
     }
@@ -40,15 +46,29 @@ pub(super) async fn plan(
     })
 }
 
-/// Writes the plan atomically (temporary file, then rename), so a half-written plan never runs.
+/// Writes the plan atomically (a new temporary file beside it, then rename), so a half-written
+/// plan never runs and a planted link is never written through.
 fn save(doc: &PlanDoc, path: &Path) -> Result<(), Error> {
+    use std::io::Write;
     let failed = |e: std::io::Error| {
         Error::Usage(format!("cannot save the plan to {}: {e}", path.display()))
     };
-    let tmp = path.with_extension("tmp");
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
     let text = serde_json::to_string_pretty(doc).expect("plans serialize");
-    std::fs::write(&tmp, text + "\n").map_err(failed)?;
-    std::fs::rename(&tmp, path).map_err(failed)
+    tmp.write_all((text + "\n").as_bytes()).map_err(failed)?;
+    // A plan holds no secret and is saved for review: readable as files usually are.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(failed)?;
+    }
+    tmp.as_file().sync_data().map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error)).map(drop)
 }
 
 /// Reads a saved plan, refusing files that are not one, or of another format.
@@ -59,13 +79,13 @@ pub(super) fn load_saved(path: &Path) -> Result<PlanDoc, Error> {
             path.display()
         ))
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = crate::input::read_text(path, crate::input::PLAN_CAP).map_err(bad)?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     match value.get("format").and_then(serde_json::Value::as_u64) {
-        Some(f) if f == u64::from(PLAN_FORMAT) => {}
+        Some(f) if (1..=u64::from(PLAN_FORMAT)).contains(&f) => {}
         Some(f) => {
             return Err(bad(format!(
-                "plan format {f}; this standin reads format {PLAN_FORMAT}; make a new plan"
+                "plan format {f}; this standin reads formats 1 to {PLAN_FORMAT}; make a new plan"
             )))
         }
         None => {

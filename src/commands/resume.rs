@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::{Cli, GuardArgs};
 use crate::engine::{self, load_view, Spec};
 use crate::error::Error;
-use crate::report::{Console, Format, Terminal};
+use crate::report::{self, Console, Format, Terminal};
 
 pub(super) struct ResumeArgs<'a> {
     pub run_id: Option<&'a str>,
@@ -41,7 +41,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
                 super::state_flag(cli)
             )
         };
-        return Err(Error::Usage(why));
+        return Err(Error::NotResumable(vec![why]));
     }
     let pb = super::load(&crate::cli::PlaybookArgs {
         playbook: PathBuf::from(&view.file),
@@ -79,7 +79,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
         return Err(Error::NotResumable(changed));
     }
     let terminal = Terminal::default();
-    let ctx = super::context(&pb.aws, args.yes, &terminal).await;
+    let ctx = super::context(&pb.aws, args.yes, &terminal, crate::stop::Stop::default()).await;
     let forced = args.guards.forced();
     if cli.output == Format::Human {
         let done: Vec<&str> = view
@@ -88,7 +88,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
             .filter(|s| s.state.is_done())
             .map(|s| s.id.as_str())
             .collect();
-        println!(
+        report::line(&format!(
             "Run {run_id} of `{}`: done so far: {}. Planning the rest on live state:",
             pb.name,
             if done.is_empty() {
@@ -96,7 +96,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
             } else {
                 done.join(", ")
             }
-        );
+        ));
     }
     let expected = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
     super::confirm(
@@ -110,14 +110,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error>
         forced: &forced,
     };
     let mut console = Console::new(cli.output, terminal);
-    let report = engine::resume(
-        &spec,
-        &ctx,
-        &mut journal,
-        &view,
-        &mut console,
-        &super::run::stop(),
-    )
-    .await?;
+    let ctx = super::with_stop(ctx, super::run::stop());
+    let report = engine::resume(&spec, &ctx, &mut journal, &view, &mut console).await?;
     Ok(super::run::finish(cli, &report))
 }

@@ -2,10 +2,10 @@
 
 use crate::cli::Cli;
 use crate::engine::journal::{now, Outcome, Record};
-use crate::engine::stop::Stop;
 use crate::engine::{self, load_view};
 use crate::error::{exit, Error};
 use crate::report::{self, Console, Format, Terminal};
+use crate::stop::Stop;
 
 pub(super) struct RollbackArgs<'a> {
     pub run_id: Option<&'a str>,
@@ -44,18 +44,18 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
             Format::Json => report::print_json(
                 &serde_json::json!({"run_id": run_id, "undone": [], "outcome": "nothing-to-undo"}),
             ),
-            Format::Human => {
-                println!("Run {run_id}: nothing to roll back (no step left a change in place).")
-            }
+            Format::Human => report::line(&format!(
+                "Run {run_id}: nothing to roll back (no step left a change in place)."
+            )),
         }
         return Ok(exit::SUCCESS);
     }
     if cli.output == Format::Human {
-        println!(
+        report::line(&format!(
             "Run {run_id} of `{}`: will undo, in this order: {}",
             view.playbook,
             stack.join(", ")
-        );
+        ));
     }
     super::confirm(
         yes,
@@ -63,28 +63,19 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
         &view.playbook,
     )?;
     let terminal = Terminal::default();
-    let ctx = super::context(&view.aws, yes, &terminal).await;
+    // Stopping half way through a rollback helps no one: the first signal only warns.
+    let stop = Stop::on_signals("finishing the rollback (a second signal abandons it)...");
+    let ctx = super::context(&view.aws, yes, &terminal, stop).await;
     let mut console = Console::new(cli.output, terminal);
     let reason = if force {
         "requested with --force"
     } else {
         "requested"
     };
-    // Stopping half way through a rollback helps no one: the first Ctrl-C only warns.
-    let stop = Stop::on_ctrl_c("Finishing the rollback (Ctrl-C again to abandon it)...");
-    let report = engine::rollback(
-        &view,
-        &ctx,
-        &mut journal,
-        force,
-        reason,
-        &mut console,
-        &stop,
-    )
-    .await?;
+    let report = engine::rollback(&view, &ctx, &mut journal, force, reason, &mut console).await?;
     match cli.output {
         Format::Json => report::print_json(&report),
-        Format::Human => print!("{}", report::human_report(&report, &super::state_flag(cli))),
+        Format::Human => report::print(&report::human_report(&report, &super::state_flag(cli))),
     }
     // For this command, everything put back is success (`run` says 1: its step failed).
     Ok(match report.outcome {

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::state::State;
-use crate::engine::stop::Stop;
 use crate::engine::{self, Report, Spec};
 use crate::error::{exit, Error};
 use crate::playbook::Playbook;
 use crate::report::{self, Console, Format, Terminal};
 use crate::steps::Ctx;
+use crate::stop::Stop;
 
 pub(super) struct RunArgs<'a> {
     pub playbook: Option<&'a PathBuf>,
@@ -33,8 +33,19 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
         playbook: path.clone(),
         vars: args.vars.to_vec(),
     })?;
-    if let Some(why) = saved.as_ref().and_then(|s| plan::other_inputs(s, &pb)) {
-        return Err(Error::Stale(vec![why]));
+    if let Some(saved) = &saved {
+        if let Some(why) = plan::other_inputs(saved, &pb) {
+            return Err(Error::Stale(vec![why]));
+        }
+        // The playbook is the one planned, so a plan of other steps was edited by hand.
+        if let Some(why) = plan::mismatch(saved, &pb) {
+            return Err(Error::Usage(format!(
+                "{}: not a usable saved plan: {why}; make a new plan (`standin plan -o FILE`)",
+                args.plan
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )));
+        }
     }
     let cli = &super::with_state_of(cli, &pb);
     let state = super::state(cli).await?;
@@ -45,7 +56,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
         )
         .await?;
     let terminal = Terminal::default();
-    let ctx = super::context(&pb.aws, args.yes, &terminal).await;
+    let ctx = super::context(&pb.aws, args.yes, &terminal, Stop::default()).await;
     let forced = args.guards.forced();
     let fresh = checked_plan(cli, &pb, &ctx, &forced).await?;
     // The plan that every step must match: the saved one, which must still hold, or the one
@@ -71,7 +82,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
     let run_id = State::new_run_id();
     let mut journal = state.create_journal(&run_id, &lock).await?;
     if cli.output == Format::Human {
-        println!("\nRun {run_id} (journal: {})", journal.location());
+        report::line(&format!("\nRun {run_id} (journal: {})", journal.location()));
     }
     let mut console = Console::new(cli.output, terminal);
     let spec = Spec {
@@ -79,13 +90,17 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
         expected: &expected,
         forced: &forced,
     };
-    let report = engine::run(&spec, &ctx, &mut journal, &run_id, &mut console, &stop()).await?;
+    // From here on, signals stop the run at a safe point instead of killing it.
+    let ctx = super::with_stop(ctx, stop());
+    let report = engine::run(&spec, &ctx, &mut journal, &run_id, &mut console).await?;
     Ok(finish(cli, &report))
 }
 
-/// Ctrl-C handling for a run: stop after the step in flight, then offer a rollback.
+/// Signal handling for a run: stop at the next safe point, then offer a rollback.
 pub(super) fn stop() -> Stop {
-    Stop::on_ctrl_c("Stopping after the current step (Ctrl-C again to abort it)...")
+    Stop::on_signals(
+        "stopping at the next safe point (after the current change, or now if it is waiting); a second signal aborts the step in flight...",
+    )
 }
 
 /// Plans every step on live state and shows the plan; refuses a plan that failed or that a
@@ -98,7 +113,7 @@ pub(super) async fn checked_plan(
 ) -> Result<PlanDoc, Error> {
     let fresh = plan::plan_all(pb, ctx, forced).await;
     if cli.output == Format::Human {
-        print!("{}", fresh.human());
+        report::print(&fresh.human());
     }
     if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
         return Err(Error::Plan {
@@ -122,10 +137,10 @@ pub(super) async fn checked_plan(
 pub(super) fn finish(cli: &Cli, report: &Report) -> u8 {
     match cli.output {
         Format::Json => report::print_json(report),
-        Format::Human => print!(
+        Format::Human => report::print(&format!(
             "\n{}",
             report::human_report(report, &super::state_flag(cli))
-        ),
+        )),
     }
     exit::of(&report.outcome)
 }

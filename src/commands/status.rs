@@ -55,7 +55,7 @@ pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<u8, Error>
     let view = state.view(&run_id).await?;
     // The run is what was asked for; a lock that cannot be read is only a warning.
     let holder = state.holder().await.unwrap_or_else(|e| {
-        eprintln!("warning: {e}");
+        report::warn(&format!("warning: {e}"));
         None
     });
     match cli.output {
@@ -67,9 +67,9 @@ pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<u8, Error>
             }),
         }),
         Format::Human => {
-            print!("{}", report::human_status(&view, &super::state_flag(cli)));
+            report::print(&report::human_status(&view, &super::state_flag(cli)));
             if let Some(holder) = holder {
-                println!("Lock: held by {holder}");
+                report::line(&format!("Lock: held by {holder}"));
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Test-only crash points: with the `crash-points` feature, `STANDIN_CRASH_AT=POINT:STEP` kills
 //! the process with SIGKILL at that point of that step (POINT: `intent-written`, `applied`,
-//! `step-done`, `undone`), so tests can stop a run at every step boundary exactly. Without the
-//! feature (release builds) the points compile to nothing.
+//! `step-done`, `undone`), so tests can stop a run at every step boundary exactly; with
+//! `STANDIN_CRASH_AT=panic:STEP` the step's change panics as it starts, as a bug in it would. Without the feature (release builds) the points compile to nothing.
 
 /// Where a run can be killed: each leaves a different journal behind.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +24,27 @@ pub fn at(point: Point, step: &str) {
         Point::StepDone => "step-done",
         Point::Undone => "undone",
     };
-    if std::env::var("STANDIN_CRASH_AT").is_ok_and(|v| v == format!("{name}:{step}")) {
+    let wanted = std::env::var("STANDIN_CRASH_AT").unwrap_or_default();
+    if wanted == format!("{name}:{step}") {
         // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
         }
     }
 }
+
+/// With `STANDIN_CRASH_AT=panic:STEP`, the step's change panics as it starts, as a bug in it
+/// would.
+#[cfg(feature = "crash-points")]
+pub fn panic_at(step: &str) {
+    if std::env::var("STANDIN_CRASH_AT").is_ok_and(|v| v == format!("panic:{step}")) {
+        panic!("crash point: a bug in step `{step}`");
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn panic_at(_step: &str) {}
 
 #[cfg(not(feature = "crash-points"))]
 #[inline(always)]

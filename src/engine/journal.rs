@@ -16,14 +16,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::Source;
-use super::state::Fence;
+use super::state::{open_no_follow, Fence};
 use crate::aws::s3::Object;
 use crate::aws::{AwsSettings, Expect};
 use crate::steps::Change;
 
 /// Journal format version written by this build. 2 added the playbook's fingerprint to the
-/// start record, the planned changes to intents, `resumed` records and the `stopped` outcome.
-pub const FORMAT: u32 = 2;
+/// start record, the planned changes to intents, `resumed` records and the `stopped` outcome;
+/// 3 values with notes (a parameter's attributes), parameter attributes in `ssm.*` undo
+/// records and `lock-url` undo records with one rule per listener, which older builds would
+/// refuse.
+pub const FORMAT: u32 = 3;
 
 /// One line of the journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +130,8 @@ pub struct Journal {
     location: String,
     target: Target,
     fence: Fence,
+    /// This process journaled a step's intent: a change may have been made since.
+    wrote_intent: bool,
 }
 
 enum Target {
@@ -171,6 +176,7 @@ impl Journal {
             location: path.display().to_string(),
             target: Target::File(path.to_owned()),
             fence,
+            wrote_intent: false,
         }
     }
 
@@ -217,6 +223,7 @@ impl Journal {
                 etag,
             }),
             fence,
+            wrote_intent: false,
         }
     }
 
@@ -231,15 +238,30 @@ impl Journal {
         self.fence.check()?;
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
-        match &mut self.target {
+        let written = match &mut self.target {
             Target::File(path) => {
-                let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+                let mut file = open_no_follow(path, OpenOptions::new().read(true).append(true))?;
                 drop_torn_tail(&mut file)?;
                 file.write_all(&line)?;
                 file.sync_data()
             }
             Target::Object(remote) => crate::aws::block_on(remote.append(line))?,
+        };
+        if written.is_ok() && matches!(record, Record::Intent { .. }) {
+            self.wrote_intent = true;
         }
+        written
+    }
+
+    /// Whether the run may have changed something: a step's intent is journaled (by this
+    /// process, or before it). Unknown counts as changed.
+    pub fn changed(&self) -> bool {
+        self.wrote_intent
+            || match self.records() {
+                Ok(records) => records.iter().any(|r| matches!(r, Record::Intent { .. })),
+                Err(ReadError::Empty { .. }) => false,
+                Err(_) => true,
+            }
     }
 
     /// Every record (as [`parse`] reads them): of the file as it is now, or of the object as
@@ -316,7 +338,7 @@ pub enum ReadError {
         message: String,
     },
     #[error("{location}: journal format {found} is newer than this standin reads ({FORMAT}); use a newer standin")]
-    Future { location: String, found: u32 },
+    Future { location: String, found: String },
     #[error("{location}: empty journal (the run did not start)")]
     Empty { location: String },
 }
@@ -324,8 +346,11 @@ pub enum ReadError {
 /// Reads every record of a journal file, as [`parse`] does.
 pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
     let location = path.display().to_string();
-    match fs::read(path) {
-        Ok(bytes) => parse(&location, &bytes),
+    let mut bytes = Vec::new();
+    match open_no_follow(path, OpenOptions::new().read(true))
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+    {
+        Ok(_) => parse(&location, &bytes),
         Err(source) => Err(ReadError::Io { location, source }),
     }
 }
@@ -356,14 +381,22 @@ pub fn parse(location: &str, bytes: &[u8]) -> Result<Vec<Record>, ReadError> {
             continue;
         }
         if records.is_empty() {
+            // Any number above ours is a newer format, however it is written (`3`, `3.0`,
+            // `1e30`, or too large for an integer).
             let format = serde_json::from_str::<Value>(line)
                 .ok()
-                .and_then(|v| v.get("format").and_then(Value::as_u64));
-            if let Some(found) = format.filter(|f| *f > u64::from(FORMAT)) {
-                return Err(ReadError::Future {
-                    location: location.to_owned(),
-                    found: u32::try_from(found).unwrap_or(u32::MAX),
-                });
+                .and_then(|v| v.get("format").cloned());
+            if let Some(Value::Number(n)) = format {
+                let newer = match n.as_u64() {
+                    Some(f) => f > u64::from(FORMAT),
+                    None => n.as_f64().is_some_and(|f| f > f64::from(FORMAT)),
+                };
+                if newer {
+                    return Err(ReadError::Future {
+                        location: location.to_owned(),
+                        found: n.to_string(),
+                    });
+                }
             }
         }
         records.push(serde_json::from_str(line).map_err(|e| corrupt(e.to_string()))?);
@@ -426,8 +459,16 @@ mod tests {
         fs::write(&path, "{\"record\":\"start\",\"format\":99}\n").unwrap();
         assert!(matches!(
             read(&path),
-            Err(ReadError::Future { found: 99, .. })
+            Err(ReadError::Future { found, .. }) if found == "99"
         ));
+        fs::write(&path, "{\"record\":\"start\",\"format\":1e30}\n").unwrap();
+        assert!(matches!(read(&path), Err(ReadError::Future { .. })));
+        fs::write(
+            &path,
+            "{\"record\":\"start\",\"format\":99999999999999999999}\n",
+        )
+        .unwrap();
+        assert!(matches!(read(&path), Err(ReadError::Future { .. })));
         fs::write(&path, "garbage\n").unwrap();
         assert!(matches!(
             read(&path),

@@ -5,21 +5,22 @@ mod crash;
 pub mod journal;
 pub mod plan;
 pub mod state;
-pub mod stop;
 pub mod view;
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use serde::Serialize;
 
 use self::journal::{now, Journal, Outcome, Record, StepRef, FORMAT};
 use self::plan::PlanDoc;
-use self::stop::Stop;
 use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::{Playbook, StepDef};
-use crate::steps::{self, Ctx, Drift, Prepared, StepError, Undo};
+use crate::steps::{self, Ctx, Drift, Mutation, Prepared, StepError, Undo};
 
 /// Bound on a step (plan, apply and waits) when the playbook sets no `timeout`.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -80,11 +81,14 @@ pub struct Report {
 /// Engine failures that are not a step's: the journal could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("journal {path}: {source}")]
+    #[error("journal {path}: {source}{}", if *.changed { "" } else { "\nnothing was changed" })]
     Journal {
         path: String,
         #[source]
         source: std::io::Error,
+        /// Whether the run may have changed something (a step's intent was journaled): then a
+        /// human must look; otherwise the run did not start.
+        changed: bool,
     },
     #[error(transparent)]
     Read(#[from] journal::ReadError),
@@ -95,6 +99,7 @@ pub fn journal_err(journal: &Journal) -> impl FnOnce(std::io::Error) -> EngineEr
     move |source| EngineError::Journal {
         path: journal.location().to_owned(),
         source,
+        changed: journal.changed(),
     }
 }
 
@@ -116,7 +121,6 @@ pub async fn run(
     journal: &mut Journal,
     run_id: &str,
     obs: &mut dyn Observer,
-    stop: &Stop,
 ) -> Result<Report, EngineError> {
     let playbook = spec.playbook;
     let start = Record::Start {
@@ -137,7 +141,7 @@ pub async fn run(
         at: now(),
     };
     journal.append(&start).map_err(journal_err(journal))?;
-    execute(spec, ctx, journal, run_id, None, obs, stop).await
+    execute(spec, ctx, journal, run_id, None, obs).await
 }
 
 /// Continues a run whose process stopped (killed, or Ctrl-C): steps done are skipped, a step
@@ -150,12 +154,11 @@ pub async fn resume(
     journal: &mut Journal,
     view: &RunView,
     obs: &mut dyn Observer,
-    stop: &Stop,
 ) -> Result<Report, EngineError> {
     journal
         .append(&Record::Resumed { at: now() })
         .map_err(journal_err(journal))?;
-    execute(spec, ctx, journal, &view.run_id, Some(view), obs, stop).await
+    execute(spec, ctx, journal, &view.run_id, Some(view), obs).await
 }
 
 async fn execute(
@@ -165,8 +168,8 @@ async fn execute(
     run_id: &str,
     earlier: Option<&RunView>,
     obs: &mut dyn Observer,
-    stop: &Stop,
 ) -> Result<Report, EngineError> {
+    let stop = &ctx.waits.stop;
     let started = Instant::now();
     let steps = &spec.playbook.steps;
     let total = steps.len();
@@ -177,7 +180,7 @@ async fn execute(
             continue;
         }
         if stop.requested() {
-            return stopped(ctx, journal, run_id, &def.id, obs, stop, started).await;
+            return stopped(ctx, journal, run_id, Halt::Before(&def.id), obs, started).await;
         }
         obs.step_started(i + 1, total, &def.id, def.kind.name);
         let t0 = Instant::now();
@@ -194,7 +197,7 @@ async fn execute(
             }
         };
         let result = tokio::select! {
-            result = attempt => result,
+            result = caught(attempt) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
             () = stop.aborted() => Err(RunStepError::Aborted),
         };
         let secs = t0.elapsed().as_secs_f64();
@@ -217,10 +220,19 @@ async fn execute(
                 };
                 return ended(journal, run_id, Outcome::Stopped, Some(aborted), started);
             }
+            Err(RunStepError::NotStarted) => {
+                return stopped(ctx, journal, run_id, Halt::Before(&def.id), obs, started).await;
+            }
+            Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
+                return stopped(ctx, journal, run_id, Halt::After(&def.id), obs, started).await;
+            }
+            Err(RunStepError::Step(StepError::Interrupted { .. })) => {
+                return stopped(ctx, journal, run_id, Halt::During(&def.id), obs, started).await;
+            }
             Err(error) => {
                 let reason = format!("step `{}` failed: {error}", def.id);
                 let view = load_view(journal)?;
-                let mut report = rollback(&view, ctx, journal, false, &reason, obs, stop).await?;
+                let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
                 report.failed_step = Some(FailedStep {
                     step: def.id.clone(),
                     error: error.to_string(),
@@ -254,27 +266,62 @@ fn ended(
     })
 }
 
-/// The operator asked to stop (Ctrl-C) and the step in flight finished: offers a rollback of
-/// what was done; otherwise the run ends stopped, to be resumed or rolled back later.
+/// Where a run stopped on request.
+#[derive(Clone, Copy)]
+enum Halt<'a> {
+    /// Before this step changed anything.
+    Before(&'a str),
+    /// While this step waited for its change to settle (or in a gate): its intent is
+    /// journaled, so it is in doubt until `resume` checks it.
+    During(&'a str),
+    /// After this step made its change, in the wait for it to settle: the step is done.
+    After(&'a str),
+}
+
+/// A stop was asked for (a signal) and the run reached a safe point: offers the operator at
+/// the terminal a rollback of what was done; otherwise the run ends stopped, to be resumed or
+/// rolled back later.
 async fn stopped(
     ctx: &Ctx,
     journal: &mut Journal,
     run_id: &str,
-    next: &str,
+    halt: Halt<'_>,
     obs: &mut dyn Observer,
-    stop: &Stop,
     started: Instant,
 ) -> Result<Report, EngineError> {
-    let question = format!("Stopped before step `{next}`. Roll back what this run changed?");
+    let stop = &ctx.waits.stop;
+    let signal = stop.first_signal().unwrap_or("a stop request");
+    let (place, failed_step) = match halt {
+        Halt::Before(step) => (format!("before step `{step}`"), None),
+        Halt::After(step) => (
+            format!("after step `{step}`"),
+            Some(FailedStep {
+                step: step.to_owned(),
+                error: format!("stopped by {signal} while its change settled; the change was made (`standin resume` goes on with the next step, `standin rollback` undoes)"),
+            }),
+        ),
+        Halt::During(step) => (
+            format!("during step `{step}`"),
+            Some(FailedStep {
+                step: step.to_owned(),
+                error: format!("stopped by {signal} while it waited; whether its change landed is in doubt (`standin resume` checks and goes on, `standin rollback` undoes)"),
+            }),
+        ),
+    };
     let view = load_view(journal)?;
-    if view.rollback_stack().next().is_some() && ctx.prompt.confirm(&question) == Some(true) {
-        let reason = format!("stopped by Ctrl-C before step `{next}`");
+    let question = format!("Stopped {place}. Roll back what this run changed?");
+    if stop.from_terminal()
+        && view.rollback_stack().next().is_some()
+        && ctx.prompt.confirm(&question) == Some(true)
+    {
+        let reason = format!("stopped by {signal} {place}");
         // One more Ctrl-C (the second) abandons this rollback too.
-        let mut report = rollback(&view, ctx, journal, false, &reason, obs, stop).await?;
+        let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
+        report.failed_step = failed_step;
         report.secs = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    ended(journal, run_id, Outcome::Stopped, None, started)
+    ended(journal, run_id, Outcome::Stopped, failed_step, started)
 }
 
 /// Settles a step the journal has in doubt (intent written, no outcome) by planning it again:
@@ -330,8 +377,29 @@ enum RunStepError {
     Guard(Vec<String>),
     #[error("the run stopped in the middle of this step, and live state is neither before nor after it: {}", .0.join("; "))]
     Unsettled(Vec<String>),
-    #[error("aborted by a second Ctrl-C; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)")]
+    #[error("aborted by a second signal; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)")]
     Aborted,
+    /// A stop was asked for after the step was planned, before it changed anything.
+    #[error("stopped before changing anything, as asked")]
+    NotStarted,
+    /// A bug in standin: treated as the step failing, so the rollback stack still runs.
+    #[error("internal error (a bug in standin, please report it): {0}")]
+    Panicked(String),
+}
+
+/// Runs `work`, turning a panic inside it into an error message: a bug in one step must not
+/// skip the rollback stack or leave the journal unfinished.
+pub(crate) async fn caught<F: Future>(work: F) -> Result<F::Output, String> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "a step panicked".to_owned())
+        })
 }
 
 /// What a step is checked against right before it mutates.
@@ -346,13 +414,20 @@ impl Checks<'_> {
     /// The step must do what the plan said, and the guards must hold on the state that this
     /// step's fresh plan and the later steps' planned changes lead to.
     async fn verify(&self, ctx: &Ctx, prepared: &Prepared) -> Result<(), RunStepError> {
-        let planned = &self.expected.steps[self.index];
+        let Some(planned) = self.expected.steps.get(self.index) else {
+            return Err(RunStepError::Stale(vec![
+                "the plan has no such step".to_owned()
+            ]));
+        };
         let differences = plan::differences(&planned.changes, &prepared.changes);
         if !differences.is_empty() {
             return Err(RunStepError::Stale(differences));
         }
-        let later = self.expected.steps[self.index + 1..]
+        let later = self
+            .expected
+            .steps
             .iter()
+            .skip(self.index + 1)
             .flat_map(|s| &s.changes);
         let state = Predicted::new(prepared.changes.iter().chain(later));
         let failed: Vec<String> = guards::check(&self.playbook.guards, &state, ctx, self.forced)
@@ -399,6 +474,9 @@ async fn run_step(
             return Err(error);
         }
     };
+    if ctx.waits.stop.requested() {
+        return Err(RunStepError::NotStarted);
+    }
     obs.step_planned(&def.id, &prepared);
     if prepared.is_noop() {
         journal
@@ -420,22 +498,38 @@ async fn run_step(
         .map_err(RunStepError::Journal)?;
     crash::at(crash::Point::IntentWritten, &id);
     let t0 = Instant::now();
-    let applied = tokio::time::timeout_at(deadline, mutation.apply(ctx)).await;
+    let applying = caught(async {
+        crash::panic_at(&id);
+        mutation.apply(ctx).await
+    });
+    let applied = tokio::time::timeout_at(deadline, applying).await;
+    let applied_record = |mutation: &dyn Mutation, id: String| Record::Applied {
+        step: id,
+        undo: mutation.undo_record(),
+        secs: t0.elapsed().as_secs_f64(),
+        at: now(),
+    };
     let error = match applied {
-        Ok(Ok(())) => {
+        Ok(Ok(Ok(()))) => {
             crash::at(crash::Point::Applied, &id);
-            let record = Record::Applied {
-                step: id,
-                undo: mutation.undo_record(),
-                secs: t0.elapsed().as_secs_f64(),
-                at: now(),
-            };
             return journal
-                .append(&record)
+                .append(&applied_record(mutation.as_ref(), id))
                 .map(|()| true)
                 .map_err(RunStepError::Unrecorded);
         }
-        Ok(Err(e)) => RunStepError::Step(e),
+        // Stopped in the wait after its change was made: the change stands (resume must not
+        // make it again), and the run stops here.
+        Ok(Ok(Err(e @ StepError::Interrupted { landed: true, .. }))) => {
+            journal
+                .append(&applied_record(mutation.as_ref(), id))
+                .map_err(RunStepError::Unrecorded)?;
+            return Err(RunStepError::Step(e));
+        }
+        // Stopped before its change was known to be made: the intent stands, in doubt.
+        Ok(Ok(Err(e @ StepError::Interrupted { .. }))) => return Err(RunStepError::Step(e)),
+        Ok(Ok(Err(e))) => RunStepError::Step(e),
+        // A bug inside the change: journaled as a failure with what the undo record learned.
+        Ok(Err(panic)) => RunStepError::Panicked(panic),
         Err(_) => RunStepError::Timeout(limit),
     };
     // The failure itself is what matters; a journal error here leaves the step in doubt, which
@@ -472,8 +566,16 @@ pub async fn rollback(
     force: bool,
     reason: &str,
     obs: &mut dyn Observer,
-    stop: &Stop,
 ) -> Result<Report, EngineError> {
+    let stop = ctx.waits.stop.for_rollback();
+    // The rollback's own waits (DNS, environments) end only when it is abandoned.
+    let ctx = &Ctx {
+        waits: crate::aws::Waits {
+            stop: stop.clone(),
+            ..ctx.waits.clone()
+        },
+        ..ctx.clone()
+    };
     let started = Instant::now();
     obs.rollback_started(reason);
     journal
@@ -490,14 +592,14 @@ pub async fn rollback(
         let result = match (&undo, aborted) {
             (_, true) => Err(StepError::failed(
                 &step.id,
-                "not undone: the rollback was aborted with Ctrl-C",
+                "not undone: the rollback was aborted by a second signal",
             )),
             (Err(e), _) => Err(StepError::failed(&step.id, e)),
             (Ok(undo), false) => tokio::select! {
                 result = run_undo(undo.as_ref(), ctx, force) => result,
                 () = stop.aborted() => {
                     aborted = true;
-                    Err(StepError::failed(&step.id, "undo aborted with Ctrl-C; whether it landed is in doubt"))
+                    Err(StepError::failed(&step.id, "undo aborted by a second signal; whether it landed is in doubt"))
                 }
             },
         };
@@ -570,7 +672,7 @@ fn load_undo(kind: &str, record: serde_json::Value) -> Result<Box<dyn Undo>, Str
 }
 
 async fn run_undo(undo: &dyn Undo, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
-    tokio::time::timeout(DEFAULT_STEP_TIMEOUT, undo.undo(ctx, force))
+    tokio::time::timeout(DEFAULT_STEP_TIMEOUT, caught(undo.undo(ctx, force)))
         .await
         .map_err(|_| {
             StepError::failed(
@@ -579,6 +681,12 @@ async fn run_undo(undo: &dyn Undo, ctx: &Ctx, force: bool) -> Result<Vec<String>
                     "timed out after {}",
                     humantime::format_duration(DEFAULT_STEP_TIMEOUT)
                 ),
+            )
+        })?
+        .map_err(|panic| {
+            StepError::failed(
+                "undo",
+                format!("internal error (a bug in standin, please report it): {panic}"),
             )
         })?
 }

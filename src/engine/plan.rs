@@ -13,8 +13,9 @@ use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::Playbook;
 use crate::steps::{Action, Change, Ctx, Shown};
 
-/// The saved-plan format this build writes and reads.
-pub const PLAN_FORMAT: u32 = 1;
+/// The saved-plan format this build writes; it reads every one up to it. 2 added values with
+/// notes (a parameter's attributes) and per-listener `lock-url` lines.
+pub const PLAN_FORMAT: u32 = 2;
 
 /// At most this many steps are planned at once: enough to hide latency, few enough not to be
 /// throttled by the APIs.
@@ -146,9 +147,16 @@ impl PlanDoc {
 pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> PlanDoc {
     let mut steps: Vec<PlannedStep> = stream::iter(&pb.steps)
         .map(|def| async move {
-            let (changes, warnings, error) = match def.step.plan(ctx).await {
-                Ok(p) => (p.changes, p.warnings, None),
-                Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+            let (changes, warnings, error) = match super::caught(def.step.plan(ctx)).await {
+                Ok(Ok(p)) => (p.changes, p.warnings, None),
+                Ok(Err(e)) => (Vec::new(), Vec::new(), Some(e.to_string())),
+                Err(panic) => (
+                    Vec::new(),
+                    Vec::new(),
+                    Some(format!(
+                        "internal error (a bug in standin, please report it): {panic}"
+                    )),
+                ),
             };
             PlannedStep {
                 id: def.id.clone(),
@@ -182,37 +190,56 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
 }
 
 /// Rewrites each step's changes as they will be when the step runs: a resource that an
-/// earlier step changes starts from that step's result, not from the live value. (Steps are
-/// read concurrently against live state; this puts them back in order.)
+/// earlier step changes starts from that step's result, not from the live value, and a
+/// parameter's versions move on by one for each earlier step that writes it (whatever it
+/// writes: a value, another type, a key inside it). Steps are read concurrently against live
+/// state; this puts them back in order, so that each step's plan equals what the step will
+/// meet when it runs.
 fn predict(steps: &mut [PlannedStep]) {
     let mut state: HashMap<String, Option<Shown>> = HashMap::new();
-    for change in steps.iter_mut().flat_map(|s| &mut s.changes) {
-        if matches!(change.action, Action::Check | Action::Run) {
-            continue;
-        }
-        let label = change.resource.to_string();
-        if let Some(earlier) = state.get(&label) {
-            change.before = earlier.clone();
-            change.action = match (&change.before, &mut change.after) {
-                (None, None) => Action::Keep,
-                (None, Some(_)) => Action::Add,
-                (Some(_), None) => Action::Remove,
-                (Some(Shown::Plain(b)), Some(Shown::Plain(a))) if a == b => Action::Keep,
-                // A secret's value is not known here: the step writes a new version.
-                (Some(Shown::Sensitive { version, .. }), Some(after @ Shown::Sensitive { .. })) => {
-                    *after = Shown::sensitive(version + 1);
-                    Action::Modify
+    let mut writes: HashMap<String, i64> = HashMap::new();
+    for step in steps.iter_mut() {
+        let mut written = Vec::new();
+        for change in &mut step.changes {
+            if matches!(change.action, Action::Check | Action::Run) {
+                continue;
+            }
+            let parameter = change.resource.parameter().map(str::to_owned);
+            if let Some(name) = &parameter {
+                change.shift_versions(writes.get(name).copied().unwrap_or(0));
+            }
+            let label = change.resource.to_string();
+            if let Some(earlier) = state.get(&label) {
+                change.before = earlier.clone();
+                change.action = match (&change.before, &change.after) {
+                    (None, None) => Action::Keep,
+                    (None, Some(_)) => Action::Add,
+                    (Some(_), None) => Action::Remove,
+                    (Some(b), Some(a)) if a.same_value(b) => Action::Keep,
+                    _ => Action::Modify,
+                };
+                if change.action == Action::Keep {
+                    change.after = change.before.clone();
                 }
-                _ => Action::Modify,
-            };
+            }
+            if change.action != Action::Keep {
+                written.extend(parameter);
+            }
+            state.insert(label, change.after.clone());
         }
-        state.insert(label, change.after.clone());
+        written.sort();
+        written.dedup();
+        for name in written {
+            *writes.entry(name).or_default() += 1;
+        }
     }
 }
 
 /// How a step's fresh plan differs from what the saved plan said, one line per resource;
-/// empty when it would do exactly what was planned. Gates and restarts compare only by kind
-/// of action: their text holds what they observed (health, HTTP status), which moves on its own.
+/// empty when it would do exactly what was planned: the same resources in the same order, each
+/// the same number of times, with the same actions and values. Of gates and restarts only the
+/// action and what they ask for compare: what they observed (health, HTTP status) moves on its
+/// own.
 pub fn differences(planned: &[Change], fresh: &[Change]) -> Vec<String> {
     // A gate and a restart may share a resource (workers: restart, then check them).
     let key = |c: &Change| match c.action {
@@ -231,31 +258,95 @@ pub fn differences(planned: &[Change], fresh: &[Change]) -> Vec<String> {
                 .map_or("nothing".into(), ToString::to_string)
         )
     };
+    // Each resource's changes on both sides, resources in the order they first appear.
+    let mut order: Vec<String> = Vec::new();
+    let mut sides: HashMap<String, (Vec<&Change>, Vec<&Change>)> = HashMap::new();
+    for (change, fresh_side) in fresh
+        .iter()
+        .map(|c| (c, true))
+        .chain(planned.iter().map(|c| (c, false)))
+    {
+        let k = key(change);
+        let entry = sides.entry(k.clone()).or_insert_with(|| {
+            order.push(k);
+            (Vec::new(), Vec::new())
+        });
+        if fresh_side {
+            entry.1.push(change);
+        } else {
+            entry.0.push(change);
+        }
+    }
     let mut out = Vec::new();
-    for now in fresh {
-        match planned.iter().find(|p| key(p) == key(now)) {
-            None => out.push(format!("{}: not in the plan, now {}", key(now), show(now))),
-            Some(p) => {
-                let observed = matches!(p.action, Action::Check | Action::Run);
-                if p.action != now.action
-                    || (!observed && (p.before != now.before || p.after != now.after))
-                {
-                    out.push(format!(
-                        "{}: planned {}, now {}",
-                        key(now),
-                        show(p),
-                        show(now)
-                    ));
+    for k in order {
+        let (was, now) = &sides[&k];
+        match (was.as_slice(), now.as_slice()) {
+            ([], [now]) => out.push(format!("{k}: not in the plan, now {}", show(now))),
+            ([was], []) => out.push(format!("{k}: planned {}, now not touched", show(was))),
+            (was, now) if was.len() != now.len() => out.push(format!(
+                "{k}: planned {} change(s) of it, now {}",
+                was.len(),
+                now.len()
+            )),
+            (was, now) => {
+                for (p, n) in was.iter().zip(now) {
+                    // A gate's or a restart's `before` is what it observed; its `after` is
+                    // what the playbook asks for, and must not move.
+                    let observed = matches!(p.action, Action::Check | Action::Run);
+                    if p.action != n.action
+                        || p.after != n.after
+                        || (!observed && p.before != n.before)
+                    {
+                        out.push(format!("{k}: planned {}, now {}", show(p), show(n)));
+                    }
                 }
             }
         }
     }
-    for p in planned {
-        if !fresh.iter().any(|n| key(n) == key(p)) {
-            out.push(format!("{}: planned {}, now not touched", key(p), show(p)));
-        }
+    if out.is_empty() && !planned.iter().map(key).eq(fresh.iter().map(key)) {
+        out.push("the same changes, listed in another order than planned".to_owned());
     }
     out
+}
+
+/// Why a saved plan cannot describe a run of `pb`: it must list exactly the playbook's steps
+/// (same ids and kinds, in the same order, none missing or extra), each of them planned.
+/// Checked before any AWS call.
+pub fn mismatch(saved: &PlanDoc, pb: &Playbook) -> Option<String> {
+    let ours: Vec<(&str, &str)> = pb
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind.name))
+        .collect();
+    let theirs: Vec<(&str, &str)> = saved
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind.as_str()))
+        .collect();
+    let name = |s: Option<&(&str, &str)>| {
+        s.map_or_else(
+            || "nothing".to_owned(),
+            |(id, kind)| format!("`{id}` ({kind})"),
+        )
+    };
+    if ours != theirs {
+        let at = (0..ours.len().max(theirs.len()))
+            .find(|i| ours.get(*i) != theirs.get(*i))
+            .unwrap_or_default();
+        return Some(format!(
+            "it does not list the playbook's steps: step {} is {} in the plan and {} in the playbook ({} steps in the plan, {} in the playbook)",
+            at + 1,
+            name(theirs.get(at)),
+            name(ours.get(at)),
+            theirs.len(),
+            ours.len()
+        ));
+    }
+    saved
+        .steps
+        .iter()
+        .find(|s| s.error.is_some())
+        .map(|s| format!("step `{}` could not be planned when it was made", s.id))
 }
 
 /// Why a saved plan cannot run with these inputs (checked before any AWS call), if it cannot.
@@ -341,6 +432,81 @@ mod tests {
         predict(&mut steps);
         assert_eq!(steps[1].changes[0].before, Some(Shown::sensitive(2)));
         assert_eq!(steps[1].changes[0].after, Some(Shown::sensitive(3)));
+    }
+
+    #[test]
+    fn a_plain_parameter_made_secret_later_gets_the_version_the_run_meets() {
+        // Both steps read version 3 live; the first writes version 4, so the second writes 5.
+        let secret = |action, before: Option<Shown>, version| Change {
+            action,
+            resource: Resource::Parameter("/a/TOKEN".into()),
+            before,
+            after: Some(Shown::secret(version, &["s3cret", ""])),
+        };
+        let mut steps = vec![
+            step(
+                "plain",
+                vec![change(Action::Modify, "/a/TOKEN", Some("old"), Some("new"))],
+            ),
+            step(
+                "secure",
+                vec![secret(Action::Modify, Some(Shown::Plain("old".into())), 4)],
+            ),
+        ];
+        predict(&mut steps);
+        let second = &steps[1].changes[0];
+        assert_eq!(second.action, Action::Modify);
+        assert_eq!(second.before, Some(Shown::Plain("new".into())));
+        assert_eq!(second.after, Some(Shown::sensitive(5)));
+    }
+
+    #[test]
+    fn a_secret_written_again_with_the_same_value_is_unchanged() {
+        let write = |value: &str| Change {
+            action: Action::Modify,
+            resource: Resource::Parameter("/a/PASSWORD".into()),
+            before: Some(Shown::secret(1, &["old", ""])),
+            after: Some(Shown::secret(2, &[value, ""])),
+        };
+        let mut steps = vec![
+            step("one", vec![write("new")]),
+            step("two", vec![write("new")]),
+            step("three", vec![write("newer")]),
+        ];
+        predict(&mut steps);
+        assert_eq!(steps[1].changes[0].action, Action::Keep);
+        assert_eq!(steps[1].changes[0].after, Some(Shown::sensitive(2)));
+        assert_eq!(steps[2].changes[0].action, Action::Modify);
+        assert_eq!(steps[2].changes[0].before, Some(Shown::sensitive(2)));
+        assert_eq!(steps[2].changes[0].after, Some(Shown::sensitive(3)));
+    }
+
+    #[test]
+    fn keys_of_one_env_file_share_its_versions() {
+        let key = |k: &str, action, b: i64, a: i64| Change {
+            action,
+            resource: Resource::EnvKey {
+                parameter: "/a/env".into(),
+                key: k.into(),
+            },
+            before: Some(Shown::secret(b, &[k, "old"])),
+            after: Some(Shown::secret(
+                a,
+                &[k, if action == Action::Keep { "old" } else { "new" }],
+            )),
+        };
+        let mut steps = vec![
+            step("first", vec![key("A", Action::Modify, 7, 8)]),
+            step(
+                "second",
+                vec![key("B", Action::Modify, 7, 8), key("C", Action::Keep, 7, 7)],
+            ),
+        ];
+        predict(&mut steps);
+        let second = &steps[1].changes;
+        assert_eq!(second[0].before, Some(Shown::sensitive(8)));
+        assert_eq!(second[0].after, Some(Shown::sensitive(9)));
+        assert_eq!(second[1].after, Some(Shown::sensitive(8)));
     }
 
     #[test]

@@ -94,6 +94,41 @@ pub struct Locator {
     end: Pos,
 }
 
+/// The deepest nesting of sequences and mappings a playbook may have. A real playbook nests
+/// about six deep; the limit stops `[[[[...` before a parser spends its time on it.
+pub const MAX_DEPTH: usize = 64;
+
+/// Where `text` first nests deeper than [`MAX_DEPTH`], if it does. Reads events only up to
+/// that point, so a hostile document costs no more than a legitimate one; other errors are
+/// left to serde_yaml, which reports them in full.
+pub fn too_deep(text: &str) -> Option<Pos> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(Pos {
+                        line: mark.line(),
+                        col: mark.col() + 1,
+                    });
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            // yaml-rust2 stops at 255 nested flow collections, before we would.
+            Err(e) if e.info() == "recursion limit exceeded" => {
+                return Some(Pos {
+                    line: e.marker().line(),
+                    col: e.marker().col() + 1,
+                })
+            }
+            Ok((Event::StreamEnd, _)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
 impl Locator {
     /// Indexes `text`. A document yaml-rust2 cannot read yields an empty index (positions then
     /// fall back to the start of the file); serde_yaml has already reported real syntax errors.

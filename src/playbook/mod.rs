@@ -222,7 +222,7 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
         file: path.to_owned(),
         problems: vec![problem],
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::input::read_text(path, crate::input::PLAYBOOK_CAP).map_err(|e| {
         invalid(Problem {
             pos: Pos::START,
             message: format!("cannot read the playbook: {e}"),
@@ -232,6 +232,26 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
     // A byte order mark is not content (serde_yaml refuses one before a key) and editors do not
     // show it, so columns count from after it.
     let source = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Some((offset, c)) = source
+        .char_indices()
+        .find(|(_, c)| matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))
+    {
+        return Err(invalid(Problem {
+            pos: Pos::of_offset(source, offset),
+            message: format!(
+                "U+{:04X} breaks lines for some YAML readers and not for editors, so what a reviewer reads is not what runs",
+                u32::from(c)
+            ),
+            hint: Some(r"use ordinary line breaks (`\n`); write the character as `\u{85}` inside a double-quoted string if it is meant".into()),
+        }));
+    }
+    if let Some(pos) = locate::too_deep(source) {
+        return Err(invalid(Problem {
+            pos,
+            message: format!("nested more than {} levels deep", locate::MAX_DEPTH),
+            hint: Some("a playbook nests a few levels: steps, their fields, maps of values".into()),
+        }));
+    }
     let doc: Value =
         serde_yaml::from_str(source).map_err(|e| invalid(syntax_problem(source, &e)))?;
     let mut checker = Checker {
@@ -400,7 +420,18 @@ fn variables(
         None => {}
         Some(Value::Mapping(map)) => {
             for (key, value) in map {
+                let named = matches!(key, Value::String(_));
                 let key = key_name(&key);
+                if !named {
+                    c.report(
+                        &path.key(&key),
+                        format!("variable names are text, found `{key}`"),
+                        Some(
+                            "name variables like `domain:` and use them as `${vars.domain}`".into(),
+                        ),
+                    );
+                    continue;
+                }
                 if let Value::String(text) = value {
                     declared.insert(key, text);
                     continue;
@@ -587,12 +618,12 @@ fn step(
         .and_then(|v| c.decode(&at.key("description"), v, steps::fields_of::<String>, None));
     let timeout = match fields.remove("timeout") {
         None => None,
-        Some(Value::String(text)) => match humantime::parse_duration(&text) {
+        Some(Value::String(text)) => match steps::duration::parse(&text) {
             Ok(d) => Some(d),
             Err(e) => {
                 c.report(
                     &at.key("timeout"),
-                    format!("invalid timeout `{text}`: {e}"),
+                    format!("invalid timeout: {e}"),
                     Some("write a duration such as `90s`, `5m` or `1h`".into()),
                 );
                 None

@@ -45,8 +45,9 @@ impl Terminal {
             return None;
         }
         let ask = || {
-            eprint!("{question} ");
-            let _ = std::io::stderr().flush();
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{} ", crate::escape::terminal(question));
+            let _ = err.flush();
             let mut answer = String::new();
             let _ = std::io::stdin().lock().read_line(&mut answer);
             answer.trim().to_owned()
@@ -82,8 +83,8 @@ impl Console {
             return;
         }
         self.terminal.with_bar(|bar| match bar {
-            Some(bar) => bar.println(text),
-            None => println!("{text}"),
+            Some(bar) => bar.println(crate::escape::terminal(text)),
+            None => line(text),
         });
     }
 
@@ -161,7 +162,10 @@ pub fn change_line(c: &Change) -> String {
         (Action::Remove, false) => format!("{} → removed", show(&c.before)),
         (Action::Modify, true) => format!("(sensitive, {} → {})", show(&c.before), show(&c.after)),
         (Action::Modify, false) => format!("{} → {}", show(&c.before), show(&c.after)),
-        (Action::Run, _) => format!("{} (no undo)", show(&c.after)),
+        (Action::Run, _) => match &c.before {
+            Some(now) => format!("{} (now {now}) (no undo)", show(&c.after)),
+            None => format!("{} (no undo)", show(&c.after)),
+        },
         (Action::Check, _) => match &c.before {
             Some(now) => format!("{} (now: {now})", show(&c.after)),
             None => show(&c.after),
@@ -311,7 +315,9 @@ fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
         for d in &l.drift {
             out.push_str(&format!(
                 "    {} was changed by someone else since the run: now {}, standin wrote {}\n",
-                d.resource, d.found, d.expected
+                d.resource,
+                crate::escape::value(&d.found),
+                crate::escape::value(&d.expected)
             ));
         }
         out.push_str(&format!(
@@ -376,8 +382,29 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
 
 /// Prints a serializable document as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(doc: &T) {
-    println!(
+    let text = serde_json::to_string_pretty(doc).expect("reports serialize");
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// Writes text for people on stdout, as it is (it carries its own line breaks), escaping
+/// whatever could disguise it on a terminal. A closed or hung-up terminal (SIGHUP, a broken
+/// pipe) never stops standin: what it was doing matters more than its output.
+pub fn print(text: &str) {
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(crate::escape::terminal(text).as_bytes());
+}
+
+/// [`print`] of one line.
+pub fn line(text: &str) {
+    print(&format!("{text}\n"));
+}
+
+/// One line on stderr (errors, warnings, signals), escaped as [`print`] does.
+pub fn warn(text: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "{}",
-        serde_json::to_string_pretty(doc).expect("reports serialize")
+        crate::escape::terminal(text)
     );
 }

@@ -49,7 +49,17 @@ impl Act for Confirm {
         if ctx.assume_yes {
             return Ok(());
         }
-        match ctx.prompt.confirm(&self.message) {
+        // The question blocks on the terminal; a signal must still stop the run meanwhile.
+        let (prompt, message) = (ctx.prompt.clone(), self.message.clone());
+        let asked = tokio::task::spawn_blocking(move || prompt.confirm(&message));
+        let answer = ctx
+            .waits
+            .stop
+            .until(asked)
+            .await
+            .map_err(StepError::interrupted("confirm"))?
+            .map_err(|e| StepError::failed("confirm", format!("the question failed: {e}")))?;
+        match answer {
             Some(true) => Ok(()),
             Some(false) => Err(StepError::failed(
                 "confirm",
@@ -85,7 +95,10 @@ mod tests {
     async fn ctx(assume_yes: bool, answer: Option<bool>) -> Ctx {
         Ctx {
             aws: Clients::load(&AwsSettings::default()).await,
-            poll: Duration::from_millis(10),
+            waits: crate::aws::Waits {
+                every: Duration::from_millis(10),
+                stop: crate::stop::Stop::default(),
+            },
             assume_yes,
             prompt: Arc::new(Answer(answer)),
         }

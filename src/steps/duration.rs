@@ -4,12 +4,24 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-/// Deserializes a humantime duration string.
+/// The longest wait or bound a playbook may give: a failover step that waits longer than a
+/// day is a typo (`9999999999999999999s` parses, and would hang a run for ages).
+pub const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Reads a duration as people write it, refusing what is longer than [`LONGEST`].
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("invalid duration `{text}`: {e}; write e.g. `30s`, `5m` or `1h`"))?;
+    if duration > LONGEST {
+        return Err(format!(
+            "`{text}` is longer than the 24 hours a step may take or wait; write e.g. `30s`, `5m` or `1h`"
+        ));
+    }
+    Ok(duration)
+}
+
+/// Deserializes a duration string, as [`parse`] reads it.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text).map_err(|e| {
-        serde::de::Error::custom(format!(
-            "invalid duration `{text}`: {e}; write e.g. `30s`, `5m` or `1h`"
-        ))
-    })
+    parse(&text).map_err(serde::de::Error::custom)
 }

@@ -34,8 +34,9 @@ impl Step for Restart {
         let mut prepared = one_line(
             Action::Run,
             format!("environment {}", env.name),
-            None,
-            format!("restart app servers (now {})", env.describe()),
+            // What it observed goes in `before`: a plan compares only what a step asks for.
+            Some(env.describe()),
+            "restart app servers",
             irreversible(
                 self.clone(),
                 format!("the app servers of {} were restarted", env.name),
@@ -64,6 +65,9 @@ impl Act for Restart {
             .await
             .op("ElasticBeanstalk.RestartAppServer")
             .map_err(StepError::aws(format!("environment {}", self.environment)))?;
-        wait_ready(ctx, &[&self.environment]).await.map(drop)
+        wait_ready(ctx, &[&self.environment])
+            .await
+            .map(drop)
+            .map_err(StepError::after_change)
     }
 }

@@ -149,7 +149,10 @@ impl SetEnvUndo {
         eb::update_properties(client, &self.environment, values)
             .await
             .map_err(StepError::aws(&resource))?;
-        wait_ready(ctx, &[&self.environment]).await.map(drop)
+        wait_ready(ctx, &[&self.environment])
+            .await
+            .map(drop)
+            .map_err(StepError::after_change)
     }
 }
 

@@ -136,6 +136,7 @@ impl SwapUndo {
         wait_ready(ctx, &[&self.source, &self.destination])
             .await
             .map(drop)
+            .map_err(StepError::after_change)
     }
 }
 

@@ -66,7 +66,7 @@ impl Act for WaitHealthy {
         let resource = format!("environment {}", self.environment);
         let waited = tokio::time::timeout(
             self.within,
-            eb::wait(client, &[&self.environment], ctx.poll, healthy),
+            eb::wait(client, &[&self.environment], &ctx.waits, healthy),
         )
         .await;
         match waited {

@@ -39,6 +39,12 @@ pub struct HttpCheck {
     via: Option<String>,
 }
 
+/// What a gate reports before any answer came.
+const NOTHING: &str = "nothing";
+
+/// The longest a plan waits for the URL's current answer.
+const PLAN_LOOK: Duration = Duration::from_secs(3);
+
 fn default_status() -> u16 {
     200
 }
@@ -149,9 +155,13 @@ impl HttpCheck {
 #[async_trait]
 impl Step for HttpCheck {
     async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
-        let now = match self.probe(&self.client()?).await {
-            Ok(()) => self.wanted(),
-            Err(answer) => answer,
+        // One quick look, for the plan to show; the gate itself tries for `within`.
+        let client = self.client()?;
+        let look = tokio::time::timeout(self.within.min(PLAN_LOOK), self.probe(&client));
+        let now = match look.await {
+            Ok(Ok(())) => self.wanted(),
+            Ok(Err(answer)) => answer,
+            Err(_) => "no answer in time".to_owned(),
         };
         Ok(one_line(
             Action::Check,
@@ -169,17 +179,18 @@ impl Step for HttpCheck {
 
 #[async_trait]
 impl Act for HttpCheck {
-    async fn act(&self, _ctx: &Ctx) -> Result<(), StepError> {
+    /// Tries until the answer is right, within `within` in all: the last attempt is cut
+    /// short too, so the gate never outlasts what the playbook says.
+    async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
         let client = self.client()?;
+        let resource = format!("GET {}", self.url);
         let deadline = tokio::time::Instant::now() + self.within;
+        let mut last = NOTHING.to_owned();
         loop {
-            let last = match self.probe(&client).await {
-                Ok(()) => return Ok(()),
-                Err(answer) => answer,
-            };
-            if tokio::time::Instant::now() + self.every > deadline {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
                 return Err(StepError::failed(
-                    format!("GET {}", self.url),
+                    resource,
                     format!(
                         "answered {last}, not {}, for {}",
                         self.wanted(),
@@ -187,7 +198,21 @@ impl Act for HttpCheck {
                     ),
                 ));
             }
-            tokio::time::sleep(self.every).await;
+            let attempt = tokio::time::timeout(left, self.probe(&client));
+            match ctx.waits.stop.until(attempt).await {
+                Err(stopped) => return Err(StepError::interrupted(&resource)(stopped)),
+                Ok(Ok(Ok(()))) => return Ok(()),
+                Ok(Ok(Err(answer))) => last = answer,
+                // A slow last try does not hide what earlier tries were answered.
+                Ok(Err(_)) if last == NOTHING => last = "no answer in time".to_owned(),
+                Ok(Err(_)) => {}
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            ctx.waits
+                .stop
+                .sleep(self.every.min(left))
+                .await
+                .map_err(StepError::interrupted(&resource))?;
         }
     }
 }

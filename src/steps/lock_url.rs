@@ -1,14 +1,11 @@
 //! `lock-url`: make a URL answer "access denied", so nobody keeps using the old staging URL as
 //! staging once it serves production (the incident's third step). Two strategies:
-//! - `alb`: a listener rule on the Application Load Balancer answering a fixed 403 for the
-//!   host name (undo deletes the rule);
+//! - `alb`: a listener rule answering a fixed 403 for the host name, on every HTTP and HTTPS
+//!   listener of the load balancer (a staging URL is HTTPS on 443 with 80 redirecting: locking
+//!   one listener would leave the site open); undo deletes exactly the rules it created;
 //! - `dns`: repoint the host name to a denial target (undo restores the record exactly).
 
 use async_trait::async_trait;
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action as LbAction, ActionTypeEnum, FixedResponseActionConfig, HostHeaderConditionConfig, Rule,
-    RuleCondition,
-};
 use serde::{Deserialize, Serialize};
 
 use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
@@ -16,7 +13,8 @@ use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
 };
 use crate::aws::cli::Line;
-use crate::aws::{AwsSettings, Call};
+use crate::aws::elbv2::{self, HostRule, Listener};
+use crate::aws::AwsSettings;
 use crate::iam::{Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
@@ -27,22 +25,24 @@ pub enum LockUrl {
     Dns(DnsLock),
 }
 
-/// `strategy: alb`: a fixed-response rule on a load balancer listener.
+/// `strategy: alb`: fixed-response rules on a load balancer's listeners.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlbLock {
     /// The host name to lock, e.g. `staging.example.com`.
     host: String,
-    /// The listener's ARN; or give `load_balancer` (and `port`).
+    /// One listener's ARN; or give `load_balancer` (and optionally `port`).
     #[serde(default)]
     listener_arn: Option<String>,
     /// The load balancer's name, e.g. `shop-staging-alb`.
     #[serde(default)]
     load_balancer: Option<String>,
-    /// The listener's port on `load_balancer` (default 80).
-    #[serde(default = "default_port")]
-    port: i32,
-    /// Rule priority (default: the lowest free one, so the lock is evaluated first).
+    /// Only the listener on this port of `load_balancer`. Default: every HTTP and HTTPS
+    /// listener.
+    #[serde(default)]
+    port: Option<i32>,
+    /// Rule priority (default: on each listener the lowest free one, so the lock is evaluated
+    /// first).
     #[serde(default)]
     priority: Option<i32>,
     /// Status to answer (default 403).
@@ -71,9 +71,6 @@ pub struct DnsLock {
     ttl: Option<i64>,
 }
 
-fn default_port() -> i32 {
-    80
-}
 fn default_status() -> u16 {
     403
 }
@@ -86,17 +83,22 @@ fn default_type() -> String {
 
 impl Kind for LockUrl {
     const NAME: &'static str = "lock-url";
-    const SUMMARY: &'static str = "make a host answer \"access denied\": an ALB fixed-403 rule or a DNS repoint; undo removes the lock";
+    const SUMMARY: &'static str = "make a host answer \"access denied\": ALB fixed-403 rules on every HTTP/HTTPS listener, or a DNS repoint; undo removes the lock";
     type Undo = LockUndo;
 
     fn check(&self) -> Result<(), FieldError> {
         match self {
             Self::Alb(alb) => match (&alb.listener_arn, &alb.load_balancer) {
-                (None, None) => Err(FieldError::at("load_balancer", "no listener given")
-                    .hint("give `load_balancer: NAME` (and `port:`) or `listener_arn:`")),
+                (None, None) => Err(FieldError::at("load_balancer", "no listener given").hint(
+                    "give `load_balancer: NAME` (and optionally `port:`) or `listener_arn:`",
+                )),
                 (Some(_), Some(_)) => Err(FieldError::at(
                     "load_balancer",
                     "`listener_arn` and `load_balancer` are exclusive",
+                )),
+                (Some(_), None) if alb.port.is_some() => Err(FieldError::at(
+                    "port",
+                    "`port` picks a listener of `load_balancer`; `listener_arn` already names one",
                 )),
                 _ if !(100..=599).contains(&alb.status) => Err(FieldError::at(
                     "status",
@@ -164,157 +166,129 @@ impl Step for LockUrl {
     }
 }
 
-/// The host names a rule matches on, whichever way its condition was written.
-fn rule_hosts(rule: &Rule) -> Vec<String> {
-    rule.conditions()
-        .iter()
-        .filter(|c| c.field() == Some("host-header"))
-        .flat_map(|c| {
-            let configured = c
-                .host_header_config()
-                .map(|h| h.values().to_vec())
-                .unwrap_or_default();
-            configured.into_iter().chain(c.values().iter().cloned())
-        })
-        .collect()
-}
-
-/// Whether the rule is a fixed response with this status.
-fn answers(rule: &Rule, status: u16) -> bool {
-    rule.actions().iter().any(|a| {
-        a.r#type() == Some(&ActionTypeEnum::FixedResponse)
-            && a.fixed_response_config()
-                .is_some_and(|f| f.status_code() == Some(status.to_string().as_str()))
-    })
-}
-
-async fn rules(ctx: &Ctx, listener: &str) -> Result<Vec<Rule>, StepError> {
-    let out = ctx
-        .aws
-        .elbv2
-        .describe_rules()
-        .listener_arn(listener)
-        .send()
-        .await
-        .op("ELBv2.DescribeRules")
-        .map_err(StepError::aws(listener))?;
-    Ok(out.rules().to_vec())
-}
-
-fn priority(rule: &Rule) -> Option<i32> {
-    rule.priority().and_then(|p| p.parse().ok())
-}
-
 impl AlbLock {
-    /// The listener's ARN, from `listener_arn` or `load_balancer` + `port`.
-    async fn listener(&self, ctx: &Ctx) -> Result<String, StepError> {
+    /// The listeners to lock: the one named, the one on `port`, or every HTTP and HTTPS one.
+    async fn listeners(&self, ctx: &Ctx) -> Result<Vec<Listener>, StepError> {
+        let client = &ctx.aws.elbv2;
         if let Some(arn) = &self.listener_arn {
-            return Ok(arn.clone());
+            return elbv2::listener(client, arn)
+                .await
+                .map_err(StepError::aws(arn))?
+                .map(|l| vec![l])
+                .ok_or_else(|| StepError::failed(arn, "no such listener"));
         }
         let name = self.load_balancer.clone().unwrap_or_default();
         let resource = format!("load balancer {name}");
-        let lbs = ctx
-            .aws
-            .elbv2
-            .describe_load_balancers()
-            .names(&name)
-            .send()
+        let lb = elbv2::load_balancer(client, &name)
             .await
-            .op("ELBv2.DescribeLoadBalancers")
-            .map_err(StepError::aws(&resource))?;
-        let lb_arn = lbs
-            .load_balancers()
-            .first()
-            .and_then(|lb| lb.load_balancer_arn())
-            .unwrap_or_default()
-            .to_owned();
-        let listeners = ctx
-            .aws
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(&lb_arn)
-            .send()
+            .map_err(StepError::aws(&resource))?
+            .ok_or_else(|| StepError::failed(&resource, "no such load balancer"))?;
+        let all = elbv2::listeners(client, &lb)
             .await
-            .op("ELBv2.DescribeListeners")
             .map_err(StepError::aws(&resource))?;
-        listeners
-            .listeners()
+        let chosen: Vec<Listener> = all
             .iter()
-            .find(|l| l.port() == Some(self.port))
-            .and_then(|l| l.listener_arn())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                StepError::failed(resource, format!("has no listener on port {}", self.port))
+            .filter(|l| match self.port {
+                Some(port) => l.port == port,
+                None => matches!(l.protocol.as_str(), "HTTP" | "HTTPS"),
             })
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            let has: Vec<String> = all.iter().map(Listener::label).collect();
+            return Err(StepError::failed(
+                resource,
+                match self.port {
+                    Some(port) => format!(
+                        "has no listener on port {port} (it has {})",
+                        if has.is_empty() {
+                            "none".into()
+                        } else {
+                            has.join(", ")
+                        }
+                    ),
+                    None => "has no HTTP or HTTPS listener".to_owned(),
+                },
+            ));
+        }
+        Ok(chosen)
+    }
+
+    fn resource(&self, listener: &Listener) -> String {
+        format!(
+            "listener rule for host {} on {}",
+            self.host,
+            listener.label()
+        )
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
-        let listener = self.listener(ctx).await?;
-        let existing = rules(ctx, &listener).await?;
-        let resource = format!("listener rule for host {}", self.host);
         let wanted = format!("{} {:?}", self.status, self.body);
-        let for_host: Vec<&Rule> = existing
-            .iter()
-            .filter(|r| rule_hosts(r).contains(&self.host))
-            .collect();
-        if let Some(locked) = for_host.iter().find(|r| answers(r, self.status)) {
-            let undo = AlbUndo {
-                listener_arn: listener,
-                host: self.host.clone(),
-                priority: priority(locked).unwrap_or_default(),
-                rule_arn: None,
-            };
-            return Ok(Prepared {
-                changes: vec![Change {
+        let mut changes = Vec::new();
+        let mut undo = AlbUndo {
+            host: self.host.clone(),
+            rules: Vec::new(),
+        };
+        for listener in self.listeners(ctx).await? {
+            let resource = self.resource(&listener);
+            let existing = elbv2::rules(&ctx.aws.elbv2, &listener.arn)
+                .await
+                .map_err(StepError::aws(&resource))?;
+            let status = self.status.to_string();
+            let for_host: Vec<&HostRule> =
+                existing.iter().filter(|r| r.matches(&self.host)).collect();
+            if for_host
+                .iter()
+                .any(|r| r.fixed_status.as_deref() == Some(status.as_str()))
+            {
+                changes.push(Change {
                     action: Action::Keep,
                     resource: resource.into(),
                     before: Some(Shown::Plain(wanted.clone())),
-                    after: Some(Shown::Plain(wanted)),
-                }],
-                warnings: Vec::new(),
-                mutation: Box::new(AlbMutation {
-                    lock: self.clone(),
-                    undo,
-                }),
-            });
-        }
-        let used: Vec<i32> = existing.iter().filter_map(priority).collect();
-        let chosen = self
-            .priority
-            .unwrap_or_else(|| (1..).find(|p| !used.contains(p)).unwrap_or(1));
-        if used.contains(&chosen) {
-            return Err(StepError::failed(
-                &resource,
-                format!("priority {chosen} is taken on the listener"),
-            ));
-        }
-        if let Some(first) = for_host
-            .iter()
-            .filter_map(|r| priority(r))
-            .filter(|p| *p < chosen)
-            .min()
-        {
-            return Err(StepError::failed(
-                &resource,
-                format!("a rule with priority {first} already matches {} and would answer before the lock (priority {chosen})", self.host),
-            ));
-        }
-        Ok(Prepared {
-            changes: vec![Change {
+                    after: Some(Shown::Plain(wanted.clone())),
+                });
+                continue;
+            }
+            let used: Vec<i32> = existing.iter().filter_map(|r| r.priority).collect();
+            let chosen = self
+                .priority
+                .unwrap_or_else(|| (1..).find(|p| !used.contains(p)).unwrap_or(1));
+            if used.contains(&chosen) {
+                return Err(StepError::failed(
+                    &resource,
+                    format!("priority {chosen} is taken on the listener"),
+                ));
+            }
+            if let Some(first) = for_host
+                .iter()
+                .filter_map(|r| r.priority)
+                .filter(|p| *p < chosen)
+                .min()
+            {
+                return Err(StepError::failed(
+                    &resource,
+                    format!("a rule with priority {first} already matches {} and would answer before the lock (priority {chosen})", self.host),
+                ));
+            }
+            changes.push(Change {
                 action: Action::Add,
                 resource: resource.into(),
                 before: None,
                 after: Some(Shown::Plain(format!("{wanted} (priority {chosen})"))),
-            }],
+            });
+            undo.rules.push(RuleUndo {
+                listener_arn: listener.arn.clone(),
+                listener: listener.label(),
+                priority: chosen,
+                rule_arn: None,
+            });
+        }
+        Ok(Prepared {
+            changes,
             warnings: Vec::new(),
             mutation: Box::new(AlbMutation {
                 lock: self.clone(),
-                undo: AlbUndo {
-                    listener_arn: listener,
-                    host: self.host.clone(),
-                    priority: chosen,
-                    rule_arn: None,
-                },
+                undo,
             }),
         })
     }
@@ -332,64 +306,75 @@ impl Mutation for AlbMutation {
     }
 
     async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
-        let condition = RuleCondition::builder()
-            .field("host-header")
-            .host_header_config(
-                HostHeaderConditionConfig::builder()
-                    .values(&self.lock.host)
-                    .build(),
+        let lock = &self.lock;
+        for rule in &mut self.undo.rules {
+            let resource = format!("listener rule for host {} on {}", lock.host, rule.listener);
+            rule.rule_arn = elbv2::create_fixed_response(
+                &ctx.aws.elbv2,
+                &rule.listener_arn,
+                rule.priority,
+                &lock.host,
+                lock.status,
+                &lock.body,
             )
-            .build();
-        let deny = LbAction::builder()
-            .r#type(ActionTypeEnum::FixedResponse)
-            .fixed_response_config(
-                FixedResponseActionConfig::builder()
-                    .status_code(self.lock.status.to_string())
-                    .content_type("text/plain")
-                    .message_body(&self.lock.body)
-                    .build(),
-            )
-            .build();
-        let out = ctx
-            .aws
-            .elbv2
-            .create_rule()
-            .listener_arn(&self.undo.listener_arn)
-            .priority(self.undo.priority)
-            .conditions(condition)
-            .actions(deny)
-            .send()
             .await
-            .op("ELBv2.CreateRule")
-            .map_err(StepError::aws(&format!(
-                "listener rule for host {}",
-                self.lock.host
-            )))?;
-        self.undo.rule_arn = out
-            .rules()
-            .first()
-            .and_then(|r| r.rule_arn())
-            .map(str::to_owned);
+            .map_err(StepError::aws(resource))?;
+        }
         Ok(())
     }
 }
 
-/// Undo records of `lock-url`, one shape per strategy.
+/// Undo records of `lock-url`, one shape per strategy (and the single-listener shape that
+/// journals written before every listener was locked have).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum LockUndo {
     Alb(AlbUndo),
+    OneListener(OneListenerUndo),
     Dns(Box<RepointUndo>),
 }
 
-/// Journaled before the rule is created; `rule_arn` once it exists.
+/// Journaled before the rules are created; each rule's ARN once it exists.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlbUndo {
+    host: String,
+    rules: Vec<RuleUndo>,
+}
+
+/// One rule a run creates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleUndo {
+    listener_arn: String,
+    /// `HTTPS:443`, for messages.
+    listener: String,
+    priority: i32,
+    rule_arn: Option<String>,
+}
+
+/// The undo record of a lock on one listener, as journals of standin 0.1 hold it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneListenerUndo {
     listener_arn: String,
     host: String,
     priority: i32,
     rule_arn: Option<String>,
+}
+
+impl From<&OneListenerUndo> for AlbUndo {
+    fn from(old: &OneListenerUndo) -> Self {
+        Self {
+            host: old.host.clone(),
+            rules: vec![RuleUndo {
+                listener_arn: old.listener_arn.clone(),
+                listener: "listener".to_owned(),
+                priority: old.priority,
+                rule_arn: old.rule_arn.clone(),
+            }],
+        }
+    }
 }
 
 #[async_trait]
@@ -398,6 +383,7 @@ impl Undo for LockUndo {
         match self {
             Self::Dns(dns) => dns.undo(ctx, force).await,
             Self::Alb(alb) => alb.undo(ctx, force).await,
+            Self::OneListener(old) => AlbUndo::from(old).undo(ctx, force).await,
         }
     }
 
@@ -405,69 +391,121 @@ impl Undo for LockUndo {
         match self {
             Self::Dns(dns) => dns.by_hand(aws),
             Self::Alb(alb) => alb.by_hand(aws),
+            Self::OneListener(old) => AlbUndo::from(old).by_hand(aws),
         }
     }
 }
 
 impl AlbUndo {
-    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
-        let delete = Line::new(aws, "elbv2", "delete-rule");
-        match &self.rule_arn {
-            Some(arn) => vec![delete.arg("--rule-arn", arn).text()],
-            None => vec![delete
-                .output_of(
-                    "--rule-arn",
-                    Line::new(aws, "elbv2", "describe-rules")
-                        .arg("--listener-arn", &self.listener_arn)
-                        // The rule standin creates: this priority, this host.
-                        .query(&format!(
-                                "Rules[?Priority==`\"{}\"` && contains(Conditions[].HostHeaderConfig.Values[], `\"{}\"`)].RuleArn | [0]",
-                                self.priority, self.host
-                            )),
-                )
-                .text()],
-        }
+    fn resource(&self, rule: &RuleUndo) -> String {
+        format!("listener rule for host {} on {}", self.host, rule.listener)
     }
 
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        self.rules
+            .iter()
+            .map(|rule| {
+                let delete = Line::new(aws, "elbv2", "delete-rule");
+                match &rule.rule_arn {
+                    Some(arn) => delete.arg("--rule-arn", arn).text(),
+                    None => delete
+                        .output_of(
+                            "--rule-arn",
+                            Line::new(aws, "elbv2", "describe-rules")
+                                .arg("--listener-arn", &rule.listener_arn)
+                                // The rule standin creates: this priority, this host.
+                                .query(&format!(
+                                    "Rules[?Priority==`\"{}\"` && contains(Conditions[].HostHeaderConfig.Values[], `\"{}\"`)].RuleArn | [0]",
+                                    rule.priority, self.host
+                                )),
+                        )
+                        .text(),
+                }
+            })
+            .collect()
+    }
+
+    /// Deletes the rules the run created. Every rule is checked first, so a drifted one stops
+    /// the undo before any lock is lifted.
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
-        let resource = format!("listener rule for host {}", self.host);
-        let current = rules(ctx, &self.listener_arn).await?;
-        // Without an ARN the run stopped while creating the rule: the priority was free when
-        // planned, so a rule there for this host is the one it created.
-        let found = match &self.rule_arn {
-            Some(arn) => current.iter().find(|r| r.rule_arn() == Some(arn.as_str())),
-            None => current
-                .iter()
-                .find(|r| priority(r) == Some(self.priority) && rule_hosts(r).contains(&self.host)),
-        };
-        let Some(rule) = found else {
-            return Ok(vec![match self.rule_arn {
-                Some(_) => format!("{resource}: already removed"),
-                None => format!("{resource}: was not created by this run"),
-            }]);
-        };
-        let arn = rule.rule_arn().unwrap_or_default();
-        if (!rule_hosts(rule).contains(&self.host) || priority(rule) != Some(self.priority))
-            && !force
-        {
-            return Err(StepError::Drift(vec![Drift {
-                resource,
-                expected: format!("host {} at priority {}", self.host, self.priority),
-                found: format!(
-                    "hosts {} at priority {}",
-                    rule_hosts(rule).join(", "),
-                    rule.priority().unwrap_or("?")
-                ),
-            }]));
+        let client = &ctx.aws.elbv2;
+        let mut lines = Vec::new();
+        let mut drift = Vec::new();
+        let mut delete = Vec::new();
+        for rule in &self.rules {
+            let resource = self.resource(rule);
+            let current = elbv2::rules(client, &rule.listener_arn)
+                .await
+                .map_err(StepError::aws(&resource))?;
+            // Without an ARN the run stopped while creating the rule: the priority was free
+            // when planned, so a rule there for this host is the one it created.
+            let found = match &rule.rule_arn {
+                Some(arn) => current.iter().find(|r| r.arn == *arn),
+                None => current
+                    .iter()
+                    .find(|r| r.priority == Some(rule.priority) && r.matches(&self.host)),
+            };
+            let Some(found) = found else {
+                lines.push(match rule.rule_arn {
+                    Some(_) => format!("{resource}: already removed"),
+                    None => format!("{resource}: was not created by this run"),
+                });
+                continue;
+            };
+            if !(found.matches(&self.host) && found.priority == Some(rule.priority)) {
+                drift.push(Drift {
+                    resource: resource.clone(),
+                    expected: format!("host {} at priority {}", self.host, rule.priority),
+                    found: format!(
+                        "hosts {} at priority {}",
+                        found.hosts.join(", "),
+                        found.priority.map_or("?".to_owned(), |p| p.to_string())
+                    ),
+                });
+                if !force {
+                    continue;
+                }
+            }
+            delete.push((resource, found.arn.clone()));
         }
-        ctx.aws
-            .elbv2
-            .delete_rule()
-            .rule_arn(arn)
-            .send()
-            .await
-            .op("ELBv2.DeleteRule")
-            .map_err(StepError::aws(&resource))?;
-        Ok(vec![format!("{resource}: lock rule deleted")])
+        if !drift.is_empty() && !force {
+            return Err(StepError::Drift(drift));
+        }
+        for (resource, arn) in delete.into_iter().rev() {
+            elbv2::delete_rule(client, &arn)
+                .await
+                .map_err(StepError::aws(&resource))?;
+            lines.push(format!("{resource}: lock rule deleted"));
+        }
+        Ok(lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_undo_record_of_a_lock_on_one_listener_from_older_journals() {
+        let old = serde_json::json!({
+            "listener_arn": "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/lb/1/2",
+            "host": "staging.example.com",
+            "priority": 3,
+            "rule_arn": "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/lb/1/2/3"
+        });
+        let undo: LockUndo = serde_json::from_value(old).unwrap();
+        let LockUndo::OneListener(one) = &undo else {
+            panic!("read as {undo:?}");
+        };
+        let now = AlbUndo::from(one);
+        assert_eq!(now.rules.len(), 1);
+        assert_eq!(now.rules[0].priority, 3);
+        assert!(now.rules[0].rule_arn.as_deref().unwrap().ends_with("/3"));
+        // The new shape is read as itself, not as the old one.
+        let new = serde_json::to_value(LockUndo::Alb(now)).unwrap();
+        assert!(matches!(
+            serde_json::from_value::<LockUndo>(new).unwrap(),
+            LockUndo::Alb(_)
+        ));
     }
 }

@@ -7,7 +7,7 @@
 //! the previous state back and refuses when someone changed it since (drift).
 
 pub mod confirm;
-mod duration;
+pub mod duration;
 pub mod eb_restart;
 pub mod eb_set_env;
 mod eb_shared;
@@ -26,14 +26,13 @@ pub mod workers_restart;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use self::resource::Resource;
-use crate::aws::{AwsError, AwsSettings, Clients};
+use crate::aws::{AwsError, AwsSettings, Clients, Waits};
 pub use crate::iam::Needs;
 
 /// Every registered kind: adding a kind means adding its file and one line here.
@@ -103,10 +102,12 @@ pub fn find_kind(name: &str) -> Option<&'static KindDef> {
 }
 
 /// What steps get to work with.
+#[derive(Clone)]
 pub struct Ctx {
     pub aws: Clients,
-    /// Interval between polls of a pending change (Route 53 INSYNC, environment status).
-    pub poll: Duration,
+    /// How pending changes are polled (Route 53 INSYNC, environment status, commands), and
+    /// the stop that ends every wait early.
+    pub waits: Waits,
     /// `--yes`: confirmations count as given.
     pub assume_yes: bool,
     /// Asks a human; the terminal implementation pauses progress output while it asks.
@@ -369,19 +370,139 @@ pub fn one_line(
     }
 }
 
-/// A value as it may be shown: in clear, or only as a version when it is a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// A value as it may be shown: in clear, or only as a version when it is a secret; with
+/// notes on what else defines it when that is not the default (a parameter's tier, data type,
+/// pattern, description).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Shown {
     Plain(String),
-    Sensitive { sensitive: bool, version: i64 },
+    Noted {
+        value: String,
+        notes: Vec<String>,
+    },
+    Sensitive {
+        sensitive: bool,
+        version: i64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
+        /// A keyed hash of the secret, in memory only (never written, and its key dies with
+        /// the process): lets a plan tell whether a later write of a secret changes it.
+        #[serde(skip)]
+        fingerprint: Option<u64>,
+    },
 }
+
+/// Values compare as shown: a secret by its version and notes (a saved plan has no
+/// fingerprints).
+impl PartialEq for Shown {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Plain(a), Self::Plain(b)) => a == b,
+            (Self::Noted { value, notes }, Self::Noted { value: v, notes: n }) => {
+                value == v && notes == n
+            }
+            (
+                Self::Sensitive { version, notes, .. },
+                Self::Sensitive {
+                    version: v,
+                    notes: n,
+                    ..
+                },
+            ) => version == v && notes == n,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Shown {}
 
 impl Shown {
     pub fn sensitive(version: i64) -> Self {
         Self::Sensitive {
             sensitive: true,
             version,
+            notes: Vec::new(),
+            fingerprint: None,
+        }
+    }
+
+    /// A value in clear, with its notes if it has any.
+    pub fn noted(value: String, notes: Vec<String>) -> Self {
+        if notes.is_empty() {
+            Self::Plain(value)
+        } else {
+            Self::Noted { value, notes }
+        }
+    }
+
+    /// A secret at `version`, fingerprinted from what makes it what it is (value, type, key,
+    /// attributes).
+    pub fn secret(version: i64, parts: &[&str]) -> Self {
+        Self::secret_noted(version, parts, Vec::new())
+    }
+
+    /// [`Shown::secret`] with notes.
+    pub fn secret_noted(version: i64, parts: &[&str], notes: Vec<String>) -> Self {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+            std::sync::OnceLock::new();
+        let mut hasher = KEY.get_or_init(Default::default).build_hasher();
+        parts.hash(&mut hasher);
+        notes.hash(&mut hasher);
+        Self::Sensitive {
+            sensitive: true,
+            version,
+            notes,
+            fingerprint: Some(hasher.finish()),
+        }
+    }
+
+    /// The value in clear, if it is not a secret.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Plain(value) | Self::Noted { value, .. } => Some(value),
+            Self::Sensitive { .. } => None,
+        }
+    }
+
+    /// Whether this is a secret (shown only by version).
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Self::Sensitive { .. })
+    }
+
+    /// Whether two shown values are known to be the same value: equal in clear, or secrets
+    /// with equal fingerprints.
+    pub fn same_value(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Self::Sensitive {
+                    fingerprint: Some(a),
+                    ..
+                },
+                Self::Sensitive {
+                    fingerprint: Some(b),
+                    ..
+                },
+            ) => a == b,
+            (Self::Sensitive { .. }, _) | (_, Self::Sensitive { .. }) => false,
+            (a, b) => a == b,
+        }
+    }
+
+    /// Moves a secret's version on by `writes` (plain values have none to move).
+    fn shift(&mut self, writes: i64) {
+        if let Self::Sensitive { version, .. } = self {
+            *version += writes;
+        }
+    }
+}
+
+impl Change {
+    /// Moves secrets' versions on by `writes` earlier writes of their parameter.
+    pub fn shift_versions(&mut self, writes: i64) {
+        for shown in [&mut self.before, &mut self.after].into_iter().flatten() {
+            shown.shift(writes);
         }
     }
 }
@@ -389,8 +510,21 @@ impl Shown {
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Plain(text) => write!(f, "{text}"),
-            Self::Sensitive { version, .. } => write!(f, "version {version}"),
+            Self::Plain(text) => f.write_str(&crate::escape::value(text)),
+            Self::Noted { value, notes } => write!(
+                f,
+                "{} [{}]",
+                crate::escape::value(value),
+                crate::escape::value(&notes.join(", "))
+            ),
+            Self::Sensitive { version, notes, .. } if notes.is_empty() => {
+                write!(f, "version {version}")
+            }
+            Self::Sensitive { version, notes, .. } => write!(
+                f,
+                "version {version} [{}]",
+                crate::escape::value(&notes.join(", "))
+            ),
         }
     }
 }
@@ -408,12 +542,49 @@ pub enum StepError {
     Failed { resource: String, message: String },
     #[error("changed since the run, not overwritten: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Drift(Vec<Drift>),
+    /// A wait ended by a stop request (a signal), not a failure. `landed`: the step's change
+    /// (or action) was made before the wait; only its settling was not waited for.
+    #[error("{resource}: stopped waiting, as asked")]
+    Interrupted { resource: String, landed: bool },
 }
 
 impl StepError {
     pub fn aws(resource: impl fmt::Display) -> impl FnOnce(AwsError) -> Self {
         let resource = resource.to_string();
-        move |source| Self::Aws { resource, source }
+        move |source| {
+            if source.is_interrupted() {
+                Self::Interrupted {
+                    resource,
+                    landed: false,
+                }
+            } else {
+                Self::Aws { resource, source }
+            }
+        }
+    }
+
+    /// A wait in `resource` that a stop ended.
+    pub fn interrupted(
+        resource: impl fmt::Display,
+    ) -> impl FnOnce(crate::stop::Interrupted) -> Self {
+        let resource = resource.to_string();
+        move |_| Self::Interrupted {
+            resource,
+            landed: false,
+        }
+    }
+
+    /// This error, from a wait that came after the step's change was accepted: a stop that
+    /// ended it leaves the change made (so `resume` does not make it again).
+    #[must_use]
+    pub fn after_change(self) -> Self {
+        match self {
+            Self::Interrupted { resource, .. } => Self::Interrupted {
+                resource,
+                landed: true,
+            },
+            other => other,
+        }
     }
 
     pub fn failed(resource: impl fmt::Display, message: impl Into<String>) -> Self {
@@ -439,7 +610,9 @@ impl fmt::Display for Drift {
         write!(
             f,
             "{} holds {} (standin wrote {})",
-            self.resource, self.found, self.expected
+            self.resource,
+            crate::escape::value(&self.found),
+            crate::escape::value(&self.expected)
         )
     }
 }

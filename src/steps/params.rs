@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Resource, Shown, StepError, Undo};
 use crate::aws::cli::Line;
-use crate::aws::ssm::{self, Param};
+use crate::aws::ssm::{self, Attrs, Param};
 use crate::aws::AwsSettings;
 use crate::iam::Grant;
 
@@ -86,11 +86,13 @@ async fn version_limit(ctx: &Ctx, current: &Param) -> Result<Option<String>, Ste
     })
 }
 
-/// Whether writing `desired` would change nothing.
+/// Whether writing `desired` would change nothing: the same value, type and key, and every
+/// attribute it gives already as given.
 fn unchanged(current: &Param, desired: &Param) -> bool {
     current.value == desired.value
         && current.ptype == desired.ptype
         && (!current.is_secure() || current.key_id == desired.key_id)
+        && desired.attrs.over(&current.attrs) == current.attrs
 }
 
 fn changes(wanted: Vec<Wanted>) -> Prepared {
@@ -100,6 +102,13 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
     for Wanted { current, desired } in wanted {
         let same = current.as_ref().is_some_and(|c| unchanged(c, &desired));
         let next_version = current.as_ref().map_or(1, |c| c.version + 1);
+        // What the parameter will be: the attributes a write does not give stay as they are.
+        let after = Param {
+            attrs: current
+                .as_ref()
+                .map_or(desired.attrs.clone(), |c| desired.attrs.over(&c.attrs)),
+            ..desired.clone()
+        };
         changes.push(Change {
             action: match (&current, same) {
                 (None, _) => Action::Add,
@@ -109,9 +118,9 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
             resource: Resource::Parameter(desired.name.clone()),
             before: current.as_ref().map(|c| show(c, c.version)),
             after: Some(if same {
-                show(&desired, next_version - 1)
+                show(&after, next_version - 1)
             } else {
-                show(&desired, next_version)
+                show(&after, next_version)
             }),
         });
         if !same {
@@ -121,10 +130,13 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
                     version: c.version,
                     ptype: c.ptype.as_str().to_owned(),
                     value: (!c.is_secure()).then(|| c.value.clone()),
+                    attrs: c.attrs.clone(),
                 }),
                 written: None,
             });
-            writes.push(desired);
+            // Every attribute stated, as the parameter will hold it: what a write leaves out
+            // is not kept the same way by every Parameter Store (moto resets the data type).
+            writes.push(after);
         }
     }
     Prepared {
@@ -134,12 +146,18 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
     }
 }
 
-/// A value as plans may show it: SecureStrings only by version.
+/// A value as plans may show it: SecureStrings only by version; attributes other than the
+/// defaults as notes.
 pub(super) fn show(param: &Param, version: i64) -> Shown {
+    let notes = param.attrs.notes();
     match param.ptype {
-        ParameterType::SecureString => Shown::sensitive(version),
-        ParameterType::StringList => Shown::Plain(format!("{} (StringList)", param.value)),
-        _ => Shown::Plain(param.value.clone()),
+        ParameterType::SecureString => Shown::secret_noted(
+            version,
+            &[&param.value, param.key_id.as_deref().unwrap_or_default()],
+            notes,
+        ),
+        ParameterType::StringList => Shown::noted(format!("{} (StringList)", param.value), notes),
+        _ => Shown::noted(param.value.clone(), notes),
     }
 }
 
@@ -189,6 +207,14 @@ struct Prior {
     /// The old value, for people reading the journal; absent for SecureStrings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     value: Option<String>,
+    /// The old attributes (description, tier, ...), put back with a value restored from the
+    /// journal. Journals written before they were kept have none.
+    #[serde(default, skip_serializing_if = "is_default")]
+    attrs: Attrs,
+}
+
+fn is_default(attrs: &Attrs) -> bool {
+    *attrs == Attrs::default()
 }
 
 fn describe_version(version: Option<i64>) -> String {
@@ -204,6 +230,7 @@ impl ParamUndo {
             version: b.version,
             ptype: &b.ptype,
             value: b.value.as_deref(),
+            attrs: &b.attrs,
         })
     }
 

@@ -40,8 +40,11 @@ impl Step for Pause {
 
 #[async_trait]
 impl Act for Pause {
-    async fn act(&self, _ctx: &Ctx) -> Result<(), StepError> {
-        tokio::time::sleep(self.duration).await;
-        Ok(())
+    async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
+        ctx.waits
+            .stop
+            .sleep(self.duration)
+            .await
+            .map_err(StepError::interrupted("pause"))
     }
 }

@@ -20,7 +20,9 @@ pub enum Resource {
     },
     /// The CNAME of an Elastic Beanstalk environment.
     Cname(String),
-    /// Anything else (a gate, a restart, a key inside a `.env` parameter): only its label.
+    /// One key of a `.env` file kept whole in a parameter.
+    EnvKey { parameter: String, key: String },
+    /// Anything else (a gate, a restart, a listener rule): only its label.
     Other(String),
 }
 
@@ -50,6 +52,18 @@ impl Resource {
         }
     }
 
+    /// The Parameter Store parameter a change writes, if any: every change to it (its value,
+    /// or a key inside it) moves its version on.
+    pub fn parameter(&self) -> Option<&str> {
+        match self {
+            Self::Parameter(name)
+            | Self::EnvKey {
+                parameter: name, ..
+            } => Some(name),
+            _ => None,
+        }
+    }
+
     /// Where the resource lives: the parameter's path or the environment's name.
     pub fn location(&self) -> Option<&str> {
         match self {
@@ -72,6 +86,7 @@ impl fmt::Display for Resource {
             } => write!(f, "{name} {rtype} [{id}]"),
             Self::Record { name, rtype, .. } => write!(f, "{name} {rtype}"),
             Self::Cname(environment) => write!(f, "{environment} CNAME"),
+            Self::EnvKey { parameter, key } => write!(f, "{parameter} {key}"),
         }
     }
 }

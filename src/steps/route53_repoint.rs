@@ -121,6 +121,48 @@ impl Repoint {
         )
     }
 
+    /// Refuses, before any change, a new record set that Route 53 would refuse (and that a
+    /// plan must not show as a plain add): a CNAME beside other records of its name, another
+    /// type beside a CNAME, or a plain record set beside routed ones of its name and type.
+    async fn refuse_conflicts(&self, ctx: &Ctx, zone: &Zone) -> Result<(), StepError> {
+        let rtype = self.rtype.as_str();
+        let others = route53::sets_named(&ctx.aws.route53, zone, &self.record)
+            .await
+            .map_err(StepError::aws(self.resource()))?;
+        let types: Vec<&str> = others
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .filter(|t| *t != rtype)
+            .collect();
+        let why = if rtype == "CNAME" && !types.is_empty() {
+            format!(
+                "{} already has {} record(s); a CNAME cannot share its name with other records (Route 53 would refuse it)",
+                fqdn(&self.record),
+                types.join(", ")
+            )
+        } else if rtype != "CNAME" && types.contains(&"CNAME") {
+            format!(
+                "{} is a CNAME; no other record can share its name (Route 53 would refuse it): repoint the CNAME (`type: CNAME`) instead",
+                fqdn(&self.record)
+            )
+        } else {
+            let routed: Vec<&str> = others
+                .iter()
+                .filter(|(t, _)| t == rtype)
+                .filter_map(|(_, id)| id.as_deref())
+                .collect();
+            if routed.is_empty() {
+                return Ok(());
+            }
+            format!(
+                "{} {rtype} is routed (set identifiers {}); say which one to repoint with `set_identifier:`",
+                fqdn(&self.record),
+                routed.join(", ")
+            )
+        };
+        Err(StepError::failed(self.resource(), why))
+    }
+
     /// The record set after the step: the new answer, everything else kept from the current one.
     fn desired(&self, current: Option<&RecordSet>) -> RecordSet {
         let mut rs = current.cloned().unwrap_or_else(|| RecordSet {
@@ -208,10 +250,13 @@ impl Step for Repoint {
                 "no such record; standin repoints existing routed records but does not create them",
             ));
         }
+        if current.is_none() {
+            self.refuse_conflicts(ctx, &zone).await?;
+        }
         let desired = self.desired(current.as_ref());
         let action = match &current {
             None => Action::Add,
-            Some(c) if *c == desired => Action::Keep,
+            Some(c) if c.same_as(&desired) => Action::Keep,
             Some(_) => Action::Modify,
         };
         let mut warnings = Vec::new();
@@ -264,10 +309,11 @@ impl Mutation for RepointMutation {
             ChangeAction::Upsert,
             &u.after,
             "standin: route53.repoint",
-            ctx.poll,
+            &ctx.waits,
         )
         .await
-        .map_err(StepError::aws(u.resource()))
+        // Only the INSYNC wait after the change can be stopped.
+        .map_err(|e| StepError::aws(u.resource())(e).after_change())
     }
 }
 
@@ -304,10 +350,14 @@ impl Undo for RepointUndo {
         )
         .await
         .map_err(StepError::aws(&resource))?;
-        if current == self.before {
+        let same = |x: Option<&RecordSet>, y: Option<&RecordSet>| match (x, y) {
+            (Some(x), Some(y)) => x.same_as(y),
+            (x, y) => x.is_none() && y.is_none(),
+        };
+        if same(current.as_ref(), self.before.as_ref()) {
             return Ok(vec![format!("{resource}: already as before the run")]);
         }
-        if current.as_ref() != Some(a) && !force {
+        if !same(current.as_ref(), Some(a)) && !force {
             return Err(StepError::Drift(vec![Drift {
                 resource,
                 expected: a.describe(),
@@ -324,7 +374,7 @@ impl Undo for RepointUndo {
                     ChangeAction::Upsert,
                     before,
                     comment,
-                    ctx.poll,
+                    &ctx.waits,
                 )
                 .await
                 .map_err(StepError::aws(&resource))?;
@@ -337,7 +387,7 @@ impl Undo for RepointUndo {
                     ChangeAction::Delete,
                     now,
                     comment,
-                    ctx.poll,
+                    &ctx.waits,
                 )
                 .await
                 .map_err(StepError::aws(&resource))?;

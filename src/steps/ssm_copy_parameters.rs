@@ -1,5 +1,6 @@
 //! `ssm.copy-parameters`: make one environment's parameters match another's (the incident's
-//! "swap the `.env`"), or exchange both sides. Types and KMS keys travel with the values.
+//! "swap the `.env`"), or exchange both sides. Types, KMS keys and attributes (description,
+//! tier, data type, allowed pattern, policies) travel with the values.
 
 use std::collections::BTreeMap;
 
@@ -134,7 +135,7 @@ impl Step for CopyParameters {
             .iter()
             .map(|n| Wanted {
                 current: target.get(*n).cloned(),
-                desired: moved(&source[*n], &to, n),
+                desired: moved(&source[*n], target.get(*n), &to, n),
             })
             .collect();
         if self.mode == Mode::Swap {
@@ -147,10 +148,27 @@ impl Step for CopyParameters {
             }
             wanted.extend(names.iter().map(|n| Wanted {
                 current: source.get(*n).cloned(),
-                desired: moved(&target[*n], &from, n),
+                desired: moved(&target[*n], source.get(*n), &from, n),
             }));
         }
+        let upgraded: Vec<String> = wanted
+            .iter()
+            .filter(|w| {
+                w.desired.attrs.tier.as_deref() != Some("Standard")
+                    && w.current
+                        .as_ref()
+                        .is_some_and(|c| c.attrs.tier.as_deref() == Some("Standard"))
+                    && w.desired.attrs.tier.is_some()
+            })
+            .map(|w| w.desired.name.clone())
+            .collect();
         let mut prepared = params::prepare(ctx, wanted).await?;
+        if !upgraded.is_empty() {
+            prepared.warnings.push(format!(
+                "{} become(s) Advanced-tier parameters, as at the source; Parameter Store cannot make them Standard again, so a rollback puts their values back and leaves them Advanced",
+                upgraded.join(", ")
+            ));
+        }
         let untouched: Vec<&str> = target
             .keys()
             .filter(|k| !source.contains_key(*k) && !self.except.contains(k))
@@ -166,10 +184,18 @@ impl Step for CopyParameters {
     }
 }
 
-/// The parameter `name` written under another prefix, with the same type and key.
-fn moved(source: &Param, prefix: &str, name: &str) -> Param {
-    Param {
+/// The parameter `name` written under another prefix, with the same type, key and attributes
+/// (an Advanced target stays Advanced: Parameter Store cannot make it Standard again).
+fn moved(source: &Param, target: Option<&Param>, prefix: &str, name: &str) -> Param {
+    let mut moved = Param {
         name: format!("{prefix}{name}"),
         ..source.clone()
+    };
+    let target_tier = target.and_then(|t| t.attrs.tier.as_deref());
+    if moved.attrs.tier.as_deref() == Some("Standard")
+        && target_tier.is_some_and(|t| t != "Standard")
+    {
+        moved.attrs.tier = None;
     }
+    moved
 }

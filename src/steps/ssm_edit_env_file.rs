@@ -1,15 +1,19 @@
 //! `ssm.edit-env-file`: where an account keeps the whole `.env` in one parameter, set and unset
-//! keys inside it, keeping every other line, its order and its comments. Undo restores the
-//! parameter's previous version (the shared `ssm.*` undo).
+//! keys inside it, keeping every other line, its order and its comments. Values are written so
+//! that a shell sourcing the file and dotenv loaders read them unchanged ([`crate::dotenv`]).
+//! Undo restores the parameter's previous version (the shared `ssm.*` undo).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+
+use crate::dotenv;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
 use super::{
-    check_set_unset, Action, Change, Ctx, FieldError, Kind, Prepared, Shown, Step, StepError,
+    check_set_unset, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Shown, Step,
+    StepError,
 };
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
@@ -46,96 +50,19 @@ impl Kind for EditEnvFile {
             return Err(FieldError::at("set", format!("`{key}` is not a .env key"))
                 .hint("keys are letters, digits and `_`, not starting with a digit"));
         }
+        for (key, value) in &self.set {
+            if let Err(why) = dotenv::encode(value) {
+                return Err(FieldError::new(
+                    vec!["set".into(), key.clone()],
+                    format!("this value cannot be written into a .env file safely: {why}"),
+                )
+                .hint(
+                    "change the value, or keep it in a parameter of its own (ssm.put-parameters)",
+                ));
+            }
+        }
         Ok(())
     }
-}
-
-/// One key's change: its value before and after (`None`: absent).
-type KeyChange = (String, Option<String>, Option<String>);
-
-/// The key a `.env` line defines, with the text before its value (`export KEY=`).
-fn split_line(line: &str) -> Option<(&str, &str, &str)> {
-    let body = line.trim_start();
-    let body = body.strip_prefix("export ").unwrap_or(body);
-    let (key, value) = body.split_once('=')?;
-    let key = key.trim();
-    let valid = !key.is_empty()
-        && !key.starts_with('#')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    valid.then(|| (key, &line[..line.len() - value.len()], value))
-}
-
-/// A value as a loader reads it: unquoted, inline comment dropped.
-fn read_value(raw: &str) -> String {
-    let raw = raw.trim();
-    for quote in ['"', '\''] {
-        if let Some(inner) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) {
-            return if quote == '"' {
-                inner.replace("\\\"", "\"").replace("\\\\", "\\")
-            } else {
-                inner.to_owned()
-            };
-        }
-    }
-    raw.split(" #").next().unwrap_or(raw).trim().to_owned()
-}
-
-/// A value as it must be written so loaders read it back unchanged.
-fn write_value(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| !c.is_whitespace() && !matches!(c, '#' | '"' | '\'' | '\\' | '$' | '`'));
-    if plain {
-        value.to_owned()
-    } else {
-        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-    }
-}
-
-/// Applies the edit to `text`; returns the new text and each key's change.
-fn edit(text: &str, set: &BTreeMap<String, String>, unset: &[String]) -> (String, Vec<KeyChange>) {
-    let mut out = Vec::new();
-    let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for line in text.lines() {
-        match split_line(line) {
-            Some((key, _, value)) if unset.iter().any(|k| k == key) => {
-                seen.entry(key.to_owned())
-                    .or_insert_with(|| Some(read_value(value)));
-            }
-            Some((key, prefix, value)) if set.contains_key(key) => {
-                let old = read_value(value);
-                let new = &set[key];
-                out.push(if old == *new {
-                    line.to_owned()
-                } else {
-                    format!("{prefix}{}", write_value(new))
-                });
-                seen.entry(key.to_owned()).or_insert(Some(old));
-            }
-            _ => out.push(line.to_owned()),
-        }
-    }
-    for (key, value) in set {
-        if !seen.contains_key(key) {
-            out.push(format!("{key}={}", write_value(value)));
-            seen.insert(key.clone(), None);
-        }
-    }
-    let changes = set
-        .iter()
-        .map(|(k, v)| (k.clone(), seen.get(k).cloned().flatten(), Some(v.clone())))
-        .chain(
-            unset
-                .iter()
-                .map(|k| (k.clone(), seen.get(k).cloned().flatten(), None)),
-        )
-        .collect();
-    let mut text_out = out.join("\n");
-    if text.ends_with('\n') || text.is_empty() {
-        text_out.push('\n');
-    }
-    (text_out, changes)
 }
 
 #[async_trait]
@@ -158,7 +85,13 @@ impl Step for EditEnvFile {
                     "no such parameter (create it first, e.g. with ssm.put-parameters)",
                 )
             })?;
-        let (text, keys) = edit(&current.value, &self.set, &self.unset);
+        let (text, keys) =
+            dotenv::edit(&current.value, &self.set, &self.unset).map_err(|(key, why)| {
+                StepError::failed(
+                    format!("{} {key}", self.parameter),
+                    format!("cannot be written safely: {why}"),
+                )
+            })?;
         let secure = current.is_secure();
         let version = current.version;
         let changes = keys
@@ -173,7 +106,7 @@ impl Step for EditEnvFile {
                 let shown = |v: Option<String>, version: i64| {
                     v.map(|v| {
                         if secure {
-                            Shown::sensitive(version)
+                            Shown::secret(version, &[&v])
                         } else {
                             Shown::Plain(v)
                         }
@@ -186,7 +119,10 @@ impl Step for EditEnvFile {
                 };
                 Change {
                     action,
-                    resource: format!("{} {key}", self.parameter).into(),
+                    resource: Resource::EnvKey {
+                        parameter: self.parameter.clone(),
+                        key,
+                    },
                     before: shown(before, version),
                     after: shown(after, next),
                 }
@@ -206,53 +142,5 @@ impl Step for EditEnvFile {
         .await?;
         prepared.changes = changes;
         Ok(prepared)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn keeps_order_comments_and_untouched_lines() {
-        let text =
-            "# shop\nAPP_ENV=staging\nexport DB_HOST=\"staging-db\" \nQUEUE=q # old\nDEBUG=true\n";
-        let (out, changes) = edit(
-            text,
-            &map(&[("DB_HOST", "prod db"), ("NEW", "1"), ("QUEUE", "q")]),
-            &["DEBUG".into()],
-        );
-        assert_eq!(
-            out,
-            "# shop\nAPP_ENV=staging\nexport DB_HOST=\"prod db\"\nQUEUE=q # old\nNEW=1\n"
-        );
-        assert_eq!(
-            changes,
-            [
-                (
-                    "DB_HOST".into(),
-                    Some("staging-db".into()),
-                    Some("prod db".into())
-                ),
-                ("NEW".into(), None, Some("1".into())),
-                ("QUEUE".into(), Some("q".into()), Some("q".into())),
-                ("DEBUG".into(), Some("true".into()), None),
-            ]
-        );
-    }
-
-    #[test]
-    fn quotes_what_a_loader_would_misread() {
-        assert_eq!(write_value("a b"), "\"a b\"");
-        assert_eq!(write_value("say \"hi\""), "\"say \\\"hi\\\"\"");
-        assert_eq!(read_value(&write_value("say \"hi\" #1")), "say \"hi\" #1");
-        assert_eq!(write_value("plain"), "plain");
     }
 }

@@ -84,6 +84,8 @@ impl Step for PutParameters {
                     value: value.clone(),
                     version: 0,
                     key_id,
+                    // Attributes stay as they are.
+                    attrs: Default::default(),
                 },
                 current,
             });

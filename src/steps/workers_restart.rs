@@ -13,7 +13,7 @@ use super::{
     duration, irreversible, looks_secret, one_line, Act, Action, Change, Ctx, FieldError, Kind,
     NoUndo, Prepared, Shown, Step, StepError,
 };
-use crate::aws::run_command::{self, Invocation, Targets};
+use crate::aws::run_command::{self, Invocation, Rate, Targets};
 use crate::aws::ssm;
 use crate::iam::{arn, Grant, Needs};
 
@@ -42,6 +42,24 @@ pub struct WorkersRestart {
     /// How long the command may take on all instances (default `10m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
     within: Duration,
+    /// How many instances restart at once, a number or a share (`2`, `25%`): restart in waves
+    /// and keep jobs flowing. Default: Run Command's (50 instances).
+    #[serde(default)]
+    max_concurrency: Option<String>,
+    /// How many failed restarts Run Command tolerates before it starts no more instances, a
+    /// number or a share (`0`, `10%`). Default: Run Command's (0: the first failure stops the
+    /// instances not started yet). The step fails whenever any instance failed.
+    #[serde(default)]
+    max_errors: Option<String>,
+}
+
+/// Whether `text` is a count from `min` up, or a share `1%`..`100%` (`0%` too when `min` is 0),
+/// as Run Command takes `MaxConcurrency` and `MaxErrors`.
+fn count_or_share(text: &str, min: u64) -> bool {
+    match text.strip_suffix('%') {
+        Some(share) => share.parse::<u64>().is_ok_and(|p| p >= min && p <= 100),
+        None => text.parse::<u64>().is_ok_and(|n| n >= min),
+    }
 }
 
 /// The web tier's settings that workers must match.
@@ -90,6 +108,28 @@ impl Kind for WorkersRestart {
                 "targets",
                 "`instances` and `targets` are exclusive",
             )),
+            _ if self
+                .max_concurrency
+                .as_deref()
+                .is_some_and(|c| !count_or_share(c, 1)) =>
+            {
+                Err(FieldError::at(
+                    "max_concurrency",
+                    "not a number of instances or a share of them",
+                )
+                .hint("write e.g. `2` or `25%` (at least 1)"))
+            }
+            _ if self
+                .max_errors
+                .as_deref()
+                .is_some_and(|e| !count_or_share(e, 0)) =>
+            {
+                Err(FieldError::at(
+                    "max_errors",
+                    "not a number of failures or a share of instances",
+                )
+                .hint("write e.g. `0`, `1` or `10%`"))
+            }
             _ if self.expect_env.as_ref().is_some_and(|e| e.keys.is_empty()) => {
                 Err(FieldError::new(
                     vec!["expect_env".into(), "keys".into()],
@@ -119,19 +159,35 @@ impl WorkersRestart {
         }
     }
 
-    /// Runs a command on every target within `within`; fails naming each instance that failed.
+    fn rate(&self) -> Rate {
+        Rate {
+            max_concurrency: self.max_concurrency.clone(),
+            max_errors: self.max_errors.clone(),
+        }
+    }
+
+    /// Runs a command on every target within `within`, at `rate`; fails naming each instance
+    /// that failed (or that Run Command did not start after too many failures).
     async fn run(
         &self,
         ctx: &Ctx,
         command: &str,
         what: &str,
+        rate: &Rate,
     ) -> Result<Vec<Invocation>, StepError> {
         let targets = self.targets();
         let resource = format!("queue workers ({targets})");
         let commands = [command.to_owned()];
         let ran = tokio::time::timeout(
             self.within,
-            run_command::run(&ctx.aws.ssm, &targets, &self.document, &commands, ctx.poll),
+            run_command::run(
+                &ctx.aws.ssm,
+                &targets,
+                &self.document,
+                &commands,
+                rate,
+                &ctx.waits,
+            ),
         )
         .await
         .map_err(|_| {
@@ -143,7 +199,8 @@ impl WorkersRestart {
                 ),
             )
         })?
-        .map_err(StepError::aws(&resource))?;
+        // The command was sent before any wait: a stop leaves it sent.
+        .map_err(|e| StepError::aws(&resource)(e).after_change())?;
         let failed: Vec<String> = ran
             .iter()
             .filter(|i| !i.succeeded())
@@ -177,8 +234,14 @@ impl WorkersRestart {
         let web = ssm::get_tree(&ctx.aws.ssm, &expect.from)
             .await
             .map_err(StepError::aws(&expect.from))?;
+        // Reading settings changes nothing: all workers at once.
         let workers = self
-            .run(ctx, &self.env_command, "reading the workers' environment")
+            .run(
+                ctx,
+                &self.env_command,
+                "reading the workers' environment",
+                &Rate::default(),
+            )
             .await?;
         let mut mismatches = Vec::new();
         for worker in &workers {
@@ -206,8 +269,10 @@ impl WorkersRestart {
                         format!("{} sees a different {key} (sensitive)", worker.instance)
                     }
                     (Some(v), false) => format!(
-                        "{} sees {key}={v}, web tier has {}",
-                        worker.instance, wanted.value
+                        "{} sees {key}={}, web tier has {}",
+                        worker.instance,
+                        crate::escape::value(v),
+                        crate::escape::value(&wanted.value)
                     ),
                 });
             }
@@ -260,7 +325,21 @@ impl Step for WorkersRestart {
             Action::Run,
             &resource,
             None,
-            format!("run `{}` ({})", self.command, self.document),
+            format!(
+                "run `{}` ({}{})",
+                self.command,
+                self.document,
+                match (&self.max_concurrency, &self.max_errors) {
+                    (None, None) => String::new(),
+                    (c, e) => format!(
+                        "; {} at a time, {}",
+                        c.as_deref().unwrap_or("50"),
+                        e.as_deref().map_or("stopping at the first failure".to_owned(), |e| {
+                            format!("stopping once more than {e} fail")
+                        })
+                    ),
+                }
+            ),
             irreversible(
                 self.clone(),
                 format!(
@@ -289,7 +368,8 @@ impl Step for WorkersRestart {
 #[async_trait]
 impl Act for WorkersRestart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
-        self.run(ctx, &self.command, "the restart").await?;
+        self.run(ctx, &self.command, "the restart", &self.rate())
+            .await?;
         match &self.expect_env {
             Some(expect) => self.check_env(ctx, expect).await,
             None => Ok(()),

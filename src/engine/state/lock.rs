@@ -74,7 +74,7 @@ impl Fence {
     }
 
     fn close(&self, why: String) {
-        eprintln!("\nerror: {why}; stopping before the next change");
+        crate::report::warn(&format!("\nerror: {why}; stopping before the next change"));
         let _ = self.0.set(why);
     }
 }
@@ -165,13 +165,15 @@ impl Lock {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(failed)?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(failed)?;
+        let mut file = super::open_no_follow(
+            path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .map_err(failed)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -342,12 +344,12 @@ impl Lease {
             {
                 Ok(current) => {
                     if let Some(old) = &expected {
-                        eprintln!(
+                        crate::report::warn(&format!(
                             "Took over the lock on {} from {} (lock {}).",
                             place.url(),
                             old.holder.holder,
                             old.holder.id
-                        );
+                        ));
                     }
                     return Ok(Self::start(place, current, lease));
                 }
@@ -417,10 +419,10 @@ impl Drop for Lease {
                 .holder
                 .expires
                 .clone();
-            eprintln!(
+            crate::report::warn(&format!(
                 "warning: cannot release the lock on {}: {e}; it stays until its lease expires at {expires}",
                 self.place.url()
-            );
+            ));
         }
     }
 }

@@ -33,6 +33,11 @@ pub enum Location {
 impl Location {
     /// Parses a `--state` value (no I/O).
     pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err(
+                "the state location is empty; give a directory or s3://BUCKET/PREFIX".into(),
+            );
+        }
         let Some(rest) = text.strip_prefix("s3://") else {
             return Ok(Self::Dir(text.into()));
         };
@@ -104,6 +109,79 @@ impl fmt::Display for LockTable {
     }
 }
 
+/// Refuses a state directory that another user could tamper with, or that is not a
+/// directory: journals decide what a rollback does, so only their owner may write there. A
+/// directory that does not exist yet is created on the first run. Returns the directory with
+/// its links resolved: the directory given may be a link (to another disk, say), but nothing
+/// below it may be ([`open_no_follow`]).
+fn check_dir(dir: &std::path::Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let runs = root.join("runs");
+    if fs::symlink_metadata(&runs).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(format!(
+            "{} is a symbolic link; standin does not follow links inside its state (remove it)",
+            runs.display()
+        ));
+    }
+    for path in [root.clone(), runs] {
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(format!(
+                    "cannot use the state directory {}: {e}",
+                    path.display()
+                ))
+            }
+        };
+        if !meta.is_dir() {
+            return Err(format!(
+                "the state directory {} is not a directory; give --state a directory (or s3://BUCKET/PREFIX)",
+                path.display()
+            ));
+        }
+        let mode = meta.permissions().mode();
+        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            return Err(format!(
+                "the state directory {} is writable by every user (mode {:o}) without the sticky bit, so anyone could replace a journal or the lock; `chmod o-w {}` or choose another --state",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            ));
+        }
+    }
+    Ok(root)
+}
+
+/// Opens a file of the state without following a symbolic link at `path` (nor at its run
+/// directory): a planted link must never make standin write its lock or journal lines over
+/// another file, or read another file as a journal.
+pub(crate) fn open_no_follow(
+    path: &std::path::Path,
+    options: &mut fs::OpenOptions,
+) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let linked = |p: &std::path::Path| {
+        io::Error::other(format!(
+            "{} is a symbolic link; standin does not follow links inside its state (remove it)",
+            p.display()
+        ))
+    };
+    if let Some(parent) = path.parent().filter(|p| p.file_name().is_some()) {
+        if fs::symlink_metadata(parent).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(linked(parent));
+        }
+    }
+    options
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => linked(path),
+            _ => e,
+        })
+}
+
 /// Where the runs are.
 enum Store {
     Dir(PathBuf),
@@ -137,8 +215,9 @@ impl State {
     ) -> Result<Self, String> {
         let (store, locking) = match (&location, table) {
             (Location::Dir(dir), None) => {
-                let lock = Locking::File(dir.join("lock"));
-                (Store::Dir(dir.clone()), lock)
+                let root = check_dir(dir)?;
+                let lock = Locking::File(root.join("lock"));
+                (Store::Dir(root), lock)
             }
             (Location::Dir(_), Some(table)) => {
                 return Err(format!(
@@ -173,9 +252,10 @@ impl State {
         &self.location
     }
 
-    /// A new run id: sortable by start time, unique enough for one state.
+    /// A new run id: sortable by start time (to the millisecond, so that `--last` is the
+    /// newest even of runs started within one second), unique enough for one state.
     pub fn new_run_id() -> String {
-        let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        let stamp = humantime::format_rfc3339_millis(SystemTime::now())
             .to_string()
             .replace(['-', ':'], "");
         let nanos = SystemTime::now()
@@ -234,6 +314,7 @@ impl State {
         created.map_err(|source| EngineError::Journal {
             path: location,
             source,
+            changed: false,
         })
     }
 
@@ -289,7 +370,7 @@ mod tests {
     #[test]
     fn run_ids_sort_by_time() {
         let a = State::new_run_id();
-        std::thread::sleep(std::time::Duration::from_millis(1100));
+        std::thread::sleep(std::time::Duration::from_millis(5));
         assert!(State::new_run_id() > a);
     }
 

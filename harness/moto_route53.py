@@ -1,0 +1,114 @@
+"""Route 53 as AWS behaves, where moto 5.2.5 differs (see ../shared/EMULATOR.md).
+
+Patched in-process before the server starts, so the Rust SDK sees what AWS would show:
+- Names are stored as AWS stores them: a record's Name lowercased (AWS "stores alphabetic
+  characters as lowercase letters", DomainNameFormat in the Route 53 developer guide), and an
+  alias target's DNSName lowercased with a trailing dot (what ListResourceRecordSets returns for
+  `Dualstack.My-ALB-1.us-east-1.ELB.amazonaws.com`; moto kept it as written). Record *values*
+  (ResourceRecords) are returned as written, case kept, as AWS does.
+- ChangeResourceRecordSets refuses, with InvalidChangeBatch and AWS's message texts, what AWS
+  refuses: a CNAME beside any other record set of the same name (either way round), a CNAME at
+  the zone apex, and mixing record sets with and without SetIdentifier under one name and type.
+  The batch is judged as a whole, as AWS does: deleting the CNAME and creating the A record in
+  one batch is allowed. UPSERT of the same name/type/SetIdentifier stays allowed.
+- CREATE of a record set that exists is refused ("Tried to create resource record set [...] but
+  it already exists"), and one deleted earlier can be created again: moto refused that whenever
+  any record set sorted after it.
+"""
+
+from moto.route53.exceptions import Route53ClientError
+from moto.route53.models import Route53Backend
+
+
+def _fqdn(name):
+    return name.lower().rstrip(".") + "."
+
+
+def invalid_change_batch(messages):
+    """AWS answers every violation of a batch at once, as one bracketed, comma-separated
+    message in a standard ErrorResponse (aws-sdk-kotlin#1435 shows the current format).
+    moto finds an error's service by its class's module, so the class is moto's own."""
+    return Route53ClientError("InvalidChangeBatch", "[" + ", ".join(messages) + "]")
+
+
+def _normalize(change_list):
+    """Lowercases names in place, before moto stores or matches them, so that DELETE and UPSERT
+    find a record whatever case they were written in, as on AWS."""
+    for change in change_list:
+        rrset = change.get("ResourceRecordSet") or {}
+        if rrset.get("Name"):
+            rrset["Name"] = rrset["Name"].lower()
+        alias = rrset.get("AliasTarget")
+        if alias and alias.get("DNSName"):
+            alias["DNSName"] = _fqdn(alias["DNSName"])
+
+
+def _conflicts(zone, change_list):
+    """The messages AWS would give for this batch, judged on the zone as it would be after it."""
+    key = lambda rs: (_fqdn(rs.get("Name", "")), rs.get("Type"), rs.get("SetIdentifier"))  # noqa: E731
+    after = {(_fqdn(r.name), r.type, r.set_identifier) for r in zone.rrsets}
+    messages = []
+    for change in change_list:
+        rrset = change["ResourceRecordSet"]
+        if change.get("Action") == "DELETE":
+            after.discard(key(rrset))
+            continue
+        if change.get("Action") == "CREATE" and key(rrset) in after:
+            name, rtype, set_id = key(rrset)
+            which = f"name='{name}', type='{rtype}'" + (f", set-identifier='{set_id}'" if set_id is not None else "")
+            messages.append(f"Tried to create resource record set [{which}] but it already exists")
+        after.add(key(rrset))  # CREATE and UPSERT both leave exactly this record set
+    apex = _fqdn(zone.name)
+    for change in change_list:
+        if change.get("Action") == "DELETE":
+            continue
+        name, rtype, set_id = key(change["ResourceRecordSet"])
+        same_name = [(t, s) for n, t, s in after if n == name]
+        if rtype == "CNAME" and name == apex:
+            messages.append(f"RRSet of type CNAME with DNS name {name} is not permitted at apex in zone {apex}")
+        elif rtype == "CNAME" and any(t != "CNAME" for t, _ in same_name):
+            messages.append(
+                f"RRSet of type CNAME with DNS name {name} is not permitted as it conflicts with other "
+                f"records with the same DNS name in zone {apex}"
+            )
+        elif rtype != "CNAME" and any(t == "CNAME" for t, _ in same_name):
+            messages.append(
+                f"RRSet of type {rtype} with DNS name {name} is not permitted because a conflicting RRSet "
+                f"of type CNAME with the same DNS name already exists in zone {apex}"
+            )
+        elif set_id is not None and (rtype, None) in same_name:
+            messages.append(
+                f"RRSet with DNS name {name}, type {rtype}, SetIdentifier {set_id} cannot be created as "
+                "a non-weighted set exists with the same name and type."
+            )
+        elif set_id is None and any(t == rtype and s is not None for t, s in same_name):
+            messages.append(
+                f"RRSet with DNS name {name}, type {rtype} cannot be created as other RRSets exist with "
+                "the same name and type."
+            )
+    return messages
+
+
+def _change_resource_record_sets(original):
+    def change_resource_record_sets(self, zoneid, change_list):
+        _normalize(change_list)
+        messages = _conflicts(self.get_hosted_zone(zoneid), change_list)
+        if messages:
+            raise invalid_change_batch(messages)
+        # moto's own "already exists" check consults its change journal and refuses to create
+        # again a record set deleted earlier; the check above replaces it, and an UPSERT of a
+        # record set that does not exist is what a CREATE is.
+        for change in change_list:
+            if change.get("Action") == "CREATE":
+                change["Action"] = "UPSERT"
+        return original(self, zoneid, change_list)
+
+    return change_resource_record_sets
+
+
+def install():
+    """Applies every patch; idempotent."""
+    if getattr(Route53Backend, "_standin_extended", False):
+        return
+    Route53Backend.change_resource_record_sets = _change_resource_record_sets(Route53Backend.change_resource_record_sets)
+    Route53Backend._standin_extended = True

@@ -1,0 +1,168 @@
+//! Stopping on request: Ctrl-C (SIGINT), SIGTERM (a CI cancel, `systemctl stop`) and SIGHUP
+//! (a dropped SSH session) all count the same way. The first asks to stop at the next safe
+//! point: between steps, or inside any wait (a pause, a gate, a DNS or environment wait),
+//! which then ends within moments. The second aborts the step in flight, leaving it in doubt
+//! in the journal, which `resume` and `rollback` know how to settle. The journal stays
+//! consistent either way: records are written synchronously, so no stop cuts one in half.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// How many stops were asked for, and by which signal first; cheap to clone and check.
+#[derive(Clone)]
+pub struct Stop {
+    requests: watch::Receiver<u8>,
+    first: Arc<OnceLock<&'static str>>,
+    /// How many requests end a wait: 1 while running, 2 during a rollback (which should
+    /// finish unless it is aborted).
+    waits_end_at: u8,
+}
+
+impl Default for Stop {
+    /// A stop that is never asked for (tests, commands that act at once).
+    fn default() -> Self {
+        Self {
+            requests: watch::channel(0).1,
+            first: Arc::new(OnceLock::new()),
+            waits_end_at: 1,
+        }
+    }
+}
+
+/// A wait ended because a stop was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+impl Stop {
+    /// Counts SIGINT, SIGTERM and SIGHUP from now on, instead of the default of dying at once;
+    /// `on_first` is said once, after the first signal's name.
+    pub fn on_signals(on_first: &'static str) -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (tx, requests) = watch::channel(0u8);
+        let first = Arc::new(OnceLock::new());
+        let named = first.clone();
+        let streams = [
+            (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
+            (SignalKind::terminate(), "SIGTERM"),
+            (SignalKind::hangup(), "SIGHUP"),
+        ]
+        .map(|(kind, name)| (signal(kind).ok(), name));
+        tokio::spawn(async move {
+            let [(mut int, i), (mut term, t), (mut hup, h)] = streams;
+            loop {
+                let name = tokio::select! {
+                    Some(()) = recv(&mut int) => i,
+                    Some(()) = recv(&mut term) => t,
+                    Some(()) = recv(&mut hup) => h,
+                    else => break,
+                };
+                let count = (*tx.borrow()).saturating_add(1);
+                if count == 1 {
+                    let _ = named.set(name);
+                    crate::report::warn(&format!("\nReceived {name}: {on_first}"));
+                }
+                if tx.send(count).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            requests,
+            first,
+            waits_end_at: 1,
+        }
+    }
+
+    /// Whether a stop was asked for (one signal or more).
+    pub fn requested(&self) -> bool {
+        *self.requests.borrow() >= 1
+    }
+
+    /// The signal that asked first, e.g. `SIGTERM`; `None` until one did.
+    pub fn first_signal(&self) -> Option<&'static str> {
+        self.first.get().copied()
+    }
+
+    /// Whether the first stop came from the operator's own terminal (Ctrl-C), who may be
+    /// asked what to do next.
+    pub fn from_terminal(&self) -> bool {
+        self.first_signal().is_some_and(|s| s.starts_with("SIGINT"))
+    }
+
+    /// Resolves on the second request; never for a default stop.
+    pub async fn aborted(&self) {
+        self.reaches(2).await;
+    }
+
+    /// The same stop, for a rollback: its waits end only when it is aborted.
+    #[must_use]
+    pub fn for_rollback(&self) -> Self {
+        Self {
+            waits_end_at: 2,
+            ..self.clone()
+        }
+    }
+
+    /// Sleeps `duration`, unless a stop ends the wait first.
+    pub async fn sleep(&self, duration: Duration) -> Result<(), Interrupted> {
+        self.until(tokio::time::sleep(duration)).await
+    }
+
+    /// Waits for `work`, unless a stop ends the wait first (`work` is then dropped: use it
+    /// only for what may be abandoned, such as a poll or a probe, never for a change).
+    pub async fn until<F: std::future::Future>(&self, work: F) -> Result<F::Output, Interrupted> {
+        tokio::select! {
+            out = work => Ok(out),
+            () = self.reaches(self.waits_end_at) => Err(Interrupted),
+        }
+    }
+
+    async fn reaches(&self, count: u8) {
+        let mut requests = self.requests.clone();
+        if requests.wait_for(|n| *n >= count).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+async fn recv(stream: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match stream {
+        Some(s) => s.recv().await,
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_default_stop_never_interrupts() {
+        let stop = Stop::default();
+        assert!(!stop.requested());
+        assert_eq!(stop.sleep(Duration::from_millis(5)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn waits_end_at_the_first_request_and_rollback_waits_at_the_second() {
+        let (tx, requests) = watch::channel(0u8);
+        let stop = Stop {
+            requests,
+            first: Arc::new(OnceLock::new()),
+            waits_end_at: 1,
+        };
+        tx.send(1).unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(stop.sleep(Duration::from_secs(30)).await, Err(Interrupted));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let rollback = stop.for_rollback();
+        assert_eq!(rollback.sleep(Duration::from_millis(5)).await, Ok(()));
+        tx.send(2).unwrap();
+        assert_eq!(
+            rollback.sleep(Duration::from_secs(30)).await,
+            Err(Interrupted)
+        );
+    }
+}
