@@ -9,6 +9,8 @@ sees what AWS would show:
   otherwise), put the environment in Updating, and it becomes Ready again after a delay.
   Transitions are lazy: every read first moves environments whose time is up.
 - DescribeConfigurationSettings returns the stored option settings.
+- DescribeEnvironmentResources names the environment's load balancer (its ARN, as AWS names an
+  Application Load Balancer), taken from the environment's `emulator:load-balancer` tag.
 
 Control tags on an environment (CreateEnvironment Tags or UpdateTagsForResource):
 - `emulator:stuck=true`: the incident. Updating / Red / Severe, and every write fails.
@@ -25,6 +27,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.elasticbeanstalk.exceptions import InvalidParameterValueError
 from moto.elasticbeanstalk.models import EBBackend
 from moto.elasticbeanstalk.responses import EBResponse
+from moto.elbv2.models import elbv2_backends
 
 DEFAULT_UPDATE_SECONDS = 0.5
 HEALTH_STATUS = {"Green": "Ok", "Yellow": "Warning", "Red": "Severe", "Grey": "Unknown"}
@@ -167,6 +170,31 @@ def describe_configuration_settings(self):
     )
 
 
+def describe_environment_resources(self):
+    env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
+    balancers = []
+    name = (env.tags or {}).get("emulator:load-balancer")
+    if name:
+        elbv2 = elbv2_backends[self.current_account][env.region]
+        for lb in elbv2.load_balancers.values():
+            if lb.name == name:
+                balancers.append({"Name": lb.arn})
+    return ActionResult(
+        {
+            "EnvironmentResources": {
+                "EnvironmentName": env.environment_name,
+                "AutoScalingGroups": [],
+                "Instances": [],
+                "LaunchConfigurations": [],
+                "LaunchTemplates": [],
+                "LoadBalancers": balancers,
+                "Triggers": [],
+                "Queues": [],
+            }
+        }
+    )
+
+
 def install():
     """Applies every patch; idempotent."""
     if getattr(EBResponse, "_standin_extended", False):
@@ -178,4 +206,5 @@ def install():
     EBResponse.swap_environment_cnam_es = swap_environment_cnam_es
     EBResponse.restart_app_server = restart_app_server
     EBResponse.describe_configuration_settings = describe_configuration_settings
+    EBResponse.describe_environment_resources = describe_environment_resources
     EBResponse._standin_extended = True

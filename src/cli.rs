@@ -1,32 +1,16 @@
-//! The command line: one definition of each flag (help text comes from the `///` comments),
-//! then dispatch to `commands`. Errors print with their whole cause chain.
+//! The command line: one definition of each flag (help text comes from the `///` comments).
+//! [`crate::commands`] runs what it says.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands;
-use crate::engine::state::{Location, LockTable};
-use crate::error::Error;
+use crate::config::{Location, LockTable};
 use crate::report::Format;
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  a step failed and everything was rolled back (or nothing had changed yet)
-  2  invalid input (playbook, arguments, saved plan, journal, state directory): nothing was
-     called
-  3  a step failed and the rollback is incomplete: a human must act, as the output says
-  4  did not start: another run holds the lock, the state cannot be locked or journaled, the
-     confirmation was not given, a guard refused the plan, the saved plan is stale, or the
-     run cannot be resumed (nothing was changed)
-  5  stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume`
-     or `standin rollback` next";
 
 /// Promote a staging environment to production on AWS when production is down, and put it back.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "standin", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "standin", version, after_help = crate::error::Exit::help(), max_term_width = 100)]
 pub struct Cli {
     /// Where run journals and the lock live: a directory, or `s3://BUCKET/PREFIX` to share
     /// them with other machines (S3 access from the standard AWS chain, not the playbook's
@@ -215,34 +199,4 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
         return Err(format!("`{text}` has no variable name before `=`"));
     }
     Ok((name.to_owned(), value.to_owned()))
-}
-
-/// Parses the command line, runs the command, and turns the result into an exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            crate::report::warn(&format!("error: cannot start the async runtime: {e}"));
-            return ExitCode::from(crate::error::exit::ROLLED_BACK);
-        }
-    };
-    match runtime.block_on(commands::dispatch(&cli)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            print_error(&e);
-            ExitCode::from(e.exit_code())
-        }
-    }
-}
-
-fn print_error(err: &Error) {
-    crate::report::warn(&format!("error: {err}"));
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if !err.to_string().contains(&cause.to_string()) {
-            crate::report::warn(&format!("  caused by: {cause}"));
-        }
-        source = cause.source();
-    }
 }

@@ -1,38 +1,76 @@
 //! The top-level error: every failure a command can end with, and the exit code it means.
 
-use crate::engine::state::LockError;
+use crate::engine::journal::Outcome;
 use crate::engine::EngineError;
 use crate::playbook::Invalid;
+use crate::state::{LockError, StateError};
 
-/// Exit codes, documented in `standin --help`.
-pub mod exit {
-    /// Everything asked for was done.
-    pub const SUCCESS: u8 = 0;
-    /// A step failed and everything it and earlier steps changed was rolled back (or nothing
-    /// had changed yet).
-    pub const ROLLED_BACK: u8 = 1;
-    /// Invalid input (playbook, arguments, saved plan, journal, state directory): nothing was
-    /// called.
-    pub const INVALID: u8 = 2;
-    /// A step failed and the rollback is incomplete: a human must act, as the output says.
-    pub const HUMAN_NEEDED: u8 = 3;
-    /// Did not start: another run holds the lock, the state cannot be locked or journaled, the
-    /// confirmation was not given, a guard refused the plan, the saved plan is stale, or the
-    /// run cannot be resumed.
-    pub const NOT_STARTED: u8 = 4;
-    /// Stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `resume` or
-    /// `rollback` next.
-    pub const STOPPED: u8 = 5;
+/// How a command ends: every outcome's exit code is decided here, and only here. `--help`
+/// is made from [`Exit::ALL`], and a test holds README's table to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    RolledBack = 1,
+    Invalid = 2,
+    HumanNeeded = 3,
+    NotStarted = 4,
+    Stopped = 5,
+}
 
-    /// The exit code for how a run or rollback ended.
-    pub fn of(outcome: &crate::engine::journal::Outcome) -> u8 {
-        use crate::engine::journal::Outcome;
-        match outcome {
-            Outcome::Succeeded => SUCCESS,
-            Outcome::RolledBack => ROLLED_BACK,
-            Outcome::RollbackIncomplete => HUMAN_NEEDED,
-            Outcome::Stopped => STOPPED,
+impl Exit {
+    pub const ALL: [Self; 6] = [
+        Self::Success,
+        Self::RolledBack,
+        Self::Invalid,
+        Self::HumanNeeded,
+        Self::NotStarted,
+        Self::Stopped,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What the code tells whoever reads it (README's table says the same).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::RolledBack => "a step failed and everything was rolled back (or nothing had changed yet)",
+            Self::Invalid => "invalid input (playbook, arguments, saved plan, journal, state directory): nothing was called",
+            Self::HumanNeeded => "a step failed and the rollback is incomplete: a human must act, as the output says (never when nothing was changed)",
+            Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan, the saved plan is stale, or the run cannot be resumed (nothing was changed)",
+            Self::Stopped => "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume` or `standin rollback` next",
         }
+    }
+
+    /// How a run or rollback ended.
+    pub fn of(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Succeeded => Self::Success,
+            Outcome::RolledBack => Self::RolledBack,
+            Outcome::RollbackIncomplete => Self::HumanNeeded,
+            Outcome::Stopped => Self::Stopped,
+        }
+    }
+
+    /// The exit codes as `--help` lists them.
+    pub fn help() -> String {
+        let mut out = String::from("Exit codes:\n");
+        for exit in Self::ALL {
+            let mut line = format!("  {}  ", exit.code());
+            for word in exit.meaning().split(' ') {
+                if line.len() + word.len() > 95 {
+                    out.push_str(line.trim_end());
+                    out.push('\n');
+                    line = "     ".to_owned();
+                }
+                line.push_str(word);
+                line.push(' ');
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
     }
 }
 
@@ -44,6 +82,8 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("not confirmed: nothing was changed")]
     Declined,
     #[error("refusing to act without confirmation: stdin is not a terminal; pass `--yes` to confirm in automation\nnothing was changed")]
@@ -69,10 +109,13 @@ fn lines(items: &[String]) -> String {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit(&self) -> Exit {
         match self {
-            Self::Invalid(_) | Self::Usage(_) | Self::Lock(LockError::NotShared) => exit::INVALID,
-            Self::Engine(EngineError::Read(_)) => exit::INVALID,
+            Self::Invalid(_)
+            | Self::Usage(_)
+            | Self::State(_)
+            | Self::Lock(LockError::NotShared) => Exit::Invalid,
+            Self::Engine(EngineError::Read(_)) => Exit::Invalid,
             Self::Lock(
                 LockError::Held { .. } | LockError::WrongId { .. } | LockError::Live { .. },
             )
@@ -80,14 +123,14 @@ impl Error {
             | Self::NoConfirmation
             | Self::Refused(_)
             | Self::Stale(_)
-            | Self::NotResumable(_) => exit::NOT_STARTED,
+            | Self::NotResumable(_) => Exit::NotStarted,
             // Nothing can have changed before the state is locked.
-            Self::Lock(LockError::Failed { .. }) => exit::NOT_STARTED,
-            Self::Plan { .. } => exit::ROLLED_BACK,
+            Self::Lock(LockError::Failed { .. } | LockError::Unreadable { .. }) => Exit::NotStarted,
+            Self::Plan { .. } => Exit::RolledBack,
             // The journal could not be written mid-run: what happened is uncertain, unless
             // no step had journaled an intent yet.
-            Self::Engine(EngineError::Journal { changed: true, .. }) => exit::HUMAN_NEEDED,
-            Self::Engine(EngineError::Journal { changed: false, .. }) => exit::NOT_STARTED,
+            Self::Engine(EngineError::Journal { changed: true, .. }) => Exit::HumanNeeded,
+            Self::Engine(EngineError::Journal { changed: false, .. }) => Exit::NotStarted,
         }
     }
 }

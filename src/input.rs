@@ -12,37 +12,37 @@ pub const PLAYBOOK_CAP: u64 = 1024 * 1024;
 /// The largest saved plan standin reads (a plan of thousands of parameters is a few MB).
 pub const PLAN_CAP: u64 = 64 * 1024 * 1024;
 
+/// Why a file handed to standin cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}, not a regular file")]
+    NotAFile(&'static str),
+    #[error("larger than {}, the most standin reads; is this the right file?", size(*.0))]
+    TooLarge(u64),
+    #[error("not UTF-8 text (invalid byte at offset {0})")]
+    NotText(usize),
+}
+
 /// Reads `path` as UTF-8 text: a regular file (or a link to one) of at most `cap` bytes.
-/// The message says why not, for a human.
-pub fn read_text(path: &Path, cap: u64) -> Result<String, String> {
+pub fn read_text(path: &Path, cap: u64) -> Result<String, InputError> {
     // Opening a FIFO for reading blocks until a writer comes: never block on open.
     let mut file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| e.to_string())?;
+        .open(path)?;
     check_regular(&file)?;
     let mut bytes = Vec::new();
-    (&mut file)
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+    (&mut file).take(cap + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
-        return Err(format!(
-            "larger than {}, the most standin reads; is this the right file?",
-            size(cap)
-        ));
+        return Err(InputError::TooLarge(cap));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    String::from_utf8(bytes).map_err(|e| InputError::NotText(e.utf8_error().valid_up_to()))
 }
 
-fn check_regular(file: &File) -> Result<(), String> {
-    let kind = file.metadata().map_err(|e| e.to_string())?.file_type();
+fn check_regular(file: &File) -> Result<(), InputError> {
+    let kind = file.metadata()?.file_type();
     let what = if kind.is_file() {
         return Ok(());
     } else if kind.is_dir() {
@@ -56,7 +56,7 @@ fn check_regular(file: &File) -> Result<(), String> {
     } else {
         "not a regular file"
     };
-    Err(format!("{what}, not a regular file"))
+    Err(InputError::NotAFile(what))
 }
 
 fn size(bytes: u64) -> String {
@@ -76,19 +76,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(read_text(Path::new("/dev/zero"), 10)
             .unwrap_err()
+            .to_string()
             .contains("a device"));
         assert!(read_text(dir.path(), 10)
             .unwrap_err()
+            .to_string()
             .contains("a directory"));
         let fifo = dir.path().join("fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo with a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        assert!(read_text(&fifo, 10).unwrap_err().contains("FIFO"));
+        assert!(read_text(&fifo, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("FIFO"));
         let big = dir.path().join("big");
         std::fs::write(&big, "x".repeat(11)).unwrap();
         assert!(read_text(&big, 10)
             .unwrap_err()
+            .to_string()
             .contains("larger than 10 bytes"));
         std::fs::write(&big, "x".repeat(10)).unwrap();
         assert_eq!(read_text(&big, 10).unwrap(), "x".repeat(10));

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod cli;
 mod commands;
+pub mod config;
 pub mod dotenv;
 pub mod engine;
 pub mod error;
@@ -15,5 +16,8 @@ pub mod iam;
 pub mod input;
 pub mod playbook;
 pub mod report;
+pub mod state;
 pub mod steps;
 pub mod stop;
+
+pub use commands::main;

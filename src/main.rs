@@ -1,5 +1,5 @@
 //! The `standin` binary; everything lives in the library so tests can drive it.
 
 fn main() -> std::process::ExitCode {
-    standin::cli::main()
+    standin::main()
 }

@@ -31,14 +31,22 @@ impl Default for Stop {
     }
 }
 
+/// How something that settles (a DNS change, an environment update, a command) is waited for:
+/// the longest pause between polls, and the stop that ends the wait early.
+#[derive(Clone)]
+pub struct Waits {
+    pub every: Duration,
+    pub stop: Stop,
+}
+
 /// A wait ended because a stop was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interrupted;
 
 impl Stop {
     /// Counts SIGINT, SIGTERM and SIGHUP from now on, instead of the default of dying at once;
-    /// `on_first` is said once, after the first signal's name.
-    pub fn on_signals(on_first: &'static str) -> Self {
+    /// `said` is told the first signal's name, once, so that the operator knows it was seen.
+    pub fn on_signals(said: impl Fn(&'static str) + Send + 'static) -> Self {
         use tokio::signal::unix::{signal, SignalKind};
         let (tx, requests) = watch::channel(0u8);
         let first = Arc::new(OnceLock::new());
@@ -61,7 +69,7 @@ impl Stop {
                 let count = (*tx.borrow()).saturating_add(1);
                 if count == 1 {
                     let _ = named.set(name);
-                    crate::report::warn(&format!("\nReceived {name}: {on_first}"));
+                    said(name);
                 }
                 if tx.send(count).is_err() {
                     break;

@@ -190,3 +190,36 @@ fn bad_guards_are_rejected_with_their_position() {
         );
     }
 }
+
+/// `severe-target` sees an environment behind an alias to the load balancer that fronts it,
+/// and refuses a target it cannot classify (fail closed) unless overruled by name.
+#[test]
+fn severe_target_looks_behind_load_balancers_and_fails_closed() {
+    let world = World::start();
+    let alias = |dns: &str| {
+        world.playbook(
+            "alias.yaml",
+            &format!("version: 1\nname: t\nsteps:\n  - id: www\n    kind: route53.repoint\n    zone: example.com\n    record: www.example.com\n    type: A\n    alias:\n      dns_name: {dns}\n      hosted_zone_id: Z35SXDOTRQ7X7K\n"),
+        )
+    };
+    let fronting = alias("Dualstack.Shop-Staging-ALB-1.us-east-1.elb.amazonaws.com");
+    world.standin(&["plan", &fronting]).expect(0);
+    world.control(&["tag-env", "shop-staging", "emulator:health=Red"]);
+    let out = world.standin(&["plan", &fronting]).expect(1);
+    assert!(
+        out.stdout.contains("FAILED severe-target (built-in): www.example.com. A would send traffic to environment shop-staging"),
+        "{}",
+        out.stdout
+    );
+    world.control(&["untag-env", "shop-staging", "emulator:health"]);
+    let unknown = alias("nowhere-9.us-east-1.elb.amazonaws.com");
+    let out = world.standin(&["plan", &unknown]).expect(1);
+    assert!(
+        out.stdout.contains("points at load balancer nowhere-9.us-east-1.elb.amazonaws.com, which standin cannot see"),
+        "{}",
+        out.stdout
+    );
+    world
+        .standin(&["plan", "--force-guard", "severe-target", &unknown])
+        .expect(0);
+}

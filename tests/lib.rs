@@ -2,6 +2,8 @@
 
 mod support;
 
+mod architecture;
+
 mod bad_input;
 mod crash;
 mod faults;

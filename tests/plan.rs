@@ -54,11 +54,15 @@ fn plan_json_is_machine_readable_and_redacted() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["resource"] == "/shop/staging/DB_PASSWORD")
+        .find(|c| {
+            c["resource"]
+                == serde_json::json!({"kind": "parameter", "name": "/shop/staging/DB_PASSWORD"})
+        })
         .expect("DB_PASSWORD change");
+    // A secret: typed, by version, no value.
     assert_eq!(
         secret["after"],
-        serde_json::json!({"sensitive": true, "version": 2})
+        serde_json::json!({"is": "parameter", "type": "SecureString", "version": 2})
     );
     let summary = &doc["summary"];
     let counts: Vec<u64> = ["add", "change", "remove", "gates", "irreversible"]
@@ -130,7 +134,6 @@ fn plan_warns_where_workers_would_run_with_other_settings_than_the_web_tier() {
 #[test]
 fn predicted_versions_equal_what_the_run_meets_for_any_sequence_of_writes() {
     let world = World::start();
-    let before = world.state();
     let put = |id: &str, name: &str, value: &str, secure: &str| {
         format!("  - id: {id}\n    kind: ssm.put-parameters\n    {secure}values:\n      {name}: {value}\n")
     };
@@ -144,9 +147,37 @@ fn predicted_versions_equal_what_the_run_meets_for_any_sequence_of_writes() {
             + &put("b", "/shop/staging/DB_PASSWORD", "other", "secure: true\n    "),
         // A secret written twice with the same value: the second finds nothing to change.
         put("a", "/shop/staging/DB_PASSWORD", "same", "") + &put("b", "/shop/staging/DB_PASSWORD", "same", "") + &put("c", "/shop/staging/DB_PASSWORD", "newer", ""),
-        // Two edits of one secret .env file, other keys each time.
-        "  - id: a\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {APP_ENV: production}\n  - id: b\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {DEBUG: \"false\"}\n    unset: [QUEUE_URL]\n".to_owned(),
+        // Edits of one secret .env file: a key, another key, the first key again.
+        "  - id: a\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {APP_ENV: production}\n  - id: b\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {DEBUG: \"false\"}\n    unset: [QUEUE_URL]\n  - id: c\n    kind: ssm.edit-env-file\n    parameter: /shop/dotenv/staging\n    set: {APP_ENV: maintenance}\n".to_owned(),
+        // A secret changed, then written back to what it holds live (MAINTENANCE=1 ... =0).
+        put("a", "/shop/staging/FLAG", "on", "secure: true\n    ") + &put("b", "/shop/staging/FLAG", "off", "secure: true\n    "),
+        // Copied with production's description, then written with a value only.
+        "  - id: a\n    kind: ssm.copy-parameters\n    from: /shop/prod/\n    to: /shop/staging/\n    keys: [QUEUE_URL]\n".to_owned()
+            + &put("b", "/shop/staging/QUEUE_URL", "https://sqs.example/q", ""),
     ];
+    // A secret that holds `off` live, and a description only production has.
+    world.block_on(async {
+        world
+            .ssm
+            .put_parameter()
+            .name("/shop/staging/FLAG")
+            .value("off")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .expect("put FLAG");
+        world
+            .ssm
+            .put_parameter()
+            .name("/shop/prod/QUEUE_URL")
+            .value("https://sqs.us-east-1.amazonaws.com/123456789012/shop-prod-jobs")
+            .description("production's queue")
+            .overwrite(true)
+            .send()
+            .await
+            .expect("describe QUEUE_URL");
+    });
+    let before = world.state();
     for (i, steps) in cases.iter().enumerate() {
         let pb = world.playbook(
             "writes.yaml",

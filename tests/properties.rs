@@ -3,7 +3,7 @@
 //! panic, must be refused with a clear error that names the file and where in it, and must
 //! call nothing.
 //!
-//! "Calls nothing" holds by construction: `playbook::load` and `journal::read` take a path and
+//! "Calls nothing" holds by construction: `playbook::load` and `state::read` take a path and
 //! no AWS client, and nothing here builds a `steps::Ctx` (the only way a step or an undo can
 //! reach AWS). What these tests exercise past the readers is plan-free too: IAM needs, the
 //! run view, the status text, and decoding undo records (`KindDef::load_undo`).
@@ -16,15 +16,16 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{cases, Rng};
 use serde_json::{json, Value};
-use standin::aws::AwsSettings;
-use standin::engine::journal::{self, Journal, Outcome, ReadError, Record, StepRef, FORMAT};
+use standin::config::AwsSettings;
+use standin::engine::journal::Fence;
+use standin::engine::journal::{Outcome, ReadError, Record, StepRef, FORMAT};
 use standin::engine::plan::Source;
-use standin::engine::state::Fence;
 use standin::engine::view::{RunView, StepState};
 use standin::engine::{load_view, EngineError};
 use standin::iam::{self, Phase};
 use standin::playbook::{self, Invalid, Playbook};
-use standin::steps::{self, Action, Change, Resource, Shown};
+use standin::state;
+use standin::steps::{self, Action, Change, ParamValue, Resource, Secretish, Value as Held};
 
 // ---------------------------------------------------------------------------------------------
 // Shared: temp files (the seeded PRNG and case counts are in support).
@@ -988,7 +989,15 @@ fn sample_records() -> Vec<Record> {
         id: id.into(),
         kind: kind.into(),
     };
-    let change = |action, resource: Resource, before: Option<Shown>, after: Option<Shown>| Change {
+    let param = |held, ptype: &str| {
+        Held::Parameter(ParamValue {
+            held,
+            ptype: ptype.into(),
+            attrs: Default::default(),
+            given: None,
+        })
+    };
+    let change = |action, resource: Resource, before: Option<Held>, after: Option<Held>| Change {
         action,
         resource,
         before,
@@ -1039,7 +1048,7 @@ fn sample_records() -> Vec<Record> {
         Record::Intent {
             step: "go-ahead".into(),
             undo: confirm_undo.clone(),
-            changes: vec![change(Action::Check, "confirmation".into(), None, Some(Shown::Plain("yes".into())))],
+            changes: vec![change(Action::Check, Resource::Confirm, None, Some(Held::note("yes")))],
             at: T.into(),
         },
         Record::Applied {
@@ -1054,15 +1063,15 @@ fn sample_records() -> Vec<Record> {
             changes: vec![
                 change(
                     Action::Modify,
-                    Resource::Parameter("/shop/staging/DB_HOST".into()),
-                    Some(Shown::Plain("staging-db.internal".into())),
-                    Some(Shown::Plain("prod-db.internal".into())),
+                    Resource::parameter("/shop/staging/DB_HOST"),
+                    Some(param(Secretish::plain("staging-db.internal", 3), "String")),
+                    Some(param(Secretish::plain("prod-db.internal", 4), "String")),
                 ),
                 change(
                     Action::Modify,
-                    Resource::Parameter("/shop/staging/DB_PASSWORD".into()),
-                    Some(Shown::sensitive(7)),
-                    Some(Shown::sensitive(8)),
+                    Resource::parameter("/shop/staging/DB_PASSWORD"),
+                    Some(param(Secretish::secret(7, &["a"]), "SecureString")),
+                    Some(param(Secretish::secret(8, &["b"]), "SecureString")),
                 ),
             ],
             at: T.into(),
@@ -1083,9 +1092,9 @@ fn sample_records() -> Vec<Record> {
             undo: put_undo(None),
             changes: vec![change(
                 Action::Add,
-                Resource::Parameter("/shop/staging/RUN_MIGRATIONS".into()),
+                Resource::parameter("/shop/staging/RUN_MIGRATIONS"),
                 None,
-                Some(Shown::Plain("false".into())),
+                Some(param(Secretish::plain("false", 1), "String")),
             )],
             at: T.into(),
         },
@@ -1101,8 +1110,8 @@ fn sample_records() -> Vec<Record> {
             changes: vec![change(
                 Action::Modify,
                 Resource::property("shop-staging", "APP_ENV"),
-                Some(Shown::Plain("staging".into())),
-                Some(Shown::Plain("production".into())),
+                Some(Held::text("staging")),
+                Some(Held::text("production")),
             )],
             at: T.into(),
         },
@@ -1115,7 +1124,12 @@ fn sample_records() -> Vec<Record> {
         Record::Intent {
             step: "restart-staging".into(),
             undo: restart_undo.clone(),
-            changes: vec![change(Action::Run, "environment shop-staging".into(), None, Some(Shown::Plain("restart app servers (now Ready, Green)".into())))],
+            changes: vec![change(
+                Action::Run,
+                Resource::Environment { name: "shop-staging".into() },
+                Some(Held::note("Ready, Green")),
+                Some(Held::note("restart app servers")),
+            )],
             at: T.into(),
         },
         Record::Failed {
@@ -1163,7 +1177,7 @@ fn sample_records() -> Vec<Record> {
 /// The sample journal's bytes, written through the library's own `Journal` (fsynced appends).
 fn sample_journal(dir: &Path) -> Vec<u8> {
     let run = dir.join("runs").join("20261125T111400Z-3f2a");
-    let mut journal = Journal::create(&run, Fence::default()).expect("create a journal");
+    let mut journal = state::create_journal_file(&run, Fence::default()).expect("create a journal");
     for record in sample_records() {
         journal.append(&record).expect("append");
     }
@@ -1218,7 +1232,7 @@ fn complete_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
 fn read_and_check(path: &Path, bytes: &[u8]) -> Result<Result<Vec<Record>, ReadError>, String> {
     std::fs::write(path, bytes).expect("write the mutated journal");
     // The reader takes a path: no client, so no AWS call.
-    let result = journal::read(path);
+    let result = state::read(path);
     let shown_path = path.display().to_string();
     match &result {
         Err(e) => {
@@ -1313,7 +1327,7 @@ fn check_view(path: &Path, records: &[Record]) -> Result<(), String> {
             "a view iff the first record is a start record ({starts})"
         ));
     }
-    match load_view(&Journal::open(path, Fence::default())) {
+    match load_view(&state::open_journal_file(path, Fence::default())) {
         Ok(_) if !starts => return Err("load_view accepted a journal without a start".into()),
         Err(EngineError::Read(ReadError::Corrupt { line: 1, .. })) if !starts => {}
         Err(e) if starts => return Err(format!("load_view refused what read accepted: {e}")),
@@ -1384,6 +1398,13 @@ fn sample_journal_reads_back_and_folds_as_documented() {
     assert!(!before.resumable());
     // Every undo record in the sample has its kind's real shape.
     for r in &records {
+        // The example is of the current format: its intents' changes read as typed changes.
+        if let Record::Intent { step, changes, .. } = r {
+            assert!(
+                !changes.is_empty(),
+                "{step}: the example's changes did not read"
+            );
+        }
         if let Record::Intent { step, undo, .. } | Record::Applied { step, undo, .. } = r {
             let kind = &view.steps.iter().find(|s| s.id == *step).unwrap().kind;
             let def = steps::find_kind(kind).unwrap();
@@ -1425,6 +1446,13 @@ fn documented_example_journal_reads_and_folds_as_described() {
     );
     assert_eq!(view.outcome, Some(Outcome::RollbackIncomplete));
     for r in &records {
+        // The example is of the current format: its intents' changes read as typed changes.
+        if let Record::Intent { step, changes, .. } = r {
+            assert!(
+                !changes.is_empty(),
+                "{step}: the example's changes did not read"
+            );
+        }
         if let Record::Intent { step, undo, .. } | Record::Applied { step, undo, .. } = r {
             let kind = &view.steps.iter().find(|s| s.id == *step).unwrap().kind;
             let def = steps::find_kind(kind).unwrap();
@@ -1799,7 +1827,7 @@ fn journal_torn_inside_a_utf8_character_reads_its_complete_lines() {
         let cut = &bytes[..at];
         let whole_lines = cut.iter().filter(|b| **b == b'\n').count();
         std::fs::write(&path, cut).unwrap();
-        match journal::read(&path) {
+        match state::read(&path) {
             Ok(records) if records.len() == whole_lines => {}
             Err(ReadError::Empty { .. }) if whole_lines == 0 => {}
             other => failures.push(format!(
@@ -1829,7 +1857,7 @@ fn journal_line_that_is_not_utf8_is_located() {
     let mut out = bytes.clone();
     out.insert(third, 0xff);
     std::fs::write(&path, &out).unwrap();
-    let err = journal::read(&path).unwrap_err();
+    let err = state::read(&path).unwrap_err();
     assert!(
         matches!(err, ReadError::Corrupt { line: 3, .. }),
         "expected line 3 to be named: {err}"
@@ -1851,7 +1879,7 @@ fn journal_blank_lines_before_a_future_format_still_refused() {
     );
     for lead in ["\n", "  \n", "\r\n"] {
         std::fs::write(&path, format!("{lead}{future}")).unwrap();
-        let result = journal::read(&path);
+        let result = state::read(&path);
         assert!(
             matches!(result, Err(ReadError::Future { .. })),
             "leading {lead:?}: {:?}",

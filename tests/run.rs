@@ -16,9 +16,20 @@ fn run_changes_exactly_what_the_plan_said() {
         .iter()
         .flat_map(|s| s["changes"].as_array().unwrap().iter())
         .filter(|c| ["add", "modify", "remove"].contains(&c["action"].as_str().unwrap()))
-        .map(|c| c["resource"].as_str().unwrap().to_owned())
-        // Parameters and records; environments and rules are checked one by one below.
-        .filter(|r| r.starts_with('/') || r.contains(". "))
+        // Parameters and records, named as the world's snapshot names them; environments and
+        // rules are checked one by one below.
+        .filter_map(|c| {
+            let r = &c["resource"];
+            match r["kind"].as_str().unwrap() {
+                "parameter" => Some(r["name"].as_str().unwrap().to_owned()),
+                "record" => {
+                    let set = r["set_id"].as_str().map(|s| format!(" [{s}]"));
+                    let (name, kind) = (r["name"].as_str()?, r["type"].as_str()?);
+                    Some(format!("{name} {kind}{}", set.unwrap_or_default()))
+                }
+                _ => None,
+            }
+        })
         .collect();
 
     let out = world.incident(&["run", "--yes"]).expect(0);

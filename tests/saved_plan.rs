@@ -10,7 +10,7 @@ fn a_saved_plan_runs_exactly_as_saved() {
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(world.dir.path().join("plan.json")).unwrap())
             .unwrap();
-    assert_eq!(saved["format"], 2);
+    assert_eq!(saved["format"], 3);
     assert_eq!(saved["source"]["vars"].as_array().unwrap().len(), 3);
 
     // No playbook argument: it comes from the plan; the --vars are given again.

@@ -3,7 +3,7 @@
 //! profile and endpoint, and never a secret: a SecureString is read back by the command itself
 //! from the parameter's history.
 
-use super::AwsSettings;
+use crate::config::AwsSettings;
 
 /// One `aws SERVICE OPERATION --flag value ...` line, values shell-quoted.
 pub struct Line {

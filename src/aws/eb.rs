@@ -8,7 +8,8 @@ use aws_sdk_elasticbeanstalk::types::{
 };
 use aws_sdk_elasticbeanstalk::Client;
 
-use super::{AwsError, Call, Poller, Waits};
+use super::{AwsError, Call, Poller};
+use crate::stop::Waits;
 
 /// Where environment properties (the app's environment variables) live.
 pub const PROPERTIES: &str = "aws:elasticbeanstalk:application:environment";
@@ -125,6 +126,34 @@ pub async fn by_cname(client: &Client, cname: &str) -> Result<Option<Env>, AwsEr
     }))
 }
 
+/// The environments a load balancer fronts (Elastic Beanstalk names an environment's load
+/// balancers among its resources, by name or ARN).
+pub async fn fronted_by(
+    client: &Client,
+    lb: &super::elbv2::LoadBalancer,
+) -> Result<Vec<Env>, AwsError> {
+    let mut found = Vec::new();
+    for env in list(client, None).await? {
+        let out = client
+            .describe_environment_resources()
+            .environment_name(&env.name)
+            .send()
+            .await
+            .op("ElasticBeanstalk.DescribeEnvironmentResources")?;
+        let fronts = out
+            .environment_resources()
+            .map(|r| r.load_balancers())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|l| l.name())
+            .any(|n| n == lb.arn || n == lb.name);
+        if fronts {
+            found.push(env);
+        }
+    }
+    Ok(found)
+}
+
 /// The environment's properties (its app's environment variables).
 pub async fn properties(client: &Client, env: &Env) -> Result<BTreeMap<String, String>, AwsError> {
     let out = client
@@ -179,6 +208,29 @@ pub async fn update_properties(
         .map(drop)
 }
 
+/// Restarts the application server on every instance of `env` (the environment stays up).
+pub async fn restart_app_server(client: &Client, env: &str) -> Result<(), AwsError> {
+    client
+        .restart_app_server()
+        .environment_name(env)
+        .send()
+        .await
+        .op("ElasticBeanstalk.RestartAppServer")
+        .map(drop)
+}
+
+/// Swaps the CNAMEs of two environments (Elastic Beanstalk's blue/green switch).
+pub async fn swap_cnames(client: &Client, source: &str, destination: &str) -> Result<(), AwsError> {
+    client
+        .swap_environment_cnames()
+        .source_environment_name(source)
+        .destination_environment_name(destination)
+        .send()
+        .await
+        .op("ElasticBeanstalk.SwapEnvironmentCNAMEs")
+        .map(drop)
+}
+
 /// Polls until every environment in `names` satisfies `done`; returns their last states.
 /// The step's timeout bounds the wait; `Terminated` environments end it with an error.
 pub async fn wait(
@@ -191,10 +243,12 @@ pub async fn wait(
     loop {
         let mut states = Vec::with_capacity(names.len());
         for name in names {
-            let env = describe(client, name).await?.ok_or_else(|| AwsError {
-                operation: "ElasticBeanstalk.DescribeEnvironments",
-                code: Some("NotFound".into()),
-                message: format!("environment {name} disappeared while standin waited for it"),
+            let env = describe(client, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    "ElasticBeanstalk.DescribeEnvironments",
+                    "NotFound",
+                    format!("environment {name} disappeared while standin waited for it"),
+                )
             })?;
             states.push(env);
         }

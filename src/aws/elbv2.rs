@@ -70,6 +70,40 @@ impl HostRule {
     }
 }
 
+/// A load balancer, as guards identify it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+}
+
+/// The load balancer with this DNS name (an alias target: case and a final dot do not count,
+/// nor a `dualstack.` prefix), if this region and account has one.
+pub async fn by_dns_name(
+    client: &Client,
+    dns_name: &str,
+) -> Result<Option<LoadBalancer>, AwsError> {
+    let norm = |n: &str| {
+        n.trim_end_matches('.')
+            .to_ascii_lowercase()
+            .trim_start_matches("dualstack.")
+            .to_owned()
+    };
+    let wanted = norm(dns_name);
+    let mut pages = client.describe_load_balancers().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for lb in page.op("ELBv2.DescribeLoadBalancers")?.load_balancers() {
+            if lb.dns_name().is_some_and(|d| norm(d) == wanted) {
+                return Ok(Some(LoadBalancer {
+                    arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
+                    name: lb.load_balancer_name().unwrap_or_default().to_owned(),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The load balancer named `name`, as its ARN; `None` when there is none.
 pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<String>, AwsError> {
     match client
@@ -84,7 +118,7 @@ pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<String>
             .first()
             .and_then(|lb| lb.load_balancer_arn())
             .map(str::to_owned)),
-        Err(e) if e.code.as_deref() == Some("LoadBalancerNotFound") => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -123,7 +157,7 @@ pub async fn listener(client: &Client, arn: &str) -> Result<Option<Listener>, Aw
         .op("ELBv2.DescribeListeners")
     {
         Ok(out) => out,
-        Err(e) if e.code.as_deref() == Some("ListenerNotFound") => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
     Ok(out.listeners().first().map(|l| Listener {

@@ -19,26 +19,13 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_route53::config::http::HttpResponse;
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::stop::{Interrupted, Stop};
+use crate::config::AwsSettings;
 
-/// Where and as whom to call AWS; the playbook's `aws:` block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AwsSettings {
-    /// Region for regional services (SSM, Elastic Beanstalk). Default: the standard chain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Named profile from the shared config files. Default: the standard chain (AWS_PROFILE).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    /// Endpoint for every service, e.g. a local emulator. Default: the real AWS endpoints
-    /// (or AWS_ENDPOINT_URL).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_url: Option<String>,
-}
+use crate::stop::{Interrupted, Waits};
 
 /// The service clients a step may use. Building them makes no network call.
 #[derive(Clone, Debug)]
@@ -99,14 +86,6 @@ pub enum Expect<'a> {
     Version(&'a str),
 }
 
-/// How something that settles (a DNS change, an environment update, a command) is waited for:
-/// the longest pause between polls, and the stop that ends the wait early.
-#[derive(Clone)]
-pub struct Waits {
-    pub every: Duration,
-    pub stop: Stop,
-}
-
 /// Waits between polls: quick at first, since many changes settle in seconds, then backing
 /// off up to [`Waits::every`]; a stop asked for ends the wait at once.
 pub struct Poller<'a> {
@@ -135,8 +114,78 @@ impl<'a> Poller<'a> {
     }
 }
 
-/// The code of [`AwsError::interrupted`]; no AWS service uses it.
-const INTERRUPTED: &str = "standin:Interrupted";
+/// What a failed call means to standin, decided once, in [`AwsError::from_sdk`], from the
+/// service's error code (the SDK's error metadata) and the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The thing does not exist (an absent parameter, record, object, zone...).
+    NotFound,
+    /// A conditional write or delete found the object or item not as expected.
+    ConditionFailed,
+    /// The caller may not: IAM, an SCP, a restricted account.
+    Denied,
+    /// AWS asked to slow down, and the SDK's retries ran out.
+    Throttled,
+    /// No answer in time, retries included.
+    Timeout,
+    /// A stop (a signal) ended a wait before what it waited for settled.
+    Interrupted,
+    /// Anything else: the code and message say what.
+    Other,
+}
+
+impl Kind {
+    /// The kind of a service error with this `code` (from the error metadata) and HTTP
+    /// `status`. The codes are those of the services standin calls; a status decides only where
+    /// a service sent no code (S3 HEAD, for one).
+    pub fn of(code: Option<&str>, status: Option<u16>) -> Self {
+        match code {
+            Some(
+                "ParameterNotFound"
+                | "ParameterVersionNotFound"
+                | "NoSuchHostedZone"
+                | "NoSuchKey"
+                | "NotFound"
+                | "LoadBalancerNotFound"
+                | "ListenerNotFound"
+                | "RuleNotFound"
+                | "ResourceNotFoundException",
+            ) => Self::NotFound,
+            Some(
+                "PreconditionFailed"
+                | "ConditionalRequestConflict"
+                | "ConditionalCheckFailedException",
+            ) => Self::ConditionFailed,
+            Some(
+                "AccessDenied"
+                | "AccessDeniedException"
+                | "UnauthorizedOperation"
+                | "InsufficientPrivilegesException"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException",
+            ) => Self::Denied,
+            Some(
+                "Throttling"
+                | "ThrottlingException"
+                | "ThrottledException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+                | "SlowDown"
+                | "PriorRequestNotComplete",
+            ) => Self::Throttled,
+            Some(_) => Self::Other,
+            None => match status {
+                Some(404) => Self::NotFound,
+                Some(412) => Self::ConditionFailed,
+                Some(403) => Self::Denied,
+                Some(429) => Self::Throttled,
+                _ => Self::Other,
+            },
+        }
+    }
+}
 
 /// A failed AWS call, reduced to what a human needs: which API, the service's error code and
 /// its message.
@@ -148,36 +197,55 @@ pub struct AwsError {
     /// The service's error code (e.g. `NoSuchHostedZone`), when it sent one.
     pub code: Option<String>,
     pub message: String,
+    /// What it means to standin.
+    #[serde(skip)]
+    pub kind: Kind,
 }
 
 impl AwsError {
+    /// An error standin itself decides (a zone that is ambiguous, an environment that vanished
+    /// mid-wait), in AWS's terms so that it reads like the others.
+    pub fn new(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            code: Some(code.to_owned()),
+            message: message.into(),
+            kind: Kind::of(Some(code), None),
+        }
+    }
+
     /// Converts any SDK error; the operation name is given by the caller since the SDK error
     /// does not carry it.
-    pub fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         match &err {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
+                let status = service.raw().status().as_u16();
                 Self {
                     operation,
                     code: inner.code().map(str::to_owned),
                     message: inner
                         .message()
                         .map_or_else(|| inner.to_string(), str::to_owned),
+                    kind: Kind::of(inner.code(), Some(status)),
                 }
             }
             SdkError::TimeoutError(_) => Self {
-                operation,
-                code: Some("Timeout".into()),
-                message: "no answer within the operation timeout (retries included)".into(),
+                kind: Kind::Timeout,
+                ..Self::new(
+                    operation,
+                    "Timeout",
+                    "no answer within the operation timeout (retries included)",
+                )
             },
             other => Self {
                 operation,
                 code: None,
                 message: error_chain(other),
+                kind: Kind::Other,
             },
         }
     }
@@ -195,38 +263,27 @@ impl AwsError {
     pub fn interrupted(operation: &'static str) -> Self {
         Self {
             operation,
-            code: Some(INTERRUPTED.into()),
+            code: None,
             message: "stopped waiting, as asked (a signal)".into(),
+            kind: Kind::Interrupted,
         }
     }
 
     /// Whether this is a wait a stop ended, not a failure of AWS.
     pub fn is_interrupted(&self) -> bool {
-        self.code.as_deref() == Some(INTERRUPTED)
+        self.kind == Kind::Interrupted
     }
 
     /// Whether the service said the thing does not exist (used to tell "absent" from "failed").
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self.code.as_deref(),
-            Some(
-                "ParameterNotFound" | "NoSuchHostedZone" | "ParameterVersionNotFound" | "NoSuchKey"
-            )
-        )
+        self.kind == Kind::NotFound
     }
 
     /// Whether a conditional write or delete found the object or item not as expected: S3's
     /// `If-Match`/`If-None-Match` (412, or 409 when two such writes race) and DynamoDB's
     /// condition expressions.
     pub fn is_condition_failed(&self) -> bool {
-        matches!(
-            self.code.as_deref(),
-            Some(
-                "PreconditionFailed"
-                    | "ConditionalRequestConflict"
-                    | "ConditionalCheckFailedException"
-            )
-        )
+        self.kind == Kind::ConditionFailed
     }
 }
 
@@ -265,12 +322,56 @@ pub trait Call<T> {
     fn op(self, operation: &'static str) -> Result<T, AwsError>;
 }
 
-impl<T, E, R> Call<T> for Result<T, SdkError<E, R>>
+impl<T, E> Call<T> for Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     fn op(self, operation: &'static str) -> Result<T, AwsError> {
         self.map_err(|e| AwsError::from_sdk(operation, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn a_code_decides_before_a_status() {
+        assert_eq!(
+            Kind::of(Some("ParameterNotFound"), Some(400)),
+            Kind::NotFound
+        );
+        assert_eq!(Kind::of(Some("NoSuchKey"), Some(404)), Kind::NotFound);
+        assert_eq!(
+            Kind::of(Some("ConditionalCheckFailedException"), Some(400)),
+            Kind::ConditionFailed
+        );
+        assert_eq!(
+            Kind::of(Some("ConditionalRequestConflict"), Some(409)),
+            Kind::ConditionFailed
+        );
+        assert_eq!(
+            Kind::of(Some("AccessDeniedException"), Some(400)),
+            Kind::Denied
+        );
+        assert_eq!(
+            Kind::of(Some("ThrottlingException"), Some(400)),
+            Kind::Throttled
+        );
+        // A code standin does not know is an error like any other, whatever its status.
+        assert_eq!(
+            Kind::of(Some("ValidationException"), Some(404)),
+            Kind::Other
+        );
+    }
+
+    #[test]
+    fn without_a_code_the_status_decides() {
+        assert_eq!(Kind::of(None, Some(404)), Kind::NotFound);
+        assert_eq!(Kind::of(None, Some(412)), Kind::ConditionFailed);
+        assert_eq!(Kind::of(None, Some(403)), Kind::Denied);
+        assert_eq!(Kind::of(None, Some(429)), Kind::Throttled);
+        assert_eq!(Kind::of(None, Some(500)), Kind::Other);
+        assert_eq!(Kind::of(None, None), Kind::Other);
     }
 }

@@ -1,14 +1,17 @@
 //! Route 53 record sets as plain data, so a step can journal the exact previous record set and
 //! put it back field for field (value, TTL, alias, routing fields).
 
+/// Whether a change creates-or-replaces or deletes a record set.
+pub use aws_sdk_route53::types::ChangeAction;
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, GeoLocation, ResourceRecord,
-    ResourceRecordSet, ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
+    AliasTarget, Change, ChangeBatch, ChangeStatus, GeoLocation, ResourceRecord, ResourceRecordSet,
+    ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
 };
 use aws_sdk_route53::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{AwsError, Call, Poller, Waits};
+use super::{AwsError, Call, Poller};
+use crate::stop::Waits;
 
 /// A hosted zone, resolved from a name or an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +267,27 @@ fn unescape(name: &str) -> String {
     fqdn(&name.replace("\\052", "*"))
 }
 
+/// The hosted zone of the account that holds `name` (the one with the longest matching
+/// suffix), if any.
+pub async fn zone_containing(client: &Client, name: &str) -> Result<Option<Zone>, AwsError> {
+    let name = fqdn(name);
+    let mut best: Option<Zone> = None;
+    let mut pages = client.list_hosted_zones().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for z in page.op("Route53.ListHostedZones")?.hosted_zones() {
+            let zone = fqdn(z.name());
+            let holds = name == zone || name.ends_with(&format!(".{zone}"));
+            if holds && best.as_ref().is_none_or(|b| zone.len() > b.name.len()) {
+                best = Some(Zone {
+                    id: bare_id(z.id()),
+                    name: zone,
+                });
+            }
+        }
+    }
+    Ok(best)
+}
+
 /// Finds a hosted zone by id (`Z...` or `/hostedzone/Z...`) or by name.
 pub async fn find_zone(client: &Client, zone: &str) -> Result<Option<Zone>, AwsError> {
     let looks_like_id = zone.starts_with("/hostedzone/") || !zone.contains('.');
@@ -301,13 +325,11 @@ pub async fn find_zone(client: &Client, zone: &str) -> Result<Option<Zone>, AwsE
     };
     // A private and a public zone may share a name; a playbook must then say which by id.
     if matches.next().is_some() {
-        return Err(AwsError {
-            operation: "Route53.ListHostedZonesByName",
-            code: Some("AmbiguousZone".into()),
-            message: format!(
-                "more than one hosted zone is named {wanted}; give the zone id instead"
-            ),
-        });
+        return Err(AwsError::new(
+            "Route53.ListHostedZonesByName",
+            "AmbiguousZone",
+            format!("more than one hosted zone is named {wanted}; give the zone id instead"),
+        ));
     }
     Ok(Some(Zone {
         id: bare_id(first.id()),
@@ -350,13 +372,13 @@ pub async fn get_record(
                 continue;
             }
             if rs.set_identifier() == set_identifier {
-                return RecordSet::from_sdk(rs)
-                    .map(Some)
-                    .map_err(|message| AwsError {
-                        operation: "Route53.ListResourceRecordSets",
-                        code: Some("UnsupportedRouting".into()),
+                return RecordSet::from_sdk(rs).map(Some).map_err(|message| {
+                    AwsError::new(
+                        "Route53.ListResourceRecordSets",
+                        "UnsupportedRouting",
                         message,
-                    });
+                    )
+                });
             }
         }
         if !page.is_truncated() {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_ssm::types::{CommandInvocationStatus, Target};
 use aws_sdk_ssm::Client;
 
-use super::{AwsError, Call, Poller, Waits};
+use super::{AwsError, Call, Poller};
+use crate::stop::Waits;
 
 /// How long SendCommand may take to resolve tag targets to instances before "no instance
 /// matched" is believed.
@@ -132,11 +133,7 @@ pub async fn run(
                 .collect::<Vec<_>>();
         }
         if all.is_empty() && started.elapsed() > RESOLVE_GRACE {
-            return Err(AwsError {
-                operation: "SSM.SendCommand",
-                code: Some("NoTargets".into()),
-                message: format!("command {id} reached no instance: no running managed instance matches {targets}"),
-            });
+            return Err(AwsError::new("SSM.SendCommand", "NoTargets", format!("command {id} reached no instance: no running managed instance matches {targets}")));
         }
         poller.wait("SSM.ListCommandInvocations").await?;
     };

@@ -101,6 +101,7 @@ impl Object {
             operation: "S3.GetObject",
             code: None,
             message: format!("reading the body: {}", super::error_chain(&e)),
+            kind: super::Kind::Other,
         })?;
         Ok(Some((body.to_vec(), etag)))
     }

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// `String`, `StringList` or `SecureString`.
+pub use aws_sdk_ssm::types::ParameterType;
 use aws_sdk_ssm::types::{
     Parameter, ParameterHistory, ParameterInlinePolicy, ParameterMetadata, ParameterStringFilter,
-    ParameterTier, ParameterType,
+    ParameterTier,
 };
 use aws_sdk_ssm::Client;
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,40 @@ pub struct Attrs {
 }
 
 impl Attrs {
+    /// Nothing known (an undo record from before attributes were kept).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether both describe the same parameter, an absent attribute counting as AWS's
+    /// default (a Standard tier, the `text` data type, no description, pattern or policies).
+    pub fn same(&self, other: &Self) -> bool {
+        self.shown() == other.shown()
+    }
+
+    /// These attributes without those that are AWS's defaults: what a plan shows.
+    pub fn shown(&self) -> Self {
+        let not =
+            |v: &Option<String>, default: &str| v.clone().filter(|v| !v.is_empty() && v != default);
+        Self {
+            description: not(&self.description, ""),
+            tier: not(&self.tier, "Standard"),
+            data_type: not(&self.data_type, "text"),
+            allowed_pattern: not(&self.allowed_pattern, ""),
+            policies: not(&self.policies, "[]"),
+        }
+    }
+
+    /// Whether all of these are AWS's defaults.
+    pub fn looks_default(&self) -> bool {
+        self.shown().is_default()
+    }
+
+    /// Serializes only the attributes that are not AWS's defaults (see [`Attrs::shown`]).
+    pub fn serialize_shown<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.shown().serialize(s)
+    }
+
     fn of(meta: &ParameterMetadata) -> Self {
         Self {
             description: meta.description().map(str::to_owned),
@@ -111,20 +147,21 @@ impl Attrs {
     /// The attributes that are not AWS's defaults, for a plan: `Advanced`, `data type
     /// aws:ec2:image`, `pattern ^ami-`, `description "..."`, `policies`.
     pub fn notes(&self) -> Vec<String> {
+        let shown = self.shown();
         let mut notes = Vec::new();
-        if let Some(tier) = self.tier.as_deref().filter(|t| *t != "Standard") {
-            notes.push(tier.to_owned());
+        if let Some(tier) = shown.tier {
+            notes.push(tier);
         }
-        if let Some(data_type) = self.data_type.as_deref().filter(|t| *t != "text") {
+        if let Some(data_type) = shown.data_type {
             notes.push(format!("data type {data_type}"));
         }
-        if let Some(pattern) = &self.allowed_pattern {
+        if let Some(pattern) = shown.allowed_pattern {
             notes.push(format!("pattern {pattern}"));
         }
-        if let Some(description) = self.description.as_deref().filter(|d| !d.is_empty()) {
+        if let Some(description) = shown.description {
             notes.push(format!("description {description:?}"));
         }
-        if self.policies.as_deref().is_some_and(|p| p != "[]") {
+        if shown.policies.is_some() {
             notes.push("policies".to_owned());
         }
         notes
@@ -438,14 +475,10 @@ pub async fn restore_version(
                 .r#type(ParameterType::from(prior.ptype))
                 .set_attrs(&prior.attrs.restoring(&now)),
             None => {
-                return Err(AwsError {
-                    operation: "SSM.GetParameterHistory",
-                    code: Some("ParameterVersionNotFound".into()),
-                    message: format!(
+                return Err(AwsError::new("SSM.GetParameterHistory", "ParameterVersionNotFound", format!(
                         "version {} of {name} is no longer in its history (Parameter Store keeps the last 100), and a secret's value is never journaled",
                         prior.version
-                    ),
-                })
+                    )))
             }
         },
     };

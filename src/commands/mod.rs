@@ -10,16 +10,53 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::aws::{AwsSettings, Clients, Waits};
+use crate::aws::Clients;
+use crate::config::AwsSettings;
+use crate::stop::Waits;
+use std::process::ExitCode;
+
+use clap::Parser;
+
 use crate::cli::{Cli, Command, PlaybookArgs};
-use crate::engine::state::{Location, State};
-use crate::error::{exit, Error};
+use crate::config::Location;
+use crate::error::{Error, Exit};
 use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
+use crate::state::State;
 use crate::steps::{Ctx, KINDS};
 use crate::stop::Stop;
 
-pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
+/// Parses the command line, runs the command, and turns the result into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::report::warn(&format!("error: cannot start the async runtime: {e}"));
+            return ExitCode::from(Exit::RolledBack.code());
+        }
+    };
+    match runtime.block_on(dispatch(&cli)) {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(e.exit().code())
+        }
+    }
+}
+
+fn print_error(err: &Error) {
+    crate::report::warn(&format!("error: {err}"));
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if !err.to_string().contains(&cause.to_string()) {
+            crate::report::warn(&format!("  caused by: {cause}"));
+        }
+        source = cause.source();
+    }
+}
+
+pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
     match &cli.command {
         Command::Validate(args) => validate(cli, args),
         Command::Plan {
@@ -79,17 +116,19 @@ pub async fn dispatch(cli: &Cli) -> Result<u8, Error> {
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy { playbook, phase } => {
             let pb = load(playbook)?;
-            let needs: Vec<(&str, crate::iam::Needs)> = pb
+            let mut needs: Vec<(&str, crate::iam::Needs)> = pb
                 .steps
                 .iter()
                 .map(|s| (s.id.as_str(), s.step.needs()))
                 .collect();
+            let guards = crate::guards::needs(&needs.iter().map(|(_, n)| n).collect::<Vec<_>>());
+            needs.push(("built-in guards", guards));
             report::print_json(&crate::iam::policy(&needs, *phase));
-            Ok(exit::SUCCESS)
+            Ok(Exit::Success)
         }
         Command::Kinds => {
             kinds(cli.output);
-            Ok(exit::SUCCESS)
+            Ok(Exit::Success)
         }
     }
 }
@@ -98,7 +137,7 @@ fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
     Ok(playbook::load(&args.playbook, &args.vars)?)
 }
 
-fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
+fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Exit, Error> {
     let pb = load(args)?;
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
@@ -113,7 +152,7 @@ fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<u8, Error> {
             pb.steps.len()
         )),
     }
-    Ok(exit::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn kinds(format: Format) {
@@ -143,6 +182,11 @@ async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal, stop:
         assume_yes,
         prompt: Arc::new(terminal.clone()),
     }
+}
+
+/// Signal handling from now on: the first signal is acknowledged with `then`.
+fn signals(then: &'static str) -> Stop {
+    Stop::on_signals(move |signal| report::warn(&format!("\nReceived {signal}: {then}")))
 }
 
 /// The context with `stop` ending its waits.
@@ -184,9 +228,10 @@ async fn state(cli: &Cli) -> Result<State, Error> {
         location(cli),
         cli.lock.as_ref(),
         Duration::from_secs(cli.lease_secs),
+        Arc::new(|notice: &str| report::warn(notice)),
     )
     .await
-    .map_err(Error::Usage)
+    .map_err(Error::State)
 }
 
 /// `--state X --lock Y` as they must be repeated in suggested commands (empty for the

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::plan::{self, PlanDoc, PLAN_FORMAT};
-use crate::error::{exit, Error};
+use crate::error::{Error, Exit};
 use crate::report::{self, Format, Terminal};
 
 pub(super) async fn plan(
@@ -12,7 +12,7 @@ pub(super) async fn plan(
     args: &PlaybookArgs,
     out: Option<&Path>,
     guards: &GuardArgs,
-) -> Result<u8, Error> {
+) -> Result<Exit, Error> {
     let pb = super::load(args)?;
     let ctx = super::context(
         &pb.aws,
@@ -40,9 +40,9 @@ pub(super) async fn plan(
         }
     }
     Ok(if doc.runnable() {
-        exit::SUCCESS
+        Exit::Success
     } else {
-        exit::ROLLED_BACK
+        Exit::RolledBack
     })
 }
 
@@ -79,13 +79,19 @@ pub(super) fn load_saved(path: &Path) -> Result<PlanDoc, Error> {
             path.display()
         ))
     };
-    let text = crate::input::read_text(path, crate::input::PLAN_CAP).map_err(bad)?;
+    let text =
+        crate::input::read_text(path, crate::input::PLAN_CAP).map_err(|e| bad(e.to_string()))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     match value.get("format").and_then(serde_json::Value::as_u64) {
-        Some(f) if (1..=u64::from(PLAN_FORMAT)).contains(&f) => {}
+        Some(f) if f == u64::from(PLAN_FORMAT) => {}
+        Some(f) if f < u64::from(PLAN_FORMAT) => {
+            return Err(bad(format!(
+                "plan format {f} was written by an older standin (this one reads format {PLAN_FORMAT}: typed values); make a new plan"
+            )))
+        }
         Some(f) => {
             return Err(bad(format!(
-                "plan format {f}; this standin reads formats 1 to {PLAN_FORMAT}; make a new plan"
+                "plan format {f} was written by a newer standin (this one reads format {PLAN_FORMAT}); use that standin, or make a new plan"
             )))
         }
         None => {

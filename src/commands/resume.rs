@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs};
 use crate::engine::{self, load_view, Spec};
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::report::{self, Console, Format, Terminal};
 
 pub(super) struct ResumeArgs<'a> {
@@ -15,7 +15,7 @@ pub(super) struct ResumeArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<u8, Error> {
+pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Error> {
     let state = super::state(cli).await?;
     let run_id = super::status::resolve(&state, args.run_id).await?;
     let lock = state

@@ -3,9 +3,8 @@
 use crate::cli::Cli;
 use crate::engine::journal::{now, Outcome, Record};
 use crate::engine::{self, load_view};
-use crate::error::{exit, Error};
+use crate::error::{Error, Exit};
 use crate::report::{self, Console, Format, Terminal};
-use crate::stop::Stop;
 
 pub(super) struct RollbackArgs<'a> {
     pub run_id: Option<&'a str>,
@@ -14,7 +13,7 @@ pub(super) struct RollbackArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Error> {
+pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, Error> {
     let RollbackArgs {
         run_id,
         yes,
@@ -48,7 +47,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
                 "Run {run_id}: nothing to roll back (no step left a change in place)."
             )),
         }
-        return Ok(exit::SUCCESS);
+        return Ok(Exit::Success);
     }
     if cli.output == Format::Human {
         report::line(&format!(
@@ -64,7 +63,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
     )?;
     let terminal = Terminal::default();
     // Stopping half way through a rollback helps no one: the first signal only warns.
-    let stop = Stop::on_signals("finishing the rollback (a second signal abandons it)...");
+    let stop = super::signals("finishing the rollback (a second signal abandons it)...");
     let ctx = super::context(&view.aws, yes, &terminal, stop).await;
     let mut console = Console::new(cli.output, terminal);
     let reason = if force {
@@ -79,7 +78,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<u8, Er
     }
     // For this command, everything put back is success (`run` says 1: its step failed).
     Ok(match report.outcome {
-        Outcome::RolledBack => exit::SUCCESS,
-        outcome => exit::of(&outcome),
+        Outcome::RolledBack => Exit::Success,
+        outcome => Exit::of(outcome),
     })
 }

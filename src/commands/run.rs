@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::plan::{self, PlanDoc};
-use crate::engine::state::State;
 use crate::engine::{self, Report, Spec};
-use crate::error::{exit, Error};
+use crate::error::{Error, Exit};
 use crate::playbook::Playbook;
 use crate::report::{self, Console, Format, Terminal};
+use crate::state::State;
 use crate::steps::Ctx;
 use crate::stop::Stop;
 
@@ -22,7 +22,7 @@ pub(super) struct RunArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
+pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
     let saved = args.plan.map(|p| super::plan::load_saved(p)).transpose()?;
     let path = match (args.playbook, &saved) {
         (Some(path), _) => path.clone(),
@@ -98,7 +98,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<u8, Error> {
 
 /// Signal handling for a run: stop at the next safe point, then offer a rollback.
 pub(super) fn stop() -> Stop {
-    Stop::on_signals(
+    super::signals(
         "stopping at the next safe point (after the current change, or now if it is waiting); a second signal aborts the step in flight...",
     )
 }
@@ -134,7 +134,7 @@ pub(super) async fn checked_plan(
 }
 
 /// Prints a run's report and maps its outcome to the exit code.
-pub(super) fn finish(cli: &Cli, report: &Report) -> u8 {
+pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
     match cli.output {
         Format::Json => report::print_json(report),
         Format::Human => report::print(&format!(
@@ -142,5 +142,5 @@ pub(super) fn finish(cli: &Cli, report: &Report) -> u8 {
             report::human_report(report, &super::state_flag(cli))
         )),
     }
-    exit::of(&report.outcome)
+    Exit::of(report.outcome)
 }

@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::engine::state::{Holder, State};
 use crate::engine::view::RunView;
-use crate::error::{exit, Error};
+use crate::error::{Error, Exit};
 use crate::report::{self, Format};
+use crate::state::{Holder, State};
 
 /// The given run id, or the newest run's.
 pub(super) async fn resolve(state: &State, run_id: Option<&str>) -> Result<String, Error> {
@@ -49,7 +49,7 @@ struct Lock<'a> {
     expired: bool,
 }
 
-pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<u8, Error> {
+pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<Exit, Error> {
     let state = super::state(cli).await?;
     let run_id = resolve(&state, run_id).await?;
     let view = state.view(&run_id).await?;
@@ -73,5 +73,5 @@ pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<u8, Error>
             }
         }
     }
-    Ok(exit::SUCCESS)
+    Ok(Exit::Success)
 }

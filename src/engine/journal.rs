@@ -1,32 +1,29 @@
-//! The write-ahead journal of a run: one JSON record per line in `runs/<run-id>/journal.jsonl`
-//! of the state (a directory, or an S3 bucket and prefix), each appended and made durable
-//! (fsynced, or the S3 PUT answered) before the next action.
+//! The write-ahead journal of a run: one JSON record per line, each appended and made durable
+//! before the next action, wherever the state keeps it (a [`Store`]: `runs/<run-id>/
+//! journal.jsonl` of a directory or of an S3 bucket and prefix, see [`crate::state`]).
 //!
 //! A step's undo record is journaled (`intent`) before its mutation starts, so a run killed at
 //! any point can still be rolled back from the journal alone. Records never hold secret values.
 //! Format version: [`FORMAT`]; a reader refuses journals from a newer format and reads every
 //! older one (fields added since have defaults). docs/journal.md describes the format.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::Source;
-use super::state::{open_no_follow, Fence};
-use crate::aws::s3::Object;
-use crate::aws::{AwsSettings, Expect};
+use crate::config::AwsSettings;
 use crate::steps::Change;
 
 /// Journal format version written by this build. 2 added the playbook's fingerprint to the
 /// start record, the planned changes to intents, `resumed` records and the `stopped` outcome;
-/// 3 values with notes (a parameter's attributes), parameter attributes in `ssm.*` undo
-/// records and `lock-url` undo records with one rule per listener, which older builds would
-/// refuse.
-pub const FORMAT: u32 = 3;
+/// 3 parameter attributes in `ssm.*` undo records and `lock-url` undo records with one rule
+/// per listener; 4 typed values and resources in the planned changes of intents. Older builds
+/// would refuse each.
+pub const FORMAT: u32 = 4;
 
 /// One line of the journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,7 +47,11 @@ pub enum Record {
     Intent {
         step: String,
         undo: Value,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "typed_or_none"
+        )]
         changes: Vec<Change>,
         at: String,
     },
@@ -99,6 +100,13 @@ pub enum Record {
     },
 }
 
+/// The planned changes of an intent; those of journals before format 4 (values as display
+/// text) read as none, as in format 1: `resume` then settles a step in doubt only when its
+/// change landed, and otherwise rolls back.
+fn typed_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Change>, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).unwrap_or_default())
+}
+
 /// A step as listed in the start record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRef {
@@ -125,103 +133,52 @@ pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// An open journal, appending: a file in a state directory, or an object in a state bucket.
+/// Where a journal's lines are kept: a file of a state directory, an object of a state bucket
+/// ([`crate::state`] has both). The engine writes and reads journals through this alone.
+pub trait Store: Send {
+    /// Appends one line (ending in `\n`): when this returns, it is durable (fsynced, or the
+    /// PUT answered), or it was not written.
+    fn append(&mut self, line: &[u8]) -> io::Result<()>;
+    /// The journal's bytes as they are now (or as this process last wrote or read them).
+    fn bytes(&self) -> io::Result<Vec<u8>>;
+}
+
+/// Closed when the lock is lost (another process took it over, or its lease ran out); every
+/// journal write then fails, so the holder stops before its next action. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Fence(Arc<OnceLock<String>>);
+
+impl Fence {
+    /// Fails, saying why, once the lock is lost.
+    pub fn check(&self) -> io::Result<()> {
+        match self.0.get() {
+            Some(why) => Err(io::Error::other(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the fence for good, saying why.
+    pub fn close(&self, why: String) {
+        let _ = self.0.set(why);
+    }
+}
+
+/// An open journal, appending.
 pub struct Journal {
     location: String,
-    target: Target,
+    store: Box<dyn Store>,
     fence: Fence,
     /// This process journaled a step's intent: a change may have been made since.
     wrote_intent: bool,
 }
 
-enum Target {
-    /// Each record is one write to the file, then `fdatasync`.
-    File(PathBuf),
-    /// Each record rewrites the whole object with `If-Match` the ETag of this journal's last
-    /// write, so no other writer's records can be lost or interleaved unnoticed.
-    Object(Remote),
-}
-
-/// An S3 journal as this process last wrote (or read) it.
-struct Remote {
-    object: Object,
-    run_id: String,
-    bytes: Vec<u8>,
-    etag: String,
-}
-
 impl Journal {
-    /// Creates the journal of a new run in a state directory (the run directory must not
-    /// exist yet).
-    pub fn create(run_dir: &Path, fence: Fence) -> io::Result<Self> {
-        fs::create_dir_all(run_dir.parent().unwrap_or(run_dir))?;
-        fs::create_dir(run_dir)?;
-        let path = run_dir.join("journal.jsonl");
-        OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)?;
-        // The new directory entries must survive a crash as much as the records do.
-        sync_dir(run_dir)?;
-        if let Some(parent) = run_dir.parent() {
-            sync_dir(parent)?;
-        }
-        Ok(Self::open(&path, fence))
-    }
-
-    /// A journal of a state directory, to read and append to (an earlier run's, for resume
-    /// and rollback). The file is opened for each append.
-    pub fn open(path: &Path, fence: Fence) -> Self {
+    /// A journal kept in `store`, named `location` (a path or an `s3://` URL), whose writes
+    /// stop once `fence` closes.
+    pub fn new(location: String, store: Box<dyn Store>, fence: Fence) -> Self {
         Self {
-            location: path.display().to_string(),
-            target: Target::File(path.to_owned()),
-            fence,
-            wrote_intent: false,
-        }
-    }
-
-    /// Creates the journal of a new run as an S3 object that must not exist yet.
-    pub async fn create_object(object: Object, run_id: &str, fence: Fence) -> io::Result<Self> {
-        let etag = object
-            .put(Vec::new(), Expect::Absent)
-            .await
-            .map_err(io::Error::other)?
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("run {run_id} already has a journal"),
-                )
-            })?;
-        Ok(Self::remote(object, run_id, Vec::new(), etag, fence))
-    }
-
-    /// Reads an S3 journal, to append to it from where it is now.
-    pub async fn open_object(
-        object: Object,
-        run_id: &str,
-        fence: Fence,
-    ) -> Result<Self, ReadError> {
-        let io = |source| ReadError::Io {
-            location: object.url(),
-            source,
-        };
-        let (bytes, etag) = object
-            .get()
-            .await
-            .map_err(|e| io(io::Error::other(e)))?
-            .ok_or_else(|| io(io::ErrorKind::NotFound.into()))?;
-        Ok(Self::remote(object, run_id, bytes, etag, fence))
-    }
-
-    fn remote(object: Object, run_id: &str, bytes: Vec<u8>, etag: String, fence: Fence) -> Self {
-        Self {
-            location: object.url(),
-            target: Target::Object(Remote {
-                object,
-                run_id: run_id.to_owned(),
-                bytes,
-                etag,
-            }),
+            location,
+            store,
             fence,
             wrote_intent: false,
         }
@@ -232,25 +189,17 @@ impl Journal {
         &self.location
     }
 
-    /// Appends one record: when this returns, the record is on disk (fsynced) or in S3 (the
-    /// PUT answered). Fails, writing nothing, once this process lost its lock.
+    /// Appends one record: when this returns, the record is durable. Fails, writing nothing,
+    /// once this process lost its lock.
     pub fn append(&mut self, record: &Record) -> io::Result<()> {
         self.fence.check()?;
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
-        let written = match &mut self.target {
-            Target::File(path) => {
-                let mut file = open_no_follow(path, OpenOptions::new().read(true).append(true))?;
-                drop_torn_tail(&mut file)?;
-                file.write_all(&line)?;
-                file.sync_data()
-            }
-            Target::Object(remote) => crate::aws::block_on(remote.append(line))?,
-        };
-        if written.is_ok() && matches!(record, Record::Intent { .. }) {
+        self.store.append(&line)?;
+        if matches!(record, Record::Intent { .. }) {
             self.wrote_intent = true;
         }
-        written
+        Ok(())
     }
 
     /// Whether the run may have changed something: a step's intent is journaled (by this
@@ -264,66 +213,14 @@ impl Journal {
             }
     }
 
-    /// Every record (as [`parse`] reads them): of the file as it is now, or of the object as
-    /// this process last wrote or read it.
+    /// Every record, as [`parse`] reads them.
     pub fn records(&self) -> Result<Vec<Record>, ReadError> {
-        match &self.target {
-            Target::File(path) => read(path),
-            Target::Object(remote) => parse(&self.location, &remote.bytes),
-        }
+        let bytes = self.store.bytes().map_err(|source| ReadError::Io {
+            location: self.location.clone(),
+            source,
+        })?;
+        parse(&self.location, &bytes)
     }
-}
-
-/// Cuts a last line left unfinished by a crash, so the next record starts on a line of its own
-/// (readers ignore a torn last line; glued to a new record it would be corrupt).
-fn drop_torn_tail(file: &mut File) -> io::Result<()> {
-    if file.metadata()?.len() == 0 {
-        return Ok(());
-    }
-    let mut last = [0u8];
-    file.seek(SeekFrom::End(-1))?;
-    file.read_exact(&mut last)?;
-    if last[0] == b'\n' {
-        return Ok(());
-    }
-    let mut bytes = Vec::new();
-    file.seek(SeekFrom::Start(0))?;
-    file.read_to_end(&mut bytes)?;
-    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    file.set_len(keep as u64)?;
-    file.sync_data()
-}
-
-impl Remote {
-    async fn append(&mut self, line: Vec<u8>) -> io::Result<()> {
-        let mut next = self.bytes.clone();
-        next.extend(line);
-        let written = self
-            .object
-            .put(next.clone(), Expect::Version(&self.etag))
-            .await
-            .map_err(io::Error::other)?;
-        let etag = match written {
-            Some(etag) => etag,
-            None => match self.object.get().await.map_err(io::Error::other)? {
-                // Our own write, landed twice (the SDK retried it after a lost answer).
-                Some((now, etag)) if now == next => etag,
-                _ => {
-                    return Err(io::Error::other(format!(
-                        "another process wrote the journal of run {} since this one did; stop and look (`standin status {}`, with the same --state)",
-                        self.run_id, self.run_id
-                    )))
-                }
-            },
-        };
-        self.bytes = next;
-        self.etag = etag;
-        Ok(())
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Why a journal cannot be read.
@@ -341,18 +238,6 @@ pub enum ReadError {
     Future { location: String, found: String },
     #[error("{location}: empty journal (the run did not start)")]
     Empty { location: String },
-}
-
-/// Reads every record of a journal file, as [`parse`] does.
-pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
-    let location = path.display().to_string();
-    let mut bytes = Vec::new();
-    match open_no_follow(path, OpenOptions::new().read(true))
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-    {
-        Ok(_) => parse(&location, &bytes),
-        Err(source) => Err(ReadError::Io { location, source }),
-    }
 }
 
 /// Parses every record of a journal's bytes. A last line without its newline is a write cut
@@ -407,74 +292,4 @@ pub fn parse(location: &str, bytes: &[u8]) -> Result<Vec<Record>, ReadError> {
         });
     }
     Ok(records)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn start() -> Record {
-        Record::Start {
-            format: FORMAT,
-            run_id: "r1".into(),
-            playbook: "p".into(),
-            file: "p.yaml".into(),
-            aws: AwsSettings::default(),
-            source: None,
-            steps: vec![],
-            at: now(),
-        }
-    }
-
-    #[test]
-    fn reads_back_what_it_wrote_and_ignores_a_torn_last_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let run = dir.path().join("runs").join("r1");
-        let mut journal = Journal::create(&run, Fence::default()).unwrap();
-        journal.append(&start()).unwrap();
-        journal
-            .append(&Record::Unchanged {
-                step: "a".into(),
-                at: now(),
-            })
-            .unwrap();
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(journal.location())
-            .unwrap();
-        file.write_all(b"{\"record\":\"intent\",\"st").unwrap();
-        let records = journal.records().unwrap();
-        assert_eq!(records.len(), 2);
-        // The next append replaces the torn line instead of gluing onto it.
-        journal.append(&Record::Resumed { at: now() }).unwrap();
-        let records = journal.records().unwrap();
-        assert_eq!(records.len(), 3);
-        assert!(matches!(records[2], Record::Resumed { .. }));
-    }
-
-    #[test]
-    fn refuses_corrupt_and_future_journals() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
-        fs::write(&path, "{\"record\":\"start\",\"format\":99}\n").unwrap();
-        assert!(matches!(
-            read(&path),
-            Err(ReadError::Future { found, .. }) if found == "99"
-        ));
-        fs::write(&path, "{\"record\":\"start\",\"format\":1e30}\n").unwrap();
-        assert!(matches!(read(&path), Err(ReadError::Future { .. })));
-        fs::write(
-            &path,
-            "{\"record\":\"start\",\"format\":99999999999999999999}\n",
-        )
-        .unwrap();
-        assert!(matches!(read(&path), Err(ReadError::Future { .. })));
-        fs::write(&path, "garbage\n").unwrap();
-        assert!(matches!(
-            read(&path),
-            Err(ReadError::Corrupt { line: 1, .. })
-        ));
-        fs::write(&path, "").unwrap();
-        assert!(matches!(read(&path), Err(ReadError::Empty { .. })));
-    }
 }

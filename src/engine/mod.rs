@@ -4,7 +4,6 @@
 mod crash;
 pub mod journal;
 pub mod plan;
-pub mod state;
 pub mod view;
 
 use std::collections::BTreeSet;
@@ -430,7 +429,8 @@ impl Checks<'_> {
             .skip(self.index + 1)
             .flat_map(|s| &s.changes);
         let state = Predicted::new(prepared.changes.iter().chain(later));
-        let failed: Vec<String> = guards::check(&self.playbook.guards, &state, ctx, self.forced)
+        let live = guards::LiveAws { ctx };
+        let failed: Vec<String> = guards::check(&self.playbook.guards, &state, &live, self.forced)
             .await
             .into_iter()
             .filter(GuardResult::blocks)
@@ -570,7 +570,7 @@ pub async fn rollback(
     let stop = ctx.waits.stop.for_rollback();
     // The rollback's own waits (DNS, environments) end only when it is abandoned.
     let ctx = &Ctx {
-        waits: crate::aws::Waits {
+        waits: crate::stop::Waits {
             stop: stop.clone(),
             ..ctx.waits.clone()
         },

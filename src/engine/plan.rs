@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::Playbook;
-use crate::steps::{Action, Change, Ctx, Shown};
+use crate::steps::{Action, Change, Ctx, Resource, Value};
 
-/// The saved-plan format this build writes; it reads every one up to it. 2 added values with
-/// notes (a parameter's attributes) and per-listener `lock-url` lines.
-pub const PLAN_FORMAT: u32 = 2;
+/// The saved-plan format this build writes and reads. 3 made values and resources typed (2
+/// had added a parameter's attributes and per-listener `lock-url` lines).
+pub const PLAN_FORMAT: u32 = 3;
 
 /// At most this many steps are planned at once: enough to hide latency, few enough not to be
 /// throttled by the APIs.
@@ -172,8 +172,9 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .await;
     predict(&mut steps);
     let state = Predicted::new(steps.iter().flat_map(|s| &s.changes));
-    let guards = guards::check(&pb.guards, &state, ctx, forced).await;
-    let warnings = guards::playbook_warnings(pb, &state, ctx).await;
+    let live = guards::LiveAws { ctx };
+    let guards = guards::check(&pb.guards, &state, &live, forced).await;
+    let warnings = guards::playbook_warnings(pb, &state, &live).await;
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),
@@ -189,48 +190,67 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
     doc
 }
 
-/// Rewrites each step's changes as they will be when the step runs: a resource that an
-/// earlier step changes starts from that step's result, not from the live value, and a
-/// parameter's versions move on by one for each earlier step that writes it (whatever it
-/// writes: a value, another type, a key inside it). Steps are read concurrently against live
-/// state; this puts them back in order, so that each step's plan equals what the step will
-/// meet when it runs.
+/// Rewrites each step's changes as they will be when the step runs. Steps are read
+/// concurrently against live state; this puts them back in order:
+/// - a resource an earlier step changes starts from that step's result, not the live value;
+/// - a write keeps the attributes it does not set as they will be then;
+/// - whether a change still changes something is decided again (as the step decides it);
+/// - a parameter's version is the live one moved on by one for each earlier step that writes
+///   it (a value, another type, a key inside it), and a write makes the next one.
+///
+/// So that each step's plan equals what the step will meet when it runs, for any sequence of
+/// writes.
 fn predict(steps: &mut [PlannedStep]) {
-    let mut state: HashMap<String, Option<Shown>> = HashMap::new();
-    let mut writes: HashMap<String, i64> = HashMap::new();
+    let mut state: HashMap<Resource, Option<Value>> = HashMap::new();
+    // Each parameter's version as the steps so far leave it (0: absent).
+    let mut versions: HashMap<String, i64> = HashMap::new();
     for step in steps.iter_mut() {
         let mut written = Vec::new();
         for change in &mut step.changes {
             if matches!(change.action, Action::Check | Action::Run) {
                 continue;
             }
-            let parameter = change.resource.parameter().map(str::to_owned);
-            if let Some(name) = &parameter {
-                change.shift_versions(writes.get(name).copied().unwrap_or(0));
-            }
-            let label = change.resource.to_string();
-            if let Some(earlier) = state.get(&label) {
+            // The parameter's version as this step read it live: its value's, or the one
+            // before the version its write makes (a key absent from a `.env` file has none).
+            let read = change.before.as_ref().and_then(Value::version).or_else(|| {
+                let written = change.after.as_ref().and_then(Value::version)?;
+                Some(written - i64::from(change.action != Action::Keep))
+            });
+            if let Some(earlier) = state.get(&change.resource) {
                 change.before = earlier.clone();
-                change.action = match (&change.before, &change.after) {
-                    (None, None) => Action::Keep,
-                    (None, Some(_)) => Action::Add,
-                    (Some(_), None) => Action::Remove,
-                    (Some(b), Some(a)) if a.same_value(b) => Action::Keep,
-                    _ => Action::Modify,
-                };
-                if change.action == Action::Keep {
-                    change.after = change.before.clone();
+            }
+            if let Some(after) = &mut change.after {
+                after.written_over(change.before.as_ref());
+            }
+            change.action = match (&change.before, &change.after) {
+                (None, None) => Action::Keep,
+                (None, Some(_)) => Action::Add,
+                (Some(_), None) => Action::Remove,
+                (Some(b), Some(a)) if a.same(b) => Action::Keep,
+                _ => Action::Modify,
+            };
+            if let Some(name) = change.resource.held_by() {
+                let now = *versions.entry(name.to_owned()).or_insert(read.unwrap_or(0));
+                if let Some(before) = &mut change.before {
+                    before.set_version(now);
+                }
+                if let Some(after) = &mut change.after {
+                    after.set_version(if change.action == Action::Keep {
+                        now
+                    } else {
+                        now + 1
+                    });
+                }
+                if change.action != Action::Keep {
+                    written.push(name.to_owned());
                 }
             }
-            if change.action != Action::Keep {
-                written.extend(parameter);
-            }
-            state.insert(label, change.after.clone());
+            state.insert(change.resource.clone(), change.after.clone());
         }
         written.sort();
         written.dedup();
         for name in written {
-            *writes.entry(name).or_default() += 1;
+            *versions.entry(name).or_default() += 1;
         }
     }
 }
@@ -368,14 +388,35 @@ pub fn stale(saved: &PlanDoc, fresh: &PlanDoc) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::Resource;
+    use crate::aws::ssm::Attrs;
+    use crate::steps::{ParamValue, Secretish};
 
-    fn change(action: Action, name: &str, before: Option<&str>, after: Option<&str>) -> Change {
+    /// A plain parameter at `version`.
+    fn plain(value: &str, version: i64) -> Value {
+        Value::Parameter(ParamValue {
+            held: Secretish::plain(value, version),
+            ptype: "String".into(),
+            attrs: Default::default(),
+            given: Some(Default::default()),
+        })
+    }
+
+    /// A SecureString parameter holding `value` (only fingerprinted) at `version`.
+    fn secret(value: &str, version: i64) -> Value {
+        Value::Parameter(ParamValue {
+            held: Secretish::secret(version, &[value, ""]),
+            ptype: "SecureString".into(),
+            attrs: Default::default(),
+            given: Some(Default::default()),
+        })
+    }
+
+    fn change(action: Action, name: &str, before: Option<Value>, after: Option<Value>) -> Change {
         Change {
             action,
-            resource: Resource::Parameter(name.into()),
-            before: before.map(|v| Shown::Plain(v.into())),
-            after: after.map(|v| Shown::Plain(v.into())),
+            resource: Resource::parameter(name),
+            before,
+            after,
         }
     }
 
@@ -390,133 +431,196 @@ mod tests {
         }
     }
 
-    #[test]
-    fn later_steps_start_from_what_earlier_steps_leave() {
-        let mut steps = vec![
-            step(
-                "copy",
-                vec![change(Action::Modify, "/a/X", Some("true"), Some("false"))],
-            ),
-            step(
-                "again",
-                vec![
-                    change(Action::Modify, "/a/X", Some("true"), Some("false")),
-                    change(Action::Keep, "/a/Y", Some("1"), Some("1")),
-                ],
-            ),
-            step(
-                "back",
-                vec![change(Action::Keep, "/a/X", Some("true"), Some("true"))],
-            ),
-        ];
-        predict(&mut steps);
-        assert_eq!(steps[1].changes[0].action, Action::Keep);
-        assert_eq!(steps[1].changes[1].action, Action::Keep);
-        let back = &steps[2].changes[0];
-        assert_eq!(back.action, Action::Modify);
-        assert_eq!(back.before, Some(Shown::Plain("false".into())));
+    fn version(v: &Option<Value>) -> Option<i64> {
+        v.as_ref().and_then(Value::version)
     }
 
     #[test]
-    fn secrets_written_twice_get_the_next_version() {
-        let secret = |action, b: i64, a: i64| Change {
-            action,
-            resource: Resource::Parameter("/a/PASSWORD".into()),
-            before: Some(Shown::sensitive(b)),
-            after: Some(Shown::sensitive(a)),
-        };
+    fn later_steps_start_from_what_earlier_steps_leave() {
+        let x =
+            |a, b: &str, bv, c: &str, cv| change(a, "/a/X", Some(plain(b, bv)), Some(plain(c, cv)));
         let mut steps = vec![
-            step("one", vec![secret(Action::Modify, 1, 2)]),
-            step("two", vec![secret(Action::Modify, 1, 2)]),
+            step("copy", vec![x(Action::Modify, "true", 3, "false", 4)]),
+            step(
+                "again",
+                vec![
+                    x(Action::Modify, "true", 3, "false", 4),
+                    change(
+                        Action::Keep,
+                        "/a/Y",
+                        Some(plain("1", 1)),
+                        Some(plain("1", 1)),
+                    ),
+                ],
+            ),
+            step("back", vec![x(Action::Keep, "true", 3, "true", 3)]),
         ];
         predict(&mut steps);
-        assert_eq!(steps[1].changes[0].before, Some(Shown::sensitive(2)));
-        assert_eq!(steps[1].changes[0].after, Some(Shown::sensitive(3)));
+        assert_eq!(steps[1].changes[0].action, Action::Keep);
+        assert_eq!(version(&steps[1].changes[0].after), Some(4));
+        assert_eq!(steps[1].changes[1].action, Action::Keep);
+        let back = &steps[2].changes[0];
+        assert_eq!(back.action, Action::Modify);
+        assert_eq!(back.before, Some(plain("false", 4)));
+        assert_eq!(back.after, Some(plain("true", 5)));
     }
 
     #[test]
     fn a_plain_parameter_made_secret_later_gets_the_version_the_run_meets() {
         // Both steps read version 3 live; the first writes version 4, so the second writes 5.
-        let secret = |action, before: Option<Shown>, version| Change {
-            action,
-            resource: Resource::Parameter("/a/TOKEN".into()),
-            before,
-            after: Some(Shown::secret(version, &["s3cret", ""])),
-        };
         let mut steps = vec![
             step(
                 "plain",
-                vec![change(Action::Modify, "/a/TOKEN", Some("old"), Some("new"))],
+                vec![change(
+                    Action::Modify,
+                    "/a/TOKEN",
+                    Some(plain("old", 3)),
+                    Some(plain("new", 4)),
+                )],
             ),
             step(
                 "secure",
-                vec![secret(Action::Modify, Some(Shown::Plain("old".into())), 4)],
+                vec![change(
+                    Action::Modify,
+                    "/a/TOKEN",
+                    Some(plain("old", 3)),
+                    Some(secret("s3cret", 4)),
+                )],
             ),
         ];
         predict(&mut steps);
         let second = &steps[1].changes[0];
         assert_eq!(second.action, Action::Modify);
-        assert_eq!(second.before, Some(Shown::Plain("new".into())));
-        assert_eq!(second.after, Some(Shown::sensitive(5)));
+        assert_eq!(second.before, Some(plain("new", 4)));
+        assert_eq!(version(&second.after), Some(5));
     }
 
     #[test]
-    fn a_secret_written_again_with_the_same_value_is_unchanged() {
-        let write = |value: &str| Change {
-            action: Action::Modify,
-            resource: Resource::Parameter("/a/PASSWORD".into()),
-            before: Some(Shown::secret(1, &["old", ""])),
-            after: Some(Shown::secret(2, &[value, ""])),
+    fn a_secret_written_again_or_back_gets_the_right_version() {
+        let write = |live: &str, value: &str, action| {
+            change(
+                action,
+                "/a/PASSWORD",
+                Some(secret(live, 1)),
+                Some(secret(value, 1 + i64::from(action == Action::Modify))),
+            )
         };
         let mut steps = vec![
-            step("one", vec![write("new")]),
-            step("two", vec![write("new")]),
-            step("three", vec![write("newer")]),
+            step("one", vec![write("old", "new", Action::Modify)]),
+            // The same value again: nothing to change.
+            step("two", vec![write("old", "new", Action::Modify)]),
+            // Back to the live value: unchanged on live state, but a write after `one`.
+            step("three", vec![write("old", "old", Action::Keep)]),
         ];
         predict(&mut steps);
         assert_eq!(steps[1].changes[0].action, Action::Keep);
-        assert_eq!(steps[1].changes[0].after, Some(Shown::sensitive(2)));
-        assert_eq!(steps[2].changes[0].action, Action::Modify);
-        assert_eq!(steps[2].changes[0].before, Some(Shown::sensitive(2)));
-        assert_eq!(steps[2].changes[0].after, Some(Shown::sensitive(3)));
+        assert_eq!(version(&steps[1].changes[0].after), Some(2));
+        let back = &steps[2].changes[0];
+        assert_eq!(back.action, Action::Modify);
+        assert_eq!(version(&back.before), Some(2));
+        assert_eq!(version(&back.after), Some(3));
     }
 
     #[test]
     fn keys_of_one_env_file_share_its_versions() {
-        let key = |k: &str, action, b: i64, a: i64| Change {
+        let key = |k: &str, action, before: &str, after: &str| Change {
             action,
             resource: Resource::EnvKey {
                 parameter: "/a/env".into(),
                 key: k.into(),
             },
-            before: Some(Shown::secret(b, &[k, "old"])),
-            after: Some(Shown::secret(
-                a,
-                &[k, if action == Action::Keep { "old" } else { "new" }],
-            )),
+            before: Some(Value::EnvKey(Secretish::secret(7, &[before]))),
+            after: Some(Value::EnvKey(Secretish::secret(
+                7 + i64::from(action != Action::Keep),
+                &[after],
+            ))),
         };
         let mut steps = vec![
-            step("first", vec![key("A", Action::Modify, 7, 8)]),
+            step("first", vec![key("A", Action::Modify, "a0", "a1")]),
             step(
                 "second",
-                vec![key("B", Action::Modify, 7, 8), key("C", Action::Keep, 7, 7)],
+                vec![
+                    key("B", Action::Modify, "b0", "b1"),
+                    key("C", Action::Keep, "c0", "c0"),
+                ],
             ),
+            // A again, after B was written under another key of the same file.
+            step("third", vec![key("A", Action::Modify, "a0", "a2")]),
         ];
         predict(&mut steps);
         let second = &steps[1].changes;
-        assert_eq!(second[0].before, Some(Shown::sensitive(8)));
-        assert_eq!(second[0].after, Some(Shown::sensitive(9)));
-        assert_eq!(second[1].after, Some(Shown::sensitive(8)));
+        assert_eq!(version(&second[0].before), Some(8));
+        assert_eq!(version(&second[0].after), Some(9));
+        assert_eq!(version(&second[1].after), Some(8));
+        let third = &steps[2].changes[0];
+        assert_eq!(
+            (version(&third.before), version(&third.after)),
+            (Some(9), Some(10))
+        );
+    }
+
+    #[test]
+    fn a_write_keeps_the_attributes_it_does_not_set_as_an_earlier_step_leaves_them() {
+        let described = |value: &str, version, description: Option<&str>, given: Option<Attrs>| {
+            Value::Parameter(ParamValue {
+                held: Secretish::plain(value, version),
+                ptype: "String".into(),
+                attrs: Attrs {
+                    description: description.map(str::to_owned),
+                    ..Default::default()
+                },
+                given,
+            })
+        };
+        let copied = Attrs {
+            description: Some("from prod".into()),
+            ..Default::default()
+        };
+        let mut steps = vec![
+            step(
+                "copy",
+                vec![change(
+                    Action::Modify,
+                    "/a/X",
+                    Some(described("s", 1, None, None)),
+                    Some(described("p", 2, Some("from prod"), Some(copied))),
+                )],
+            ),
+            step(
+                "put",
+                vec![change(
+                    Action::Modify,
+                    "/a/X",
+                    Some(described("s", 1, None, None)),
+                    Some(described("q", 2, None, Some(Attrs::default()))),
+                )],
+            ),
+        ];
+        predict(&mut steps);
+        assert_eq!(
+            steps[1].changes[0].after,
+            Some(described("q", 3, Some("from prod"), None))
+        );
     }
 
     #[test]
     fn differences_name_each_resource() {
         let planned = step(
             "s",
-            vec![change(Action::Modify, "/a/X", Some("1"), Some("2"))],
+            vec![change(
+                Action::Modify,
+                "/a/X",
+                Some(plain("1", 1)),
+                Some(plain("2", 2)),
+            )],
         );
         assert!(differences(&planned.changes, &planned.changes).is_empty());
-        let now = [change(Action::Modify, "/a/X", Some("5"), Some("2"))];
+        let now = [change(
+            Action::Modify,
+            "/a/X",
+            Some(plain("5", 1)),
+            Some(plain("2", 2)),
+        )];
         assert_eq!(
             differences(&planned.changes, &now),
             ["/a/X: planned ~ 1 → 2, now ~ 5 → 2"]

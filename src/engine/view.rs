@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::journal::{Outcome, Record, StepRef};
 use super::plan::Source;
-use crate::aws::AwsSettings;
+use crate::config::AwsSettings;
 use crate::steps::Change;
 
 /// Where a step stands according to the journal.

@@ -6,6 +6,7 @@
 //! kind checks its own fields. Positions of later problems come from [`locate::Locator`];
 //! serde's messages are put in the operator's words by [`plain`].
 
+pub mod guard;
 mod interpolate;
 mod locate;
 mod plain;
@@ -17,12 +18,11 @@ use std::time::Duration;
 
 use serde_yaml::{Mapping, Value};
 
+use self::guard::Guard;
 use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
 use self::plain::{key_name, shown};
-use crate::aws::AwsSettings;
-use crate::engine::state::StateBlock;
-use crate::guards::{self, Guard};
+pub use crate::config::{AwsSettings, StateBlock};
 use crate::steps::{self, FieldError, KindDef, Step};
 
 /// The only playbook format version this build reads.
@@ -495,7 +495,7 @@ fn guard_list(c: &mut Checker, guards: Option<Value>) -> Vec<Guard> {
     items
         .into_iter()
         .enumerate()
-        .filter_map(|(i, item)| c.decode(&path.index(i), item, guards::parse, None))
+        .filter_map(|(i, item)| c.decode(&path.index(i), item, guard::parse, None))
         .collect()
 }
 

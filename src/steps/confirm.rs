@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{
-    irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Step, StepError,
+    irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Resource, Step,
+    StepError,
 };
 
 /// Fields of a `confirm` step.
@@ -35,7 +36,7 @@ impl Step for Confirm {
     async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
         Ok(one_line(
             Action::Check,
-            "confirm",
+            Resource::Confirm,
             None,
             format!("ask: {}", self.message),
             irreversible(self.clone(), "a confirmation changes nothing"),
@@ -79,7 +80,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::aws::{AwsSettings, Clients};
+    use crate::aws::Clients;
+    use crate::config::AwsSettings;
     use crate::steps::Prompt;
 
     /// A stand-in for the terminal: `standin run` refuses to start without a terminal or
@@ -95,7 +97,7 @@ mod tests {
     async fn ctx(assume_yes: bool, answer: Option<bool>) -> Ctx {
         Ctx {
             aws: Clients::load(&AwsSettings::default()).await,
-            waits: crate::aws::Waits {
+            waits: crate::stop::Waits {
                 every: Duration::from_millis(10),
                 stop: crate::stop::Stop::default(),
             },

@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::eb_shared::{self, environment, require_ready, wait_ready};
-use super::{irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError};
-use crate::aws::Call;
+use super::{
+    irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step, StepError,
+};
+use crate::aws::eb;
 
 /// Fields of an `eb.restart` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +35,9 @@ impl Step for Restart {
         let env = environment(ctx, &self.environment).await?;
         let mut prepared = one_line(
             Action::Run,
-            format!("environment {}", env.name),
+            Resource::Environment {
+                name: env.name.clone(),
+            },
             // What it observed goes in `before`: a plan compares only what a step asks for.
             Some(env.describe()),
             "restart app servers",
@@ -57,13 +61,8 @@ impl Step for Restart {
 impl Act for Restart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
         require_ready(&environment(ctx, &self.environment).await?)?;
-        ctx.aws
-            .elasticbeanstalk
-            .restart_app_server()
-            .environment_name(&self.environment)
-            .send()
+        eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
             .await
-            .op("ElasticBeanstalk.RestartAppServer")
             .map_err(StepError::aws(format!("environment {}", self.environment)))?;
         wait_ready(ctx, &[&self.environment])
             .await

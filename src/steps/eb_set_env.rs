@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
     check_set_unset, looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation,
-    Prepared, Resource, Shown, Step, StepError,
+    Prepared, Resource, Step, StepError, Value,
 };
 use crate::aws::cli::Line;
-use crate::aws::{eb, AwsSettings};
+use crate::aws::eb;
+use crate::config::AwsSettings;
 
 /// Fields of an `eb.set-env` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -89,8 +90,8 @@ impl Step for SetEnv {
             changes.push(Change {
                 action,
                 resource: Resource::property(&env.name, key),
-                before: now.map(|v| Shown::Plain(v.clone())),
-                after: want.map(|v| Shown::Plain(v.clone())),
+                before: now.map(Value::text),
+                after: want.map(Value::text),
             });
             if action != Action::Keep {
                 undo.before.insert(key.clone(), now.cloned());

@@ -4,7 +4,7 @@
 use super::{Ctx, StepError};
 use crate::aws::cli::Line;
 use crate::aws::eb::{self, Env};
-use crate::aws::AwsSettings;
+use crate::config::AwsSettings;
 use crate::iam::{arn, Grant, Needs};
 
 /// Reading environments (and their settings), plus `writes` on them when running, plus what

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::eb_shared::{self, environment, require_ready, wait_ready};
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
-    StepError, Undo,
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
+    Undo, Value,
 };
 use crate::aws::cli::{self, Line};
-use crate::aws::{AwsSettings, Call};
+use crate::aws::eb;
+use crate::config::AwsSettings;
 
 /// Fields of an `eb.swap-cnames` step.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,15 +68,19 @@ impl Step for SwapCnames {
             changes: vec![
                 Change {
                     action: Action::Modify,
-                    resource: Resource::Cname(source.name.clone()),
-                    before: Some(Shown::Plain(a.clone())),
-                    after: Some(Shown::Plain(b.clone())),
+                    resource: Resource::Cname {
+                        environment: source.name.clone(),
+                    },
+                    before: Some(Value::text(a.clone())),
+                    after: Some(Value::text(b.clone())),
                 },
                 Change {
                     action: Action::Modify,
-                    resource: Resource::Cname(destination.name.clone()),
-                    before: Some(Shown::Plain(b.clone())),
-                    after: Some(Shown::Plain(a.clone())),
+                    resource: Resource::Cname {
+                        environment: destination.name.clone(),
+                    },
+                    before: Some(Value::text(b.clone())),
+                    after: Some(Value::text(a.clone())),
                 },
             ],
             warnings,
@@ -121,14 +126,8 @@ impl SwapUndo {
         for name in [&self.source, &self.destination] {
             require_ready(&environment(ctx, name).await?)?;
         }
-        ctx.aws
-            .elasticbeanstalk
-            .swap_environment_cnames()
-            .source_environment_name(&self.source)
-            .destination_environment_name(&self.destination)
-            .send()
+        eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
             .await
-            .op("ElasticBeanstalk.SwapEnvironmentCNAMEs")
             .map_err(StepError::aws(format!(
                 "environments {} and {}",
                 self.source, self.destination
@@ -157,7 +156,10 @@ impl Undo for SwapUndo {
         }
         if now != (self.destination_cname.clone(), self.source_cname.clone()) && !force {
             return Err(StepError::Drift(vec![Drift {
-                resource: Resource::Cname(self.source.clone()).to_string(),
+                resource: Resource::Cname {
+                    environment: self.source.clone(),
+                }
+                .to_string(),
                 expected: self.destination_cname.clone(),
                 found: now.0,
             }]));

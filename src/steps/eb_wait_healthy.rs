@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::eb_shared::{self, environment};
 use super::{
-    duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError,
+    duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step,
+    StepError,
 };
 use crate::aws::eb::{self, Env};
 
@@ -48,7 +49,9 @@ impl Step for WaitHealthy {
         let env = environment(ctx, &self.environment).await?;
         Ok(one_line(
             Action::Check,
-            format!("environment {}", env.name),
+            Resource::Environment {
+                name: env.name.clone(),
+            },
             Some(env.describe()),
             format!(
                 "Ready and Green within {}",

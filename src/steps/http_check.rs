@@ -10,8 +10,8 @@ use crate::aws::error_chain;
 use serde::Deserialize;
 
 use super::{
-    duration, irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Step,
-    StepError,
+    duration, irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared,
+    Resource, Step, StepError,
 };
 
 /// Fields of an `http.check` step.
@@ -165,7 +165,9 @@ impl Step for HttpCheck {
         };
         Ok(one_line(
             Action::Check,
-            format!("GET {}", self.url),
+            Resource::Url {
+                url: self.url.clone(),
+            },
             Some(now),
             format!(
                 "answers {} within {}",

@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Shown, Step, StepError, Undo,
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
+    Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::elbv2::{self, HostRule, Listener};
-use crate::aws::AwsSettings;
+use crate::config::AwsSettings;
 use crate::iam::{Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
@@ -214,23 +215,22 @@ impl AlbLock {
         Ok(chosen)
     }
 
-    fn resource(&self, listener: &Listener) -> String {
-        format!(
-            "listener rule for host {} on {}",
-            self.host,
-            listener.label()
-        )
-    }
-
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
-        let wanted = format!("{} {:?}", self.status, self.body);
+        let rule = |priority| Value::Rule {
+            status: self.status,
+            body: self.body.clone(),
+            priority,
+        };
         let mut changes = Vec::new();
         let mut undo = AlbUndo {
             host: self.host.clone(),
             rules: Vec::new(),
         };
         for listener in self.listeners(ctx).await? {
-            let resource = self.resource(&listener);
+            let resource = Resource::ListenerRule {
+                host: self.host.clone(),
+                listener: listener.label(),
+            };
             let existing = elbv2::rules(&ctx.aws.elbv2, &listener.arn)
                 .await
                 .map_err(StepError::aws(&resource))?;
@@ -243,9 +243,9 @@ impl AlbLock {
             {
                 changes.push(Change {
                     action: Action::Keep,
-                    resource: resource.into(),
-                    before: Some(Shown::Plain(wanted.clone())),
-                    after: Some(Shown::Plain(wanted.clone())),
+                    resource,
+                    before: Some(rule(None)),
+                    after: Some(rule(None)),
                 });
                 continue;
             }
@@ -272,9 +272,9 @@ impl AlbLock {
             }
             changes.push(Change {
                 action: Action::Add,
-                resource: resource.into(),
+                resource,
                 before: None,
-                after: Some(Shown::Plain(format!("{wanted} (priority {chosen})"))),
+                after: Some(rule(Some(chosen))),
             });
             undo.rules.push(RuleUndo {
                 listener_arn: listener.arn.clone(),

@@ -22,6 +22,7 @@ pub mod route53_repoint;
 pub mod ssm_copy_parameters;
 pub mod ssm_edit_env_file;
 pub mod ssm_put_parameters;
+mod value;
 pub mod workers_restart;
 
 use std::fmt;
@@ -32,8 +33,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use self::resource::Resource;
-use crate::aws::{AwsError, AwsSettings, Clients, Waits};
+pub use self::value::{ParamValue, Secretish, Value};
+use crate::aws::{AwsError, Clients};
+use crate::config::AwsSettings;
 pub use crate::iam::Needs;
+use crate::stop::Waits;
 
 /// Every registered kind: adding a kind means adding its file and one line here.
 pub static KINDS: &[KindDef] = &[
@@ -92,7 +96,7 @@ pub(crate) fn check_set_unset(
 }
 
 /// A parameter's value as plans show it (a SecureString only by version).
-pub(crate) fn shown_param(param: &crate::aws::ssm::Param) -> Shown {
+pub(crate) fn param_value(param: &crate::aws::ssm::Param) -> Value {
     params::show(param, param.version)
 }
 
@@ -267,9 +271,9 @@ pub struct Change {
     /// What is touched, shown e.g. as `app.example.com. CNAME` or `/shop/staging/DB_HOST`.
     pub resource: Resource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<Shown>,
+    pub before: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<Shown>,
+    pub after: Option<Value>,
 }
 
 /// What a change does to its resource.
@@ -353,7 +357,7 @@ impl<A: Act> Mutation for ActMutation<A> {
 /// A step that only gates or acts: one plan line, no undo.
 pub fn one_line(
     action: Action,
-    resource: impl Into<Resource>,
+    resource: Resource,
     now: Option<String>,
     wanted: impl Into<String>,
     mutation: Box<dyn Mutation>,
@@ -361,171 +365,12 @@ pub fn one_line(
     Prepared {
         changes: vec![Change {
             action,
-            resource: resource.into(),
-            before: now.map(Shown::Plain),
-            after: Some(Shown::Plain(wanted.into())),
+            resource,
+            before: now.map(Value::note),
+            after: Some(Value::note(wanted)),
         }],
         warnings: Vec::new(),
         mutation,
-    }
-}
-
-/// A value as it may be shown: in clear, or only as a version when it is a secret; with
-/// notes on what else defines it when that is not the default (a parameter's tier, data type,
-/// pattern, description).
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum Shown {
-    Plain(String),
-    Noted {
-        value: String,
-        notes: Vec<String>,
-    },
-    Sensitive {
-        sensitive: bool,
-        version: i64,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        notes: Vec<String>,
-        /// A keyed hash of the secret, in memory only (never written, and its key dies with
-        /// the process): lets a plan tell whether a later write of a secret changes it.
-        #[serde(skip)]
-        fingerprint: Option<u64>,
-    },
-}
-
-/// Values compare as shown: a secret by its version and notes (a saved plan has no
-/// fingerprints).
-impl PartialEq for Shown {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Plain(a), Self::Plain(b)) => a == b,
-            (Self::Noted { value, notes }, Self::Noted { value: v, notes: n }) => {
-                value == v && notes == n
-            }
-            (
-                Self::Sensitive { version, notes, .. },
-                Self::Sensitive {
-                    version: v,
-                    notes: n,
-                    ..
-                },
-            ) => version == v && notes == n,
-            _ => false,
-        }
-    }
-}
-
-impl Eq for Shown {}
-
-impl Shown {
-    pub fn sensitive(version: i64) -> Self {
-        Self::Sensitive {
-            sensitive: true,
-            version,
-            notes: Vec::new(),
-            fingerprint: None,
-        }
-    }
-
-    /// A value in clear, with its notes if it has any.
-    pub fn noted(value: String, notes: Vec<String>) -> Self {
-        if notes.is_empty() {
-            Self::Plain(value)
-        } else {
-            Self::Noted { value, notes }
-        }
-    }
-
-    /// A secret at `version`, fingerprinted from what makes it what it is (value, type, key,
-    /// attributes).
-    pub fn secret(version: i64, parts: &[&str]) -> Self {
-        Self::secret_noted(version, parts, Vec::new())
-    }
-
-    /// [`Shown::secret`] with notes.
-    pub fn secret_noted(version: i64, parts: &[&str], notes: Vec<String>) -> Self {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> =
-            std::sync::OnceLock::new();
-        let mut hasher = KEY.get_or_init(Default::default).build_hasher();
-        parts.hash(&mut hasher);
-        notes.hash(&mut hasher);
-        Self::Sensitive {
-            sensitive: true,
-            version,
-            notes,
-            fingerprint: Some(hasher.finish()),
-        }
-    }
-
-    /// The value in clear, if it is not a secret.
-    pub fn text(&self) -> Option<&str> {
-        match self {
-            Self::Plain(value) | Self::Noted { value, .. } => Some(value),
-            Self::Sensitive { .. } => None,
-        }
-    }
-
-    /// Whether this is a secret (shown only by version).
-    pub fn is_secret(&self) -> bool {
-        matches!(self, Self::Sensitive { .. })
-    }
-
-    /// Whether two shown values are known to be the same value: equal in clear, or secrets
-    /// with equal fingerprints.
-    pub fn same_value(&self, other: &Self) -> bool {
-        match (self, other) {
-            (
-                Self::Sensitive {
-                    fingerprint: Some(a),
-                    ..
-                },
-                Self::Sensitive {
-                    fingerprint: Some(b),
-                    ..
-                },
-            ) => a == b,
-            (Self::Sensitive { .. }, _) | (_, Self::Sensitive { .. }) => false,
-            (a, b) => a == b,
-        }
-    }
-
-    /// Moves a secret's version on by `writes` (plain values have none to move).
-    fn shift(&mut self, writes: i64) {
-        if let Self::Sensitive { version, .. } = self {
-            *version += writes;
-        }
-    }
-}
-
-impl Change {
-    /// Moves secrets' versions on by `writes` earlier writes of their parameter.
-    pub fn shift_versions(&mut self, writes: i64) {
-        for shown in [&mut self.before, &mut self.after].into_iter().flatten() {
-            shown.shift(writes);
-        }
-    }
-}
-
-impl fmt::Display for Shown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Plain(text) => f.write_str(&crate::escape::value(text)),
-            Self::Noted { value, notes } => write!(
-                f,
-                "{} [{}]",
-                crate::escape::value(value),
-                crate::escape::value(&notes.join(", "))
-            ),
-            Self::Sensitive { version, notes, .. } if notes.is_empty() => {
-                write!(f, "version {version}")
-            }
-            Self::Sensitive { version, notes, .. } => write!(
-                f,
-                "version {version} [{}]",
-                crate::escape::value(&notes.join(", "))
-            ),
-        }
     }
 }
 

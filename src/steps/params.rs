@@ -2,13 +2,15 @@
 //! planned changes, a mutation, and one undo record type. Kinds only decide the desired values.
 
 use async_trait::async_trait;
-use aws_sdk_ssm::types::ParameterType;
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change, Ctx, Drift, Mutation, Prepared, Resource, Shown, StepError, Undo};
+use super::{
+    Action, Change, Ctx, Drift, Mutation, ParamValue, Prepared, Resource, Secretish, StepError,
+    Undo, Value,
+};
 use crate::aws::cli::Line;
 use crate::aws::ssm::{self, Attrs, Param};
-use crate::aws::AwsSettings;
+use crate::config::AwsSettings;
 use crate::iam::Grant;
 
 /// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
@@ -92,7 +94,7 @@ fn unchanged(current: &Param, desired: &Param) -> bool {
     current.value == desired.value
         && current.ptype == desired.ptype
         && (!current.is_secure() || current.key_id == desired.key_id)
-        && desired.attrs.over(&current.attrs) == current.attrs
+        && desired.attrs.over(&current.attrs).same(&current.attrs)
 }
 
 fn changes(wanted: Vec<Wanted>) -> Prepared {
@@ -115,12 +117,15 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
                 (Some(_), true) => Action::Keep,
                 (Some(_), false) => Action::Modify,
             },
-            resource: Resource::Parameter(desired.name.clone()),
+            resource: Resource::parameter(&desired.name),
             before: current.as_ref().map(|c| show(c, c.version)),
-            after: Some(if same {
-                show(&after, next_version - 1)
-            } else {
-                show(&after, next_version)
+            after: Some({
+                let mut after = show(&after, next_version - i64::from(same));
+                // The attributes this write sets, for the planner to carry the others forward.
+                if let Value::Parameter(p) = &mut after {
+                    p.given = Some(desired.attrs.clone());
+                }
+                after
             }),
         });
         if !same {
@@ -146,19 +151,22 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
     }
 }
 
-/// A value as plans may show it: SecureStrings only by version; attributes other than the
-/// defaults as notes.
-pub(super) fn show(param: &Param, version: i64) -> Shown {
-    let notes = param.attrs.notes();
-    match param.ptype {
-        ParameterType::SecureString => Shown::secret_noted(
+/// A parameter as plans show it (a SecureString only by version), at `version`.
+pub(super) fn show(param: &Param, version: i64) -> Value {
+    let held = if param.is_secure() {
+        Secretish::secret(
             version,
             &[&param.value, param.key_id.as_deref().unwrap_or_default()],
-            notes,
-        ),
-        ParameterType::StringList => Shown::noted(format!("{} (StringList)", param.value), notes),
-        _ => Shown::noted(param.value.clone(), notes),
-    }
+        )
+    } else {
+        Secretish::plain(param.value.clone(), version)
+    };
+    Value::Parameter(ParamValue {
+        held,
+        ptype: param.ptype.as_str().to_owned(),
+        attrs: param.attrs.clone(),
+        given: None,
+    })
 }
 
 struct ParamsMutation {
@@ -209,12 +217,8 @@ struct Prior {
     value: Option<String>,
     /// The old attributes (description, tier, ...), put back with a value restored from the
     /// journal. Journals written before they were kept have none.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(default, skip_serializing_if = "Attrs::is_default")]
     attrs: Attrs,
-}
-
-fn is_default(attrs: &Attrs) -> bool {
-    *attrs == Attrs::default()
 }
 
 fn describe_version(version: Option<i64>) -> String {

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{
-    duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Step, StepError,
+    duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step,
+    StepError,
 };
 
 /// Fields of a `pause` step.
@@ -30,7 +31,7 @@ impl Step for Pause {
         let wait = humantime::format_duration(self.duration).to_string();
         Ok(one_line(
             Action::Check,
-            "pause",
+            Resource::Pause,
             None,
             format!("wait {wait}"),
             irreversible(self.clone(), "a pause changes nothing"),

@@ -1,32 +1,51 @@
 //! What a planned change touches, typed, so that later steps, guards and saved plans can tell
-//! when two changes touch the same thing. Shown (and serialized) as one label.
+//! when two changes touch the same thing. Shown as one label; saved as its fields.
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// A resource a step changes or checks.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Resource {
     /// A Parameter Store parameter, by name.
-    Parameter(String),
+    Parameter { name: String },
+    /// One key of a `.env` file kept whole in a parameter.
+    EnvKey { parameter: String, key: String },
     /// An Elastic Beanstalk environment property (an app's environment variable).
     Property { environment: String, name: String },
     /// A Route 53 record set: fully qualified name, type, and set identifier when routed.
     Record {
         name: String,
+        #[serde(rename = "type")]
         rtype: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         set_id: Option<String>,
     },
     /// The CNAME of an Elastic Beanstalk environment.
-    Cname(String),
-    /// One key of a `.env` file kept whole in a parameter.
-    EnvKey { parameter: String, key: String },
-    /// Anything else (a gate, a restart, a listener rule): only its label.
-    Other(String),
+    Cname { environment: String },
+    /// An Elastic Beanstalk environment as a whole (its health, a restart).
+    Environment { name: String },
+    /// The fixed-response rule for a host on one listener (`HTTPS:443`).
+    ListenerRule { host: String, listener: String },
+    /// Instances that run a command (queue workers), as the playbook selects them.
+    Instances { selected: String },
+    /// A URL a gate requests.
+    Url { url: String },
+    /// A pause.
+    Pause,
+    /// A question to the operator.
+    Confirm,
 }
 
 impl Resource {
+    pub fn parameter(name: &str) -> Self {
+        Self::Parameter {
+            name: name.to_owned(),
+        }
+    }
+
     pub fn property(environment: &str, name: &str) -> Self {
         Self::Property {
             environment: environment.to_owned(),
@@ -34,9 +53,15 @@ impl Resource {
         }
     }
 
+    /// A record set; its name fully qualified and lowercased, as DNS compares names.
     pub fn record(name: &str, rtype: &str, set_id: Option<&str>) -> Self {
+        let name = name.trim().to_ascii_lowercase();
         Self::Record {
-            name: name.to_owned(),
+            name: if name.ends_with('.') {
+                name
+            } else {
+                format!("{name}.")
+            },
             rtype: rtype.to_owned(),
             set_id: set_id.map(str::to_owned),
         }
@@ -46,20 +71,8 @@ impl Resource {
     /// `shop-prod DB_HOST`; built-in guards match on it.
     pub fn key_name(&self) -> Option<&str> {
         match self {
-            Self::Parameter(name) => name.rsplit('/').next(),
+            Self::Parameter { name } => name.rsplit('/').next(),
             Self::Property { name, .. } => Some(name),
-            _ => None,
-        }
-    }
-
-    /// The Parameter Store parameter a change writes, if any: every change to it (its value,
-    /// or a key inside it) moves its version on.
-    pub fn parameter(&self) -> Option<&str> {
-        match self {
-            Self::Parameter(name)
-            | Self::EnvKey {
-                parameter: name, ..
-            } => Some(name),
             _ => None,
         }
     }
@@ -67,8 +80,20 @@ impl Resource {
     /// Where the resource lives: the parameter's path or the environment's name.
     pub fn location(&self) -> Option<&str> {
         match self {
-            Self::Parameter(name) => name.rsplit_once('/').map(|(path, _)| path),
+            Self::Parameter { name } => name.rsplit_once('/').map(|(path, _)| path),
             Self::Property { environment, .. } => Some(environment),
+            _ => None,
+        }
+    }
+
+    /// The Parameter Store parameter a change writes, if any: every change to it (its value,
+    /// or a key inside it) moves its version on.
+    pub fn held_by(&self) -> Option<&str> {
+        match self {
+            Self::Parameter { name }
+            | Self::EnvKey {
+                parameter: name, ..
+            } => Some(name),
             _ => None,
         }
     }
@@ -77,7 +102,8 @@ impl Resource {
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Parameter(name) | Self::Other(name) => f.write_str(name),
+            Self::Parameter { name } => f.write_str(name),
+            Self::EnvKey { parameter, key } => write!(f, "{parameter} {key}"),
             Self::Property { environment, name } => write!(f, "{environment} {name}"),
             Self::Record {
                 name,
@@ -85,40 +111,15 @@ impl fmt::Display for Resource {
                 set_id: Some(id),
             } => write!(f, "{name} {rtype} [{id}]"),
             Self::Record { name, rtype, .. } => write!(f, "{name} {rtype}"),
-            Self::Cname(environment) => write!(f, "{environment} CNAME"),
-            Self::EnvKey { parameter, key } => write!(f, "{parameter} {key}"),
+            Self::Cname { environment } => write!(f, "{environment} CNAME"),
+            Self::Environment { name } => write!(f, "environment {name}"),
+            Self::ListenerRule { host, listener } => {
+                write!(f, "listener rule for host {host} on {listener}")
+            }
+            Self::Instances { selected } => write!(f, "queue workers ({selected})"),
+            Self::Url { url } => write!(f, "GET {url}"),
+            Self::Pause => f.write_str("pause"),
+            Self::Confirm => f.write_str("confirm"),
         }
-    }
-}
-
-impl From<String> for Resource {
-    fn from(label: String) -> Self {
-        Self::Other(label)
-    }
-}
-
-impl From<&str> for Resource {
-    fn from(label: &str) -> Self {
-        Self::Other(label.to_owned())
-    }
-}
-
-impl From<&String> for Resource {
-    fn from(label: &String) -> Self {
-        Self::Other(label.clone())
-    }
-}
-
-impl Serialize for Resource {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-/// A saved plan keeps only labels: read back, every resource is [`Resource::Other`], and plans
-/// compare resources by label.
-impl<'de> Deserialize<'de> for Resource {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self::Other)
     }
 }

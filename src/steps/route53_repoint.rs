@@ -3,16 +3,15 @@
 //! deletes the record if the step created it.
 
 use async_trait::async_trait;
-use aws_sdk_route53::types::ChangeAction;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Shown, Step,
-    StepError, Undo,
+    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
+    Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
-use crate::aws::AwsSettings;
+use crate::config::AwsSettings;
 use crate::iam::{arn, Grant, Needs};
 
 /// TTL of a record the step creates when the playbook gives none.
@@ -276,8 +275,10 @@ impl Step for Repoint {
             changes: vec![Change {
                 action,
                 resource: self.resource(),
-                before: current.as_ref().map(|c| Shown::Plain(c.describe())),
-                after: Some(Shown::Plain(desired.describe())),
+                before: current.clone().map(|record| Value::Record { record }),
+                after: Some(Value::Record {
+                    record: desired.clone(),
+                }),
             }],
             warnings,
             mutation: Box::new(RepointMutation {
@@ -306,7 +307,7 @@ impl Mutation for RepointMutation {
         route53::change(
             &ctx.aws.route53,
             &u.zone,
-            ChangeAction::Upsert,
+            route53::ChangeAction::Upsert,
             &u.after,
             "standin: route53.repoint",
             &ctx.waits,
@@ -371,7 +372,7 @@ impl Undo for RepointUndo {
                 route53::change(
                     client,
                     &self.zone,
-                    ChangeAction::Upsert,
+                    route53::ChangeAction::Upsert,
                     before,
                     comment,
                     &ctx.waits,
@@ -384,7 +385,7 @@ impl Undo for RepointUndo {
                 route53::change(
                     client,
                     &self.zone,
-                    ChangeAction::Delete,
+                    route53::ChangeAction::Delete,
                     now,
                     comment,
                     &ctx.waits,

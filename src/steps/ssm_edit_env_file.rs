@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::params::{self, Wanted};
 use super::{
-    check_set_unset, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Shown, Step,
-    StepError,
+    check_set_unset, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Secretish, Step,
+    StepError, Value,
 };
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
@@ -106,9 +106,9 @@ impl Step for EditEnvFile {
                 let shown = |v: Option<String>, version: i64| {
                     v.map(|v| {
                         if secure {
-                            Shown::secret(version, &[&v])
+                            Value::EnvKey(Secretish::secret(version, &[&v]))
                         } else {
-                            Shown::Plain(v)
+                            Value::EnvKey(Secretish::plain(v, version))
                         }
                     })
                 };

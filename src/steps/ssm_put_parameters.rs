@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ssm::types::ParameterType;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
@@ -69,8 +68,8 @@ impl Step for PutParameters {
                 .await
                 .map_err(StepError::aws(name))?;
             let ptype = match (self.secure, &current) {
-                (Some(true), _) => ParameterType::SecureString,
-                (Some(false), _) | (None, None) => ParameterType::String,
+                (Some(true), _) => ssm::ParameterType::SecureString,
+                (Some(false), _) | (None, None) => ssm::ParameterType::String,
                 (None, Some(c)) => c.ptype.clone(),
             };
             let key_id = self

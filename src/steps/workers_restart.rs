@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     duration, irreversible, looks_secret, one_line, Act, Action, Change, Ctx, FieldError, Kind,
-    NoUndo, Prepared, Shown, Step, StepError,
+    NoUndo, Prepared, Resource, Step, StepError, Value,
 };
 use crate::aws::run_command::{self, Invocation, Rate, Targets};
 use crate::aws::ssm;
@@ -320,10 +320,12 @@ impl Step for WorkersRestart {
     }
 
     async fn plan(&self, _ctx: &Ctx) -> Result<Prepared, StepError> {
-        let resource = format!("queue workers ({})", self.targets());
+        let resource = Resource::Instances {
+            selected: self.targets().to_string(),
+        };
         let mut prepared = one_line(
             Action::Run,
-            &resource,
+            resource.clone(),
             None,
             format!(
                 "run `{}` ({}{})",
@@ -352,9 +354,9 @@ impl Step for WorkersRestart {
         if let Some(expect) = &self.expect_env {
             prepared.changes.push(Change {
                 action: Action::Check,
-                resource: resource.into(),
+                resource,
                 before: None,
-                after: Some(Shown::Plain(format!(
+                after: Some(Value::note(format!(
                     "see the same {} as {}",
                     expect.keys.join(", "),
                     expect.from

@@ -14,15 +14,15 @@ use std::fs::{self, File, OpenOptions};
 use std::hash::BuildHasher;
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::aws::dynamodb::Item;
 use crate::aws::s3::Object;
-use crate::aws::Expect;
-use crate::engine::journal::now;
+use crate::aws::{AwsError, Expect};
+use crate::engine::journal::{now, Fence};
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +43,23 @@ pub enum LockError {
     },
     #[error("--force-unlock takes over the lock of a shared state (--state s3://...); the lock of a state directory is released when its holder exits")]
     NotShared,
-    #[error("cannot lock {place}: {message}")]
-    Failed { place: String, message: String },
+    #[error("cannot lock {place}: {cause}")]
+    Failed { place: String, cause: Cause },
+    #[error("cannot read the lock on {place}: {cause}")]
+    Unreadable { place: String, cause: Cause },
+}
+
+/// What went wrong with a lock's file, object or item.
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("it is not a standin lock: {0}")]
+    NotALock(serde_json::Error),
+    #[error("the lock kept changing; try again")]
+    KeptChanging,
 }
 
 /// Held while a command acts; released when dropped.
@@ -60,24 +75,9 @@ enum Held {
     Lease(Lease),
 }
 
-/// Closed when the lease is lost; every journal write then fails. Cheap to clone.
-#[derive(Clone, Debug, Default)]
-pub struct Fence(Arc<OnceLock<String>>);
-
-impl Fence {
-    /// Fails, saying why, once the lease is lost.
-    pub fn check(&self) -> io::Result<()> {
-        match self.0.get() {
-            Some(why) => Err(io::Error::other(why.clone())),
-            None => Ok(()),
-        }
-    }
-
-    fn close(&self, why: String) {
-        crate::report::warn(&format!("\nerror: {why}; stopping before the next change"));
-        let _ = self.0.set(why);
-    }
-}
+/// How the state tells the operator what happens to its lock meanwhile (taken over, lost,
+/// not released): standin's commands print it.
+pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What a lease says about its holder: the lock object's body (JSON), the item's `Info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +160,7 @@ impl Lock {
     pub(super) fn file(path: &Path, what: &str) -> Result<Self, LockError> {
         let failed = |e: io::Error| LockError::Failed {
             place: path.display().to_string(),
-            message: e.to_string(),
+            cause: e.into(),
         };
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(failed)?;
@@ -232,24 +232,24 @@ impl Place {
         }
     }
 
-    fn failed(&self, message: String) -> LockError {
+    fn failed(&self, cause: Cause) -> LockError {
         LockError::Failed {
             place: self.url(),
-            message,
+            cause,
         }
     }
 
-    async fn read(&self) -> Result<Option<Current>, String> {
+    async fn read(&self) -> Result<Option<Current>, Cause> {
         let got = match self {
             Self::Object(object) => object.get().await,
             Self::Item(item) => item.get().await,
         };
-        let Some((body, version)) = got.map_err(|e| e.to_string())? else {
+        let Some((body, version)) = got? else {
             return Ok(None);
         };
         match serde_json::from_slice(&body) {
             Ok(holder) => Ok(Some(Current { holder, version })),
-            Err(e) => Err(format!("it is not a standin lock: {e}")),
+            Err(e) => Err(Cause::NotALock(e)),
         }
     }
 
@@ -260,14 +260,14 @@ impl Place {
         &self,
         ours: &Holder,
         expected: Option<&Current>,
-    ) -> Result<Result<Current, Option<Current>>, String> {
+    ) -> Result<Result<Current, Option<Current>>, Cause> {
         let body = serde_json::to_vec(ours).expect("a holder serializes");
         let expect = expected.map_or(Expect::Absent, |c| Expect::Version(&c.version));
         let written = match self {
             Self::Object(object) => object.put(body, expect).await,
             Self::Item(item) => item.put(body, expect).await,
         };
-        let written = written.map_err(|e| e.to_string())?;
+        let written = written?;
         if let Some(version) = written {
             return Ok(Ok(Current {
                 holder: ours.clone(),
@@ -280,18 +280,21 @@ impl Place {
         })
     }
 
-    async fn delete(&self, version: &str) -> Result<bool, String> {
+    async fn delete(&self, version: &str) -> Result<bool, Cause> {
         let deleted = match self {
             Self::Object(object) => object.delete(version).await,
             Self::Item(item) => item.delete(version).await,
         };
-        deleted.map_err(|e| e.to_string())
+        Ok(deleted?)
     }
 
-    pub(super) async fn holder(&self) -> Result<Option<Holder>, String> {
+    pub(super) async fn holder(&self) -> Result<Option<Holder>, LockError> {
         match self.read().await {
             Ok(current) => Ok(current.map(|c| c.holder)),
-            Err(e) => Err(format!("cannot read the lock on {}: {e}", self.url())),
+            Err(cause) => Err(LockError::Unreadable {
+                place: self.url(),
+                cause,
+            }),
         }
     }
 }
@@ -302,6 +305,7 @@ pub(super) struct Lease {
     current: Arc<Mutex<Current>>,
     fence: Fence,
     heartbeat: tokio::task::JoinHandle<()>,
+    notice: Notice,
 }
 
 impl Lease {
@@ -311,6 +315,7 @@ impl Lease {
         what: &str,
         lease: Duration,
         force_unlock: Option<&str>,
+        notice: Notice,
     ) -> Result<Lock, LockError> {
         let ours = Holder::new(what, lease);
         let mut expected = None;
@@ -344,14 +349,14 @@ impl Lease {
             {
                 Ok(current) => {
                     if let Some(old) = &expected {
-                        crate::report::warn(&format!(
+                        notice(&format!(
                             "Took over the lock on {} from {} (lock {}).",
                             place.url(),
                             old.holder.holder,
                             old.holder.id
                         ));
                     }
-                    return Ok(Self::start(place, current, lease));
+                    return Ok(Self::start(place, current, lease, notice));
                 }
                 Err(Some(other)) => {
                     return Err(LockError::Held {
@@ -362,10 +367,10 @@ impl Lease {
                 Err(None) => expected = None,
             }
         }
-        Err(place.failed("the lock kept changing; try again".into()))
+        Err(place.failed(Cause::KeptChanging))
     }
 
-    fn start(place: Place, current: Current, lease: Duration) -> Lock {
+    fn start(place: Place, current: Current, lease: Duration, notice: Notice) -> Lock {
         let current = Arc::new(Mutex::new(current));
         let fence = Fence::default();
         let heartbeat = tokio::spawn(heartbeat(
@@ -373,6 +378,7 @@ impl Lease {
             current.clone(),
             fence.clone(),
             lease,
+            notice.clone(),
         ));
         Lock {
             held: Held::Lease(Self {
@@ -380,13 +386,14 @@ impl Lease {
                 current,
                 fence,
                 heartbeat,
+                notice,
             }),
         }
     }
 
     /// Deletes the lease if it is still ours (the heartbeat may have renewed it just before it
     /// stopped, so a refused delete looks again).
-    async fn release(&self) -> Result<(), String> {
+    async fn release(&self) -> Result<(), Cause> {
         let ours = self.current.lock().expect("lease state").clone();
         let mut version = ours.version;
         for _ in 0..3 {
@@ -409,7 +416,7 @@ impl Drop for Lease {
             return;
         }
         let released = crate::aws::block_on(self.release())
-            .map_err(|e| e.to_string())
+            .map_err(Cause::Io)
             .and_then(|released| released);
         if let Err(e) = released {
             let expires = self
@@ -419,7 +426,7 @@ impl Drop for Lease {
                 .holder
                 .expires
                 .clone();
-            crate::report::warn(&format!(
+            (self.notice)(&format!(
                 "warning: cannot release the lock on {}: {e}; it stays until its lease expires at {expires}",
                 self.place.url()
             ));
@@ -430,7 +437,13 @@ impl Drop for Lease {
 /// Renews the lease every third of its length. Losing it (another write won, or renewals kept
 /// failing until the lease is about to run out) closes the fence: each renewal is bounded by a
 /// third of the lease, so the fence closes before anyone may take an expired lease over.
-async fn heartbeat(place: Place, current: Arc<Mutex<Current>>, fence: Fence, lease: Duration) {
+async fn heartbeat(
+    place: Place,
+    current: Arc<Mutex<Current>>,
+    fence: Fence,
+    lease: Duration,
+    notice: Notice,
+) {
     let beat = lease / 3;
     loop {
         tokio::time::sleep(beat).await;
@@ -460,7 +473,9 @@ async fn heartbeat(place: Place, current: Arc<Mutex<Current>>, fence: Fence, lea
                 last.holder.expires
             ),
         };
-        fence.close(format!("lost the lock on {}: {why}", place.url()));
+        let why = format!("lost the lock on {}: {why}", place.url());
+        notice(&format!("\nerror: {why}; stopping before the next change"));
+        fence.close(why);
         return;
     }
 }
@@ -495,16 +510,5 @@ mod tests {
             )),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn a_closed_fence_fails_every_check() {
-        let fence = Fence::default();
-        fence.check().unwrap();
-        fence
-            .clone()
-            .close("lost the lock on s3://b/lock: it was removed".into());
-        let err = fence.check().unwrap_err();
-        assert!(err.to_string().contains("it was removed"), "{err}");
     }
 }

@@ -3,110 +3,38 @@
 //! `rollback` a run. Both hold `runs/<run-id>/journal.jsonl` and a lock that keeps two commands
 //! from acting on the same state at once (see [`lock`]).
 
+mod bucket;
+mod dir;
 mod lock;
 
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
-
-pub use self::lock::{Fence, Holder, Lock, LockError};
+pub use self::dir::{create as create_journal_file, open as open_journal_file, read};
+pub use self::lock::{Cause, Holder, Lock, LockError, Notice};
 use self::lock::{Lease, Place};
-use super::journal::{Journal, ReadError};
-use super::view::RunView;
-use super::{load_view, EngineError};
 use crate::aws::dynamodb::Item;
 use crate::aws::s3::Bucket;
-use crate::aws::AwsSettings;
+use crate::config::{AwsSettings, Location, LockTable};
+use crate::engine::journal::{Fence, Journal, ReadError};
+use crate::engine::view::RunView;
+use crate::engine::{load_view, EngineError};
 
-/// A `--state` value: a directory, or `s3://BUCKET/PREFIX`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub enum Location {
-    Dir(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
-impl Location {
-    /// Parses a `--state` value (no I/O).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        if text.trim().is_empty() {
-            return Err(
-                "the state location is empty; give a directory or s3://BUCKET/PREFIX".into(),
-            );
-        }
-        let Some(rest) = text.strip_prefix("s3://") else {
-            return Ok(Self::Dir(text.into()));
-        };
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(format!("`{text}` names no bucket: s3://BUCKET/PREFIX"));
-        }
-        Ok(Self::S3 {
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-        })
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Dir(dir) => write!(f, "{}", dir.display()),
-            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
-            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
-        }
-    }
-}
-
-/// A `--lock` value: `dynamodb://TABLE`, a table whose partition key is the string `LockID`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct LockTable(pub String);
-
-impl TryFrom<String> for Location {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text)
-    }
-}
-
-impl TryFrom<String> for LockTable {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text)
-    }
-}
-
-/// A playbook's `state:` block: where its runs are kept when no `--state` / `--lock` (or their
-/// environment variables) say otherwise. Commands without a playbook (`status`, `resume`,
-/// `rollback`) still need the flags, which every suggested command repeats.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StateBlock {
-    /// `s3://BUCKET/PREFIX` or a directory.
-    pub location: Location,
-    /// `dynamodb://TABLE`.
-    #[serde(default)]
-    pub lock: Option<LockTable>,
-}
-
-impl LockTable {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text.strip_prefix("dynamodb://") {
-            Some(table) if !table.is_empty() && !table.contains('/') => Ok(Self(table.to_owned())),
-            _ => Err(format!("`{text}` is not dynamodb://TABLE")),
-        }
-    }
-}
-
-impl fmt::Display for LockTable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "dynamodb://{}", self.0)
-    }
+/// Why a state cannot be used; nothing was called or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{} is a symbolic link; standin does not follow links inside its state (remove it)", .0.display())]
+    Linked(PathBuf),
+    #[error("cannot use the state directory {}: {source}", path.display())]
+    Unusable { path: PathBuf, source: io::Error },
+    #[error("the state directory {} is not a directory; give --state a directory (or s3://BUCKET/PREFIX)", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("the state directory {} is writable by every user (mode {mode:o}) without the sticky bit, so anyone could replace a journal or the lock; `chmod o-w {}` or choose another --state", path.display(), path.display())]
+    WorldWritable { path: PathBuf, mode: u32 },
+    #[error("--lock {0} locks a shared state (--state s3://BUCKET/PREFIX); a state directory has its own OS file lock")]
+    TableWithoutBucket(LockTable),
 }
 
 /// Refuses a state directory that another user could tamper with, or that is not a
@@ -114,41 +42,25 @@ impl fmt::Display for LockTable {
 /// directory that does not exist yet is created on the first run. Returns the directory with
 /// its links resolved: the directory given may be a link (to another disk, say), but nothing
 /// below it may be ([`open_no_follow`]).
-fn check_dir(dir: &std::path::Path) -> Result<PathBuf, String> {
+fn check_dir(dir: &std::path::Path) -> Result<PathBuf, StateError> {
     use std::os::unix::fs::PermissionsExt;
     let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let runs = root.join("runs");
     if fs::symlink_metadata(&runs).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!(
-            "{} is a symbolic link; standin does not follow links inside its state (remove it)",
-            runs.display()
-        ));
+        return Err(StateError::Linked(runs));
     }
     for path in [root.clone(), runs] {
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                return Err(format!(
-                    "cannot use the state directory {}: {e}",
-                    path.display()
-                ))
-            }
+            Err(source) => return Err(StateError::Unusable { path, source }),
         };
         if !meta.is_dir() {
-            return Err(format!(
-                "the state directory {} is not a directory; give --state a directory (or s3://BUCKET/PREFIX)",
-                path.display()
-            ));
+            return Err(StateError::NotADirectory(path));
         }
-        let mode = meta.permissions().mode();
+        let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o002 != 0 && mode & 0o1000 == 0 {
-            return Err(format!(
-                "the state directory {} is writable by every user (mode {:o}) without the sticky bit, so anyone could replace a journal or the lock; `chmod o-w {}` or choose another --state",
-                path.display(),
-                mode & 0o7777,
-                path.display()
-            ));
+            return Err(StateError::WorldWritable { path, mode });
         }
     }
     Ok(root)
@@ -201,18 +113,21 @@ pub struct State {
     location: Location,
     store: Store,
     locking: Locking,
+    notice: Notice,
 }
 
 impl State {
     /// Builds the clients for a shared state (no network call happens here). They come from
     /// the standard chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), not from a
     /// playbook's `aws:` block: the state outlives playbooks and may be in another account
-    /// or region. `lease` is how long a shared lock stays valid without a heartbeat.
+    /// or region. `lease` is how long a shared lock stays valid without a heartbeat; `notice`
+    /// is told what happens to the lock meanwhile.
     pub async fn open(
         location: Location,
         table: Option<&LockTable>,
         lease: Duration,
-    ) -> Result<Self, String> {
+        notice: Notice,
+    ) -> Result<Self, StateError> {
         let (store, locking) = match (&location, table) {
             (Location::Dir(dir), None) => {
                 let root = check_dir(dir)?;
@@ -220,10 +135,7 @@ impl State {
                 (Store::Dir(root), lock)
             }
             (Location::Dir(_), Some(table)) => {
-                return Err(format!(
-                    "--lock {table} locks a shared state (--state s3://BUCKET/PREFIX); \
-                     a state directory has its own OS file lock"
-                ))
+                return Err(StateError::TableWithoutBucket(table.clone()))
             }
             (Location::S3 { bucket, prefix }, table) => {
                 let config = crate::aws::config(&AwsSettings::default()).await;
@@ -244,6 +156,7 @@ impl State {
             location,
             store,
             locking,
+            notice,
         })
     }
 
@@ -300,15 +213,12 @@ impl State {
             Store::Dir(root) => {
                 let run_dir = root.join("runs").join(run_id);
                 let location = run_dir.join("journal.jsonl").display().to_string();
-                (Journal::create(&run_dir, lock.fence()), location)
+                (dir::create(&run_dir, lock.fence()), location)
             }
             Store::Bucket(bucket) => {
                 let object = bucket.object(&path);
                 let location = object.url();
-                (
-                    Journal::create_object(object, run_id, lock.fence()).await,
-                    location,
-                )
+                (bucket::create(object, run_id, lock.fence()).await, location)
             }
         };
         created.map_err(|source| EngineError::Journal {
@@ -326,10 +236,8 @@ impl State {
     async fn journal(&self, run_id: &str, fence: Fence) -> Result<Journal, ReadError> {
         let path = Self::journal_path(run_id);
         match &self.store {
-            Store::Dir(root) => Ok(Journal::open(&root.join(path), fence)),
-            Store::Bucket(bucket) => {
-                Journal::open_object(bucket.object(&path), run_id, fence).await
-            }
+            Store::Dir(root) => Ok(dir::open(&root.join(path), fence)),
+            Store::Bucket(bucket) => bucket::open(bucket.object(&path), run_id, fence).await,
         }
     }
 
@@ -348,14 +256,21 @@ impl State {
                 Some(_) => Err(LockError::NotShared),
             },
             Locking::Lease(place, lease) => {
-                Lease::acquire(place.clone(), what, *lease, force_unlock).await
+                Lease::acquire(
+                    place.clone(),
+                    what,
+                    *lease,
+                    force_unlock,
+                    self.notice.clone(),
+                )
+                .await
             }
         }
     }
 
     /// Who holds a shared state's lock now, if anyone (an OS file lock cannot be asked
     /// without taking it).
-    pub async fn holder(&self) -> Result<Option<Holder>, String> {
+    pub async fn holder(&self) -> Result<Option<Holder>, LockError> {
         match &self.locking {
             Locking::File(_) => Ok(None),
             Locking::Lease(place, _) => place.holder().await,

@@ -1,0 +1,174 @@
+//! What guards read from the live world. One trait, so that the guards' logic is tested
+//! without AWS ([`super::fake`]) and the reads that reach AWS are in one place.
+
+use async_trait::async_trait;
+
+use crate::aws::eb::{self, Env};
+use crate::aws::route53::RecordSet;
+use crate::aws::{elbv2, route53, ssm, AwsError};
+use crate::steps::{self, Ctx, Resource, Value};
+
+/// A live read, or why it failed.
+pub type Read<T> = Result<T, ReadError>;
+
+/// A read that failed, saying what could not be read and why: the guard that needed it fails
+/// with this as its reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {what}: {source}")]
+    Aws { what: String, source: AwsError },
+    /// Nothing to ask AWS: the resource cannot be located, or guards do not read its kind.
+    #[error("cannot read {what}: {why}")]
+    Unreadable { what: String, why: String },
+}
+
+/// Names what a failed AWS read was for.
+fn reading(what: impl std::fmt::Display) -> impl Fn(AwsError) -> ReadError {
+    move |source| ReadError::Aws {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// The live reads guards need.
+#[async_trait]
+pub trait Live: Sync {
+    /// A resource's value as plans show it; `zone` locates a record.
+    async fn value(&self, resource: &Resource, zone: Option<&str>) -> Read<Option<Value>>;
+    /// An Elastic Beanstalk environment by name.
+    async fn environment(&self, name: &str) -> Read<Option<Env>>;
+    /// The environment whose CNAME this is, if any in this region and account.
+    async fn environment_by_cname(&self, cname: &str) -> Read<Option<Env>>;
+    /// The environments a load balancer (by DNS name) fronts; `None` when no load balancer
+    /// of this region and account has that name.
+    async fn environments_behind(&self, dns_name: &str) -> Read<Option<Vec<Env>>>;
+    /// The non-routed CNAME, A or AAAA record of `name` in a hosted zone of the account,
+    /// if the account has one for it.
+    async fn record(&self, name: &str) -> Read<Option<RecordSet>>;
+    /// The worker-tier environments of an application, and their properties.
+    async fn workers(
+        &self,
+        application: &str,
+    ) -> Read<Vec<(Env, std::collections::BTreeMap<String, String>)>>;
+}
+
+/// The live reads, from AWS.
+pub struct LiveAws<'a> {
+    pub ctx: &'a Ctx,
+}
+
+#[async_trait]
+impl Live for LiveAws<'_> {
+    async fn value(&self, resource: &Resource, zone: Option<&str>) -> Read<Option<Value>> {
+        let aws = &self.ctx.aws;
+        let failed = reading(resource);
+        let unreadable = |why: String| ReadError::Unreadable {
+            what: resource.to_string(),
+            why,
+        };
+        match resource {
+            Resource::Parameter { name } => Ok(ssm::get(&aws.ssm, name)
+                .await
+                .map_err(&failed)?
+                .map(|p| steps::param_value(&p))),
+            Resource::Property { environment, name } => {
+                let client = &aws.elasticbeanstalk;
+                let Some(env) = eb::describe(client, environment).await.map_err(&failed)? else {
+                    return Ok(None);
+                };
+                let props = eb::properties(client, &env).await.map_err(&failed)?;
+                Ok(props.get(name).map(|v| Value::text(v.clone())))
+            }
+            Resource::Cname { environment } => Ok(eb::describe(&aws.elasticbeanstalk, environment)
+                .await
+                .map_err(&failed)?
+                .and_then(|e| e.cname)
+                .map(Value::text)),
+            Resource::Record {
+                name,
+                rtype,
+                set_id,
+            } => {
+                let zone = zone.ok_or_else(|| unreadable("no zone to read it from".into()))?;
+                let Some(zone) = route53::find_zone(&aws.route53, zone)
+                    .await
+                    .map_err(&failed)?
+                else {
+                    return Err(unreadable(format!("no hosted zone {zone}")));
+                };
+                Ok(
+                    route53::get_record(&aws.route53, &zone, name, rtype, set_id.as_deref())
+                        .await
+                        .map_err(&failed)?
+                        .map(|record| Value::Record { record }),
+                )
+            }
+            _ => Err(unreadable(
+                "guards do not read this kind of resource".into(),
+            )),
+        }
+    }
+
+    async fn environment(&self, name: &str) -> Read<Option<Env>> {
+        eb::describe(&self.ctx.aws.elasticbeanstalk, name)
+            .await
+            .map_err(reading(format!("environment {name}")))
+    }
+
+    async fn environment_by_cname(&self, cname: &str) -> Read<Option<Env>> {
+        eb::by_cname(&self.ctx.aws.elasticbeanstalk, cname)
+            .await
+            .map_err(reading(format!("the environment behind {cname}")))
+    }
+
+    async fn environments_behind(&self, dns_name: &str) -> Read<Option<Vec<Env>>> {
+        let Some(lb) = elbv2::by_dns_name(&self.ctx.aws.elbv2, dns_name)
+            .await
+            .map_err(reading(format!("load balancer {dns_name}")))?
+        else {
+            return Ok(None);
+        };
+        eb::fronted_by(&self.ctx.aws.elasticbeanstalk, &lb)
+            .await
+            .map(Some)
+            .map_err(reading(format!(
+                "the environments load balancer {dns_name} fronts"
+            )))
+    }
+
+    async fn record(&self, name: &str) -> Read<Option<RecordSet>> {
+        let client = &self.ctx.aws.route53;
+        let failed = reading(format!("the record of {name}"));
+        let Some(zone) = route53::zone_containing(client, name)
+            .await
+            .map_err(&failed)?
+        else {
+            return Ok(None);
+        };
+        for rtype in ["CNAME", "A", "AAAA"] {
+            if let Some(rs) = route53::get_record(client, &zone, name, rtype, None)
+                .await
+                .map_err(&failed)?
+            {
+                return Ok(Some(rs));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn workers(
+        &self,
+        application: &str,
+    ) -> Read<Vec<(Env, std::collections::BTreeMap<String, String>)>> {
+        let client = &self.ctx.aws.elasticbeanstalk;
+        let failed = reading(format!("the workers of {application}"));
+        let mut out = Vec::new();
+        for env in eb::list(client, Some(application)).await.map_err(&failed)? {
+            if env.tier == "Worker" {
+                let props = eb::properties(client, &env).await.map_err(&failed)?;
+                out.push((env, props));
+            }
+        }
+        Ok(out)
+    }
+}

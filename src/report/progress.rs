@@ -1,0 +1,134 @@
+//! Progress as it happens, for a person: an indicatif spinner on a terminal, plain lines
+//! otherwise, nothing with `--output json`; and the questions asked on the terminal, which a
+//! spinner never draws over.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::plan::change_line;
+use super::{line, Format};
+use crate::engine::{Observer, StepResult};
+use crate::steps::{Action, Prepared, Prompt};
+
+/// The terminal, shared by the progress display and prompts, so a question is never drawn
+/// over by a spinner.
+#[derive(Clone, Default)]
+pub struct Terminal {
+    bar: Arc<Mutex<Option<ProgressBar>>>,
+}
+
+impl Terminal {
+    fn with_bar<T>(&self, f: impl FnOnce(&mut Option<ProgressBar>) -> T) -> T {
+        f(&mut self.bar.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Terminal {
+    /// Asks on the terminal and returns the answer line, trimmed; `None` without a terminal.
+    /// Progress output is paused while the human answers.
+    pub fn ask(&self, question: &str) -> Option<String> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let ask = || {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{} ", crate::escape::terminal(question));
+            let _ = err.flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            answer.trim().to_owned()
+        };
+        Some(self.with_bar(|bar| match bar {
+            Some(bar) => bar.suspend(ask),
+            None => ask(),
+        }))
+    }
+}
+
+impl Prompt for Terminal {
+    fn confirm(&self, question: &str) -> Option<bool> {
+        self.ask(&format!("{question} [y/N]"))
+            .map(|answer| matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+}
+
+/// Prints progress as the engine reports it.
+pub struct Console {
+    format: Format,
+    terminal: Terminal,
+}
+
+impl Console {
+    pub fn new(format: Format, terminal: Terminal) -> Self {
+        Self { format, terminal }
+    }
+
+    /// A line of progress: above the spinner on a terminal, plain otherwise, none for JSON.
+    fn line(&self, text: &str) {
+        if self.format == Format::Json {
+            return;
+        }
+        self.terminal.with_bar(|bar| match bar {
+            Some(bar) => bar.println(crate::escape::terminal(text)),
+            None => line(text),
+        });
+    }
+
+    fn finish_bar(&mut self) {
+        if let Some(bar) = self.terminal.with_bar(Option::take) {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Console {
+    fn step_started(&mut self, index: usize, total: usize, id: &str, kind: &str) {
+        let title = format!("[{index}/{total}] {id} ({kind})");
+        self.line(&title);
+        if self.format == Format::Human && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new_spinner().with_message(format!("{id}: working"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .expect("template is valid"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            self.terminal.with_bar(|slot| *slot = Some(bar));
+        }
+    }
+
+    fn step_planned(&mut self, _id: &str, prepared: &Prepared) {
+        for change in prepared.changes.iter().filter(|c| c.action != Action::Keep) {
+            self.line(&format!("    {}", change_line(change)));
+        }
+        for warning in &prepared.warnings {
+            self.line(&format!("    ! {warning}"));
+        }
+    }
+
+    fn step_finished(&mut self, _id: &str, result: &StepResult) {
+        self.finish_bar();
+        self.line(&match result {
+            StepResult::Applied { secs } => format!("    ok: applied in {secs:.1}s"),
+            StepResult::Unchanged { secs } => format!("    ok: nothing to change ({secs:.1}s)"),
+            StepResult::Failed { secs, error } => format!("    FAILED after {secs:.1}s: {error}"),
+        });
+    }
+
+    fn rollback_started(&mut self, reason: &str) {
+        self.line(&format!("Rolling back ({reason})"));
+    }
+
+    fn undo_finished(&mut self, id: &str, result: Result<&[String], &str>) {
+        match result {
+            Ok(lines) => {
+                for line in lines {
+                    self.line(&format!("    undone {id}: {line}"));
+                }
+            }
+            Err(error) => self.line(&format!("    NOT undone {id}: {error}")),
+        }
+    }
+}

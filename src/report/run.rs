@@ -1,0 +1,142 @@
+//! The end of a run or rollback, and a run's status, as a person reads them: what happened,
+//! what was put back, and what a human must still do, with the commands to do it.
+
+use crate::engine::journal::Outcome;
+use crate::engine::view::{RunView, StepState};
+use crate::engine::{FailedStep, Leftover, Report};
+
+/// The end of a run or rollback, for people.
+pub fn human_report(report: &Report, state_flag: &str) -> String {
+    let run = &report.run_id;
+    let mut out = String::new();
+    match report.outcome {
+        Outcome::Succeeded => {
+            out.push_str(&format!("Run {run} succeeded in {:.1}s.\n", report.secs))
+        }
+        Outcome::RolledBack => {
+            if let Some(FailedStep { step, error }) = &report.failed_step {
+                out.push_str(&format!("Run {run} failed at step `{step}`: {error}\n"));
+            }
+            out.push_str(&format!(
+                "Rolled back: {}. Everything the run changed is back as it was.\n",
+                if report.undone.is_empty() {
+                    "nothing needed undoing".to_owned()
+                } else {
+                    report.undone.join(", ")
+                }
+            ));
+        }
+        Outcome::RollbackIncomplete => {
+            if let Some(FailedStep { step, error }) = &report.failed_step {
+                out.push_str(&format!("Run {run} failed at step `{step}`: {error}\n"));
+            }
+            if !report.undone.is_empty() {
+                out.push_str(&format!("Rolled back: {}.\n", report.undone.join(", ")));
+            }
+            out.push_str("ROLLBACK INCOMPLETE. A human must act on:\n");
+            for leftover in &report.leftovers {
+                out.push_str(&leftover_text(leftover, run, state_flag));
+            }
+        }
+        Outcome::Stopped => {
+            match &report.failed_step {
+                Some(FailedStep { step, error }) => {
+                    out.push_str(&format!("Run {run} stopped at step `{step}`: {error}\n"))
+                }
+                None => out.push_str(&format!(
+                    "Run {run} stopped between steps, as asked; what it changed is still in place.\n"
+                )),
+            }
+            out.push_str(&format!(
+                "To continue: standin{state_flag} resume {run}\nTo undo: standin{state_flag} rollback {run}\n"
+            ));
+        }
+    }
+    out
+}
+
+fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
+    let mut out = format!("  - step `{}` ({}): {}\n", l.step, l.kind, l.error);
+    if l.drift.is_empty() {
+        out.push_str(&format!(
+            "    fix the cause (permissions, connectivity, throttling), then run `standin{state_flag} rollback {run}` again\n"
+        ));
+        if !l.by_hand.is_empty() {
+            out.push_str(
+                "    or, where you still have access (another role, the console's shell), put it back by hand:\n",
+            );
+            for line in &l.by_hand {
+                out.push_str(&format!("      {line}\n"));
+            }
+            out.push_str(&format!(
+                "    then check with `standin{state_flag} rollback {run}`: it finds the resources as before the run\n"
+            ));
+        }
+    } else {
+        for d in &l.drift {
+            out.push_str(&format!(
+                "    {} was changed by someone else since the run: now {}, standin wrote {}\n",
+                d.resource,
+                crate::escape::value(&d.found),
+                crate::escape::value(&d.expected)
+            ));
+        }
+        out.push_str(&format!(
+            "    decide which value is right; to put back the value from before the run anyway, run `standin{state_flag} rollback {run} --force`\n"
+        ));
+    }
+    out
+}
+
+/// A run's steps and states, for people.
+pub fn human_status(view: &RunView, state_flag: &str) -> String {
+    let outcome = match view.outcome {
+        Some(Outcome::Succeeded) => "succeeded",
+        Some(Outcome::RolledBack) => "rolled back",
+        Some(Outcome::RollbackIncomplete) => "ROLLBACK INCOMPLETE (a human must act)",
+        Some(Outcome::Stopped) => "stopped by the operator, changes in place",
+        None if view.rolling_back => "ROLLBACK UNFINISHED (running, or its process stopped)",
+        None => "unfinished (running, or its process stopped)",
+    };
+    let mut out = format!(
+        "Run {} of `{}` ({}), started {}: {outcome}\n",
+        view.run_id, view.playbook, view.file, view.started
+    );
+    let width = view.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    for step in &view.steps {
+        let state = match step.state {
+            StepState::NotStarted => "not started",
+            StepState::InDoubt => "IN DOUBT (its change may or may not have happened)",
+            StepState::Applied => "applied",
+            StepState::Unchanged => "unchanged (nothing to do)",
+            StepState::Failed => "failed",
+            StepState::Undone => "undone",
+            StepState::UndoFailed => "UNDO FAILED",
+        };
+        out.push_str(&format!(
+            "  {:<width$}  {:<20} {state}\n",
+            step.id, step.kind
+        ));
+        if let Some(e) = &step.error {
+            out.push_str(&format!("      error: {e}\n"));
+        }
+        if let Some(e) = &step.undo_error {
+            out.push_str(&format!("      undo error: {e}\n"));
+        }
+        for line in &step.restored {
+            out.push_str(&format!("      {line}\n"));
+        }
+    }
+    let run = &view.run_id;
+    if view.resumable() {
+        out.push_str(&format!(
+            "To continue it (steps in doubt are checked first): standin{state_flag} resume {run}\n"
+        ));
+    }
+    if view.steps.iter().any(|s| s.needs_undo()) {
+        out.push_str(&format!(
+            "To undo what this run changed: standin{state_flag} rollback {run}\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! The house as ARCHITECTURE.md draws it: every module uses only the layers below its own, so
+//! there is no cycle between top-level modules; and README's exit codes are the ones the code
+//! decides.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::repo;
+use standin::error::Exit;
+
+/// The layers of ARCHITECTURE.md's `layers` block: module → rank, top first.
+fn layers() -> BTreeMap<String, usize> {
+    let doc = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    let block = doc
+        .split("```layers\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ```layers block in ARCHITECTURE.md");
+    block
+        .lines()
+        .enumerate()
+        .flat_map(|(rank, line)| line.split_whitespace().map(move |m| (m.to_owned(), rank)))
+        .collect()
+}
+
+/// The Rust files under `dir`.
+fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// `crate::X` uses of each top-level module of src/, outside comments and unit tests.
+fn uses() -> BTreeMap<String, BTreeMap<String, String>> {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap().display().to_string();
+        let module = relative
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for used in line.split("crate::").skip(1) {
+                let name: String = used
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != module {
+                    out.entry(module.clone())
+                        .or_default()
+                        .entry(name)
+                        .or_insert_with(|| relative.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_module_uses_only_the_layers_below_it() {
+    let layers = layers();
+    let mut wrong = Vec::new();
+    for (module, used) in uses() {
+        let Some(&rank) = layers.get(&module) else {
+            wrong.push(format!("{module} is in no layer of ARCHITECTURE.md"));
+            continue;
+        };
+        for (other, at) in used {
+            match layers.get(&other) {
+                Some(&below) if below > rank => {}
+                Some(_) => wrong.push(format!(
+                    "{at}: {module} uses {other}, which is not below it"
+                )),
+                None => wrong.push(format!("{at}: {module} uses {other}, in no layer")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// Every call to AWS goes through `src/aws`: no other module names an SDK crate (it may use
+/// the types `src/aws` re-exports).
+#[test]
+fn only_src_aws_names_the_aws_sdk() {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let wrong: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(src.join("aws")))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            ["aws_sdk_", "aws_config", "aws_smithy", "aws_types"]
+                .iter()
+                .any(|c| text.contains(c))
+        })
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(wrong.is_empty(), "SDK named outside src/aws: {wrong:?}");
+}
+
+#[test]
+fn readme_lists_exactly_the_exit_codes_the_code_decides() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .expect("README has an exit code table");
+    let rows: Vec<(u8, String)> = table
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().trim_matches('|').split(" | ").collect();
+            Some((
+                cells.first()?.trim().parse().ok()?,
+                cells.get(1)?.trim().to_owned(),
+            ))
+        })
+        .collect();
+    let decided: Vec<(u8, String)> = Exit::ALL
+        .iter()
+        .map(|e| (e.code(), e.meaning().to_owned()))
+        .collect();
+    assert_eq!(rows, decided);
+    // `--help` shows them too.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains(&Exit::help()));
+}
