@@ -1,6 +1,8 @@
 //! Route 53 record sets as plain data, so a step can journal the exact previous record set and
 //! put it back field for field (value, TTL, alias, routing fields).
 
+use std::ops::ControlFlow;
+
 /// Whether a change creates-or-replaces or deletes a record set.
 pub use aws_sdk_route53::types::ChangeAction;
 use aws_sdk_route53::types::{
@@ -341,21 +343,22 @@ fn bare_id(id: &str) -> String {
     id.trim_start_matches("/hostedzone/").to_owned()
 }
 
-/// Reads the record set with this name, type and set identifier, if it exists.
-pub async fn get_record(
+/// Lists the zone's record sets in Route 53's order from `name` (and `rtype`), page by page,
+/// until `visit` breaks with an answer or the listing ends (`None`).
+async fn scan<T>(
     client: &Client,
     zone: &Zone,
     name: &str,
-    rtype: &str,
-    set_identifier: Option<&str>,
-) -> Result<Option<RecordSet>, AwsError> {
-    let name = fqdn(name);
+    rtype: Option<&str>,
+    max_items: i32,
+    mut visit: impl FnMut(&ResourceRecordSet) -> ControlFlow<T>,
+) -> Result<Option<T>, AwsError> {
     let mut request = client
         .list_resource_record_sets()
         .hosted_zone_id(&zone.id)
-        .start_record_name(&name)
-        .start_record_type(RrType::from(rtype))
-        .max_items(100);
+        .start_record_name(name)
+        .set_start_record_type(rtype.map(RrType::from))
+        .max_items(max_items);
     loop {
         let page = request
             .clone()
@@ -363,22 +366,8 @@ pub async fn get_record(
             .await
             .op("Route53.ListResourceRecordSets")?;
         for rs in page.resource_record_sets() {
-            let same_name = unescape(rs.name()) == name;
-            if !same_name || rs.r#type().as_str() != rtype {
-                // Listing is sorted by name then type: past our record means it does not exist.
-                if past(&unescape(rs.name()), rs.r#type().as_str(), &name, rtype) {
-                    return Ok(None);
-                }
-                continue;
-            }
-            if rs.set_identifier() == set_identifier {
-                return RecordSet::from_sdk(rs).map(Some).map_err(|message| {
-                    AwsError::new(
-                        "Route53.ListResourceRecordSets",
-                        "UnsupportedRouting",
-                        message,
-                    )
-                });
+            if let ControlFlow::Break(answer) = visit(rs) {
+                return Ok(Some(answer));
             }
         }
         if !page.is_truncated() {
@@ -391,6 +380,39 @@ pub async fn get_record(
     }
 }
 
+/// Reads the record set with this name, type and set identifier, if it exists.
+pub async fn get_record(
+    client: &Client,
+    zone: &Zone,
+    name: &str,
+    rtype: &str,
+    set_identifier: Option<&str>,
+) -> Result<Option<RecordSet>, AwsError> {
+    let name = fqdn(name);
+    let found = scan(client, zone, &name, Some(rtype), 100, |rs| {
+        let same_name = unescape(rs.name()) == name;
+        if !same_name || rs.r#type().as_str() != rtype {
+            // Listing is sorted by name then type: past our record means it does not exist.
+            if past(&unescape(rs.name()), rs.r#type().as_str(), &name, rtype) {
+                return ControlFlow::Break(None);
+            }
+            return ControlFlow::Continue(());
+        }
+        if rs.set_identifier() == set_identifier {
+            return ControlFlow::Break(Some(RecordSet::from_sdk(rs)));
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
+    found.flatten().transpose().map_err(|message| {
+        AwsError::new(
+            "Route53.ListResourceRecordSets",
+            "UnsupportedRouting",
+            message,
+        )
+    })
+}
+
 /// The type and set identifier of every record set named `name` (any type): what Route 53
 /// checks a new record set against (a CNAME shares its name with nothing; a plain record set
 /// does not share name and type with routed ones).
@@ -401,34 +423,18 @@ pub async fn sets_named(
 ) -> Result<Vec<(String, Option<String>)>, AwsError> {
     let name = fqdn(name);
     let mut found = Vec::new();
-    let mut request = client
-        .list_resource_record_sets()
-        .hosted_zone_id(&zone.id)
-        .start_record_name(&name)
-        .max_items(300);
-    loop {
-        let page = request
-            .clone()
-            .send()
-            .await
-            .op("Route53.ListResourceRecordSets")?;
-        for rs in page.resource_record_sets() {
-            if unescape(rs.name()) != name {
-                return Ok(found);
-            }
-            found.push((
-                rs.r#type().as_str().to_owned(),
-                rs.set_identifier().map(str::to_owned),
-            ));
+    scan(client, zone, &name, None, 300, |rs| {
+        if unescape(rs.name()) != name {
+            return ControlFlow::Break(());
         }
-        if !page.is_truncated() {
-            return Ok(found);
-        }
-        request = request
-            .set_start_record_name(page.next_record_name().map(str::to_owned))
-            .set_start_record_type(page.next_record_type().cloned())
-            .set_start_record_identifier(page.next_record_identifier().map(str::to_owned));
-    }
+        found.push((
+            rs.r#type().as_str().to_owned(),
+            rs.set_identifier().map(str::to_owned),
+        ));
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(found)
 }
 
 /// Whether a listed record sorts after the one we look for (Route 53 sorts by reversed labels).
