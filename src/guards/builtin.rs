@@ -146,9 +146,16 @@ fn target_of(record: &RecordSet) -> Option<Target> {
         None => return None,
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    Some(if name.ends_with(".elasticbeanstalk.com") {
+    // The China partitions' names end in `.com.cn`.
+    let name_in = |suffix: &str| {
+        name.ends_with(suffix)
+            || name
+                .strip_suffix(".cn")
+                .is_some_and(|n| n.ends_with(suffix))
+    };
+    Some(if name_in(".elasticbeanstalk.com") {
         Target::Environment(name)
-    } else if name.ends_with(".elb.amazonaws.com") {
+    } else if name_in(".elb.amazonaws.com") {
         Target::LoadBalancer(name)
     } else {
         Target::Name(name)
@@ -451,6 +458,17 @@ mod tests {
             failures[0].contains("which standin cannot see"),
             "{failures:?}"
         );
+        // Names of the China partitions are classified too.
+        for cn in [
+            "gone.cn-north-1.elasticbeanstalk.com.cn",
+            "lb-9.cn-north-1.elb.amazonaws.com.cn",
+        ] {
+            let failures = severe(&[repoint(record("app.example.com.", "CNAME", cn))], &live).await;
+            assert!(
+                failures.first().is_some_and(|f| f.contains("cannot")),
+                "{cn}: {failures:?}"
+            );
+        }
         let looping = Fake::default().record(record("a.example.com.", "CNAME", "a.example.com"));
         let failures = severe(
             &[repoint(record(
