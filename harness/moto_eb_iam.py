@@ -22,6 +22,8 @@ policies itself. The table below, and its sources, are explained in docs/playboo
   case-sensitively. Conditions are NOT evaluated: a statement applies as if its condition held
   (so AWS's managed policies, whose PassRole/RunInstances statements carry conditions, grant
   here). Policy variables, permission boundaries, SCPs and resource policies are ignored.
+  The evaluator (`evaluate`, `user_policies`, `role_policies`, `group_policies`) is shared with
+  moto_iam_simulate.py, which answers IAM SimulatePrincipalPolicy with the same decisions.
 - Refusal, as AWS answers (HTTP 403, query-protocol XML error):
   - missing Elastic Beanstalk action: `AccessDenied`, "User: ARN is not authorized to perform:
     elasticbeanstalk:UpdateEnvironment on resource: ENV-ARN because no identity-based policy
@@ -149,20 +151,64 @@ def example_policy():
 CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
 
+class Policy:
+    """One identity-based policy of a principal: its document, and where it comes from (the
+    `SourcePolicyId`/`SourcePolicyType` moto_iam_simulate reports; the text, for positions)."""
+
+    def __init__(self, document, source_id="", source_type=""):
+        self.document = _document(document)
+        self.source_id, self.source_type = source_id, source_type
+        self._raw = document
+
+    @property
+    def text(self):
+        """The document as stored (what AWS counts lines and columns in)."""
+        return self._raw if isinstance(self._raw, str) else json.dumps(self._raw, indent=4)
+
+
 class Caller:
-    def __init__(self, arn, documents):
+    def __init__(self, arn, policies):
         self.arn = arn
-        self.documents = documents  # policy documents (dicts)
+        self.policies = policies  # [Policy]
+
+    @property
+    def documents(self):
+        return [p.document for p in self.policies]
 
 
 def _document(doc):
     return json.loads(doc) if isinstance(doc, str) else doc
 
 
+def _inline(policies, source_type):
+    """Inline policies ({name: document}) of a user, group or role."""
+    return [Policy(doc, name, source_type) for name, doc in policies.items()]
+
+
 def _managed(policies):
+    """Attached managed policies ({arn: policy}): each one's default version."""
+    out = []
     for policy in policies.values():
         default = [v for v in policy.versions if v.is_default] or policy.versions[-1:]
-        yield _document(default[0].document)
+        kind = "aws-managed" if ":iam::aws:policy/" in policy.arn else "user-managed"
+        out.append(Policy(default[0].document, policy.name, kind))
+    return out
+
+
+def group_policies(group):
+    return _inline(group.policies, "group") + _managed(group.managed_policies)
+
+
+def user_policies(iam, user):
+    """A user's identity-based policies: its own (inline, attached), then its groups'."""
+    policies = _inline(user.policies, "user") + _managed(user.managed_policies)
+    for group in iam.get_groups_for_user(user.name):
+        policies += group_policies(group)
+    return policies
+
+
+def role_policies(role):
+    return _inline(role.policies, "role") + _managed(role.managed_policies)
 
 
 def _caller(response):
@@ -182,18 +228,14 @@ def _caller(response):
             except NotFoundException:  # moto's STS lets one assume a role that does not exist
                 return None
             session = sts_backends[account][partition].get_assumed_role_from_access_key(access_key)
-            docs = [_document(d) for d in role.policies.values()] + list(_managed(role.managed_policies))
-            return Caller(session.arn if session else role.arn, docs)
+            return Caller(session.arn if session else role.arn, role_policies(role))
         if key.user_name:
             user = iam.get_user(key.user_name)
-            docs = [_document(d) for d in user.policies.values()] + list(_managed(user.managed_policies))
-            for group in iam.get_groups_for_user(user.name):
-                docs += [_document(d) for d in group.policies.values()] + list(_managed(group.managed_policies))
-            return Caller(user.arn, docs)
+            return Caller(user.arn, user_policies(iam, user))
     return None
 
 
-# --- policy evaluation ------------------------------------------------------------------
+# --- policy evaluation (shared with moto_iam_simulate) -----------------------------------
 
 def _listed(statement, key):
     value = statement.get(key, [])
@@ -217,17 +259,35 @@ def _applies(statement, action, resource):
     return action_ok and resource_ok  # Condition ignored on purpose (module docstring)
 
 
-def decide(documents, action, resource):
-    """"deny" (explicit), "allow", or None (implicit deny)."""
-    allowed = False
-    for doc in documents:
-        statements = doc.get("Statement", [])
-        for statement in [statements] if isinstance(statements, dict) else statements:
+def statements(document):
+    """A policy document's statements, as a list (a lone statement object included)."""
+    found = document.get("Statement", []) if isinstance(document, dict) else []
+    return [found] if isinstance(found, dict) else list(found)
+
+
+def evaluate(policies, action, resource):
+    """The verdict on `action` on `resource` under these policies ([Policy] or documents), and
+    the statements that decide it, as [(policy, statement index)]: ("deny", the matching Deny
+    statements) when one applies (an explicit Deny wins), else ("allow", the matching Allow
+    statements), else (None, []) for an implicit deny."""
+    denies, allows = [], []
+    for policy in policies:
+        if not isinstance(policy, Policy):
+            policy = Policy(policy)
+        for index, statement in enumerate(statements(policy.document)):
             if _applies(statement, action, resource):
                 if statement.get("Effect") == "Deny":
-                    return "deny"
-                allowed = allowed or statement.get("Effect") == "Allow"
-    return "allow" if allowed else None
+                    denies.append((policy, index))
+                elif statement.get("Effect") == "Allow":
+                    allows.append((policy, index))
+    if denies:
+        return "deny", denies
+    return ("allow", allows) if allows else (None, [])
+
+
+def decide(policies, action, resource):
+    """"deny" (explicit), "allow", or None (implicit deny)."""
+    return evaluate(policies, action, resource)[0]
 
 
 # --- what Elastic Beanstalk touches -----------------------------------------------------
@@ -278,7 +338,7 @@ def authorize(caller, eb_action, envs, option_settings=()):
     """Raises Refused unless the caller may perform eb_action on envs, underneath included."""
     action = f"elasticbeanstalk:{eb_action}"
     for env in envs:
-        verdict = decide(caller.documents, action, env.environment_arn)
+        verdict = decide(caller.policies, action, env.environment_arn)
         if verdict != "allow":
             raise _refusal("AccessDenied", caller, action, env.environment_arn, verdict)
     grants = list(TABLE[eb_action])
@@ -290,7 +350,7 @@ def authorize(caller, eb_action, envs, option_settings=()):
             if kind not in arns:  # e.g. no load balancer in a Worker environment
                 continue
             for underlying in actions:
-                verdict = decide(caller.documents, underlying, arns[kind])
+                verdict = decide(caller.policies, underlying, arns[kind])
                 if verdict != "allow":
                     raise _refusal("InsufficientPrivilegesException", caller, underlying, arns[kind], verdict)
 

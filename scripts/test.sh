@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash harness/setup.sh
+# The HTML report is checked by what headless Chromium draws (Debian's `chromium` package).
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    else
+        echo "scripts/test.sh: the tests need Debian's chromium: sudo apt-get install chromium" >&2
+        exit 1
+    fi
+fi
 export STANDIN_PYTHON="$PWD/harness/.venv/bin/python"
 # Never let a developer's real AWS settings leak into a test.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL
@@ -13,5 +22,6 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_proxy.py
     "$STANDIN_PYTHON" harness/test_world.py
     "$STANDIN_PYTHON" harness/test_eb_iam.py
+    "$STANDIN_PYTHON" harness/test_iam_simulate.py
 fi
 cargo test --locked --features crash-points "$@"

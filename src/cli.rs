@@ -125,6 +125,55 @@ pub enum Command {
         #[command(flatten)]
         unlock: UnlockArgs,
     },
+    /// Rehearse the failover and back: plan, run, hold the promoted state while the gates are
+    /// checked again (`--soak`), roll back, verify that every touched resource is as it was,
+    /// and report the recovery time. A drill always ends with the world put back.
+    Drill {
+        #[command(flatten)]
+        playbook: PlaybookArgs,
+        /// How long to hold the promoted state, checking the playbook's gates meanwhile
+        /// (e.g. `10m`; default: no soak).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::steps::duration::parse)]
+        soak: std::time::Duration,
+        /// How often the gates are checked during the soak.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::steps::duration::parse)]
+        every: std::time::Duration,
+        /// Change nothing: plan, make every read the run would make, and check that the
+        /// caller may call every action the run and its rollback would call (IAM policy
+        /// simulation). Says what would block a real drill.
+        #[arg(long)]
+        dry: bool,
+        /// Write the reports (report.json, report.md, junit.xml, report.html) to DIR.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+        /// POST a summary (JSON: Slack-compatible `text` plus the report's fields) to URL
+        /// when the drill ends. A failed post is reported and never fails the drill.
+        #[arg(long, value_name = "URL")]
+        notify: Option<String>,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        guards: GuardArgs,
+        #[command(flatten)]
+        unlock: UnlockArgs,
+    },
+    /// Write the reports of a past run or drill, from its journal alone.
+    Report {
+        /// The run (see `standin history`); default: the newest.
+        run_id: Option<String>,
+        /// Which reports (repeatable, or comma-separated); default: all.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        format: Vec<crate::report::ReportFormat>,
+        /// Where to write them.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List past runs and drills: date, kind, outcome, recovery time, who ran it.
+    History {
+        /// Only the runs of this playbook (its `name:`, or its file).
+        playbook: Option<String>,
+    },
     /// Show a run's steps and their states, from its journal (default: the newest run), and
     /// who holds a shared state's lock.
     Status { run_id: Option<String> },

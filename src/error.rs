@@ -15,16 +15,18 @@ pub enum Exit {
     HumanNeeded = 3,
     NotStarted = 4,
     Stopped = 5,
+    MissedRto = 6,
 }
 
 impl Exit {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Success,
         Self::RolledBack,
         Self::Invalid,
         Self::HumanNeeded,
         Self::NotStarted,
         Self::Stopped,
+        Self::MissedRto,
     ];
 
     pub fn code(self) -> u8 {
@@ -37,8 +39,9 @@ impl Exit {
             Self::Success => "success",
             Self::RolledBack => "a step failed and everything was rolled back (or nothing had changed yet)",
             Self::Invalid => "invalid input (playbook, arguments, saved plan, journal, state directory): nothing was called",
-            Self::HumanNeeded => "a step failed and the rollback is incomplete: a human must act, as the output says (never when nothing was changed)",
+            Self::HumanNeeded => "a step failed and the rollback is incomplete, or a drill's restore differs from its snapshot: a human must act, as the output says (never when nothing was changed)",
             Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan, the saved plan is stale, or the run cannot be resumed (nothing was changed)",
+            Self::MissedRto => "a drill promoted, held and put everything back, but recovery took longer than the playbook's `rto_target`",
             Self::Stopped => "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume` or `standin rollback` next",
         }
     }

@@ -1043,6 +1043,9 @@ fn sample_records() -> Vec<Record> {
                 step("restart-staging", "eb.restart"),
                 step("repoint-app", "route53.repoint"),
             ],
+            drill: None,
+            by: None,
+            warnings: vec![],
             at: T.into(),
         },
         Record::Intent {
@@ -1055,6 +1058,7 @@ fn sample_records() -> Vec<Record> {
             step: "go-ahead".into(),
             undo: confirm_undo,
             secs: 3.25,
+            took: None,
             at: T.into(),
         },
         Record::Intent {
@@ -1080,6 +1084,7 @@ fn sample_records() -> Vec<Record> {
             step: "prod-env-to-staging".into(),
             undo: copy_undo(Some(4)),
             secs: 0.42,
+            took: None,
             at: T.into(),
         },
         Record::Finished {
@@ -1102,6 +1107,7 @@ fn sample_records() -> Vec<Record> {
             step: "no-migrations".into(),
             undo: put_undo(Some(1)),
             secs: 0.1,
+            took: None,
             at: T.into(),
         },
         Record::Intent {
@@ -1119,6 +1125,7 @@ fn sample_records() -> Vec<Record> {
             step: "staging-runs-as-production".into(),
             undo: env_undo,
             secs: 61.5,
+            took: None,
             at: T.into(),
         },
         Record::Intent {
@@ -1136,6 +1143,7 @@ fn sample_records() -> Vec<Record> {
             step: "restart-staging".into(),
             undo: Some(restart_undo),
             error: "shop-staging: état « Updating » — l’environnement n’est pas prêt".into(),
+            took: None,
             at: T.into(),
         },
         Record::RollbackStarted {

@@ -209,6 +209,10 @@ fn every_example_and_playbook_validates() {
     for dir in ["playbooks", "examples"] {
         for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
             let path = entry.unwrap().path();
+            // Playbooks only: `examples/schedule/` holds schedules, checked in schedule.rs.
+            if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                continue;
+            }
             let out = world.standin(&["validate", path.to_str().unwrap()]);
             assert_eq!(out.code, 0, "{}: {}", path.display(), out.stderr);
         }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dynamodb;
 pub mod eb;
 pub mod elbv2;
+pub mod iam;
 pub mod route53;
 pub mod run_command;
 pub mod s3;

@@ -1,6 +1,9 @@
 //! One function per subcommand; they share loading, planning and confirmation.
 
+mod drill;
+mod dry;
 mod plan;
+mod reports;
 mod resume;
 mod rollback;
 mod run;
@@ -113,6 +116,36 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             };
             resume::resume(cli, args).await
         }
+        Command::Drill {
+            playbook,
+            soak,
+            every,
+            dry,
+            report,
+            notify,
+            yes,
+            guards,
+            unlock,
+        } => {
+            let args = drill::DrillArgs {
+                playbook,
+                soak: *soak,
+                every: *every,
+                dry: *dry,
+                report: report.as_deref(),
+                notify: notify.as_deref(),
+                yes: *yes,
+                guards,
+                force_unlock: unlock.force_unlock.as_deref(),
+            };
+            drill::drill(cli, args).await
+        }
+        Command::Report {
+            run_id,
+            format,
+            dir,
+        } => reports::report(cli, run_id.as_deref(), format, dir).await,
+        Command::History { playbook } => reports::history(cli, playbook.as_deref()).await,
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy { playbook, phase } => {
             let pb = load(playbook)?;

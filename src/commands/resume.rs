@@ -1,8 +1,11 @@
 //! `standin resume`: continue a run that stopped part way (killed, or Ctrl-C), from its journal.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use super::drill::{Left, Outputs};
 use crate::cli::{Cli, GuardArgs};
+use crate::engine::journal::Outcome;
 use crate::engine::{self, load_view, Spec};
 use crate::error::{Error, Exit};
 use crate::report::{self, Console, Format, Terminal};
@@ -23,7 +26,8 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
         .await?;
     let mut journal = state.open_journal(&run_id, &lock).await?;
     let view = load_view(&journal)?;
-    if !view.resumable() {
+    let left = super::drill::left(&view);
+    if left.is_none() && !view.resumable() {
         let why = if view.rolling_back {
             format!(
                 "run {run_id} was being rolled back; finish that with `standin{} rollback {run_id}`",
@@ -80,37 +84,79 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
     }
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal, crate::stop::Stop::default()).await;
-    let forced = args.guards.forced();
-    if cli.output == Format::Human {
-        let done: Vec<&str> = view
-            .steps
-            .iter()
-            .filter(|s| s.state.is_done())
-            .map(|s| s.id.as_str())
-            .collect();
-        report::line(&format!(
-            "Run {run_id} of `{}`: done so far: {}. Planning the rest on live state:",
-            pb.name,
-            if done.is_empty() {
-                "nothing".to_owned()
-            } else {
-                done.join(", ")
-            }
-        ));
-    }
-    let expected = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
-    super::confirm(
-        args.yes,
-        &format!("This continues run {run_id}, changing live resources as planned above."),
-        &pb.name,
-    )?;
-    let spec = Spec {
-        playbook: &pb,
-        expected: &expected,
-        forced: &forced,
+    let mut console = Console::new(cli.output, terminal.clone());
+    let rest = |ctx, soaked: bool| super::drill::Rest {
+        pb: &pb,
+        ctx,
+        soak: match (&view.drill, soaked) {
+            (Some(d), false) => Some(Duration::from_secs_f64(d.soak_secs)),
+            _ => None,
+        },
+        every: view.drill.as_ref().map_or(Duration::from_secs(30), |d| {
+            Duration::from_secs_f64(d.every_secs.max(1.0))
+        }),
+        output: cli.output,
+        state_flag: super::state_flag(cli),
     };
-    let mut console = Console::new(cli.output, terminal);
-    let ctx = super::with_stop(ctx, super::run::stop());
-    let report = engine::resume(&spec, &ctx, &mut journal, &view, &mut console).await?;
-    Ok(super::run::finish(cli, &report))
+    let exit = match left {
+        Some(left) => {
+            super::confirm(
+                args.yes,
+                &format!("This finishes drill {run_id}: it puts back what the drill changed."),
+                &pb.name,
+            )?;
+            let ctx = super::with_stop(ctx, super::run::stop());
+            match left {
+                Left::Restore { soaked } => {
+                    rest(&ctx, soaked)
+                        .hold_and_restore(&mut journal, &mut console)
+                        .await?
+                }
+                Left::Verify => rest(&ctx, true).verify(&mut journal).await?,
+            }
+        }
+        None => {
+            let forced = args.guards.forced();
+            if cli.output == Format::Human {
+                let done: Vec<&str> = view
+                    .steps
+                    .iter()
+                    .filter(|s| s.state.is_done())
+                    .map(|s| s.id.as_str())
+                    .collect();
+                report::line(&format!(
+                    "Run {run_id} of `{}`: done so far: {}. Planning the rest on live state:",
+                    pb.name,
+                    if done.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        done.join(", ")
+                    }
+                ));
+            }
+            let expected = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
+            super::confirm(
+                args.yes,
+                &format!("This continues run {run_id}, changing live resources as planned above."),
+                &pb.name,
+            )?;
+            let spec = Spec {
+                playbook: &pb,
+                expected: &expected,
+                forced: &forced,
+            };
+            let ctx = super::with_stop(ctx, super::run::stop());
+            let report = engine::resume(&spec, &ctx, &mut journal, &view, &mut console).await?;
+            match (view.drill.is_some(), report.outcome) {
+                (true, Outcome::Succeeded) => {
+                    rest(&ctx, false)
+                        .hold_and_restore(&mut journal, &mut console)
+                        .await?
+                }
+                (true, Outcome::RolledBack) => rest(&ctx, true).verify(&mut journal).await?,
+                _ => return Ok(super::run::finish(cli, &report)),
+            }
+        }
+    };
+    super::drill::conclude(cli, &state, &run_id, &Outputs::default(), exit).await
 }

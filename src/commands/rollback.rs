@@ -72,6 +72,9 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
         "requested"
     };
     let report = engine::rollback(&view, &ctx, &mut journal, force, reason, &mut console).await?;
+    if view.drill.is_some() && report.outcome == Outcome::RolledBack {
+        return verify_drill(cli, &state, &view, &ctx, &mut journal).await;
+    }
     match cli.output {
         Format::Json => report::print_json(&report),
         Format::Human => report::print(&report::human_report(&report, &super::state_flag(cli))),
@@ -80,5 +83,50 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
     Ok(match report.outcome {
         Outcome::RolledBack => Exit::Success,
         outcome => Exit::of(outcome),
+    })
+}
+
+/// A drill rolled back by hand is verified against its snapshot as the drill would have
+/// been, when its playbook can still be read; its report says how it ended.
+async fn verify_drill(
+    cli: &Cli,
+    state: &crate::state::State,
+    view: &crate::engine::view::RunView,
+    ctx: &crate::steps::Ctx,
+    journal: &mut crate::engine::journal::Journal,
+) -> Result<Exit, Error> {
+    let args = crate::cli::PlaybookArgs {
+        playbook: view.file.clone().into(),
+        vars: Vec::new(),
+    };
+    match super::load(&args) {
+        Ok(pb) => {
+            let rest = super::drill::Rest {
+                pb: &pb,
+                ctx,
+                soak: None,
+                every: std::time::Duration::from_secs(30),
+                output: cli.output,
+                state_flag: super::state_flag(cli),
+            };
+            rest.verify(journal).await?;
+        }
+        Err(e) => report::warn(&format!(
+            "warning: the restore of drill {} cannot be verified: {e}",
+            view.run_id
+        )),
+    }
+    let exit = super::drill::conclude(
+        cli,
+        state,
+        &view.run_id,
+        &super::drill::Outputs::default(),
+        Exit::Success,
+    )
+    .await?;
+    // For this command, everything put back (and verified) is success.
+    Ok(match exit {
+        Exit::HumanNeeded => Exit::HumanNeeded,
+        _ => Exit::Success,
     })
 }

@@ -92,7 +92,12 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
     };
     // From here on, signals stop the run at a safe point instead of killing it.
     let ctx = super::with_stop(ctx, stop());
-    let report = engine::run(&spec, &ctx, &mut journal, &run_id, &mut console).await?;
+    let header = engine::Header {
+        by: Some(State::who()),
+        warnings: expected.warnings.clone(),
+        drill: None,
+    };
+    let report = engine::run(&spec, &ctx, &mut journal, &run_id, header, &mut console).await?;
     Ok(finish(cli, &report))
 }
 

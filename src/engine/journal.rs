@@ -16,16 +16,19 @@ use serde_json::Value;
 
 use super::plan::Source;
 use crate::config::AwsSettings;
-use crate::steps::Change;
+use crate::steps::{Change, Resource};
 
 /// Journal format version written by this build. 2 added the playbook's fingerprint to the
 /// start record, the planned changes to intents, `resumed` records and the `stopped` outcome;
 /// 3 parameter attributes in `ssm.*` undo records and `lock-url` undo records with one rule
-/// per listener; 4 typed values and resources in the planned changes of intents. Older builds
-/// would refuse each.
-pub const FORMAT: u32 = 4;
+/// per listener; 4 typed values and resources in the planned changes of intents; 5 drills (the
+/// start record's `drill`, `by` and `warnings`; `snapshot`, `soaked` and `verified` records)
+/// and each step's whole duration (`took`). Older builds would refuse each.
+pub const FORMAT: u32 = 5;
 
-/// One line of the journal.
+/// One line of the journal. (The start record is much larger than the others; a journal holds
+/// one, and a few hundred records at most, so boxing it would buy nothing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "kebab-case")]
 pub enum Record {
@@ -40,6 +43,22 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source: Option<Source>,
         steps: Vec<StepRef>,
+        /// Set when this run is a drill (`standin drill`): what it measures and how long it
+        /// holds the promoted state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drill: Option<DrillSpec>,
+        /// Who ran it: `user@host`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        /// The plan's warnings, for reports.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<String>,
+        at: String,
+    },
+    /// A drill's record of every resource its steps touch, as it was before the first step
+    /// (secrets by version only): what the restore is verified against.
+    Snapshot {
+        resources: Vec<Held>,
         at: String,
     },
     /// Written and fsynced before a step mutates anything: how to undo it, and what it is
@@ -63,12 +82,18 @@ pub enum Record {
     Applied {
         step: String,
         undo: Value,
+        /// How long the mutation took.
         secs: f64,
+        /// How long the whole step took: planning, checks, the mutation and its waits.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        took: Option<f64>,
         at: String,
     },
     /// The step found nothing to change.
     Unchanged {
         step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        took: Option<f64>,
         at: String,
     },
     /// The step failed; `undo` (if any) covers whatever part of it happened.
@@ -77,6 +102,24 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         undo: Option<Value>,
         error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        took: Option<f64>,
+        at: String,
+    },
+    /// A drill held the promoted state for `secs`, checking its gates `checks` times;
+    /// `broken` says which gate failed, and how.
+    Soaked {
+        secs: f64,
+        checks: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        broken: Option<String>,
+        at: String,
+    },
+    /// A drill compared every resource of its snapshot with what it holds after the
+    /// rollback: `checked` resources, those that differ.
+    Verified {
+        checked: usize,
+        differences: Vec<Difference>,
         at: String,
     },
     RollbackStarted {
@@ -105,6 +148,39 @@ pub enum Record {
 /// change landed, and otherwise rolls back.
 fn typed_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Change>, D::Error> {
     Ok(serde_json::from_value(Value::deserialize(d)?).unwrap_or_default())
+}
+
+/// What a drill measures (from the playbook's `recovery:` and `rto_target:`) and how long it
+/// holds the promoted state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillSpec {
+    /// The id of the gate step whose pass means production is back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<String>,
+    /// The recovery time objective, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_target_secs: Option<f64>,
+    /// How long the promoted state is held, and how often its gates are checked meanwhile.
+    pub soak_secs: f64,
+    pub every_secs: f64,
+}
+
+/// A resource and what it held (`None`: it did not exist).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Held {
+    pub resource: Resource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<crate::steps::Value>,
+}
+
+/// A resource that does not hold, after a drill, what it held before.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Difference {
+    pub resource: Resource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<crate::steps::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<crate::steps::Value>,
 }
 
 /// A step as listed in the start record.

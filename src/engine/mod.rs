@@ -2,6 +2,7 @@
 //! move. It never names an AWS service, and it reports progress only through [`Observer`].
 
 mod crash;
+pub mod drill;
 pub mod journal;
 pub mod plan;
 pub mod view;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use self::journal::{now, Journal, Outcome, Record, StepRef, FORMAT};
+use self::journal::{now, DrillSpec, Held, Journal, Outcome, Record, StepRef, FORMAT};
 use self::plan::PlanDoc;
 use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
@@ -111,6 +112,16 @@ pub struct Spec<'a> {
     pub forced: &'a BTreeSet<String>,
 }
 
+/// What the start of a journal says besides the playbook: who runs it, the plan's warnings,
+/// and for a drill what it measures and its snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    pub by: Option<String>,
+    pub warnings: Vec<String>,
+    /// A drill: its measures, and every resource it touches as it is now.
+    pub drill: Option<(DrillSpec, Vec<Held>)>,
+}
+
 /// Runs every step in order; on the first failure, undoes the completed steps in reverse.
 /// Right before each mutation the step is planned again: it must still do what the plan says,
 /// and the guards must still hold on the state it leads to; otherwise it fails, unchanged.
@@ -119,6 +130,7 @@ pub async fn run(
     ctx: &Ctx,
     journal: &mut Journal,
     run_id: &str,
+    header: Header,
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
     let playbook = spec.playbook;
@@ -137,9 +149,20 @@ pub async fn run(
                 kind: s.kind.name.to_owned(),
             })
             .collect(),
+        drill: header.drill.as_ref().map(|(d, _)| d.clone()),
+        by: header.by,
+        warnings: header.warnings,
         at: now(),
     };
     journal.append(&start).map_err(journal_err(journal))?;
+    if let Some((_, resources)) = header.drill {
+        journal
+            .append(&Record::Snapshot {
+                resources,
+                at: now(),
+            })
+            .map_err(journal_err(journal))?;
+    }
     execute(spec, ctx, journal, run_id, None, obs).await
 }
 
@@ -345,6 +368,7 @@ async fn settle(
             step: def.id.clone(),
             undo: in_doubt.undo.clone().unwrap_or_default(),
             secs: 0.0,
+            took: None,
             at: now(),
         };
         journal.append(&record).map_err(RunStepError::Unrecorded)?;
@@ -454,6 +478,8 @@ async fn run_step(
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
     let deadline = tokio::time::Instant::now() + limit;
+    let began = Instant::now();
+    let took = || Some(began.elapsed().as_secs_f64());
     let id = def.id.clone();
     let planned = match tokio::time::timeout_at(deadline, def.step.plan(ctx)).await {
         Ok(Ok(prepared)) if prepared.is_noop() => Ok(prepared),
@@ -469,6 +495,7 @@ async fn run_step(
                 step: id,
                 undo: None,
                 error: error.to_string(),
+                took: took(),
                 at: now(),
             });
             return Err(error);
@@ -482,6 +509,7 @@ async fn run_step(
         journal
             .append(&Record::Unchanged {
                 step: id,
+                took: took(),
                 at: now(),
             })
             .map_err(RunStepError::Journal)?;
@@ -507,6 +535,7 @@ async fn run_step(
         step: id,
         undo: mutation.undo_record(),
         secs: t0.elapsed().as_secs_f64(),
+        took: took(),
         at: now(),
     };
     let error = match applied {
@@ -538,6 +567,7 @@ async fn run_step(
         step: id,
         undo: Some(mutation.undo_record()),
         error: error.to_string(),
+        took: took(),
         at: now(),
     });
     Err(error)

@@ -4,13 +4,13 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::journal::{Outcome, Record, StepRef};
+use super::journal::{DrillSpec, Held, Outcome, Record, StepRef};
 use super::plan::Source;
 use crate::config::AwsSettings;
 use crate::steps::Change;
 
 /// Where a step stands according to the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepState {
     /// Not reached.
@@ -79,6 +79,18 @@ pub struct RunView {
     /// When `standin resume` took the run over, each time.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<String>,
+    /// Set for a drill: what it measures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillSpec>,
+    /// A drill's snapshot of what its steps touch.
+    #[serde(skip)]
+    pub snapshot: Vec<Held>,
+    /// A drill held the promoted state (its `soaked` record is written).
+    #[serde(skip)]
+    pub soaked: bool,
+    /// A drill verified its restore.
+    #[serde(skip)]
+    pub verified: bool,
 }
 
 impl RunView {
@@ -91,6 +103,7 @@ impl RunView {
             aws,
             source,
             steps,
+            drill,
             at,
             ..
         }) = records.first()
@@ -108,6 +121,10 @@ impl RunView {
             outcome: None,
             rolling_back: false,
             resumed: Vec::new(),
+            drill: drill.clone(),
+            snapshot: Vec::new(),
+            soaked: false,
+            verified: false,
         };
         for record in &records[1..] {
             view.fold(record);
@@ -166,6 +183,9 @@ impl RunView {
                 self.outcome = None;
                 self.resumed.push(at.clone());
             }
+            Record::Snapshot { resources, .. } => self.snapshot.clone_from(resources),
+            Record::Soaked { .. } => self.soaked = true,
+            Record::Verified { .. } => self.verified = true,
             Record::Start { .. } => {}
         }
     }

@@ -36,6 +36,8 @@ const TOP_FIELDS: &[&str] = &[
     "state",
     "vars",
     "guards",
+    "recovery",
+    "rto_target",
     "steps",
 ];
 const STEP_FIELDS: &[&str] = &["id", "kind", "description", "timeout"];
@@ -55,6 +57,11 @@ pub struct Playbook {
     pub text: String,
     /// Names of the variables given with `--var` (values are not kept: they may be secrets).
     pub overridden: BTreeSet<String>,
+    /// The id of the gate step whose pass means production is back: drills measure the time
+    /// to it.
+    pub recovery: Option<String>,
+    /// The recovery time objective a drill is held to.
+    pub rto_target: Option<Duration>,
 }
 
 /// One step: the fields every kind has, and the kind's own step.
@@ -386,7 +393,20 @@ fn check(
         None => Some(None),
     };
     let guards = guard_list(c, top.remove("guards"));
+    let rto_target = top.remove("rto_target").and_then(|v| {
+        c.decode(
+            &root.key("rto_target"),
+            v,
+            |v| {
+                let text: String = steps::fields_of(v)?;
+                steps::duration::parse(&text).map_err(|e| FieldError::new(Vec::new(), e))
+            },
+            None,
+        )
+    });
+    let recovery_value = top.remove("recovery");
     let steps = steps(c, top.remove("steps"));
+    let recovery = recovery_value.and_then(|v| recovery_gate(c, v, steps.as_deref()));
     Some(Playbook {
         path: path.to_owned(),
         name: name?,
@@ -397,7 +417,45 @@ fn check(
         steps: steps?,
         text: String::new(),
         overridden: overrides.iter().map(|(name, _)| name.clone()).collect(),
+        recovery,
+        rto_target,
     })
+}
+
+/// `recovery:` must name a gate step (one whose kind checks, e.g. `http.check`): its pass is
+/// the moment production is back.
+fn recovery_gate(c: &mut Checker, value: Value, steps: Option<&[StepDef]>) -> Option<String> {
+    let at = YamlPath::default().key("recovery");
+    let Value::String(id) = value else {
+        c.report(
+            &at,
+            "`recovery` takes the id of a gate step",
+            Some("e.g. `recovery: production-answers`".into()),
+        );
+        return None;
+    };
+    let steps = steps?;
+    let gates: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.kind.gate)
+        .map(|s| s.id.as_str())
+        .collect();
+    match steps.iter().find(|s| s.id == id) {
+        Some(s) if s.kind.gate => Some(id),
+        found => {
+            let problem = match found {
+                Some(s) => format!("step `{id}` is a `{}`, not a gate", s.kind.name),
+                None => format!("no step `{id}`"),
+            };
+            let hint = match nearest(&id, gates.iter().copied()) {
+                Some(n) if found.is_none() => format!("did you mean `{n}`?"),
+                _ if gates.is_empty() => "add a gate step (`http.check` or `eb.wait-healthy`) that passes when production answers".to_owned(),
+                _ => format!("name one of the gates: {}", gates.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")),
+            };
+            c.report(&at, format!("`recovery`: {problem}"), Some(hint));
+            None
+        }
+    }
 }
 
 fn backticked(names: &[&str]) -> String {

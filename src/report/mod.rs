@@ -3,7 +3,12 @@
 //! text goes through [`print`], [`line`] or [`warn`], which escape what could disguise it on a
 //! terminal and never let a closed terminal stop standin.
 
+pub mod document;
+mod html;
 mod json;
+mod junit;
+mod markdown;
+mod notify;
 mod plan;
 mod progress;
 mod run;
@@ -11,9 +16,10 @@ mod run;
 use std::io::Write;
 
 pub use self::json::print_json;
+pub use self::notify::notify;
 pub use self::plan::change_line;
 pub use self::progress::{Console, Terminal};
-pub use self::run::{human_report, human_status};
+pub use self::run::{human_drill, human_report, human_status};
 
 /// `--output`: how results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,6 +28,47 @@ pub enum Format {
     Human,
     /// One JSON document on stdout at the end; no progress.
     Json,
+}
+
+/// `standin report --format`: the files a report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// `report.json`: the document (docs/output.md).
+    Json,
+    /// `report.md`: for a ticket or a wiki.
+    Md,
+    /// `junit.xml`: one test case per step and one for the restore, for CI.
+    Junit,
+    /// `report.html`: one self-contained page with a timeline and the recovery trend.
+    Html,
+}
+
+impl ReportFormat {
+    pub const ALL: [Self; 4] = [Self::Json, Self::Md, Self::Junit, Self::Html];
+
+    /// The file it is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Json => "report.json",
+            Self::Md => "report.md",
+            Self::Junit => "junit.xml",
+            Self::Html => "report.html",
+        }
+    }
+
+    /// The report rendered in this format.
+    pub fn render(self, report: &document::RunReport) -> String {
+        match self {
+            Self::Json => {
+                let mut text = serde_json::to_string_pretty(report).expect("a report serializes");
+                text.push('\n');
+                text
+            }
+            Self::Md => markdown::render(report),
+            Self::Junit => junit::render(report),
+            Self::Html => html::render(report),
+        }
+    }
 }
 
 /// Writes text for people on stdout, as it is (it carries its own line breaks), escaping

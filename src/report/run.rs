@@ -1,6 +1,7 @@
 //! The end of a run or rollback, and a run's status, as a person reads them: what happened,
 //! what was put back, and what a human must still do, with the commands to do it.
 
+use super::document::{span, RunReport, Verdict};
 use crate::engine::journal::Outcome;
 use crate::engine::view::{RunView, StepState};
 use crate::engine::{FailedStep, Leftover, Report};
@@ -98,10 +99,17 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         None if view.rolling_back => "ROLLBACK UNFINISHED (running, or its process stopped)",
         None => "unfinished (running, or its process stopped)",
     };
+    let what = if view.drill.is_some() { "Drill" } else { "Run" };
     let mut out = format!(
-        "Run {} of `{}` ({}), started {}: {outcome}\n",
+        "{what} {} of `{}` ({}), started {}: {outcome}\n",
         view.run_id, view.playbook, view.file, view.started
     );
+    if view.drill.is_some() && view.outcome == Some(Outcome::Succeeded) && !view.rolling_back {
+        out.push_str(&format!(
+            "  the drill's steps ran; its soak, rollback and verification did not finish: `standin{state_flag} resume {}` finishes it\n",
+            view.run_id
+        ));
+    }
     let width = view.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for step in &view.steps {
         let state = match step.state {
@@ -136,6 +144,95 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
     if view.steps.iter().any(|s| s.needs_undo()) {
         out.push_str(&format!(
             "To undo what this run changed: standin{state_flag} rollback {run}\n"
+        ));
+    }
+    out
+}
+
+/// The end of a drill, for people: its outcome, recovery time against the target and earlier
+/// drills, where the time went, and what differs if the restore is not exact.
+pub fn human_drill(doc: &RunReport, state_flag: &str) -> String {
+    let run = &doc.run_id;
+    let mut out = format!(
+        "Drill {run} of `{}`: {}.\n",
+        doc.playbook,
+        doc.outcome.words()
+    );
+    if let Some(reason) = &doc.reason {
+        out.push_str(&format!("  why: {reason}\n"));
+    }
+    let recovery = &doc.recovery;
+    out.push_str(&match (recovery.secs, recovery.target_secs) {
+        (Some(s), Some(t)) => format!(
+            "  recovery: {} (target {}, {})\n",
+            span(s),
+            span(t),
+            if s <= t { "met" } else { "MISSED" }
+        ),
+        (Some(s), None) => format!(
+            "  recovery: {} (no `rto_target` in the playbook)\n",
+            span(s)
+        ),
+        (None, _) => "  recovery: not reached\n".to_owned(),
+    });
+    let earlier: Vec<String> = doc
+        .trend
+        .iter()
+        .rev()
+        .skip(1)
+        .take(5)
+        .filter_map(|p| p.recovery_secs.map(span))
+        .collect();
+    if !earlier.is_empty() {
+        out.push_str(&format!(
+            "  earlier drills (newest first): {}\n",
+            earlier.join(", ")
+        ));
+    }
+    let t = &doc.timings;
+    out.push_str(&format!(
+        "  steps {}, DNS wait {}, restore {}, total {}\n",
+        span(t.steps_secs),
+        span(t.dns_wait_secs),
+        t.restore_secs.map_or_else(|| "-".to_owned(), span),
+        span(t.total_secs)
+    ));
+    if let Some(soak) = &doc.soak {
+        out.push_str(&format!(
+            "  soak: held {} with {} check(s) of the gates{}\n",
+            span(soak.secs),
+            soak.checks,
+            soak.broken
+                .as_ref()
+                .map_or_else(String::new, |b| format!("; {b}"))
+        ));
+    }
+    if let Some(verify) = &doc.verify {
+        if verify.differences.is_empty() {
+            out.push_str(&format!(
+                "  restore verified: {} resource(s) as before the drill\n",
+                verify.checked
+            ));
+        } else {
+            out.push_str(&format!(
+                "  RESTORE DIFFERS: {} of {} resource(s) do not hold what they held before the drill:\n",
+                verify.differences.len(),
+                verify.checked
+            ));
+            for d in &verify.differences {
+                out.push_str(&format!(
+                    "    {}: before {}, now {}\n",
+                    d.resource,
+                    d.before.as_deref().unwrap_or("(absent)"),
+                    d.after.as_deref().unwrap_or("(absent)")
+                ));
+            }
+            out.push_str("  a human must decide which value is right and set it\n");
+        }
+    }
+    if matches!(doc.outcome, Verdict::Stopped | Verdict::Unfinished) {
+        out.push_str(&format!(
+            "To continue the drill: standin{state_flag} resume {run}\nTo put everything back now: standin{state_flag} rollback {run}\n"
         ));
     }
     out

@@ -100,6 +100,9 @@ mod tests {
             aws: AwsSettings::default(),
             source: None,
             steps: vec![],
+            drill: None,
+            by: None,
+            warnings: vec![],
             at: now(),
         }
     }
@@ -113,6 +116,7 @@ mod tests {
         journal
             .append(&Record::Unchanged {
                 step: "a".into(),
+                took: None,
                 at: now(),
             })
             .unwrap();

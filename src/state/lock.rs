@@ -148,11 +148,15 @@ fn stamp(t: SystemTime) -> String {
 
 /// `pid N on HOST`: who holds a lock, for others to read.
 fn process() -> String {
-    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+    format!("pid {} on {}", std::process::id(), host())
+}
+
+/// This machine's name.
+pub(super) fn host() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown host".into());
-    format!("pid {} on {host}", std::process::id())
+        .unwrap_or_else(|_| "unknown host".into())
 }
 
 impl Lock {

@@ -18,7 +18,7 @@ use self::lock::{Lease, Place};
 use crate::aws::dynamodb::Item;
 use crate::aws::s3::Bucket;
 use crate::config::{AwsSettings, Location, LockTable};
-use crate::engine::journal::{Fence, Journal, ReadError};
+use crate::engine::journal::{Fence, Journal, ReadError, Record};
 use crate::engine::view::RunView;
 use crate::engine::{load_view, EngineError};
 
@@ -165,6 +165,14 @@ impl State {
         &self.location
     }
 
+    /// Who runs a command, for journals and reports: `user@host`.
+    pub fn who() -> String {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        format!("{user}@{}", lock::host())
+    }
+
     /// A new run id: sortable by start time (to the millisecond, so that `--last` is the
     /// newest even of runs started within one second), unique enough for one state.
     pub fn new_run_id() -> String {
@@ -244,6 +252,11 @@ impl State {
     /// What a run's journal says, read without the lock.
     pub async fn view(&self, run_id: &str) -> Result<RunView, EngineError> {
         load_view(&self.journal(run_id, Fence::default()).await?)
+    }
+
+    /// Every record of a run's journal, read without the lock.
+    pub async fn records(&self, run_id: &str) -> Result<Vec<Record>, EngineError> {
+        Ok(self.journal(run_id, Fence::default()).await?.records()?)
     }
 
     /// Takes the lock, or says who holds it. `what` describes the holder for others to read.

@@ -37,6 +37,7 @@ impl Kind for WaitHealthy {
     const SUMMARY: &'static str =
         "gate: wait until an Elastic Beanstalk environment is Ready and Green, or fail the run";
     type Undo = NoUndo;
+    const GATE: bool = true;
 }
 
 #[async_trait]

@@ -62,6 +62,7 @@ impl Kind for HttpCheck {
     const SUMMARY: &'static str =
         "gate: GET a URL until it answers the expected status (and body text), or fail the run";
     type Undo = NoUndo;
+    const GATE: bool = true;
 
     fn check(&self) -> Result<(), FieldError> {
         let url = reqwest::Url::parse(&self.url)

@@ -181,6 +181,9 @@ pub trait Kind: Step + DeserializeOwned + 'static {
     const NAME: &'static str;
     /// One line for `standin kinds`.
     const SUMMARY: &'static str;
+    /// A gate checks and changes nothing: a drill checks it again while it soaks, and a
+    /// playbook's `recovery:` names one.
+    const GATE: bool = false;
     /// The journaled undo record.
     type Undo: Undo + DeserializeOwned + 'static;
     /// Checks the fields together, without I/O (e.g. "`to` or `alias`, not both").
@@ -193,6 +196,8 @@ pub trait Kind: Step + DeserializeOwned + 'static {
 pub struct KindDef {
     pub name: &'static str,
     pub summary: &'static str,
+    /// See [`Kind::GATE`].
+    pub gate: bool,
     /// Builds the step from its own fields (the common fields already removed).
     pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
     /// Reads an undo record back from the journal.
@@ -203,6 +208,7 @@ const fn def<K: Kind>() -> KindDef {
     KindDef {
         name: K::NAME,
         summary: K::SUMMARY,
+        gate: K::GATE,
         parse: parse_kind::<K>,
         load_undo: load_undo::<K::Undo>,
     }

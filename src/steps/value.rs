@@ -160,6 +160,23 @@ impl Value {
         }
     }
 
+    /// Whether `now` holds what `self` held before a change and its undo: as [`Self::same`],
+    /// except that a secret whose fingerprint is gone (read back from a journal by another
+    /// process) compares by type and attributes only, since its value is never kept.
+    pub fn restored_as(&self, now: &Self) -> bool {
+        match (self, now) {
+            (Self::Parameter(a), Self::Parameter(b))
+                if a.held.value.is_none() && a.held.fingerprint.is_none() =>
+            {
+                b.held.value.is_none() && a.ptype == b.ptype && a.attrs.same(&b.attrs)
+            }
+            (Self::EnvKey(a), Self::EnvKey(b)) if a.value.is_none() && a.fingerprint.is_none() => {
+                b.value.is_none()
+            }
+            _ => self.same(now),
+        }
+    }
+
     /// A planned write over `before`: the attributes the write does not set stay as `before`
     /// has them.
     pub fn written_over(&mut self, before: Option<&Self>) {

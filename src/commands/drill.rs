@@ -1,0 +1,242 @@
+//! `standin drill`: snapshot → plan → run → soak → rollback → verify → report. A drill always
+//! ends with the world put back (or says exactly what a human must put back), and its journal
+//! is a run's journal marked as a drill, so `status`, `resume` and `rollback` work on it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Cli, GuardArgs, PlaybookArgs};
+use crate::engine::journal::{DrillSpec, Journal, Outcome};
+use crate::engine::{self, drill, load_view, Header, Spec};
+use crate::error::{Error, Exit};
+use crate::playbook::Playbook;
+use crate::report::{self, Console, Format, Terminal};
+use crate::state::State;
+use crate::steps::Ctx;
+
+pub(super) struct DrillArgs<'a> {
+    pub playbook: &'a PlaybookArgs,
+    pub soak: Duration,
+    pub every: Duration,
+    pub dry: bool,
+    pub report: Option<&'a Path>,
+    pub notify: Option<&'a str>,
+    pub yes: bool,
+    pub guards: &'a GuardArgs,
+    pub force_unlock: Option<&'a str>,
+}
+
+/// Where a drill's report goes when it ends.
+#[derive(Clone, Default)]
+pub(super) struct Outputs {
+    pub report: Option<PathBuf>,
+    pub notify: Option<String>,
+}
+
+pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error> {
+    let pb = super::load(args.playbook)?;
+    if args.every.is_zero() {
+        return Err(Error::Usage(
+            "`--every` must be longer than 0s: it is how often the gates are checked during the soak".into(),
+        ));
+    }
+    if args.dry {
+        return super::dry::dry(cli, &pb, args.guards).await;
+    }
+    let cli = &super::with_state_of(cli, &pb);
+    let state = super::state(cli).await?;
+    let lock = state
+        .lock(
+            &format!("standin drill {}", args.playbook.playbook.display()),
+            args.force_unlock,
+        )
+        .await?;
+    let terminal = Terminal::default();
+    let ctx = super::context(&pb.aws, args.yes, &terminal, crate::stop::Stop::default()).await;
+    let forced = args.guards.forced();
+    let plan = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
+    let snapshot = drill::snapshot(&plan);
+    super::confirm(
+        args.yes,
+        &format!(
+            "This drill changes live resources as planned above, holds them for {}, then puts them back, for playbook `{}`.",
+            humantime::format_duration(args.soak),
+            pb.name
+        ),
+        &pb.name,
+    )?;
+    let run_id = State::new_run_id();
+    let mut journal = state.create_journal(&run_id, &lock).await?;
+    if cli.output == Format::Human {
+        report::line(&format!(
+            "\nDrill {run_id} (journal: {})",
+            journal.location()
+        ));
+    }
+    let spec = DrillSpec {
+        recovery: pb.recovery.clone(),
+        rto_target_secs: pb.rto_target.map(|d| d.as_secs_f64()),
+        soak_secs: args.soak.as_secs_f64(),
+        every_secs: args.every.as_secs_f64(),
+    };
+    let header = Header {
+        by: Some(State::who()),
+        warnings: plan
+            .warnings
+            .iter()
+            .cloned()
+            .chain(plan.steps.iter().flat_map(|s| s.warnings.iter().cloned()))
+            .collect(),
+        drill: Some((spec.clone(), snapshot.clone())),
+    };
+    let mut console = Console::new(cli.output, terminal);
+    let run = Spec {
+        playbook: &pb,
+        expected: &plan,
+        forced: &forced,
+    };
+    let ctx = super::with_stop(ctx, super::run::stop());
+    let ran = engine::run(&run, &ctx, &mut journal, &run_id, header, &mut console).await?;
+    let outputs = Outputs {
+        report: args.report.map(Path::to_path_buf),
+        notify: args.notify.map(str::to_owned),
+    };
+    let rest = Rest {
+        pb: &pb,
+        ctx: &ctx,
+        soak: Some(args.soak),
+        every: args.every,
+        output: cli.output,
+        state_flag: super::state_flag(cli),
+    };
+    let exit = match ran.outcome {
+        Outcome::Succeeded => rest.hold_and_restore(&mut journal, &mut console).await?,
+        // A failed step was rolled back as a run does: the restore is verified all the same.
+        Outcome::RolledBack => rest.verify(&mut journal).await?,
+        Outcome::Stopped | Outcome::RollbackIncomplete => {
+            // What to do next (resume, rollback, the commands a human needs); the drill's
+            // summary follows. For machines, the drill's report alone.
+            if cli.output == Format::Human {
+                super::run::finish(cli, &ran);
+            }
+            Exit::of(ran.outcome)
+        }
+    };
+    conclude(cli, &state, &run_id, &outputs, exit).await
+}
+
+/// The part of a drill after its steps ran.
+pub(super) struct Rest<'a> {
+    pub pb: &'a Playbook,
+    pub ctx: &'a Ctx,
+    /// `None`: the soak already happened (a resumed drill goes on with the rollback).
+    pub soak: Option<Duration>,
+    pub every: Duration,
+    pub output: Format,
+    /// `--state ...` as suggested commands repeat it.
+    pub state_flag: String,
+}
+
+impl Rest<'_> {
+    /// Soaks, rolls back and verifies; the exit code is decided by [`conclude`] from the
+    /// journal unless the rollback leaves work for a human.
+    pub async fn hold_and_restore(
+        &self,
+        journal: &mut Journal,
+        console: &mut Console,
+    ) -> Result<Exit, Error> {
+        let reason = match self.soak {
+            None => "the resumed drill puts everything back".to_owned(),
+            Some(soak) => {
+                if !soak.is_zero() {
+                    report::warn(&format!(
+                        "Holding the promoted state for {}, checking the gates every {}...",
+                        humantime::format_duration(soak),
+                        humantime::format_duration(self.every)
+                    ));
+                }
+                match drill::soak(self.pb, self.ctx, journal, soak, self.every).await? {
+                    drill::Soaked::Held => "the drill puts everything back".to_owned(),
+                    drill::Soaked::Broken(why) => format!("the drill's soak failed: {why}"),
+                    drill::Soaked::Stopped => "the drill's soak was ended by a signal".to_owned(),
+                }
+            }
+        };
+        let view = load_view(journal)?;
+        let report = engine::rollback(&view, self.ctx, journal, false, &reason, console).await?;
+        if report.outcome == Outcome::RollbackIncomplete {
+            if self.output == Format::Human {
+                report::print(&format!(
+                    "\n{}",
+                    report::human_report(&report, &self.state_flag)
+                ));
+            }
+            return Ok(Exit::HumanNeeded);
+        }
+        self.verify(journal).await
+    }
+
+    /// Compares every resource of the journal's snapshot with what it holds now, and
+    /// journals the result.
+    pub async fn verify(&self, journal: &mut Journal) -> Result<Exit, Error> {
+        let view = load_view(journal)?;
+        let differences = drill::verify(self.pb, self.ctx, &view.snapshot).await;
+        drill::record_verified(journal, view.snapshot.len(), differences)?;
+        Ok(Exit::Success)
+    }
+}
+
+/// Ends a drill: builds its report from the journal, shows it, writes and posts it, and
+/// returns its exit code (the report's, unless `exit` already says a human must act).
+pub(super) async fn conclude(
+    cli: &Cli,
+    state: &State,
+    run_id: &str,
+    outputs: &Outputs,
+    exit: Exit,
+) -> Result<Exit, Error> {
+    let doc = super::reports::document(state, run_id).await?;
+    match cli.output {
+        Format::Json => report::print_json(&doc),
+        Format::Human => report::print(&format!(
+            "\n{}",
+            report::human_drill(&doc, &super::state_flag(cli))
+        )),
+    }
+    if let Some(dir) = &outputs.report {
+        super::reports::write(&doc, dir, &crate::report::ReportFormat::ALL)?;
+        report::warn(&format!("Reports written to {}", dir.display()));
+    }
+    if let Some(url) = &outputs.notify {
+        if let Err(e) = report::notify(url, &doc).await {
+            report::warn(&format!(
+                "warning: {e} (the drill's outcome is not affected)"
+            ));
+        }
+    }
+    Ok(match exit {
+        Exit::HumanNeeded => Exit::HumanNeeded,
+        _ => doc.outcome.exit(),
+    })
+}
+
+/// What is left of a drill whose process stopped after its steps ran.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Left {
+    /// Its soak (unless done), rollback and verification.
+    Restore { soaked: bool },
+    /// Its verification: the rollback finished.
+    Verify,
+}
+
+/// What `resume` has left to do of a drill past its steps, if anything.
+pub(super) fn left(view: &crate::engine::view::RunView) -> Option<Left> {
+    view.drill.as_ref()?;
+    match view.outcome {
+        Some(Outcome::Succeeded) if !view.rolling_back => Some(Left::Restore {
+            soaked: view.soaked,
+        }),
+        Some(Outcome::RolledBack) if !view.verified => Some(Left::Verify),
+        _ => None,
+    }
+}

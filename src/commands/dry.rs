@@ -1,0 +1,260 @@
+//! `standin drill --dry`: the rehearsal without changes (what AWS ARC calls plan evaluation).
+//! It plans (every read the run makes), then says what would block a real drill: a step that
+//! cannot be planned (a missing resource), a guard that refuses, an environment a step would
+//! change that is not Ready, and any action the run or its rollback would call that the
+//! caller's IAM policies do not allow (IAM policy simulation of the caller's principal).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::aws::iam::{self as aws_iam, Decision};
+use crate::cli::{Cli, GuardArgs};
+use crate::engine::plan::{self, PlanDoc};
+use crate::error::{Error, Exit};
+use crate::iam::Phase;
+use crate::playbook::Playbook;
+use crate::report::{self, Format};
+use crate::steps::{Action, Ctx, Resource};
+
+/// What a dry drill found.
+#[derive(Serialize)]
+struct Evaluation<'a> {
+    plan: &'a PlanDoc,
+    /// What would stop a real drill; empty when nothing would.
+    blockers: Vec<String>,
+    permissions: Permissions,
+}
+
+/// The permission check.
+#[derive(Serialize, Default)]
+struct Permissions {
+    /// The IAM principal simulated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<String>,
+    /// Action and resource pairs checked.
+    checked: usize,
+    denied: Vec<Denied>,
+    /// Why the check could not be made, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_checked: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Denied {
+    action: String,
+    resource: String,
+    decision: String,
+}
+
+pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<Exit, Error> {
+    let terminal = crate::report::Terminal::default();
+    let ctx = super::context(&pb.aws, true, &terminal, crate::stop::Stop::default()).await;
+    let plan = plan::plan_all(pb, &ctx, &guards.forced()).await;
+    let mut blockers: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| {
+            Some(format!(
+                "step `{}` cannot be planned: {}",
+                s.id,
+                s.error.as_ref()?
+            ))
+        })
+        .collect();
+    blockers.extend(
+        plan.guards
+            .iter()
+            .filter(|g| g.blocks())
+            .map(|g| format!("guard `{}` refuses: {}", g.guard, g.message)),
+    );
+    blockers.extend(not_ready(&plan, &ctx).await);
+    let permissions = permissions(pb).await;
+    blockers.extend(permissions.denied.iter().map(|d| {
+        format!(
+            "not allowed ({}): {} on {}",
+            d.decision, d.action, d.resource
+        )
+    }));
+    let evaluation = Evaluation {
+        plan: &plan,
+        blockers,
+        permissions,
+    };
+    match cli.output {
+        Format::Json => report::print_json(&evaluation),
+        Format::Human => report::print(&human(&evaluation)),
+    }
+    Ok(if evaluation.blockers.is_empty() {
+        Exit::Success
+    } else {
+        Exit::NotStarted
+    })
+}
+
+fn human(e: &Evaluation<'_>) -> String {
+    let mut out = e.plan.human();
+    let p = &e.permissions;
+    out.push_str(&match (&p.not_checked, &p.principal) {
+        (Some(why), _) => format!("\nPermissions NOT checked: {why}\n"),
+        (None, Some(principal)) => format!(
+            "\nPermissions: {} action/resource pair(s) the run and its rollback call, simulated for {principal}: {}\n",
+            p.checked,
+            if p.denied.is_empty() { "all allowed".to_owned() } else { format!("{} denied", p.denied.len()) }
+        ),
+        (None, None) => String::new(),
+    });
+    if e.blockers.is_empty() {
+        out.push_str("Dry drill: nothing would block a real drill.\n");
+    } else {
+        out.push_str("Dry drill: a real drill would be blocked by:\n");
+        for b in &e.blockers {
+            out.push_str(&format!("  - {b}\n"));
+        }
+    }
+    out
+}
+
+/// Environments a step would change (or restart) that are not Ready: Elastic Beanstalk
+/// refuses changes to them, as it did in the incident.
+async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut found = Vec::new();
+    for step in &plan.steps {
+        for change in &step.changes {
+            if matches!(change.action, Action::Keep | Action::Check) {
+                continue;
+            }
+            let name = match &change.resource {
+                Resource::Property { environment, .. } | Resource::Cname { environment } => {
+                    environment
+                }
+                Resource::Environment { name } => name,
+                _ => continue,
+            };
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            match crate::aws::eb::describe(&ctx.aws.elasticbeanstalk, name).await {
+                Ok(Some(env)) if env.is_ready() => {}
+                Ok(Some(env)) => found.push(format!(
+                    "environment {name} is {}, not Ready: step `{}` would fail (Elastic Beanstalk refuses changes until it is Ready)",
+                    env.describe(),
+                    step.id
+                )),
+                Ok(None) => found.push(format!(
+                    "environment {name} does not exist: step `{}` would fail",
+                    step.id
+                )),
+                Err(e) => found.push(format!(
+                    "environment {name} cannot be read: {e}"
+                )),
+            }
+        }
+    }
+    found
+}
+
+/// Simulates the caller's policies for every action and resource `iam-policy` lists for the
+/// run and its rollback (steps and built-in guards).
+async fn permissions(pb: &Playbook) -> Permissions {
+    let config = crate::aws::config(&pb.aws).await;
+    let caller = match aws_iam::caller(&config).await {
+        Ok(caller) => caller,
+        Err(e) => {
+            return Permissions {
+                not_checked: Some(format!("cannot tell who the caller is: {e}")),
+                ..Permissions::default()
+            }
+        }
+    };
+    let region = config
+        .region()
+        .map_or_else(|| "*".to_owned(), ToString::to_string);
+    let mut needs: Vec<(&str, crate::iam::Needs)> = pb
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.step.needs()))
+        .collect();
+    let guards = crate::guards::needs(&needs.iter().map(|(_, n)| n).collect::<Vec<_>>());
+    needs.push(("built-in guards", guards));
+    let policy = crate::iam::policy(&needs, Phase::Run);
+    let mut checked = 0;
+    let mut denied = Vec::new();
+    for statement in &policy.statement {
+        // `iam-policy` leaves region and account open; the simulation asks about these.
+        let resources: Vec<String> = statement
+            .resource
+            .iter()
+            .map(|r| concrete(r, &region, &caller.account))
+            .collect();
+        match aws_iam::simulate(&config, &caller.principal, &statement.action, &resources).await {
+            Ok(decisions) => {
+                checked += decisions.len();
+                denied.extend(
+                    decisions
+                        .into_iter()
+                        .filter(|d| d.decision != "allowed")
+                        .map(
+                            |Decision {
+                                 action,
+                                 resource,
+                                 decision,
+                             }| Denied {
+                                action,
+                                resource,
+                                decision,
+                            },
+                        ),
+                );
+            }
+            Err(e) => {
+                return Permissions {
+                    principal: Some(caller.principal.clone()),
+                    not_checked: Some(format!(
+                        "cannot simulate the policies of {} (the caller is {}): {e}",
+                        caller.principal, caller.arn
+                    )),
+                    ..Permissions::default()
+                }
+            }
+        }
+    }
+    Permissions {
+        principal: Some(caller.principal),
+        checked,
+        denied,
+        not_checked: None,
+    }
+}
+
+/// An ARN with the region and account filled in where `iam-policy` left them open.
+fn concrete(arn: &str, region: &str, account: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, service, r, a, rest] => format!(
+            "arn:{partition}:{service}:{}:{}:{rest}",
+            if *r == "*" { region } else { r },
+            if *a == "*" { account } else { a }
+        ),
+        _ => arn.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::concrete;
+
+    #[test]
+    fn open_regions_and_accounts_are_filled_in() {
+        assert_eq!(
+            concrete("arn:aws:ssm:*:*:parameter/shop/prod/*", "eu-west-1", "123"),
+            "arn:aws:ssm:eu-west-1:123:parameter/shop/prod/*"
+        );
+        assert_eq!(
+            concrete("arn:aws:route53:::hostedzone/Z1", "eu-west-1", "123"),
+            "arn:aws:route53:::hostedzone/Z1"
+        );
+        assert_eq!(concrete("*", "eu-west-1", "123"), "*");
+    }
+}

@@ -1,0 +1,182 @@
+//! `standin report` and `standin history`: a past run's or drill's reports, and the list of
+//! runs, from journals alone.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::Cli;
+use crate::engine::journal::Record;
+use crate::error::{Error, Exit};
+use crate::report::document::{RunReport, TrendPoint, Verdict};
+use crate::report::{self, Format, ReportFormat};
+use crate::state::State;
+
+/// The records of a run's journal.
+async fn records(state: &State, run_id: &str) -> Result<Vec<Record>, Error> {
+    Ok(state.records(run_id).await?)
+}
+
+/// The report of a run, with the trend of the drills of its playbook up to it.
+pub(super) async fn document(state: &State, run_id: &str) -> Result<RunReport, Error> {
+    let mine = records(state, run_id).await?;
+    let bare = RunReport::from_records(&mine, &[]).ok_or_else(|| not_a_journal(run_id))?;
+    let mut earlier = Vec::new();
+    if bare.is_drill() {
+        for id in state.run_ids().await.map_err(|e| listing(state, &e))? {
+            if id.as_str() >= run_id {
+                break;
+            }
+            // A journal that cannot be read is left out of the trend, not fatal for this one.
+            let Ok(records) = records(state, &id).await else {
+                continue;
+            };
+            if let Some(other) = RunReport::from_records(&records, &[]) {
+                if other.is_drill() && other.playbook == bare.playbook {
+                    earlier.push(other.point());
+                }
+            }
+        }
+    }
+    RunReport::from_records(&mine, &earlier).ok_or_else(|| not_a_journal(run_id))
+}
+
+fn not_a_journal(run_id: &str) -> Error {
+    Error::Usage(format!(
+        "run {run_id}: its journal does not start with a start record"
+    ))
+}
+
+fn listing(state: &State, e: &std::io::Error) -> Error {
+    Error::Usage(format!("cannot list runs in {}: {e}", state.location()))
+}
+
+/// Writes `doc` in each of `formats` into `dir` (created if missing).
+pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), Error> {
+    let failed =
+        |e: std::io::Error| Error::Usage(format!("cannot write reports to {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    for format in formats {
+        std::fs::write(dir.join(format.file_name()), format.render(doc)).map_err(failed)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn report(
+    cli: &Cli,
+    run_id: Option<&str>,
+    formats: &[ReportFormat],
+    dir: &Path,
+) -> Result<Exit, Error> {
+    let state = super::state(cli).await?;
+    let run_id = super::status::resolve(&state, run_id).await?;
+    let doc = document(&state, &run_id).await?;
+    let formats = if formats.is_empty() {
+        &ReportFormat::ALL[..]
+    } else {
+        formats
+    };
+    write(&doc, dir, formats)?;
+    match cli.output {
+        Format::Json => report::print_json(&serde_json::json!({
+            "run_id": run_id,
+            "files": formats.iter().map(|f| dir.join(f.file_name())).collect::<Vec<_>>(),
+        })),
+        Format::Human => {
+            for f in formats {
+                report::line(&dir.join(f.file_name()).display().to_string());
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// One line of `standin history`.
+#[derive(Serialize)]
+struct Entry {
+    run_id: String,
+    started: String,
+    kind: String,
+    playbook: String,
+    file: String,
+    outcome: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rto_target_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
+}
+
+pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, Error> {
+    let state = super::state(cli).await?;
+    let mut entries = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut trend: Vec<TrendPoint> = Vec::new();
+    for id in state.run_ids().await.map_err(|e| listing(&state, &e))? {
+        let doc = match records(&state, &id).await {
+            Ok(records) => RunReport::from_records(&records, &trend),
+            Err(e) => {
+                unreadable.push(format!("{id}: {e}"));
+                continue;
+            }
+        };
+        let Some(doc) = doc else { continue };
+        if playbook.is_some_and(|p| p != doc.playbook && p != doc.file) {
+            continue;
+        }
+        if doc.is_drill() {
+            trend.push(doc.point());
+        }
+        entries.push(Entry {
+            run_id: doc.run_id,
+            started: doc.started,
+            kind: doc.kind,
+            playbook: doc.playbook,
+            file: doc.file,
+            outcome: doc.outcome,
+            recovery_secs: doc.recovery.secs,
+            rto_target_secs: doc.recovery.target_secs,
+            by: doc.by,
+        });
+    }
+    for line in &unreadable {
+        report::warn(&format!("warning: unreadable journal {line}"));
+    }
+    match cli.output {
+        Format::Json => report::print_json(&entries),
+        Format::Human if entries.is_empty() => {
+            report::line(&format!("no runs in {}", state.location()));
+        }
+        Format::Human => {
+            report::line(&format!(
+                "{:<26} {:<5} {:<20} {:<10} {:<12} {}",
+                "RUN", "KIND", "PLAYBOOK", "RECOVERY", "OUTCOME", "BY"
+            ));
+            for e in &entries {
+                let recovery = match (e.recovery_secs, e.rto_target_secs) {
+                    (Some(s), Some(t)) => format!(
+                        "{}/{}",
+                        crate::report::document::span(s),
+                        crate::report::document::span(t)
+                    ),
+                    (Some(s), None) => crate::report::document::span(s),
+                    _ => "-".to_owned(),
+                };
+                report::line(&format!(
+                    "{:<26} {:<5} {:<20} {:<10} {:<12} {}",
+                    e.run_id,
+                    e.kind,
+                    e.playbook,
+                    recovery,
+                    serde_json::to_value(e.outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    e.by.as_deref().unwrap_or("-")
+                ));
+            }
+        }
+    }
+    Ok(Exit::Success)
+}

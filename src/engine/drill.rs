@@ -1,0 +1,173 @@
+//! What a drill adds to a run: a snapshot of everything its steps touch, a soak that holds
+//! the promoted state while the gates are checked again, and a verification that the rollback
+//! put every resource back as the snapshot has it. The drill itself (run, soak, roll back,
+//! verify, report) is put together by `commands::drill`; these are its engine parts, which see
+//! steps only through the step traits.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use super::journal::{now, Difference, Held, Journal, Record};
+use super::plan::{self, PlanDoc};
+use super::{caught, journal_err, EngineError, DEFAULT_STEP_TIMEOUT};
+use crate::playbook::Playbook;
+use crate::steps::{Action, Ctx, StepError, Value};
+
+/// Every resource a plan's steps change or keep, with what it holds before the first step
+/// (a resource's first appearance in the plan is always read live; later ones are
+/// predicted). Gates, actions without undo and notes are not state, so they are left out.
+pub fn snapshot(plan: &PlanDoc) -> Vec<Held> {
+    let mut seen = HashSet::new();
+    plan.steps
+        .iter()
+        .flat_map(|s| &s.changes)
+        .filter(|c| !matches!(c.action, Action::Check | Action::Run))
+        .filter(|c| !matches!(c.before, Some(Value::Note { .. })))
+        .filter(|c| seen.insert(c.resource.clone()))
+        .map(|c| Held {
+            resource: c.resource.clone(),
+            value: c.before.clone(),
+        })
+        .collect()
+}
+
+/// Reads every resource of `snapshot` again (by planning the playbook anew, which changes
+/// nothing) and returns those that differ. Versions do not count (a restore writes a new
+/// version of a parameter); a secret compares by its fingerprint when the snapshot was taken
+/// by this process, else by type and attributes only (its value is never kept).
+pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference> {
+    let fresh = plan::plan_all(pb, ctx, &BTreeSet::new()).await;
+    if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
+        // Nothing can be compared: every resource counts as unverified.
+        let why = Value::note(format!(
+            "not read: planning step `{}` failed: {}",
+            step.id,
+            step.error.clone().unwrap_or_default()
+        ));
+        return before
+            .iter()
+            .map(|h| Difference {
+                resource: h.resource.clone(),
+                before: h.value.clone(),
+                after: Some(why.clone()),
+            })
+            .collect();
+    }
+    let now = snapshot(&fresh);
+    before
+        .iter()
+        .filter_map(|held| {
+            let after = now
+                .iter()
+                .find(|n| n.resource == held.resource)
+                .and_then(|n| n.value.clone());
+            let same = match (&held.value, &after) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.restored_as(b),
+                _ => false,
+            };
+            (!same).then(|| Difference {
+                resource: held.resource.clone(),
+                before: held.value.clone(),
+                after,
+            })
+        })
+        .collect()
+}
+
+/// How a soak ended.
+pub enum Soaked {
+    /// Held for the whole time; every check passed.
+    Held,
+    /// A gate failed: which, and how.
+    Broken(String),
+    /// A signal ended it early (every check so far passed).
+    Stopped,
+}
+
+/// Holds the promoted state for `soak`, checking every gate of the playbook (each bounded by
+/// its own `within`/`timeout`) every `every`, and journals how it went. A gate's check changes
+/// nothing, so it is not journaled on its own.
+pub async fn soak(
+    pb: &Playbook,
+    ctx: &Ctx,
+    journal: &mut Journal,
+    soak: Duration,
+    every: Duration,
+) -> Result<Soaked, EngineError> {
+    let started = Instant::now();
+    let gates: Vec<_> = pb.steps.iter().filter(|s| s.kind.gate).collect();
+    let mut checks = 0;
+    let mut outcome = Soaked::Held;
+    if !soak.is_zero() {
+        'soak: loop {
+            for gate in &gates {
+                let limit = gate.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
+                let check = async {
+                    let mut prepared = gate.step.plan(ctx).await?;
+                    prepared.mutation.apply(ctx).await
+                };
+                let result = tokio::time::timeout(limit, caught(check)).await;
+                let failure = match result {
+                    Ok(Ok(Ok(()))) => None,
+                    Ok(Ok(Err(StepError::Interrupted { .. }))) => {
+                        outcome = Soaked::Stopped;
+                        break 'soak;
+                    }
+                    Ok(Ok(Err(e))) => Some(e.to_string()),
+                    Ok(Err(panic)) => Some(format!("internal error: {panic}")),
+                    Err(_) => Some(format!(
+                        "timed out after {}",
+                        humantime::format_duration(limit)
+                    )),
+                };
+                if let Some(why) = failure {
+                    let at = humantime::format_duration(Duration::from_secs(
+                        started.elapsed().as_secs(),
+                    ));
+                    outcome = Soaked::Broken(format!(
+                        "gate `{}` failed {at} into the soak: {why}",
+                        gate.id
+                    ));
+                    break 'soak;
+                }
+            }
+            checks += 1;
+            let left = soak.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            if ctx.waits.stop.sleep(every.min(left)).await.is_err() {
+                outcome = Soaked::Stopped;
+                break;
+            }
+        }
+    }
+    let record = Record::Soaked {
+        secs: started.elapsed().as_secs_f64(),
+        checks,
+        broken: match &outcome {
+            Soaked::Broken(why) => Some(why.clone()),
+            Soaked::Stopped => Some("ended early by a signal".to_owned()),
+            Soaked::Held => None,
+        },
+        at: now(),
+    };
+    journal.append(&record).map_err(journal_err(journal))?;
+    Ok(outcome)
+}
+
+/// Journals a verification.
+pub fn record_verified(
+    journal: &mut Journal,
+    checked: usize,
+    differences: Vec<Difference>,
+) -> Result<(), EngineError> {
+    journal
+        .append(&Record::Verified {
+            checked,
+            differences,
+            at: now(),
+        })
+        .map_err(journal_err(journal))
+}

@@ -1,0 +1,559 @@
+//! The report of a run or a drill, made from its journal alone (so `standin report` can write
+//! it for any past run): what happened, when, how long each part took, the recovery time
+//! against its target, and whether everything was put back. `report.json` is this document;
+//! the other formats ([`super::markdown`], [`super::junit`], [`super::html`]) render it.
+//! docs/output.md describes it; [`REPORT_FORMAT`] versions it.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::journal::{Difference, DrillSpec, Outcome, Record};
+use crate::engine::view::{RunView, StepState};
+use crate::error::Exit;
+
+/// Version of the report document. Readers should refuse a greater major version.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// How a run or a drill ended, as a report says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// A run: every step applied (or had nothing to do).
+    Succeeded,
+    /// A run: a step failed (or a rollback was asked for) and every change was undone.
+    RolledBack,
+    /// A drill: promoted, held, put back exactly, within its recovery time objective.
+    Passed,
+    /// A drill: promoted, held and put back exactly, but recovery took longer than the target.
+    MissedRto,
+    /// A drill: a step failed; what it had changed was rolled back.
+    StepFailed,
+    /// A drill: a gate failed while the promoted state was held; everything was rolled back.
+    SoakFailed,
+    /// A drill: the rollback finished but a resource does not hold what it held before.
+    RestoreDiffers,
+    /// A drill: stopped (a signal, or killed) before its soak, then rolled back.
+    Interrupted,
+    /// Some change could not be undone: a human must act.
+    RollbackIncomplete,
+    /// Stopped by a signal with changes in place (or killed): resume or roll it back.
+    Stopped,
+    /// The journal ends without an outcome: the run is going on, or its process died.
+    Unfinished,
+}
+
+impl Verdict {
+    /// The exit code the run or drill ended with.
+    pub fn exit(self) -> Exit {
+        match self {
+            Self::Succeeded | Self::Passed => Exit::Success,
+            Self::RolledBack | Self::StepFailed | Self::SoakFailed | Self::Interrupted => {
+                Exit::RolledBack
+            }
+            Self::MissedRto => Exit::MissedRto,
+            Self::RestoreDiffers | Self::RollbackIncomplete => Exit::HumanNeeded,
+            Self::Stopped | Self::Unfinished => Exit::Stopped,
+        }
+    }
+
+    /// Words for a person.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::RolledBack => "rolled back",
+            Self::Passed => "passed",
+            Self::MissedRto => "missed its recovery time objective",
+            Self::StepFailed => "failed: a step failed, everything was rolled back",
+            Self::SoakFailed => "failed: a gate broke during the soak, everything was rolled back",
+            Self::RestoreDiffers => "failed: the restore differs from the snapshot",
+            Self::Interrupted => "interrupted before its soak, then rolled back",
+            Self::RollbackIncomplete => "failed: the rollback is incomplete, a human must act",
+            Self::Stopped => "stopped with changes in place",
+            Self::Unfinished => "unfinished (running, or its process died)",
+        }
+    }
+}
+
+/// A run or drill, as reports show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`REPORT_FORMAT`].
+    pub report_format: u32,
+    pub run_id: String,
+    /// `run` or `drill`.
+    pub kind: String,
+    pub playbook: String,
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When the first record was written (RFC 3339).
+    pub started: String,
+    /// When the last record was written.
+    pub ended: String,
+    pub outcome: Verdict,
+    /// The exit code the run or drill ended with.
+    pub exit_code: u8,
+    /// One sentence saying why, when it did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub recovery: Recovery,
+    pub timings: Timings,
+    pub steps: Vec<StepReport>,
+    /// The rollback: each step's undo, last step first.
+    pub undo: Vec<UndoReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<Soak>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
+    pub warnings: Vec<String>,
+    /// Recovery times of the drills of this playbook, oldest first, this one last.
+    pub trend: Vec<TrendPoint>,
+}
+
+/// Time to recovery and its target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Recovery {
+    /// The gate that means production is back (`recovery:`), if the playbook names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+    /// From the first step's start to that gate's pass (without a gate: to the last step's
+    /// end). `None` when it was not reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_secs: Option<f64>,
+    /// Whether recovery was reached within the target (`None` without a target, or not reached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met: Option<bool>,
+}
+
+/// Where the time went, in seconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Timings {
+    /// First record to last.
+    pub total_secs: f64,
+    /// First step's start to last step's end.
+    pub steps_secs: f64,
+    /// Time in `pause` and `route53.repoint` steps (waiting out TTLs, waiting for INSYNC).
+    pub dns_wait_secs: f64,
+    /// Rollback start to the end of the restore's verification (or of the rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_secs: Option<f64>,
+}
+
+/// One step of the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    pub id: String,
+    pub kind: String,
+    pub state: StepState,
+    /// Seconds from the first step's start to this step's start (`None`: not reached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What it changed, as plans show it (secrets by version).
+    pub changes: Vec<ChangeLine>,
+}
+
+/// One change of a step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangeLine {
+    /// `+`, `~`, `-`, `=`, `!` (no undo) or `?` (a gate).
+    pub sign: String,
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// One step's undo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UndoReport {
+    pub step: String,
+    pub start_secs: f64,
+    pub secs: f64,
+    /// What it restored, one line per resource.
+    pub restored: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The soak: the promoted state held, its gates checked again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Soak {
+    pub start_secs: f64,
+    pub secs: f64,
+    pub checks: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
+}
+
+/// The restore's verification against the snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verify {
+    pub checked: usize,
+    pub differences: Vec<DifferenceLine>,
+}
+
+/// A resource that differs after the drill.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DifferenceLine {
+    pub resource: String,
+    /// What it held before the drill (`None`: it did not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// What it holds now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// One drill in the trend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub run_id: String,
+    pub started: String,
+    pub outcome: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_secs: Option<f64>,
+}
+
+impl RunReport {
+    /// The report of a journal's records (the first must be the start record), with the
+    /// drills of the same playbook before it (`earlier`, oldest first).
+    pub fn from_records(records: &[Record], earlier: &[TrendPoint]) -> Option<Self> {
+        let view = RunView::from_records(records)?;
+        let Some(Record::Start {
+            drill,
+            by,
+            warnings,
+            at,
+            ..
+        }) = records.first()
+        else {
+            return None;
+        };
+        let t0 = seconds(at)?;
+        let at_of = |at: &str| seconds(at).map_or(0.0, |t| (t - t0).max(0.0));
+        let mut steps: Vec<StepReport> = view
+            .steps
+            .iter()
+            .map(|s| StepReport {
+                id: s.id.clone(),
+                kind: s.kind.clone(),
+                state: s.state,
+                start_secs: None,
+                secs: None,
+                error: s.error.clone(),
+                changes: s
+                    .changes
+                    .iter()
+                    .map(|c| ChangeLine {
+                        sign: c.action.sign().to_string(),
+                        resource: c.resource.to_string(),
+                        before: c.before.as_ref().map(ToString::to_string),
+                        after: c.after.as_ref().map(ToString::to_string),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut undo = Vec::new();
+        let mut soak = None;
+        let mut verify = None;
+        let mut rollback_started = None;
+        let mut last = 0.0_f64;
+        let mut ended = at.clone();
+        // When each step passed (the recovery gate's pass is the recovery moment).
+        let mut passed_at = std::collections::HashMap::new();
+        for record in &records[1..] {
+            let (step, took, at) = match record {
+                Record::Applied { step, took, at, .. }
+                | Record::Unchanged { step, took, at, .. }
+                | Record::Failed { step, took, at, .. } => (Some(step), *took, at),
+                Record::Intent { at, .. }
+                | Record::Resumed { at }
+                | Record::Snapshot { at, .. } => (None, None, at),
+                Record::RollbackStarted { at, .. } => {
+                    rollback_started.get_or_insert(at_of(at));
+                    (None, None, at)
+                }
+                Record::Undone { step, restored, at } => {
+                    undo.push(UndoReport {
+                        step: step.clone(),
+                        start_secs: last,
+                        secs: at_of(at) - last,
+                        restored: restored.clone(),
+                        error: None,
+                    });
+                    (None, None, at)
+                }
+                Record::UndoFailed { step, error, at } => {
+                    undo.push(UndoReport {
+                        step: step.clone(),
+                        start_secs: last,
+                        secs: at_of(at) - last,
+                        restored: Vec::new(),
+                        error: Some(error.clone()),
+                    });
+                    (None, None, at)
+                }
+                Record::Soaked {
+                    secs,
+                    checks,
+                    broken,
+                    at,
+                } => {
+                    soak = Some(Soak {
+                        start_secs: (at_of(at) - secs).max(0.0),
+                        secs: *secs,
+                        checks: *checks,
+                        broken: broken.clone(),
+                    });
+                    (None, None, at)
+                }
+                Record::Verified {
+                    checked,
+                    differences,
+                    at,
+                } => {
+                    verify = Some(Verify {
+                        checked: *checked,
+                        differences: differences.iter().map(DifferenceLine::of).collect(),
+                    });
+                    (None, None, at)
+                }
+                Record::Finished { at, .. } | Record::Start { at, .. } => (None, None, at),
+            };
+            let now = at_of(at);
+            if let Some(step) = step {
+                if let Some(s) = steps.iter_mut().find(|s| &s.id == step) {
+                    let secs = took.unwrap_or(now - last);
+                    s.start_secs = Some((now - secs).max(0.0));
+                    s.secs = Some(secs);
+                    if !matches!(record, Record::Failed { .. }) {
+                        passed_at.insert(step.clone(), now);
+                    }
+                }
+            }
+            last = now;
+            ended.clone_from(at);
+        }
+        // The later undo of a step does not change when it ran; only its state says undone.
+        let steps_secs = steps
+            .iter()
+            .filter_map(|s| Some(s.start_secs? + s.secs?))
+            .fold(0.0, f64::max);
+        let dns_wait_secs = steps
+            .iter()
+            .filter(|s| matches!(s.kind.as_str(), "pause" | "route53.repoint"))
+            .filter_map(|s| s.secs)
+            .sum();
+        let spec = drill.as_ref();
+        let gate = spec.and_then(|d| d.recovery.clone());
+        let all_done = view
+            .steps
+            .iter()
+            .all(|s| s.state.is_done() || (s.state == StepState::Undone && s.error.is_none()));
+        let recovery_secs = match &gate {
+            Some(g) => passed_at.get(g).copied(),
+            None if all_done => Some(steps_secs),
+            None => None,
+        };
+        let target_secs = spec.and_then(|d| d.rto_target_secs);
+        let recovery = Recovery {
+            gate,
+            secs: recovery_secs,
+            target_secs,
+            met: recovery_secs.zip(target_secs).map(|(s, t)| s <= t),
+        };
+        let restore_end = match &verify {
+            Some(_) => records.iter().rev().find_map(|r| match r {
+                Record::Verified { at, .. } => Some(at_of(at)),
+                _ => None,
+            }),
+            None => records.iter().rev().find_map(|r| match r {
+                Record::Finished { at, .. } => Some(at_of(at)),
+                _ => None,
+            }),
+        };
+        let timings = Timings {
+            total_secs: at_of(&ended),
+            steps_secs,
+            dns_wait_secs,
+            restore_secs: rollback_started.zip(restore_end).map(|(a, b)| b - a),
+        };
+        let (outcome, reason) = verdict(&view, spec, soak.as_ref(), verify.as_ref(), &recovery);
+        let mut trend = earlier.to_vec();
+        if spec.is_some() {
+            trend.push(TrendPoint {
+                run_id: view.run_id.clone(),
+                started: view.started.clone(),
+                outcome,
+                recovery_secs: recovery.secs,
+            });
+        }
+        Some(Self {
+            report_format: REPORT_FORMAT,
+            run_id: view.run_id.clone(),
+            kind: if spec.is_some() { "drill" } else { "run" }.to_owned(),
+            playbook: view.playbook.clone(),
+            file: view.file.clone(),
+            by: by.clone(),
+            started: at.clone(),
+            ended,
+            outcome,
+            exit_code: outcome.exit().code(),
+            reason,
+            recovery,
+            timings,
+            steps,
+            undo,
+            soak,
+            verify,
+            warnings: warnings.clone(),
+            trend,
+        })
+    }
+
+    /// Whether this is a drill.
+    pub fn is_drill(&self) -> bool {
+        self.kind == "drill"
+    }
+
+    /// This report as a point of a trend.
+    pub fn point(&self) -> TrendPoint {
+        TrendPoint {
+            run_id: self.run_id.clone(),
+            started: self.started.clone(),
+            outcome: self.outcome,
+            recovery_secs: self.recovery.secs,
+        }
+    }
+}
+
+impl DifferenceLine {
+    fn of(d: &Difference) -> Self {
+        Self {
+            resource: d.resource.to_string(),
+            before: d.before.as_ref().map(ToString::to_string),
+            after: d.after.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// How the run or drill ended, and why when it did not pass.
+fn verdict(
+    view: &RunView,
+    drill: Option<&DrillSpec>,
+    soak: Option<&Soak>,
+    verify: Option<&Verify>,
+    recovery: &Recovery,
+) -> (Verdict, Option<String>) {
+    let failed = view.steps.iter().find(|s| s.error.is_some()).map(|s| {
+        format!(
+            "step `{}` failed: {}",
+            s.id,
+            s.error.clone().unwrap_or_default()
+        )
+    });
+    let Some(outcome) = view.outcome else {
+        return (Verdict::Unfinished, None);
+    };
+    match (outcome, drill) {
+        (Outcome::RollbackIncomplete, _) => (
+            Verdict::RollbackIncomplete,
+            Some(
+                view.steps
+                    .iter()
+                    .filter_map(|s| Some(format!("step `{}`: {}", s.id, s.undo_error.as_ref()?)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        (Outcome::Stopped, _) => (Verdict::Stopped, failed),
+        (Outcome::Succeeded, None) => (Verdict::Succeeded, None),
+        (Outcome::RolledBack, None) => (Verdict::RolledBack, failed),
+        // A drill's run succeeded and its rollback has not ended: killed in the soak or
+        // the rollback.
+        (Outcome::Succeeded, Some(_)) => (
+            Verdict::Unfinished,
+            Some("the drill stopped before its rollback finished".into()),
+        ),
+        (Outcome::RolledBack, Some(_)) => {
+            if let Some(why) = failed {
+                return (Verdict::StepFailed, Some(why));
+            }
+            match soak {
+                Some(Soak {
+                    broken: Some(broken),
+                    ..
+                }) => return (Verdict::SoakFailed, Some(broken.clone())),
+                None => {
+                    let why = "the drill was stopped before its soak and rolled back";
+                    return match verify {
+                        Some(v) if !v.differences.is_empty() => {
+                            (Verdict::RestoreDiffers, Some(differ(v)))
+                        }
+                        _ => (Verdict::Interrupted, Some(why.to_owned())),
+                    };
+                }
+                Some(_) => {}
+            }
+            match verify {
+                Some(v) if !v.differences.is_empty() => (Verdict::RestoreDiffers, Some(differ(v))),
+                None => (
+                    Verdict::Unfinished,
+                    Some("the restore was not verified".into()),
+                ),
+                Some(_) => match (recovery.met, recovery.secs, recovery.target_secs) {
+                    (Some(false), Some(secs), Some(target)) => (
+                        Verdict::MissedRto,
+                        Some(format!(
+                            "recovery took {}, over the target of {}",
+                            span(secs),
+                            span(target)
+                        )),
+                    ),
+                    _ => (Verdict::Passed, None),
+                },
+            }
+        }
+    }
+}
+
+/// Which resources differ after a drill.
+fn differ(v: &Verify) -> String {
+    format!(
+        "{} of {} resources differ from the snapshot: {}",
+        v.differences.len(),
+        v.checked,
+        v.differences
+            .iter()
+            .map(|d| d.resource.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Seconds since the epoch of an RFC 3339 time.
+fn seconds(at: &str) -> Option<f64> {
+    humantime::parse_rfc3339_weak(at.trim_end_matches('Z'))
+        .ok()?
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs_f64())
+}
+
+/// A duration as people read it: `4.2s`, `3m 05s`.
+pub fn span(secs: f64) -> String {
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        let whole = secs.round() as u64;
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}

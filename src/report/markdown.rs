@@ -1,0 +1,200 @@
+//! `report.md`: a drill or run for a ticket or a wiki: outcome, recovery time against its
+//! target, the steps with their durations, what changed and was restored, and warnings.
+
+use super::document::{span, RunReport};
+
+/// The document, as Markdown.
+pub fn render(doc: &RunReport) -> String {
+    let mut out = format!(
+        "# standin {} of `{}`: {}\n\n",
+        doc.kind,
+        cell(&doc.playbook),
+        doc.outcome.words()
+    );
+    if let Some(reason) = &doc.reason {
+        out.push_str(&format!("**Why:** {}\n\n", cell(reason)));
+    }
+    out.push_str("| | |\n|---|---|\n");
+    let r = &doc.recovery;
+    let recovery = match (r.secs, r.target_secs) {
+        (Some(s), Some(t)) => format!(
+            "{} (target {}: {})",
+            span(s),
+            span(t),
+            if s <= t { "met" } else { "**missed**" }
+        ),
+        (Some(s), None) => span(s),
+        (None, _) => "not reached".to_owned(),
+    };
+    let t = &doc.timings;
+    for (k, v) in [
+        ("Run", cell(&doc.run_id)),
+        ("Playbook file", cell(&doc.file)),
+        ("Run by", cell(doc.by.as_deref().unwrap_or("-"))),
+        ("Started", cell(&doc.started)),
+        ("Ended", cell(&doc.ended)),
+        ("Exit code", doc.exit_code.to_string()),
+        (
+            "Time to recovery",
+            match &r.gate {
+                Some(g) => format!("{recovery}, when gate `{}` passed", cell(g)),
+                None => recovery,
+            },
+        ),
+        ("Steps", span(t.steps_secs)),
+        ("DNS wait", span(t.dns_wait_secs)),
+        (
+            "Time to restore",
+            t.restore_secs.map_or("-".to_owned(), span),
+        ),
+        ("Total", span(t.total_secs)),
+    ] {
+        out.push_str(&format!("| {k} | {v} |\n"));
+    }
+    let earlier: Vec<String> = doc
+        .trend
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {}",
+                cell(&p.started),
+                p.recovery_secs.map_or("not reached".to_owned(), span)
+            )
+        })
+        .collect();
+    if doc.trend.len() > 1 {
+        out.push_str(&format!(
+            "\n**Recovery time across drills** (oldest first): {}\n",
+            earlier.join("; ")
+        ));
+    }
+    out.push_str("\n## Steps\n\n| # | Step | Kind | State | Start | Duration | Error |\n|---|---|---|---|---|---|---|\n");
+    for (i, s) in doc.steps.iter().enumerate() {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+            i + 1,
+            cell(&s.id),
+            cell(&s.kind),
+            state(s.state),
+            s.start_secs
+                .map_or("-".to_owned(), |x| format!("+{}", span(x))),
+            s.secs.map_or("-".to_owned(), span),
+            s.error.as_deref().map_or(String::new(), cell)
+        ));
+    }
+    out.push_str("\n## What changed\n\n");
+    let mut any = false;
+    for s in &doc.steps {
+        for c in &s.changes {
+            any = true;
+            out.push_str(&format!(
+                "- `{}` {} {}: {} → {}\n",
+                cell(&s.id),
+                cell(&c.sign),
+                cell(&c.resource),
+                c.before.as_deref().map_or("(absent)".to_owned(), cell),
+                c.after.as_deref().map_or("(absent)".to_owned(), cell)
+            ));
+        }
+    }
+    if !any {
+        out.push_str("Nothing.\n");
+    }
+    if !doc.undo.is_empty() {
+        out.push_str("\n## Restored\n\n");
+        for u in &doc.undo {
+            match &u.error {
+                Some(e) => out.push_str(&format!(
+                    "- `{}`: **not undone**: {}\n",
+                    cell(&u.step),
+                    cell(e)
+                )),
+                None => {
+                    for line in &u.restored {
+                        out.push_str(&format!("- `{}`: {}\n", cell(&u.step), cell(line)));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(soak) = &doc.soak {
+        out.push_str(&format!(
+            "\n## Soak\n\nHeld {} with {} check(s) of the gates: {}.\n",
+            span(soak.secs),
+            soak.checks,
+            soak.broken
+                .as_deref()
+                .map_or("every check passed".to_owned(), cell)
+        ));
+    }
+    if let Some(v) = &doc.verify {
+        out.push_str("\n## Restore verification\n\n");
+        if v.differences.is_empty() {
+            out.push_str(&format!(
+                "All {} resources hold what they held before the drill.\n",
+                v.checked
+            ));
+        } else {
+            out.push_str(&format!(
+                "{} of {} resources differ:\n\n| Resource | Before | Now |\n|---|---|---|\n",
+                v.differences.len(),
+                v.checked
+            ));
+            for d in &v.differences {
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    cell(&d.resource),
+                    d.before.as_deref().map_or("(absent)".to_owned(), cell),
+                    d.after.as_deref().map_or("(absent)".to_owned(), cell)
+                ));
+            }
+        }
+    }
+    if !doc.warnings.is_empty() {
+        out.push_str("\n## Warnings\n\n");
+        for w in &doc.warnings {
+            out.push_str(&format!("- {}\n", cell(w)));
+        }
+    }
+    out
+}
+
+fn state(s: crate::engine::view::StepState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Text that stays inside its table cell or line and cannot become markup: pipes, line
+/// breaks, HTML and Markdown's emphasis, code and link characters are escaped; control
+/// characters are written as `\u{..}`.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn a_value_cannot_break_out_of_its_cell() {
+        assert_eq!(cell("a|b\nc<script>"), "a\\|b c&lt;script&gt;");
+        assert_eq!(cell("`x` *y* [z](u)"), "\\`x\\` \\*y\\* \\[z\\](u)");
+    }
+}

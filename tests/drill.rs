@@ -1,0 +1,664 @@
+//! `standin drill`: there and back, measured, verified and reported; and each way it can end
+//! badly (a step fails, a gate breaks in the soak, someone changes a value meanwhile, the RTO
+//! is missed, the process is killed) ends as documented, with the world put back.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::World;
+
+/// A short drill: copy production's settings, keep APP_URL (so the snapshot holds a resource
+/// the drill does not change), repoint, then two gates. `extra` is appended to the steps.
+fn small_playbook(world: &World, rto: &str, extra: &str) -> String {
+    let app_url = world
+        .param("/shop/staging/APP_URL")
+        .expect("seeded APP_URL");
+    world.playbook(
+        "drill.yaml",
+        &format!(
+            r#"version: 1
+name: drill-small
+vars:
+  app_check_url: http://app.example.com/health
+  edge: ""
+recovery: production-answers
+rto_target: {rto}
+steps:
+  - id: prod-env-to-staging
+    kind: ssm.copy-parameters
+    from: /shop/prod/
+    to: /shop/staging/
+    except: [APP_URL]
+  - id: keep-app-url
+    kind: ssm.put-parameters
+    values:
+      /shop/staging/APP_URL: "{app_url}"
+  - id: repoint-app
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    type: CNAME
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+    ttl: 60
+  - id: staging-healthy
+    kind: eb.wait-healthy
+    environment: shop-staging
+    within: 3s
+  - id: production-answers
+    kind: http.check
+    url: ${{vars.app_check_url}}
+    expect_status: 200
+    via: ${{vars.edge}}
+    within: 3s
+{extra}"#
+        ),
+    )
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read report")).expect("JSON")
+}
+
+/// Reads `junit.xml` with a real JUnit parser: (name, status) of every test case.
+fn junit_cases(path: &Path) -> Vec<(String, junit_parser::TestStatus)> {
+    let file = std::fs::File::open(path).expect("junit.xml");
+    let suites = junit_parser::from_reader(BufReader::new(file)).expect("valid JUnit XML");
+    suites
+        .suites
+        .into_iter()
+        .flat_map(|s| s.cases)
+        .map(|c| (c.original_name, c.status))
+        .collect()
+}
+
+fn report_dir(world: &World, name: &str) -> std::path::PathBuf {
+    world.dir.path().join(name)
+}
+
+#[test]
+fn the_incident_drill_reports_its_recovery_time_and_leaves_the_world_as_it_found_it() {
+    let world = World::start();
+    let before = world.state();
+    let reports = report_dir(&world, "reports");
+    let out = world
+        .incident(&[
+            "drill",
+            "--yes",
+            "--soak",
+            "2s",
+            "--every",
+            "1s",
+            "--report",
+            reports.to_str().unwrap(),
+        ])
+        .expect(0);
+    assert!(out.stdout.contains("passed"), "{}", out.stdout);
+    assert!(out.stdout.contains("recovery: "), "{}", out.stdout);
+    // Byte for byte, as `state()` reads it: values, types, keys, records, environments,
+    // properties and listener rules (parameter versions necessarily move on).
+    assert_eq!(world.state(), before, "the drill left the world changed");
+
+    let doc = json_file(&reports.join("report.json"));
+    assert_eq!(doc["report_format"], 1);
+    assert_eq!(doc["kind"], "drill");
+    assert_eq!(doc["outcome"], "passed");
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["recovery"]["gate"], "production-answers");
+    let recovery = doc["recovery"]["secs"].as_f64().expect("recovery time");
+    assert!(recovery > 0.0 && recovery < 300.0);
+    assert_eq!(doc["recovery"]["met"], true);
+    assert_eq!(doc["verify"]["differences"], serde_json::json!([]));
+    assert!(doc["verify"]["checked"].as_u64().unwrap() >= 9);
+    assert!(doc["soak"]["checks"].as_u64().unwrap() >= 2);
+    assert!(doc["timings"]["restore_secs"].as_f64().unwrap() > 0.0);
+    // The recovery gate passed after every step before it started.
+    let steps = doc["steps"].as_array().unwrap();
+    let gate = steps
+        .iter()
+        .find(|s| s["id"] == "production-answers")
+        .unwrap();
+    let gate_end = gate["start_secs"].as_f64().unwrap() + gate["secs"].as_f64().unwrap();
+    assert!(
+        (gate_end - recovery).abs() < 0.05,
+        "{gate_end} vs {recovery}"
+    );
+    for s in steps {
+        assert!(s["start_secs"].as_f64().unwrap() <= gate_end || s["id"] == "staging-url-locked");
+    }
+
+    let cases = junit_cases(&reports.join("junit.xml"));
+    assert_eq!(cases.len(), steps.len() + 3, "{cases:?}");
+    assert!(
+        cases.iter().all(|(_, s)| !s.is_failure() && !s.is_error()),
+        "{cases:?}"
+    );
+    assert!(cases.iter().any(|(n, _)| n == "restore verification"));
+    let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
+    assert!(md.contains("| Time to recovery |"), "{md}");
+    assert!(md.contains("All ") && md.contains("hold what they held before the drill"));
+    // What a person sees: a bar per step, the undo, the recovery marker, one drill in the trend.
+    let drawn = |trend_points| crate::report_html::Expect {
+        step_bars: 11,
+        undo: true,
+        recovery_marker: true,
+        trend_points,
+    };
+    crate::report_html::assert_drawn(&reports.join("report.html"), &drawn(1));
+    for file in ["report.json", "report.md", "junit.xml", "report.html"] {
+        World::assert_no_secrets(&std::fs::read_to_string(reports.join(file)).unwrap());
+    }
+    World::assert_no_secrets(&out.all());
+    World::assert_no_secrets(&world.written_files());
+
+    // The same reports from the journal alone.
+    let run_id = doc["run_id"].as_str().unwrap();
+    let again = report_dir(&world, "again");
+    world
+        .standin(&["report", run_id, "--dir", again.to_str().unwrap()])
+        .expect(0);
+    assert_eq!(json_file(&again.join("report.json")), doc);
+    world
+        .standin(&["report", "--format", "md,junit", "--dir", "only"])
+        .expect(0);
+    assert!(world.dir.path().join("only/report.md").is_file());
+    assert!(!world.dir.path().join("only/report.json").exists());
+
+    // A second drill sees the first in its trend; history lists both.
+    let out = world
+        .incident(&["drill", "--yes", "--output", "json"])
+        .expect(0);
+    let second: Value = serde_json::from_str(&out.stdout).expect("JSON report on stdout");
+    let trend = second["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 2, "{trend:?}");
+    assert_eq!(trend[0]["run_id"], run_id);
+    world
+        .standin(&["report", "--format", "html", "--dir", "second"])
+        .expect(0);
+    crate::report_html::assert_drawn(&world.dir.path().join("second/report.html"), &drawn(2));
+    let history = world.standin(&["history", "--output", "json"]).expect(0);
+    let history: Value = serde_json::from_str(&history.stdout).unwrap();
+    let rows = history.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|r| r["kind"] == "drill" && r["outcome"] == "passed"));
+    assert!(rows.iter().all(|r| r["recovery_secs"].as_f64().is_some()));
+    assert!(rows
+        .iter()
+        .all(|r| r["by"].as_str().is_some_and(|b| b.contains('@'))));
+    let human = world.standin(&["history", "promote-staging"]).expect(0);
+    assert_eq!(human.stdout.lines().count(), 3, "{}", human.stdout);
+    let none = world.standin(&["history", "other-playbook"]).expect(0);
+    assert!(none.stdout.contains("no runs"), "{}", none.stdout);
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn a_drill_whose_step_fails_rolls_back_verifies_and_says_why() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(
+        &world,
+        "5m",
+        r#"  - id: teapot
+    kind: http.check
+    url: ${vars.app_check_url}
+    expect_status: 418
+    via: ${vars.edge}
+    within: 1s
+"#,
+    );
+    let reports = report_dir(&world, "failed");
+    let out = world
+        .with_playbook(
+            &["drill", "--yes", "--report", reports.to_str().unwrap()],
+            &playbook,
+        )
+        .expect(1);
+    assert!(
+        out.stdout.contains("step `teapot` failed"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.state(), before);
+    let doc = json_file(&reports.join("report.json"));
+    assert_eq!(doc["outcome"], "step-failed");
+    assert_eq!(doc["exit_code"], 1);
+    assert!(doc["reason"].as_str().unwrap().contains("not 418"), "{doc}");
+    assert_eq!(doc["verify"]["differences"], serde_json::json!([]));
+    let cases = junit_cases(&reports.join("junit.xml"));
+    let (_, teapot) = cases.iter().find(|(n, _)| n.contains("teapot")).unwrap();
+    match teapot {
+        junit_parser::TestStatus::Failure(f) => assert!(f.text.contains("not 418"), "{f:?}"),
+        other => panic!("teapot should fail: {other:?}"),
+    }
+    let verification = cases
+        .iter()
+        .find(|(n, _)| n == "restore verification")
+        .unwrap();
+    assert!(verification.1.is_success());
+}
+
+#[test]
+fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "5m", "");
+    let reports = report_dir(&world, "soak");
+    let mut args = world.playbook_args(
+        &[
+            "drill",
+            "--yes",
+            "--soak",
+            "60s",
+            "--every",
+            "1s",
+            "--report",
+            reports.to_str().unwrap(),
+        ],
+        &playbook,
+    );
+    args.retain(|a| !a.is_empty());
+    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    running.wait_for("Holding the promoted state");
+    world.control(&["tag-env", "shop-staging", "emulator:health=Red"]);
+    let out = running.finish().expect(1);
+    assert!(
+        out.stdout.contains("gate `staging-healthy` failed"),
+        "{}",
+        out.stdout
+    );
+    world.control(&["untag-env", "shop-staging", "emulator:health"]);
+    assert_eq!(world.state(), before);
+    let doc = json_file(&reports.join("report.json"));
+    assert_eq!(doc["outcome"], "soak-failed");
+    assert!(doc["soak"]["broken"]
+        .as_str()
+        .unwrap()
+        .contains("staging-healthy"));
+    assert!(
+        doc["soak"]["secs"].as_f64().unwrap() < 30.0,
+        "the soak did not stop"
+    );
+    let cases = junit_cases(&reports.join("junit.xml"));
+    assert!(cases
+        .iter()
+        .any(|(n, s)| n.starts_with("soak") && s.is_failure()));
+}
+
+#[test]
+fn a_value_changed_during_the_soak_is_named_when_the_restore_differs() {
+    let world = World::start();
+    let playbook = small_playbook(&world, "5m", "");
+    let reports = report_dir(&world, "differs");
+    let mut args = world.playbook_args(
+        &[
+            "drill",
+            "--yes",
+            "--soak",
+            "3s",
+            "--every",
+            "1s",
+            "--report",
+            reports.to_str().unwrap(),
+        ],
+        &playbook,
+    );
+    args.retain(|a| !a.is_empty());
+    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    running.wait_for("Holding the promoted state");
+    world.put_param("/shop/staging/APP_URL", "https://someone-else.example.com");
+    let out = running.finish().expect(3);
+    assert!(out.stdout.contains("RESTORE DIFFERS"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("/shop/staging/APP_URL"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("someone-else.example.com"),
+        "{}",
+        out.stdout
+    );
+    let doc = json_file(&reports.join("report.json"));
+    assert_eq!(doc["outcome"], "restore-differs");
+    assert_eq!(doc["exit_code"], 3);
+    let differences = doc["verify"]["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "{differences:?}");
+    assert_eq!(differences[0]["resource"], "/shop/staging/APP_URL");
+    assert_eq!(differences[0]["after"], "https://someone-else.example.com");
+    // Everything the drill itself wrote is back.
+    assert_eq!(
+        world.record("app.example.com.", "CNAME").unwrap(),
+        "shop-prod.us-east-1.elasticbeanstalk.com"
+    );
+    let cases = junit_cases(&reports.join("junit.xml"));
+    let (_, verification) = cases
+        .iter()
+        .find(|(n, _)| n == "restore verification")
+        .unwrap();
+    match verification {
+        junit_parser::TestStatus::Failure(f) => {
+            assert!(f.text.contains("/shop/staging/APP_URL"), "{f:?}")
+        }
+        other => panic!("the verification should fail: {other:?}"),
+    }
+}
+
+#[test]
+fn a_drill_over_its_recovery_time_objective_exits_6_with_everything_put_back() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "1ms", "");
+    let out = world
+        .with_playbook(&["drill", "--yes", "--output", "json"], &playbook)
+        .expect(6);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "missed-rto");
+    assert_eq!(doc["recovery"]["met"], false);
+    assert!(doc["reason"].as_str().unwrap().contains("over the target"));
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "5m", "");
+    let mut args = world.playbook_args(&["drill", "--yes", "--soak", "5s"], &playbook);
+    args.retain(|a| !a.is_empty());
+    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    running.wait_for("Holding the promoted state");
+    running.signal("KILL");
+    running.finish();
+    assert_ne!(world.state(), before, "killed while promoted");
+    let status = world.standin(&["status", "--output", "json"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        status["drill"]["recovery"], "production-answers",
+        "{status}"
+    );
+    let human = world.standin(&["status"]).expect(0);
+    assert!(human.stdout.contains("drill"), "{}", human.stdout);
+
+    let mut resume = world.playbook_args(&["resume", "--yes"], &playbook);
+    resume.pop(); // resume takes the run id, not the playbook
+    resume.retain(|a| !a.is_empty());
+    let out = world.standin_env(&[], &resume).expect(0);
+    assert!(out.stdout.contains("passed"), "{}", out.stdout);
+    assert_eq!(world.state(), before);
+    let history = world.standin(&["history", "--output", "json"]).expect(0);
+    let rows: Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(rows[0]["outcome"], "passed");
+}
+
+#[test]
+fn a_killed_drill_rolled_back_by_hand_is_verified_and_reported_interrupted() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "5m", "");
+    let mut args = world.playbook_args(&["drill", "--yes", "--soak", "30s"], &playbook);
+    args.retain(|a| !a.is_empty());
+    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    running.wait_for("Holding the promoted state");
+    running.signal("KILL");
+    running.finish();
+    let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert!(out.stdout.contains("restore verified"), "{}", out.stdout);
+    assert_eq!(world.state(), before);
+    let history = world.standin(&["history", "--output", "json"]).expect(0);
+    let rows: Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(rows[0]["outcome"], "interrupted");
+}
+
+/// A one-shot HTTP server: answers `status` to the first request and hands back its body.
+fn webhook(status: u16) -> (String, std::thread::JoinHandle<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/services/T000/B000/SECRETPATH",
+        listener.local_addr().unwrap()
+    );
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 2\r\n\r\nok").unwrap();
+        String::from_utf8(body).unwrap()
+    });
+    (url, handle)
+}
+
+#[test]
+fn notify_posts_a_slack_compatible_summary_and_a_failed_post_never_fails_the_drill() {
+    let world = World::start();
+    let playbook = small_playbook(&world, "5m", "");
+    let (url, server) = webhook(200);
+    world
+        .with_playbook(&["drill", "--yes", "--notify", &url], &playbook)
+        .expect(0);
+    let body: Value = serde_json::from_str(&server.join().unwrap()).expect("JSON body");
+    let text = body["text"].as_str().expect("Slack's `text`");
+    assert!(
+        text.contains("drill-small") && text.contains("passed"),
+        "{text}"
+    );
+    assert_eq!(body["outcome"], "passed");
+    assert_eq!(body["exit_code"], 0);
+    assert!(body["recovery"]["secs"].as_f64().is_some());
+    World::assert_no_secrets(&body.to_string());
+
+    // A webhook that refuses, and one where nothing listens: reported, never fatal, and the
+    // webhook's secret path is not printed.
+    let (url, server) = webhook(500);
+    let out = world
+        .with_playbook(&["drill", "--yes", "--notify", &url], &playbook)
+        .expect(0);
+    server.join().unwrap();
+    assert!(out.stderr.contains("could not notify"), "{}", out.stderr);
+    assert!(!out.all().contains("SECRETPATH"), "{}", out.all());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let out = world
+        .with_playbook(&["drill", "--yes", "--notify", &url], &playbook)
+        .expect(0);
+    assert!(out.stderr.contains("could not notify"), "{}", out.stderr);
+}
+
+#[test]
+fn recovery_must_name_a_gate_and_rto_target_a_duration() {
+    let world = World::start();
+    for (recovery, rto, wanted) in [
+        ("repoint-app", "5m", "is a `route53.repoint`, not a gate"),
+        (
+            "production-answer",
+            "5m",
+            "did you mean `production-answers`?",
+        ),
+        ("production-answers", "soon", "invalid duration `soon`"),
+    ] {
+        let text = std::fs::read_to_string(small_playbook(&world, rto, ""))
+            .unwrap()
+            .replace(
+                "recovery: production-answers",
+                &format!("recovery: {recovery}"),
+            );
+        let path = world.playbook("bad.yaml", &text);
+        let out = world.standin(&["validate", &path]).expect(2);
+        assert!(out.stderr.contains(wanted), "{}", out.stderr);
+        assert!(out.stderr.contains("bad.yaml:"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn a_dry_drill_checks_permissions_and_readiness_and_changes_nothing() {
+    let world = World::start();
+    let before = world.full_dump();
+    let policy = world
+        .standin(&["iam-policy", &world.incident_playbook()])
+        .expect(0);
+    let mut policy: Value = serde_json::from_str(&policy.stdout).unwrap();
+    let user = |name: &str, doc: &Value| -> Vec<(String, String)> {
+        let file = world.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let out = world.control(&["iam-user", name, &file.display().to_string()]);
+        let (id, secret) = out.split_once(' ').expect("key id and secret");
+        vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), id.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), secret.to_owned()),
+        ]
+    };
+    let as_user = |keys: &[(String, String)], args: &[&str]| {
+        let env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        world.standin_env(&env, &world.playbook_args(args, &world.incident_playbook()))
+    };
+
+    let full = user("breakglass", &policy);
+    let out = as_user(&full, &["drill", "--dry"]).expect(0);
+    assert!(
+        out.stdout.contains("nothing would block a real drill"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("user/breakglass: all allowed"),
+        "{}",
+        out.stdout
+    );
+
+    // Without the right to change records, the dry drill names the action and the zone.
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        statement["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != "route53:ChangeResourceRecordSets");
+    }
+    let weak = user("weak", &policy);
+    let out = as_user(&weak, &["drill", "--dry", "--output", "json"]).expect(4);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let denied = doc["permissions"]["denied"].as_array().unwrap();
+    assert!(!denied.is_empty());
+    assert!(
+        denied
+            .iter()
+            .all(|d| d["action"] == "route53:ChangeResourceRecordSets"
+                && d["resource"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("arn:aws:route53:::hostedzone/")
+                && d["decision"] == "implicitDeny"),
+        "{denied:?}"
+    );
+    assert!(doc["blockers"].as_array().unwrap().iter().any(|b| b
+        .as_str()
+        .unwrap()
+        .contains("route53:ChangeResourceRecordSets")));
+
+    // A step on production, which is stuck (not Ready), and a caller IAM cannot simulate.
+    let stuck = world.playbook(
+        "stuck.yaml",
+        r#"version: 1
+name: touch-production
+steps:
+  - id: production-setting
+    kind: eb.set-env
+    environment: shop-prod
+    set:
+      FEATURE_FLAG: "on"
+"#,
+    );
+    let out = world.standin(&["drill", "--dry", &stuck]).expect(4);
+    assert!(
+        out.stdout.contains("environment shop-prod is") && out.stdout.contains("not Ready"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Permissions NOT checked"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.full_dump(), before, "a dry drill changed the world");
+    assert!(
+        !world.dir.path().join(".standin/runs").exists(),
+        "a dry drill wrote a journal"
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_soak_ends_it_and_puts_everything_back() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "5m", "");
+    let mut args = world.playbook_args(
+        &[
+            "drill", "--yes", "--soak", "60s", "--every", "1s", "--output", "json",
+        ],
+        &playbook,
+    );
+    args.retain(|a| !a.is_empty());
+    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    running.wait_for("Holding the promoted state");
+    running.signal("INT");
+    let out = running.finish().expect(1);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["outcome"], "soak-failed");
+    assert!(doc["soak"]["broken"].as_str().unwrap().contains("signal"));
+    assert!(doc["soak"]["secs"].as_f64().unwrap() < 30.0);
+    assert_eq!(doc["verify"]["differences"], serde_json::json!([]));
+    assert_eq!(world.state(), before);
+}
+
+#[test]
+fn history_and_reports_read_a_state_in_s3() {
+    let world = World::start();
+    world.create_bucket("drill-state");
+    let playbook = small_playbook(&world, "5m", "");
+    let state = "s3://drill-state/shop";
+    world
+        .with_playbook(&["--state", state, "drill", "--yes"], &playbook)
+        .expect(0);
+    world
+        .with_playbook(&["--state", state, "run", "--yes"], &playbook)
+        .expect(0);
+    let history = world
+        .standin(&["--state", state, "history", "--output", "json"])
+        .expect(0);
+    let rows: Value = serde_json::from_str(&history.stdout).unwrap();
+    let kinds: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["drill", "run"]);
+    assert_eq!(rows[1]["outcome"], "succeeded");
+    world
+        .standin(&["--state", state, "report", "--dir", "s3-reports"])
+        .expect(0);
+    let doc = json_file(&world.dir.path().join("s3-reports/report.json"));
+    assert_eq!(doc["kind"], "run");
+    assert_eq!(doc["outcome"], "succeeded");
+    assert!(
+        !world.dir.path().join(".standin").exists(),
+        "used the local state"
+    );
+    world
+        .standin(&["--state", state, "rollback", "--last", "--yes"])
+        .expect(0);
+}
