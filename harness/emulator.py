@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
+import moto_elbv2  # noqa: E402
 import moto_iam_simulate  # noqa: E402
 import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
@@ -53,6 +54,7 @@ def main():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_eb.install()
     moto_eb_iam.install()
+    moto_elbv2.install()
     moto_iam_simulate.install()
     moto_route53.install()
     moto_run_command.install()

@@ -8,7 +8,14 @@ sees what AWS would show:
 - UpdateEnvironment, SwapEnvironmentCNAMEs and RestartAppServer require Ready (the AWS error
   otherwise), put the environment in Updating, and it becomes Ready again after a delay.
   Transitions are lazy: every read first moves environments whose time is up.
-- DescribeConfigurationSettings returns the stored option settings.
+- Option settings are stored per environment as AWS keeps them, (namespace, option name) ->
+  value: environment properties (`aws:elasticbeanstalk:application:environment`) and any other
+  namespace alike, capacity (`aws:autoscaling:asg` MinSize/MaxSize, `aws:ec2:instances`
+  InstanceTypes, `aws:autoscaling:launchconfiguration` InstanceType) included. UpdateEnvironment's
+  OptionSettings set them and its OptionsToRemove remove them, in one request.
+- DescribeConfigurationSettings returns the stored option settings, also for an environment that
+  accepts no change (stuck). Unlike AWS it lists only options that were set, not every option
+  of the platform with its default: an option never set is absent, not its default value.
 - DescribeEnvironmentResources names the environment's load balancer (its ARN, as AWS names an
   Application Load Balancer), taken from the environment's `emulator:load-balancer` tag.
 

@@ -11,7 +11,7 @@ policies itself. The table below, and its sources, are explained in docs/playboo
   checked; any other key (the `testing` key every other test uses) is not, so nothing changes
   for them.
 - What is checked: the Elastic Beanstalk action on the environment ARN(s), then every
-  underlying action of TABLE (plus EXTRAS for the option settings the request changes) on the
+  underlying action of TABLE (plus EXTRAS for the options the request sets or removes) on the
   ARNs Elastic Beanstalk would touch for that environment: its stack `awseb-<env-id>-stack`,
   its Auto Scaling group `awseb-<env-id>-stack-AWSEBAutoScalingGroup-...`, its load balancer
   and target group `awseb-AWSEB-...` (web tier only), the bucket `elasticbeanstalk-<region>-
@@ -376,7 +376,9 @@ def _guard(eb_action, original, environments):
         if caller is not None:
             try:
                 envs = environments(self)
-                authorize(caller, eb_action, envs, self._get_param("OptionSettings", []) or [])
+                # A removed option gets its default back: as much a change as setting it.
+                changed = (self._get_param("OptionSettings", []) or []) + (self._get_param("OptionsToRemove", []) or [])
+                authorize(caller, eb_action, envs, changed)
             except Refused as refused:
                 return _error(refused.code, refused.message)
         return original(self)

@@ -12,6 +12,10 @@ STAGING_ALB = "shop-staging-alb"
 STAGING_TARGET_GROUP = "shop-staging-web"
 # The name on the certificate of the staging load balancer's HTTPS listener (ACM, imported).
 STAGING_CERT_NAME = "staging.example.com"
+# Production's certificate, imported into ACM ahead of time and on no listener yet: what an
+# `alb.add-certificate` step puts on the staging load balancer so it can serve production's names.
+PROD_CERT_NAMES = ["app.example.com", "www.example.com"]
+PROD_CERT_TAGS = [{"Key": "Name", "Value": "shop-production"}]
 # Production is stuck mid-upgrade, as in the incident (see moto_eb.py's control tags). Staging
 # is fronted by its load balancer: the edge (edge.py) presents that ALB's HTTPS certificate.
 ENVIRONMENT_TAGS = {
@@ -58,6 +62,20 @@ ENVIRONMENT_PROPERTIES = {
     "shop-staging": {"APP_ENV": "staging", "SOURCE": "staging"},
     "shop-worker": {"APP_ENV": "worker", "SOURCE": "staging"},
 }
+# Capacity option settings per environment, (namespace, option) -> value: staging runs a third
+# of production's instances, on a burstable type. `eb.scale` changes them; the plan compares them.
+CAPACITY = {
+    "shop-prod": {
+        ("aws:autoscaling:asg", "MinSize"): "6",
+        ("aws:autoscaling:asg", "MaxSize"): "18",
+        ("aws:ec2:instances", "InstanceTypes"): "m5.large",
+    },
+    "shop-staging": {
+        ("aws:autoscaling:asg", "MinSize"): "2",
+        ("aws:autoscaling:asg", "MaxSize"): "6",
+        ("aws:ec2:instances", "InstanceTypes"): "t3.large",
+    },
+}
 
 # The whole .env of staging in one SecureString, for accounts that keep it that way.
 STAGING_ENV_FILE = "/shop/dotenv/staging"
@@ -95,6 +113,11 @@ def properties(env):
     return [{"Namespace": PROPERTIES_NAMESPACE, "OptionName": k, "Value": v} for k, v in values.items()]
 
 
+def capacity(env):
+    """An environment's capacity as CreateEnvironment OptionSettings."""
+    return [{"Namespace": ns, "OptionName": name, "Value": v} for (ns, name), v in CAPACITY.get(env, {}).items()]
+
+
 def seed_incident(endpoint_url):
     route53, ssm, eb = (client(s, endpoint_url) for s in ("route53", "ssm", "elasticbeanstalk"))
 
@@ -103,7 +126,7 @@ def seed_incident(endpoint_url):
     for name, tier in ENVIRONMENTS.items():
         kw = {
             "Tier": {"Name": tier, "Type": "SQS/HTTP" if tier == "Worker" else "Standard"},
-            "OptionSettings": properties(name),
+            "OptionSettings": properties(name) + capacity(name),
             "Tags": [{"Key": k, "Value": v} for k, v in ENVIRONMENT_TAGS.get(name, {}).items()],
         }
         if tier != "Worker":
@@ -159,6 +182,8 @@ def seed_instances_and_alb(endpoint_url):
     # HTTPS:443 with an imported certificate for staging.example.com, to the same targets.
     cert_pem, key_pem = self_signed([STAGING_CERT_NAME])
     cert_arn = client("acm", endpoint_url).import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
+    prod_pem, prod_key = self_signed(PROD_CERT_NAMES)
+    client("acm", endpoint_url).import_certificate(Certificate=prod_pem, PrivateKey=prod_key, Tags=PROD_CERT_TAGS)
     elbv2.create_listener(
         LoadBalancerArn=lb_arn,
         Protocol="HTTPS",

@@ -140,6 +140,16 @@ class EbIam(unittest.TestCase):
                      "InsufficientPrivilegesException", "autoscaling:UpdateAutoScalingGroup",
                      "autoScalingGroupName/awseb-e-")
 
+    def test_removing_an_instance_type_replaces_instances_too(self):
+        policy = example_policy()
+        for statement in policy["Statement"]:
+            statement["Action"] = [a for a in statement["Action"] if a != "ec2:RunInstances"]
+        eb = self.user(policy)
+        instance_types = {"Namespace": "aws:ec2:instances", "OptionName": "InstanceTypes"}
+        self.refused(lambda: eb.update_environment(EnvironmentName="iam-blue", OptionsToRemove=[instance_types]),
+                     "InsufficientPrivilegesException", "ec2:RunInstances")
+        self.user(example_policy()).update_environment(EnvironmentName="iam-blue", OptionsToRemove=[instance_types])
+
     def test_star_on_star_succeeds(self):
         eb = self.user(ALL)
         self.update(eb)

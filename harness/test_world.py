@@ -1,5 +1,6 @@
 """Self-test of the emulated world's AWS behaviours: Route 53 names and conflicts, the TLS edge,
-Run Command rate controls; boto3 against a freshly started, seeded emulator.
+Run Command rate controls, Elastic Beanstalk option settings (capacity); boto3 against a freshly
+started, seeded emulator.
 
     harness/.venv/bin/python harness/test_world.py
 """
@@ -337,6 +338,53 @@ class World(unittest.TestCase):
             with self.subTest(controls=controls), self.assertRaises(ClientError) as caught:
                 self.send(["shop-worker-1"], **controls)
             self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
+
+
+    # --- Elastic Beanstalk option settings ----------------------------------------------------
+
+    def options(self, env):
+        """Every option setting DescribeConfigurationSettings answers for `env`."""
+        eb = self.client("elasticbeanstalk")
+        settings = eb.describe_configuration_settings(ApplicationName="shop", EnvironmentName=env)
+        return {(o["Namespace"], o["OptionName"]): o.get("Value")
+                for c in settings["ConfigurationSettings"] for o in c["OptionSettings"]}
+
+    def wait_ready(self, env):
+        eb = self.client("elasticbeanstalk")
+        for _ in range(200):
+            if eb.describe_environments(EnvironmentNames=[env])["Environments"][0]["Status"] == "Ready":
+                return
+            time.sleep(0.05)
+        self.fail(f"{env} did not become Ready")
+
+    def test_capacity_options_are_set_removed_and_read_even_when_stuck(self):
+        eb = self.client("elasticbeanstalk")
+        asg, ec2 = "aws:autoscaling:asg", "aws:ec2:instances"
+        capacity = lambda o: (o[(asg, "MinSize")], o[(asg, "MaxSize")], o.get((ec2, "InstanceTypes")))  # noqa: E731
+        prod, staging = self.options("shop-prod"), self.options("shop-staging")
+        self.assertEqual(capacity(prod), ("6", "18", "m5.large"))
+        self.assertEqual(capacity(staging), ("2", "6", "t3.large"))
+        self.assertEqual(prod[("aws:elasticbeanstalk:application:environment", "APP_ENV")], "production")
+        # Production is stuck: read as ever, changed never.
+        with self.assertRaises(ClientError) as caught:
+            eb.update_environment(EnvironmentName="shop-prod",
+                                  OptionSettings=[{"Namespace": asg, "OptionName": "MinSize", "Value": "2"}])
+        self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidParameterValue")
+        self.assertEqual(self.options("shop-prod"), prod)
+        # One request sets one option and removes another; the others stay as they were.
+        eb.update_environment(EnvironmentName="shop-staging",
+                              OptionSettings=[{"Namespace": asg, "OptionName": "MinSize", "Value": "4"}],
+                              OptionsToRemove=[{"Namespace": ec2, "OptionName": "InstanceTypes"}])
+        expected = {**staging, (asg, "MinSize"): "4"}
+        del expected[(ec2, "InstanceTypes")]
+        self.assertEqual(self.options("shop-staging"), expected)
+        self.wait_ready("shop-staging")
+        # Put back, for the other tests (the edge serves staging only when it is Ready).
+        eb.update_environment(EnvironmentName="shop-staging",
+                              OptionSettings=[{"Namespace": asg, "OptionName": "MinSize", "Value": "2"},
+                                              {"Namespace": ec2, "OptionName": "InstanceTypes", "Value": "t3.large"}])
+        self.wait_ready("shop-staging")
+        self.assertEqual(self.options("shop-staging"), staging)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,55 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "`to` and `alias` are exclusive",
         "a record is either a plain value (`to`) or an alias (`alias`)",
     ),
+    (
+        "eb.scale min above max",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: eb.scale\n    environment: shop-staging\n    min: 5\n    max: 3\n",
+        ":7:5:",
+        "min 5 is above max 3",
+        "`min` is the fewest instances, `max` the most",
+    ),
+    (
+        "eb.scale from and explicit values together",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: eb.scale\n    environment: shop-staging\n    from: shop-prod\n    max: 3\n",
+        ":7:5:",
+        "`from` and `min`/`max`/`instance_types` are exclusive",
+        "`from: ENVIRONMENT` copies its capacity",
+    ),
+    (
+        "eb.set-options secret-looking option",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: eb.set-options\n    environment: shop-staging\n    set:\n      aws:rds:dbinstance:\n        DBPassword: hunter2\n",
+        ":9:9:",
+        "`DBPassword` looks like a secret",
+        "Elastic Beanstalk options (environment properties too) are plaintext",
+    ),
+    (
+        "eb.set-options namespace without aws:",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: eb.set-options\n    environment: shop-staging\n    set:\n      autoscaling:asg: {MinSize: \"4\"}\n",
+        ":8:7:",
+        "`autoscaling:asg` is not an option namespace",
+        "Elastic Beanstalk's namespaces look like `aws:autoscaling:asg`",
+    ),
+    (
+        "certificate_arn and domain together",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: alb.add-certificate\n    load_balancer: lb\n    certificate_arn: arn:aws:acm:us-east-1:1:certificate/x\n    domain: app.example.com\n",
+        ":8:5:",
+        "`certificate_arn` and `domain` are exclusive",
+        "name the certificate by ARN, or by the name it must cover, not both",
+    ),
+    (
+        "neither certificate_arn nor domain",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: alb.add-certificate\n    load_balancer: lb\n",
+        ":4:5:",
+        "no certificate given",
+        "give `certificate_arn: ARN`, or `domain: NAME`",
+    ),
+    (
+        "a typo in an alb.add-certificate field",
+        "version: 1\nname: t\nsteps:\n  - id: a\n    kind: alb.add-certificate\n    load_balancer: lb\n    certficate_arn: arn:aws:acm:us-east-1:1:certificate/x\n",
+        ":7:5:",
+        "unknown field `certficate_arn`",
+        "did you mean `certificate_arn`?",
+    ),
 ];
 
 #[test]

@@ -140,7 +140,7 @@ fn the_incident_drill_reports_its_recovery_time_and_leaves_the_world_as_it_found
     assert!(md.contains("All ") && md.contains("hold what they held before the drill"));
     // What a person sees: a bar per step, the undo, the recovery marker, one drill in the trend.
     let drawn = |trend_points| crate::report_html::Expect {
-        step_bars: 11,
+        step_bars: 13,
         undo: true,
         recovery_marker: true,
         trend_points,

@@ -91,7 +91,7 @@ steps:
       /shop/staging/ALLOWED_ORIGINS: https://app.example.com
   - id: wait
     kind: pause
-    duration: 2s
+    duration: 6s
   - id: second
     kind: ssm.put-parameters
     values:
@@ -99,8 +99,9 @@ steps:
 ",
     );
     let child = world.spawn(&["run", "--yes", &pb]);
-    // Someone points production at the staging database while the run pauses.
-    world.wait_for_journal(r#""step":"first""#);
+    // Someone points production at the staging database while the run pauses (the pause
+    // leaves seconds for that write even on a loaded machine).
+    world.wait_for_journal(r#""step":"wait""#);
     world.put_param(
         "/shop/prod/DB_HOST",
         "staging-db.cluster-def456.us-east-1.rds.amazonaws.com",

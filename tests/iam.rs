@@ -67,6 +67,8 @@ fn the_policy_is_a_valid_document_with_no_wildcard_actions() {
                         "route53",
                         "ssm",
                         "kms",
+                        "acm",
+                        "iam",
                         "elasticbeanstalk",
                         "elasticloadbalancing",
                         "cloudformation",
@@ -161,11 +163,16 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
         let read = ["Get", "List", "Describe"]
             .iter()
             .any(|p| action.split(':').nth(1).unwrap().starts_with(p));
+        // Granted on every resource by AWS's own Elastic Beanstalk policies too: RunInstances
+        // and CreateTags (a scaled environment's new instances) act on resources that do not
+        // exist yet (instances, volumes, network interfaces).
         let unscoped_by_aws = [
             "kms:Encrypt",
             "kms:GenerateDataKey",
             "kms:Decrypt",
             "elasticbeanstalk:CreateStorageLocation",
+            "ec2:RunInstances",
+            "ec2:CreateTags",
         ];
         if !read && !unscoped_by_aws.contains(&action.as_str()) {
             assert!(

@@ -4,7 +4,10 @@ mod support;
 
 mod architecture;
 
+mod alb_certificate;
 mod bad_input;
+mod capacity;
+mod carry;
 mod crash;
 mod drill;
 mod faults;

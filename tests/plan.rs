@@ -49,7 +49,7 @@ fn plan_json_is_machine_readable_and_redacted() {
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
     assert_eq!(doc["playbook"], "promote-staging");
     let steps = doc["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 11);
+    assert_eq!(steps.len(), 13);
     let secret = steps[1]["changes"]
         .as_array()
         .unwrap()
@@ -69,9 +69,10 @@ fn plan_json_is_machine_readable_and_redacted() {
         .iter()
         .map(|k| summary[k].as_u64().unwrap())
         .collect();
-    // + the lock rules (HTTP:80, HTTPS:443); ~ 5 copied parameters, APP_ENV, the app record;
+    // + the lock rules (HTTP:80, HTTPS:443), production's certificate on HTTPS:443;
+    // ~ 5 copied parameters, APP_ENV, 3 capacity options, the app record;
     // ? confirm, staging health, the workers' settings, two HTTP checks; ! two restarts.
-    assert_eq!(counts, [2, 7, 0, 5, 2], "{summary}");
+    assert_eq!(counts, [3, 10, 0, 5, 2], "{summary}");
     // = RUN_MIGRATIONS: the copy already sets it, so `no-migrations` has nothing left to do.
     assert_eq!(summary["unchanged"], 1, "{summary}");
 }

@@ -121,7 +121,7 @@ fn run_changes_exactly_what_the_plan_said() {
         assert_eq!(*record, "intent", "{kinds:?}");
         assert_eq!(body.next(), Some(&("applied", *step)), "{kinds:?}");
     }
-    assert_eq!(steps, 11);
+    assert_eq!(steps, 13);
 
     let status = world.standin(&["status"]).expect(0);
     assert!(status.stdout.contains("succeeded"), "{}", status.stdout);

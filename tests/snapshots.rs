@@ -36,6 +36,19 @@ steps:
     environment: shop-staging
     set: {APP_ENV: production}
     unset: [QUEUE_URL]
+  - id: eb-set-options
+    kind: eb.set-options
+    environment: shop-staging
+    set:
+      aws:autoscaling:asg: {MaxSize: "8"}
+      aws:autoscaling:launchconfiguration: {InstanceType: t3.xlarge}
+    unset:
+      aws:ec2:instances: [InstanceTypes]
+  - id: eb-scale
+    kind: eb.scale
+    environment: shop-staging
+    min: 4
+    max: 12
   - id: eb-swap-cnames
     kind: eb.swap-cnames
     source: shop-staging
@@ -58,6 +71,10 @@ steps:
     zone: example.com
     host: staging.example.com
     to: denied.example.net
+  - id: alb-add-certificate
+    kind: alb.add-certificate
+    load_balancer: shop-staging-alb
+    domain: app.example.com
   - id: workers-restart
     kind: workers.restart
     targets: {Role: queue-worker}
@@ -85,16 +102,20 @@ fn every_kind_plans_as_its_snapshot_says() {
     let out = world.with_playbook(&["plan"], &pb).expect(0);
     World::assert_no_secrets(&out.all());
     let blocks: Vec<&str> = out.stdout.split("\n[").skip(1).collect();
-    assert_eq!(blocks.len(), 14, "{}", out.stdout);
+    assert_eq!(blocks.len(), 17, "{}", out.stdout);
+    // ACM certificate ids are random in each world.
+    let ids = regex::Regex::new("certificate/[0-9a-f-]{36}").unwrap();
     for block in &blocks {
         // "[3/14] id (kind) ...": drop the position so inserting a step moves no snapshot.
         let block = block.split_once("] ").map_or(*block, |(_, rest)| rest);
         let block = block.split("\n\n").next().unwrap_or(block).trim_end();
         let id = block.split_whitespace().next().unwrap();
+        let block = ids.replace_all(block, "certificate/[id]");
         insta::assert_snapshot!(format!("plan-{id}"), block);
     }
     // After the steps: the playbook's warnings, the guards and the summary.
     let last = blocks.last().unwrap();
     let tail = last.split_once("\n\n").map_or("", |(_, rest)| rest);
+    let tail = ids.replace_all(tail, "certificate/[id]");
     insta::assert_snapshot!("plan-warnings-guards-summary", tail);
 }

@@ -605,6 +605,58 @@ impl World {
             .count()
     }
 
+    /// The certificates of every HTTPS listener of a load balancer, by label (`HTTPS:443`):
+    /// `(ARN, is default)` as DescribeListenerCertificates lists them.
+    pub fn listener_certificates(
+        &self,
+        load_balancer: &str,
+    ) -> BTreeMap<String, Vec<(String, bool)>> {
+        self.block_on(async {
+            let lbs = self
+                .elbv2
+                .describe_load_balancers()
+                .names(load_balancer)
+                .send()
+                .await
+                .expect("load balancer");
+            let arn = lbs.load_balancers()[0]
+                .load_balancer_arn()
+                .unwrap_or_default();
+            let listeners = self
+                .elbv2
+                .describe_listeners()
+                .load_balancer_arn(arn)
+                .send()
+                .await
+                .expect("listeners");
+            let mut all = BTreeMap::new();
+            for l in listeners.listeners() {
+                if l.protocol().map(|p| p.as_str()) != Some("HTTPS") {
+                    continue;
+                }
+                let out = self
+                    .elbv2
+                    .describe_listener_certificates()
+                    .listener_arn(l.listener_arn().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("listener certificates");
+                let certs = out
+                    .certificates()
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.certificate_arn().unwrap_or_default().to_owned(),
+                            c.is_default().unwrap_or(false),
+                        )
+                    })
+                    .collect();
+                all.insert(format!("HTTPS:{}", l.port().unwrap_or_default()), certs);
+            }
+            all
+        })
+    }
+
     async fn parameter_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         let mut pages = self.ssm.describe_parameters().into_paginator().send();

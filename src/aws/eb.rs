@@ -1,5 +1,5 @@
-//! Elastic Beanstalk environments: their state, their environment properties, and waiting for
-//! them to settle after a change.
+//! Elastic Beanstalk environments: their state, their configuration options (environment
+//! properties among them), and waiting for them to settle after a change.
 
 use std::collections::BTreeMap;
 
@@ -154,8 +154,56 @@ pub async fn fronted_by(
     Ok(found)
 }
 
-/// The environment's properties (its app's environment variables).
-pub async fn properties(client: &Client, env: &Env) -> Result<BTreeMap<String, String>, AwsError> {
+/// The load balancers in front of an environment, by name or ARN as Elastic Beanstalk lists
+/// them among its resources.
+pub async fn load_balancers_of(client: &Client, env: &str) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .describe_environment_resources()
+        .environment_name(env)
+        .send()
+        .await
+        .op("ElasticBeanstalk.DescribeEnvironmentResources")?;
+    Ok(out
+        .environment_resources()
+        .map(|r| r.load_balancers())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l.name().map(str::to_owned))
+        .collect())
+}
+
+/// One configuration option of an environment: its namespace and name, as Elastic Beanstalk
+/// names them (`aws:autoscaling:asg` `MinSize`). Environment properties are the options of
+/// [`PROPERTIES`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OptionKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl OptionKey {
+    pub fn new(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The environment property `name`.
+    pub fn property(name: &str) -> Self {
+        Self::new(PROPERTIES, name)
+    }
+
+    pub fn is_property(&self) -> bool {
+        self.namespace == PROPERTIES
+    }
+}
+
+/// Every option the environment's configuration has a value for (DescribeConfigurationSettings,
+/// which answers even for an environment that accepts no change). A property listed without a
+/// value is the empty string; any other option listed without one is not set (AWS lists options
+/// it knows whether or not they hold a value).
+pub async fn options(client: &Client, env: &Env) -> Result<BTreeMap<OptionKey, String>, AwsError> {
     let out = client
         .describe_configuration_settings()
         .application_name(&env.application)
@@ -167,36 +215,48 @@ pub async fn properties(client: &Client, env: &Env) -> Result<BTreeMap<String, S
         .configuration_settings()
         .iter()
         .flat_map(|c| c.option_settings())
-        .filter(|o| o.namespace() == Some(PROPERTIES))
         .filter_map(|o| {
-            Some((
-                o.option_name()?.to_owned(),
-                o.value().unwrap_or_default().to_owned(),
-            ))
+            let key = OptionKey::new(o.namespace()?, o.option_name()?);
+            let value = match o.value() {
+                Some(value) => value.to_owned(),
+                None if key.is_property() => String::new(),
+                None => return None,
+            };
+            Some((key, value))
         })
         .collect())
 }
 
-/// Sets (`Some`) and removes (`None`) properties in one UpdateEnvironment.
-pub async fn update_properties(
+/// The environment's properties (its app's environment variables).
+pub async fn properties(client: &Client, env: &Env) -> Result<BTreeMap<String, String>, AwsError> {
+    Ok(options(client, env)
+        .await?
+        .into_iter()
+        .filter(|(key, _)| key.is_property())
+        .map(|(key, value)| (key.name, value))
+        .collect())
+}
+
+/// Sets (`Some`) and removes (`None`) options in one UpdateEnvironment.
+pub async fn update_options(
     client: &Client,
     env: &str,
-    changes: &BTreeMap<String, Option<String>>,
+    changes: &BTreeMap<OptionKey, Option<String>>,
 ) -> Result<(), AwsError> {
     let mut request = client.update_environment().environment_name(env);
     for (key, value) in changes {
         request = match value {
             Some(value) => request.option_settings(
                 ConfigurationOptionSetting::builder()
-                    .namespace(PROPERTIES)
-                    .option_name(key)
+                    .namespace(&key.namespace)
+                    .option_name(&key.name)
                     .value(value)
                     .build(),
             ),
             None => request.options_to_remove(
                 OptionSpecification::builder()
-                    .namespace(PROPERTIES)
-                    .option_name(key)
+                    .namespace(&key.namespace)
+                    .option_name(&key.name)
                     .build(),
             ),
         };

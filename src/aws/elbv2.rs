@@ -104,6 +104,24 @@ pub async fn by_dns_name(
     Ok(None)
 }
 
+/// A load balancer by name or ARN; `None` when there is none.
+pub async fn by_name_or_arn(client: &Client, id: &str) -> Result<Option<LoadBalancer>, AwsError> {
+    let request = client.describe_load_balancers();
+    let request = if id.starts_with("arn:") {
+        request.load_balancer_arns(id)
+    } else {
+        request.names(id)
+    };
+    match request.send().await.op("ELBv2.DescribeLoadBalancers") {
+        Ok(out) => Ok(out.load_balancers().first().map(|lb| LoadBalancer {
+            arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
+            name: lb.load_balancer_name().unwrap_or_default().to_owned(),
+        })),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The load balancer named `name`, as its ARN; `None` when there is none.
 pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<String>, AwsError> {
     match client
@@ -229,4 +247,76 @@ pub async fn delete_rule(client: &Client, arn: &str) -> Result<(), AwsError> {
         .await
         .op("ELBv2.DeleteRule")
         .map(drop)
+}
+
+/// The certificates of an HTTPS listener: its default one first (`true`), then those added
+/// with `AddListenerCertificates` (`false`).
+pub async fn listener_certificates(
+    client: &Client,
+    listener: &str,
+) -> Result<Vec<(String, bool)>, AwsError> {
+    let mut found = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = client
+            .describe_listener_certificates()
+            .listener_arn(listener)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .op("ELBv2.DescribeListenerCertificates")?;
+        for c in out.certificates() {
+            if let Some(arn) = c.certificate_arn() {
+                found.push((arn.to_owned(), c.is_default().unwrap_or(false)));
+            }
+        }
+        match out.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+            _ => break,
+        }
+    }
+    found.sort_by_key(|(_, default)| !default);
+    Ok(found)
+}
+
+/// Adds certificates to a listener's list (the default certificate is not changed).
+pub async fn add_listener_certificates(
+    client: &Client,
+    listener: &str,
+    arns: &[String],
+) -> Result<(), AwsError> {
+    client
+        .add_listener_certificates()
+        .listener_arn(listener)
+        .set_certificates(Some(certificates(arns)))
+        .send()
+        .await
+        .op("ELBv2.AddListenerCertificates")
+        .map(drop)
+}
+
+/// Removes certificates from a listener's list (never its default certificate).
+pub async fn remove_listener_certificates(
+    client: &Client,
+    listener: &str,
+    arns: &[String],
+) -> Result<(), AwsError> {
+    client
+        .remove_listener_certificates()
+        .listener_arn(listener)
+        .set_certificates(Some(certificates(arns)))
+        .send()
+        .await
+        .op("ELBv2.RemoveListenerCertificates")
+        .map(drop)
+}
+
+fn certificates(arns: &[String]) -> Vec<aws_sdk_elasticloadbalancingv2::types::Certificate> {
+    arns.iter()
+        .map(|arn| {
+            aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
+                .certificate_arn(arn)
+                .build()
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@
 //! AWS_ENDPOINT_URL), so the local emulator is reached with no code path of its own. A playbook's
 //! `aws:` block overrides the chain where it says something.
 
+pub mod acm;
 pub mod cli;
 pub mod dynamodb;
 pub mod eb;
@@ -35,6 +36,7 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub elasticbeanstalk: aws_sdk_elasticbeanstalk::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub acm: aws_sdk_acm::Client,
 }
 
 impl Clients {
@@ -50,6 +52,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(&config),
             elasticbeanstalk: aws_sdk_elasticbeanstalk::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            acm: aws_sdk_acm::Client::new(&config),
         }
     }
 }

@@ -68,6 +68,7 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
             .filter(|g| g.blocks())
             .map(|g| format!("guard `{}` refuses: {}", g.guard, g.message)),
     );
+    blockers.extend(plan.serving.iter().cloned());
     blockers.extend(not_ready(&plan, &ctx).await);
     let permissions = permissions(pb).await;
     blockers.extend(permissions.denied.iter().map(|d| {
@@ -126,9 +127,9 @@ async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
                 continue;
             }
             let name = match &change.resource {
-                Resource::Property { environment, .. } | Resource::Cname { environment } => {
-                    environment
-                }
+                Resource::Property { environment, .. }
+                | Resource::EnvOption { environment, .. }
+                | Resource::Cname { environment } => environment,
                 Resource::Environment { name } => name,
                 _ => continue,
             };
@@ -171,14 +172,7 @@ async fn permissions(pb: &Playbook) -> Permissions {
     let region = config
         .region()
         .map_or_else(|| "*".to_owned(), ToString::to_string);
-    let mut needs: Vec<(&str, crate::iam::Needs)> = pb
-        .steps
-        .iter()
-        .map(|s| (s.id.as_str(), s.step.needs()))
-        .collect();
-    let guards = crate::guards::needs(&needs.iter().map(|(_, n)| n).collect::<Vec<_>>());
-    needs.push(("built-in guards", guards));
-    let policy = crate::iam::policy(&needs, Phase::Run);
+    let policy = super::policy(pb, Phase::Run);
     let mut checked = 0;
     let mut denied = Vec::new();
     for statement in &policy.statement {

@@ -149,14 +149,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy { playbook, phase } => {
             let pb = load(playbook)?;
-            let mut needs: Vec<(&str, crate::iam::Needs)> = pb
-                .steps
-                .iter()
-                .map(|s| (s.id.as_str(), s.step.needs()))
-                .collect();
-            let guards = crate::guards::needs(&needs.iter().map(|(_, n)| n).collect::<Vec<_>>());
-            needs.push(("built-in guards", guards));
-            report::print_json(&crate::iam::policy(&needs, *phase));
+            report::print_json(&policy(&pb, *phase));
             Ok(Exit::Success)
         }
         Command::Kinds => {
@@ -164,6 +157,18 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// The least-privilege policy a playbook needs: its steps' and the built-in guards'.
+fn policy(pb: &Playbook, phase: crate::iam::Phase) -> crate::iam::Policy {
+    let mut needs: Vec<(&str, crate::iam::Needs)> = pb
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.step.needs()))
+        .collect();
+    let guards = crate::guards::needs(&needs.iter().map(|(_, n)| n).collect::<Vec<_>>());
+    needs.push(("built-in guards", guards));
+    crate::iam::policy(&needs, phase)
 }
 
 fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {

@@ -51,6 +51,10 @@ pub struct PlanDoc {
     /// Warnings about the playbook as a whole (e.g. workers never restarted).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Why the stand-in could not serve a name the plan points at it (TLS certificates,
+    /// host rules): warnings for `plan`, blockers for `drill --dry`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serving: Vec<String>,
     /// Every guard, checked against the state the plan leads to.
     #[serde(default)]
     pub guards: Vec<GuardResult>,
@@ -175,6 +179,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
     let live = guards::LiveAws { ctx };
     let guards = guards::check(&pb.guards, &state, &live, forced).await;
     let warnings = guards::playbook_warnings(pb, &state, &live).await;
+    let serving = guards::serving_warnings(&state, &live).await;
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),
@@ -182,6 +187,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         source: Source::of(pb),
         created: super::journal::now(),
         warnings,
+        serving,
         steps,
         guards,
         summary: Summary::default(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::live::{Live, ReadError};
 use super::predicted::Predicted;
-use crate::aws::eb::Env;
+use crate::aws::eb::{Env, OptionKey};
 use crate::aws::route53::RecordSet;
 use crate::playbook::Playbook;
 use crate::steps::{self, Kind, Resource, Value};
@@ -258,6 +258,7 @@ pub async fn playbook_warnings(
         out.push("the plan changes configuration but restarts no queue workers: workers keep their old settings (database, queue) until restarted; add a `workers.restart` step, or confirm the playbook has no workers".into());
     }
     out.extend(worker_tier_mismatches(state, live).await);
+    out.extend(capacity_shortfalls(state, live).await);
     out
 }
 
@@ -303,6 +304,95 @@ async fn worker_tier_mismatches(state: &Predicted<'_>, live: &dyn Live) -> Vec<S
         }
     }
     out
+}
+
+/// Where the plan moves traffic from one Elastic Beanstalk environment to another (a record
+/// repointed from one to the other, a swap that hands over a production CNAME), the capacity
+/// the new one has after the plan compared with the old one's ([`steps::eb_scale::Capacity`]): a stand-in with a third of
+/// production's instances is the next outage. Capacity is read with DescribeConfigurationSettings,
+/// which answers for a production that accepts no change; an `eb.scale` anywhere in the plan
+/// counts. Targets that cannot be classified are `severe-target`'s to report.
+async fn capacity_shortfalls(state: &Predicted<'_>, live: &dyn Live) -> Vec<String> {
+    // (stand-in, production) -> what moves production's traffic there.
+    let mut moves: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for change in &state.changed {
+        let (from, to) = match (&change.resource, &change.before, &change.after) {
+            (
+                Resource::Record { .. },
+                Some(Value::Record { record: was }),
+                Some(Value::Record { record: now }),
+            ) => match (
+                environments_of(was, live).await,
+                environments_of(now, live).await,
+            ) {
+                (Ok(from), Ok(to)) => (from, to),
+                _ => continue,
+            },
+            // A swap moves traffic both ways: production's is the side that matters.
+            (Resource::Cname { environment }, _, Some(Value::Text { text }))
+                if has_word(text.split('.').next().unwrap_or(""), PRODUCTION) =>
+            {
+                match (
+                    live.environment_by_cname(text).await,
+                    live.environment(environment).await,
+                ) {
+                    (Ok(Some(from)), Ok(Some(to))) => (vec![from], vec![to]),
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        for to in &to {
+            for from in from.iter().filter(|f| f.name != to.name) {
+                moves
+                    .entry((to.name.clone(), from.name.clone()))
+                    .or_default()
+                    .push(change.resource.to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((to, from), via) in moves {
+        let short = match (
+            capacity_after(state, live, &to).await,
+            capacity_after(state, live, &from).await,
+        ) {
+            (Ok(stand_in), Ok(production)) => stand_in.short_of(&production),
+            (Err(e), _) | (_, Err(e)) => {
+                out.push(format!(
+                    "cannot compare the capacity of {to} with {from}'s: {e}"
+                ));
+                continue;
+            }
+        };
+        if !short.is_empty() {
+            out.push(format!(
+                "{to} would take {from}'s traffic ({}) with less capacity: {}; give it {from}'s with an `eb.scale` step (`from: {from}`) before the traffic moves",
+                via.join(", "),
+                short.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// An environment's capacity in the state the plan leads to.
+async fn capacity_after(
+    state: &Predicted<'_>,
+    live: &dyn Live,
+    environment: &str,
+) -> Result<steps::eb_scale::Capacity, ReadError> {
+    let mut values = BTreeMap::new();
+    for (ns, name) in steps::eb_scale::CAPACITY {
+        let key = OptionKey::new(ns, name);
+        let value = state
+            .value(live, &Resource::option(environment, &key), None)
+            .await?;
+        values.insert(key, value.and_then(|v| v.clear()));
+    }
+    Ok(steps::eb_scale::Capacity::of(|key| {
+        values.get(key).cloned().flatten()
+    }))
 }
 
 #[cfg(test)]

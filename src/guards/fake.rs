@@ -18,11 +18,18 @@ pub struct Fake {
     environments_fail: bool,
     balancers: BTreeMap<String, Vec<Env>>,
     records: BTreeMap<String, RecordSet>,
+    fronts: BTreeMap<String, super::live::Front>,
 }
 
 impl Fake {
     pub fn with(mut self, resource: Resource, value: Value) -> Self {
         self.values.insert(resource, value);
+        self
+    }
+
+    /// What serves HTTPS for `dns` (see [`Live::front`]).
+    pub fn front(mut self, dns: &str, front: super::live::Front) -> Self {
+        self.fronts.insert(dns.to_owned(), front);
         self
     }
 
@@ -101,6 +108,14 @@ impl Live for Fake {
 
     async fn record(&self, name: &str) -> Read<Option<RecordSet>> {
         Ok(self.records.get(&format!("{}.", norm(name))).cloned())
+    }
+
+    async fn front(&self, target: &str) -> Read<Option<super::live::Front>> {
+        Ok(self
+            .fronts
+            .iter()
+            .find(|(dns, _)| norm(dns) == norm(target))
+            .map(|(_, f)| f.clone()))
     }
 
     async fn workers(&self, _application: &str) -> Read<Vec<(Env, BTreeMap<String, String>)>> {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::aws::eb::{self, Env};
 use crate::aws::route53::RecordSet;
-use crate::aws::{elbv2, route53, ssm, AwsError};
+use crate::aws::{acm, elbv2, route53, ssm, AwsError};
 use crate::steps::{self, Ctx, Resource, Value};
 
 /// A live read, or why it failed.
@@ -45,11 +45,30 @@ pub trait Live: Sync {
     /// The non-routed CNAME, A or AAAA record of `name` in a hosted zone of the account,
     /// if the account has one for it.
     async fn record(&self, name: &str) -> Read<Option<RecordSet>>;
+    /// What serves HTTPS for `target` (an environment's CNAME, or a load balancer's DNS
+    /// name): its load balancer, and each listener with its certificates and host rules.
+    /// `None` when no load balancer of this region and account is behind it.
+    async fn front(&self, target: &str) -> Read<Option<Front>>;
     /// The worker-tier environments of an application, and their properties.
     async fn workers(
         &self,
         application: &str,
     ) -> Read<Vec<(Env, std::collections::BTreeMap<String, String>)>>;
+}
+
+/// A load balancer as the TLS check sees it.
+#[derive(Debug, Clone)]
+pub struct Front {
+    pub name: String,
+    pub listeners: Vec<FrontListener>,
+}
+
+/// One listener: its label (`HTTPS:443`), its certificates (the default first) and rules.
+#[derive(Debug, Clone)]
+pub struct FrontListener {
+    pub label: String,
+    pub certificates: Vec<acm::Certificate>,
+    pub rules: Vec<elbv2::HostRule>,
 }
 
 /// The live reads, from AWS.
@@ -71,13 +90,16 @@ impl Live for LiveAws<'_> {
                 .await
                 .map_err(&failed)?
                 .map(|p| steps::param_value(&p))),
-            Resource::Property { environment, name } => {
+            Resource::Property { environment, .. } | Resource::EnvOption { environment, .. } => {
                 let client = &aws.elasticbeanstalk;
                 let Some(env) = eb::describe(client, environment).await.map_err(&failed)? else {
                     return Ok(None);
                 };
-                let props = eb::properties(client, &env).await.map_err(&failed)?;
-                Ok(props.get(name).map(|v| Value::text(v.clone())))
+                let options = eb::options(client, &env).await.map_err(&failed)?;
+                let key = resource.option_key();
+                Ok(key
+                    .and_then(|k| options.get(&k))
+                    .map(|v| Value::text(v.clone())))
             }
             Resource::Cname { environment } => Ok(eb::describe(&aws.elasticbeanstalk, environment)
                 .await
@@ -154,6 +176,66 @@ impl Live for LiveAws<'_> {
             }
         }
         Ok(None)
+    }
+
+    async fn front(&self, target: &str) -> Read<Option<Front>> {
+        let aws = &self.ctx.aws;
+        let failed = reading(format!("what serves {target}"));
+        let lb = match elbv2::by_dns_name(&aws.elbv2, target)
+            .await
+            .map_err(&failed)?
+        {
+            Some(lb) => lb,
+            None => {
+                let Some(env) = eb::by_cname(&aws.elasticbeanstalk, target)
+                    .await
+                    .map_err(&failed)?
+                else {
+                    return Ok(None);
+                };
+                let mut found = None;
+                for id in eb::load_balancers_of(&aws.elasticbeanstalk, &env.name)
+                    .await
+                    .map_err(&failed)?
+                {
+                    found = elbv2::by_name_or_arn(&aws.elbv2, &id)
+                        .await
+                        .map_err(&failed)?;
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                let Some(lb) = found else { return Ok(None) };
+                lb
+            }
+        };
+        let mut listeners = Vec::new();
+        for l in elbv2::listeners(&aws.elbv2, &lb.arn)
+            .await
+            .map_err(&failed)?
+        {
+            let mut certificates = Vec::new();
+            if l.protocol == "HTTPS" {
+                for (arn, _) in elbv2::listener_certificates(&aws.elbv2, &l.arn)
+                    .await
+                    .map_err(&failed)?
+                {
+                    if let Some(c) = acm::certificate(&aws.acm, &arn).await.map_err(&failed)? {
+                        certificates.push(c);
+                    }
+                }
+            }
+            let rules = elbv2::rules(&aws.elbv2, &l.arn).await.map_err(&failed)?;
+            listeners.push(FrontListener {
+                label: l.label(),
+                certificates,
+                rules,
+            });
+        }
+        Ok(Some(Front {
+            name: lb.name,
+            listeners,
+        }))
     }
 
     async fn workers(

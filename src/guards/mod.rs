@@ -14,6 +14,7 @@ mod evaluate;
 mod fake;
 mod live;
 mod predicted;
+mod tls;
 
 use std::collections::BTreeSet;
 
@@ -23,6 +24,7 @@ pub use self::builtin::playbook_warnings;
 use self::builtin::{SEVERE, STAGING_DB};
 pub use self::live::{Live, LiveAws};
 pub use self::predicted::Predicted;
+pub use self::tls::serving_warnings;
 use crate::iam::{Grant, Needs};
 use crate::playbook::guard::Guard;
 
@@ -96,12 +98,14 @@ pub async fn check(
 }
 
 /// What the built-in guards read, for every plan (a run checks them again before each
-/// change), given what the steps need: the environments and load balancers behind records,
+/// change), given what the steps need: the environments (their capacity too, for the
+/// playbook's warnings) and load balancers behind records,
 /// the account's records (to follow its own domains), and the staging twin of each
 /// production parameter a step may write (never every parameter: some are secrets).
 pub fn needs(steps: &[&Needs]) -> Needs {
     let mut plan = vec![
         Grant::any(&[
+            "elasticbeanstalk:DescribeConfigurationSettings",
             "elasticbeanstalk:DescribeEnvironments",
             "elasticbeanstalk:DescribeEnvironmentResources",
             "elasticloadbalancing:DescribeLoadBalancers",

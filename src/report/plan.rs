@@ -68,7 +68,7 @@ impl PlanDoc {
                 out.push_str(&format!("    ! {w}\n"));
             }
         }
-        for w in &self.warnings {
+        for w in self.warnings.iter().chain(&self.serving) {
             out.push_str(&format!("\n! {w}\n"));
         }
         if !self.guards.is_empty() {

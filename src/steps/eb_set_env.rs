@@ -1,21 +1,16 @@
-//! `eb.set-env`: set or unset environment properties of an Elastic Beanstalk environment.
-//! Undo puts every touched property back exactly (value, or absence).
-//!
-//! Environment properties are plaintext on AWS, and undo needs their previous values in the
-//! journal, so keys that look secret are refused: secrets belong in Parameter Store.
+//! `eb.set-env`: set or unset environment properties of an Elastic Beanstalk environment: the
+//! options of the properties namespace, written by the machinery `eb.set-options` shares
+//! ([`eb_shared::write_options`]). Undo puts every touched property back exactly (value, or
+//! absence).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{self, environment, require_ready, wait_ready};
-use super::{
-    check_set_unset, looks_secret, Action, Change, Ctx, Drift, FieldError, Kind, Mutation,
-    Prepared, Resource, Step, StepError, Value,
-};
-use crate::aws::cli::Line;
-use crate::aws::eb;
+use super::eb_shared::{self, Options, OptionsUndo};
+use super::{check_set_unset, Ctx, FieldError, Kind, Prepared, Step, StepError};
+use crate::aws::eb::OptionKey;
 use crate::config::AwsSettings;
 
 /// Fields of an `eb.set-env` step.
@@ -32,6 +27,17 @@ pub struct SetEnv {
     unset: Vec<String>,
 }
 
+impl SetEnv {
+    /// The properties as options: set (`Some`) or removed (`None`).
+    fn wanted(&self) -> Options {
+        self.set
+            .iter()
+            .map(|(k, v)| (OptionKey::property(k), Some(v.clone())))
+            .chain(self.unset.iter().map(|k| (OptionKey::property(k), None)))
+            .collect()
+    }
+}
+
 impl Kind for SetEnv {
     const NAME: &'static str = "eb.set-env";
     const SUMMARY: &'static str = "set or unset environment properties of an Elastic Beanstalk environment; waits until it is Ready";
@@ -39,97 +45,32 @@ impl Kind for SetEnv {
 
     fn check(&self) -> Result<(), FieldError> {
         check_set_unset(&self.set, &self.unset, "NAME")?;
-        if let Some(key) = self.set.keys().chain(&self.unset).find(|k| looks_secret(k)) {
-            let field = if self.set.contains_key(key) {
-                "set"
-            } else {
-                "unset"
-            };
-            return Err(FieldError::new(vec![field.into(), key.clone()], format!("`{key}` looks like a secret"))
-                .hint("environment properties are plaintext and standin would journal the old value; keep secrets in Parameter Store (SecureString)"));
+        fn at<'a>(field: &str, key: &'a str) -> (Vec<String>, &'a str) {
+            (vec![field.to_owned(), key.to_owned()], key)
         }
-        Ok(())
+        eb_shared::refuse_secrets(
+            self.set
+                .keys()
+                .map(|k| at("set", k))
+                .chain(self.unset.iter().map(|k| at("unset", k))),
+        )
     }
 }
 
 #[async_trait]
 impl Step for SetEnv {
     fn needs(&self) -> crate::iam::Needs {
-        eb_shared::needs(
-            &[&self.environment],
-            &["elasticbeanstalk:UpdateEnvironment"],
-        )
+        eb_shared::option_needs(&self.environment, &self.wanted())
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
-        let env = environment(ctx, &self.environment).await?;
-        let current = eb::properties(&ctx.aws.elasticbeanstalk, &env)
-            .await
-            .map_err(StepError::aws(format!("environment {}", env.name)))?;
-        let wanted: BTreeMap<&String, Option<&String>> = self
-            .set
-            .iter()
-            .map(|(k, v)| (k, Some(v)))
-            .chain(self.unset.iter().map(|k| (k, None)))
-            .collect();
-        let mut changes = Vec::new();
-        let mut undo = SetEnvUndo {
-            environment: env.name.clone(),
-            before: BTreeMap::new(),
-            after: BTreeMap::new(),
-        };
-        for (key, want) in wanted {
-            let now = current.get(key);
-            let action = match (now, want) {
-                (a, b) if a == b => Action::Keep,
-                (None, Some(_)) => Action::Add,
-                (Some(_), Some(_)) => Action::Modify,
-                (Some(_), None) => Action::Remove,
-                (None, None) => Action::Keep,
-            };
-            changes.push(Change {
-                action,
-                resource: Resource::property(&env.name, key),
-                before: now.map(Value::text),
-                after: want.map(Value::text),
-            });
-            if action != Action::Keep {
-                undo.before.insert(key.clone(), now.cloned());
-                undo.after.insert(key.clone(), want.cloned());
-            }
-        }
-        let mut warnings = Vec::new();
-        if !env.is_ready() {
-            warnings.push(format!(
-                "environment {} is {}: the step will fail unless it is Ready",
-                env.name,
-                env.describe()
-            ));
-        }
-        Ok(Prepared {
-            changes,
-            warnings,
-            mutation: Box::new(SetEnvMutation { undo }),
-        })
+        eb_shared::plan_options::<SetEnvUndo>(ctx, &self.environment, &self.wanted()).await
     }
 }
 
-struct SetEnvMutation {
-    undo: SetEnvUndo,
-}
-
-#[async_trait]
-impl Mutation for SetEnvMutation {
-    fn undo_record(&self) -> serde_json::Value {
-        serde_json::to_value(&self.undo).expect("properties serialize")
-    }
-
-    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
-        self.undo.put(ctx, &self.undo.after).await
-    }
-}
-
-/// Journaled before the change: each touched property before and after (`None`: absent).
+/// Journaled before the change, as it always has been: each touched property before and after
+/// (`None`: absent). It is the shared [`OptionsUndo`] of the properties namespace, so journals
+/// written before options were shared roll back the same way.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetEnvUndo {
     environment: String,
@@ -137,103 +78,84 @@ pub struct SetEnvUndo {
     after: BTreeMap<String, Option<String>>,
 }
 
-impl SetEnvUndo {
-    /// Writes `values` and waits until the environment is Ready again.
-    async fn put(
-        &self,
-        ctx: &Ctx,
-        values: &BTreeMap<String, Option<String>>,
-    ) -> Result<(), StepError> {
-        let client = &ctx.aws.elasticbeanstalk;
-        let resource = format!("environment {}", self.environment);
-        require_ready(&environment(ctx, &self.environment).await?)?;
-        eb::update_properties(client, &self.environment, values)
-            .await
-            .map_err(StepError::aws(&resource))?;
-        wait_ready(ctx, &[&self.environment])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+impl From<OptionsUndo> for SetEnvUndo {
+    fn from(u: OptionsUndo) -> Self {
+        // `eb.set-env` writes only properties.
+        let names = |options: Options| options.into_iter().map(|(k, v)| (k.name, v)).collect();
+        Self {
+            environment: u.environment,
+            before: names(u.before),
+            after: names(u.after),
+        }
+    }
+}
+
+impl From<&SetEnvUndo> for OptionsUndo {
+    fn from(u: &SetEnvUndo) -> Self {
+        let keys = |props: &BTreeMap<String, Option<String>>| {
+            props
+                .iter()
+                .map(|(k, v)| (OptionKey::property(k), v.clone()))
+                .collect()
+        };
+        Self {
+            environment: u.environment.clone(),
+            before: keys(&u.before),
+            after: keys(&u.after),
+        }
     }
 }
 
 #[async_trait]
 impl super::Undo for SetEnvUndo {
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
-        let env = environment(ctx, &self.environment).await?;
-        let current = eb::properties(&ctx.aws.elasticbeanstalk, &env)
-            .await
-            .map_err(StepError::aws(format!("environment {}", env.name)))?;
-        let show = |v: Option<&String>| v.map_or_else(|| "(absent)".to_owned(), Clone::clone);
-        let mut restore = BTreeMap::new();
-        let mut drift = Vec::new();
-        for (key, before) in &self.before {
-            let now = current.get(key);
-            if now == before.as_ref() {
-                continue;
-            }
-            let after = self.after.get(key).and_then(Option::as_ref);
-            if now != after {
-                drift.push(Drift {
-                    resource: Resource::property(&self.environment, key).to_string(),
-                    expected: show(after),
-                    found: show(now),
-                });
-            }
-            restore.insert(key.clone(), before.clone());
-        }
-        if !drift.is_empty() && !force {
-            return Err(StepError::Drift(drift));
-        }
-        if restore.is_empty() {
-            // An earlier undo (interrupted) may have written them: done once it is Ready.
-            wait_ready(ctx, &[&self.environment]).await?;
-            return Ok(vec![format!(
-                "environment {}: properties already as before the run",
-                self.environment
-            )]);
-        }
-        self.put(ctx, &restore).await?;
-        Ok(restore
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "environment {} {k}: restored {}",
-                    self.environment,
-                    show(v.as_ref())
-                )
-            })
-            .collect())
+        OptionsUndo::from(self).undo(ctx, force).await
     }
 
     fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
-        let option = |key: &str, value: Option<&String>| {
-            let mut o = serde_json::json!({"Namespace": eb::PROPERTIES, "OptionName": key});
-            if let Some(value) = value {
-                o["Value"] = value.clone().into();
-            }
-            o
-        };
-        let (set, remove): (Vec<_>, Vec<_>) = self.before.iter().partition(|(_, v)| v.is_some());
-        let mut line = Line::new(aws, "elasticbeanstalk", "update-environment")
-            .arg("--environment-name", &self.environment);
-        if !set.is_empty() {
-            let all: Vec<_> = set.iter().map(|(k, v)| option(k, v.as_ref())).collect();
-            line = line.arg(
-                "--option-settings",
-                &serde_json::Value::from(all).to_string(),
-            );
-        }
-        if !remove.is_empty() {
-            let all: Vec<_> = remove.iter().map(|(k, _)| option(k, None)).collect();
-            line = line.arg(
-                "--options-to-remove",
-                &serde_json::Value::from(all).to_string(),
-            );
-        }
-        vec![
-            line.text(),
-            eb_shared::wait_by_hand(aws, &[&self.environment]),
-        ]
+        OptionsUndo::from(self).by_hand(aws)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::find_kind;
+    use super::*;
+
+    /// A record as `eb.set-env` journaled it before the options machinery was shared.
+    const OLD_RECORD: &str = r#"{"environment":"shop-staging","before":{"APP_ENV":"staging","NEW_FLAG":null,"QUEUE_URL":"https://sqs.example/q"},"after":{"APP_ENV":"production","NEW_FLAG":"on","QUEUE_URL":null}}"#;
+
+    #[test]
+    fn an_old_record_still_loads_and_undoes_every_property() {
+        let record: serde_json::Value = serde_json::from_str(OLD_RECORD).unwrap();
+        let kind = find_kind("eb.set-env").unwrap();
+        let undo = (kind.load_undo)(record.clone()).expect("an old eb.set-env record loads");
+        let aws = AwsSettings::default();
+        let by_hand = undo.by_hand(&aws);
+        assert_eq!(by_hand.len(), 2, "{by_hand:?}");
+        assert!(
+            by_hand[0].contains(
+                r#"--option-settings='[{"Namespace":"aws:elasticbeanstalk:application:environment","OptionName":"APP_ENV","Value":"staging"},{"Namespace":"aws:elasticbeanstalk:application:environment","OptionName":"QUEUE_URL","Value":"https://sqs.example/q"}]'"#
+            ) && by_hand[0].contains(
+                r#"--options-to-remove='[{"Namespace":"aws:elasticbeanstalk:application:environment","OptionName":"NEW_FLAG"}]'"#
+            ),
+            "{by_hand:?}"
+        );
+        // Read as the shared undo, it restores each property in the properties namespace.
+        let old: SetEnvUndo = serde_json::from_value(record.clone()).unwrap();
+        let shared = OptionsUndo::from(&old);
+        assert_eq!(
+            shared.before.get(&OptionKey::property("NEW_FLAG")),
+            Some(&None)
+        );
+        assert_eq!(
+            shared.after.get(&OptionKey::property("APP_ENV")),
+            Some(&Some("production".to_owned()))
+        );
+        // And the record eb.set-env journals now is the same document.
+        assert_eq!(
+            serde_json::to_value(SetEnvUndo::from(shared)).unwrap(),
+            record
+        );
     }
 }

@@ -1,9 +1,19 @@
 //! What the `eb.*` kinds share: finding an environment, refusing to touch one that is not
-//! Ready, and waiting until environments settle.
+//! Ready, waiting until environments settle, and writing configuration options with an exact
+//! undo ([`write_options`], [`OptionsUndo`]): `eb.set-options` writes any, `eb.set-env` the
+//! properties namespace's, `eb.scale` the capacity's.
 
-use super::{Ctx, StepError};
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Action, Change, Ctx, Drift, FieldError, Mutation, Prepared, Resource, StepError, Value,
+};
 use crate::aws::cli::Line;
-use crate::aws::eb::{self, Env};
+use crate::aws::eb::{self, Env, OptionKey};
 use crate::config::AwsSettings;
 use crate::iam::{arn, Grant, Needs};
 
@@ -169,4 +179,372 @@ pub fn wait_by_hand(aws: &AwsSettings, environments: &[&str]) -> String {
         .flag("environment-updated")
         .args("--environment-names", environments)
         .text()
+}
+
+/// Options as a step wants them, or as an undo record holds them: each set to a value
+/// (`Some`) or not set (`None`).
+pub type Options = BTreeMap<OptionKey, Option<String>>;
+
+/// An environment's options as read: each one that has a value.
+pub type Current = BTreeMap<OptionKey, String>;
+
+/// Refuses option names that look secret ([`super::looks_secret`]), each `(path, name)` located
+/// by its path below the step: Elastic Beanstalk keeps option values, properties included, in
+/// plaintext, and undo would have to journal the old value.
+pub(super) fn refuse_secrets<'a>(
+    named: impl IntoIterator<Item = (Vec<String>, &'a str)>,
+) -> Result<(), FieldError> {
+    match named.into_iter().find(|(_, name)| super::looks_secret(name)) {
+        Some((path, name)) => Err(FieldError::new(path, format!("`{name}` looks like a secret"))
+            .hint("Elastic Beanstalk options (environment properties too) are plaintext and standin would journal the old value; keep secrets in Parameter Store (SecureString)")),
+        None => Ok(()),
+    }
+}
+
+/// An instance type as Elastic Beanstalk's `InstanceTypes` lists it: `family.size`, letters,
+/// digits and `-` (`m5.large`, `t3a.2xlarge`).
+pub(super) fn is_instance_type(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(family, size)| {
+        [family, size].iter().all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    })
+}
+
+/// The Auto Scaling group's bounds.
+const SCALING: &[(&str, &str)] = &[
+    ("aws:autoscaling:asg", "MinSize"),
+    ("aws:autoscaling:asg", "MaxSize"),
+];
+/// Options whose change replaces the environment's instances.
+const REPLACING: &[(&str, &str)] = &[
+    ("aws:ec2:instances", "InstanceTypes"),
+    ("aws:autoscaling:launchconfiguration", "InstanceType"),
+    ("aws:autoscaling:launchconfiguration", "IamInstanceProfile"),
+];
+const LAUNCH_TEMPLATES: &str = "arn:aws:ec2:*:*:launch-template/*";
+const INSTANCES: &str = "arn:aws:ec2:*:*:instance/*";
+const TARGET_GROUPS: &str = "arn:aws:elasticloadbalancing:*:*:targetgroup/awseb-*";
+/// The role of Elastic Beanstalk's default instance profile (profile and role share the name).
+const DEFAULT_INSTANCE_ROLE: &str = "aws-elasticbeanstalk-ec2-role";
+
+/// What writing (and restoring) `options` on `environment` takes: UpdateEnvironment and what
+/// Elastic Beanstalk does underneath any update ([`needs`]), plus what these options make it
+/// do with the caller's permissions: new bounds for the Auto Scaling group, or new instances
+/// (a launch template version, instances run and terminated, registered with the load
+/// balancer's target group, the instance role passed to them). The role is the default
+/// instance profile's, and the one a value of `IamInstanceProfile` names; an environment
+/// whose instances run under another role needs `iam:PassRole` on that one as well.
+pub(super) fn option_needs(environment: &str, options: &Options) -> Needs {
+    let mut needs = needs(&[environment], &["elasticbeanstalk:UpdateEnvironment"]);
+    let is = |key: &OptionKey, list: &[(&str, &str)]| {
+        list.iter()
+            .any(|(ns, name)| key.namespace == *ns && key.name == *name)
+    };
+    let (mut scales, mut replaces) = (false, false);
+    let mut roles = vec![DEFAULT_INSTANCE_ROLE.to_owned()];
+    for (key, value) in options {
+        let value = value.as_deref();
+        scales |= is(key, SCALING);
+        replaces |= is(key, REPLACING);
+        if key.name == "IamInstanceProfile" {
+            // A profile by name or ARN; standin assumes its role has its name, as the default's.
+            if let Some(profile) = value
+                .and_then(|v| v.rsplit('/').next())
+                .filter(|p| !p.is_empty())
+            {
+                roles.push(profile.to_owned());
+            }
+        }
+    }
+    if scales || replaces {
+        let actions: &'static [&'static str] = if replaces {
+            &[
+                "autoscaling:TerminateInstanceInAutoScalingGroup",
+                "autoscaling:UpdateAutoScalingGroup",
+            ]
+        } else {
+            &["autoscaling:UpdateAutoScalingGroup"]
+        };
+        needs.run.push(Grant::new(actions, [GROUP.to_owned()]));
+    }
+    if replaces {
+        needs.run.extend([
+            Grant::new(
+                &["ec2:CreateLaunchTemplateVersion"],
+                [LAUNCH_TEMPLATES.to_owned()],
+            ),
+            Grant::any(&["ec2:CreateTags", "ec2:RunInstances"]),
+            Grant::new(&["ec2:TerminateInstances"], [INSTANCES.to_owned()]),
+            Grant::new(
+                &[
+                    "elasticloadbalancing:DeregisterTargets",
+                    "elasticloadbalancing:RegisterTargets",
+                ],
+                [TARGET_GROUPS.to_owned()],
+            ),
+            Grant::new(
+                &["iam:PassRole"],
+                roles.iter().map(|r| format!("arn:aws:iam::*:role/{r}")),
+            ),
+        ]);
+    }
+    needs
+}
+
+/// The plan of a kind that writes `wanted` on `environment` (see [`write_options`]).
+pub(super) async fn plan_options<R>(
+    ctx: &Ctx,
+    environment: &str,
+    wanted: &Options,
+) -> Result<Prepared, StepError>
+where
+    R: From<OptionsUndo> + Serialize + 'static,
+{
+    let (env, current) = read_options(ctx, environment).await?;
+    Ok(write_options::<R>(&env, &current, wanted))
+}
+
+/// The environment `name` and its options.
+pub(super) async fn read_options(ctx: &Ctx, name: &str) -> Result<(Env, Current), StepError> {
+    let env = environment(ctx, name).await?;
+    let current = eb::options(&ctx.aws.elasticbeanstalk, &env)
+        .await
+        .map_err(StepError::aws(format!("environment {}", env.name)))?;
+    Ok((env, current))
+}
+
+/// The plan of writing `wanted` on `env`, whose options are `current`: one change per option
+/// (kept where it already holds what is wanted), a warning when the environment is not Ready,
+/// and the mutation, whose undo record is journaled as `R` (what an [`OptionsUndo`] becomes in
+/// the kind's own record format).
+pub(super) fn write_options<R>(env: &Env, current: &Current, wanted: &Options) -> Prepared
+where
+    R: From<OptionsUndo> + Serialize + 'static,
+{
+    let mut changes = Vec::new();
+    let mut undo = OptionsUndo {
+        environment: env.name.clone(),
+        before: Options::new(),
+        after: Options::new(),
+    };
+    for (key, want) in wanted {
+        let now = current.get(key);
+        let want = want.as_ref();
+        let action = match (now, want) {
+            (a, b) if a == b => Action::Keep,
+            (None, Some(_)) => Action::Add,
+            (Some(_), Some(_)) => Action::Modify,
+            (Some(_), None) => Action::Remove,
+            (None, None) => Action::Keep,
+        };
+        changes.push(Change {
+            action,
+            resource: Resource::option(&env.name, key),
+            before: now.map(Value::text),
+            after: want.map(Value::text),
+        });
+        if action != Action::Keep {
+            undo.before.insert(key.clone(), now.cloned());
+            undo.after.insert(key.clone(), want.cloned());
+        }
+    }
+    let mut warnings = Vec::new();
+    if !env.is_ready() {
+        warnings.push(format!(
+            "environment {} is {}: the step will fail unless it is Ready",
+            env.name,
+            env.describe()
+        ));
+    }
+    Prepared {
+        changes,
+        warnings,
+        mutation: Box::new(WriteOptions::<R> {
+            undo,
+            record: PhantomData,
+        }),
+    }
+}
+
+struct WriteOptions<R> {
+    undo: OptionsUndo,
+    record: PhantomData<fn() -> R>,
+}
+
+#[async_trait]
+impl<R: From<OptionsUndo> + Serialize + 'static> Mutation for WriteOptions<R> {
+    fn undo_record(&self) -> serde_json::Value {
+        serde_json::to_value(R::from(self.undo.clone())).expect("options serialize")
+    }
+
+    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
+        self.undo.put(ctx, &self.undo.after).await
+    }
+}
+
+/// The undo of the kinds that write options: each touched option before and after (`None`: not
+/// set). Journaled as `{"environment", "before": {NAMESPACE: {NAME: value or null}}, "after":
+/// {...}}`; `eb.set-env` journals its own flat form of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "Nested", into = "Nested")]
+pub struct OptionsUndo {
+    pub(super) environment: String,
+    pub(super) before: Options,
+    pub(super) after: Options,
+}
+
+/// [`OptionsUndo`] as journaled: options by namespace.
+#[derive(Serialize, Deserialize)]
+struct Nested {
+    environment: String,
+    before: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    after: BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+impl From<Nested> for OptionsUndo {
+    fn from(n: Nested) -> Self {
+        let flat = |by_namespace: BTreeMap<String, BTreeMap<String, Option<String>>>| {
+            by_namespace
+                .into_iter()
+                .flat_map(|(ns, options)| {
+                    options
+                        .into_iter()
+                        .map(move |(name, value)| (OptionKey::new(&ns, &name), value))
+                })
+                .collect()
+        };
+        Self {
+            environment: n.environment,
+            before: flat(n.before),
+            after: flat(n.after),
+        }
+    }
+}
+
+impl From<OptionsUndo> for Nested {
+    fn from(u: OptionsUndo) -> Self {
+        let nest = |options: Options| {
+            let mut by_namespace: BTreeMap<String, BTreeMap<String, Option<String>>> =
+                BTreeMap::new();
+            for (key, value) in options {
+                by_namespace
+                    .entry(key.namespace)
+                    .or_default()
+                    .insert(key.name, value);
+            }
+            by_namespace
+        };
+        Self {
+            environment: u.environment,
+            before: nest(u.before),
+            after: nest(u.after),
+        }
+    }
+}
+
+impl OptionsUndo {
+    /// Writes `values` and waits until the environment is Ready again.
+    async fn put(&self, ctx: &Ctx, values: &Options) -> Result<(), StepError> {
+        let resource = format!("environment {}", self.environment);
+        require_ready(&environment(ctx, &self.environment).await?)?;
+        eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
+            .await
+            .map_err(StepError::aws(&resource))?;
+        wait_ready(ctx, &[&self.environment])
+            .await
+            .map(drop)
+            .map_err(StepError::after_change)
+    }
+}
+
+/// A value as undo lines and drift show it.
+fn shown(value: Option<&String>) -> String {
+    value.map_or_else(|| "(absent)".to_owned(), Clone::clone)
+}
+
+#[async_trait]
+impl super::Undo for OptionsUndo {
+    async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
+        let (_, current) = read_options(ctx, &self.environment).await?;
+        let mut restore = Options::new();
+        let mut drift = Vec::new();
+        for (key, before) in &self.before {
+            let now = current.get(key);
+            if now == before.as_ref() {
+                continue;
+            }
+            let after = self.after.get(key).and_then(Option::as_ref);
+            if now != after {
+                drift.push(Drift {
+                    resource: Resource::option(&self.environment, key).to_string(),
+                    expected: shown(after),
+                    found: shown(now),
+                });
+            }
+            restore.insert(key.clone(), before.clone());
+        }
+        if !drift.is_empty() && !force {
+            return Err(StepError::Drift(drift));
+        }
+        if restore.is_empty() {
+            // An earlier undo (interrupted) may have written them: done once it is Ready.
+            wait_ready(ctx, &[&self.environment]).await?;
+            let what = if self.before.keys().all(OptionKey::is_property) {
+                "properties"
+            } else {
+                "options"
+            };
+            return Ok(vec![format!(
+                "environment {}: {what} already as before the run",
+                self.environment
+            )]);
+        }
+        self.put(ctx, &restore).await?;
+        Ok(restore
+            .iter()
+            .map(|(key, v)| {
+                format!(
+                    "environment {}: restored {}",
+                    Resource::option(&self.environment, key),
+                    shown(v.as_ref())
+                )
+            })
+            .collect())
+    }
+
+    fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+        let option = |key: &OptionKey, value: Option<&String>| {
+            let mut o = serde_json::json!({"Namespace": key.namespace, "OptionName": key.name});
+            if let Some(value) = value {
+                o["Value"] = value.clone().into();
+            }
+            o
+        };
+        let (set, remove): (Vec<_>, Vec<_>) = self.before.iter().partition(|(_, v)| v.is_some());
+        let mut line = Line::new(aws, "elasticbeanstalk", "update-environment")
+            .arg("--environment-name", &self.environment);
+        if !set.is_empty() {
+            let all: Vec<_> = set.iter().map(|(k, v)| option(k, v.as_ref())).collect();
+            line = line.arg(
+                "--option-settings",
+                &serde_json::Value::from(all).to_string(),
+            );
+        }
+        if !remove.is_empty() {
+            let all: Vec<_> = remove.iter().map(|(k, _)| option(k, None)).collect();
+            line = line.arg(
+                "--options-to-remove",
+                &serde_json::Value::from(all).to_string(),
+            );
+        }
+        vec![line.text(), wait_by_hand(aws, &[&self.environment])]
+    }
+}
+
+/// Checks the fields of a kind on `shop-staging` (`fields`: YAML, one per line).
+#[cfg(test)]
+pub(super) fn check_fields<K: super::Kind>(fields: &str) -> Result<(), FieldError> {
+    let step: K = serde_yaml::from_str(&format!("environment: shop-staging\n{fields}")).unwrap();
+    step.check()
 }

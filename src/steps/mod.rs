@@ -6,10 +6,13 @@
 //! [`Mutation::apply`]; the undo record, read back from the journal, becomes an [`Undo`] that puts
 //! the previous state back and refuses when someone changed it since (drift).
 
+pub mod alb_add_certificate;
 pub mod confirm;
 pub mod duration;
 pub mod eb_restart;
+pub mod eb_scale;
 pub mod eb_set_env;
+pub mod eb_set_options;
 mod eb_shared;
 pub mod eb_swap_cnames;
 pub mod eb_wait_healthy;
@@ -43,6 +46,8 @@ use crate::stop::Waits;
 pub static KINDS: &[KindDef] = &[
     def::<route53_repoint::Repoint>(),
     def::<eb_set_env::SetEnv>(),
+    def::<eb_set_options::SetOptions>(),
+    def::<eb_scale::Scale>(),
     def::<eb_swap_cnames::SwapCnames>(),
     def::<eb_restart::Restart>(),
     def::<eb_wait_healthy::WaitHealthy>(),
@@ -51,6 +56,7 @@ pub static KINDS: &[KindDef] = &[
     def::<confirm::Confirm>(),
     def::<workers_restart::WorkersRestart>(),
     def::<lock_url::LockUrl>(),
+    def::<alb_add_certificate::AddCertificate>(),
     def::<ssm_copy_parameters::CopyParameters>(),
     def::<ssm_put_parameters::PutParameters>(),
     def::<ssm_edit_env_file::EditEnvFile>(),

@@ -15,6 +15,13 @@ pub enum Resource {
     EnvKey { parameter: String, key: String },
     /// An Elastic Beanstalk environment property (an app's environment variable).
     Property { environment: String, name: String },
+    /// Any other configuration option of an Elastic Beanstalk environment
+    /// (`aws:autoscaling:asg` `MinSize`).
+    EnvOption {
+        environment: String,
+        namespace: String,
+        name: String,
+    },
     /// A Route 53 record set: fully qualified name, type, and set identifier when routed.
     Record {
         name: String,
@@ -29,6 +36,13 @@ pub enum Resource {
     Environment { name: String },
     /// The fixed-response rule for a host on one listener (`HTTPS:443`).
     ListenerRule { host: String, listener: String },
+    /// A certificate in the list of one HTTPS listener (`HTTPS:443`) of a load balancer
+    /// (`alb.add-certificate`; the TLS check counts it as covering its names).
+    ListenerCertificate {
+        load_balancer: String,
+        listener: String,
+        certificate: String,
+    },
     /// Instances that run a command (queue workers), as the playbook selects them.
     Instances { selected: String },
     /// A URL a gate requests.
@@ -50,6 +64,31 @@ impl Resource {
         Self::Property {
             environment: environment.to_owned(),
             name: name.to_owned(),
+        }
+    }
+
+    /// An option of an environment: a [`Resource::Property`] in the properties namespace, else
+    /// a [`Resource::EnvOption`], so that guards see a property however a step sets it.
+    pub fn option(environment: &str, key: &crate::aws::eb::OptionKey) -> Self {
+        if key.is_property() {
+            return Self::property(environment, &key.name);
+        }
+        Self::EnvOption {
+            environment: environment.to_owned(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        }
+    }
+
+    /// The environment option a [`Resource::Property`] or [`Resource::EnvOption`] is.
+    pub fn option_key(&self) -> Option<crate::aws::eb::OptionKey> {
+        use crate::aws::eb::OptionKey;
+        match self {
+            Self::Property { name, .. } => Some(OptionKey::property(name)),
+            Self::EnvOption {
+                namespace, name, ..
+            } => Some(OptionKey::new(namespace, name)),
+            _ => None,
         }
     }
 
@@ -105,6 +144,11 @@ impl fmt::Display for Resource {
             Self::Parameter { name } => f.write_str(name),
             Self::EnvKey { parameter, key } => write!(f, "{parameter} {key}"),
             Self::Property { environment, name } => write!(f, "{environment} {name}"),
+            Self::EnvOption {
+                environment,
+                namespace,
+                name,
+            } => write!(f, "{environment} {namespace} {name}"),
             Self::Record {
                 name,
                 rtype,
@@ -116,6 +160,11 @@ impl fmt::Display for Resource {
             Self::ListenerRule { host, listener } => {
                 write!(f, "listener rule for host {host} on {listener}")
             }
+            Self::ListenerCertificate {
+                load_balancer,
+                listener,
+                certificate,
+            } => write!(f, "certificate {certificate} on {load_balancer} {listener}"),
             Self::Instances { selected } => write!(f, "queue workers ({selected})"),
             Self::Url { url } => write!(f, "GET {url}"),
             Self::Pause => f.write_str("pause"),

@@ -28,6 +28,8 @@ pub enum Value {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         priority: Option<i32>,
     },
+    /// An ACM certificate in a listener's list, and the names it covers.
+    Certificate { arn: String, names: Vec<String> },
     /// What a gate or an action asks for, or what it observed: for people only.
     Note { text: String },
 }
@@ -116,6 +118,7 @@ impl Value {
             Self::Text { text } | Self::Note { text } => Some(text.clone()),
             Self::Record { record } => Some(record.answer()),
             Self::Rule { status, body, .. } => Some(format!("{status} {body}")),
+            Self::Certificate { arn, .. } => Some(arn.clone()),
         }
     }
 
@@ -200,6 +203,9 @@ impl PartialEq for Value {
             (Self::Text { text: a }, Self::Text { text: b })
             | (Self::Note { text: a }, Self::Note { text: b }) => a == b,
             (Self::Record { record: a }, Self::Record { record: b }) => a == b,
+            (Self::Certificate { arn: a, names: x }, Self::Certificate { arn: b, names: y }) => {
+                a == b && x == y
+            }
             (
                 Self::Rule {
                     status,
@@ -248,6 +254,9 @@ impl fmt::Display for Value {
             },
             Self::Text { text } | Self::Note { text } => f.write_str(&esc(text)),
             Self::Record { record } => f.write_str(&esc(&record.describe())),
+            Self::Certificate { arn, names } => {
+                write!(f, "{} ({})", esc(arn), esc(&names.join(", ")))
+            }
             Self::Rule {
                 status,
                 body,

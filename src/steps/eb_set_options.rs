@@ -1,0 +1,189 @@
+//! `eb.set-options`: set or remove configuration options of an Elastic Beanstalk environment, in
+//! any namespace (`aws:autoscaling:asg` `MinSize`, `aws:ec2:instances` `InstanceTypes`, ...),
+//! in one UpdateEnvironment, then wait until it is Ready again. Undo puts every touched option
+//! back exactly: its value, or not set (removed). `eb.set-env` is its case of the properties
+//! namespace; both are [`eb_shared::write_options`].
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::eb_shared::{self, Options, OptionsUndo};
+use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
+use crate::aws::eb::OptionKey;
+
+/// Fields of an `eb.set-options` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetOptions {
+    /// The environment's name, e.g. `shop-staging`.
+    environment: String,
+    /// Options to set: namespace, then option name to value.
+    #[serde(default)]
+    set: BTreeMap<String, BTreeMap<String, String>>,
+    /// Options to remove: namespace, then option names.
+    #[serde(default)]
+    unset: BTreeMap<String, Vec<String>>,
+}
+
+impl SetOptions {
+    /// Every option the step names, set (`Some`) or removed (`None`).
+    fn wanted(&self) -> Options {
+        let set = self.set.iter().flat_map(|(ns, options)| {
+            options
+                .iter()
+                .map(move |(name, value)| (OptionKey::new(ns, name), Some(value.clone())))
+        });
+        let unset = self.unset.iter().flat_map(|(ns, names)| {
+            names
+                .iter()
+                .map(move |name| (OptionKey::new(ns, name), None))
+        });
+        set.chain(unset).collect()
+    }
+
+    /// Each option the step names with its path below the step (`set`/`unset`, namespace, and
+    /// the name or its position in the list).
+    fn named(&self) -> Vec<(Vec<String>, &str, &str)> {
+        let set = self.set.iter().flat_map(|(ns, options)| {
+            options.keys().map(move |name| {
+                (
+                    vec!["set".into(), ns.clone(), name.clone()],
+                    ns.as_str(),
+                    name.as_str(),
+                )
+            })
+        });
+        let unset = self.unset.iter().flat_map(|(ns, names)| {
+            names.iter().enumerate().map(move |(i, name)| {
+                (
+                    vec!["unset".into(), ns.clone(), i.to_string()],
+                    ns.as_str(),
+                    name.as_str(),
+                )
+            })
+        });
+        set.chain(unset).collect()
+    }
+}
+
+impl Kind for SetOptions {
+    const NAME: &'static str = "eb.set-options";
+    const SUMMARY: &'static str = "set or remove configuration options of an Elastic Beanstalk environment, in any namespace; waits until it is Ready";
+    type Undo = OptionsUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        let named = self.named();
+        if named.is_empty() {
+            return Err(FieldError::at("set", "nothing to set or unset").hint(
+                "give `set: {NAMESPACE: {Option: value}}` and/or `unset: {NAMESPACE: [Option]}`",
+            ));
+        }
+        for (path, ns, name) in &named {
+            if !ns.starts_with("aws:") || ns.contains(char::is_whitespace) {
+                return Err(FieldError::new(
+                    path[..2].to_vec(),
+                    format!("`{ns}` is not an option namespace"),
+                )
+                .hint("Elastic Beanstalk's namespaces look like `aws:autoscaling:asg`"));
+            }
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(FieldError::new(
+                    path.clone(),
+                    format!("`{name}` is not an option name"),
+                )
+                .hint("option names are Elastic Beanstalk's, e.g. `MinSize`"));
+            }
+        }
+        if let Some((path, ns, name)) = named.iter().find(|(path, ns, name)| {
+            path[0] == "unset" && self.set.get(*ns).is_some_and(|o| o.contains_key(*name))
+        }) {
+            return Err(FieldError::new(
+                path.clone(),
+                format!("`{ns} {name}` is both set and unset"),
+            )
+            .hint("set it, or remove it"));
+        }
+        eb_shared::refuse_secrets(named.into_iter().map(|(path, _, name)| (path, name)))
+    }
+}
+
+#[async_trait]
+impl Step for SetOptions {
+    fn needs(&self) -> crate::iam::Needs {
+        eb_shared::option_needs(&self.environment, &self.wanted())
+    }
+
+    async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
+        eb_shared::plan_options::<OptionsUndo>(ctx, &self.environment, &self.wanted()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(fields: &str) -> Result<(), FieldError> {
+        eb_shared::check_fields::<SetOptions>(fields)
+    }
+
+    #[test]
+    fn checks_namespaces_names_overlaps_and_secrets() {
+        assert_eq!(
+            step("set: {\"aws:autoscaling:asg\": {MinSize: \"4\"}}\nunset: {\"aws:ec2:instances\": [InstanceTypes]}"),
+            Ok(())
+        );
+        let nothing = step("set: {}").unwrap_err();
+        assert_eq!(nothing.message, "nothing to set or unset");
+        let ns = step("set: {autoscaling: {MinSize: \"4\"}}").unwrap_err();
+        assert_eq!(
+            (ns.path, ns.message.as_str()),
+            (
+                vec!["set".to_owned(), "autoscaling".to_owned()],
+                "`autoscaling` is not an option namespace"
+            )
+        );
+        let both = step("set: {\"aws:autoscaling:asg\": {MinSize: \"4\"}}\nunset: {\"aws:autoscaling:asg\": [MaxSize, MinSize]}").unwrap_err();
+        assert_eq!(
+            (both.path, both.message.as_str()),
+            (
+                vec![
+                    "unset".to_owned(),
+                    "aws:autoscaling:asg".to_owned(),
+                    "1".to_owned()
+                ],
+                "`aws:autoscaling:asg MinSize` is both set and unset"
+            )
+        );
+        let secret = step("set: {\"aws:rds:dbinstance\": {DBPassword: \"hunter2\"}}").unwrap_err();
+        assert_eq!(secret.message, "`DBPassword` looks like a secret");
+        let property =
+            step("set: {\"aws:elasticbeanstalk:application:environment\": {API_TOKEN: \"x\"}}")
+                .unwrap_err();
+        assert_eq!(
+            property.path,
+            [
+                "set",
+                "aws:elasticbeanstalk:application:environment",
+                "API_TOKEN"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_undo_record_is_options_by_namespace() {
+        let record = serde_json::json!({
+            "environment": "shop-staging",
+            "before": {"aws:autoscaling:asg": {"MinSize": "2"}, "aws:ec2:instances": {"InstanceTypes": null}},
+            "after": {"aws:autoscaling:asg": {"MinSize": "4"}, "aws:ec2:instances": {"InstanceTypes": "m5.large"}},
+        });
+        let undo: OptionsUndo = serde_json::from_value(record.clone()).unwrap();
+        assert_eq!(
+            undo.before
+                .get(&OptionKey::new("aws:ec2:instances", "InstanceTypes")),
+            Some(&None)
+        );
+        assert_eq!(serde_json::to_value(&undo).unwrap(), record);
+    }
+}
