@@ -57,6 +57,16 @@ steps:
     )
 }
 
+/// Starts `standin ARGS... PLAYBOOK` (a drill with a soak) and waits until it holds the
+/// promoted state.
+fn soaking(world: &World, args: &[&str], playbook: &str) -> crate::support::Running {
+    let mut args = world.playbook_args(args, playbook);
+    args.retain(|a| !a.is_empty());
+    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    running.wait_for("Holding the promoted state");
+    running
+}
+
 fn json_file(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read report")).expect("JSON")
 }
@@ -247,7 +257,8 @@ fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back
     let before = world.state();
     let playbook = small_playbook(&world, "5m", "");
     let reports = report_dir(&world, "soak");
-    let mut args = world.playbook_args(
+    let running = soaking(
+        &world,
         &[
             "drill",
             "--yes",
@@ -260,9 +271,6 @@ fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back
         ],
         &playbook,
     );
-    args.retain(|a| !a.is_empty());
-    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    running.wait_for("Holding the promoted state");
     world.control(&["tag-env", "shop-staging", "emulator:health=Red"]);
     let out = running.finish().expect(1);
     assert!(
@@ -293,7 +301,8 @@ fn a_value_changed_during_the_soak_is_named_when_the_restore_differs() {
     let world = World::start();
     let playbook = small_playbook(&world, "5m", "");
     let reports = report_dir(&world, "differs");
-    let mut args = world.playbook_args(
+    let running = soaking(
+        &world,
         &[
             "drill",
             "--yes",
@@ -306,9 +315,6 @@ fn a_value_changed_during_the_soak_is_named_when_the_restore_differs() {
         ],
         &playbook,
     );
-    args.retain(|a| !a.is_empty());
-    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    running.wait_for("Holding the promoted state");
     world.put_param("/shop/staging/APP_URL", "https://someone-else.example.com");
     let out = running.finish().expect(3);
     assert!(out.stdout.contains("RESTORE DIFFERS"), "{}", out.stdout);
@@ -367,10 +373,7 @@ fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
     let world = World::start();
     let before = world.state();
     let playbook = small_playbook(&world, "5m", "");
-    let mut args = world.playbook_args(&["drill", "--yes", "--soak", "5s"], &playbook);
-    args.retain(|a| !a.is_empty());
-    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    running.wait_for("Holding the promoted state");
+    let running = soaking(&world, &["drill", "--yes", "--soak", "5s"], &playbook);
     running.signal("KILL");
     running.finish();
     assert_ne!(world.state(), before, "killed while promoted");
@@ -399,10 +402,7 @@ fn a_killed_drill_rolled_back_by_hand_is_verified_and_reported_interrupted() {
     let world = World::start();
     let before = world.state();
     let playbook = small_playbook(&world, "5m", "");
-    let mut args = world.playbook_args(&["drill", "--yes", "--soak", "30s"], &playbook);
-    args.retain(|a| !a.is_empty());
-    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    running.wait_for("Holding the promoted state");
+    let running = soaking(&world, &["drill", "--yes", "--soak", "30s"], &playbook);
     running.signal("KILL");
     running.finish();
     let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
@@ -605,15 +605,13 @@ fn ctrl_c_during_the_soak_ends_it_and_puts_everything_back() {
     let world = World::start();
     let before = world.state();
     let playbook = small_playbook(&world, "5m", "");
-    let mut args = world.playbook_args(
+    let running = soaking(
+        &world,
         &[
             "drill", "--yes", "--soak", "60s", "--every", "1s", "--output", "json",
         ],
         &playbook,
     );
-    args.retain(|a| !a.is_empty());
-    let running = world.running(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    running.wait_for("Holding the promoted state");
     running.signal("INT");
     let out = running.finish().expect(1);
     let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");

@@ -20,9 +20,9 @@ async fn records(state: &State, run_id: &str) -> Result<Vec<Record>, Error> {
 /// The report of a run, with the trend of the drills of its playbook up to it.
 pub(super) async fn document(state: &State, run_id: &str) -> Result<RunReport, Error> {
     let mine = records(state, run_id).await?;
-    let bare = RunReport::from_records(&mine, &[]).ok_or_else(|| not_a_journal(run_id))?;
-    let mut earlier = Vec::new();
-    if bare.is_drill() {
+    let mut doc = RunReport::from_records(&mine, &[]).ok_or_else(|| not_a_journal(run_id))?;
+    if doc.is_drill() {
+        let mut earlier = Vec::new();
         for id in state.run_ids().await.map_err(|e| listing(state, &e))? {
             if id.as_str() >= run_id {
                 break;
@@ -32,13 +32,15 @@ pub(super) async fn document(state: &State, run_id: &str) -> Result<RunReport, E
                 continue;
             };
             if let Some(other) = RunReport::from_records(&records, &[]) {
-                if other.is_drill() && other.playbook == bare.playbook {
+                if other.is_drill() && other.playbook == doc.playbook {
                     earlier.push(other.point());
                 }
             }
         }
+        // The trend ends with this drill; the earlier ones go before it.
+        doc.trend.splice(0..0, earlier);
     }
-    RunReport::from_records(&mine, &earlier).ok_or_else(|| not_a_journal(run_id))
+    Ok(doc)
 }
 
 fn not_a_journal(run_id: &str) -> Error {
