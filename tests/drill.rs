@@ -646,9 +646,20 @@ fn history_and_reports_read_a_state_in_s3() {
         .collect();
     assert_eq!(kinds, ["drill", "run"]);
     assert_eq!(rows[1]["outcome"], "succeeded");
+    // A link planted where a report goes is replaced, never written through.
+    let reports = world.dir.path().join("s3-reports");
+    std::fs::create_dir(&reports).unwrap();
+    let victim = world.dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, reports.join("report.html")).unwrap();
     world
         .standin(&["--state", state, "report", "--dir", "s3-reports"])
         .expect(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(std::fs::symlink_metadata(reports.join("report.html"))
+        .unwrap()
+        .file_type()
+        .is_file());
     let doc = json_file(&world.dir.path().join("s3-reports/report.json"));
     assert_eq!(doc["kind"], "run");
     assert_eq!(doc["outcome"], "succeeded");

@@ -286,6 +286,24 @@ fn state_flag(cli: &Cli) -> String {
     flags
 }
 
+/// Writes a file people read (a saved plan, a report) atomically: a new temporary file beside
+/// it, readable as files usually are (it holds no secret), synced, then renamed over `path`,
+/// which replaces a planted link instead of writing through it.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
+}
+
 /// Asks a human to type `expected` unless `--yes`; refuses without a terminal to ask on.
 fn confirm(yes: bool, question: &str, expected: &str) -> Result<(), Error> {
     if yes {

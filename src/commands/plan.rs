@@ -46,29 +46,12 @@ pub(super) async fn plan(
     })
 }
 
-/// Writes the plan atomically (a new temporary file beside it, then rename), so a half-written
-/// plan never runs and a planted link is never written through.
+/// Saves the plan (see [`super::write_file`]: a half-written plan never runs, and a planted
+/// link is never written through).
 fn save(doc: &PlanDoc, path: &Path) -> Result<(), Error> {
-    use std::io::Write;
-    let failed = |e: std::io::Error| {
-        Error::Usage(format!("cannot save the plan to {}: {e}", path.display()))
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
-    let text = serde_json::to_string_pretty(doc).expect("plans serialize");
-    tmp.write_all((text + "\n").as_bytes()).map_err(failed)?;
-    // A plan holds no secret and is saved for review: readable as files usually are.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(failed)?;
-    }
-    tmp.as_file().sync_data().map_err(failed)?;
-    tmp.persist(path).map_err(|e| failed(e.error)).map(drop)
+    let text = serde_json::to_string_pretty(doc).expect("plans serialize") + "\n";
+    super::write_file(path, text.as_bytes())
+        .map_err(|e| Error::Usage(format!("cannot save the plan to {}: {e}", path.display())))
 }
 
 /// Reads a saved plan, refusing files that are not one, or of another format.

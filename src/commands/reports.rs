@@ -53,13 +53,15 @@ fn listing(state: &State, e: &std::io::Error) -> Error {
     Error::Usage(format!("cannot list runs in {}: {e}", state.location()))
 }
 
-/// Writes `doc` in each of `formats` into `dir` (created if missing).
+/// Writes `doc` in each of `formats` into `dir` (created if missing), each file replaced
+/// whole: a link planted where a report goes is replaced, never written through.
 pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), Error> {
     let failed =
         |e: std::io::Error| Error::Usage(format!("cannot write reports to {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(failed)?;
     for format in formats {
-        std::fs::write(dir.join(format.file_name()), format.render(doc)).map_err(failed)?;
+        super::write_file(&dir.join(format.file_name()), format.render(doc).as_bytes())
+            .map_err(failed)?;
     }
     Ok(())
 }
