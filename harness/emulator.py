@@ -1,6 +1,7 @@
 """Starts moto's server with standin's extensions, optionally seeded, on a local port.
 
     python harness/emulator.py serve [--port 0] [--seed incident|none] [--host 127.0.0.1]
+                                     [--delays instant|realistic] [--time-scale X]
 
 Prints exactly one line on stdout once the world is seeded:
 `READY http://HOST:PORT edge=HOST:PORT ca=PATH`: the AWS endpoint, then the emulated world's
@@ -8,6 +9,12 @@ edge (HTTP and HTTPS on one port, see edge.py; `http.check` reaches it with `via
 absolute path of the CA certificate that signs the edge's TLS certificates (trust it to reach
 https:// URLs through the edge). All logs go to stderr. Exits on SIGTERM/SIGINT, and when its parent process dies, so a crashed
 test never leaves a server behind.
+
+`--delays realistic` makes changes take about as long as on AWS (Route 53 PENDING before INSYNC,
+Elastic Beanstalk Updating, Run Command InProgress), each delay multiplied by `--time-scale`;
+`instant` (the default) keeps the short test delays. The environment variables
+STANDIN_EMULATOR_DELAYS and STANDIN_EMULATOR_TIME_SCALE set them when the flags are absent.
+Every figure is in delays.py.
 """
 
 import argparse
@@ -24,6 +31,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import delays  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
@@ -42,14 +50,35 @@ def free_port(host):
         return s.getsockname()[1]
 
 
-def main():
+def parse_args(argv=None, environ=None):
+    """The command line, with `delays` and `time_scale` resolved (flag, else environment
+    variable, else default); a bad value is a usage error."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the emulator")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--seed", choices=["incident", "none"], default="incident")
-    args = parser.parse_args()
+    serve.add_argument("--delays", choices=delays.MODES, default=None,
+                       help=f"how long changes take (default: ${delays.MODE_VARIABLE}, else instant)")
+    serve.add_argument("--time-scale", default=None, metavar="X",
+                       help=f"multiplies every realistic delay (default: ${delays.SCALE_VARIABLE}, else 1.0)")
+    args = parser.parse_args(argv)
+    try:
+        args.delays, args.time_scale = delays.resolve(args.delays, args.time_scale, environ)
+    except ValueError as e:
+        serve.error(str(e))
+    return args
+
+
+def main():
+    args = parse_args()
+    delays.configure(args.delays, args.time_scale)
+    if args.delays != "instant":
+        print(f"emulator: {delays.describe()}", file=sys.stderr, flush=True)
+    elif args.time_scale != 1.0:
+        print(f"emulator: delays instant: the time scale {args.time_scale:g} applies to realistic delays only",
+              file=sys.stderr, flush=True)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_eb.install()

@@ -6,8 +6,12 @@ sees what AWS would show:
 - CreateEnvironment gives a CNAME (from CNAMEPrefix, else the name; none for Worker tier),
   Ready / Green / Ok, and keeps its OptionSettings.
 - UpdateEnvironment, SwapEnvironmentCNAMEs and RestartAppServer require Ready (the AWS error
-  otherwise), put the environment in Updating, and it becomes Ready again after a delay.
-  Transitions are lazy: every read first moves environments whose time is up.
+  otherwise), put the environment in Updating, and it becomes Ready again after a delay: the
+  operation's figure in delays.py (0.5 s each with instant delays, the default; with realistic
+  delays an in-place option update 120 s, one replacing instances 300 s, a restart 60 s, a swap
+  5 s on both environments, times the time scale), unless the environment's
+  `emulator:update-seconds` tag says otherwise. Transitions are lazy: every read first moves
+  environments whose time is up.
 - Option settings are stored per environment as AWS keeps them, (namespace, option name) ->
   value: environment properties (`aws:elasticbeanstalk:application:environment`) and any other
   namespace alike, capacity (`aws:autoscaling:asg` MinSize/MaxSize, `aws:ec2:instances`
@@ -21,7 +25,8 @@ sees what AWS would show:
 
 Control tags on an environment (CreateEnvironment Tags or UpdateTagsForResource):
 - `emulator:stuck=true`: the incident. Updating / Red / Severe, and every write fails.
-- `emulator:update-seconds=N`: how long a write keeps it Updating (default 0.5).
+- `emulator:update-seconds=N`: how long a write keeps it Updating, in seconds, whatever the
+  delays mode and never scaled (default: the operation's figure in delays.py).
 - `emulator:health=Green|Yellow|Red|Grey`: forces its health.
 
 moto maps an action to a method by its own snake_case rule: SwapEnvironmentCNAMEs is
@@ -30,13 +35,17 @@ moto maps an action to a method by its own snake_case rule: SwapEnvironmentCNAME
 
 import time
 
+import delays
 from moto.core.responses import ActionResult, EmptyResult
 from moto.elasticbeanstalk.exceptions import InvalidParameterValueError
 from moto.elasticbeanstalk.models import EBBackend
 from moto.elasticbeanstalk.responses import EBResponse
 from moto.elbv2.models import elbv2_backends
 
-DEFAULT_UPDATE_SECONDS = 0.5
+# Option namespaces whose change replaces every instance: "Configuration changes that modify the
+# launch configuration or VPC settings require terminating all instances in your environment and
+# replacing them" (EB developer guide, "Configuration changes").
+REPLACING_NAMESPACES = ("aws:autoscaling:launchconfiguration", "aws:ec2:instances", "aws:ec2:vpc")
 HEALTH_STATUS = {"Green": "Ok", "Yellow": "Warning", "Red": "Severe", "Grey": "Unknown"}
 
 
@@ -80,8 +89,22 @@ def _require_ready(env):
         )
 
 
-def _start_update(env):
-    seconds = float((env.tags or {}).get("emulator:update-seconds", DEFAULT_UPDATE_SECONDS))
+def update_seconds(env, operation):
+    """How long `operation` (a delays.py name) keeps `env` Updating: its tag, else the figure."""
+    tagged = (env.tags or {}).get("emulator:update-seconds")
+    return float(tagged) if tagged is not None else delays.seconds(operation)
+
+
+def update_operation(option_settings, options_to_remove):
+    """The delays.py name of an UpdateEnvironment that sets and removes these options."""
+    changed = (option_settings or []) + (options_to_remove or [])
+    if any(o.get("Namespace") in REPLACING_NAMESPACES for o in changed):
+        return "eb.update-environment.replace-instances"
+    return "eb.update-environment"
+
+
+def _start_update(env, operation):
+    seconds = update_seconds(env, operation)
     env.status = "Updating"
     env._ready_at = time.time() + seconds
 
@@ -134,7 +157,7 @@ def update_environment(self):
         _settings(env)[(o["Namespace"], o["OptionName"])] = o.get("Value", "")
     for o in self._get_param("OptionsToRemove", []) or []:
         _settings(env).pop((o["Namespace"], o["OptionName"]), None)
-    _start_update(env)
+    _start_update(env, update_operation(self._get_param("OptionSettings", []), self._get_param("OptionsToRemove", [])))
     return ActionResult(env)
 
 
@@ -145,15 +168,15 @@ def swap_environment_cnam_es(self):
     _require_ready(source)
     _require_ready(destination)
     source.cname, destination.cname = destination.cname, source.cname
-    _start_update(source)
-    _start_update(destination)
+    _start_update(source, "eb.swap-environment-cnames")
+    _start_update(destination, "eb.swap-environment-cnames")
     return EmptyResult()
 
 
 def restart_app_server(self):
     env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
     _require_ready(env)
-    _start_update(env)
+    _start_update(env, "eb.restart-app-server")
     return EmptyResult()
 
 

@@ -14,10 +14,27 @@ Patched in-process before the server starts, so the Rust SDK sees what AWS would
 - CREATE of a record set that exists is refused ("Tried to create resource record set [...] but
   it already exists"), and one deleted earlier can be created again: moto refused that whenever
   any record set sorted after it.
+- With realistic delays (delays.py), a change propagates as on AWS: ChangeResourceRecordSets
+  answers ChangeInfo Status PENDING with an Id of its own (and the batch's Comment), and GetChange
+  of that Id answers PENDING until the propagation delay has passed, then INSYNC, with the
+  SubmittedAt of the change. The records are changed at once (ListResourceRecordSets shows the
+  new value right away, as on AWS: only propagation is pending). With instant delays (the
+  default) moto's answer is kept: INSYNC at once. GetChange of an Id the emulator did not hand
+  out (e.g. CreateHostedZone's) answers INSYNC, as moto does.
 """
 
+import secrets
+import string
+import time
+
+import delays
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.route53.exceptions import Route53ClientError
 from moto.route53.models import Route53Backend
+from moto.route53.responses import Route53
+
+CHANGE_ID_CHARACTERS = string.ascii_uppercase + string.digits
 
 
 def _fqdn(name):
@@ -106,9 +123,58 @@ def _change_resource_record_sets(original):
     return change_resource_record_sets
 
 
+def _changes(backend):
+    """The changes handed out, by bare Id (kept on the backend, so a moto reset forgets them)."""
+    if not hasattr(backend, "_standin_changes"):
+        backend._standin_changes = {}
+    return backend._standin_changes
+
+
+def _change_info(change_id, change):
+    info = {
+        "Id": f"/change/{change_id}",
+        "Status": "INSYNC" if time.monotonic() >= change["insync_at"] else "PENDING",
+        "SubmittedAt": change["submitted_at"],
+    }
+    if change["comment"]:
+        info["Comment"] = change["comment"]
+    return info
+
+
+def _respond_change(original):
+    def change_resource_record_sets(self):
+        result = original(self)
+        if delays.mode() == "instant":
+            return result
+        change_id = "C" + "".join(secrets.choice(CHANGE_ID_CHARACTERS) for _ in range(20))
+        change = {
+            "submitted_at": utcnow(),
+            "insync_at": time.monotonic() + delays.seconds("route53.change"),
+            "comment": self._get_param("ChangeBatch.Comment"),
+        }
+        _changes(self.backend)[change_id] = change
+        result.result["ChangeInfo"] = _change_info(change_id, change)
+        return result
+
+    return change_resource_record_sets
+
+
+def _respond_get_change(original):
+    def get_change(self):
+        change_id = (self._get_param("Id") or "").rsplit("/", 1)[-1]
+        change = _changes(self.backend).get(change_id)
+        if change is None:
+            return original(self)
+        return ActionResult({"ChangeInfo": _change_info(change_id, change)})
+
+    return get_change
+
+
 def install():
     """Applies every patch; idempotent."""
     if getattr(Route53Backend, "_standin_extended", False):
         return
     Route53Backend.change_resource_record_sets = _change_resource_record_sets(Route53Backend.change_resource_record_sets)
+    Route53.change_resource_record_sets = _respond_change(Route53.change_resource_record_sets)
+    Route53.get_change = _respond_get_change(Route53.get_change)
     Route53Backend._standin_extended = True

@@ -3,7 +3,9 @@ and answers ListCommandInvocations with HTTP 500.
 
 Each targeted instance's outcome is read from its EC2 tags when the command is sent:
 - `emulator:command-outcome=Success|Failed|TimedOut` (default Success);
-- `emulator:command-seconds=N`: InProgress this long once started (default 0.2);
+- `emulator:command-seconds=N`: InProgress this long once started, in seconds, whatever the
+  delays mode and never scaled (default: delays.py's `ssm.command`: 0.2 s with instant delays,
+  the default; 25 s times the time scale with realistic delays);
 - `emulator:env-path=/app/staging/`: a command containing `printenv` prints `NAME=VALUE` for
   every parameter under that path, as a worker that loads its .env from Parameter Store would.
 GetCommandInvocation and ListCommandInvocations report the outcome once its time has come.
@@ -30,13 +32,13 @@ import math
 import re
 import time
 
+import delays
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ssm.exceptions import ValidationException
 from moto.ssm.models import Command, ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-DEFAULT_SECONDS = 0.2
 DEFAULT_MAX_CONCURRENCY = "50"  # SendCommand's documented defaults
 DEFAULT_MAX_ERRORS = "0"
 FAILURE_TEXT = "queue-worker.service: Failed with result 'exit-code'."
@@ -64,6 +66,12 @@ def _printenv(account_id, region, path):
             current = versions[-1]
             lines.append(f"{name[len(path):]}={current.decrypt(current.value)}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def command_seconds(tags):
+    """How long an invocation on an instance with these tags stays InProgress once started."""
+    tagged = tags.get("emulator:command-seconds")
+    return float(tagged) if tagged is not None else delays.seconds("ssm.command")
 
 
 def _limit(field, value, targets, round_up):
@@ -112,7 +120,7 @@ def _init(original):
             path = tags.get("emulator:env-path")
             self._standin[instance_id] = {
                 "outcome": tags.get("emulator:command-outcome", "Success"),
-                "seconds": float(tags.get("emulator:command-seconds", DEFAULT_SECONDS)),
+                "seconds": command_seconds(tags),
                 "stdout": _printenv(self.account_id, self.backend_region, path) if path and "printenv" in commands else "",
             }
         _schedule(self, order, concurrency, allowed_errors)

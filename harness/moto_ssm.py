@@ -8,6 +8,8 @@
 - A value must match the parameter's `AllowedPattern` (the one sent, else the one it has), or
   PutParameter is refused with `ParameterPatternMismatchException`, as on AWS; moto stores the
   pattern and checks nothing.
+- DescribeParameters returns up to `MaxResults` (1 to 50, AWS's range) per page: moto always
+  pages 10 at a time, which hides what asking for the largest pages saves.
 """
 
 import json
@@ -15,7 +17,9 @@ import re
 
 from moto.ssm.exceptions import SSMException
 
+from moto.core.responses import ActionResult
 from moto.ssm.models import Parameter, SimpleSystemManagerBackend
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 
 def _response_object(original):
@@ -58,10 +62,26 @@ def _put_parameter(original):
     return put_parameter
 
 
+def _describe_parameters(self):
+    """moto's DescribeParameters with AWS's page size: MaxResults (1-50), 10 when not given."""
+    page_size = self._get_param("MaxResults") or 10
+    if not 1 <= int(page_size) <= 50:
+        raise SSMException("ValidationException", f"1 validation error detected: Value '{page_size}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50")
+    page_size = int(page_size)
+    start = int((self._get_param("NextToken") or "0").strip() or 0)
+    result = self.ssm_backend.describe_parameters(self._get_param("Filters"), self._get_param("ParameterFilters"))
+    page = result[start:start + page_size]
+    response = {"Parameters": [p.describe_response_object(False) for p in page]}
+    if start + page_size < len(result):
+        response["NextToken"] = str(start + page_size)
+    return ActionResult(response)
+
+
 def install():
     """Applies every patch; idempotent."""
     if getattr(Parameter, "_standin_extended", False):
         return
     Parameter.response_object = _response_object(Parameter.response_object)
     SimpleSystemManagerBackend.put_parameter = _put_parameter(SimpleSystemManagerBackend.put_parameter)
+    SimpleSystemManagerResponse.describe_parameters = _describe_parameters
     Parameter._standin_extended = True

@@ -13,7 +13,9 @@ A rule: {"action": "ssm:PutParameter", "fault": "throttle", "after": 0, "times":
 - action: what `action_of` returns (`ssm:PutParameter`, `route53 POST /2013-04-01/hostedzone/{id}/rrset`),
   exactly; or `*` (every call); or `SERVICE:*` (every call to that service, REST ones included).
 - after (default 0): the first N matching calls pass untouched; times (default null = forever):
-  how many matching calls after those get the fault; later ones pass again.
+  how many matching calls after those get the fault; later ones pass again. share (default 1):
+  the fraction of the calls in that window that get it, spread evenly (0.3: the 4th, 7th, 10th, ... call
+  of the window), as a throttled account refuses a share of a burst.
 - fault: `throttle` | `error500` | `deny` (an AWS error answer in the request's protocol, not
   forwarded) | `reset` (the request is read, not forwarded, and the connection reset) |
   `slow` (waits `seconds`, default 5, then forwards).
@@ -153,11 +155,11 @@ class Faults:
         for rule in rules:
             if not isinstance(rule, dict):
                 raise ValueError(f"a rule is a JSON object, not {rule!r}")
-            unknown = set(rule) - {"action", "fault", "after", "times", "seconds"}
+            unknown = set(rule) - {"action", "fault", "after", "times", "seconds", "share"}
             if unknown:
                 raise ValueError(f"unknown rule keys {sorted(unknown)}")
             r = {"action": rule.get("action"), "fault": rule.get("fault"), "after": rule.get("after", 0),
-                 "times": rule.get("times"), "seconds": rule.get("seconds", 5)}
+                 "times": rule.get("times"), "seconds": rule.get("seconds", 5), "share": rule.get("share", 1)}
             if not isinstance(r["action"], str) or not r["action"]:
                 raise ValueError(f"`action` must be a non-empty string: {rule!r}")
             if r["fault"] not in KINDS:
@@ -168,6 +170,8 @@ class Faults:
                 raise ValueError(f"`times` must be an integer >= 0 or null: {rule!r}")
             if type(r["seconds"]) not in (int, float) or r["seconds"] < 0:
                 raise ValueError(f"`seconds` must be a number >= 0: {rule!r}")
+            if type(r["share"]) not in (int, float) or not 0 < r["share"] <= 1:
+                raise ValueError(f"`share` must be a number in (0, 1]: {rule!r}")
             parsed.append(dict(r, seen=0, injected=0))
         return parsed
 
@@ -193,7 +197,9 @@ class Faults:
                 index = rule["seen"]
                 rule["seen"] += 1
                 window = index >= rule["after"] and (rule["times"] is None or index < rule["after"] + rule["times"])
-                if window and chosen is None:
+                k = index - rule["after"]
+                hit = int((k + 1) * rule["share"]) > int(k * rule["share"])
+                if window and hit and chosen is None:
                     rule["injected"] += 1
                     chosen = dict(rule)
         return chosen

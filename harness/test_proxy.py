@@ -172,7 +172,19 @@ class ProxyFaults(unittest.TestCase):
         self.assertEqual(outcomes, ["ok", "ThrottlingException", "ok"])
         [rule] = self.control("GET", "/__proxy/faults")
         self.assertEqual(rule, {"action": "ssm:GetParameter", "fault": "throttle", "after": 1, "times": 1,
-                                "seconds": 5, "seen": 3, "injected": 1})
+                                "seconds": 5, "share": 1, "seen": 3, "injected": 1})
+
+    def test_share_spreads_faults_over_the_window(self):
+        ssm = self.client("ssm")
+        self.faults({"action": "ssm:GetParameter", "fault": "throttle", "after": 2, "share": 0.3})
+        outcomes = []
+        for _ in range(12):
+            try:
+                ssm.get_parameter(Name="/shop/prod/APP_URL")
+                outcomes.append(".")
+            except ClientError:
+                outcomes.append("T")
+        self.assertEqual("".join(outcomes), ".....T..T..T")
 
     def test_patterns_and_precedence(self):
         ssm = self.client("ssm")

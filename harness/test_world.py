@@ -1,6 +1,7 @@
 """Self-test of the emulated world's AWS behaviours: Route 53 names and conflicts, the TLS edge,
 Run Command rate controls, Elastic Beanstalk option settings (capacity); boto3 against a freshly
-started, seeded emulator.
+started, seeded emulator with the default (instant) delays, whatever the environment says
+(test_delays.py tests the realistic ones).
 
     harness/.venv/bin/python harness/test_world.py
 """
@@ -28,9 +29,10 @@ ZONE = "example.com."
 class World(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        env = {k: v for k, v in os.environ.items() if k not in ("STANDIN_EMULATOR_DELAYS", "STANDIN_EMULATOR_TIME_SCALE")}
         cls.emulator = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "emulator.py"), "serve", "--port", "0", "--seed", "incident"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         cls.ready = cls.emulator.stdout.readline().split()
         assert cls.ready and cls.ready[0] == "READY", f"emulator did not start: {cls.ready}"
         cls.endpoint = cls.ready[1]
@@ -173,6 +175,13 @@ class World(unittest.TestCase):
         self.assertEqual([rs["Type"] for rs in self.record_sets("swap.example.com.")], ["CNAME"])
         self.assertEqual(self.refused(cname("swap.example.com")),
                          "[Tried to create resource record set [name='swap.example.com.', type='CNAME'] but it already exists]")
+
+    def test_changes_insync_at_once_by_default(self):
+        record = {"Name": "insync.example.com.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.30"}]}
+        info = self.change({"Action": "CREATE", "ResourceRecordSet": record})["ChangeInfo"]
+        self.addCleanup(self.change, {"Action": "DELETE", "ResourceRecordSet": record})
+        self.assertEqual(info["Status"], "INSYNC")
+        self.assertEqual(self.route53.get_change(Id=info["Id"])["ChangeInfo"]["Status"], "INSYNC")
 
     def test_weighted_and_simple_sets_do_not_mix(self):
         def cname(name, **routing):

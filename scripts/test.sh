@@ -21,6 +21,7 @@ unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AW
 if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_proxy.py
     "$STANDIN_PYTHON" harness/test_world.py
+    "$STANDIN_PYTHON" harness/test_delays.py
     "$STANDIN_PYTHON" harness/test_eb_iam.py
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
 fi

@@ -32,11 +32,34 @@ impl Default for Stop {
 }
 
 /// How something that settles (a DNS change, an environment update, a command) is waited for:
-/// the longest pause between polls, and the stop that ends the wait early.
+/// the longest pause between polls, the stop that ends the wait early, and where the wait
+/// says what it is waiting for.
 #[derive(Clone)]
 pub struct Waits {
     pub every: Duration,
     pub stop: Stop,
+    pub told: Told,
+}
+
+/// Hears what a wait waits for and how long it has waited so far (the progress display);
+/// hears nothing by default.
+#[derive(Clone, Default)]
+pub struct Told(Option<Arc<Hears>>);
+
+/// What a [`Told`] calls: what is waited for, and for how long so far.
+type Hears = dyn Fn(&str, Duration) + Send + Sync;
+
+impl Told {
+    pub fn new(hear: impl Fn(&str, Duration) + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(hear)))
+    }
+
+    /// `what` is waited for, since `waited` ago, e.g. "Route 53 change PENDING".
+    pub fn tell(&self, what: &str, waited: Duration) {
+        if let Some(hear) = &self.0 {
+            hear(what, waited);
+        }
+    }
 }
 
 /// A wait ended because a stop was asked for.

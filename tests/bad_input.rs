@@ -37,7 +37,7 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "version: 1\nname: t\nsteps:\n  - id: a\n    kind: ssm.put-parameters\n    values: {/x/A: \"1\"}\n  - id: a\n    kind: ssm.put-parameters\n    values: {/x/B: \"1\"}\n",
         ":7:5:",
         "duplicate step id `a` (first used at line 4)",
-        "give every step its own id",
+        "give every step (and group) its own id",
     ),
     (
         "undefined variable",

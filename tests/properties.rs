@@ -988,6 +988,7 @@ fn sample_records() -> Vec<Record> {
     let step = |id: &str, kind: &str| StepRef {
         id: id.into(),
         kind: kind.into(),
+        group: None,
     };
     let param = |held, ptype: &str| {
         Held::Parameter(ParamValue {

@@ -315,6 +315,13 @@ pub async fn wait(
         if states.iter().all(&done) {
             return Ok(states);
         }
-        poller.wait("ElasticBeanstalk.DescribeEnvironments").await?;
+        let what: Vec<String> = states
+            .iter()
+            .filter(|env| !done(env))
+            .map(|env| format!("{} {} ({})", env.name, env.status, env.health))
+            .collect();
+        poller
+            .wait("ElasticBeanstalk.DescribeEnvironments", &what.join(", "))
+            .await?;
     }
 }

@@ -11,6 +11,7 @@ pub mod dynamodb;
 pub mod eb;
 pub mod elbv2;
 pub mod iam;
+pub mod pace;
 pub mod route53;
 pub mod run_command;
 pub mod s3;
@@ -95,6 +96,7 @@ pub enum Expect<'a> {
 pub struct Poller<'a> {
     next: Duration,
     waits: &'a Waits,
+    started: std::time::Instant,
 }
 
 impl<'a> Poller<'a> {
@@ -102,12 +104,14 @@ impl<'a> Poller<'a> {
         Self {
             next: Duration::from_millis(250).min(waits.every),
             waits,
+            started: std::time::Instant::now(),
         }
     }
 
-    /// Sleeps until the next poll; `operation` names what was being waited for if a stop
-    /// ends the wait.
-    pub async fn wait(&mut self, operation: &'static str) -> Result<(), AwsError> {
+    /// Says what is waited for (`what`, e.g. "Route 53 change PENDING"), then sleeps until
+    /// the next poll; `operation` names the call polled if a stop ends the wait.
+    pub async fn wait(&mut self, operation: &'static str, what: &str) -> Result<(), AwsError> {
+        self.waits.told.tell(what, self.started.elapsed());
         self.waits
             .stop
             .sleep(self.next)

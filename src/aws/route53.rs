@@ -480,7 +480,9 @@ pub async fn change(
         .map(|c| (c.id().to_owned(), c.status().clone()));
     let mut poller = Poller::new(waits);
     while let Some((id, ChangeStatus::Pending)) = status {
-        poller.wait("Route53.GetChange").await?;
+        poller
+            .wait("Route53.GetChange", "Route 53 change PENDING")
+            .await?;
         let info = client
             .get_change()
             .id(&id)

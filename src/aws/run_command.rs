@@ -135,7 +135,12 @@ pub async fn run(
         if all.is_empty() && started.elapsed() > RESOLVE_GRACE {
             return Err(AwsError::new("SSM.SendCommand", "NoTargets", format!("command {id} reached no instance: no running managed instance matches {targets}")));
         }
-        poller.wait("SSM.ListCommandInvocations").await?;
+        let running = all.iter().filter(|i| !finished(i.status())).count();
+        let what = format!(
+            "command {id}: {running} of {} instances still running",
+            all.len()
+        );
+        poller.wait("SSM.ListCommandInvocations", &what).await?;
     };
     let mut outcomes = Vec::with_capacity(instances.len());
     for instance in instances {

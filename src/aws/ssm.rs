@@ -179,6 +179,16 @@ impl Param {
         self.ptype == ParameterType::SecureString
     }
 
+    /// Adds what only DescribeParameters tells: the KMS key (of a SecureString) and the
+    /// attributes.
+    fn describe(&mut self, meta: &ParameterMetadata) {
+        self.key_id = meta
+            .key_id()
+            .map(str::to_owned)
+            .filter(|_| self.is_secure());
+        self.attrs = Attrs::of(meta);
+    }
+
     fn from_sdk(p: &Parameter) -> Self {
         Self {
             name: p.name().unwrap_or_default().to_owned(),
@@ -211,19 +221,11 @@ impl fmt::Debug for Param {
 /// Reads one parameter (decrypted, with its KMS key and attributes), or `None` if it does not
 /// exist.
 pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError> {
-    let Some(mut param) = get_raw(client, name, true)
-        .await?
-        .as_ref()
-        .map(Param::from_sdk)
-    else {
+    let Some(mut param) = get_raw(client, name).await?.as_ref().map(Param::from_sdk) else {
         return Ok(None);
     };
     if let Some(meta) = describe(client, name).await? {
-        param.key_id = meta
-            .key_id()
-            .map(str::to_owned)
-            .filter(|_| param.is_secure());
-        param.attrs = Attrs::of(&meta);
+        param.describe(&meta);
     }
     Ok(Some(param))
 }
@@ -245,24 +247,12 @@ async fn describe(client: &Client, name: &str) -> Result<Option<ParameterMetadat
     Ok(out.parameters().first().cloned())
 }
 
-/// Current version of a parameter without decrypting it, or `None` if absent.
-pub async fn version(client: &Client, name: &str) -> Result<Option<i64>, AwsError> {
-    Ok(get_raw(client, name, false)
-        .await?
-        .as_ref()
-        .map(Parameter::version))
-}
-
-/// GetParameter, with "not found" as `None`.
-async fn get_raw(
-    client: &Client,
-    name: &str,
-    decrypt: bool,
-) -> Result<Option<Parameter>, AwsError> {
+/// GetParameter (decrypted), with "not found" as `None`.
+async fn get_raw(client: &Client, name: &str) -> Result<Option<Parameter>, AwsError> {
     match client
         .get_parameter()
         .name(name)
-        .with_decryption(decrypt)
+        .with_decryption(true)
         .send()
         .await
         .op("SSM.GetParameter")
@@ -271,6 +261,116 @@ async fn get_raw(
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The largest pages each API allows: a read of a thousand parameters is a hundred calls of
+/// GetParametersByPath, not a thousand.
+const PAGE_BY_PATH: i32 = 10;
+const PAGE_DESCRIBE: i32 = 50;
+/// Names per GetParameters call, and values per DescribeParameters `Name` filter.
+const BATCH_GET: usize = 10;
+const BATCH_DESCRIBE: usize = 50;
+/// Batches read at once.
+const READERS: usize = 4;
+
+/// GetParameters over `names`, 10 per call, a few calls at once; absent names are left out.
+async fn get_batched(
+    client: &Client,
+    names: &[String],
+    decrypt: bool,
+) -> Result<Vec<Parameter>, AwsError> {
+    let batches: &Vec<&[String]> = &names.chunks(BATCH_GET).collect();
+    let done = super::pace::all(batches.len(), READERS, |i| async move {
+        client
+            .get_parameters()
+            .set_names(Some(batches[i].to_vec()))
+            .with_decryption(decrypt)
+            .send()
+            .await
+            .op("SSM.GetParameters")
+    })
+    .await;
+    match done.error {
+        Some((_, e)) => Err(e),
+        None => Ok(done
+            .answers
+            .iter()
+            .flatten()
+            .flat_map(|out| out.parameters().iter().cloned())
+            .collect()),
+    }
+}
+
+/// Reads the named parameters (decrypted, with KMS key ids and attributes), keyed by full name;
+/// absent ones are left out. Batched: 10 names per GetParameters, 50 per DescribeParameters.
+pub async fn get_many(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, Param>, AwsError> {
+    let mut params: BTreeMap<String, Param> = get_batched(client, names, true)
+        .await?
+        .iter()
+        .map(Param::from_sdk)
+        .map(|p| (p.name.clone(), p))
+        .collect();
+    let found: Vec<String> = params.keys().cloned().collect();
+    for (name, meta) in describe_many(client, &found).await? {
+        if let Some(param) = params.get_mut(&name) {
+            param.describe(&meta);
+        }
+    }
+    Ok(params)
+}
+
+/// The named parameters' metadata, keyed by name (50 names per call).
+async fn describe_many(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, ParameterMetadata>, AwsError> {
+    let batches: &Vec<&[String]> = &names.chunks(BATCH_DESCRIBE).collect();
+    let done = super::pace::all(batches.len(), READERS, |i| async move {
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .set_values(Some(batches[i].to_vec()))
+            .build()
+            .expect("key is set");
+        let mut found = Vec::new();
+        let mut pages = client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .max_results(PAGE_DESCRIBE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            found.extend_from_slice(page.op("SSM.DescribeParameters")?.parameters());
+        }
+        Ok(found)
+    })
+    .await;
+    if let Some((_, e)) = done.error {
+        return Err(e);
+    }
+    Ok(done
+        .answers
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|meta| Some((meta.name()?.to_owned(), meta)))
+        .collect())
+}
+
+/// Current versions of the named parameters without decrypting them, keyed by name; absent
+/// ones are left out (10 names per call).
+pub async fn versions(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, i64>, AwsError> {
+    Ok(get_batched(client, names, false)
+        .await?
+        .iter()
+        .filter_map(|p| Some((p.name()?.to_owned(), p.version())))
+        .collect())
 }
 
 /// Reads every parameter below `path` (recursively, decrypted, with KMS key ids), keyed by the
@@ -282,6 +382,7 @@ pub async fn get_tree(client: &Client, path: &str) -> Result<BTreeMap<String, Pa
         .path(path)
         .recursive(true)
         .with_decryption(true)
+        .max_results(PAGE_BY_PATH)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -299,11 +400,7 @@ pub async fn get_tree(client: &Client, path: &str) -> Result<BTreeMap<String, Pa
         let metadata = metadata(client, path).await?;
         for param in params.values_mut() {
             if let Some(meta) = metadata.get(&param.name) {
-                param.key_id = meta
-                    .key_id()
-                    .map(str::to_owned)
-                    .filter(|_| param.is_secure());
-                param.attrs = Attrs::of(meta);
+                param.describe(meta);
             }
         }
     }
@@ -326,6 +423,7 @@ async fn metadata(
     let mut pages = client
         .describe_parameters()
         .parameter_filters(filter)
+        .max_results(PAGE_DESCRIBE)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -424,7 +522,7 @@ pub async fn holds(client: &Client, name: &str, prior: &Prior<'_>) -> Result<boo
     let Some(value) = prior.value else {
         return holds_version(client, name, prior.version).await;
     };
-    Ok(get_raw(client, name, true).await?.is_some_and(|live| {
+    Ok(get_raw(client, name).await?.is_some_and(|live| {
         live.value() == Some(value) && live.r#type().map(ParameterType::as_str) == Some(prior.ptype)
     }))
 }
@@ -433,7 +531,7 @@ pub async fn holds(client: &Client, name: &str, prior: &Prior<'_>) -> Result<boo
 /// newer version); `false` when that version left the history.
 pub async fn holds_version(client: &Client, name: &str, version: i64) -> Result<bool, AwsError> {
     let (Some(live), Some(old)) = (
-        get_raw(client, name, true).await?,
+        get_raw(client, name).await?,
         history_version(client, name, version).await?,
     ) else {
         return Ok(false);
@@ -441,39 +539,40 @@ pub async fn holds_version(client: &Client, name: &str, version: i64) -> Result<
     Ok(live.value() == old.value() && live.r#type() == old.r#type())
 }
 
-/// Writes `prior`'s value back as a new version, with the old version's attributes from the
-/// history (or the undo record), every attribute that differs now put back exactly, also one
-/// the old version did not have (a copied description is cleared); a non-secret whose version
-/// was evicted is restored from the undo record's value.
+/// Writes `prior`'s value back as a new version over attributes `now` (as the parameter holds
+/// them), every attribute that differs put back exactly, also one the old version did not have
+/// (a copied description is cleared). A non-secret comes back from the undo record alone; a
+/// secret (or a record from before attributes were kept) from the version in the history.
 pub async fn restore_version(
     client: &Client,
     name: &str,
     prior: &Prior<'_>,
+    now: &Attrs,
 ) -> Result<i64, AwsError> {
-    let old = history_version(client, name, prior.version).await?;
+    let from_record = prior.value.filter(|_| !prior.attrs.is_default());
+    let old = match from_record {
+        Some(_) => None,
+        None => history_version(client, name, prior.version).await?,
+    };
     let sent = old
         .as_ref()
         .and_then(|o| o.value())
         .or(prior.value)
         .unwrap_or_default()
         .to_owned();
-    let now = describe(client, name)
-        .await?
-        .map(|meta| Attrs::of(&meta))
-        .unwrap_or_default();
     let request = match &old {
         Some(old) => client
             .put_parameter()
             .set_value(old.value().map(str::to_owned))
             .set_type(old.r#type().cloned())
             .set_key_id(old.key_id().map(str::to_owned))
-            .set_attrs(&Attrs::of_history(old).restoring(&now)),
+            .set_attrs(&Attrs::of_history(old).restoring(now)),
         None => match prior.value {
             Some(value) => client
                 .put_parameter()
                 .value(value)
                 .r#type(ParameterType::from(prior.ptype))
-                .set_attrs(&prior.attrs.restoring(&now)),
+                .set_attrs(&prior.attrs.restoring(now)),
             None => {
                 return Err(AwsError::new("SSM.GetParameterHistory", "ParameterVersionNotFound", format!(
                         "version {} of {name} is no longer in its history (Parameter Store keeps the last 100), and a secret's value is never journaled",
@@ -490,6 +589,18 @@ pub async fn restore_version(
         .op("SSM.PutParameter")
         .map_err(|e| e.redact(&sent))?;
     Ok(out.version())
+}
+
+/// The named parameters' attributes as they are now, keyed by name (50 names per call).
+pub async fn attrs_of(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, Attrs>, AwsError> {
+    Ok(describe_many(client, names)
+        .await?
+        .into_iter()
+        .map(|(name, meta)| (name, Attrs::of(&meta)))
+        .collect())
 }
 
 /// Attributes on a PutParameter request, as a restore sends them. A tier is never set back to

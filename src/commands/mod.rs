@@ -216,6 +216,7 @@ async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal, stop:
         waits: Waits {
             every: Duration::from_secs(5),
             stop,
+            told: Default::default(),
         },
         assume_yes,
         prompt: Arc::new(terminal.clone()),

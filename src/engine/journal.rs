@@ -188,6 +188,9 @@ pub struct Difference {
 pub struct StepRef {
     pub id: String,
     pub kind: String,
+    /// The parallel group the step runs in, with the steps next to it of the same group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// How a run (or its rollback) ended.

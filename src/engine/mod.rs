@@ -10,8 +10,10 @@ pub mod view;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::join_all;
 use futures_util::FutureExt;
 use serde::Serialize;
 
@@ -21,6 +23,7 @@ use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::{Playbook, StepDef};
 use crate::steps::{self, Ctx, Drift, Mutation, Prepared, StepError, Undo};
+use crate::stop::{Told, Waits};
 
 /// Bound on a step (plan, apply and waits) when the playbook sets no `timeout`.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -32,7 +35,15 @@ pub trait Observer: Send {
     fn step_finished(&mut self, id: &str, result: &StepResult);
     fn rollback_started(&mut self, reason: &str);
     fn undo_finished(&mut self, id: &str, result: Result<&[String], &str>);
+    /// Where steps' waits say what they wait for (called from any step's task): the step,
+    /// what it waits for, how long so far, and the step's bound. None hears nothing.
+    fn waiting(&self) -> Option<Hear> {
+        None
+    }
 }
+
+/// See [`Observer::waiting`].
+pub type Hear = Arc<dyn Fn(&str, &str, Duration, Duration) + Send + Sync>;
 
 /// How one step of a run ended.
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +158,7 @@ pub async fn run(
             .map(|s| StepRef {
                 id: s.id.clone(),
                 kind: s.kind.name.to_owned(),
+                group: s.group.clone(),
             })
             .collect(),
         drill: header.drill.as_ref().map(|(d, _)| d.clone()),
@@ -194,77 +206,203 @@ async fn execute(
     let stop = &ctx.waits.stop;
     let started = Instant::now();
     let steps = &spec.playbook.steps;
-    let total = steps.len();
-    for (i, def) in steps.iter().enumerate() {
-        let before = earlier.map(|v| &v.steps[i]);
-        let state = before.map_or(StepState::NotStarted, |s| s.state);
-        if state.is_done() {
+    let mut next = 0;
+    while next < steps.len() {
+        // A unit: one step, or the members of a parallel group, which run at once.
+        let end = match &steps[next].group {
+            Some(group) => (next..steps.len())
+                .find(|&k| steps[k].group.as_ref() != Some(group))
+                .unwrap_or(steps.len()),
+            None => next + 1,
+        };
+        let unit: Vec<usize> = (next..end)
+            .filter(|&k| earlier.is_none_or(|v| !v.steps[k].state.is_done()))
+            .collect();
+        next = end;
+        let Some(&first) = unit.first() else {
             continue;
-        }
+        };
         if stop.requested() {
-            return stopped(ctx, journal, run_id, Halt::Before(&def.id), obs, started).await;
+            let halt = Halt::Before(&steps[first].id);
+            return stopped(ctx, journal, run_id, halt, obs, started).await;
         }
-        obs.step_started(i + 1, total, &def.id, def.kind.name);
-        let t0 = Instant::now();
-        let checks = Checks {
-            playbook: spec.playbook,
-            expected: spec.expected,
-            index: i,
-            forced: spec.forced,
+        let outcomes = {
+            let io = Io::new(journal, obs);
+            join_all(unit.iter().map(|&k| attempt(spec, ctx, &io, k, earlier))).await
         };
-        let attempt = async {
-            match before.filter(|s| s.state == StepState::InDoubt) {
-                Some(in_doubt) => settle(def, in_doubt, ctx, journal, obs, &checks).await,
-                None => run_step(def, ctx, journal, obs, &checks).await,
-            }
-        };
-        let result = tokio::select! {
-            result = caught(attempt) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
-            () = stop.aborted() => Err(RunStepError::Aborted),
-        };
-        let secs = t0.elapsed().as_secs_f64();
-        let shown = match &result {
-            Ok(true) => StepResult::Applied { secs },
-            Ok(false) => StepResult::Unchanged { secs },
-            Err(e) => StepResult::Failed {
-                secs,
-                error: e.to_string(),
-            },
-        };
-        obs.step_finished(&def.id, &shown);
-        crash::at(crash::Point::StepDone, &def.id);
-        match result {
-            Ok(_) => {}
-            Err(RunStepError::Aborted) => {
+        match Verdict::of(outcomes) {
+            Verdict::Done => {}
+            Verdict::Aborted(k) => {
                 let aborted = FailedStep {
-                    step: def.id.clone(),
+                    step: steps[k].id.clone(),
                     error: RunStepError::Aborted.to_string(),
                 };
                 return ended(journal, run_id, Outcome::Stopped, Some(aborted), started);
             }
-            Err(RunStepError::NotStarted) => {
-                return stopped(ctx, journal, run_id, Halt::Before(&def.id), obs, started).await;
-            }
-            Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
-                return stopped(ctx, journal, run_id, Halt::After(&def.id), obs, started).await;
-            }
-            Err(RunStepError::Step(StepError::Interrupted { .. })) => {
-                return stopped(ctx, journal, run_id, Halt::During(&def.id), obs, started).await;
-            }
-            Err(error) => {
-                let reason = format!("step `{}` failed: {error}", def.id);
+            Verdict::Failed(k, error) => {
+                let id = &steps[k].id;
+                let reason = format!("step `{id}` failed: {error}");
                 let view = load_view(journal)?;
                 let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
                 report.failed_step = Some(FailedStep {
-                    step: def.id.clone(),
+                    step: id.clone(),
                     error: error.to_string(),
                 });
                 report.secs = started.elapsed().as_secs_f64();
                 return Ok(report);
             }
+            Verdict::Halted(k, place) => {
+                let id = &steps[k].id;
+                let halt = match place {
+                    Place::Before => Halt::Before(id),
+                    Place::During => Halt::During(id),
+                    Place::After => Halt::After(id),
+                };
+                return stopped(ctx, journal, run_id, halt, obs, started).await;
+            }
         }
     }
     ended(journal, run_id, Outcome::Succeeded, None, started)
+}
+
+/// The journal and the observer, shared by the members of a parallel group as they run.
+struct Io<'a> {
+    journal: Mutex<&'a mut Journal>,
+    obs: Mutex<&'a mut dyn Observer>,
+}
+
+impl<'a> Io<'a> {
+    fn new(journal: &'a mut Journal, obs: &'a mut dyn Observer) -> Self {
+        Self {
+            journal: Mutex::new(journal),
+            obs: Mutex::new(obs),
+        }
+    }
+
+    /// Appends (and fsyncs) one record; members take turns.
+    fn append(&self, record: &Record) -> std::io::Result<()> {
+        self.journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .append(record)
+    }
+
+    fn obs(&self) -> MutexGuard<'_, &'a mut dyn Observer> {
+        self.obs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Runs step `k` (settling it first when the journal has it in doubt), reporting its start and
+/// end; a second signal ends it at once.
+async fn attempt(
+    spec: &Spec<'_>,
+    ctx: &Ctx,
+    io: &Io<'_>,
+    k: usize,
+    earlier: Option<&RunView>,
+) -> (usize, Result<bool, RunStepError>) {
+    let steps = &spec.playbook.steps;
+    let def = &steps[k];
+    io.obs()
+        .step_started(k + 1, steps.len(), &def.id, def.kind.name);
+    let t0 = Instant::now();
+    let checks = Checks {
+        playbook: spec.playbook,
+        expected: spec.expected,
+        index: k,
+        forced: spec.forced,
+    };
+    // The step's waits say what they wait for, named and bounded by the step.
+    let hear = io.obs().waiting();
+    let ctx = &match hear {
+        Some(hear) => {
+            let (id, limit) = (def.id.clone(), def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT));
+            let told = Told::new(move |what, waited| hear(&id, what, waited, limit));
+            Ctx {
+                waits: Waits {
+                    told,
+                    ..ctx.waits.clone()
+                },
+                ..ctx.clone()
+            }
+        }
+        None => ctx.clone(),
+    };
+    let in_doubt = earlier
+        .map(|v| &v.steps[k])
+        .filter(|s| s.state == StepState::InDoubt);
+    let work = async {
+        match in_doubt {
+            Some(in_doubt) => settle(def, in_doubt, ctx, io, &checks).await,
+            None => run_step(def, ctx, io, &checks).await,
+        }
+    };
+    let result = tokio::select! {
+        result = caught(work) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
+        () = ctx.waits.stop.aborted() => Err(RunStepError::Aborted),
+    };
+    let secs = t0.elapsed().as_secs_f64();
+    let shown = match &result {
+        Ok(true) => StepResult::Applied { secs },
+        Ok(false) => StepResult::Unchanged { secs },
+        Err(e) => StepResult::Failed {
+            secs,
+            error: e.to_string(),
+        },
+    };
+    io.obs().step_finished(&def.id, &shown);
+    crash::at(crash::Point::StepDone, &def.id);
+    (k, result)
+}
+
+/// What a unit's outcomes mean for the run: a second signal ends it at once; a failure rolls
+/// back everything done (the group's other members were let finish); a stop halts it.
+enum Verdict {
+    Done,
+    Aborted(usize),
+    Failed(usize, RunStepError),
+    Halted(usize, Place),
+}
+
+/// Where in a step a stop halted the run (see [`Halt`]).
+enum Place {
+    Before,
+    During,
+    After,
+}
+
+impl Verdict {
+    fn of(outcomes: Vec<(usize, Result<bool, RunStepError>)>) -> Self {
+        let mut verdict = Self::Done;
+        for (k, result) in outcomes {
+            let this = match result {
+                Ok(_) => continue,
+                Err(RunStepError::Aborted) => Self::Aborted(k),
+                Err(RunStepError::NotStarted) => Self::Halted(k, Place::Before),
+                Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
+                    Self::Halted(k, Place::After)
+                }
+                Err(RunStepError::Step(StepError::Interrupted { .. })) => {
+                    Self::Halted(k, Place::During)
+                }
+                Err(error) => Self::Failed(k, error),
+            };
+            if this.rank() > verdict.rank() {
+                verdict = this;
+            }
+        }
+        verdict
+    }
+
+    /// Which verdict wins when members of a group end differently.
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Done => 0,
+            Self::Halted(..) => 1,
+            Self::Failed(..) => 2,
+            Self::Aborted(_) => 3,
+        }
+    }
 }
 
 /// Journals how a run ended with nothing undone, and reports it.
@@ -354,8 +492,7 @@ async fn settle(
     def: &StepDef,
     in_doubt: &StepView,
     ctx: &Ctx,
-    journal: &mut Journal,
-    obs: &mut dyn Observer,
+    io: &Io<'_>,
     checks: &Checks<'_>,
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
@@ -363,7 +500,7 @@ async fn settle(
         .await
         .map_err(|_| RunStepError::Timeout(limit))??;
     if prepared.is_noop() {
-        obs.step_planned(&def.id, &prepared);
+        io.obs().step_planned(&def.id, &prepared);
         let record = Record::Applied {
             step: def.id.clone(),
             undo: in_doubt.undo.clone().unwrap_or_default(),
@@ -371,12 +508,12 @@ async fn settle(
             took: None,
             at: now(),
         };
-        journal.append(&record).map_err(RunStepError::Unrecorded)?;
+        io.append(&record).map_err(RunStepError::Unrecorded)?;
         return Ok(true);
     }
     let differences = plan::differences(&in_doubt.changes, &prepared.changes);
     if differences.is_empty() {
-        return run_step(def, ctx, journal, obs, checks).await;
+        return run_step(def, ctx, io, checks).await;
     }
     Err(RunStepError::Unsettled(differences))
 }
@@ -434,15 +571,28 @@ struct Checks<'a> {
 }
 
 impl Checks<'_> {
+    /// This step's changes in the plan.
+    fn planned(&self) -> Result<&[steps::Change], RunStepError> {
+        self.expected
+            .steps
+            .get(self.index)
+            .map(|s| s.changes.as_slice())
+            .ok_or_else(|| RunStepError::Stale(vec!["the plan has no such step".to_owned()]))
+    }
+
     /// The step must do what the plan said, and the guards must hold on the state that this
     /// step's fresh plan and the later steps' planned changes lead to.
     async fn verify(&self, ctx: &Ctx, prepared: &Prepared) -> Result<(), RunStepError> {
-        let Some(planned) = self.expected.steps.get(self.index) else {
-            return Err(RunStepError::Stale(vec![
-                "the plan has no such step".to_owned()
-            ]));
+        // What a step leaves as it is need not have been read again (see `Step::replan`).
+        let changing = |changes: &[steps::Change]| -> Vec<steps::Change> {
+            changes
+                .iter()
+                .filter(|c| c.action != steps::Action::Keep)
+                .cloned()
+                .collect()
         };
-        let differences = plan::differences(&planned.changes, &prepared.changes);
+        let differences =
+            plan::differences(&changing(self.planned()?), &changing(&prepared.changes));
         if !differences.is_empty() {
             return Err(RunStepError::Stale(differences));
         }
@@ -453,7 +603,7 @@ impl Checks<'_> {
             .skip(self.index + 1)
             .flat_map(|s| &s.changes);
         let state = Predicted::new(prepared.changes.iter().chain(later));
-        let live = guards::LiveAws { ctx };
+        let live = guards::LiveAws::new(ctx);
         let failed: Vec<String> = guards::check(&self.playbook.guards, &state, &live, self.forced)
             .await
             .into_iter()
@@ -472,8 +622,7 @@ impl Checks<'_> {
 async fn run_step(
     def: &StepDef,
     ctx: &Ctx,
-    journal: &mut Journal,
-    obs: &mut dyn Observer,
+    io: &Io<'_>,
     checks: &Checks<'_>,
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
@@ -481,17 +630,23 @@ async fn run_step(
     let began = Instant::now();
     let took = || Some(began.elapsed().as_secs_f64());
     let id = def.id.clone();
-    let planned = match tokio::time::timeout_at(deadline, def.step.plan(ctx)).await {
+    let replanned = async {
+        def.step
+            .replan(ctx, checks.planned()?)
+            .await
+            .map_err(RunStepError::Step)
+    };
+    let planned = match tokio::time::timeout_at(deadline, replanned).await {
         Ok(Ok(prepared)) if prepared.is_noop() => Ok(prepared),
         Ok(Ok(prepared)) => checks.verify(ctx, &prepared).await.map(|()| prepared),
-        Ok(Err(e)) => Err(RunStepError::Step(e)),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(RunStepError::Timeout(limit)),
     };
     let prepared = match planned {
         Ok(prepared) => prepared,
         Err(error) => {
             // Nothing was changed; the record tells `status` which step stopped the run.
-            let _ = journal.append(&Record::Failed {
+            let _ = io.append(&Record::Failed {
                 step: id,
                 undo: None,
                 error: error.to_string(),
@@ -504,26 +659,24 @@ async fn run_step(
     if ctx.waits.stop.requested() {
         return Err(RunStepError::NotStarted);
     }
-    obs.step_planned(&def.id, &prepared);
+    io.obs().step_planned(&def.id, &prepared);
     if prepared.is_noop() {
-        journal
-            .append(&Record::Unchanged {
-                step: id,
-                took: took(),
-                at: now(),
-            })
-            .map_err(RunStepError::Journal)?;
-        return Ok(false);
-    }
-    let mut mutation = prepared.mutation;
-    journal
-        .append(&Record::Intent {
-            step: id.clone(),
-            undo: mutation.undo_record(),
-            changes: prepared.changes,
+        io.append(&Record::Unchanged {
+            step: id,
+            took: took(),
             at: now(),
         })
         .map_err(RunStepError::Journal)?;
+        return Ok(false);
+    }
+    let mut mutation = prepared.mutation;
+    io.append(&Record::Intent {
+        step: id.clone(),
+        undo: mutation.undo_record(),
+        changes: prepared.changes,
+        at: now(),
+    })
+    .map_err(RunStepError::Journal)?;
     crash::at(crash::Point::IntentWritten, &id);
     let t0 = Instant::now();
     let applying = caught(async {
@@ -541,7 +694,7 @@ async fn run_step(
     let error = match applied {
         Ok(Ok(Ok(()))) => {
             crash::at(crash::Point::Applied, &id);
-            return journal
+            return io
                 .append(&applied_record(mutation.as_ref(), id))
                 .map(|()| true)
                 .map_err(RunStepError::Unrecorded);
@@ -549,8 +702,7 @@ async fn run_step(
         // Stopped in the wait after its change was made: the change stands (resume must not
         // make it again), and the run stops here.
         Ok(Ok(Err(e @ StepError::Interrupted { landed: true, .. }))) => {
-            journal
-                .append(&applied_record(mutation.as_ref(), id))
+            io.append(&applied_record(mutation.as_ref(), id))
                 .map_err(RunStepError::Unrecorded)?;
             return Err(RunStepError::Step(e));
         }
@@ -563,7 +715,7 @@ async fn run_step(
     };
     // The failure itself is what matters; a journal error here leaves the step in doubt, which
     // rollback treats the same way.
-    let _ = journal.append(&Record::Failed {
+    let _ = io.append(&Record::Failed {
         step: id,
         undo: Some(mutation.undo_record()),
         error: error.to_string(),
@@ -600,7 +752,7 @@ pub async fn rollback(
     let stop = ctx.waits.stop.for_rollback();
     // The rollback's own waits (DNS, environments) end only when it is abandoned.
     let ctx = &Ctx {
-        waits: crate::stop::Waits {
+        waits: Waits {
             stop: stop.clone(),
             ..ctx.waits.clone()
         },

@@ -28,6 +28,9 @@ pub struct PlannedStep {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The parallel group it runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub changes: Vec<Change>,
     pub warnings: Vec<String>,
     /// Why the step could not be planned (nothing was changed).
@@ -166,6 +169,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
                 id: def.id.clone(),
                 kind: def.kind.name.to_owned(),
                 description: def.description.clone(),
+                group: def.group.clone(),
                 changes,
                 warnings,
                 error,
@@ -175,8 +179,9 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .collect()
         .await;
     predict(&mut steps);
+    overlaps(&mut steps);
     let state = Predicted::new(steps.iter().flat_map(|s| &s.changes));
-    let live = guards::LiveAws { ctx };
+    let live = guards::LiveAws::new(ctx);
     let guards = guards::check(&pb.guards, &state, &live, forced).await;
     let warnings = guards::playbook_warnings(pb, &state, &live).await;
     let serving = guards::serving_warnings(&state, &live).await;
@@ -194,6 +199,42 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
     };
     doc.summarize();
     doc
+}
+
+/// Members of a parallel group run at once, so none may touch what another changes (or
+/// checks): the later one fails to plan, which stops the run before it starts.
+fn overlaps(steps: &mut [PlannedStep]) {
+    let mut owners: HashMap<(&str, String), &str> = HashMap::new();
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for (k, step) in steps.iter().enumerate() {
+        let Some(group) = &step.group else {
+            continue;
+        };
+        let touched: BTreeSet<String> = step
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Keep)
+            .map(|c| c.resource.to_string())
+            .collect();
+        for resource in touched {
+            match owners.get(&(group.as_str(), resource.clone())) {
+                Some(other) => found.push((
+                    k,
+                    format!("touches {resource}, as step `{other}` of the same parallel group does; run steps that touch one resource in order, outside the group"),
+                )),
+                None => {
+                    owners.insert((group.as_str(), resource), &step.id);
+                }
+            }
+        }
+    }
+    for (k, error) in found {
+        let step = &mut steps[k];
+        step.error = Some(match step.error.take() {
+            Some(earlier) => format!("{earlier}; {error}"),
+            None => error,
+        });
+    }
 }
 
 /// Rewrites each step's changes as they will be when the step runs. Steps are read
@@ -428,6 +469,7 @@ mod tests {
 
     fn step(id: &str, changes: Vec<Change>) -> PlannedStep {
         PlannedStep {
+            group: None,
             id: id.into(),
             kind: "ssm.put-parameters".into(),
             description: None,

@@ -46,6 +46,9 @@ impl StepState {
 pub struct StepView {
     pub id: String,
     pub kind: String,
+    /// The parallel group it ran in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub state: StepState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -58,6 +61,10 @@ pub struct StepView {
     /// What the step's intent said it would change (resume compares it with live state).
     #[serde(skip)]
     pub changes: Vec<Change>,
+    /// Where in the journal the step last moved (intent, outcome): steps of a parallel group
+    /// are undone in the reverse of the order they ended in.
+    #[serde(skip)]
+    moved: usize,
 }
 
 /// A run as its journal tells it.
@@ -126,8 +133,8 @@ impl RunView {
             soaked: false,
             verified: false,
         };
-        for record in &records[1..] {
-            view.fold(record);
+        for (at, record) in records.iter().enumerate().skip(1) {
+            view.fold(record, at);
         }
         Some(view)
     }
@@ -136,7 +143,15 @@ impl RunView {
         self.steps.iter_mut().find(|s| s.id == id)
     }
 
-    fn fold(&mut self, record: &Record) {
+    fn fold(&mut self, record: &Record, at: usize) {
+        if let Record::Intent { step, .. }
+        | Record::Applied { step, .. }
+        | Record::Failed { step, .. } = record
+        {
+            if let Some(s) = self.step(step) {
+                s.moved = at;
+            }
+        }
         match record {
             Record::Intent {
                 step,
@@ -216,9 +231,12 @@ impl RunView {
             .find(|s| s.state == StepState::Failed && s.undo.is_some())
     }
 
-    /// Steps to undo, last first: the rollback stack.
+    /// Steps to undo, the last to end first: the rollback stack. (In order, steps end in
+    /// the order they are listed; in a parallel group, in whatever order they finished.)
     pub fn rollback_stack(&self) -> impl Iterator<Item = &StepView> {
-        self.steps.iter().rev().filter(|s| s.needs_undo())
+        let mut stack: Vec<&StepView> = self.steps.iter().filter(|s| s.needs_undo()).collect();
+        stack.sort_by_key(|s| std::cmp::Reverse(s.moved));
+        stack.into_iter()
     }
 }
 
@@ -233,12 +251,14 @@ impl StepView {
         Self {
             id: step.id.clone(),
             kind: step.kind.clone(),
+            group: step.group.clone(),
             state: StepState::NotStarted,
             error: None,
             undo_error: None,
             restored: Vec::new(),
             undo: None,
             changes: Vec::new(),
+            moved: 0,
         }
     }
 }

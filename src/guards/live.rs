@@ -1,6 +1,9 @@
 //! What guards read from the live world. One trait, so that the guards' logic is tested
 //! without AWS ([`super::fake`]) and the reads that reach AWS are in one place.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
+
 use async_trait::async_trait;
 
 use crate::aws::eb::{self, Env};
@@ -71,9 +74,73 @@ pub struct FrontListener {
     pub rules: Vec<elbv2::HostRule>,
 }
 
-/// The live reads, from AWS.
+/// The live reads, from AWS. Several checks of one evaluation ask about the same environments
+/// (each guard, the capacity and TLS checks): each is read once per `LiveAws`, which lives for
+/// one evaluation, so a check right before a change still reads afresh.
 pub struct LiveAws<'a> {
-    pub ctx: &'a Ctx,
+    ctx: &'a Ctx,
+    environments: Memo<Option<Env>>,
+    by_cname: Memo<Option<Env>>,
+    options: Memo<Option<BTreeMap<eb::OptionKey, String>>>,
+}
+
+type Memo<T> = Mutex<HashMap<String, T>>;
+
+impl<'a> LiveAws<'a> {
+    pub fn new(ctx: &'a Ctx) -> Self {
+        Self {
+            ctx,
+            environments: Memo::default(),
+            by_cname: Memo::default(),
+            options: Memo::default(),
+        }
+    }
+
+    /// An environment by name (DescribeEnvironments), once.
+    async fn env(&self, name: &str) -> Result<Option<Env>, AwsError> {
+        once(&self.environments, name, || {
+            eb::describe(&self.ctx.aws.elasticbeanstalk, name)
+        })
+        .await
+    }
+
+    /// An environment's options (DescribeConfigurationSettings), once; `None` when the
+    /// environment does not exist.
+    async fn options_of(
+        &self,
+        name: &str,
+    ) -> Result<Option<BTreeMap<eb::OptionKey, String>>, AwsError> {
+        let Some(env) = self.env(name).await? else {
+            return Ok(None);
+        };
+        once(&self.options, name, || async {
+            eb::options(&self.ctx.aws.elasticbeanstalk, &env)
+                .await
+                .map(Some)
+        })
+        .await
+    }
+}
+
+/// `read()`'s answer for `key`, read the first time it is asked for (errors are not kept).
+async fn once<T: Clone, F: std::future::Future<Output = Result<T, AwsError>>>(
+    memo: &Memo<T>,
+    key: &str,
+    read: impl FnOnce() -> F,
+) -> Result<T, AwsError> {
+    let known = memo
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+        .cloned();
+    if let Some(known) = known {
+        return Ok(known);
+    }
+    let value = read().await?;
+    memo.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key.to_owned(), value.clone());
+    Ok(value)
 }
 
 #[async_trait]
@@ -91,17 +158,16 @@ impl Live for LiveAws<'_> {
                 .map_err(&failed)?
                 .map(|p| steps::param_value(&p))),
             Resource::Property { environment, .. } | Resource::EnvOption { environment, .. } => {
-                let client = &aws.elasticbeanstalk;
-                let Some(env) = eb::describe(client, environment).await.map_err(&failed)? else {
+                let Some(options) = self.options_of(environment).await.map_err(&failed)? else {
                     return Ok(None);
                 };
-                let options = eb::options(client, &env).await.map_err(&failed)?;
                 let key = resource.option_key();
                 Ok(key
                     .and_then(|k| options.get(&k))
                     .map(|v| Value::text(v.clone())))
             }
-            Resource::Cname { environment } => Ok(eb::describe(&aws.elasticbeanstalk, environment)
+            Resource::Cname { environment } => Ok(self
+                .env(environment)
                 .await
                 .map_err(&failed)?
                 .and_then(|e| e.cname)
@@ -132,15 +198,17 @@ impl Live for LiveAws<'_> {
     }
 
     async fn environment(&self, name: &str) -> Read<Option<Env>> {
-        eb::describe(&self.ctx.aws.elasticbeanstalk, name)
+        self.env(name)
             .await
             .map_err(reading(format!("environment {name}")))
     }
 
     async fn environment_by_cname(&self, cname: &str) -> Read<Option<Env>> {
-        eb::by_cname(&self.ctx.aws.elasticbeanstalk, cname)
-            .await
-            .map_err(reading(format!("the environment behind {cname}")))
+        once(&self.by_cname, cname, || {
+            eb::by_cname(&self.ctx.aws.elasticbeanstalk, cname)
+        })
+        .await
+        .map_err(reading(format!("the environment behind {cname}")))
     }
 
     async fn environments_behind(&self, dns_name: &str) -> Read<Option<Vec<Env>>> {
@@ -187,9 +255,11 @@ impl Live for LiveAws<'_> {
         {
             Some(lb) => lb,
             None => {
-                let Some(env) = eb::by_cname(&aws.elasticbeanstalk, target)
-                    .await
-                    .map_err(&failed)?
+                let Some(env) = once(&self.by_cname, target, || {
+                    eb::by_cname(&aws.elasticbeanstalk, target)
+                })
+                .await
+                .map_err(&failed)?
                 else {
                     return Ok(None);
                 };

@@ -71,6 +71,9 @@ pub struct StepDef {
     pub description: Option<String>,
     /// Bound on the whole step (plan, apply and waits).
     pub timeout: Option<Duration>,
+    /// The `parallel:` group the step belongs to: its members are next to each other in
+    /// `steps` and run at once.
+    pub group: Option<String>,
     pub step: Box<dyn Step>,
 }
 
@@ -590,11 +593,89 @@ fn steps(c: &mut Checker, steps: Option<Value>) -> Option<Vec<StepDef>> {
             );
             continue;
         };
-        if let Some(def) = step(c, fields, &at, &mut seen) {
+        if fields.contains_key("parallel") {
+            defs.extend(group(c, fields, &at, &mut seen));
+        } else if let Some(def) = step(c, fields, &at, &mut seen) {
             defs.push(def);
         }
     }
     Some(defs)
+}
+
+/// A `parallel:` group: its members, each marked with the group's name (its `id`, or the
+/// members' ids joined by `+`).
+fn group(
+    c: &mut Checker,
+    mut fields: Mapping,
+    at: &YamlPath,
+    seen: &mut HashMap<String, Pos>,
+) -> Vec<StepDef> {
+    let name = fields
+        .remove("id")
+        .and_then(|value| checked_id(c, value, &at.key("id"), seen, "group"));
+    let members_at = at.key("parallel");
+    let members = match fields.remove("parallel") {
+        Some(Value::Sequence(items)) if items.len() >= 2 => items,
+        _ => {
+            c.report(
+                &members_at,
+                "`parallel` must list at least two steps",
+                Some("write `parallel:` followed by `- id: ...` steps, indented under it".into()),
+            );
+            return Vec::new();
+        }
+    };
+    if let Some(key) = fields.keys().next().map(key_name) {
+        c.report(
+            &at.key(&key),
+            format!("unknown field `{key}` of a parallel group"),
+            Some("a group has `parallel:` (its steps) and an optional `id:`".into()),
+        );
+    }
+    let mut defs = Vec::new();
+    for (j, item) in members.into_iter().enumerate() {
+        let at = members_at.index(j);
+        let fields = match item {
+            Value::Mapping(fields) if fields.contains_key("parallel") => {
+                c.report(
+                    &at,
+                    "parallel groups do not nest",
+                    Some("list the steps of both groups in one `parallel:`".into()),
+                );
+                continue;
+            }
+            Value::Mapping(fields) => fields,
+            _ => {
+                c.report(
+                    &at,
+                    "a step is a mapping with `id`, `kind` and the kind's fields",
+                    None,
+                );
+                continue;
+            }
+        };
+        let Some(def) = step(c, fields, &at, seen) else {
+            continue;
+        };
+        if def.kind.name == <steps::confirm::Confirm as steps::Kind>::NAME {
+            c.report(
+                &at.key("kind"),
+                "a `confirm` step cannot run in a parallel group: it waits for a person before the steps after it",
+                Some("put the `confirm` step before the group".into()),
+            );
+        }
+        defs.push(def);
+    }
+    let name = name.unwrap_or_else(|| {
+        defs.iter()
+            .map(|d| d.id.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    });
+    for def in &mut defs {
+        def.group = Some(name.clone());
+    }
+    defs
 }
 
 fn step(
@@ -604,31 +685,7 @@ fn step(
     seen: &mut HashMap<String, Pos>,
 ) -> Option<StepDef> {
     let id = match fields.remove("id") {
-        Some(Value::String(id)) if valid_id(&id) => {
-            let pos = c.locator.find(&at.key("id"));
-            if let Some(first) = seen.insert(id.clone(), pos) {
-                c.report(
-                    &at.key("id"),
-                    format!(
-                        "duplicate step id `{id}` (first used at line {})",
-                        first.line
-                    ),
-                    Some(
-                        "give every step its own id; the journal and `status` refer to steps by id"
-                            .into(),
-                    ),
-                );
-            }
-            Some(id)
-        }
-        Some(other) => {
-            c.report(
-                &at.key("id"),
-                format!("invalid step id `{}`", shown(&other)),
-                Some("use letters, digits, `-` and `_`, e.g. `repoint-dns`".into()),
-            );
-            None
-        }
+        Some(value) => checked_id(c, value, &at.key("id"), seen, "step"),
         None => {
             c.report(
                 at,
@@ -704,8 +761,46 @@ fn step(
         kind,
         description,
         timeout,
+        group: None,
         step: step?,
     })
+}
+
+/// A step's or group's id (`what`), when it is valid and not used before.
+fn checked_id(
+    c: &mut Checker,
+    value: Value,
+    at: &YamlPath,
+    seen: &mut HashMap<String, Pos>,
+    what: &str,
+) -> Option<String> {
+    match value {
+        Value::String(id) if valid_id(&id) => {
+            let pos = c.locator.find(at);
+            if let Some(first) = seen.insert(id.clone(), pos) {
+                c.report(
+                    at,
+                    format!(
+                        "duplicate {what} id `{id}` (first used at line {})",
+                        first.line
+                    ),
+                    Some(
+                        "give every step (and group) its own id; the journal and `status` refer to steps by id"
+                            .into(),
+                    ),
+                );
+            }
+            Some(id)
+        }
+        other => {
+            c.report(
+                at,
+                format!("invalid {what} id `{}`", shown(&other)),
+                Some("use letters, digits, `-` and `_`, e.g. `repoint-dns`".into()),
+            );
+            None
+        }
+    }
 }
 
 fn valid_id(id: &str) -> bool {

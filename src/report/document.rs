@@ -147,6 +147,9 @@ pub struct Timings {
 pub struct StepReport {
     pub id: String,
     pub kind: String,
+    /// The parallel group it ran in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub state: StepState,
     /// Seconds from the first step's start to this step's start (`None`: not reached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,6 +160,16 @@ pub struct StepReport {
     pub error: Option<String>,
     /// What it changed, as plans show it (secrets by version).
     pub changes: Vec<ChangeLine>,
+}
+
+impl StepReport {
+    /// Its kind, and its parallel group if it ran in one.
+    pub fn kind_shown(&self) -> String {
+        match &self.group {
+            Some(group) => format!("{} (parallel: {group})", self.kind),
+            None => self.kind.clone(),
+        }
+    }
 }
 
 /// One change of a step.
@@ -245,6 +258,7 @@ impl RunReport {
             .map(|s| StepReport {
                 id: s.id.clone(),
                 kind: s.kind.clone(),
+                group: s.group.clone(),
                 state: s.state,
                 start_secs: None,
                 secs: None,

@@ -671,7 +671,7 @@ fn tables(out: &mut String, r: &RunReport) {
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td class=\"error\">{}</td></tr>",
             escape(&s.id),
-            escape(&s.kind),
+            escape(&s.kind_shown()),
             state_words(s.state),
             s.start_secs.map_or("–".to_owned(), |t| span(secs(t))),
             s.secs.map_or("–".to_owned(), |t| span(secs(t))),

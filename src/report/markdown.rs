@@ -74,7 +74,7 @@ pub fn render(doc: &RunReport) -> String {
             "| {} | `{}` | {} | {} | {} | {} | {} |\n",
             i + 1,
             cell(&s.id),
-            cell(&s.kind),
+            cell(&s.kind_shown()),
             state(s.state),
             s.start_secs
                 .map_or("-".to_owned(), |x| format!("+{}", span(x))),

@@ -51,6 +51,9 @@ impl PlanDoc {
                 step.id,
                 step.kind
             ));
+            if let Some(group) = &step.group {
+                out.push_str(&format!(" [parallel: {group}]"));
+            }
             if let Some(d) = &step.description {
                 out.push_str(&format!(" - {d}"));
             }

@@ -2,6 +2,7 @@
 //! otherwise, nothing with `--output json`; and the questions asked on the terminal, which a
 //! spinner never draws over.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::plan::change_line;
 use super::{line, Format};
-use crate::engine::{Observer, StepResult};
+use crate::engine::{Hear, Observer, StepResult};
 use crate::steps::{Action, Prepared, Prompt};
 
 /// The terminal, shared by the progress display and prompts, so a question is never drawn
@@ -59,11 +60,29 @@ impl Prompt for Terminal {
 pub struct Console {
     format: Format,
     terminal: Terminal,
+    /// Steps started and not finished: more than one in a parallel group.
+    active: Vec<String>,
+    /// Steps are running at once: each line says which step it is about.
+    together: bool,
 }
 
 impl Console {
     pub fn new(format: Format, terminal: Terminal) -> Self {
-        Self { format, terminal }
+        Self {
+            format,
+            terminal,
+            active: Vec::new(),
+            together: false,
+        }
+    }
+
+    /// A line about step `id`, indented; named when steps run at once.
+    fn step_line(&self, id: &str, text: &str) {
+        if self.together {
+            self.line(&format!("    {id}: {text}"));
+        } else {
+            self.line(&format!("    {text}"));
+        }
     }
 
     /// A line of progress: above the spinner on a terminal, plain otherwise, none for JSON.
@@ -88,8 +107,18 @@ impl Observer for Console {
     fn step_started(&mut self, index: usize, total: usize, id: &str, kind: &str) {
         let title = format!("[{index}/{total}] {id} ({kind})");
         self.line(&title);
+        self.active.push(id.to_owned());
+        self.together |= self.active.len() > 1;
+        let message = format!("{}: working", self.active.join(", "));
+        if self.terminal.with_bar(|bar| {
+            bar.as_ref()
+                .map(|bar| bar.set_message(message.clone()))
+                .is_some()
+        }) {
+            return;
+        }
         if self.format == Format::Human && std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new_spinner().with_message(format!("{id}: working"));
+            let bar = ProgressBar::new_spinner().with_message(message);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} {elapsed}")
                     .expect("template is valid"),
@@ -99,26 +128,67 @@ impl Observer for Console {
         }
     }
 
-    fn step_planned(&mut self, _id: &str, prepared: &Prepared) {
+    fn step_planned(&mut self, id: &str, prepared: &Prepared) {
         for change in prepared.changes.iter().filter(|c| c.action != Action::Keep) {
-            self.line(&format!("    {}", change_line(change)));
+            self.step_line(id, &change_line(change));
         }
         for warning in &prepared.warnings {
-            self.line(&format!("    ! {warning}"));
+            self.step_line(id, &format!("! {warning}"));
         }
     }
 
-    fn step_finished(&mut self, _id: &str, result: &StepResult) {
-        self.finish_bar();
-        self.line(&match result {
-            StepResult::Applied { secs } => format!("    ok: applied in {secs:.1}s"),
-            StepResult::Unchanged { secs } => format!("    ok: nothing to change ({secs:.1}s)"),
-            StepResult::Failed { secs, error } => format!("    FAILED after {secs:.1}s: {error}"),
-        });
+    fn step_finished(&mut self, id: &str, result: &StepResult) {
+        self.active.retain(|a| a != id);
+        if self.active.is_empty() {
+            self.finish_bar();
+        } else {
+            let message = format!("{}: working", self.active.join(", "));
+            self.terminal.with_bar(|bar| {
+                if let Some(bar) = bar {
+                    bar.set_message(message);
+                }
+            });
+        }
+        self.step_line(
+            id,
+            &match result {
+                StepResult::Applied { secs } => format!("ok: applied in {secs:.1}s"),
+                StepResult::Unchanged { secs } => format!("ok: nothing to change ({secs:.1}s)"),
+                StepResult::Failed { secs, error } => format!("FAILED after {secs:.1}s: {error}"),
+            },
+        );
+        self.together &= !self.active.is_empty();
     }
 
     fn rollback_started(&mut self, reason: &str) {
         self.line(&format!("Rolling back ({reason})"));
+    }
+
+    /// On a terminal the spinner says what the step waits for and how long it has; plain
+    /// output gets a line each time what a step waits for changes.
+    fn waiting(&self) -> Option<Hear> {
+        if self.format == Format::Json {
+            return None;
+        }
+        let terminal = self.terminal.clone();
+        let said: Mutex<HashMap<String, String>> = Mutex::default();
+        Some(Arc::new(move |id, what, waited, limit| {
+            let limit = humantime::format_duration(limit);
+            let shown = terminal.with_bar(|bar| {
+                bar.as_ref()
+                    .map(|bar| {
+                        let text =
+                            format!("{id}: {what}, {} s of at most {limit}", waited.as_secs());
+                        bar.set_message(crate::escape::terminal(&text).into_owned());
+                    })
+                    .is_some()
+            });
+            let mut said = said.lock().unwrap_or_else(PoisonError::into_inner);
+            if !shown && said.get(id).map(String::as_str) != Some(what) {
+                said.insert(id.to_owned(), what.to_owned());
+                line(&format!("    {id}: waiting: {what} (at most {limit})"));
+            }
+        }))
     }
 
     fn undo_finished(&mut self, id: &str, result: Result<&[String], &str>) {

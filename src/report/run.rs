@@ -121,8 +121,12 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
             StepState::Undone => "undone",
             StepState::UndoFailed => "UNDO FAILED",
         };
+        let group = step
+            .group
+            .as_ref()
+            .map_or(String::new(), |g| format!(" [parallel: {g}]"));
         out.push_str(&format!(
-            "  {:<width$}  {:<20} {state}\n",
+            "  {:<width$}  {:<20} {state}{group}\n",
             step.id, step.kind
         ));
         if let Some(e) = &step.error {

@@ -100,6 +100,7 @@ mod tests {
             waits: crate::stop::Waits {
                 every: Duration::from_millis(10),
                 stop: crate::stop::Stop::default(),
+                told: crate::stop::Told::default(),
             },
             assume_yes,
             prompt: Arc::new(Answer(answer)),

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::eb_shared::{self, environment, require_ready, wait_ready};
+use super::eb_shared::{self, environment, ready, wait_ready};
 use super::{
     irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step, StepError,
 };
@@ -60,7 +60,7 @@ impl Step for Restart {
 #[async_trait]
 impl Act for Restart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
-        require_ready(&environment(ctx, &self.environment).await?)?;
+        ready(ctx, &self.environment).await?;
         eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
             .await
             .map_err(StepError::aws(format!("environment {}", self.environment)))?;

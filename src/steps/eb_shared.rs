@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -152,7 +153,26 @@ pub(super) async fn environment(ctx: &Ctx, name: &str) -> Result<Env, StepError>
 }
 
 /// Fails unless the environment can take a change now.
-pub(super) fn require_ready(env: &Env) -> Result<(), StepError> {
+/// How long a change waits for an environment busy with another update (the change of a run
+/// killed moments ago, or of a parallel step) to be Ready before writing to it. An
+/// environment whose health is Severe (the incident's production, stuck) is not waited for.
+const BUSY: Duration = Duration::from_secs(120);
+
+/// The environment must be Ready to take a change: one that is updating, and not Severe, is
+/// waited for up to [`BUSY`].
+pub(super) async fn ready(ctx: &Ctx, name: &str) -> Result<(), StepError> {
+    let env = environment(ctx, name).await?;
+    let busy = matches!(env.status.as_str(), "Updating" | "Launching") && !env.is_severe();
+    if env.is_ready() || !busy {
+        return require_ready(&env);
+    }
+    match tokio::time::timeout(BUSY, wait_ready(ctx, &[name])).await {
+        Ok(waited) => waited.map(drop),
+        Err(_) => require_ready(&environment(ctx, name).await?),
+    }
+}
+
+fn require_ready(env: &Env) -> Result<(), StepError> {
     if env.is_ready() {
         return Ok(());
     }
@@ -447,7 +467,7 @@ impl OptionsUndo {
     /// Writes `values` and waits until the environment is Ready again.
     async fn put(&self, ctx: &Ctx, values: &Options) -> Result<(), StepError> {
         let resource = format!("environment {}", self.environment);
-        require_ready(&environment(ctx, &self.environment).await?)?;
+        ready(ctx, &self.environment).await?;
         eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
             .await
             .map_err(StepError::aws(&resource))?;

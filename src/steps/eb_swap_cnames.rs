@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{self, environment, require_ready, wait_ready};
+use super::eb_shared::{self, environment, ready, wait_ready};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
     Undo, Value,
@@ -124,7 +124,7 @@ impl SwapUndo {
     /// Swaps (both must be Ready first) and waits until both are Ready again.
     async fn swap(&self, ctx: &Ctx) -> Result<(), StepError> {
         for name in [&self.source, &self.destination] {
-            require_ready(&environment(ctx, name).await?)?;
+            ready(ctx, name).await?;
         }
         eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
             .await

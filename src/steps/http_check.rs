@@ -211,6 +211,10 @@ impl Act for HttpCheck {
                 Ok(Err(_)) => {}
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            ctx.waits.told.tell(
+                &format!("{resource} answered {last}"),
+                self.within.saturating_sub(left),
+            );
             ctx.waits
                 .stop
                 .sleep(self.every.min(left))

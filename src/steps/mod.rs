@@ -136,6 +136,15 @@ pub trait Step: Send + Sync {
     /// Reads live state and says what would change. Must not mutate anything.
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError>;
 
+    /// Plans again right before the mutation, for the check that the step still does what
+    /// the plan said (`planned`: this step's changes there). Kinds whose plan reads far more
+    /// than they write (a whole prefix) re-read only the resources `planned` changes; the
+    /// check then compares only changes that are not `Keep`.
+    async fn replan(&self, ctx: &Ctx, planned: &[Change]) -> Result<Prepared, StepError> {
+        let _ = planned;
+        self.plan(ctx).await
+    }
+
     /// The IAM permissions planning, running and undoing this step take. Kinds that call no
     /// AWS API keep the default.
     fn needs(&self) -> Needs {

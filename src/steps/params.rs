@@ -9,6 +9,7 @@ use super::{
     Undo, Value,
 };
 use crate::aws::cli::Line;
+use crate::aws::pace;
 use crate::aws::ssm::{self, Attrs, Param};
 use crate::config::AwsSettings;
 use crate::iam::Grant;
@@ -28,6 +29,7 @@ pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
                 "ssm:PutParameter",
                 "ssm:DeleteParameter",
                 "ssm:GetParameter",
+                "ssm:GetParameters",
                 "ssm:GetParameterHistory",
             ],
             resources,
@@ -180,14 +182,18 @@ impl Mutation for ParamsMutation {
         serde_json::to_value(&self.undo).expect("undo records serialize")
     }
 
+    /// Writes at once, as many as Parameter Store lets through (see [`pace`]); every write
+    /// is in the undo record journaled before this starts.
     async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
-        for (param, undo) in self.writes.iter().zip(&mut self.undo.params) {
-            let version = ssm::put(&ctx.aws.ssm, param)
-                .await
-                .map_err(StepError::aws(&param.name))?;
-            undo.written = Some(version);
+        let (client, writes) = (&ctx.aws.ssm, &self.writes);
+        let done = pace::all(writes.len(), pace::MAX, |i| ssm::put(client, &writes[i])).await;
+        for (undo, version) in self.undo.params.iter_mut().zip(done.answers) {
+            undo.written = version.or(undo.written);
         }
-        Ok(())
+        match done.error {
+            Some((i, e)) => Err(StepError::aws(&writes[i].name)(e)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -219,6 +225,15 @@ struct Prior {
     /// journal. Journals written before they were kept have none.
     #[serde(default, skip_serializing_if = "Attrs::is_default")]
     attrs: Attrs,
+}
+
+/// Names a batch of parameters in an error: the first, and how many more.
+fn several(names: &[String]) -> String {
+    match names {
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+        [] => "parameters".to_owned(),
+    }
 }
 
 fn describe_version(version: Option<i64>) -> String {
@@ -256,10 +271,12 @@ impl Undo for ParamsUndo {
         let mut todo = Vec::new();
         let mut drift = Vec::new();
         let mut lines = Vec::new();
+        let names: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
+        let versions = ssm::versions(client, &names)
+            .await
+            .map_err(StepError::aws(&several(&names)))?;
         for p in &self.params {
-            let now = ssm::version(client, &p.name)
-                .await
-                .map_err(StepError::aws(&p.name))?;
+            let now = versions.get(&p.name).copied();
             if now == p.before.as_ref().map(|b| b.version) {
                 continue;
             }
@@ -300,28 +317,41 @@ impl Undo for ParamsUndo {
         if !drift.is_empty() && !force {
             return Err(StepError::Drift(drift));
         }
-        for p in todo.into_iter().rev() {
-            match p.prior() {
-                Some(prior) => {
-                    let version = ssm::restore_version(client, &p.name, &prior)
+        let restored: Vec<String> = todo
+            .iter()
+            .filter(|p| p.before.is_some())
+            .map(|p| p.name.clone())
+            .collect();
+        let now = if restored.is_empty() {
+            Default::default()
+        } else {
+            ssm::attrs_of(client, &restored)
+                .await
+                .map_err(StepError::aws(&several(&restored)))?
+        };
+        let done = pace::all(todo.len(), pace::MAX, |i| {
+            let (p, now) = (todo[i], &now);
+            async move {
+                match p.prior() {
+                    Some(prior) => {
+                        let attrs = now.get(&p.name).cloned().unwrap_or_default();
+                        let version = ssm::restore_version(client, &p.name, &prior, &attrs).await?;
+                        Ok(format!(
+                            "{}: restored version {} (as new version {version})",
+                            p.name, prior.version
+                        ))
+                    }
+                    None => ssm::delete(client, &p.name)
                         .await
-                        .map_err(StepError::aws(&p.name))?;
-                    lines.push(format!(
-                        "{}: restored version {} (as new version {version})",
-                        p.name, prior.version
-                    ));
-                }
-                None => {
-                    ssm::delete(client, &p.name)
-                        .await
-                        .map_err(StepError::aws(&p.name))?;
-                    lines.push(format!(
-                        "{}: deleted (it did not exist before the run)",
-                        p.name
-                    ));
+                        .map(|()| format!("{}: deleted (it did not exist before the run)", p.name)),
                 }
             }
+        })
+        .await;
+        if let Some((i, e)) = done.error {
+            return Err(StepError::aws(&todo[i].name)(e));
         }
+        lines.extend(done.answers.into_iter().flatten().rev());
         if lines.is_empty() {
             lines.push("parameters already as before the run".to_owned());
         }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
-use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
+use super::{Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Step, StepError};
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
@@ -89,7 +89,10 @@ impl Step for CopyParameters {
             to.to_vec()
         };
         Needs {
-            plan: params::read_grants(&["ssm:GetParametersByPath"], [from, to].concat()),
+            plan: params::read_grants(
+                &["ssm:GetParametersByPath", "ssm:GetParameters"],
+                [from, to].concat(),
+            ),
             run: params::write_grants(written),
         }
     }
@@ -117,6 +120,65 @@ impl Step for CopyParameters {
                 "no parameters to copy (is the prefix right?)",
             ));
         }
+        let mut prepared = self.prepare(ctx, &source, &target, &names).await?;
+        let untouched: Vec<&str> = target
+            .keys()
+            .filter(|k| !source.contains_key(*k) && !self.except.contains(k))
+            .map(String::as_str)
+            .collect();
+        if self.keys.is_none() && !untouched.is_empty() {
+            prepared.warnings.push(format!(
+                "{to} has parameters that {from} lacks, left as they are: {}",
+                untouched.join(", ")
+            ));
+        }
+        Ok(prepared)
+    }
+
+    /// Reads only the parameters the plan writes (both sides of each), in batches, instead
+    /// of both prefixes again.
+    async fn replan(&self, ctx: &Ctx, planned: &[Change]) -> Result<Prepared, StepError> {
+        let (from, to) = (prefix(&self.from), prefix(&self.to));
+        // In the plan's order (a swap lists each name twice).
+        let mut names: Vec<String> = Vec::new();
+        for change in planned.iter().filter(|c| c.action != Action::Keep) {
+            let Resource::Parameter { name } = &change.resource else {
+                continue;
+            };
+            let relative = name.strip_prefix(&to).or_else(|| name.strip_prefix(&from));
+            if let Some(relative) = relative.filter(|r| !names.iter().any(|n| n == r)) {
+                names.push(relative.to_owned());
+            }
+        }
+        let full: Vec<String> = names
+            .iter()
+            .flat_map(|n| [format!("{from}{n}"), format!("{to}{n}")])
+            .collect();
+        let read = ssm::get_many(&ctx.aws.ssm, &full)
+            .await
+            .map_err(StepError::aws(&to))?;
+        let side = |prefix: &str| -> BTreeMap<String, Param> {
+            read.iter()
+                .filter_map(|(name, p)| Some((name.strip_prefix(prefix)?.to_owned(), p.clone())))
+                .collect()
+        };
+        let (source, target) = (side(&from), side(&to));
+        self.prepare(ctx, &source, &target, &names.iter().collect::<Vec<_>>())
+            .await
+    }
+}
+
+impl CopyParameters {
+    /// The changes that make `names` under `to` hold what they hold under `from` (and, to
+    /// swap, the other way round), from both sides as read (keyed by relative name).
+    async fn prepare(
+        &self,
+        ctx: &Ctx,
+        source: &BTreeMap<String, Param>,
+        target: &BTreeMap<String, Param>,
+        names: &[&String],
+    ) -> Result<Prepared, StepError> {
+        let (from, to) = (prefix(&self.from), prefix(&self.to));
         let missing = |side: &BTreeMap<String, Param>| -> Vec<&str> {
             names
                 .iter()
@@ -124,7 +186,7 @@ impl Step for CopyParameters {
                 .map(|n| n.as_str())
                 .collect()
         };
-        let absent = missing(&source);
+        let absent = missing(source);
         if !absent.is_empty() {
             return Err(StepError::failed(
                 &from,
@@ -139,7 +201,7 @@ impl Step for CopyParameters {
             })
             .collect();
         if self.mode == Mode::Swap {
-            let absent = missing(&target);
+            let absent = missing(target);
             if !absent.is_empty() {
                 return Err(StepError::failed(
                     &to,
@@ -167,17 +229,6 @@ impl Step for CopyParameters {
             prepared.warnings.push(format!(
                 "{} become(s) Advanced-tier parameters, as at the source; Parameter Store cannot make them Standard again, so a rollback puts their values back and leaves them Advanced",
                 upgraded.join(", ")
-            ));
-        }
-        let untouched: Vec<&str> = target
-            .keys()
-            .filter(|k| !source.contains_key(*k) && !self.except.contains(k))
-            .map(String::as_str)
-            .collect();
-        if self.keys.is_none() && !untouched.is_empty() {
-            prepared.warnings.push(format!(
-                "{to} has parameters that {from} lacks, left as they are: {}",
-                untouched.join(", ")
             ));
         }
         Ok(prepared)

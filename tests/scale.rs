@@ -1,0 +1,203 @@
+//! Many parameters in one step: a copy of 120 reads in the largest pages and in batches,
+//! re-reads only what it writes right before writing, writes many at once, and keeps going
+//! (slower) when the account throttles a share of its writes, losing nothing. Counts of calls
+//! are asserted here; times are for `scripts/bench.sh`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::support::{Proxy, World};
+
+const N: usize = 120;
+
+const PLAYBOOK: &str = "version: 1
+name: bulk
+steps:
+  - id: copy
+    kind: ssm.copy-parameters
+    from: /bulk/prod/
+    to: /bulk/staging/
+";
+
+fn bulk_world() -> World {
+    let world = World::start();
+    for i in 0..N {
+        world.put_param(&format!("/bulk/prod/KEY_{i:03}"), &format!("prod-{i}"));
+        world.put_param(
+            &format!("/bulk/staging/KEY_{i:03}"),
+            &format!("staging-{i}"),
+        );
+    }
+    world
+}
+
+fn staging_values(world: &World) -> Vec<String> {
+    (0..N)
+        .map(|i| world.param(&format!("/bulk/staging/KEY_{i:03}")).unwrap())
+        .collect()
+}
+
+fn expected(side: &str) -> Vec<String> {
+    (0..N).map(|i| format!("{side}-{i}")).collect()
+}
+
+/// Runs standin through the proxy; the proxy's counts of that command alone.
+fn counted(world: &World, proxy: &Proxy, args: &[&str], code: i32) -> BTreeMap<String, u64> {
+    proxy.reset_counts(world);
+    let args = if args[0] == "rollback" {
+        args.iter().map(|a| a.to_string()).collect()
+    } else {
+        world.playbook_args(args, &world.playbook("bulk.yaml", PLAYBOOK))
+    };
+    world
+        .standin_env(&[("AWS_ENDPOINT_URL", &proxy.url)], &args)
+        .expect(code);
+    proxy.counts(world)
+}
+
+fn n(counts: &BTreeMap<String, u64>, action: &str) -> u64 {
+    counts.get(action).copied().unwrap_or(0)
+}
+
+#[test]
+fn reads_come_in_the_largest_pages_and_batches_and_writes_are_not_read_twice() {
+    let world = bulk_world();
+    let proxy = Proxy::start(&world);
+
+    let plan = counted(&world, &proxy, &["plan"], 0);
+    // Two prefixes of 120: GetParametersByPath pages of 10, DescribeParameters pages of 50.
+    // (moto answers a full last page with a token for an empty one, as AWS may.)
+    assert!(n(&plan, "ssm:GetParametersByPath") <= 2 * 13, "{plan:?}");
+    assert_eq!(n(&plan, "ssm:DescribeParameters"), 2 * 3, "{plan:?}");
+    assert_eq!(n(&plan, "ssm:GetParameter"), 0, "{plan:?}");
+
+    let run = counted(&world, &proxy, &["run", "--yes"], 0);
+    assert_eq!(staging_values(&world), expected("prod"));
+    assert_eq!(n(&run, "ssm:PutParameter"), N as u64, "{run:?}");
+    // The check right before the writes reads the 240 parameters involved in batches of 10
+    // (and their metadata 50 at a time), not both prefixes page by page again.
+    assert!(n(&run, "ssm:GetParametersByPath") <= 2 * 13, "{run:?}");
+    assert_eq!(n(&run, "ssm:GetParameters"), 24, "{run:?}");
+    assert_eq!(n(&run, "ssm:DescribeParameters"), 2 * 3 + 5, "{run:?}");
+    let reads: u64 = run
+        .iter()
+        .filter(|(action, _)| !action.ends_with("PutParameter"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        reads as f64 / N as f64 <= 1.2,
+        "{reads} reads for {N} parameters written: {run:?}"
+    );
+
+    let rollback = counted(&world, &proxy, &["rollback", "--last", "--yes"], 0);
+    assert_eq!(staging_values(&world), expected("staging"));
+    // Versions 10 at a time; a non-secret's value and attributes come from the journal, so no
+    // history is read and no parameter one by one.
+    assert_eq!(n(&rollback, "ssm:GetParameters"), 12, "{rollback:?}");
+    assert_eq!(n(&rollback, "ssm:GetParameterHistory"), 0, "{rollback:?}");
+    assert_eq!(n(&rollback, "ssm:GetParameter"), 0, "{rollback:?}");
+    assert_eq!(n(&rollback, "ssm:DescribeParameters"), 3, "{rollback:?}");
+    assert_eq!(n(&rollback, "ssm:PutParameter"), N as u64, "{rollback:?}");
+}
+
+#[test]
+fn a_throttled_share_of_the_writes_slows_them_down_and_loses_nothing() {
+    let world = bulk_world();
+    let proxy = Proxy::start(&world);
+    // Four writes in ten refused with ThrottlingException, for the whole run and rollback.
+    proxy.faults(
+        &world,
+        &json!([{"action": "ssm:PutParameter", "fault": "throttle", "share": 0.4}]),
+    );
+    let playbook = world.playbook("bulk.yaml", PLAYBOOK);
+    let args = world.playbook_args(&["--output", "json", "run", "--yes"], &playbook);
+    let out = world
+        .standin_env(&[("AWS_ENDPOINT_URL", &proxy.url)], &args)
+        .expect(0);
+    assert_eq!(staging_values(&world), expected("prod"));
+    let rules: Value = serde_json::from_str(
+        &world
+            .block_on(async {
+                reqwest::get(format!("{}/__proxy/faults", proxy.url))
+                    .await?
+                    .text()
+                    .await
+            })
+            .expect("the proxy answers"),
+    )
+    .unwrap();
+    let injected = rules[0]["injected"].as_u64().unwrap();
+    assert!(injected >= 48, "{rules}");
+
+    // Write-ahead: every parameter written is in the intent, journaled before the first write.
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let journal = std::fs::read_to_string(
+        world
+            .dir
+            .path()
+            .join(".standin/runs")
+            .join(report["run_id"].as_str().unwrap())
+            .join("journal.jsonl"),
+    )
+    .unwrap();
+    let records: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["start", "intent", "applied", "finished"]);
+    let intent = records[1]["undo"]["params"].as_array().unwrap();
+    assert_eq!(intent.len(), N);
+    assert!(intent.iter().all(|p| p["written"].is_null()));
+    let applied = records[2]["undo"]["params"].as_array().unwrap();
+    assert!(
+        applied.iter().all(|p| p["written"].as_i64() == Some(2)),
+        "{applied:?}"
+    );
+
+    let args = ["rollback", "--last", "--yes"].map(String::from);
+    world
+        .standin_env(&[("AWS_ENDPOINT_URL", &proxy.url)], &args)
+        .expect(0);
+    assert_eq!(staging_values(&world), expected("staging"));
+}
+
+#[test]
+fn checks_that_ask_about_one_environment_read_it_once() {
+    let world = World::start();
+    let proxy = Proxy::start(&world);
+    // Repointing production's name at staging: the capacity check compares both
+    // environments' four capacity options, the severe-target guard and the TLS check look up
+    // the environments behind both CNAMEs.
+    let playbook = world.playbook(
+        "repoint.yaml",
+        "version: 1
+name: repoint
+steps:
+  - id: repoint
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    type: CNAME
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+",
+    );
+    let args = world.playbook_args(&["plan"], &playbook);
+    world
+        .standin_env(&[("AWS_ENDPOINT_URL", &proxy.url)], &args)
+        .expect(0);
+    let counts = proxy.counts(&world);
+    assert_eq!(
+        n(&counts, "elasticbeanstalk:DescribeConfigurationSettings"),
+        2,
+        "{counts:?}"
+    );
+    assert!(
+        n(&counts, "elasticbeanstalk:DescribeEnvironments") <= 4,
+        "{counts:?}"
+    );
+}
