@@ -43,20 +43,6 @@ vars:
     )
 }
 
-fn journal(world: &World, run_id: &str) -> Vec<Value> {
-    let path = world
-        .dir
-        .path()
-        .join(".standin/runs")
-        .join(run_id)
-        .join("journal.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// `record step` of each step record, in journal order.
 fn moves(records: &[Value]) -> Vec<String> {
     records
@@ -87,7 +73,7 @@ fn members_run_at_once_and_plan_and_status_show_the_group() {
         .with_playbook(&["--output", "json", "run", "--yes"], &playbook)
         .expect(0);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    let records = journal(&world, report["run_id"].as_str().unwrap());
+    let records = world.journal(report["run_id"].as_str().unwrap());
     // Both intents are written before either outcome: the two changes were under way at once.
     // The parameter ends first, while the environment is still Updating.
     let mut moved = moves(&records);
@@ -210,6 +196,34 @@ steps:
     );
     let run = world.with_playbook(&["run", "--yes"], &playbook);
     assert_ne!(run.code, 0);
+    assert_eq!(world.state(), before);
+
+    // An environment takes one update at a time: a property and a restart of it clash too.
+    let playbook = world.playbook(
+        "one-env.yaml",
+        "version: 1
+name: one-env
+steps:
+  - parallel:
+      - id: settings
+        kind: eb.set-env
+        environment: shop-staging
+        set:
+          APP_ENV: production
+      - id: restart
+        kind: eb.restart
+        environment: shop-staging
+",
+    );
+    let plan = world.with_playbook(&["plan"], &playbook);
+    assert!(
+        plan.all().contains(
+            "touches environment shop-staging, as step `settings` of the same parallel group does"
+        ),
+        "{}",
+        plan.all()
+    );
+    world.with_playbook(&["run", "--yes"], &playbook).expect(1);
     assert_eq!(world.state(), before);
 }
 

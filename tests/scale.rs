@@ -132,19 +132,7 @@ fn a_throttled_share_of_the_writes_slows_them_down_and_loses_nothing() {
 
     // Write-ahead: every parameter written is in the intent, journaled before the first write.
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    let journal = std::fs::read_to_string(
-        world
-            .dir
-            .path()
-            .join(".standin/runs")
-            .join(report["run_id"].as_str().unwrap())
-            .join("journal.jsonl"),
-    )
-    .unwrap();
-    let records: Vec<Value> = journal
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = world.journal(report["run_id"].as_str().unwrap());
     let kinds: Vec<&str> = records
         .iter()
         .map(|r| r["record"].as_str().unwrap())

@@ -277,6 +277,21 @@ impl World {
     }
 
     /// Waits (up to 30s) until the newest run's journal contains `text`.
+    /// The records of run `run_id`'s journal in the local state.
+    pub fn journal(&self, run_id: &str) -> Vec<serde_json::Value> {
+        let path = self
+            .dir
+            .path()
+            .join(".standin/runs")
+            .join(run_id)
+            .join("journal.jsonl");
+        std::fs::read_to_string(path)
+            .expect("the run's journal")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
     pub fn wait_for_journal(&self, text: &str) {
         let runs = self.dir.path().join(".standin/runs");
         for _ in 0..300 {

@@ -224,27 +224,11 @@ pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError>
     let Some(mut param) = get_raw(client, name).await?.as_ref().map(Param::from_sdk) else {
         return Ok(None);
     };
-    if let Some(meta) = describe(client, name).await? {
-        param.describe(&meta);
+    let names = [name.to_owned()];
+    if let Some(meta) = describe_many(client, &names).await?.get(name) {
+        param.describe(meta);
     }
     Ok(Some(param))
-}
-
-/// One parameter's metadata (key, attributes), or `None` if it does not exist.
-async fn describe(client: &Client, name: &str) -> Result<Option<ParameterMetadata>, AwsError> {
-    let filter = ParameterStringFilter::builder()
-        .key("Name")
-        .option("Equals")
-        .values(name)
-        .build()
-        .expect("key is set");
-    let out = client
-        .describe_parameters()
-        .parameter_filters(filter)
-        .send()
-        .await
-        .op("SSM.DescribeParameters")?;
-    Ok(out.parameters().first().cloned())
 }
 
 /// GetParameter (decrypted), with "not found" as `None`.
@@ -328,36 +312,44 @@ async fn describe_many(
     names: &[String],
 ) -> Result<BTreeMap<String, ParameterMetadata>, AwsError> {
     let batches: &Vec<&[String]> = &names.chunks(BATCH_DESCRIBE).collect();
-    let done = super::pace::all(batches.len(), READERS, |i| async move {
-        let filter = ParameterStringFilter::builder()
-            .key("Name")
-            .option("Equals")
-            .set_values(Some(batches[i].to_vec()))
-            .build()
-            .expect("key is set");
-        let mut found = Vec::new();
-        let mut pages = client
-            .describe_parameters()
-            .parameter_filters(filter)
-            .max_results(PAGE_DESCRIBE)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            found.extend_from_slice(page.op("SSM.DescribeParameters")?.parameters());
-        }
-        Ok(found)
+    let done = super::pace::all(batches.len(), READERS, |i| {
+        described(client, "Name", "Equals", batches[i].to_vec())
     })
     .await;
     if let Some((_, e)) = done.error {
         return Err(e);
     }
-    Ok(done
-        .answers
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|meta| Some((meta.name()?.to_owned(), meta)))
-        .collect())
+    Ok(done.answers.into_iter().flatten().flatten().collect())
+}
+
+/// Every page of DescribeParameters for one filter, keyed by name.
+async fn described(
+    client: &Client,
+    key: &str,
+    option: &str,
+    values: Vec<String>,
+) -> Result<BTreeMap<String, ParameterMetadata>, AwsError> {
+    let filter = ParameterStringFilter::builder()
+        .key(key)
+        .option(option)
+        .set_values(Some(values))
+        .build()
+        .expect("key is set");
+    let mut found = BTreeMap::new();
+    let mut pages = client
+        .describe_parameters()
+        .parameter_filters(filter)
+        .max_results(PAGE_DESCRIBE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for meta in page.op("SSM.DescribeParameters")?.parameters() {
+            if let Some(name) = meta.name() {
+                found.insert(name.to_owned(), meta.clone());
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Current versions of the named parameters without decrypting them, keyed by name; absent
@@ -413,27 +405,8 @@ async fn metadata(
     client: &Client,
     path: &str,
 ) -> Result<BTreeMap<String, ParameterMetadata>, AwsError> {
-    let filter = ParameterStringFilter::builder()
-        .key("Path")
-        .option("Recursive")
-        .values(path.trim_end_matches('/'))
-        .build()
-        .expect("key is set");
-    let mut keys = BTreeMap::new();
-    let mut pages = client
-        .describe_parameters()
-        .parameter_filters(filter)
-        .max_results(PAGE_DESCRIBE)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for meta in page.op("SSM.DescribeParameters")?.parameters() {
-            if let Some(name) = meta.name() {
-                keys.insert(name.to_owned(), meta.clone());
-            }
-        }
-    }
-    Ok(keys)
+    let path = path.trim_end_matches('/').to_owned();
+    described(client, "Path", "Recursive", vec![path]).await
 }
 
 /// Writes a parameter (creating or overwriting it) with the attributes it gives (the others

@@ -230,7 +230,7 @@ async fn execute(
             let io = Io::new(journal, obs);
             join_all(unit.iter().map(|&k| attempt(spec, ctx, &io, k, earlier))).await
         };
-        match Verdict::of(outcomes) {
+        match Verdict::of(outcomes, steps) {
             Verdict::Done => {}
             Verdict::Aborted(k) => {
                 let aborted = FailedStep {
@@ -251,13 +251,7 @@ async fn execute(
                 report.secs = started.elapsed().as_secs_f64();
                 return Ok(report);
             }
-            Verdict::Halted(k, place) => {
-                let id = &steps[k].id;
-                let halt = match place {
-                    Place::Before => Halt::Before(id),
-                    Place::During => Halt::During(id),
-                    Place::After => Halt::After(id),
-                };
+            Verdict::Halted(halt) => {
                 return stopped(ctx, journal, run_id, halt, obs, started).await;
             }
         }
@@ -357,33 +351,27 @@ async fn attempt(
 
 /// What a unit's outcomes mean for the run: a second signal ends it at once; a failure rolls
 /// back everything done (the group's other members were let finish); a stop halts it.
-enum Verdict {
+enum Verdict<'a> {
     Done,
     Aborted(usize),
     Failed(usize, RunStepError),
-    Halted(usize, Place),
+    Halted(Halt<'a>),
 }
 
-/// Where in a step a stop halted the run (see [`Halt`]).
-enum Place {
-    Before,
-    During,
-    After,
-}
-
-impl Verdict {
-    fn of(outcomes: Vec<(usize, Result<bool, RunStepError>)>) -> Self {
+impl<'a> Verdict<'a> {
+    fn of(outcomes: Vec<(usize, Result<bool, RunStepError>)>, steps: &'a [StepDef]) -> Self {
         let mut verdict = Self::Done;
         for (k, result) in outcomes {
+            let id = steps[k].id.as_str();
             let this = match result {
                 Ok(_) => continue,
                 Err(RunStepError::Aborted) => Self::Aborted(k),
-                Err(RunStepError::NotStarted) => Self::Halted(k, Place::Before),
+                Err(RunStepError::NotStarted) => Self::Halted(Halt::Before(id)),
                 Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
-                    Self::Halted(k, Place::After)
+                    Self::Halted(Halt::After(id))
                 }
                 Err(RunStepError::Step(StepError::Interrupted { .. })) => {
-                    Self::Halted(k, Place::During)
+                    Self::Halted(Halt::During(id))
                 }
                 Err(error) => Self::Failed(k, error),
             };

@@ -202,20 +202,23 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
 }
 
 /// Members of a parallel group run at once, so none may touch what another changes (or
-/// checks): the later one fails to plan, which stops the run before it starts.
+/// checks), counting a resource as the unit AWS changes it in ([`Resource::unit`]): the later
+/// one fails to plan, which stops the run before it starts.
 fn overlaps(steps: &mut [PlannedStep]) {
-    let mut owners: HashMap<(&str, String), &str> = HashMap::new();
+    let mut owners: HashMap<(&str, Resource), &str> = HashMap::new();
     let mut found: Vec<(usize, String)> = Vec::new();
     for (k, step) in steps.iter().enumerate() {
         let Some(group) = &step.group else {
             continue;
         };
-        let touched: BTreeSet<String> = step
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::Keep)
-            .map(|c| c.resource.to_string())
-            .collect();
+        // In plan order, each once.
+        let mut touched: Vec<Resource> = Vec::new();
+        for change in step.changes.iter().filter(|c| c.action != Action::Keep) {
+            let unit = change.resource.unit();
+            if !touched.contains(&unit) {
+                touched.push(unit);
+            }
+        }
         for resource in touched {
             match owners.get(&(group.as_str(), resource.clone())) {
                 Some(other) => found.push((

@@ -96,6 +96,13 @@ impl Console {
         });
     }
 
+    /// The spinner names the steps running now; false when there is no spinner.
+    fn show_active(&self) -> bool {
+        let message = format!("{}: working", self.active.join(", "));
+        self.terminal
+            .with_bar(|bar| bar.as_ref().map(|bar| bar.set_message(message)).is_some())
+    }
+
     fn finish_bar(&mut self) {
         if let Some(bar) = self.terminal.with_bar(Option::take) {
             bar.finish_and_clear();
@@ -109,15 +116,11 @@ impl Observer for Console {
         self.line(&title);
         self.active.push(id.to_owned());
         self.together |= self.active.len() > 1;
-        let message = format!("{}: working", self.active.join(", "));
-        if self.terminal.with_bar(|bar| {
-            bar.as_ref()
-                .map(|bar| bar.set_message(message.clone()))
-                .is_some()
-        }) {
+        if self.show_active() {
             return;
         }
         if self.format == Format::Human && std::io::stderr().is_terminal() {
+            let message = format!("{}: working", self.active.join(", "));
             let bar = ProgressBar::new_spinner().with_message(message);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} {elapsed}")
@@ -142,12 +145,7 @@ impl Observer for Console {
         if self.active.is_empty() {
             self.finish_bar();
         } else {
-            let message = format!("{}: working", self.active.join(", "));
-            self.terminal.with_bar(|bar| {
-                if let Some(bar) = bar {
-                    bar.set_message(message);
-                }
-            });
+            self.show_active();
         }
         self.step_line(
             id,

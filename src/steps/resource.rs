@@ -125,6 +125,21 @@ impl Resource {
         }
     }
 
+    /// What a change of this resource changes as a whole, which two changes at once must not
+    /// share: an environment takes one update at a time (its properties, options, CNAME, a
+    /// restart), and a `.env` file is rewritten whole; anything else is itself.
+    pub fn unit(&self) -> Self {
+        match self {
+            Self::Property { environment, .. }
+            | Self::EnvOption { environment, .. }
+            | Self::Cname { environment } => Self::Environment {
+                name: environment.clone(),
+            },
+            Self::EnvKey { parameter, .. } => Self::parameter(parameter),
+            other => other.clone(),
+        }
+    }
+
     /// The Parameter Store parameter a change writes, if any: every change to it (its value,
     /// or a key inside it) moves its version on.
     pub fn held_by(&self) -> Option<&str> {
