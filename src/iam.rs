@@ -52,7 +52,7 @@ pub mod arn {
         format!("arn:aws:ssm:*:*:parameter/{}", name.trim_start_matches('/'))
     }
 
-    /// A path and every parameter below it (GetParametersByPath authorizes on the path).
+    /// A path and every parameter below it.
     pub fn parameters_under(prefix: &str) -> [String; 2] {
         let path = format!("arn:aws:ssm:*:*:parameter/{}", prefix.trim_matches('/'));
         [format!("{path}/*"), path]

@@ -114,7 +114,7 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
             .collect()
     };
     // Staging's parameters are written; production's are only read; nothing else.
-    for write in ["ssm:PutParameter", "ssm:DeleteParameter"] {
+    for write in ["ssm:PutParameter", "ssm:DeleteParameters"] {
         assert_eq!(
             on(write),
             [
@@ -126,12 +126,13 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
         );
     }
     assert_eq!(
-        on("ssm:GetParametersByPath"),
+        on("ssm:GetParameters"),
         [
             "arn:aws:ssm:*:*:parameter/shop/prod",
             "arn:aws:ssm:*:*:parameter/shop/prod/*",
             "arn:aws:ssm:*:*:parameter/shop/staging",
             "arn:aws:ssm:*:*:parameter/shop/staging/*",
+            "arn:aws:ssm:*:*:parameter/shop/staging/RUN_MIGRATIONS",
         ]
     );
     for write in [

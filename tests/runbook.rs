@@ -390,3 +390,18 @@ fn workers_restart_in_waves_and_a_failure_stops_the_rest() {
         out.stderr
     );
 }
+
+/// ListCommandInvocations shows only the first 2,500 characters of a worker's output: a longer
+/// environment is read whole, or the settings past the cut would look missing.
+#[test]
+fn a_worker_environment_longer_than_the_listed_output_is_read_whole() {
+    let world = World::start();
+    // Sorted before QUEUE_URL in `printenv`'s output.
+    world.put_param("/shop/staging/A_FILLER", &"x".repeat(3000));
+    let pb = world.playbook(
+        "workers.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    targets:\n      Role: queue-worker\n    expect_env:\n      from: /shop/staging/\n      keys: [QUEUE_URL, DB_HOST]\n",
+    );
+    let out = world.standin(&["run", "--yes", &pb]).expect(0);
+    assert!(out.stdout.contains("workers"), "{}", out.stdout);
+}

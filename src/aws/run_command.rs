@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ssm::types::{CommandInvocationStatus, Target};
+use aws_sdk_ssm::types::{CommandInvocation, CommandInvocationStatus, CommandPluginStatus, Target};
 use aws_sdk_ssm::Client;
 
 use super::{AwsError, Call, Poller};
@@ -112,10 +112,11 @@ pub async fn run(
         .to_owned();
     let started = Instant::now();
     let mut poller = Poller::new(waits);
-    let instances = loop {
+    let invocations = loop {
         let mut pages = client
             .list_command_invocations()
             .command_id(&id)
+            .details(true)
             .into_paginator()
             .send();
         let mut all = Vec::new();
@@ -127,10 +128,7 @@ pub async fn run(
             );
         }
         if !all.is_empty() && all.iter().all(|i| finished(i.status())) {
-            break all
-                .iter()
-                .filter_map(|i| i.instance_id().map(str::to_owned))
-                .collect::<Vec<_>>();
+            break all;
         }
         if all.is_empty() && started.elapsed() > RESOLVE_GRACE {
             return Err(AwsError::new("SSM.SendCommand", "NoTargets", format!("command {id} reached no instance: no running managed instance matches {targets}")));
@@ -142,8 +140,13 @@ pub async fn run(
         );
         poller.wait("SSM.ListCommandInvocations", &what).await?;
     };
-    let mut outcomes = Vec::with_capacity(instances.len());
-    for instance in instances {
+    let mut outcomes = Vec::with_capacity(invocations.len());
+    for invocation in &invocations {
+        let instance = invocation.instance_id().unwrap_or_default().to_owned();
+        if let Some(outcome) = listed(invocation, &instance) {
+            outcomes.push(outcome);
+            continue;
+        }
         let out = client
             .get_command_invocation()
             .command_id(&id)
@@ -163,4 +166,28 @@ pub async fn run(
         });
     }
     Ok(outcomes)
+}
+
+/// The most ListCommandInvocations shows of a plugin's output; GetCommandInvocation gives up
+/// to 24,000 characters of each stream.
+const LISTED_OUTPUT: usize = 2500;
+
+/// An instance's outcome from the list alone, where it is whole: a success of one plugin whose
+/// output is shorter than the list's cut and holds no error stream (AWS appends stderr to the
+/// plugin's output after a marker). Otherwise `None`, and the streams are read one by one.
+fn listed(invocation: &CommandInvocation, instance: &str) -> Option<Invocation> {
+    let [plugin] = invocation.command_plugins() else {
+        return None;
+    };
+    let output = plugin.output().unwrap_or_default();
+    let whole = plugin.status() == Some(&CommandPluginStatus::Success)
+        && output.chars().count() < LISTED_OUTPUT
+        && !output.contains("----------ERROR-------");
+    whole.then(|| Invocation {
+        instance: instance.to_owned(),
+        status: "Success".to_owned(),
+        code: plugin.response_code(),
+        stdout: output.to_owned(),
+        stderr: String::new(),
+    })
 }

@@ -27,7 +27,7 @@ pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
         Grant::new(
             &[
                 "ssm:PutParameter",
-                "ssm:DeleteParameter",
+                "ssm:DeleteParameters",
                 "ssm:GetParameter",
                 "ssm:GetParameters",
                 "ssm:GetParameterHistory",
@@ -329,29 +329,40 @@ impl Undo for ParamsUndo {
                 .await
                 .map_err(StepError::aws(&several(&restored)))?
         };
-        let done = pace::all(todo.len(), pace::MAX, |i| {
-            let (p, now) = (todo[i], &now);
-            async move {
-                match p.prior() {
-                    Some(prior) => {
-                        let attrs = now.get(&p.name).cloned().unwrap_or_default();
-                        let version = ssm::restore_version(client, &p.name, &prior, &attrs).await?;
-                        Ok(format!(
-                            "{}: restored version {} (as new version {version})",
-                            p.name, prior.version
-                        ))
-                    }
-                    None => ssm::delete(client, &p.name)
-                        .await
-                        .map(|()| format!("{}: deleted (it did not exist before the run)", p.name)),
-                }
-            }
+        // Restores one by one; deletions of what did not exist before, 10 per call.
+        let (restores, deletes): (Vec<&ParamUndo>, Vec<&ParamUndo>) =
+            todo.into_iter().partition(|p| p.before.is_some());
+        let batches: Vec<Vec<String>> = deletes
+            .chunks(ssm::BATCH_DELETE)
+            .map(|batch| batch.iter().map(|p| p.name.clone()).collect())
+            .collect();
+        let (restores, batches, now) = (&restores, &batches, &now);
+        let done = pace::all(restores.len() + batches.len(), pace::MAX, |i| async move {
+            let Some(p) = restores.get(i) else {
+                let names = &batches[i - restores.len()];
+                ssm::delete_many(client, names).await?;
+                return Ok(names
+                    .iter()
+                    .map(|name| format!("{name}: deleted (it did not exist before the run)"))
+                    .collect());
+            };
+            let prior = p.prior().expect("restores have a prior version");
+            let attrs = now.get(&p.name).cloned().unwrap_or_default();
+            let version = ssm::restore_version(client, &p.name, &prior, &attrs).await?;
+            Ok(vec![format!(
+                "{}: restored version {} (as new version {version})",
+                p.name, prior.version
+            )])
         })
         .await;
         if let Some((i, e)) = done.error {
-            return Err(StepError::aws(&todo[i].name)(e));
+            let names = match restores.get(i) {
+                Some(p) => p.name.clone(),
+                None => several(&batches[i - restores.len()]),
+            };
+            return Err(StepError::aws(&names)(e));
         }
-        lines.extend(done.answers.into_iter().flatten().rev());
+        lines.extend(done.answers.into_iter().flatten().flatten().rev());
         if lines.is_empty() {
             lines.push("parameters already as before the run".to_owned());
         }

@@ -3,6 +3,7 @@
 //! tier, data type, allowed pattern, policies) travel with the values.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -29,6 +30,10 @@ pub struct CopyParameters {
     /// `copy` (default) writes `from` onto `to`; `swap` exchanges both sides.
     #[serde(default)]
     mode: Mode,
+    /// Both sides as this process's last plan read them, by full name: the check before the
+    /// write decrypts again only what was written since (see [`ssm::reread`]).
+    #[serde(skip)]
+    seen: Arc<Mutex<BTreeMap<String, Param>>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -89,10 +94,7 @@ impl Step for CopyParameters {
             to.to_vec()
         };
         Needs {
-            plan: params::read_grants(
-                &["ssm:GetParametersByPath", "ssm:GetParameters"],
-                [from, to].concat(),
-            ),
+            plan: params::read_grants(&["ssm:GetParameters"], [from, to].concat()),
             run: params::write_grants(written),
         }
     }
@@ -106,6 +108,11 @@ impl Step for CopyParameters {
         let target = ssm::get_tree(client, &to)
             .await
             .map_err(StepError::aws(&to))?;
+        *self.seen.lock().expect("not poisoned") = source
+            .values()
+            .chain(target.values())
+            .map(|p| (p.name.clone(), p.clone()))
+            .collect();
         let names: Vec<&String> = match &self.keys {
             Some(keys) => keys.iter().collect(),
             None => source.keys().collect(),
@@ -136,7 +143,7 @@ impl Step for CopyParameters {
     }
 
     /// Reads only the parameters the plan writes (both sides of each), in batches, instead
-    /// of both prefixes again.
+    /// of both prefixes again, and decrypts only those written since the plan read them.
     async fn replan(&self, ctx: &Ctx, planned: &[Change]) -> Result<Prepared, StepError> {
         let (from, to) = (prefix(&self.from), prefix(&self.to));
         // In the plan's order (a swap lists each name twice).
@@ -154,7 +161,8 @@ impl Step for CopyParameters {
             .iter()
             .flat_map(|n| [format!("{from}{n}"), format!("{to}{n}")])
             .collect();
-        let read = ssm::get_many(&ctx.aws.ssm, &full)
+        let seen = self.seen.lock().expect("not poisoned").clone();
+        let read = ssm::reread(&ctx.aws.ssm, &full, &seen)
             .await
             .map_err(StepError::aws(&to))?;
         let side = |prefix: &str| -> BTreeMap<String, Param> {

@@ -85,6 +85,7 @@ impl Step for PutParameters {
                     key_id,
                     // Attributes stay as they are.
                     attrs: Default::default(),
+                    modified: None,
                 },
                 current,
             });

@@ -307,11 +307,10 @@ impl Step for WorkersRestart {
             Grant::any(&["ssm:ListCommandInvocations", "ssm:GetCommandInvocation"]),
         ];
         if let Some(expect) = &self.expect_env {
-            run.push(Grant::new(
-                &["ssm:GetParametersByPath"],
-                arn::parameters_under(&expect.from),
+            run.extend(super::params::read_grants(
+                &["ssm:GetParameters"],
+                arn::parameters_under(&expect.from).to_vec(),
             ));
-            run.push(Grant::any(&["kms:Decrypt"]));
         }
         Needs {
             plan: Vec::new(),
