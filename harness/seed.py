@@ -191,3 +191,49 @@ def seed_instances_and_alb(endpoint_url):
         Certificates=[{"CertificateArn": cert_arn}],
         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}],
     )
+
+
+# A second world, for `standin init`: two applications whose names use other words than the
+# incident's (live/beta, prd/uat), in another zone, with workers tagged by application.
+OTHER_ZONE = "example.org."
+OTHER_APPS = {
+    # app: (production word, staging word, production host, staging host)
+    "books": ("live", "beta", "www.example.org", "beta.example.org"),
+    "maps": ("prd", "uat", "maps.example.org", "uat.maps.example.org"),
+}
+
+
+def seed_other(endpoint_url):
+    route53, ssm, eb, ec2 = (client(s, endpoint_url) for s in ("route53", "ssm", "elasticbeanstalk", "ec2"))
+    stack = eb.list_available_solution_stacks()["SolutionStacks"][0]
+    zone_id = route53.create_hosted_zone(Name=OTHER_ZONE, CallerReference="standin-other-world")["HostedZone"]["Id"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    changes = []
+    for app, (prod, staging, prod_host, staging_host) in OTHER_APPS.items():
+        eb.create_application(ApplicationName=app)
+        for word, host in ((prod, prod_host), (staging, staging_host)):
+            env = f"{app}-{word}"
+            settings = [
+                {"Namespace": PROPERTIES_NAMESPACE, "OptionName": "STAGE", "Value": "production" if word == prod else "staging"},
+                {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "4" if word == prod else "1"},
+                {"Namespace": "aws:autoscaling:asg", "OptionName": "MaxSize", "Value": "8" if word == prod else "2"},
+            ]
+            eb.create_environment(ApplicationName=app, EnvironmentName=env, SolutionStackName=stack,
+                                  CNAMEPrefix=env, OptionSettings=settings,
+                                  Tier={"Name": "WebServer", "Type": "Standard"})
+            cname = f"{env}.us-east-1.elasticbeanstalk.com"
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": host, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": cname}]}})
+            for key, value, ptype in (
+                ("DB_HOST", f"{app}-{word}-db.internal", "String"),
+                ("QUEUE_URL", f"https://sqs.us-east-1.amazonaws.com/123456789012/{app}-{word}", "String"),
+                ("SITE_URL", f"https://{host}", "String"),
+                ("API_KEY", f"{app}-{word}-secret-key", "SecureString"),
+            ):
+                ssm.put_parameter(Name=f"/{app}/{word}/{key}", Value=value, Type=ptype)
+        for i in (1, 2):
+            tags = {"Name": f"{app}-worker-{i}", "Role": "queue-worker", "Stage": staging, "App": app}
+            ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.small",
+                              TagSpecifications=[{"ResourceType": "instance",
+                                                  "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
 
 use crate::config::{Location, LockTable};
 use crate::report::Format;
@@ -49,6 +49,23 @@ pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub output: Format,
+    /// Print only errors and the final line (a run's outcome, a plan's summary). A run that
+    /// asks for confirmation still shows its plan first.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print each AWS call as it ends, with its HTTP status and duration (never what
+    /// was sent or received), on stderr. A run's `log.txt` beside its journal has them anyway.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// Color text for people: `auto` on a terminal unless `NO_COLOR` is set or `TERM=dumb`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: crate::report::color::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -63,7 +80,7 @@ pub enum Command {
         #[command(flatten)]
         playbook: PlaybookArgs,
         /// Also save the plan (JSON) to FILE, for `standin run --plan FILE`.
-        #[arg(long = "out", short = 'o', value_name = "FILE")]
+        #[arg(long = "out", short = 'o', value_name = "FILE", value_hint = ValueHint::FilePath)]
         out: Option<PathBuf>,
         #[command(flatten)]
         guards: GuardArgs,
@@ -73,7 +90,7 @@ pub enum Command {
     /// stops before it.
     Run {
         /// The playbook (YAML); with `--plan`, default: the playbook the plan was made from.
-        #[arg(required_unless_present = "plan")]
+        #[arg(required_unless_present = "plan", value_hint = ValueHint::FilePath)]
         playbook: Option<PathBuf>,
         /// Override a playbook variable: `--var NAME=VALUE` (repeatable). With `--plan`, give
         /// the same ones as when planning (a plan keeps no values).
@@ -81,7 +98,7 @@ pub enum Command {
         vars: Vec<(String, String)>,
         /// Execute exactly this saved plan (`standin plan -o FILE`); refuse if the live state
         /// or the playbook changed since it was made.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         plan: Option<PathBuf>,
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
@@ -144,7 +161,7 @@ pub enum Command {
         #[arg(long)]
         dry: bool,
         /// Write the reports (report.json, report.md, junit.xml, report.html) to DIR.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
         report: Option<PathBuf>,
         /// POST a summary (JSON: Slack-compatible `text` plus the report's fields) to URL
         /// when the drill ends. A failed post is reported and never fails the drill.
@@ -166,7 +183,7 @@ pub enum Command {
         #[arg(long, value_enum, value_delimiter = ',')]
         format: Vec<crate::report::ReportFormat>,
         /// Where to write them.
-        #[arg(long, value_name = "DIR", default_value = ".")]
+        #[arg(long, value_name = "DIR", default_value = ".", value_hint = ValueHint::DirPath)]
         dir: PathBuf,
     },
     /// List past runs and drills: date, kind, outcome, recovery time, who ran it.
@@ -179,6 +196,49 @@ pub enum Command {
     Status { run_id: Option<String> },
     /// List the step kinds this build knows.
     Kinds,
+    /// Draft a first playbook from the live account, per production/staging pair of Elastic
+    /// Beanstalk environments found by name (prod, production, prd, live / staging, stage,
+    /// stg, beta, preprod, uat): parameters to copy, capacity, restart, health gate, DNS,
+    /// the staging URL's lock, queue workers, the production gate and the database guard.
+    /// Read calls only: elasticbeanstalk:DescribeEnvironments, DescribeEnvironmentResources,
+    /// DescribeConfigurationSettings; ssm:DescribeParameters, GetParameters (no decryption);
+    /// route53:ListHostedZones, ListResourceRecordSets; tag:GetResources. Writes
+    /// DIR/promote-APP.yaml and DIR/playbook.schema.json; never over a file unless --force.
+    Init {
+        /// Where to write the drafts.
+        #[arg(long, value_name = "DIR", default_value = "playbooks", value_hint = ValueHint::DirPath)]
+        dir: PathBuf,
+        /// Production's environment (with --staging): draft this pair only.
+        #[arg(long, value_name = "ENV", requires = "staging")]
+        prod: Option<String>,
+        /// Staging's environment (with --prod).
+        #[arg(long, value_name = "ENV", requires = "prod")]
+        staging: Option<String>,
+        /// Take every pair found without asking (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Write over existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of the playbook format, for editors: with the YAML language
+    /// server (VS Code's YAML extension, Neovim, Helix, JetBrains), a playbook whose first
+    /// line is `# yaml-language-server: $schema=PATH` gets completion and checks as you type.
+    Schema,
+    /// Print the completion script for a shell. Bash: `standin completions bash >
+    /// ~/.local/share/bash-completion/completions/standin`; zsh: into a directory on `$fpath`
+    /// as `_standin`; fish: `~/.config/fish/completions/standin.fish`; PowerShell: add
+    /// `standin completions powershell | Out-String | Invoke-Expression` to `$PROFILE`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff: `standin man | man -l -`), or write one page per command
+    /// into DIR (`standin.1`, `standin-run.1`, ...), e.g. `/usr/local/share/man/man1`.
+    Man {
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+        dir: Option<PathBuf>,
+    },
     /// Print the least-privilege IAM policy (JSON) a playbook needs, e.g. for a break-glass
     /// role created ahead of time. Calls nothing.
     IamPolicy {
@@ -234,6 +294,7 @@ fn builtin_guard(name: &str) -> Result<String, String> {
 #[derive(Debug, Clone, Args)]
 pub struct PlaybookArgs {
     /// The playbook (YAML).
+    #[arg(value_hint = ValueHint::FilePath)]
     pub playbook: PathBuf,
     /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]

@@ -5,10 +5,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where and as whom to call AWS; the playbook's `aws:` block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {
     /// Region for regional services (SSM, Elastic Beanstalk). Default: the standard chain.
@@ -24,7 +25,7 @@ pub struct AwsSettings {
 }
 
 /// A `--state` value: a directory, or `s3://BUCKET/PREFIX`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "String")]
 pub enum Location {
     Dir(PathBuf),
@@ -64,7 +65,7 @@ impl fmt::Display for Location {
 }
 
 /// A `--lock` value: `dynamodb://TABLE`, a table whose partition key is the string `LockID`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "String")]
 pub struct LockTable(pub String);
 
@@ -85,7 +86,7 @@ impl TryFrom<String> for LockTable {
 /// A playbook's `state:` block: where its runs are kept when no `--state` / `--lock` (or their
 /// environment variables) say otherwise. Commands without a playbook (`status`, `resume`,
 /// `rollback`) still need the flags, which every suggested command repeats.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateBlock {
     /// `s3://BUCKET/PREFIX` or a directory.

@@ -93,6 +93,9 @@ pub enum Error {
     NoConfirmation,
     #[error("cannot plan step `{step}`: {message}\nnothing was changed")]
     Plan { step: String, message: String },
+    /// `init` could not read what it drafts from.
+    #[error("cannot read the account: {0}\nnothing was written")]
+    Account(#[from] crate::aws::AwsError),
     #[error("refused before any change:\n{}\nnothing was changed; fix the playbook or the world, or overrule a built-in guard with `--force-guard NAME`", lines(.0))]
     Refused(Vec<String>),
     #[error("the saved plan is stale; nothing was changed:\n{}\nmake a new plan (`standin plan -o FILE`), review it, and run that", lines(.0))]
@@ -129,7 +132,8 @@ impl Error {
             | Self::NotResumable(_) => Exit::NotStarted,
             // Nothing can have changed before the state is locked.
             Self::Lock(LockError::Failed { .. } | LockError::Unreadable { .. }) => Exit::NotStarted,
-            Self::Plan { .. } => Exit::RolledBack,
+            // A call failed before anything changed, as when a plan cannot be made.
+            Self::Plan { .. } | Self::Account(_) => Exit::RolledBack,
             // The journal could not be written mid-run: what happened is uncertain, unless
             // no step had journaled an intent yet.
             Self::Engine(EngineError::Journal { changed: true, .. }) => Exit::HumanNeeded,

@@ -144,3 +144,38 @@ fn readme_lists_exactly_the_exit_codes_the_code_decides() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains(&Exit::help()));
 }
+
+/// Cargo.toml's `rust-version` is at least what every locked dependency declares it needs:
+/// cargo refuses an older compiler by it (instead of failing deep in a dependency), and
+/// clippy's `incompatible_msrv` checks standin's own code against it.
+#[test]
+fn the_minimum_rust_version_covers_every_dependency() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let version = |v: &str| -> Vec<u64> { v.split('.').map(|n| n.parse().unwrap()).collect() };
+    let packages = metadata["packages"].as_array().unwrap();
+    let ours = packages
+        .iter()
+        .find(|p| p["name"] == "standin")
+        .and_then(|p| p["rust_version"].as_str())
+        .expect("Cargo.toml sets rust-version");
+    let needed: Vec<(Vec<u64>, &str)> = packages
+        .iter()
+        .filter_map(|p| Some((version(p["rust_version"].as_str()?), p["name"].as_str()?)))
+        .filter(|(v, _)| *v > version(ours))
+        .collect();
+    assert!(
+        needed.is_empty(),
+        "rust-version {ours} is older than these dependencies need: {needed:?}"
+    );
+}

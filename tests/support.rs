@@ -109,6 +109,11 @@ impl Out {
 impl World {
     /// Starts an emulator seeded with the incident world.
     pub fn start() -> Self {
+        Self::seeded("incident")
+    }
+
+    /// Starts an emulator seeded with `seed` (harness/seed.py: `incident`, `other`, `none`).
+    pub fn seeded(seed: &str) -> Self {
         let python = std::env::var_os("STANDIN_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo().join("harness/.venv/bin/python"));
@@ -121,7 +126,7 @@ impl World {
         let log = std::fs::File::create(dir.path().join("emulator.log")).expect("log file");
         let mut child = Command::new(&python)
             .arg(repo().join("harness/emulator.py"))
-            .args(["serve", "--port", "0", "--seed", "incident"])
+            .args(["serve", "--port", "0", "--seed", seed])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -180,7 +185,13 @@ impl World {
 
     /// `standin ARGS` in the world's directory, against the emulator, with no stdin.
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_standin"));
+        self.program(env!("CARGO_BIN_EXE_standin"), args)
+    }
+
+    /// `PROGRAM ARGS` with standin's environment: in the world's directory, against the
+    /// emulator, with no stdin (e.g. `script`, to give standin a terminal).
+    pub fn program(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .current_dir(self.dir.path())
             .env("AWS_ENDPOINT_URL", &self.endpoint)
@@ -276,7 +287,6 @@ impl World {
             .expect("start standin")
     }
 
-    /// Waits (up to 30s) until the newest run's journal contains `text`.
     /// The records of run `run_id`'s journal in the local state.
     pub fn journal(&self, run_id: &str) -> Vec<serde_json::Value> {
         let path = self
@@ -292,6 +302,7 @@ impl World {
             .collect()
     }
 
+    /// Waits (up to 30s) until the newest run's journal contains `text`.
     pub fn wait_for_journal(&self, text: &str) {
         let runs = self.dir.path().join(".standin/runs");
         for _ in 0..300 {

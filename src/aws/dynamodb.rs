@@ -22,7 +22,7 @@ pub struct Item {
 impl Item {
     pub fn new(config: &aws_config::SdkConfig, table: &str, key: &str) -> Self {
         Self {
-            client: aws_sdk_dynamodb::Client::new(config),
+            client: super::client!(aws_sdk_dynamodb, config),
             table: table.to_owned(),
             key: key.to_owned(),
         }

@@ -17,7 +17,7 @@ pub struct Caller {
 
 /// Asks STS who the caller is.
 pub async fn caller(config: &SdkConfig) -> Result<Caller, AwsError> {
-    let out = aws_sdk_sts::Client::new(config)
+    let out = super::client!(aws_sdk_sts, config)
         .get_caller_identity()
         .send()
         .await
@@ -59,7 +59,7 @@ pub async fn simulate(
     actions: &[String],
     resources: &[String],
 ) -> Result<Vec<Decision>, AwsError> {
-    let client = aws_sdk_iam::Client::new(config);
+    let client = super::client!(aws_sdk_iam, config);
     let mut decisions = Vec::new();
     let mut marker = None;
     loop {

@@ -6,6 +6,7 @@
 //! `aws:` block overrides the chain where it says something.
 
 pub mod acm;
+mod calls;
 pub mod cli;
 pub mod dynamodb;
 pub mod eb;
@@ -16,6 +17,7 @@ pub mod route53;
 pub mod run_command;
 pub mod s3;
 pub mod ssm;
+pub mod tagging;
 
 use std::time::Duration;
 
@@ -30,6 +32,19 @@ use crate::config::AwsSettings;
 
 use crate::stop::{Interrupted, Waits};
 
+/// A client of service crate `$sdk` from an `SdkConfig`, with every call logged (see
+/// [`calls`]).
+macro_rules! client {
+    ($sdk:ident, $config:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor(crate::aws::calls::Logged)
+                .build(),
+        )
+    };
+}
+pub(crate) use client;
+
 /// The service clients a step may use. Building them makes no network call.
 #[derive(Clone, Debug)]
 pub struct Clients {
@@ -38,6 +53,7 @@ pub struct Clients {
     pub elasticbeanstalk: aws_sdk_elasticbeanstalk::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub acm: aws_sdk_acm::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Clients {
@@ -49,11 +65,12 @@ impl Clients {
     pub async fn load(settings: &AwsSettings) -> Self {
         let config = config(settings).await;
         Self {
-            route53: aws_sdk_route53::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
-            elasticbeanstalk: aws_sdk_elasticbeanstalk::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            acm: aws_sdk_acm::Client::new(&config),
+            route53: client!(aws_sdk_route53, &config),
+            ssm: client!(aws_sdk_ssm, &config),
+            elasticbeanstalk: client!(aws_sdk_elasticbeanstalk, &config),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, &config),
+            acm: client!(aws_sdk_acm, &config),
+            tagging: client!(aws_sdk_resourcegroupstagging, &config),
         }
     }
 }

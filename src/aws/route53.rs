@@ -25,10 +25,13 @@ pub struct Zone {
 }
 
 /// Alias target of an alias record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alias {
+    /// The target's DNS name, e.g. a load balancer's or an Elastic Beanstalk environment's.
     pub dns_name: String,
+    /// The hosted zone id of the target (each AWS service and region has its own).
     pub hosted_zone_id: String,
+    /// Whether Route 53 checks the target's health before answering with it.
     #[serde(default)]
     pub evaluate_target_health: bool,
 }
@@ -378,6 +381,36 @@ async fn scan<T>(
             .set_start_record_type(page.next_record_type().cloned())
             .set_start_record_identifier(page.next_record_identifier().map(str::to_owned));
     }
+}
+
+/// Every hosted zone of the account (ListHostedZones, page after page).
+pub async fn zones(client: &Client) -> Result<Vec<Zone>, AwsError> {
+    let mut zones = Vec::new();
+    let mut pages = client.list_hosted_zones().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        zones.extend(
+            page.op("Route53.ListHostedZones")?
+                .hosted_zones()
+                .iter()
+                .map(|z| Zone {
+                    id: bare_id(z.id()),
+                    name: fqdn(z.name()),
+                }),
+        );
+    }
+    Ok(zones)
+}
+
+/// Every record set of a zone standin could change; those it could not restore exactly (CIDR,
+/// geoproximity routing) are left out.
+pub async fn records(client: &Client, zone: &Zone) -> Result<Vec<RecordSet>, AwsError> {
+    let mut all = Vec::new();
+    scan(client, zone, &zone.name, None, 300, |rs| {
+        all.extend(RecordSet::from_sdk(rs).ok());
+        ControlFlow::<()>::Continue(())
+    })
+    .await?;
+    Ok(all)
 }
 
 /// Reads the record set with this name, type and set identifier, if it exists.

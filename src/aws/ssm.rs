@@ -376,6 +376,29 @@ async fn described(
     Ok(found)
 }
 
+/// The names of every parameter in a path (below `/`), 50 per DescribeParameters page; no
+/// value is read.
+pub async fn all_names(client: &Client) -> Result<Vec<String>, AwsError> {
+    Ok(described(client, "Path", "Recursive", vec!["/".to_owned()])
+        .await?
+        .into_keys()
+        .collect())
+}
+
+/// The values of the named parameters that are not SecureStrings, without decrypting
+/// anything (10 names per GetParameters); secrets and absent names are left out.
+pub async fn plain_values(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, String>, AwsError> {
+    Ok(get_batched(client, names, false)
+        .await?
+        .iter()
+        .filter(|p| p.r#type() != Some(&ParameterType::SecureString))
+        .filter_map(|p| Some((p.name()?.to_owned(), p.value()?.to_owned())))
+        .collect())
+}
+
 /// Current versions of the named parameters without decrypting them, keyed by name; absent
 /// ones are left out (10 names per call).
 pub async fn versions(

@@ -54,7 +54,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal, crate::stop::Stop::default()).await;
     let forced = args.guards.forced();
-    let plan = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
+    let plan = super::run::checked_plan(cli, &pb, &ctx, &forced, args.yes).await?;
     let snapshot = drill::snapshot(&plan);
     super::confirm(
         args.yes,
@@ -68,8 +68,8 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
     let run_id = State::new_run_id();
     let mut journal = state.create_journal(&run_id, &lock).await?;
     if cli.output == Format::Human {
-        report::line(&format!(
-            "\nDrill {run_id} (journal: {})",
+        report::detail(&format!(
+            "\nDrill {run_id} (journal: {})\n",
             journal.location()
         ));
     }
@@ -166,7 +166,7 @@ impl Rest<'_> {
         let report = engine::rollback(&view, self.ctx, journal, false, &reason, console).await?;
         if report.outcome == Outcome::RollbackIncomplete {
             if self.output == Format::Human {
-                report::print(&format!(
+                report::outcome(&format!(
                     "\n{}",
                     report::human_report(&report, &self.state_flag)
                 ));
@@ -198,7 +198,7 @@ pub(super) async fn conclude(
     let doc = super::reports::document(state, run_id).await?;
     match cli.output {
         Format::Json => report::print_json(&doc),
-        Format::Human => report::print(&format!(
+        Format::Human => report::outcome(&format!(
             "\n{}",
             report::human_drill(&doc, &super::state_flag(cli))
         )),

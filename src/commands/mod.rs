@@ -2,6 +2,8 @@
 
 mod drill;
 mod dry;
+mod init;
+mod manual;
 mod plan;
 mod reports;
 mod resume;
@@ -32,6 +34,9 @@ use crate::stop::Stop;
 /// Parses the command line, runs the command, and turns the result into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::report::color::choose(cli.color);
+    crate::report::set_quiet(cli.quiet);
+    crate::log::set_verbose(cli.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -156,6 +161,27 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             kinds(cli.output);
             Ok(Exit::Success)
         }
+        Command::Init {
+            dir,
+            prod,
+            staging,
+            yes,
+            force,
+        } => {
+            let args = init::InitArgs {
+                dir,
+                only: prod.as_deref().zip(staging.as_deref()),
+                yes: *yes,
+                force: *force,
+            };
+            init::init(cli, args).await
+        }
+        Command::Schema => {
+            report::print_json(&playbook::schema());
+            Ok(Exit::Success)
+        }
+        Command::Completions { shell } => manual::completions(*shell),
+        Command::Man { dir } => manual::man(dir.as_deref()),
     }
 }
 

@@ -29,7 +29,7 @@ pub(super) async fn plan(
     match cli.output {
         Format::Json => report::print_json(&doc),
         Format::Human => {
-            report::print(&doc.human());
+            report::outcome(&doc.human());
             if let Some(path) = out {
                 report::line(&format!(
                     "Saved to {}; run exactly this plan with: standin run --plan {}",

@@ -124,8 +124,8 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
                     .filter(|s| s.state.is_done())
                     .map(|s| s.id.as_str())
                     .collect();
-                report::line(&format!(
-                    "Run {run_id} of `{}`: done so far: {}. Planning the rest on live state:",
+                report::detail(&format!(
+                    "Run {run_id} of `{}`: done so far: {}. Planning the rest on live state:\n",
                     pb.name,
                     if done.is_empty() {
                         "nothing".to_owned()
@@ -134,7 +134,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
                     }
                 ));
             }
-            let expected = super::run::checked_plan(cli, &pb, &ctx, &forced).await?;
+            let expected = super::run::checked_plan(cli, &pb, &ctx, &forced, args.yes).await?;
             super::confirm(
                 args.yes,
                 &format!("This continues run {run_id}, changing live resources as planned above."),

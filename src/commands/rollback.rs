@@ -50,11 +50,17 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
         return Ok(Exit::Success);
     }
     if cli.output == Format::Human {
-        report::line(&format!(
-            "Run {run_id} of `{}`: will undo, in this order: {}",
+        let order = format!(
+            "Run {run_id} of `{}`: will undo, in this order: {}\n",
             view.playbook,
             stack.join(", ")
-        ));
+        );
+        // Under `-q`, shown only to a person asked to confirm.
+        if yes {
+            report::detail(&order);
+        } else {
+            report::print(&order);
+        }
     }
     super::confirm(
         yes,
@@ -77,7 +83,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
     }
     match cli.output {
         Format::Json => report::print_json(&report),
-        Format::Human => report::print(&report::human_report(&report, &super::state_flag(cli))),
+        Format::Human => report::outcome(&report::human_report(&report, &super::state_flag(cli))),
     }
     // For this command, everything put back is success (`run` says 1: its step failed).
     Ok(match report.outcome {

@@ -58,7 +58,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
     let terminal = Terminal::default();
     let ctx = super::context(&pb.aws, args.yes, &terminal, Stop::default()).await;
     let forced = args.guards.forced();
-    let fresh = checked_plan(cli, &pb, &ctx, &forced).await?;
+    let fresh = checked_plan(cli, &pb, &ctx, &forced, args.yes).await?;
     // The plan that every step must match: the saved one, which must still hold, or the one
     // just shown.
     let expected: PlanDoc = match saved {
@@ -82,7 +82,10 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
     let run_id = State::new_run_id();
     let mut journal = state.create_journal(&run_id, &lock).await?;
     if cli.output == Format::Human {
-        report::line(&format!("\nRun {run_id} (journal: {})", journal.location()));
+        report::detail(&format!(
+            "\nRun {run_id} (journal: {})\n",
+            journal.location()
+        ));
     }
     let mut console = Console::new(cli.output, terminal);
     let spec = Spec {
@@ -108,17 +111,20 @@ pub(super) fn stop() -> Stop {
     )
 }
 
-/// Plans every step on live state and shows the plan; refuses a plan that failed or that a
-/// guard blocks.
+/// Plans every step on live state and shows the plan (under `-q` only when a person is to
+/// confirm it: not with `yes`); refuses a plan that failed or that a guard blocks.
 pub(super) async fn checked_plan(
     cli: &Cli,
     pb: &Playbook,
     ctx: &Ctx,
     forced: &BTreeSet<String>,
+    yes: bool,
 ) -> Result<PlanDoc, Error> {
     let fresh = plan::plan_all(pb, ctx, forced).await;
-    if cli.output == Format::Human {
-        report::print(&fresh.human());
+    match cli.output {
+        Format::Human if yes => report::detail(&fresh.human()),
+        Format::Human => report::print(&fresh.human()),
+        Format::Json => {}
     }
     if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
         return Err(Error::Plan {
@@ -142,7 +148,7 @@ pub(super) async fn checked_plan(
 pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
     match cli.output {
         Format::Json => report::print_json(report),
-        Format::Human => report::print(&format!(
+        Format::Human => report::outcome(&format!(
             "\n{}",
             report::human_report(report, &super::state_flag(cli))
         )),

@@ -2,6 +2,7 @@
 //! each asserts is evaluated by [`crate::guards`] on the state a plan leads to.
 
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -41,34 +42,53 @@ pub enum Operand {
     Value(Resource),
 }
 
-/// The fields of a guard as written.
-#[derive(Debug, Deserialize)]
+/// The fields of a guard as written: one subject (`parameter`, `environment` with
+/// `property`, `record` with `type` and `zone`, or `touched`) and one condition.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Fields {
+#[schemars(rename = "Guard")]
+pub(super) struct Fields {
+    /// Shown when the guard fails; default: what it checks.
     #[serde(default)]
     name: Option<String>,
+    /// Subject: a Parameter Store parameter (SecureStrings take only `exists`).
     #[serde(default)]
     parameter: Option<String>,
+    /// Subject, with `property`: an Elastic Beanstalk environment.
     #[serde(default)]
     environment: Option<String>,
+    /// The environment property of `environment`.
     #[serde(default)]
     property: Option<String>,
+    /// Subject, with `type` and `zone`: a Route 53 record set, compared as its answer text.
     #[serde(default)]
     record: Option<String>,
+    /// The record's type, e.g. `CNAME`.
     #[serde(default, rename = "type")]
     rtype: Option<String>,
+    /// The record's hosted zone, e.g. `example.com`.
     #[serde(default)]
     zone: Option<String>,
+    /// Subject: the parameter `KEY` under every path, and the property `KEY` of every
+    /// environment, where the plan changes something.
     #[serde(default)]
     touched: Option<String>,
+    /// Condition: a text (quoted), or another resource: `{parameter: NAME}` or
+    /// `{environment: ENV, property: NAME}`.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     equals: Option<Value>,
+    /// Condition: not this text or resource's value.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     not_equals: Option<Value>,
+    /// Condition: a regular expression (Rust `regex` syntax) searched in the value.
     #[serde(default)]
     matches: Option<String>,
+    /// Condition: a regular expression that must not be found in the value.
     #[serde(default)]
     not_matches: Option<String>,
+    /// Condition: whether the subject exists.
     #[serde(default)]
     exists: Option<bool>,
 }

@@ -10,6 +10,7 @@ pub mod guard;
 mod interpolate;
 mod locate;
 mod plain;
+mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -22,6 +23,7 @@ use self::guard::Guard;
 use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
 use self::plain::{key_name, shown};
+pub use self::schema::schema;
 pub use crate::config::{AwsSettings, StateBlock};
 use crate::steps::{self, FieldError, KindDef, Step};
 

@@ -3,6 +3,7 @@
 //! text goes through [`print`], [`line`] or [`warn`], which escape what could disguise it on a
 //! terminal and never let a closed terminal stop standin.
 
+pub mod color;
 pub mod document;
 mod html;
 mod json;
@@ -14,6 +15,7 @@ mod progress;
 mod run;
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use self::json::print_json;
 pub use self::notify::notify;
@@ -75,9 +77,35 @@ impl ReportFormat {
 /// whatever could disguise it on a terminal. A closed or hung-up terminal (SIGHUP, a broken
 /// pipe) never stops standin: what it was doing matters more than its output.
 pub fn print(text: &str) {
-    let _ = std::io::stdout()
-        .lock()
-        .write_all(crate::escape::terminal(text).as_bytes());
+    let text = color::paint(&crate::escape::terminal(text), color::Stream::Stdout);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `-q`: only errors and each command's final line.
+pub fn set_quiet(on: bool) {
+    QUIET.store(on, Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// [`print`], except under `-q`: what a person can do without when all they want is the
+/// outcome (progress, where the journal is).
+pub fn detail(text: &str) {
+    if !quiet() {
+        print(text);
+    }
+}
+
+/// [`print`] of a command's end (a run's report, a plan): under `-q`, only its last line.
+pub fn outcome(text: &str) {
+    match text.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(last) if quiet() => print(&format!("{last}\n")),
+        _ => print(text),
+    }
 }
 
 /// [`print`] of one line.
@@ -87,9 +115,6 @@ pub fn line(text: &str) {
 
 /// One line on stderr (errors, warnings, signals), escaped as [`print`] does.
 pub fn warn(text: &str) {
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "{}",
-        crate::escape::terminal(text)
-    );
+    let text = color::paint(&crate::escape::terminal(text), color::Stream::Stderr);
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

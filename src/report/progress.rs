@@ -87,11 +87,14 @@ impl Console {
 
     /// A line of progress: above the spinner on a terminal, plain otherwise, none for JSON.
     fn line(&self, text: &str) {
-        if self.format == Format::Json {
+        if self.format == Format::Json || super::quiet() {
             return;
         }
         self.terminal.with_bar(|bar| match bar {
-            Some(bar) => bar.println(crate::escape::terminal(text)),
+            Some(bar) => bar.println(super::color::paint(
+                &crate::escape::terminal(text),
+                super::color::Stream::Stderr,
+            )),
             None => line(text),
         });
     }
@@ -119,7 +122,9 @@ impl Observer for Console {
         if self.show_active() {
             return;
         }
-        if self.format == Format::Human && std::io::stderr().is_terminal() {
+        // None under `-q` (nothing to show) or `-v` (call lines would tear it).
+        let spinner = !super::quiet() && !crate::log::verbose();
+        if self.format == Format::Human && spinner && std::io::stderr().is_terminal() {
             let message = format!("{}: working", self.active.join(", "));
             let bar = ProgressBar::new_spinner().with_message(message);
             bar.set_style(
@@ -184,7 +189,7 @@ impl Observer for Console {
             let mut said = said.lock().unwrap_or_else(PoisonError::into_inner);
             if !shown && said.get(id).map(String::as_str) != Some(what) {
                 said.insert(id.to_owned(), what.to_owned());
-                line(&format!("    {id}: waiting: {what} (at most {limit})"));
+                super::detail(&format!("    {id}: waiting: {what} (at most {limit})\n"));
             }
         }))
     }

@@ -108,6 +108,10 @@ enum Locking {
     Lease(Place, Duration),
 }
 
+/// A run's log beside its journal in a state directory (see [`crate::log`]); a state in S3
+/// keeps none (`-v` prints the same lines, for a CI job's log).
+const LOG: &str = "log.txt";
+
 /// The state a command works on: its runs, and the lock.
 pub struct State {
     location: Location,
@@ -221,7 +225,11 @@ impl State {
             Store::Dir(root) => {
                 let run_dir = root.join("runs").join(run_id);
                 let location = run_dir.join("journal.jsonl").display().to_string();
-                (dir::create(&run_dir, lock.fence()), location)
+                let created = dir::create(&run_dir, lock.fence());
+                if created.is_ok() {
+                    crate::log::to_file(&run_dir.join(LOG));
+                }
+                (created, location)
             }
             Store::Bucket(bucket) => {
                 let object = bucket.object(&path);
@@ -236,9 +244,16 @@ impl State {
         })
     }
 
-    /// Opens a run's journal, to read it and append to it under `lock`.
+    /// Opens a run's journal, to read it and append to it under `lock` (and its log, which
+    /// a rollback or resume goes on).
     pub async fn open_journal(&self, run_id: &str, lock: &Lock) -> Result<Journal, EngineError> {
-        Ok(self.journal(run_id, lock.fence()).await?)
+        let journal = self.journal(run_id, lock.fence()).await?;
+        if let Store::Dir(root) = &self.store {
+            if root.join(Self::journal_path(run_id)).is_file() {
+                crate::log::to_file(&root.join("runs").join(run_id).join(LOG));
+            }
+        }
+        Ok(journal)
     }
 
     async fn journal(&self, run_id: &str, fence: Fence) -> Result<Journal, ReadError> {

@@ -5,6 +5,7 @@
 //! what the run added, never a default certificate.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -18,7 +19,7 @@ use crate::config::AwsSettings;
 use crate::iam::{Grant, Needs};
 
 /// Fields of an `alb.add-certificate` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddCertificate {
     /// The load balancer's name, e.g. `shop-staging-alb`.

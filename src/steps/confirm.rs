@@ -2,6 +2,7 @@
 //! `--yes` answers it in automation; without a terminal and without `--yes` the run fails.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{
@@ -10,7 +11,7 @@ use super::{
 };
 
 /// Fields of a `confirm` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirm {
     /// The question, answered yes or no.

@@ -20,6 +20,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// The JSON Schema of a duration field: text as [`parse`] reads it.
+pub fn schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        // A number first, or a `${vars.NAME}` that becomes one.
+        "pattern": "^\\s*([0-9]|\\$\\{)",
+        "description": "a duration as people write it, at most 24 hours",
+        "examples": ["30s", "5m", "1h 30m"]
+    })
+}
+
 /// Deserializes a duration string, as [`parse`] reads it.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;

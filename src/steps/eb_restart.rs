@@ -2,6 +2,7 @@
 //! configuration) and wait until it is Ready. A restart has no undo.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::eb_shared::{self, environment, ready, wait_ready};
@@ -11,7 +12,7 @@ use super::{
 use crate::aws::eb;
 
 /// Fields of an `eb.restart` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Restart {
     /// The environment's name, e.g. `shop-staging`.

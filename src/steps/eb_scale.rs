@@ -5,6 +5,7 @@
 //! way. [`Capacity`] is what the plan compares where traffic moves to a stand-in.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::eb_shared::{self, Options, OptionsUndo};
@@ -29,7 +30,7 @@ pub const CAPACITY: [(&str, &str); 4] = [
 const SIZES: std::ops::RangeInclusive<u32> = 1..=10_000;
 
 /// Fields of an `eb.scale` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scale {
     /// The environment to scale, e.g. `shop-staging`.

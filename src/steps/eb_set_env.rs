@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::eb_shared::{self, Options, OptionsUndo};
@@ -14,7 +15,7 @@ use crate::aws::eb::OptionKey;
 use crate::config::AwsSettings;
 
 /// Fields of an `eb.set-env` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetEnv {
     /// The environment's name, e.g. `shop-staging`.

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::eb_shared::{self, Options, OptionsUndo};
@@ -14,7 +15,7 @@ use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::eb::OptionKey;
 
 /// Fields of an `eb.set-options` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetOptions {
     /// The environment's name, e.g. `shop-staging`.

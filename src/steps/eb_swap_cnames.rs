@@ -2,6 +2,7 @@
 //! them back, once it has checked that they still hold what the swap left.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::eb_shared::{self, environment, ready, wait_ready};
@@ -14,7 +15,7 @@ use crate::aws::eb;
 use crate::config::AwsSettings;
 
 /// Fields of an `eb.swap-cnames` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SwapCnames {
     /// One environment, e.g. the standby `shop-staging`.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::eb_shared::{self, environment};
@@ -14,13 +15,14 @@ use super::{
 use crate::aws::eb::{self, Env};
 
 /// Fields of an `eb.wait-healthy` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitHealthy {
     /// The environment's name.
     environment: String,
     /// How long to wait, e.g. `10m` (default `10m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
+    #[schemars(schema_with = "duration::schema")]
     within: Duration,
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aws::error_chain;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{
@@ -15,7 +16,7 @@ use super::{
 };
 
 /// Fields of an `http.check` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheck {
     /// The URL to GET. Redirects are not followed: a redirect is an answer.
@@ -28,9 +29,11 @@ pub struct HttpCheck {
     expect_body: Option<String>,
     /// How long to keep trying (default `2m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
+    #[schemars(schema_with = "duration::schema")]
     within: Duration,
     /// Pause between tries (default `2s`).
     #[serde(default = "default_every", deserialize_with = "duration::deserialize")]
+    #[schemars(schema_with = "duration::schema")]
     every: Duration,
     /// Connect to this address (`IP` or `IP:PORT`) instead of resolving the URL's host, like
     /// `curl --connect-to`: check an environment directly before DNS has moved, or where

@@ -6,6 +6,7 @@
 //! - `dns`: repoint the host name to a denial target (undo restores the record exactly).
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
@@ -19,7 +20,7 @@ use crate::config::AwsSettings;
 use crate::iam::{Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "strategy", rename_all = "lowercase")]
 pub enum LockUrl {
     Alb(AlbLock),
@@ -27,7 +28,7 @@ pub enum LockUrl {
 }
 
 /// `strategy: alb`: fixed-response rules on a load balancer's listeners.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlbLock {
     /// The host name to lock, e.g. `staging.example.com`.
@@ -55,7 +56,7 @@ pub struct AlbLock {
 }
 
 /// `strategy: dns`: the host name repointed to a target that denies access.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsLock {
     /// The host name to lock, e.g. `staging.example.com`.

@@ -191,7 +191,8 @@ pub trait Undo: Send + Sync {
 }
 
 /// A step kind: its playbook fields (serde, unknown fields denied) and its undo record type.
-pub trait Kind: Step + DeserializeOwned + 'static {
+/// Its fields' JSON Schema comes from the same type that parses them (`standin schema`).
+pub trait Kind: Step + DeserializeOwned + schemars::JsonSchema + 'static {
     /// The `kind:` value in playbooks.
     const NAME: &'static str;
     /// One line for `standin kinds`.
@@ -217,6 +218,8 @@ pub struct KindDef {
     pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
     /// Reads an undo record back from the journal.
     pub load_undo: fn(serde_json::Value) -> Result<Box<dyn Undo>, serde_json::Error>,
+    /// The JSON Schema of the kind's own fields (an object schema).
+    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
 }
 
 const fn def<K: Kind>() -> KindDef {
@@ -226,6 +229,7 @@ const fn def<K: Kind>() -> KindDef {
         gate: K::GATE,
         parse: parse_kind::<K>,
         load_undo: load_undo::<K::Undo>,
+        schema: K::json_schema,
     }
 }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{
@@ -11,11 +12,12 @@ use super::{
 };
 
 /// Fields of a `pause` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pause {
     /// How long, e.g. `60s`.
     #[serde(deserialize_with = "duration::deserialize")]
+    #[schemars(schema_with = "duration::schema")]
     duration: Duration,
 }
 

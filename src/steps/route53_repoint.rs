@@ -3,6 +3,7 @@
 //! deletes the record if the step created it.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -20,7 +21,7 @@ const DEFAULT_TTL: i64 = 300;
 const WARN_TTL: i64 = 60;
 
 /// Fields of a `route53.repoint` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Repoint {
     /// Hosted zone, by name (`example.com`) or id (`Z0123456789ABC`).
@@ -45,7 +46,7 @@ pub struct Repoint {
 }
 
 /// Record types a repoint may target.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
 enum RecordType {
     A,
     #[serde(rename = "AAAA")]

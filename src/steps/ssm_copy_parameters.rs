@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
@@ -14,7 +15,7 @@ use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
 /// Fields of an `ssm.copy-parameters` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyParameters {
     /// Path prefix to copy from, e.g. `/myapp/prod/`.
@@ -36,7 +37,7 @@ pub struct CopyParameters {
     seen: Arc<Mutex<BTreeMap<String, Param>>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     #[default]

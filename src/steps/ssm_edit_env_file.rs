@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::dotenv;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
@@ -19,7 +20,7 @@ use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
 /// Fields of an `ssm.edit-env-file` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditEnvFile {
     /// The parameter holding the `.env` text, e.g. `/shop/staging/env`.

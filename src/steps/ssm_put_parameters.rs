@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
@@ -11,7 +12,7 @@ use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
 /// Fields of an `ssm.put-parameters` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutParameters {
     /// Full parameter name to value, e.g. `/myapp/staging/MAINTENANCE: "false"`.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{
@@ -18,7 +19,7 @@ use crate::aws::ssm;
 use crate::iam::{arn, Grant, Needs};
 
 /// Fields of a `workers.restart` step.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkersRestart {
     /// Instance ids to restart workers on. Exclusive with `targets`.
@@ -41,6 +42,7 @@ pub struct WorkersRestart {
     env_command: String,
     /// How long the command may take on all instances (default `10m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
+    #[schemars(schema_with = "duration::schema")]
     within: Duration,
     /// How many instances restart at once, a number or a share (`2`, `25%`): restart in waves
     /// and keep jobs flowing. Default: Run Command's (50 instances).
@@ -63,7 +65,7 @@ fn count_or_share(text: &str, min: u64) -> bool {
 }
 
 /// The web tier's settings that workers must match.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ExpectEnv {
     /// Parameter Store prefix holding the web tier's settings, e.g. `/shop/staging/`.
@@ -72,7 +74,7 @@ struct ExpectEnv {
     keys: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum OneOrMany {
     One(String),

@@ -1,0 +1,116 @@
+//! `standin init`: drafts a playbook per production/staging pair found in the live account
+//! (read calls only), asks which pairs are right on a terminal, writes the drafts (never over
+//! an existing file unless `--force`), and checks that each one it wrote is a valid playbook.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use crate::aws::Clients;
+use crate::cli::Cli;
+use crate::config::AwsSettings;
+use crate::draft;
+use crate::error::{Error, Exit};
+use crate::report::{self, Format, Terminal};
+
+pub struct InitArgs<'a> {
+    pub dir: &'a Path,
+    pub only: Option<(&'a str, &'a str)>,
+    pub yes: bool,
+    pub force: bool,
+}
+
+pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
+    let aws = Clients::load(&AwsSettings::default()).await;
+    let account = draft::read(&aws).await?;
+    let found = draft::candidates(&account, args.only);
+    if found.is_empty() {
+        return Err(Error::Usage(match args.only {
+            Some((prod, staging)) => format!(
+                "no web environments named {prod} and {staging} (`aws elasticbeanstalk describe-environments` lists them)"
+            ),
+            None => "no pair of Elastic Beanstalk environments whose names tell production from staging (prod, production, prd, live / staging, stage, stg, beta, preprod, uat); name them with --prod ENV --staging ENV".to_owned(),
+        }));
+    }
+    let terminal = Terminal::default();
+    let mut chosen = Vec::new();
+    for (production, staging) in found {
+        let pair = format!("{} stands in for {}", staging.name, production.name);
+        let take = if args.yes {
+            true
+        } else if std::io::stdin().is_terminal() {
+            let answer = terminal
+                .ask(&format!("Draft a playbook where {pair}? [Y/n]"))
+                .unwrap_or_default();
+            !matches!(answer.to_ascii_lowercase().as_str(), "n" | "no")
+        } else {
+            return Err(Error::NoConfirmation);
+        };
+        if take {
+            chosen.push((production, staging));
+        }
+    }
+    let mut drafts = Vec::new();
+    for (production, staging) in chosen {
+        let drafted = draft::draft(&aws, &account, production, staging).await?;
+        let path = args.dir.join(format!("promote-{}.yaml", drafted.stem));
+        drafts.push((drafted, path));
+    }
+    // Nothing is written when any file is in the way.
+    let taken: Vec<String> = drafts
+        .iter()
+        .filter(|(_, path)| path.exists() || path.is_symlink())
+        .map(|(_, path)| path.display().to_string())
+        .collect();
+    if !taken.is_empty() && !args.force {
+        return Err(Error::Usage(format!(
+            "{} already exist(s); nothing was written (pass --force to write over, or --dir elsewhere)",
+            taken.join(", ")
+        )));
+    }
+    std::fs::create_dir_all(args.dir).map_err(|e| written(args.dir, &e))?;
+    let schema = args.dir.join("playbook.schema.json");
+    if !schema.exists() {
+        let text = serde_json::to_string_pretty(&crate::playbook::schema()).expect("serializes");
+        super::write_file(&schema, format!("{text}\n").as_bytes())
+            .map_err(|e| written(&schema, &e))?;
+    }
+    let today = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut lines = Vec::new();
+    for (drafted, path) in &drafts {
+        let text = draft::render(
+            drafted,
+            "playbook.schema.json",
+            &format!("the live account on {}", &today[..10]),
+        );
+        super::write_file(path, text.as_bytes()).map_err(|e| written(path, &e))?;
+        // A draft that does not load is standin's bug, not the user's: say so plainly.
+        crate::playbook::load(path, &[])?;
+        lines.push(format!(
+            "wrote {} ({} stands in for {}); next: standin plan {}",
+            path.display(),
+            drafted.staging.name,
+            drafted.production.name,
+            path.display()
+        ));
+    }
+    match cli.output {
+        Format::Json => report::print_json(&serde_json::json!({
+            "written": drafts.iter().map(|(d, p)| serde_json::json!({
+                "path": p, "production": d.production.name, "staging": d.staging.name,
+            })).collect::<Vec<_>>(),
+        })),
+        Format::Human => {
+            for line in lines {
+                report::line(&line);
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn written(path: &Path, e: &std::io::Error) -> Error {
+    Error::Usage(format!(
+        "cannot write {}: {e}; nothing more was written",
+        path.display()
+    ))
+}
