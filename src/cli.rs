@@ -165,7 +165,7 @@ pub enum Command {
         report: Option<PathBuf>,
         /// POST a summary (JSON: Slack-compatible `text` plus the report's fields) to URL
         /// when the drill ends. A failed post is reported and never fails the drill.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = notify_url)]
         notify: Option<String>,
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
@@ -299,6 +299,21 @@ pub struct PlaybookArgs {
     /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+}
+
+/// `--notify`: an http(s) URL with a host, checked before anything runs (a drill that could
+/// not say how it went would be found out only at its end).
+fn notify_url(text: &str) -> Result<String, String> {
+    match reqwest::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+            Ok(text.to_owned())
+        }
+        Ok(url) => Err(format!(
+            "`{}:` is not a webhook: give an http:// or https:// URL",
+            url.scheme()
+        )),
+        Err(e) => Err(format!("not a URL ({e}): give an http:// or https:// URL")),
+    }
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

@@ -174,6 +174,18 @@ fn the_incident_drill_reports_its_recovery_time_and_leaves_the_world_as_it_found
         .expect(0);
     assert!(world.dir.path().join("only/report.md").is_file());
     assert!(!world.dir.path().join("only/report.json").exists());
+    // A file where the directory should be: said so, and left alone.
+    std::fs::write(world.dir.path().join("afile"), "mine\n").unwrap();
+    let onto = world.standin(&["report", "--dir", "afile"]).expect(2);
+    assert!(
+        onto.stderr.contains("afile is a file, not a directory"),
+        "{}",
+        onto.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(world.dir.path().join("afile")).unwrap(),
+        "mine\n"
+    );
 
     // A second drill sees the first in its trend; history lists both.
     let out = world

@@ -611,3 +611,45 @@ fn env_file_values_are_written_so_that_no_loader_misreads_or_runs_them() {
         out.stderr
     );
 }
+
+/// A journal edited to give a step an id no playbook could have (a line break followed by
+/// what looks like another step's line) is refused as corrupt, naming the line: `status`
+/// never prints the forged line.
+#[test]
+fn a_journal_with_a_forged_step_id_is_refused() {
+    let world = World::start();
+    world.incident(&["run", "--yes"]).expect(0);
+    let runs = world.dir.path().join(".standin/runs");
+    let run_id = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    let path = runs.join(&run_id).join("journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let forged = r#"repoint-app\n  lock-staging-url            lock-url             undone"#;
+    let tampered = text.replace(r#""repoint-app""#, &format!("\"{forged}\""));
+    assert_ne!(tampered, text);
+    std::fs::write(&path, tampered).unwrap();
+    for args in [vec!["status"], vec!["rollback", "--last", "--yes"]] {
+        let out = world.standin(&args).expect(2);
+        assert!(
+            out.stderr
+                .contains("journal.jsonl:1: not a journal record: ")
+                && out.stderr.contains("is not a step or group id"),
+            "{}",
+            out.stderr
+        );
+        // Named escaped, on the error's line: no line of output starts as the forged one.
+        assert!(
+            !out.all()
+                .lines()
+                .any(|l| l.trim_start().starts_with("lock-staging-url")),
+            "{}",
+            out.all()
+        );
+    }
+}

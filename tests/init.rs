@@ -167,6 +167,7 @@ fn the_incident_world_gets_the_incident_steps() {
         "set: {APP_ENV: production}",
         "record: app.example.com",
         "strategy: alb\n    load_balancer: shop-staging-alb\n    host: staging.example.com",
+        "url: \"https://staging.example.com/\"\n    expect_status: 403",
         "Environment: staging\n      Role: queue-worker",
     ] {
         assert!(text.contains(expected), "{expected:?} not in\n{text}");

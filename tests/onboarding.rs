@@ -299,3 +299,29 @@ fn the_schema_in_docs_is_current() {
         "docs/playbook.schema.json is stale: run `cargo run -q -- schema > docs/playbook.schema.json`"
     );
 }
+
+/// `--notify` takes a webhook, refused before anything runs otherwise (no file:// write, no
+/// drill that finds out only at its end).
+#[test]
+fn a_notify_target_that_is_not_a_webhook_is_refused_at_once() {
+    for bad in [
+        "file:///etc/passwd",
+        "ftp://example.com/x",
+        "not a url",
+        "https://",
+    ] {
+        let out = standin(&[
+            "drill",
+            "playbooks/promote-staging.yaml",
+            "--yes",
+            "--notify",
+            bad,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("http:// or https:// URL"),
+            "{bad}: {stderr}"
+        );
+    }
+}

@@ -1236,6 +1236,13 @@ fn complete_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
         .collect()
 }
 
+/// Whether a line is a record the reader must take: it parses, and every id it names could
+/// be a playbook's.
+fn good_record(line: &[u8]) -> bool {
+    serde_json::from_slice::<Record>(line)
+        .is_ok_and(|r| r.ids().iter().all(|id| standin::playbook::valid_id(id)))
+}
+
 /// Writes `bytes` as a journal, reads it back, and checks the properties every outcome must
 /// have. On success, folds the records and exercises everything that reads a view.
 fn read_and_check(path: &Path, bytes: &[u8]) -> Result<Result<Vec<Record>, ReadError>, String> {
@@ -1261,13 +1268,10 @@ fn read_and_check(path: &Path, bytes: &[u8]) -> Result<Result<Vec<Record>, ReadE
                     let Some(pos) = lines.iter().position(|(n, _)| n == line) else {
                         return Err(format!("line {line} is not a complete line: {message}"));
                     };
-                    if serde_json::from_slice::<Record>(lines[pos].1).is_ok() {
+                    if good_record(lines[pos].1) {
                         return Err(format!("line {line} is a good record: {message}"));
                     }
-                    if let Some((n, _)) = lines[..pos]
-                        .iter()
-                        .find(|(_, l)| serde_json::from_slice::<Record>(l).is_err())
-                    {
+                    if let Some((n, _)) = lines[..pos].iter().find(|(_, l)| !good_record(l)) {
                         return Err(format!("line {n} is bad too, and earlier: {message}"));
                     }
                     if m.trim().is_empty()

@@ -91,5 +91,27 @@ fn a_plan_runs_only_with_the_playbook_and_vars_it_was_made_from() {
         "{}",
         out.stderr
     );
+    // A format that is not a number, and a field no standin wrote: refused, each said.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(world.dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    for (name, edit, said) in [
+        (
+            "text-format.json",
+            ("format", serde_json::json!("5")),
+            "`format` is \"5\", not a whole number",
+        ),
+        (
+            "extra.json",
+            ("skip", serde_json::json!(true)),
+            "unknown field `skip`",
+        ),
+    ] {
+        let mut edited = saved.clone();
+        edited[edit.0] = edit.1;
+        std::fs::write(world.dir.path().join(name), edited.to_string()).unwrap();
+        let out = world.standin(&["run", "--yes", "--plan", name]).expect(2);
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+    }
     assert_eq!(world.full_dump(), before);
 }

@@ -236,3 +236,55 @@ steps:
     );
     assert_eq!(world.param("/shop/staging/QUEUE_URL"), before);
 }
+
+/// A secret's undo record keeps its KMS key and attributes, so the rollback reads the old
+/// values 10 at a time (`NAME:VERSION`) instead of each history; a journal written before
+/// the key was kept still rolls back, through the history.
+#[test]
+fn secrets_roll_back_from_versions_read_in_batches_and_older_journals_still_roll_back() {
+    for keep_key in [true, false] {
+        let world = World::start();
+        let proxy = Proxy::start(&world);
+        let before = world.state();
+        world.incident(&["run", "--yes"]).expect(0);
+        if !keep_key {
+            let runs = world.dir.path().join(".standin/runs");
+            let dir = std::fs::read_dir(&runs)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
+            let journal = dir.join("journal.jsonl");
+            let text = std::fs::read_to_string(&journal).unwrap();
+            let older: String = text
+                .lines()
+                .map(|line| {
+                    let mut record: Value = serde_json::from_str(line).unwrap();
+                    let params = record
+                        .get_mut("undo")
+                        .and_then(|u| u.get_mut("params"))
+                        .and_then(Value::as_array_mut);
+                    if let Some(params) = params {
+                        for p in params {
+                            if let Some(before) = p["before"].as_object_mut() {
+                                before.remove("key_id");
+                            }
+                        }
+                    }
+                    format!("{record}\n")
+                })
+                .collect();
+            assert_ne!(older, text, "the journal kept a key id");
+            std::fs::write(&journal, older).unwrap();
+        }
+        let rollback = counted(&world, &proxy, &["rollback", "--last", "--yes"], 0);
+        assert_eq!(world.state(), before, "keep_key {keep_key}");
+        let history = n(&rollback, "ssm:GetParameterHistory");
+        if keep_key {
+            assert_eq!(history, 0, "{rollback:?}");
+        } else {
+            assert!(history >= 1, "{rollback:?}");
+        }
+    }
+}

@@ -1146,7 +1146,32 @@ fn kubernetes_cronjob_runs_the_monthly_drill() {
             );
         }
     }
-    let report = check_drill(label, &drill_argv(label, &argv));
+    // What the kubelet runs: each $(NAME) expanded from the container's env (a secret's or a
+    // field's value stands in as an example of its kind).
+    let value_of = |name: &str| -> String {
+        let entry = container["env"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("{label}: no env {name}"));
+        match (entry["value"].as_str(), &entry["valueFrom"]) {
+            (Some(value), _) => value.to_owned(),
+            (None, from) if !from["secretKeyRef"].is_null() => {
+                "https://hooks.example.com/services/T0/B0/x".to_owned()
+            }
+            (None, _) => format!("{}-from-field", name.to_ascii_lowercase()),
+        }
+    };
+    let expanded: Vec<String> = argv
+        .iter()
+        .map(|w| {
+            reference
+                .replace_all(w, |c: &regex::Captures| value_of(&c[1]))
+                .into_owned()
+        })
+        .collect();
+    let report = check_drill(label, &drill_argv(label, &expanded));
 
     // The report directory is on a volume that outlives the pod.
     let mount = container["volumeMounts"]

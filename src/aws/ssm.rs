@@ -399,6 +399,26 @@ pub async fn plain_values(
         .collect())
 }
 
+/// The values (decrypted: keep them in memory, never print them) of the named parameters at
+/// the given versions, 10 per GetParameters (`NAME:VERSION` selectors), keyed by name; a
+/// version no longer kept (Parameter Store keeps the last 100) is left out.
+pub async fn values_at(
+    client: &Client,
+    wanted: &[(String, i64)],
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let selectors: Vec<String> = wanted.iter().map(|(n, v)| format!("{n}:{v}")).collect();
+    Ok(get_batched(client, &selectors, true)
+        .await?
+        .iter()
+        .filter(|p| {
+            wanted
+                .iter()
+                .any(|(n, v)| p.name() == Some(n.as_str()) && p.version() == *v)
+        })
+        .filter_map(|p| Some((p.name()?.to_owned(), p.value()?.to_owned())))
+        .collect())
+}
+
 /// Current versions of the named parameters without decrypting them, keyed by name; absent
 /// ones are left out (10 names per call).
 pub async fn versions(
@@ -523,6 +543,8 @@ pub struct Prior<'a> {
     pub ptype: &'a str,
     pub value: Option<&'a str>,
     pub attrs: &'a Attrs,
+    /// A SecureString's KMS key, where known: a restore with `value` encrypts with it.
+    pub key_id: Option<&'a str>,
 }
 
 /// Whether the parameter holds `prior`'s value and type again (a restore that was not
@@ -581,6 +603,7 @@ pub async fn restore_version(
                 .put_parameter()
                 .value(value)
                 .r#type(ParameterType::from(prior.ptype))
+                .set_key_id(prior.key_id.map(str::to_owned))
                 .set_attrs(&prior.attrs.restoring(now)),
             None => {
                 return Err(AwsError::new("SSM.GetParameterHistory", "ParameterVersionNotFound", format!(

@@ -65,7 +65,14 @@ pub(super) fn load_saved(path: &Path) -> Result<PlanDoc, Error> {
     let text =
         crate::input::read_text(path, crate::input::PLAN_CAP).map_err(|e| bad(e.to_string()))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    match value.get("format").and_then(serde_json::Value::as_u64) {
+    let format = value.get("format");
+    if format.is_some_and(|f| f.as_u64().is_none()) {
+        return Err(bad(format!(
+            "`format` is {}, not a whole number; make a new plan with `standin plan -o FILE`",
+            format.expect("checked")
+        )));
+    }
+    match format.and_then(serde_json::Value::as_u64) {
         Some(f) if f == u64::from(PLAN_FORMAT) => {}
         Some(f) if f < u64::from(PLAN_FORMAT) => {
             return Err(bad(format!(

@@ -58,6 +58,12 @@ fn listing(state: &State, e: &std::io::Error) -> Error {
 pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), Error> {
     let failed =
         |e: std::io::Error| Error::Usage(format!("cannot write reports to {}: {e}", dir.display()));
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is a file, not a directory: give --dir a directory (it is created if missing)",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(failed)?;
     for format in formats {
         super::write_file(&dir.join(format.file_name()), format.render(doc).as_bytes())

@@ -106,9 +106,14 @@ pub async fn draft(
     production: Env,
     staging: Env,
 ) -> Result<Draft, AwsError> {
-    let stem = pair::shaped(&production.name)
+    // It names the file too: letters, digits and `-` only (an application may be called
+    // anything, `My App/2`).
+    let stem: String = pair::shaped(&production.name)
         .map(|s| pair::stem(&s.shape))
-        .unwrap_or_else(|| production.application.to_ascii_lowercase());
+        .unwrap_or_else(|| production.application.to_ascii_lowercase())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let prefixes = prefixes(&account.parameters, &stem);
     let pointing = |env: &Env| -> Vec<(Zone, RecordSet)> {
         let Some(cname) = env

@@ -196,6 +196,14 @@ pub fn render(draft: &Draft, schema: &str, account: &str) -> String {
         ));
         w("    within: 5m");
     }
+    if let (Some(host), Some(_)) = (&draft.staging_host, &draft.load_balancer) {
+        w("");
+        w("  - id: staging-url-locked");
+        w("    kind: http.check");
+        w(&format!("    url: {}", q(&format!("https://{host}/"))));
+        w("    expect_status: 403");
+        w("    within: 2m");
+    }
     out
 }
 

@@ -302,6 +302,29 @@ impl Journal {
     }
 }
 
+impl Record {
+    /// The step and group ids the record names (a group without an id is named by its
+    /// members' ids joined with `+`).
+    pub fn ids(&self) -> Vec<&str> {
+        match self {
+            Self::Start { steps, .. } => steps
+                .iter()
+                .flat_map(|s| {
+                    let group = s.group.iter().flat_map(|g| g.split('+'));
+                    std::iter::once(s.id.as_str()).chain(group)
+                })
+                .collect(),
+            Self::Intent { step, .. }
+            | Self::Applied { step, .. }
+            | Self::Unchanged { step, .. }
+            | Self::Failed { step, .. }
+            | Self::Undone { step, .. }
+            | Self::UndoFailed { step, .. } => vec![step.as_str()],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Why a journal cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -363,7 +386,19 @@ pub fn parse(location: &str, bytes: &[u8]) -> Result<Vec<Record>, ReadError> {
                 }
             }
         }
-        records.push(serde_json::from_str(line).map_err(|e| corrupt(e.to_string()))?);
+        let record: Record = serde_json::from_str(line).map_err(|e| corrupt(e.to_string()))?;
+        // Ids are printed as they are by `status` and reports: one that a playbook could not
+        // have (a line break, an escape) is a tampered journal, not a step.
+        if let Some(bad) = record
+            .ids()
+            .into_iter()
+            .find(|id| !crate::playbook::valid_id(id))
+        {
+            return Err(corrupt(format!(
+                "{bad:?} is not a step or group id (letters, digits, `-` and `_`)"
+            )));
+        }
+        records.push(record);
     }
     if records.is_empty() {
         return Err(ReadError::Empty {

@@ -39,7 +39,10 @@ pub struct PlannedStep {
 }
 
 /// A whole plan: `standin plan --output json` prints it and `standin plan -o FILE` saves it.
+/// A saved plan with a field this standin does not know is refused: an edit by hand that
+/// looks meaningful (`"skip": true`) must not be silently ignored.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanDoc {
     /// [`PLAN_FORMAT`].
     pub format: u32,

@@ -805,7 +805,9 @@ fn checked_id(
     }
 }
 
-fn valid_id(id: &str) -> bool {
+/// Whether `id` is a valid step or group id: letters, digits, `-` and `_` (the journal holds
+/// read ids to it too).
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()

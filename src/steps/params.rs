@@ -138,6 +138,7 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
                     ptype: c.ptype.as_str().to_owned(),
                     value: (!c.is_secure()).then(|| c.value.clone()),
                     attrs: c.attrs.clone(),
+                    key_id: c.key_id.clone().filter(|_| c.is_secure()),
                 }),
                 written: None,
             });
@@ -225,6 +226,11 @@ struct Prior {
     /// journal. Journals written before they were kept have none.
     #[serde(default, skip_serializing_if = "Attrs::is_default")]
     attrs: Attrs,
+    /// A SecureString's KMS key (not a secret): with it and `attrs`, undo needs only the old
+    /// version's value, read 10 at a time. Journals written before it was kept have none, and
+    /// undo reads the version's history instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
 }
 
 /// Names a batch of parameters in an error: the first, and how many more.
@@ -250,6 +256,7 @@ impl ParamUndo {
             ptype: &b.ptype,
             value: b.value.as_deref(),
             attrs: &b.attrs,
+            key_id: b.key_id.as_deref(),
         })
     }
 
@@ -332,6 +339,20 @@ impl Undo for ParamsUndo {
         // Restores one by one; deletions of what did not exist before, 10 per call.
         let (restores, deletes): (Vec<&ParamUndo>, Vec<&ParamUndo>) =
             todo.into_iter().partition(|p| p.before.is_some());
+        // Secrets whose key and attributes were journaled: their old values, 10 per call
+        // (in memory only); the others are read from their history one by one.
+        let wanted: Vec<(String, i64)> = restores
+            .iter()
+            .filter_map(|p| p.before.as_ref().map(|b| (p, b)))
+            .filter(|(_, b)| b.value.is_none() && b.key_id.is_some() && !b.attrs.is_default())
+            .map(|(p, b)| (p.name.clone(), b.version))
+            .collect();
+        let secrets = ssm::values_at(client, &wanted)
+            .await
+            .map_err(StepError::aws(&several(
+                &restores.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+            )))?;
+        let secrets = &secrets;
         let batches: Vec<Vec<String>> = deletes
             .chunks(ssm::BATCH_DELETE)
             .map(|batch| batch.iter().map(|p| p.name.clone()).collect())
@@ -346,7 +367,10 @@ impl Undo for ParamsUndo {
                     .map(|name| format!("{name}: deleted (it did not exist before the run)"))
                     .collect());
             };
-            let prior = p.prior().expect("restores have a prior version");
+            let mut prior = p.prior().expect("restores have a prior version");
+            if let Some(secret) = secrets.get(&p.name) {
+                prior.value = Some(secret);
+            }
             let attrs = now.get(&p.name).cloned().unwrap_or_default();
             let version = ssm::restore_version(client, &p.name, &prior, &attrs).await?;
             Ok(vec![format!(
