@@ -163,7 +163,7 @@ fn the_incident_world_gets_the_incident_steps() {
     let path = world.dir.path().join("playbooks/promote-shop.yaml");
     let text = read(&path);
     for expected in [
-        "from: /shop/prod/\n    to: /shop/staging/",
+        "from: /shop/prod/\n    to: /shop/staging/\n    except: [APP_URL]  #",
         "set: {APP_ENV: production}",
         "record: app.example.com",
         "strategy: alb\n    load_balancer: shop-staging-alb\n    host: staging.example.com",

@@ -385,16 +385,16 @@ pub async fn all_names(client: &Client) -> Result<Vec<String>, AwsError> {
         .collect())
 }
 
-/// The values of the named parameters that are not SecureStrings, without decrypting
-/// anything (10 names per GetParameters); secrets and absent names are left out.
-pub async fn plain_values(
+/// The values of the named parameters of type `String`, without decrypting anything (10 names
+/// per GetParameters); secrets, lists and absent names are left out.
+pub async fn string_values(
     client: &Client,
     names: &[String],
 ) -> Result<BTreeMap<String, String>, AwsError> {
     Ok(get_batched(client, names, false)
         .await?
         .iter()
-        .filter(|p| p.r#type() != Some(&ParameterType::SecureString))
+        .filter(|p| p.r#type() == Some(&ParameterType::String))
         .filter_map(|p| Some((p.name()?.to_owned(), p.value()?.to_owned())))
         .collect())
 }

@@ -65,7 +65,9 @@ pub struct Draft {
     pub staging: Env,
     /// Parameter prefixes: (production's, staging's), e.g. `/shop/prod/`, `/shop/staging/`.
     pub prefixes: Option<(String, String)>,
-    /// Staging's parameters that name staging's own host: copying them would break it.
+    /// Staging's `String` parameters whose value is staging's own address (`APP_URL`): it keeps
+    /// them. Lists (allowed origins, even of one) are copied: the stand-in serves production's
+    /// name.
     pub except: Vec<String>,
     /// Environment properties that say which environment it is (`APP_ENV: production`).
     pub set_env: BTreeMap<String, String>,
@@ -184,9 +186,9 @@ pub async fn draft(
             .flatten()
             .map(|h| h.to_ascii_lowercase())
             .collect();
-        for (name, value) in ssm::plain_values(&aws.ssm, &names).await? {
+        for (name, value) in ssm::string_values(&aws.ssm, &names).await? {
             let key = name.trim_start_matches(to.as_str()).to_owned();
-            if own.iter().any(|h| value.to_ascii_lowercase().contains(h)) {
+            if own.iter().any(|h| *h == address(&value)) {
                 except.push(key);
             }
         }
@@ -216,6 +218,18 @@ pub async fn draft(
         worker_keys,
         database_key,
     })
+}
+
+/// The host a value is the address of (`https://beta.example.org/` → `beta.example.org`),
+/// lowercased; a list of origins or any other text is no one address and matches no host.
+fn address(value: &str) -> String {
+    let value = value.trim();
+    let rest = value.split_once("://").map_or(value, |(_, rest)| rest);
+    rest.split(['/', ':', '?'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 /// Production's and staging's parameter prefixes for the application `stem`: the directory
@@ -290,4 +304,24 @@ fn workers(
         }
     }
     chosen.map(|c| (c, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address;
+
+    #[test]
+    fn a_value_is_an_address_only_when_it_is_one() {
+        assert_eq!(address("https://Beta.example.org/"), "beta.example.org");
+        assert_eq!(address("beta.example.org:8443"), "beta.example.org");
+        assert_eq!(
+            address(" http://beta.example.org./x?y "),
+            "beta.example.org"
+        );
+        assert_ne!(
+            address("https://app.example.com,https://beta.example.org"),
+            "beta.example.org"
+        );
+        assert_ne!(address("see beta.example.org"), "beta.example.org");
+    }
 }

@@ -92,7 +92,7 @@ pub fn render(draft: &Draft, schema: &str, account: &str) -> String {
             w(&format!("    to: {}", q(to)));
             if !draft.except.is_empty() {
                 w(&format!(
-                    "    except: {}  # they name staging's own host: it keeps them",
+                    "    except: {}  # staging's own address: it keeps it",
                     list(&draft.except)
                 ));
             }
