@@ -619,16 +619,7 @@ fn env_file_values_are_written_so_that_no_loader_misreads_or_runs_them() {
 fn a_journal_with_a_forged_step_id_is_refused() {
     let world = World::start();
     world.incident(&["run", "--yes"]).expect(0);
-    let runs = world.dir.path().join(".standin/runs");
-    let run_id = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .file_name()
-        .into_string()
-        .unwrap();
-    let path = runs.join(&run_id).join("journal.jsonl");
+    let path = world.run_dir().join("journal.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     let forged = r#"repoint-app\n  lock-staging-url            lock-url             undone"#;
     let tampered = text.replace(r#""repoint-app""#, &format!("\"{forged}\""));

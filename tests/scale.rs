@@ -248,14 +248,7 @@ fn secrets_roll_back_from_versions_read_in_batches_and_older_journals_still_roll
         let before = world.state();
         world.incident(&["run", "--yes"]).expect(0);
         if !keep_key {
-            let runs = world.dir.path().join(".standin/runs");
-            let dir = std::fs::read_dir(&runs)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path();
-            let journal = dir.join("journal.jsonl");
+            let journal = world.run_dir().join("journal.jsonl");
             let text = std::fs::read_to_string(&journal).unwrap();
             let older: String = text
                 .lines()

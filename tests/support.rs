@@ -302,6 +302,17 @@ impl World {
             .collect()
     }
 
+    /// The directory of the one run in the local state (a test that made more asks by id).
+    pub fn run_dir(&self) -> PathBuf {
+        let runs = self.dir.path().join(".standin/runs");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+            .expect("the local state has runs")
+            .map(|e| e.expect("a run's directory").path())
+            .collect();
+        assert_eq!(dirs.len(), 1, "one run expected: {dirs:?}");
+        dirs.pop().expect("one run")
+    }
+
     /// Waits (up to 30s) until the newest run's journal contains `text`.
     pub fn wait_for_journal(&self, text: &str) {
         let runs = self.dir.path().join(".standin/runs");

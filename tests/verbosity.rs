@@ -1,19 +1,6 @@
 //! `-q`, `-v` and the run's log: what each prints, and that no value ever reaches the log.
 
-use std::path::PathBuf;
-
 use crate::support::World;
-
-/// The one run in the world's local state: its directory.
-fn run_dir(world: &World) -> PathBuf {
-    let runs = world.dir.path().join(".standin/runs");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.pop().unwrap()
-}
 
 #[test]
 fn verbose_prints_each_aws_call_and_the_log_keeps_them_without_values() {
@@ -26,7 +13,7 @@ fn verbose_prints_each_aws_call_and_the_log_keeps_them_without_values() {
     ] {
         assert!(out.stderr.contains(call), "{call} not in {}", out.stderr);
     }
-    let log = std::fs::read_to_string(run_dir(&world).join("log.txt")).unwrap();
+    let log = std::fs::read_to_string(world.run_dir().join("log.txt")).unwrap();
     // Every call of the run, timestamped, also without `-v`.
     let line = log
         .lines()
@@ -41,7 +28,7 @@ fn verbose_prints_each_aws_call_and_the_log_keeps_them_without_values() {
     // Without -v: nothing about calls on stderr, the rollback still appends to the log.
     let rollback = world.standin(&["rollback", "--last", "--yes"]).expect(0);
     assert!(!rollback.stderr.contains("aws "), "{}", rollback.stderr);
-    let after = std::fs::read_to_string(run_dir(&world).join("log.txt")).unwrap();
+    let after = std::fs::read_to_string(world.run_dir().join("log.txt")).unwrap();
     assert!(after.len() > log.len() && after.starts_with(&log));
 }
 
@@ -86,7 +73,7 @@ fn quiet_prints_only_the_outcome_and_errors() {
 fn a_symlinked_log_is_not_followed() {
     let world = World::start();
     world.incident(&["run", "--yes"]).expect(0);
-    let log = run_dir(&world).join("log.txt");
+    let log = world.run_dir().join("log.txt");
     std::fs::remove_file(&log).unwrap();
     let target = world.dir.path().join("precious");
     std::fs::write(&target, "keep me\n").unwrap();

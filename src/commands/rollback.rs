@@ -50,17 +50,14 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
         return Ok(Exit::Success);
     }
     if cli.output == Format::Human {
-        let order = format!(
-            "Run {run_id} of `{}`: will undo, in this order: {}\n",
-            view.playbook,
-            stack.join(", ")
+        report::for_review(
+            &format!(
+                "Run {run_id} of `{}`: will undo, in this order: {}\n",
+                view.playbook,
+                stack.join(", ")
+            ),
+            yes,
         );
-        // Under `-q`, shown only to a person asked to confirm.
-        if yes {
-            report::detail(&order);
-        } else {
-            report::print(&order);
-        }
     }
     super::confirm(
         yes,

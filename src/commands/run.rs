@@ -121,10 +121,8 @@ pub(super) async fn checked_plan(
     yes: bool,
 ) -> Result<PlanDoc, Error> {
     let fresh = plan::plan_all(pb, ctx, forced).await;
-    match cli.output {
-        Format::Human if yes => report::detail(&fresh.human()),
-        Format::Human => report::print(&fresh.human()),
-        Format::Json => {}
+    if cli.output == Format::Human {
+        report::for_review(&fresh.human(), yes);
     }
     if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
         return Err(Error::Plan {

@@ -14,18 +14,6 @@ use crate::aws::{ssm, tagging, AwsError, Clients};
 
 pub use self::render::render;
 
-/// What `init` calls, all reads: its `--help` lists them as an IAM policy would.
-pub const READS: &[&str] = &[
-    "elasticbeanstalk:DescribeEnvironments",
-    "elasticbeanstalk:DescribeEnvironmentResources",
-    "elasticbeanstalk:DescribeConfigurationSettings",
-    "ssm:DescribeParameters",
-    "ssm:GetParameters (without decryption: SecureStrings stay unread)",
-    "route53:ListHostedZones",
-    "route53:ListResourceRecordSets",
-    "tag:GetResources (EC2 instances)",
-];
-
 /// The account as `init` read it.
 pub struct Account {
     pub envs: Vec<Env>,
@@ -195,10 +183,11 @@ pub async fn draft(
         for name in &names {
             let key = name.trim_start_matches(to.as_str());
             let upper = key.to_ascii_uppercase();
-            if upper.contains("QUEUE") || (upper.contains("DB") && upper.contains("HOST")) {
+            let database = upper.contains("DB") && upper.contains("HOST");
+            if database || upper.contains("QUEUE") {
                 worker_keys.push(key.to_owned());
             }
-            if database_key.is_none() && upper.contains("DB") && upper.contains("HOST") {
+            if database && database_key.is_none() {
                 database_key = Some(key.to_owned());
             }
         }

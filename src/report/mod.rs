@@ -100,6 +100,16 @@ pub fn detail(text: &str) {
     }
 }
 
+/// What a person reviews before confirming (a plan, what a rollback will undo): always
+/// printed when they are about to be asked; a [`detail`] when `--yes` answered already.
+pub fn for_review(text: &str, answered: bool) {
+    if answered {
+        detail(text);
+    } else {
+        print(text);
+    }
+}
+
 /// [`print`] of a command's end (a run's report, a plan): under `-q`, only its last line.
 pub fn outcome(text: &str) {
     match text.lines().rev().find(|l| !l.trim().is_empty()) {
