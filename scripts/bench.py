@@ -1,7 +1,7 @@
 """Benchmark: the same failover done three ways against the local emulator, each from the same
 freshly seeded world, at three sizes, with the floor that no tool can beat.
 
-    bash scripts/bench.sh [--sizes small,medium,large] [--runs N] [--json FILE] [--cli-large]
+    bash scripts/bench.sh [--sizes small,medium,large] [--runs N] [--json FILE] [--cli-large] [--latency MS]
 
 The ways (scripts/bench/): standin (`plan`, `run --yes`, `rollback --last --yes` of
 failover.yaml), a bash script of aws CLI calls (failover_awscli.sh), a boto3 script written
@@ -14,6 +14,11 @@ calls by action (one more run through harness/proxy.py's counting proxy), and ra
 the world is dumped and must be exactly what the failover should leave (and after standin's
 rollback, the seeded world again): a difference stops the benchmark. Timings are figures
 only; nothing is asserted about them.
+
+The emulator answers in about a millisecond and one call at a time; AWS takes tens of
+milliseconds a round trip and answers many at once. `--latency MS` puts the proxy in front of
+every run (timed ones too) and holds each call MS milliseconds before forwarding it, so what
+a way keeps in flight at once shows as it would against AWS.
 """
 
 import argparse
@@ -121,8 +126,10 @@ def emulator():
 
 @contextmanager
 def counting(endpoint):
-    """The counting proxy in front of `endpoint`; yields (address, counts)."""
-    server, address, counts = start_proxy(endpoint)
+    """The counting proxy in front of `endpoint`, holding each call LATENCY seconds; yields
+    (address, counts)."""
+    slow = [{"action": "*", "fault": "slow", "seconds": LATENCY}] if LATENCY else []
+    server, address, counts = start_proxy(endpoint, faults=slow)
     try:
         yield address, counts
     finally:
@@ -217,15 +224,20 @@ def floor_way(probe):
 WAY_FUNCTIONS = {"standin": standin_way, "boto3": boto3_way, "awscli": awscli_way, "floor": floor_way}
 
 
+# Each call's wait in the proxy (--latency), in seconds; 0: calls go to the emulator directly.
+LATENCY = 0.0
+
+
 def once(way, size, reference, counted):
     """Runs `way` once in a fresh world of `size`; returns its Probe. `reference` holds the
-    seeded and expected dumps of the size, taken from the first world."""
+    seeded and expected dumps of the size, taken from the first world. With --latency every
+    run goes through the proxy, which holds each call that long before forwarding it."""
     with emulator() as endpoint:
         world.seed(endpoint, size)
         if not reference:
             reference["seeded"] = world.dump(endpoint)
             reference["expected"] = world.expected_after(reference["seeded"], size)
-        if counted:
+        if counted or LATENCY:
             with counting(endpoint) as proxy:
                 probe = Probe(endpoint, reference["expected"], reference["seeded"], proxy)
                 WAY_FUNCTIONS[way](probe)
@@ -374,6 +386,9 @@ def print_header(info, binary):
           f"{fmt_seconds(binary['validate_median_s'])} (medians of {binary['samples']})")
     print(f"  peak RSS: max over the process and its children, through scripts/bench/launch.py, which "
           f"puts its own {info['rss_floor_mb']:.1f} MB under every figure (`true` shows that)")
+    if LATENCY:
+        print(f"  latency: every call of every way waits {LATENCY * 1000:g} ms in harness/proxy.py before the "
+              f"emulator answers it, as a round trip to AWS does; calls in flight at once wait at once")
 
 
 def print_size(figures):
@@ -434,7 +449,12 @@ def parse_args(argv):
     parser.add_argument("--cli-large", action="store_true", help="also run the aws CLI script at large (long)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     parser.add_argument("--binary", default=STANDIN, help="the standin binary (default: the release build)")
+    parser.add_argument("--latency", type=float, default=0, metavar="MS",
+                        help="hold every call MS milliseconds in the proxy, as a round trip to AWS takes "
+                             "(default 0: the emulator's own speed, no proxy in timed runs)")
     args = parser.parse_args(argv)
+    if args.latency < 0:
+        parser.error("--latency must be at least 0")
     args.sizes = args.sizes.split(",")
     args.ways = args.ways.split(",")
     for name in args.sizes:
@@ -449,11 +469,12 @@ def parse_args(argv):
 
 
 def main(argv):
-    global STANDIN
+    global STANDIN, LATENCY
     args = parse_args(argv)
     STANDIN = os.path.abspath(args.binary)
+    LATENCY = args.latency / 1000
     info, binary = machine(), binary_figures()
-    report = {"machine": info, "binary": binary, "sizes": {}}
+    report = {"machine": info, "binary": binary, "latency_ms": args.latency, "sizes": {}}
     print_header(info, binary)
     cli_measured = None
     for name in args.sizes:

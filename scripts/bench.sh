@@ -5,7 +5,7 @@
 # the same world. See scripts/bench.py. Then how close the incident playbook comes to its
 # critical path (scripts/critical_path.py).
 #
-#   bash scripts/bench.sh [--sizes small,medium,large] [--runs N] [--json FILE] [--cli-large]
+#   bash scripts/bench.sh [--sizes small,medium,large] [--runs N] [--json FILE] [--cli-large] [--latency MS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash harness/setup.sh >&2

@@ -247,6 +247,11 @@ pub enum Command {
         /// For `plan` (reads only) or `run` (also covers `rollback`).
         #[arg(long = "for", value_enum, default_value = "run")]
         phase: crate::iam::Phase,
+        /// Only the policy of this account of the playbook's `accounts:` (`default`: its
+        /// `aws:`). Without it, a playbook with `accounts:` gets one policy per account, by
+        /// name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
     },
 }
 

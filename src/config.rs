@@ -22,7 +22,104 @@ pub struct AwsSettings {
     /// (or AWS_ENDPOINT_URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// A role to assume (STS AssumeRole) with the credentials the rest of these settings
+    /// give, e.g. `arn:aws:iam::111111111111:role/standin` in a shared networking account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+|.*\$\{.+)$"
+    ))]
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for (with `role_arn` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
+
+impl AwsSettings {
+    /// The first field that is wrong, and why: no control characters anywhere (these values
+    /// end up in terminals and in aws CLI lines), a role named by its ARN in IAM's characters,
+    /// an external id only with a role and in STS's characters.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let fields = [
+            ("region", &self.region),
+            ("profile", &self.profile),
+            ("endpoint_url", &self.endpoint_url),
+            ("role_arn", &self.role_arn),
+            ("external_id", &self.external_id),
+        ];
+        for (field, value) in fields {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
+                return Some((field, format!("`{field}` contains a control character")));
+            }
+        }
+        match (&self.role_arn, &self.external_id) {
+            (None, Some(_)) => Some((
+                "external_id",
+                "`external_id` is only used with `role_arn`".into(),
+            )),
+            (Some(arn), _) if !is_role_arn(arn) => Some((
+                "role_arn",
+                "`role_arn` is not a role's ARN: arn:aws:iam::ACCOUNT:role/NAME, ACCOUNT 12 digits, NAME of letters, digits and `+=,.@_-` (a path with `/`)".into(),
+            )),
+            (_, Some(id)) if !is_external_id(id) => Some((
+                "external_id",
+                "`external_id` takes 2 to 1224 letters, digits and `+=,.@:/_-`".into(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// These settings over `base`: what they leave out of region, profile and endpoint is
+    /// `base`'s; the role is their own (an account's `role_arn` is not the playbook's).
+    #[must_use]
+    pub fn over(self, base: &Self) -> Self {
+        Self {
+            region: self.region.or_else(|| base.region.clone()),
+            profile: self.profile.or_else(|| base.profile.clone()),
+            endpoint_url: self.endpoint_url.or_else(|| base.endpoint_url.clone()),
+            ..self
+        }
+    }
+
+    /// Whether these settings need journal format 6 (format 5 readers refuse them).
+    pub fn assumes_a_role(&self) -> bool {
+        self.role_arn.is_some() || self.external_id.is_some()
+    }
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`, ACCOUNT being 12 digits, PATH and NAME in the
+/// characters IAM allows.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+    if partition.starts_with("aws")
+        && partition.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && arn.len() <= 2048
+        && resource.strip_prefix("role/").is_some_and(|name| {
+            !name.is_empty()
+                && !name.ends_with('/')
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+        }))
+}
+
+/// STS's external id: `[\w+=,.@:/-]{2,1224}`.
+fn is_external_id(id: &str) -> bool {
+    (2..=1224).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/_-".contains(&b))
+}
+
+/// The name a step uses for the playbook's own `aws:` settings; `accounts:` may not use it.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// A playbook's `accounts:` block: settings by account name, for steps that act in an account
+/// other than the playbook's `aws:` one (DNS in a shared networking account, say).
+pub type Accounts = std::collections::BTreeMap<String, AwsSettings>;
 
 /// A `--state` value: a directory, or `s3://BUCKET/PREFIX`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]

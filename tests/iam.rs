@@ -25,7 +25,7 @@ fn policy(phase: &str) -> Value {
 }
 
 /// Every action the policy allows, with the resources it allows it on.
-fn grants(policy: &Value) -> BTreeMap<String, BTreeSet<String>> {
+pub(crate) fn grants(policy: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for statement in policy["Statement"].as_array().unwrap() {
         let resources: Vec<String> = statement["Resource"]

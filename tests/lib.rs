@@ -4,6 +4,7 @@ mod support;
 
 mod architecture;
 
+mod accounts;
 mod alb_certificate;
 mod bad_input;
 mod capacity;

@@ -196,6 +196,7 @@ fn color_only_on_a_terminal_unless_no_color_or_the_flag_says_otherwise() {
 /// The playbooks of the repository, each naming the schema on its first line.
 const PLAYBOOKS: &[&str] = &[
     "playbooks/promote-staging.yaml",
+    "examples/across-accounts.yaml",
     "examples/alb-fronted.yaml",
     "examples/blue-green.yaml",
     "examples/restore-production.yaml",

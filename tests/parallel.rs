@@ -74,6 +74,8 @@ fn members_run_at_once_and_plan_and_status_show_the_group() {
         .expect(0);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     let records = world.journal(report["run_id"].as_str().unwrap());
+    // One account: format 5, which builds before accounts still read.
+    assert_eq!(records[0]["format"], 5);
     // Both intents are written before either outcome: the two changes were under way at once.
     // The parameter ends first, while the environment is still Updating.
     let mut moved = moves(&records);

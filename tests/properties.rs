@@ -989,6 +989,7 @@ fn sample_records() -> Vec<Record> {
         id: id.into(),
         kind: kind.into(),
         group: None,
+        account: None,
     };
     let param = |held, ptype: &str| {
         Held::Parameter(ParamValue {
@@ -1032,9 +1033,20 @@ fn sample_records() -> Vec<Record> {
                 region: Some("us-east-1".into()),
                 ..AwsSettings::default()
             },
+            accounts: [(
+                "network".to_owned(),
+                AwsSettings {
+                    role_arn: Some("arn:aws:iam::111111111111:role/dns".into()),
+                    external_id: Some("standin".into()),
+                    ..AwsSettings::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
             source: Some(Source {
                 sha256: "ab".repeat(32),
                 vars: ["edge".to_owned()].into_iter().collect(),
+                accounts: Some("cd".repeat(32)),
             }),
             steps: vec![
                 step("go-ahead", "confirm"),
@@ -1042,7 +1054,10 @@ fn sample_records() -> Vec<Record> {
                 step("no-migrations", "ssm.put-parameters"),
                 step("staging-runs-as-production", "eb.set-env"),
                 step("restart-staging", "eb.restart"),
-                step("repoint-app", "route53.repoint"),
+                StepRef {
+                    account: Some("network".into()),
+                    ..step("repoint-app", "route53.repoint")
+                },
             ],
             drill: None,
             by: None,
@@ -1236,11 +1251,10 @@ fn complete_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
         .collect()
 }
 
-/// Whether a line is a record the reader must take: it parses, and every id it names could
-/// be a playbook's.
+/// Whether a line is a record the reader must take: it parses, and says nothing a playbook
+/// could not have (ids, accounts and their settings: `Record::problem`).
 fn good_record(line: &[u8]) -> bool {
-    serde_json::from_slice::<Record>(line)
-        .is_ok_and(|r| r.ids().iter().all(|id| standin::playbook::valid_id(id)))
+    serde_json::from_slice::<Record>(line).is_ok_and(|r| r.problem().is_none())
 }
 
 /// Writes `bytes` as a journal, reads it back, and checks the properties every outcome must

@@ -14,8 +14,10 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
+/// The interceptor, for the clients of an account of `accounts:` (its name, shown before
+/// each call) or of the playbook's own (`None`).
 #[derive(Debug)]
-pub struct Logged;
+pub struct Logged(pub Option<std::sync::Arc<str>>);
 
 #[derive(Debug, Clone, Copy)]
 struct Started(Instant);
@@ -77,7 +79,13 @@ impl Intercept for Logged {
             1 => String::new(),
             n => format!(" after {n} attempts"),
         };
-        crate::log::line(&format!("aws {operation}: {answer} in {took} ms{attempts}"));
+        let account = self
+            .0
+            .as_ref()
+            .map_or_else(String::new, |a| format!("[{a}] "));
+        crate::log::line(&format!(
+            "aws {account}{operation}: {answer} in {took} ms{attempts}"
+        ));
         Ok(())
     }
 }

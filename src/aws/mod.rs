@@ -28,7 +28,9 @@ use aws_sdk_route53::config::http::HttpResponse;
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 
-use crate::config::AwsSettings;
+use std::collections::BTreeMap;
+
+use crate::config::{self, AwsSettings};
 
 use crate::stop::{Interrupted, Waits};
 
@@ -36,9 +38,12 @@ use crate::stop::{Interrupted, Waits};
 /// [`calls`]).
 macro_rules! client {
     ($sdk:ident, $config:expr) => {
+        crate::aws::client!($sdk, $config, None)
+    };
+    ($sdk:ident, $config:expr, $account:expr) => {
         $sdk::Client::from_conf(
             $sdk::config::Builder::from($config)
-                .interceptor(crate::aws::calls::Logged)
+                .interceptor(crate::aws::calls::Logged($account))
                 .build(),
         )
     };
@@ -63,14 +68,21 @@ impl Clients {
     /// transient network errors), 5 attempts. Each operation, retries included, is bounded so a
     /// hung endpoint cannot stall a run forever.
     pub async fn load(settings: &AwsSettings) -> Self {
+        Self::load_as(settings, None).await
+    }
+
+    /// As [`Clients::load`], for the account `name` of a playbook's `accounts:` (the call
+    /// log names it).
+    async fn load_as(settings: &AwsSettings, name: Option<&str>) -> Self {
         let config = config(settings).await;
+        let name: Option<std::sync::Arc<str>> = name.map(Into::into);
         Self {
-            route53: client!(aws_sdk_route53, &config),
-            ssm: client!(aws_sdk_ssm, &config),
-            elasticbeanstalk: client!(aws_sdk_elasticbeanstalk, &config),
-            elbv2: client!(aws_sdk_elasticloadbalancingv2, &config),
-            acm: client!(aws_sdk_acm, &config),
-            tagging: client!(aws_sdk_resourcegroupstagging, &config),
+            route53: client!(aws_sdk_route53, &config, name.clone()),
+            ssm: client!(aws_sdk_ssm, &config, name.clone()),
+            elasticbeanstalk: client!(aws_sdk_elasticbeanstalk, &config, name.clone()),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, &config, name.clone()),
+            acm: client!(aws_sdk_acm, &config, name.clone()),
+            tagging: client!(aws_sdk_resourcegroupstagging, &config, name),
         }
     }
 }
@@ -96,7 +108,73 @@ pub async fn config(settings: &AwsSettings) -> SdkConfig {
     if let Some(endpoint) = &settings.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
-    loader.load().await
+    let base = loader.load().await;
+    let Some(role) = &settings.role_arn else {
+        return base;
+    };
+    // The role's credentials, from STS with the base ones, asked for on the first call and
+    // renewed before they expire (the config's identity cache); STS itself is reached through
+    // the same region and endpoint.
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("standin")
+        .configure(&base);
+    if let Some(id) = &settings.external_id {
+        provider = provider.external_id(id);
+    }
+    let provider = provider.build().await;
+    base.into_builder()
+        .credentials_provider(aws_sdk_route53::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
+}
+
+/// Every account a playbook acts in: its own `aws:` settings and the `accounts:` it names,
+/// each with its clients. Building them makes no network call (roles are assumed on first use).
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    default: Clients,
+    named: BTreeMap<String, Clients>,
+}
+
+impl Accounts {
+    pub async fn load(default: &AwsSettings, named: &config::Accounts) -> Self {
+        let mut clients = BTreeMap::new();
+        for (name, settings) in named {
+            clients.insert(name.clone(), Clients::load_as(settings, Some(name)).await);
+        }
+        Self {
+            default: Clients::load(default).await,
+            named: clients,
+        }
+    }
+
+    /// The clients of the account `name` (`None`: the playbook's `aws:`). Names are checked
+    /// against `accounts:` when a playbook or a journal is read, so an unknown one is a bug;
+    /// it gets no clients rather than another account's.
+    pub fn get(&self, name: Option<&str>) -> Option<&Clients> {
+        match name {
+            None => Some(&self.default),
+            Some(name) => self.named.get(name),
+        }
+    }
+
+    /// The clients of the playbook's own account (`aws:`).
+    pub fn own(&self) -> &Clients {
+        &self.default
+    }
+
+    /// Every account's name (`None`: the playbook's own) and clients, the playbook's own
+    /// first, then by name.
+    pub fn all(&self) -> impl Iterator<Item = (Option<&str>, &Clients)> {
+        std::iter::once((None, &self.default))
+            .chain(self.named.iter().map(|(name, c)| (Some(name.as_str()), c)))
+    }
+
+    /// Whether the playbook acts in more than its own account.
+    pub fn several(&self) -> bool {
+        !self.named.is_empty()
+    }
 }
 
 /// What a conditional write expects to find (S3 objects, DynamoDB items).

@@ -29,7 +29,7 @@ impl Bucket {
     pub fn new(config: &aws_config::SdkConfig, name: &str, prefix: &str) -> Self {
         let s3 = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(config.endpoint_url().is_some())
-            .interceptor(super::calls::Logged)
+            .interceptor(super::calls::Logged(None))
             .build();
         Self {
             client: aws_sdk_s3::Client::from_conf(s3),

@@ -52,7 +52,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         )
         .await?;
     let terminal = Terminal::default();
-    let ctx = super::context(&pb.aws, args.yes, &terminal, crate::stop::Stop::default()).await;
+    let ctx = super::playbook_context(&pb, args.yes, &terminal).await;
     let forced = args.guards.forced();
     let plan = super::run::checked_plan(cli, &pb, &ctx, &forced, args.yes).await?;
     let snapshot = drill::snapshot(&plan);

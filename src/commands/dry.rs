@@ -4,12 +4,13 @@
 //! change that is not Ready, and any action the run or its rollback would call that the
 //! caller's IAM policies do not allow (IAM policy simulation of the caller's principal).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::aws::iam::{self as aws_iam, Decision};
 use crate::cli::{Cli, GuardArgs};
+use crate::config::AwsSettings;
 use crate::engine::plan::{self, PlanDoc};
 use crate::error::{Error, Exit};
 use crate::iam::Phase;
@@ -23,7 +24,11 @@ struct Evaluation<'a> {
     plan: &'a PlanDoc,
     /// What would stop a real drill; empty when nothing would.
     blockers: Vec<String>,
+    /// In the playbook's own account (`aws:`).
     permissions: Permissions,
+    /// In each account of `accounts:`, by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    accounts: BTreeMap<String, Permissions>,
 }
 
 /// The permission check.
@@ -49,7 +54,7 @@ struct Denied {
 
 pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<Exit, Error> {
     let terminal = crate::report::Terminal::default();
-    let ctx = super::context(&pb.aws, true, &terminal, crate::stop::Stop::default()).await;
+    let ctx = super::playbook_context(pb, true, &terminal).await;
     let plan = plan::plan_all(pb, &ctx, &guards.forced()).await;
     let mut blockers: Vec<String> = plan
         .steps
@@ -70,17 +75,28 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
     );
     blockers.extend(plan.serving.iter().cloned());
     blockers.extend(not_ready(&plan, &ctx).await);
-    let permissions = permissions(pb).await;
-    blockers.extend(permissions.denied.iter().map(|d| {
-        format!(
-            "not allowed ({}): {} on {}",
-            d.decision, d.action, d.resource
-        )
-    }));
+    let own = permissions(pb, None, &pb.aws).await;
+    let mut accounts = BTreeMap::new();
+    for (name, settings) in &pb.accounts {
+        accounts.insert(name.clone(), permissions(pb, Some(name), settings).await);
+    }
+    let permissions = own;
+    let checked = std::iter::once((None, &permissions))
+        .chain(accounts.iter().map(|(name, p)| (Some(name), p)));
+    for (account, p) in checked {
+        let place = account.map_or_else(String::new, |a| format!(" in account `{a}`"));
+        blockers.extend(p.denied.iter().map(|d| {
+            format!(
+                "not allowed{place} ({}): {} on {}",
+                d.decision, d.action, d.resource
+            )
+        }));
+    }
     let evaluation = Evaluation {
         plan: &plan,
         blockers,
         permissions,
+        accounts,
     };
     match cli.output {
         Format::Json => report::print_json(&evaluation),
@@ -95,16 +111,20 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
 
 fn human(e: &Evaluation<'_>) -> String {
     let mut out = e.plan.human();
-    let p = &e.permissions;
-    out.push_str(&match (&p.not_checked, &p.principal) {
-        (Some(why), _) => format!("\nPermissions NOT checked: {why}\n"),
-        (None, Some(principal)) => format!(
-            "\nPermissions: {} action/resource pair(s) the run and its rollback call, simulated for {principal}: {}\n",
-            p.checked,
-            if p.denied.is_empty() { "all allowed".to_owned() } else { format!("{} denied", p.denied.len()) }
-        ),
-        (None, None) => String::new(),
-    });
+    let checked = std::iter::once((None, &e.permissions))
+        .chain(e.accounts.iter().map(|(name, p)| (Some(name), p)));
+    for (account, p) in checked {
+        let place = account.map_or_else(String::new, |a| format!(" in account `{a}`"));
+        out.push_str(&match (&p.not_checked, &p.principal) {
+            (Some(why), _) => format!("\nPermissions{place} NOT checked: {why}\n"),
+            (None, Some(principal)) => format!(
+                "\nPermissions{place}: {} action/resource pair(s) the run and its rollback call, simulated for {principal}: {}\n",
+                p.checked,
+                if p.denied.is_empty() { "all allowed".to_owned() } else { format!("{} denied", p.denied.len()) }
+            ),
+            (None, None) => String::new(),
+        });
+    }
     if e.blockers.is_empty() {
         out.push_str("Dry drill: nothing would block a real drill.\n");
     } else {
@@ -133,10 +153,13 @@ async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
                 Resource::Environment { name } => name,
                 _ => continue,
             };
-            if !seen.insert(name.clone()) {
+            if !seen.insert((step.account.clone(), name.clone())) {
                 continue;
             }
-            match crate::aws::eb::describe(&ctx.aws.elasticbeanstalk, name).await {
+            let Some(aws) = ctx.accounts.get(step.account.as_deref()) else {
+                continue;
+            };
+            match crate::aws::eb::describe(&aws.elasticbeanstalk, name).await {
                 Ok(Some(env)) if env.is_ready() => {}
                 Ok(Some(env)) => found.push(format!(
                     "environment {name} is {}, not Ready: step `{}` would fail (Elastic Beanstalk refuses changes until it is Ready)",
@@ -156,10 +179,10 @@ async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
     found
 }
 
-/// Simulates the caller's policies for every action and resource `iam-policy` lists for the
-/// run and its rollback (steps and built-in guards).
-async fn permissions(pb: &Playbook) -> Permissions {
-    let config = crate::aws::config(&pb.aws).await;
+/// Simulates the caller's policies in `account` (with its `settings`) for every action and
+/// resource `iam-policy` lists there for the run and its rollback (steps and built-in guards).
+async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSettings) -> Permissions {
+    let config = crate::aws::config(settings).await;
     let caller = match aws_iam::caller(&config).await {
         Ok(caller) => caller,
         Err(e) => {
@@ -172,7 +195,7 @@ async fn permissions(pb: &Playbook) -> Permissions {
     let region = config
         .region()
         .map_or_else(|| "*".to_owned(), ToString::to_string);
-    let policy = super::policy(pb, Phase::Run);
+    let policy = super::policy(pb, Phase::Run, account);
     let mut checked = 0;
     let mut denied = Vec::new();
     for statement in &policy.statement {

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::aws::Clients;
-use crate::config::AwsSettings;
+use crate::aws;
+use crate::config::{Accounts, AwsSettings, DEFAULT_ACCOUNT};
 use crate::stop::Waits;
 use std::process::ExitCode;
 
@@ -152,9 +152,37 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
         } => reports::report(cli, run_id.as_deref(), format, dir).await,
         Command::History { playbook } => reports::history(cli, playbook.as_deref()).await,
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
-        Command::IamPolicy { playbook, phase } => {
+        Command::IamPolicy {
+            playbook,
+            phase,
+            account,
+        } => {
             let pb = load(playbook)?;
-            report::print_json(&policy(&pb, *phase));
+            match account.as_deref() {
+                None if !pb.accounts.is_empty() => {
+                    let all: std::collections::BTreeMap<&str, _> = accounts(&pb)
+                        .map(|(name, _)| {
+                            (name.unwrap_or(DEFAULT_ACCOUNT), policy(&pb, *phase, name))
+                        })
+                        .collect();
+                    report::print_json(&all);
+                }
+                None => report::print_json(&policy(&pb, *phase, None)),
+                Some(DEFAULT_ACCOUNT) => report::print_json(&policy(&pb, *phase, None)),
+                Some(name) if pb.accounts.contains_key(name) => {
+                    report::print_json(&policy(&pb, *phase, Some(name)));
+                }
+                Some(name) => {
+                    return Err(Error::Usage(format!(
+                        "the playbook has no account `{}`; it has {}",
+                        crate::escape::value(name),
+                        accounts(&pb)
+                            .map(|(n, _)| format!("`{}`", n.unwrap_or(DEFAULT_ACCOUNT)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                }
+            }
             Ok(Exit::Success)
         }
         Command::Kinds => {
@@ -185,16 +213,47 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
     }
 }
 
-/// The least-privilege policy a playbook needs: its steps' and the built-in guards'.
-fn policy(pb: &Playbook, phase: crate::iam::Phase) -> crate::iam::Policy {
+/// The least-privilege policy a playbook needs in `account` (`None`: its `aws:`): the steps
+/// that act there, and the built-in guards' reads, which look in every account.
+fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> crate::iam::Policy {
+    let all: Vec<crate::iam::Needs> = pb.steps.iter().map(|s| s.step.needs()).collect();
+    let guards = crate::guards::needs(&all.iter().collect::<Vec<_>>());
     let mut needs: Vec<(&str, crate::iam::Needs)> = pb
         .steps
         .iter()
-        .map(|s| (s.id.as_str(), s.step.needs()))
+        .zip(all.iter().cloned())
+        .filter(|(s, _)| s.account.as_deref() == account)
+        .map(|(s, needs)| (s.id.as_str(), needs))
         .collect();
-    let guards = crate::guards::needs(&needs.iter().map(|(_, n)| n).collect::<Vec<_>>());
     needs.push(("built-in guards", guards));
+    // A role is assumed with its account's profile (or the standard chain): the playbook's
+    // own principal's, when that profile is `aws:`'s and `aws:` assumes no role itself.
+    let roles: Vec<String> = pb
+        .accounts
+        .values()
+        .filter(|a| a.profile == pb.aws.profile)
+        .filter_map(|a| a.role_arn.clone())
+        .collect();
+    if account.is_none() && pb.aws.role_arn.is_none() && !roles.is_empty() {
+        let assume = crate::iam::Grant::new(&["sts:AssumeRole"], roles);
+        needs.push((
+            "accounts",
+            crate::iam::Needs {
+                plan: vec![assume],
+                run: Vec::new(),
+            },
+        ));
+    }
     crate::iam::policy(&needs, phase)
+}
+
+/// Every account a playbook acts in, its own (`None`) first, with its settings.
+fn accounts(pb: &Playbook) -> impl Iterator<Item = (Option<&str>, &AwsSettings)> {
+    std::iter::once((None, &pb.aws)).chain(
+        pb.accounts
+            .iter()
+            .map(|(name, settings)| (Some(name.as_str()), settings)),
+    )
 }
 
 fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
@@ -236,17 +295,34 @@ fn kinds(format: Format) {
 }
 
 /// Builds the clients (no network call happens here) and the step context.
-async fn context(aws: &AwsSettings, assume_yes: bool, terminal: &Terminal, stop: Stop) -> Ctx {
-    Ctx {
-        aws: Clients::load(aws).await,
-        waits: Waits {
-            every: Duration::from_secs(5),
-            stop,
-            told: Default::default(),
-        },
+async fn context(
+    (aws, accounts): (&AwsSettings, &Accounts),
+    assume_yes: bool,
+    terminal: &Terminal,
+    stop: Stop,
+) -> Ctx {
+    let waits = Waits {
+        every: Duration::from_secs(5),
+        stop,
+        told: Default::default(),
+    };
+    Ctx::new(
+        aws::Accounts::load(aws, accounts).await,
+        waits,
         assume_yes,
-        prompt: Arc::new(terminal.clone()),
-    }
+        Arc::new(terminal.clone()),
+    )
+}
+
+/// The context of a command that has the playbook (not yet listening for signals).
+async fn playbook_context(pb: &Playbook, assume_yes: bool, terminal: &Terminal) -> Ctx {
+    context(
+        (&pb.aws, &pb.accounts),
+        assume_yes,
+        terminal,
+        Stop::default(),
+    )
+    .await
 }
 
 /// Signal handling from now on: the first signal is acknowledged with `then`.

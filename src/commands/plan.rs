@@ -14,13 +14,7 @@ pub(super) async fn plan(
     guards: &GuardArgs,
 ) -> Result<Exit, Error> {
     let pb = super::load(args)?;
-    let ctx = super::context(
-        &pb.aws,
-        false,
-        &Terminal::default(),
-        crate::stop::Stop::default(),
-    )
-    .await;
+    let ctx = super::playbook_context(&pb, false, &Terminal::default()).await;
     let forced = guards.forced();
     let doc = plan::plan_all(&pb, &ctx, &forced).await;
     if let Some(path) = out {

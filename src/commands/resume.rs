@@ -83,7 +83,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
         return Err(Error::NotResumable(changed));
     }
     let terminal = Terminal::default();
-    let ctx = super::context(&pb.aws, args.yes, &terminal, crate::stop::Stop::default()).await;
+    let ctx = super::playbook_context(&pb, args.yes, &terminal).await;
     let mut console = Console::new(cli.output, terminal.clone());
     let rest = |ctx, soaked: bool| super::drill::Rest {
         pb: &pb,

@@ -67,7 +67,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
     let terminal = Terminal::default();
     // Stopping half way through a rollback helps no one: the first signal only warns.
     let stop = super::signals("finishing the rollback (a second signal abandons it)...");
-    let ctx = super::context(&view.aws, yes, &terminal, stop).await;
+    let ctx = super::context((&view.aws, &view.accounts), yes, &terminal, stop).await;
     let mut console = Console::new(cli.output, terminal);
     let reason = if force {
         "requested with --force"

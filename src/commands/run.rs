@@ -56,7 +56,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
         )
         .await?;
     let terminal = Terminal::default();
-    let ctx = super::context(&pb.aws, args.yes, &terminal, Stop::default()).await;
+    let ctx = super::playbook_context(&pb, args.yes, &terminal).await;
     let forced = args.guards.forced();
     let fresh = checked_plan(cli, &pb, &ctx, &forced, args.yes).await?;
     // The plan that every step must match: the saved one, which must still hold, or the one

@@ -16,16 +16,18 @@ use crate::steps::{Action, Ctx, StepError, Value};
 /// Every resource a plan's steps change or keep, with what it holds before the first step
 /// (a resource's first appearance in the plan is always read live; later ones are
 /// predicted). Gates, actions without undo and notes are not state, so they are left out.
+/// A resource is its account's: the same name in two accounts is held twice.
 pub fn snapshot(plan: &PlanDoc) -> Vec<Held> {
     let mut seen = HashSet::new();
     plan.steps
         .iter()
-        .flat_map(|s| &s.changes)
-        .filter(|c| !matches!(c.action, Action::Check | Action::Run))
-        .filter(|c| !matches!(c.before, Some(Value::Note { .. })))
-        .filter(|c| seen.insert(c.resource.clone()))
-        .map(|c| Held {
+        .flat_map(|s| s.changes.iter().map(move |c| (&s.account, c)))
+        .filter(|(_, c)| !matches!(c.action, Action::Check | Action::Run))
+        .filter(|(_, c)| !matches!(c.before, Some(Value::Note { .. })))
+        .filter(|(account, c)| seen.insert(((*account).clone(), c.resource.clone())))
+        .map(|(account, c)| Held {
             resource: c.resource.clone(),
+            account: account.clone(),
             value: c.before.clone(),
         })
         .collect()
@@ -48,6 +50,7 @@ pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference
             .iter()
             .map(|h| Difference {
                 resource: h.resource.clone(),
+                account: h.account.clone(),
                 before: h.value.clone(),
                 after: Some(why.clone()),
             })
@@ -59,7 +62,7 @@ pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference
         .filter_map(|held| {
             let after = now
                 .iter()
-                .find(|n| n.resource == held.resource)
+                .find(|n| n.resource == held.resource && n.account == held.account)
                 .and_then(|n| n.value.clone());
             let same = match (&held.value, &after) {
                 (None, None) => true,
@@ -68,6 +71,7 @@ pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference
             };
             (!same).then(|| Difference {
                 resource: held.resource.clone(),
+                account: held.account.clone(),
                 before: held.value.clone(),
                 after,
             })
@@ -104,6 +108,7 @@ pub async fn soak(
             for gate in &gates {
                 let limit = gate.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
                 let check = async {
+                    let ctx = &ctx.on(&gate.id, gate.account.as_deref())?;
                     let mut prepared = gate.step.plan(ctx).await?;
                     prepared.mutation.apply(ctx).await
                 };

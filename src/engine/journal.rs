@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::plan::Source;
-use crate::config::AwsSettings;
+use crate::config::{Accounts, AwsSettings};
 use crate::steps::{Change, Resource};
 
 /// Journal format version written by this build. 2 added the playbook's fingerprint to the
@@ -23,8 +23,14 @@ use crate::steps::{Change, Resource};
 /// 3 parameter attributes in `ssm.*` undo records and `lock-url` undo records with one rule
 /// per listener; 4 typed values and resources in the planned changes of intents; 5 drills (the
 /// start record's `drill`, `by` and `warnings`; `snapshot`, `soaked` and `verified` records)
-/// and each step's whole duration (`took`). Older builds would refuse each.
-pub const FORMAT: u32 = 5;
+/// and each step's whole duration (`took`); 6 steps that act in other accounts (`accounts`
+/// and each step's `account`: a build that ignored them would undo in the wrong account) and
+/// roles (`role_arn`, `external_id` in `aws`), written only by runs of playbooks that have
+/// either, so that older builds still read the others. Older builds would refuse each.
+pub const FORMAT: u32 = 6;
+
+/// The format of a journal that needs none of format 6 (no `accounts`).
+pub const FORMAT_ONE_ACCOUNT: u32 = 5;
 
 /// One line of the journal. (The start record is much larger than the others; a journal holds
 /// one, and a few hundred records at most, so boxing it would buy nothing.)
@@ -39,6 +45,9 @@ pub enum Record {
         playbook: String,
         file: String,
         aws: AwsSettings,
+        /// The other accounts steps act in (a playbook's `accounts:`).
+        #[serde(default, skip_serializing_if = "Accounts::is_empty")]
+        accounts: Accounts,
         /// The playbook's text hash and `--var` names, so `resume` runs the same playbook.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source: Option<Source>,
@@ -169,6 +178,9 @@ pub struct DrillSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Held {
     pub resource: Resource,
+    /// The account of the start record's `accounts` it is in; none: the run's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<crate::steps::Value>,
 }
@@ -177,6 +189,9 @@ pub struct Held {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Difference {
     pub resource: Resource,
+    /// The account it is in; none: the run's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<crate::steps::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +206,9 @@ pub struct StepRef {
     /// The parallel group the step runs in, with the steps next to it of the same group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The account of `accounts` it acts in; none: the start record's `aws`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// How a run (or its rollback) ended.
@@ -325,6 +343,80 @@ impl Record {
     }
 }
 
+impl Record {
+    /// What a record that parses says that no standin could have written, if anything: an
+    /// id no playbook could have, or accounts as [`Record::accounts_problem`] finds them.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(bad) = self
+            .ids()
+            .into_iter()
+            .find(|id| !crate::playbook::valid_id(id))
+        {
+            return Some(format!(
+                "{bad:?} is not a step or group id (letters, digits, `-` and `_`)"
+            ));
+        }
+        let held = match self {
+            Self::Snapshot { resources, .. } => resources.iter().map(|h| &h.account).collect(),
+            Self::Verified { differences, .. } => differences.iter().map(|d| &d.account).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(bad) = held
+            .into_iter()
+            .flatten()
+            .find(|a| !crate::playbook::valid_id(a))
+        {
+            return Some(format!("{bad:?} is not an account name"));
+        }
+        self.accounts_problem()
+    }
+
+    /// What is wrong with a start record's accounts, if anything: a name or a setting a
+    /// playbook could not have, a step's account the record does not declare, or accounts in
+    /// a format before 6 (which its writer would not have written). The journal was edited:
+    /// an undo must not act in an account nobody named, nor print aws CLI lines from settings
+    /// that could not be checked.
+    fn accounts_problem(&self) -> Option<String> {
+        let Self::Start {
+            format,
+            aws,
+            accounts,
+            steps,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        if *format < FORMAT && (!accounts.is_empty() || aws.assumes_a_role()) {
+            return Some(format!(
+                "a format {format} journal cannot have accounts or a role (format 6 can)"
+            ));
+        }
+        let named = || accounts.keys().map(String::as_str);
+        if let Some(bad) = named().find(|a| {
+            !crate::playbook::valid_id(a) || a.eq_ignore_ascii_case(crate::config::DEFAULT_ACCOUNT)
+        }) {
+            return Some(format!("{bad:?} is not an account name"));
+        }
+        let settings = std::iter::once(("aws", aws))
+            .chain(accounts.iter().map(|(name, s)| (name.as_str(), s)));
+        for (name, settings) in settings {
+            if let Some((field, problem)) = settings.problem() {
+                return Some(format!("account {name:?}, {field}: {problem}"));
+            }
+        }
+        steps
+            .iter()
+            .filter_map(|s| s.account.as_deref())
+            .find(|a| !named().any(|n| n == *a))
+            .map(|a| {
+                format!(
+                    "account {a:?} is not one a playbook declares (a step's account must be a valid name in the start record's `accounts`)"
+                )
+            })
+    }
+}
+
 /// Why a journal cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -389,14 +481,8 @@ pub fn parse(location: &str, bytes: &[u8]) -> Result<Vec<Record>, ReadError> {
         let record: Record = serde_json::from_str(line).map_err(|e| corrupt(e.to_string()))?;
         // Ids are printed as they are by `status` and reports: one that a playbook could not
         // have (a line break, an escape) is a tampered journal, not a step.
-        if let Some(bad) = record
-            .ids()
-            .into_iter()
-            .find(|id| !crate::playbook::valid_id(id))
-        {
-            return Err(corrupt(format!(
-                "{bad:?} is not a step or group id (letters, digits, `-` and `_`)"
-            )));
+        if let Some(problem) = record.problem() {
+            return Err(corrupt(problem));
         }
         records.push(record);
     }

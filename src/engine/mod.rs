@@ -17,7 +17,9 @@ use futures_util::future::join_all;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use self::journal::{now, DrillSpec, Held, Journal, Outcome, Record, StepRef, FORMAT};
+use self::journal::{
+    now, DrillSpec, Held, Journal, Outcome, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
+};
 use self::plan::PlanDoc;
 use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
@@ -30,7 +32,7 @@ pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Receives progress; the report module renders it for a terminal, a log or nothing (JSON).
 pub trait Observer: Send {
-    fn step_started(&mut self, index: usize, total: usize, id: &str, kind: &str);
+    fn step_started(&mut self, index: usize, total: usize, step: &StepDef);
     fn step_planned(&mut self, id: &str, prepared: &Prepared);
     fn step_finished(&mut self, id: &str, result: &StepResult);
     fn rollback_started(&mut self, reason: &str);
@@ -146,11 +148,16 @@ pub async fn run(
 ) -> Result<Report, EngineError> {
     let playbook = spec.playbook;
     let start = Record::Start {
-        format: FORMAT,
+        format: if playbook.accounts.is_empty() && !playbook.aws.assumes_a_role() {
+            FORMAT_ONE_ACCOUNT
+        } else {
+            FORMAT
+        },
         run_id: run_id.to_owned(),
         playbook: playbook.name.clone(),
         file: playbook.path.display().to_string(),
         aws: playbook.aws.clone(),
+        accounts: playbook.accounts.clone(),
         source: Some(plan::Source::of(playbook)),
         steps: playbook
             .steps
@@ -159,6 +166,7 @@ pub async fn run(
                 id: s.id.clone(),
                 kind: s.kind.name.to_owned(),
                 group: s.group.clone(),
+                account: s.account.clone(),
             })
             .collect(),
         drill: header.drill.as_ref().map(|(d, _)| d.clone()),
@@ -297,8 +305,7 @@ async fn attempt(
 ) -> (usize, Result<bool, RunStepError>) {
     let steps = &spec.playbook.steps;
     let def = &steps[k];
-    io.obs()
-        .step_started(k + 1, steps.len(), &def.id, def.kind.name);
+    io.obs().step_started(k + 1, steps.len(), def);
     let t0 = Instant::now();
     let checks = Checks {
         playbook: spec.playbook,
@@ -306,26 +313,31 @@ async fn attempt(
         index: k,
         forced: spec.forced,
     };
-    // The step's waits say what they wait for, named and bounded by the step.
+    // The step acts in its account, and its waits say what they wait for, named and bounded
+    // by the step.
     let hear = io.obs().waiting();
-    let ctx = &match hear {
-        Some(hear) => {
-            let (id, limit) = (def.id.clone(), def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT));
-            let told = Told::new(move |what, waited| hear(&id, what, waited, limit));
-            Ctx {
-                waits: Waits {
-                    told,
-                    ..ctx.waits.clone()
-                },
-                ..ctx.clone()
+    let stop = ctx.waits.stop.clone();
+    let ctx = ctx
+        .on(&def.id, def.account.as_deref())
+        .map(|ctx| match hear {
+            Some(hear) => {
+                let (id, limit) = (def.id.clone(), def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT));
+                let told = Told::new(move |what, waited| hear(&id, what, waited, limit));
+                Ctx {
+                    waits: Waits {
+                        told,
+                        ..ctx.waits.clone()
+                    },
+                    ..ctx
+                }
             }
-        }
-        None => ctx.clone(),
-    };
+            None => ctx,
+        });
     let in_doubt = earlier
         .map(|v| &v.steps[k])
         .filter(|s| s.state == StepState::InDoubt);
     let work = async {
+        let ctx = &ctx?;
         match in_doubt {
             Some(in_doubt) => settle(def, in_doubt, ctx, io, &checks).await,
             None => run_step(def, ctx, io, &checks).await,
@@ -333,7 +345,7 @@ async fn attempt(
     };
     let result = tokio::select! {
         result = caught(work) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
-        () = ctx.waits.stop.aborted() => Err(RunStepError::Aborted),
+        () = stop.aborted() => Err(RunStepError::Aborted),
     };
     let secs = t0.elapsed().as_secs_f64();
     let shown = match &result {
@@ -589,8 +601,10 @@ impl Checks<'_> {
             .steps
             .iter()
             .skip(self.index + 1)
-            .flat_map(|s| &s.changes);
-        let state = Predicted::new(prepared.changes.iter().chain(later));
+            .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c)));
+        let account = self.playbook.steps[self.index].account.as_deref();
+        let state =
+            Predicted::in_accounts(prepared.changes.iter().map(|c| (account, c)).chain(later));
         let live = guards::LiveAws::new(ctx);
         let failed: Vec<String> = guards::check(&self.playbook.guards, &state, &live, self.forced)
             .await
@@ -766,7 +780,9 @@ pub async fn rollback(
             )),
             (Err(e), _) => Err(StepError::failed(&step.id, e)),
             (Ok(undo), false) => tokio::select! {
-                result = run_undo(undo.as_ref(), ctx, force) => result,
+                result = async {
+                    run_undo(undo.as_ref(), &ctx.on(&step.id, step.account.as_deref())?, force).await
+                } => result,
                 () = stop.aborted() => {
                     aborted = true;
                     Err(StepError::failed(&step.id, "undo aborted by a second signal; whether it landed is in doubt"))
@@ -803,7 +819,7 @@ pub async fn rollback(
                     // Not over someone else's change: that is for a human to decide.
                     by_hand: match (&e, undo) {
                         (StepError::Drift(_), _) | (_, Err(_)) => Vec::new(),
-                        (_, Ok(undo)) => undo.by_hand(&view.aws),
+                        (_, Ok(undo)) => view.by_hand(step, undo.as_ref()),
                     },
                     drift: match e {
                         StepError::Drift(items) => items,

@@ -31,6 +31,9 @@ pub struct PlannedStep {
     /// The parallel group it runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The account of the playbook's `accounts:` it acts in; none: the playbook's `aws:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub changes: Vec<Change>,
     pub warnings: Vec<String>,
     /// Why the step could not be planned (nothing was changed).
@@ -72,13 +75,29 @@ pub struct PlanDoc {
 pub struct Source {
     pub sha256: String,
     pub vars: BTreeSet<String>,
+    /// Where the playbook acts, when it names accounts or a role: the SHA-256 of its `aws:`,
+    /// `accounts:` and each step's account as variables made them. The same text with other
+    /// `--var` values may act elsewhere; a saved plan or a journal is only for where it was
+    /// made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<String>,
 }
 
 impl Source {
     pub fn of(pb: &Playbook) -> Self {
+        let accounts = (!pb.accounts.is_empty() || pb.aws.assumes_a_role()).then(|| {
+            let steps: Vec<(&str, Option<&str>)> = pb
+                .steps
+                .iter()
+                .map(|s| (s.id.as_str(), s.account.as_deref()))
+                .collect();
+            let place = serde_json::json!({"aws": pb.aws, "accounts": pb.accounts, "steps": steps});
+            format!("{:x}", Sha256::digest(place.to_string().as_bytes()))
+        });
         Self {
             sha256: format!("{:x}", Sha256::digest(pb.text.as_bytes())),
             vars: pb.overridden.clone(),
+            accounts,
         }
     }
 
@@ -103,6 +122,11 @@ impl Source {
                 "{when} with [{}], now given [{}]",
                 names(&self.vars),
                 names(&now.vars)
+            ));
+        }
+        if self.accounts != now.accounts {
+            return Some(format!(
+                "with these variables the playbook acts in other accounts (its `aws:`, `accounts:` or a step's `account:`) than when {when}"
             ));
         }
         None
@@ -157,7 +181,11 @@ impl PlanDoc {
 pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> PlanDoc {
     let mut steps: Vec<PlannedStep> = stream::iter(&pb.steps)
         .map(|def| async move {
-            let (changes, warnings, error) = match super::caught(def.step.plan(ctx)).await {
+            let planned = async {
+                let ctx = ctx.on(&def.id, def.account.as_deref())?;
+                def.step.plan(&ctx).await
+            };
+            let (changes, warnings, error) = match super::caught(planned).await {
                 Ok(Ok(p)) => (p.changes, p.warnings, None),
                 Ok(Err(e)) => (Vec::new(), Vec::new(), Some(e.to_string())),
                 Err(panic) => (
@@ -173,6 +201,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
                 kind: def.kind.name.to_owned(),
                 description: def.description.clone(),
                 group: def.group.clone(),
+                account: def.account.clone(),
                 changes,
                 warnings,
                 error,
@@ -183,7 +212,11 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .await;
     predict(&mut steps);
     overlaps(&mut steps);
-    let state = Predicted::new(steps.iter().flat_map(|s| &s.changes));
+    let state = Predicted::in_accounts(
+        steps
+            .iter()
+            .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c))),
+    );
     let live = guards::LiveAws::new(ctx);
     let guards = guards::check(&pb.guards, &state, &live, forced).await;
     let warnings = guards::playbook_warnings(pb, &state, &live).await;
@@ -208,7 +241,8 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
 /// checks), counting a resource as the unit AWS changes it in ([`Resource::unit`]): the later
 /// one fails to plan, which stops the run before it starts.
 fn overlaps(steps: &mut [PlannedStep]) {
-    let mut owners: HashMap<(&str, Resource), &str> = HashMap::new();
+    // A resource is one account's: the same name in two accounts is two resources.
+    let mut owners: HashMap<(&str, Option<&str>, Resource), &str> = HashMap::new();
     let mut found: Vec<(usize, String)> = Vec::new();
     for (k, step) in steps.iter().enumerate() {
         let Some(group) = &step.group else {
@@ -223,13 +257,14 @@ fn overlaps(steps: &mut [PlannedStep]) {
             }
         }
         for resource in touched {
-            match owners.get(&(group.as_str(), resource.clone())) {
+            let account = step.account.as_deref();
+            match owners.get(&(group.as_str(), account, resource.clone())) {
                 Some(other) => found.push((
                     k,
                     format!("touches {resource}, as step `{other}` of the same parallel group does; run steps that touch one resource in order, outside the group"),
                 )),
                 None => {
-                    owners.insert((group.as_str(), resource), &step.id);
+                    owners.insert((group.as_str(), account, resource), &step.id);
                 }
             }
         }
@@ -253,11 +288,13 @@ fn overlaps(steps: &mut [PlannedStep]) {
 ///
 /// So that each step's plan equals what the step will meet when it runs, for any sequence of
 /// writes.
+/// Resources and parameters are each account's own (keys carry the step's account).
 fn predict(steps: &mut [PlannedStep]) {
-    let mut state: HashMap<Resource, Option<Value>> = HashMap::new();
+    let mut state: HashMap<(Option<String>, Resource), Option<Value>> = HashMap::new();
     // Each parameter's version as the steps so far leave it (0: absent).
-    let mut versions: HashMap<String, i64> = HashMap::new();
+    let mut versions: HashMap<(Option<String>, String), i64> = HashMap::new();
     for step in steps.iter_mut() {
+        let account = &step.account;
         let mut written = Vec::new();
         for change in &mut step.changes {
             if matches!(change.action, Action::Check | Action::Run) {
@@ -269,7 +306,7 @@ fn predict(steps: &mut [PlannedStep]) {
                 let written = change.after.as_ref().and_then(Value::version)?;
                 Some(written - i64::from(change.action != Action::Keep))
             });
-            if let Some(earlier) = state.get(&change.resource) {
+            if let Some(earlier) = state.get(&(account.clone(), change.resource.clone())) {
                 change.before = earlier.clone();
             }
             if let Some(after) = &mut change.after {
@@ -283,7 +320,9 @@ fn predict(steps: &mut [PlannedStep]) {
                 _ => Action::Modify,
             };
             if let Some(name) = change.resource.held_by() {
-                let now = *versions.entry(name.to_owned()).or_insert(read.unwrap_or(0));
+                let now = *versions
+                    .entry((account.clone(), name.to_owned()))
+                    .or_insert(read.unwrap_or(0));
                 if let Some(before) = &mut change.before {
                     before.set_version(now);
                 }
@@ -298,12 +337,15 @@ fn predict(steps: &mut [PlannedStep]) {
                     written.push(name.to_owned());
                 }
             }
-            state.insert(change.resource.clone(), change.after.clone());
+            state.insert(
+                (account.clone(), change.resource.clone()),
+                change.after.clone(),
+            );
         }
         written.sort();
         written.dedup();
         for name in written {
-            *versions.entry(name).or_default() += 1;
+            *versions.entry((account.clone(), name)).or_default() += 1;
         }
     }
 }
@@ -415,6 +457,20 @@ pub fn mismatch(saved: &PlanDoc, pb: &Playbook) -> Option<String> {
             ours.len()
         ));
     }
+    if let Some((s, def)) = saved
+        .steps
+        .iter()
+        .zip(&pb.steps)
+        .find(|(s, def)| s.account != def.account)
+    {
+        let shown = |a: Option<&str>| a.unwrap_or(crate::config::DEFAULT_ACCOUNT).to_owned();
+        return Some(format!(
+            "step `{}` acts in account `{}` in the plan and in `{}` in the playbook",
+            s.id,
+            shown(s.account.as_deref()),
+            shown(def.account.as_deref())
+        ));
+    }
     saved
         .steps
         .iter()
@@ -476,6 +532,7 @@ mod tests {
     fn step(id: &str, changes: Vec<Change>) -> PlannedStep {
         PlannedStep {
             group: None,
+            account: None,
             id: id.into(),
             kind: "ssm.put-parameters".into(),
             description: None,

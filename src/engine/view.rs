@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::journal::{DrillSpec, Held, Outcome, Record, StepRef};
 use super::plan::Source;
-use crate::config::AwsSettings;
+use crate::config::{Accounts, AwsSettings};
 use crate::steps::Change;
 
 /// Where a step stands according to the journal.
@@ -49,6 +49,9 @@ pub struct StepView {
     /// The parallel group it ran in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The account of the run's `accounts` it acts in; none: the run's `aws`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub state: StepState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -77,6 +80,8 @@ pub struct RunView {
     #[serde(skip)]
     pub aws: AwsSettings,
     #[serde(skip)]
+    pub accounts: Accounts,
+    #[serde(skip)]
     pub source: Option<Source>,
     pub steps: Vec<StepView>,
     /// `None` while running, or when the process died before finishing.
@@ -101,6 +106,25 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// The aws CLI lines that do `step`'s undo by hand, in the account it acted in (see
+    /// [`crate::aws::cli::as_account`]).
+    pub fn by_hand(&self, step: &StepView, undo: &dyn crate::steps::Undo) -> Vec<String> {
+        let (name, settings) = match &step.account {
+            None => (crate::config::DEFAULT_ACCOUNT, &self.aws),
+            Some(name) => match self.accounts.get(name) {
+                Some(settings) => (name.as_str(), settings),
+                None => return Vec::new(),
+            },
+        };
+        let (settings, mut lines) = crate::aws::cli::as_account(name, settings);
+        let by_hand = undo.by_hand(&settings);
+        if by_hand.is_empty() {
+            return by_hand;
+        }
+        lines.extend(by_hand);
+        lines
+    }
+
     /// Folds the records. The first must be the start record.
     pub fn from_records(records: &[Record]) -> Option<Self> {
         let Some(Record::Start {
@@ -108,6 +132,7 @@ impl RunView {
             playbook,
             file,
             aws,
+            accounts,
             source,
             steps,
             drill,
@@ -123,6 +148,7 @@ impl RunView {
             file: file.clone(),
             started: at.clone(),
             aws: aws.clone(),
+            accounts: accounts.clone(),
             source: source.clone(),
             steps: steps.iter().map(StepView::new).collect(),
             outcome: None,
@@ -252,6 +278,7 @@ impl StepView {
             id: step.id.clone(),
             kind: step.kind.clone(),
             group: step.group.clone(),
+            account: step.account.clone(),
             state: StepState::NotStarted,
             error: None,
             undo_error: None,
@@ -260,5 +287,94 @@ impl StepView {
             changes: Vec::new(),
             moved: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::aws::cli::Line;
+    use crate::steps::{Ctx, StepError, Undo};
+
+    /// An undo done by hand with one aws CLI line, or none.
+    struct ByHand(bool);
+
+    #[async_trait]
+    impl Undo for ByHand {
+        async fn undo(&self, _ctx: &Ctx, _force: bool) -> Result<Vec<String>, StepError> {
+            Ok(Vec::new())
+        }
+
+        fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
+            if self.0 {
+                vec![Line::new(aws, "ssm", "delete-parameter").text()]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    fn view(aws: AwsSettings, accounts: Accounts) -> RunView {
+        let step = |id: &str, account: Option<&str>| StepRef {
+            id: id.into(),
+            kind: "ssm.put-parameters".into(),
+            group: None,
+            account: account.map(str::to_owned),
+        };
+        RunView::from_records(&[Record::Start {
+            format: super::super::journal::FORMAT,
+            run_id: "r".into(),
+            playbook: "p".into(),
+            file: "p.yaml".into(),
+            aws,
+            accounts,
+            source: None,
+            steps: vec![step("own", None), step("net", Some("network"))],
+            drill: None,
+            by: None,
+            warnings: Vec::new(),
+            at: "2026-11-30T00:00:00Z".into(),
+        }])
+        .expect("a start record")
+    }
+
+    #[test]
+    fn lines_by_hand_act_as_each_step_s_account_and_its_role() {
+        let role = |arn: &str| AwsSettings {
+            role_arn: Some(arn.into()),
+            ..AwsSettings::default()
+        };
+        let accounts: Accounts = [(
+            "network".to_owned(),
+            role("arn:aws:iam::111111111111:role/dns"),
+        )]
+        .into_iter()
+        .collect();
+        // The playbook's own account behind a role too: its lines get a profile as well.
+        let v = view(
+            role("arn:aws:iam::123456789012:role/self"),
+            accounts.clone(),
+        );
+        let own = v.by_hand(&v.steps[0], &ByHand(true));
+        assert_eq!(own[1], "aws configure set role_arn arn:aws:iam::123456789012:role/self --profile=standin-default");
+        assert_eq!(
+            own.last().unwrap(),
+            "aws ssm delete-parameter --profile=standin-default"
+        );
+        let net = v.by_hand(&v.steps[1], &ByHand(true));
+        assert_eq!(
+            net.last().unwrap(),
+            "aws ssm delete-parameter --profile=standin-network"
+        );
+        // Nothing to do by hand: no profile to set up either.
+        assert!(v.by_hand(&v.steps[1], &ByHand(false)).is_empty());
+        // Without a role, the lines are as they always were.
+        let plain = view(AwsSettings::default(), accounts);
+        assert_eq!(
+            plain.by_hand(&plain.steps[0], &ByHand(true)),
+            ["aws ssm delete-parameter"]
+        );
     }
 }

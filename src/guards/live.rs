@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::aws::eb::{self, Env};
 use crate::aws::route53::RecordSet;
-use crate::aws::{acm, elbv2, route53, ssm, AwsError};
+use crate::aws::{acm, elbv2, route53, ssm, AwsError, Clients};
 use crate::steps::{self, Ctx, Resource, Value};
 
 /// A live read, or why it failed.
@@ -77,9 +77,15 @@ pub struct FrontListener {
 /// The live reads, from AWS. Several checks of one evaluation ask about the same environments
 /// (each guard, the capacity and TLS checks): each is read once per `LiveAws`, which lives for
 /// one evaluation, so a check right before a change still reads afresh.
+///
+/// A playbook that acts in several accounts (`accounts:`) is checked against all of them: a
+/// record in a networking account points at an environment in the application's. Each read
+/// asks the playbook's own account first, then the others by name, and takes the first that
+/// has the thing; what it reads next about it (options, listeners) comes from that account.
 pub struct LiveAws<'a> {
     ctx: &'a Ctx,
-    environments: Memo<Option<Env>>,
+    environments: Memo<Option<(usize, Env)>>,
+    /// By account (its place in `Accounts::all`) and CNAME.
     by_cname: Memo<Option<Env>>,
     options: Memo<Option<BTreeMap<eb::OptionKey, String>>>,
 }
@@ -96,10 +102,58 @@ impl<'a> LiveAws<'a> {
         }
     }
 
-    /// An environment by name (DescribeEnvironments), once.
-    async fn env(&self, name: &str) -> Result<Option<Env>, AwsError> {
+    /// The first account whose `read` finds something, by its place in
+    /// [`crate::aws::Accounts::all`], with what it found.
+    async fn first<T, F>(
+        &self,
+        read: impl Fn(usize, &'a Clients) -> F,
+    ) -> Result<Option<(usize, T)>, AwsError>
+    where
+        F: std::future::Future<Output = Result<Option<T>, AwsError>>,
+    {
+        for (at, (name, aws)) in self.ctx.accounts.all().enumerate() {
+            if let Some(found) = read(at, aws).await.map_err(|e| in_account(e, name))? {
+                return Ok(Some((at, found)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The clients of the account at `at` in [`crate::aws::Accounts::all`].
+    fn account(&self, at: usize) -> &'a Clients {
+        self.ctx
+            .accounts
+            .all()
+            .nth(at)
+            .map_or_else(|| self.ctx.accounts.own(), |(_, aws)| aws)
+    }
+
+    /// An environment by name (DescribeEnvironments), once, with its account.
+    async fn env_at(&self, name: &str) -> Result<Option<(usize, Env)>, AwsError> {
         once(&self.environments, name, || {
-            eb::describe(&self.ctx.aws.elasticbeanstalk, name)
+            self.first(|_, aws| eb::describe(&aws.elasticbeanstalk, name))
+        })
+        .await
+    }
+
+    async fn env(&self, name: &str) -> Result<Option<Env>, AwsError> {
+        Ok(self.env_at(name).await?.map(|(_, env)| env))
+    }
+
+    /// The environment whose CNAME this is, with its account.
+    async fn by_cname_at(&self, cname: &str) -> Result<Option<(usize, Env)>, AwsError> {
+        self.first(|at, aws| self.by_cname_in(at, aws, cname)).await
+    }
+
+    /// The environment whose CNAME this is in the account at `at` (`aws`), once.
+    async fn by_cname_in(
+        &self,
+        at: usize,
+        aws: &Clients,
+        cname: &str,
+    ) -> Result<Option<Env>, AwsError> {
+        once(&self.by_cname, &format!("{at} {cname}"), || {
+            eb::by_cname(&aws.elasticbeanstalk, cname)
         })
         .await
     }
@@ -110,16 +164,25 @@ impl<'a> LiveAws<'a> {
         &self,
         name: &str,
     ) -> Result<Option<BTreeMap<eb::OptionKey, String>>, AwsError> {
-        let Some(env) = self.env(name).await? else {
+        let Some((at, env)) = self.env_at(name).await? else {
             return Ok(None);
         };
         once(&self.options, name, || async {
-            eb::options(&self.ctx.aws.elasticbeanstalk, &env)
+            eb::options(&self.account(at).elasticbeanstalk, &env)
                 .await
                 .map(Some)
         })
         .await
     }
+}
+
+/// A failed read in the account of `accounts:` named `name` says which (one that cannot be
+/// reached fails reads of things the playbook's own account does not have).
+fn in_account(mut e: AwsError, name: Option<&str>) -> AwsError {
+    if let Some(name) = name {
+        e.message = format!("{} (in account {name})", e.message);
+    }
+    e
 }
 
 /// `read()`'s answer for `key`, read the first time it is asked for (errors are not kept).
@@ -146,17 +209,17 @@ async fn once<T: Clone, F: std::future::Future<Output = Result<T, AwsError>>>(
 #[async_trait]
 impl Live for LiveAws<'_> {
     async fn value(&self, resource: &Resource, zone: Option<&str>) -> Read<Option<Value>> {
-        let aws = &self.ctx.aws;
         let failed = reading(resource);
         let unreadable = |why: String| ReadError::Unreadable {
             what: resource.to_string(),
             why,
         };
         match resource {
-            Resource::Parameter { name } => Ok(ssm::get(&aws.ssm, name)
+            Resource::Parameter { name } => Ok(self
+                .first(|_, aws| ssm::get(&aws.ssm, name))
                 .await
                 .map_err(&failed)?
-                .map(|p| steps::param_value(&p))),
+                .map(|(_, p)| steps::param_value(&p))),
             Resource::Property { environment, .. } | Resource::EnvOption { environment, .. } => {
                 let Some(options) = self.options_of(environment).await.map_err(&failed)? else {
                     return Ok(None);
@@ -178,12 +241,14 @@ impl Live for LiveAws<'_> {
                 set_id,
             } => {
                 let zone = zone.ok_or_else(|| unreadable("no zone to read it from".into()))?;
-                let Some(zone) = route53::find_zone(&aws.route53, zone)
+                let Some((at, zone)) = self
+                    .first(|_, aws| route53::find_zone(&aws.route53, zone))
                     .await
                     .map_err(&failed)?
                 else {
                     return Err(unreadable(format!("no hosted zone {zone}")));
                 };
+                let aws = self.account(at);
                 Ok(
                     route53::get_record(&aws.route53, &zone, name, rtype, set_id.as_deref())
                         .await
@@ -204,21 +269,21 @@ impl Live for LiveAws<'_> {
     }
 
     async fn environment_by_cname(&self, cname: &str) -> Read<Option<Env>> {
-        once(&self.by_cname, cname, || {
-            eb::by_cname(&self.ctx.aws.elasticbeanstalk, cname)
-        })
-        .await
-        .map_err(reading(format!("the environment behind {cname}")))
+        self.by_cname_at(cname)
+            .await
+            .map(|found| found.map(|(_, env)| env))
+            .map_err(reading(format!("the environment behind {cname}")))
     }
 
     async fn environments_behind(&self, dns_name: &str) -> Read<Option<Vec<Env>>> {
-        let Some(lb) = elbv2::by_dns_name(&self.ctx.aws.elbv2, dns_name)
+        let Some((at, lb)) = self
+            .first(|_, aws| elbv2::by_dns_name(&aws.elbv2, dns_name))
             .await
             .map_err(reading(format!("load balancer {dns_name}")))?
         else {
             return Ok(None);
         };
-        eb::fronted_by(&self.ctx.aws.elasticbeanstalk, &lb)
+        eb::fronted_by(&self.account(at).elasticbeanstalk, &lb)
             .await
             .map(Some)
             .map_err(reading(format!(
@@ -227,14 +292,15 @@ impl Live for LiveAws<'_> {
     }
 
     async fn record(&self, name: &str) -> Read<Option<RecordSet>> {
-        let client = &self.ctx.aws.route53;
         let failed = reading(format!("the record of {name}"));
-        let Some(zone) = route53::zone_containing(client, name)
+        let Some((at, zone)) = self
+            .first(|_, aws| route53::zone_containing(&aws.route53, name))
             .await
             .map_err(&failed)?
         else {
             return Ok(None);
         };
+        let client = &self.account(at).route53;
         for rtype in ["CNAME", "A", "AAAA"] {
             if let Some(rs) = route53::get_record(client, &zone, name, rtype, None)
                 .await
@@ -247,38 +313,30 @@ impl Live for LiveAws<'_> {
     }
 
     async fn front(&self, target: &str) -> Read<Option<Front>> {
-        let aws = &self.ctx.aws;
         let failed = reading(format!("what serves {target}"));
-        let lb = match elbv2::by_dns_name(&aws.elbv2, target)
-            .await
-            .map_err(&failed)?
-        {
-            Some(lb) => lb,
-            None => {
-                let Some(env) = once(&self.by_cname, target, || {
-                    eb::by_cname(&aws.elasticbeanstalk, target)
-                })
-                .await
-                .map_err(&failed)?
-                else {
+        // In each account, the load balancer of that DNS name, else the one of the
+        // environment whose CNAME it is.
+        let found = self
+            .first(|at, aws| async move {
+                if let Some(lb) = elbv2::by_dns_name(&aws.elbv2, target).await? {
+                    return Ok(Some(lb));
+                }
+                let Some(env) = self.by_cname_in(at, aws, target).await? else {
                     return Ok(None);
                 };
-                let mut found = None;
-                for id in eb::load_balancers_of(&aws.elasticbeanstalk, &env.name)
-                    .await
-                    .map_err(&failed)?
-                {
-                    found = elbv2::by_name_or_arn(&aws.elbv2, &id)
-                        .await
-                        .map_err(&failed)?;
-                    if found.is_some() {
-                        break;
+                for id in eb::load_balancers_of(&aws.elasticbeanstalk, &env.name).await? {
+                    if let Some(lb) = elbv2::by_name_or_arn(&aws.elbv2, &id).await? {
+                        return Ok(Some(lb));
                     }
                 }
-                let Some(lb) = found else { return Ok(None) };
-                lb
-            }
+                Ok(None)
+            })
+            .await
+            .map_err(&failed)?;
+        let Some((at, lb)) = found else {
+            return Ok(None);
         };
+        let aws = self.account(at);
         let mut listeners = Vec::new();
         for l in elbv2::listeners(&aws.elbv2, &lb.arn)
             .await
@@ -312,13 +370,16 @@ impl Live for LiveAws<'_> {
         &self,
         application: &str,
     ) -> Read<Vec<(Env, std::collections::BTreeMap<String, String>)>> {
-        let client = &self.ctx.aws.elasticbeanstalk;
         let failed = reading(format!("the workers of {application}"));
         let mut out = Vec::new();
-        for env in eb::list(client, Some(application)).await.map_err(&failed)? {
-            if env.tier == "Worker" {
-                let props = eb::properties(client, &env).await.map_err(&failed)?;
-                out.push((env, props));
+        for (name, aws) in self.ctx.accounts.all() {
+            let client = &aws.elasticbeanstalk;
+            let failed = |e| failed(in_account(e, name));
+            for env in eb::list(client, Some(application)).await.map_err(failed)? {
+                if env.tier == "Worker" {
+                    let props = eb::properties(client, &env).await.map_err(failed)?;
+                    out.push((env, props));
+                }
             }
         }
         Ok(out)

@@ -24,7 +24,7 @@ use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
 use self::plain::{key_name, shown};
 pub use self::schema::schema;
-pub use crate::config::{AwsSettings, StateBlock};
+pub use crate::config::{Accounts, AwsSettings, StateBlock, DEFAULT_ACCOUNT};
 use crate::steps::{self, FieldError, KindDef, Step};
 
 /// The only playbook format version this build reads.
@@ -35,6 +35,7 @@ const TOP_FIELDS: &[&str] = &[
     "name",
     "description",
     "aws",
+    "accounts",
     "state",
     "vars",
     "guards",
@@ -42,7 +43,7 @@ const TOP_FIELDS: &[&str] = &[
     "rto_target",
     "steps",
 ];
-const STEP_FIELDS: &[&str] = &["id", "kind", "description", "timeout"];
+const STEP_FIELDS: &[&str] = &["id", "kind", "description", "timeout", "account"];
 
 /// A checked playbook, ready to plan.
 pub struct Playbook {
@@ -50,6 +51,8 @@ pub struct Playbook {
     pub name: String,
     pub description: Option<String>,
     pub aws: AwsSettings,
+    /// Other accounts steps act in, by name (`account:` of a step).
+    pub accounts: Accounts,
     /// Where runs are kept, unless `--state` / `--lock` say otherwise.
     pub state: Option<StateBlock>,
     /// The playbook's own assertions (the built-in guards are always added).
@@ -76,6 +79,8 @@ pub struct StepDef {
     /// The `parallel:` group the step belongs to: its members are next to each other in
     /// `steps` and run at once.
     pub group: Option<String>,
+    /// The account of `accounts:` the step acts in; `None`: the playbook's `aws:`.
+    pub account: Option<String>,
     pub step: Box<dyn Step>,
 }
 
@@ -120,6 +125,8 @@ impl fmt::Display for Invalid {
 struct Checker {
     locator: Locator,
     problems: Vec<Problem>,
+    /// The names `accounts:` declares, for the steps' `account:`.
+    accounts: Vec<String>,
 }
 
 impl Checker {
@@ -269,6 +276,7 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
     let mut checker = Checker {
         locator: Locator::new(source),
         problems: Vec::new(),
+        accounts: Vec::new(),
     };
     let playbook = check(&mut checker, doc, path, overrides);
     match playbook {
@@ -391,6 +399,11 @@ fn check(
         Some(v) => c.decode(&root.key("aws"), v, steps::fields_of::<AwsSettings>, None),
         None => Some(AwsSettings::default()),
     };
+    if let Some((field, problem)) = aws.as_ref().and_then(AwsSettings::problem) {
+        c.report(&root.key("aws").key(field), problem, None);
+    }
+    let own = aws.clone().unwrap_or_default();
+    let accounts = accounts(c, top.remove("accounts"), &own);
     let state = match top.remove("state") {
         Some(v) => c
             .decode(&root.key("state"), v, steps::fields_of::<StateBlock>, None)
@@ -417,6 +430,7 @@ fn check(
         name: name?,
         description,
         aws: aws?,
+        accounts: accounts?,
         state: state?,
         guards,
         steps: steps?,
@@ -425,6 +439,68 @@ fn check(
         recovery,
         rto_target,
     })
+}
+
+/// `accounts:`: settings by name, each like `aws:`. Their names are kept for the steps'
+/// `account:` (read after this).
+///
+/// Each account is `aws:` with its own overrides: what it leaves out (region, profile,
+/// endpoint) is taken from `own`, except a role, which is each account's own. An account
+/// that then says what `aws:` or another account says is the same place under two names.
+fn accounts(c: &mut Checker, value: Option<Value>, own: &AwsSettings) -> Option<Accounts> {
+    let at = YamlPath::default().key("accounts");
+    let Some(value) = value else {
+        return Some(Accounts::new());
+    };
+    // Steps are checked against the names even when the settings are wrong: one problem, not
+    // one more per step that names the account.
+    if let Value::Mapping(names) = &value {
+        c.accounts = names.keys().map(key_name).collect();
+    }
+    let accounts: Accounts = c.decode(&at, value, steps::fields_of::<Accounts>, None)?;
+    let hint = "name each account with letters, digits, `-` or `_`, and give it `profile`, `region`, `role_arn` (+ `external_id`) or `endpoint_url`";
+    for (name, settings) in &accounts {
+        let (place, problem) = if name.eq_ignore_ascii_case(DEFAULT_ACCOUNT) {
+            (
+                at.key(name),
+                format!("`{DEFAULT_ACCOUNT}` is the playbook's own account (`aws:`)"),
+            )
+        } else if !valid_id(name) {
+            (
+                at.key(name),
+                format!("invalid account name `{}`", crate::escape::value(name)),
+            )
+        } else if *settings == AwsSettings::default() {
+            (
+                at.key(name),
+                format!("account `{name}` has no settings: it would be the playbook's own"),
+            )
+        } else if let Some((field, problem)) = settings.problem() {
+            (at.key(name).key(field), problem)
+        } else {
+            continue;
+        };
+        c.report(&place, problem, Some(hint.into()));
+    }
+    let accounts: Accounts = accounts
+        .into_iter()
+        .map(|(name, settings)| (name, settings.over(own)))
+        .collect();
+    let mut seen: Vec<(&str, &AwsSettings)> = vec![(DEFAULT_ACCOUNT, own)];
+    for (name, settings) in &accounts {
+        if *settings == AwsSettings::default() {
+            continue; // reported above
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, s)| *s == settings) {
+            c.report(
+                &at.key(name),
+                format!("account `{name}` is the same as `{other}`: with what it leaves to `aws:`, it has the same settings"),
+                Some("give it the profile, role or region that sets it apart, or use the other name".into()),
+            );
+        }
+        seen.push((name, settings));
+    }
+    Some(accounts)
 }
 
 /// `recovery:` must name a gate step (one whose kind checks, e.g. `http.check`): its pass is
@@ -755,6 +831,9 @@ fn step(
             None
         }
     };
+    let account = fields
+        .remove("account")
+        .and_then(|v| step_account(c, v, &at.key("account")));
     let kind = kind?;
     let common = format!("common step fields are {}", backticked(STEP_FIELDS));
     let step = c.decode(at, Value::Mapping(fields), kind.parse, Some(common));
@@ -764,8 +843,47 @@ fn step(
         description,
         timeout,
         group: None,
+        account,
         step: step?,
     })
+}
+
+/// A step's `account:`, one `accounts:` declares (`default`: the playbook's `aws:`, kept as
+/// `None`).
+fn step_account(c: &mut Checker, value: Value, at: &YamlPath) -> Option<String> {
+    let known = || {
+        let mut names = vec![DEFAULT_ACCOUNT.to_owned()];
+        names.extend(c.accounts.iter().cloned());
+        names
+    };
+    match value {
+        Value::String(name) if name == DEFAULT_ACCOUNT => None,
+        Value::String(name) if c.accounts.contains(&name) => Some(name),
+        other => {
+            let names = known();
+            let hint = match &other {
+                Value::String(name) => nearest(name, names.iter().map(String::as_str))
+                    .map(|n| format!("did you mean `{n}`?")),
+                _ => None,
+            }
+            .unwrap_or_else(|| {
+                format!(
+                    "name an account of `accounts:` ({})",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+            c.report(
+                at,
+                format!("unknown account `{}`", shown(&other)),
+                Some(hint),
+            );
+            None
+        }
+    }
 }
 
 /// A step's or group's id (`what`), when it is valid and not used before.

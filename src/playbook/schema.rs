@@ -31,6 +31,11 @@ struct Header {
     /// Where and as whom to call AWS. Default: the standard chain (AWS_PROFILE, AWS_REGION,
     /// AWS_ENDPOINT_URL).
     aws: Option<AwsSettings>,
+    /// Other accounts steps act in, by name (a step's `account:`), each with settings like
+    /// `aws:`: e.g. DNS in a shared networking account reached through `role_arn`.
+    #[serde(default)]
+    #[schemars(schema_with = "accounts")]
+    accounts: Option<BTreeMap<String, AwsSettings>>,
     /// Where runs are kept when no `--state` or `--lock` says otherwise.
     state: Option<StateBlock>,
     /// Variables: names to text, used as `${vars.NAME}` in any string of the playbook;
@@ -60,8 +65,21 @@ fn id(what: &str) -> Schema {
     })
 }
 
+/// `accounts:`: names (not `default`, the playbook's own) to settings.
+fn accounts(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "propertyNames": {
+            "pattern": "^[A-Za-z0-9_-]+$",
+            // `default`, in any case, is the playbook's own.
+            "not": {"pattern": "^[Dd][Ee][Ff][Aa][Uu][Ll][Tt]$"},
+        },
+        "additionalProperties": generator.subschema_for::<AwsSettings>(),
+    })
+}
+
 /// A step's common fields, as `playbook/mod.rs` reads them (`STEP_FIELDS`), for `kind`.
-fn common(kind: &KindDef) -> [(&'static str, Schema); 4] {
+fn common(kind: &KindDef) -> [(&'static str, Schema); 5] {
     [
         ("id", id("the step's id")),
         (
@@ -79,6 +97,15 @@ fn common(kind: &KindDef) -> [(&'static str, Schema); 4] {
                 "bound on the whole step: plan, change and waits (default 15m)".into(),
             );
             timeout
+        }),
+        ("account", {
+            let mut account = id("the account of `accounts:` the step acts in");
+            account.insert(
+                "description".into(),
+                "the account of `accounts:` the step acts in (default: the playbook's `aws:`)"
+                    .into(),
+            );
+            account
         }),
     ]
 }

@@ -150,6 +150,9 @@ pub struct StepReport {
     /// The parallel group it ran in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The account of the playbook's `accounts:` it acted in; none: the playbook's `aws:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub state: StepState,
     /// Seconds from the first step's start to this step's start (`None`: not reached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,12 +166,16 @@ pub struct StepReport {
 }
 
 impl StepReport {
-    /// Its kind, and its parallel group if it ran in one.
+    /// Its kind, its parallel group if it ran in one, and its account if not the playbook's.
     pub fn kind_shown(&self) -> String {
-        match &self.group {
-            Some(group) => format!("{} (parallel: {group})", self.kind),
-            None => self.kind.clone(),
+        let mut shown = self.kind.clone();
+        if let Some(group) = &self.group {
+            shown.push_str(&format!(" (parallel: {group})"));
         }
+        if let Some(account) = &self.account {
+            shown.push_str(&format!(" in account {account}"));
+        }
+        shown
     }
 }
 
@@ -259,6 +266,7 @@ impl RunReport {
                 id: s.id.clone(),
                 kind: s.kind.clone(),
                 group: s.group.clone(),
+                account: s.account.clone(),
                 state: s.state,
                 start_secs: None,
                 secs: None,
@@ -452,7 +460,10 @@ impl RunReport {
 impl DifferenceLine {
     fn of(d: &Difference) -> Self {
         Self {
-            resource: d.resource.to_string(),
+            resource: match &d.account {
+                Some(account) => format!("{} (account {account})", d.resource),
+                None => d.resource.to_string(),
+            },
             before: d.before.as_ref().map(ToString::to_string),
             after: d.after.as_ref().map(ToString::to_string),
         }

@@ -54,6 +54,9 @@ impl PlanDoc {
             if let Some(group) = &step.group {
                 out.push_str(&format!(" [parallel: {group}]"));
             }
+            if let Some(account) = &step.account {
+                out.push_str(&format!(" in account `{account}`"));
+            }
             if let Some(d) = &step.description {
                 out.push_str(&format!(" - {d}"));
             }

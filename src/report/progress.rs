@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::plan::change_line;
 use super::{line, Format};
 use crate::engine::{Hear, Observer, StepResult};
+use crate::playbook::StepDef;
 use crate::steps::{Action, Prepared, Prompt};
 
 /// The terminal, shared by the progress display and prompts, so a question is never drawn
@@ -114,8 +115,13 @@ impl Console {
 }
 
 impl Observer for Console {
-    fn step_started(&mut self, index: usize, total: usize, id: &str, kind: &str) {
-        let title = format!("[{index}/{total}] {id} ({kind})");
+    fn step_started(&mut self, index: usize, total: usize, step: &StepDef) {
+        let (id, kind) = (step.id.as_str(), step.kind.name);
+        let account = step
+            .account
+            .as_ref()
+            .map_or_else(String::new, |a| format!(" in account `{a}`"));
+        let title = format!("[{index}/{total}] {id} ({kind}){account}");
         self.line(&title);
         self.active.push(id.to_owned());
         self.together |= self.active.len() > 1;

@@ -125,8 +125,12 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
             .group
             .as_ref()
             .map_or(String::new(), |g| format!(" [parallel: {g}]"));
+        let account = step
+            .account
+            .as_ref()
+            .map_or(String::new(), |a| format!(" in account `{a}`"));
         out.push_str(&format!(
-            "  {:<width$}  {:<20} {state}{group}\n",
+            "  {:<width$}  {:<20} {state}{group}{account}\n",
             step.id, step.kind
         ));
         if let Some(e) = &step.error {

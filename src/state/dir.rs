@@ -98,6 +98,7 @@ mod tests {
             playbook: "p".into(),
             file: "p.yaml".into(),
             aws: AwsSettings::default(),
+            accounts: Default::default(),
             source: None,
             steps: vec![],
             drill: None,

@@ -492,8 +492,7 @@ mod tests {
         let back: CertificateUndo = serde_json::from_value(json).unwrap();
         let aws = AwsSettings {
             region: Some("us-east-1".into()),
-            profile: None,
-            endpoint_url: None,
+            ..AwsSettings::default()
         };
         assert_eq!(
             back.by_hand(&aws),

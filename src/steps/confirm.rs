@@ -81,7 +81,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::aws::Clients;
+    use crate::aws::Accounts;
     use crate::config::AwsSettings;
     use crate::steps::Prompt;
 
@@ -96,16 +96,16 @@ mod tests {
     }
 
     async fn ctx(assume_yes: bool, answer: Option<bool>) -> Ctx {
-        Ctx {
-            aws: Clients::load(&AwsSettings::default()).await,
-            waits: crate::stop::Waits {
+        Ctx::new(
+            Accounts::load(&AwsSettings::default(), &Default::default()).await,
+            crate::stop::Waits {
                 every: Duration::from_millis(10),
                 stop: crate::stop::Stop::default(),
                 told: crate::stop::Told::default(),
             },
             assume_yes,
-            prompt: Arc::new(Answer(answer)),
-        }
+            Arc::new(Answer(answer)),
+        )
     }
 
     #[tokio::test]

@@ -37,7 +37,7 @@ use serde::Serialize;
 
 pub use self::resource::Resource;
 pub use self::value::{ParamValue, Secretish, Value};
-use crate::aws::{AwsError, Clients};
+use crate::aws::{Accounts, AwsError, Clients};
 use crate::config::AwsSettings;
 pub use crate::iam::Needs;
 use crate::stop::Waits;
@@ -114,7 +114,10 @@ pub fn find_kind(name: &str) -> Option<&'static KindDef> {
 /// What steps get to work with.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The clients of the account the step acts in ([`Ctx::on`]).
     pub aws: Clients,
+    /// Every account of the playbook (guards read across them).
+    pub accounts: Accounts,
     /// How pending changes are polled (Route 53 INSYNC, environment status, commands), and
     /// the stop that ends every wait early.
     pub waits: Waits,
@@ -122,6 +125,41 @@ pub struct Ctx {
     pub assume_yes: bool,
     /// Asks a human; the terminal implementation pauses progress output while it asks.
     pub prompt: Arc<dyn Prompt>,
+}
+
+impl Ctx {
+    /// Starts from every account's clients, acting in the playbook's own.
+    pub fn new(
+        accounts: Accounts,
+        waits: Waits,
+        assume_yes: bool,
+        prompt: Arc<dyn Prompt>,
+    ) -> Self {
+        Self {
+            aws: accounts.own().clone(),
+            accounts,
+            waits,
+            assume_yes,
+            prompt,
+        }
+    }
+
+    /// The context of a step that acts in `account` (`None`: the playbook's `aws:`).
+    pub fn on(&self, step: &str, account: Option<&str>) -> Result<Self, StepError> {
+        let clients = self.accounts.get(account).ok_or_else(|| {
+            StepError::failed(
+                step,
+                format!(
+                    "no account `{}` among the playbook's `accounts:`",
+                    crate::escape::value(account.unwrap_or_default())
+                ),
+            )
+        })?;
+        Ok(Self {
+            aws: clients.clone(),
+            ..self.clone()
+        })
+    }
 }
 
 /// A way to ask a human a yes/no question.
