@@ -222,6 +222,9 @@ def start_proxy(upstream, host="127.0.0.1", faults=None):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The answer goes out in several writes (status, headers, body): with Nagle's algorithm
+        # each call would wait ~40 ms for the client's delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):
             pass
