@@ -323,6 +323,7 @@ fn accounts_are_checked_before_any_call() {
     let world = World::start();
     let pause = "  - id: a\n    kind: pause\n    duration: 1s\n";
     let with_account = format!("{pause}    account: netwrok\n");
+    let pause_there = format!("{pause}    account: network\n");
     // (steps, the `accounts:` entries, what is said and where, the hint)
     let cases: &[(&str, &str, &str, &str)] = &[
         (
@@ -330,6 +331,12 @@ fn accounts_are_checked_before_any_call() {
             "network:\n    profile: net\n",
             "10:5: unknown account `netwrok`",
             "did you mean `network`?",
+        ),
+        (
+            &pause_there,
+            "network:\n    profile: net\n",
+            "10:5: a `pause` step calls no AWS API: `account: network` means nothing here",
+            "remove `account:` from this step",
         ),
         (pause, "default:\n    profile: net\n", "4:3: `default` is the playbook's own account", ""),
         (pause, "DEFAULT:\n    profile: net\n", "4:3: `default` is the playbook's own account", ""),

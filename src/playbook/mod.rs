@@ -837,6 +837,21 @@ fn step(
     let kind = kind?;
     let common = format!("common step fields are {}", backticked(STEP_FIELDS));
     let step = c.decode(at, Value::Mapping(fields), kind.parse, Some(common));
+    // A step that calls no AWS API acts in no account: saying one would mislead the reader
+    // (an `http.check` is made from where standin runs, whatever the account).
+    if let (Some(account), Some(step)) = (&account, &step) {
+        let needs = step.needs();
+        if needs.plan.is_empty() && needs.run.is_empty() {
+            c.report(
+                &at.key("account"),
+                format!(
+                    "a `{}` step calls no AWS API: `account: {account}` means nothing here",
+                    kind.name
+                ),
+                Some("remove `account:` from this step".into()),
+            );
+        }
+    }
     Some(StepDef {
         id: id?,
         kind,
