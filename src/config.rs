@@ -82,11 +82,14 @@ impl AwsSettings {
             ..self
         }
     }
+}
 
-    /// Whether these settings need journal format 6 (format 5 readers refuse them).
-    pub fn assumes_a_role(&self) -> bool {
-        self.role_arn.is_some() || self.external_id.is_some()
-    }
+/// Whether a playbook with these `aws:` and `accounts:` acts anywhere but as the caller's
+/// own credentials: in other accounts, or through a role. Such a run writes journal format
+/// 6 (format 5 readers would undo in the wrong place, or refuse `role_arn`), and its plans
+/// and journals keep a digest of where it acts.
+pub fn acts_elsewhere(aws: &AwsSettings, accounts: &Accounts) -> bool {
+    !accounts.is_empty() || aws.role_arn.is_some() || aws.external_id.is_some()
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`, ACCOUNT being 12 digits, PATH and NAME in the

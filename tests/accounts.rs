@@ -71,15 +71,27 @@ fn zone_id(world: &World, client: &aws_sdk_route53::Client) -> String {
 }
 
 fn set_app(world: &World, client: &aws_sdk_route53::Client, zone: &str, to: &str) {
+    change_app(world, client, zone, ChangeAction::Upsert, to, 300);
+}
+
+/// `action` on `app.example.com`'s CNAME (`to`, `ttl`) in the account `client` acts in.
+fn change_app(
+    world: &World,
+    client: &aws_sdk_route53::Client,
+    zone: &str,
+    action: ChangeAction,
+    to: &str,
+    ttl: i64,
+) {
     let record = ResourceRecordSet::builder()
         .name("app.example.com.")
         .r#type(RrType::Cname)
-        .ttl(300)
+        .ttl(ttl)
         .resource_records(ResourceRecord::builder().value(to).build().unwrap())
         .build()
         .unwrap();
     let change = Change::builder()
-        .action(ChangeAction::Upsert)
+        .action(action)
         .resource_record_set(record)
         .build()
         .unwrap();
@@ -91,7 +103,7 @@ fn set_app(world: &World, client: &aws_sdk_route53::Client, zone: &str, to: &str
                 .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
                 .send(),
         )
-        .expect("set app.example.com");
+        .expect("change app.example.com");
 }
 
 /// `app.example.com`'s CNAME in the account `client` acts in.
@@ -211,37 +223,10 @@ fn an_undo_left_to_a_human_carries_the_account_s_role() {
     // Someone deletes the networking zone's record and the zone: the undo cannot put the
     // record back, and says how, as the role.
     let zone = zone_id(&world, &net);
-    world.block_on(async {
-        let record = ResourceRecordSet::builder()
-            .name("app.example.com.")
-            .r#type(RrType::Cname)
-            .ttl(60)
-            .resource_records(ResourceRecord::builder().value(STAGING).build().unwrap())
-            .build()
-            .unwrap();
-        net.change_resource_record_sets()
-            .hosted_zone_id(&zone)
-            .change_batch(
-                ChangeBatch::builder()
-                    .changes(
-                        Change::builder()
-                            .action(ChangeAction::Delete)
-                            .resource_record_set(record)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("delete the record");
-        net.delete_hosted_zone()
-            .id(&zone)
-            .send()
-            .await
-            .expect("delete the zone");
-    });
+    change_app(&world, &net, &zone, ChangeAction::Delete, STAGING, 60);
+    world
+        .block_on(net.delete_hosted_zone().id(&zone).send())
+        .expect("delete the zone");
     let out = world
         .standin(&["rollback", "--yes", &run_id(&world)])
         .expect(3);

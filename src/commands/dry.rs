@@ -81,10 +81,7 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
         accounts.insert(name.clone(), permissions(pb, Some(name), settings).await);
     }
     let permissions = own;
-    let checked = std::iter::once((None, &permissions))
-        .chain(accounts.iter().map(|(name, p)| (Some(name), p)));
-    for (account, p) in checked {
-        let place = account.map_or_else(String::new, |a| format!(" in account `{a}`"));
+    for (place, p) in each_account(&permissions, &accounts) {
         blockers.extend(p.denied.iter().map(|d| {
             format!(
                 "not allowed{place} ({}): {} on {}",
@@ -109,12 +106,22 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
     })
 }
 
+/// Each account's permission check, the playbook's own first, with how a line names where
+/// (empty for the own account, "in account NAME" with backticks for the others).
+fn each_account<'e>(
+    own: &'e Permissions,
+    accounts: &'e BTreeMap<String, Permissions>,
+) -> impl Iterator<Item = (String, &'e Permissions)> {
+    std::iter::once((String::new(), own)).chain(
+        accounts
+            .iter()
+            .map(|(name, p)| (format!(" in account `{name}`"), p)),
+    )
+}
+
 fn human(e: &Evaluation<'_>) -> String {
     let mut out = e.plan.human();
-    let checked = std::iter::once((None, &e.permissions))
-        .chain(e.accounts.iter().map(|(name, p)| (Some(name), p)));
-    for (account, p) in checked {
-        let place = account.map_or_else(String::new, |a| format!(" in account `{a}`"));
+    for (place, p) in each_account(&e.permissions, &e.accounts) {
         out.push_str(&match (&p.not_checked, &p.principal) {
             (Some(why), _) => format!("\nPermissions{place} NOT checked: {why}\n"),
             (None, Some(principal)) => format!(

@@ -387,7 +387,7 @@ impl Record {
         else {
             return None;
         };
-        if *format < FORMAT && (!accounts.is_empty() || aws.assumes_a_role()) {
+        if *format < FORMAT && crate::config::acts_elsewhere(aws, accounts) {
             return Some(format!(
                 "a format {format} journal cannot have accounts or a role (format 6 can)"
             ));

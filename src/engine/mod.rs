@@ -148,7 +148,7 @@ pub async fn run(
 ) -> Result<Report, EngineError> {
     let playbook = spec.playbook;
     let start = Record::Start {
-        format: if playbook.accounts.is_empty() && !playbook.aws.assumes_a_role() {
+        format: if !crate::config::acts_elsewhere(&playbook.aws, &playbook.accounts) {
             FORMAT_ONE_ACCOUNT
         } else {
             FORMAT

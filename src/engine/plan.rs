@@ -85,7 +85,7 @@ pub struct Source {
 
 impl Source {
     pub fn of(pb: &Playbook) -> Self {
-        let accounts = (!pb.accounts.is_empty() || pb.aws.assumes_a_role()).then(|| {
+        let accounts = crate::config::acts_elsewhere(&pb.aws, &pb.accounts).then(|| {
             let steps: Vec<(&str, Option<&str>)> = pb
                 .steps
                 .iter()
