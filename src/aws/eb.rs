@@ -31,6 +31,15 @@ pub struct Env {
 }
 
 impl Env {
+    /// Whether `cname` is this environment's CNAME (any letter case, with or without the
+    /// final dot).
+    pub fn has_cname(&self, cname: &str) -> bool {
+        let bare = |c: &str| c.trim_end_matches('.').to_ascii_lowercase();
+        self.cname
+            .as_deref()
+            .is_some_and(|c| bare(c) == bare(cname))
+    }
+
     fn from_sdk(e: &EnvironmentDescription) -> Self {
         Self {
             name: e.environment_name().unwrap_or_default().to_owned(),
@@ -116,42 +125,29 @@ pub async fn list(client: &Client, application: Option<&str>) -> Result<Vec<Env>
     }
 }
 
-/// The live environment whose CNAME is `cname` (any letter case, with or without the final dot).
-pub async fn by_cname(client: &Client, cname: &str) -> Result<Option<Env>, AwsError> {
-    let wanted = cname.trim_end_matches('.').to_ascii_lowercase();
-    Ok(list(client, None).await?.into_iter().find(|e| {
-        e.cname
-            .as_deref()
-            .is_some_and(|c| c.trim_end_matches('.').to_ascii_lowercase() == wanted)
-    }))
-}
+/// Environments asked about at once.
+const READERS: usize = 8;
 
-/// The environments a load balancer fronts (Elastic Beanstalk names an environment's load
-/// balancers among its resources, by name or ARN).
+/// The environments among `envs` that a load balancer fronts (Elastic Beanstalk names an
+/// environment's load balancers among its resources, by name or ARN), several asked at once.
 pub async fn fronted_by(
     client: &Client,
+    envs: Vec<Env>,
     lb: &super::elbv2::LoadBalancer,
 ) -> Result<Vec<Env>, AwsError> {
-    let mut found = Vec::new();
-    for env in list(client, None).await? {
-        let out = client
-            .describe_environment_resources()
-            .environment_name(&env.name)
-            .send()
-            .await
-            .op("ElasticBeanstalk.DescribeEnvironmentResources")?;
-        let fronts = out
-            .environment_resources()
-            .map(|r| r.load_balancers())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|l| l.name())
-            .any(|n| n == lb.arn || n == lb.name);
-        if fronts {
-            found.push(env);
-        }
-    }
-    Ok(found)
+    let envs = &envs;
+    let fronts = super::pace::all(envs.len(), READERS, |i| {
+        load_balancers_of(client, &envs[i].name)
+    })
+    .await
+    .all_or_error()?;
+    Ok(envs
+        .iter()
+        .cloned()
+        .zip(fronts)
+        .filter(|(_, lbs)| lbs.iter().any(|n| *n == lb.arn || *n == lb.name))
+        .map(|(env, _)| env)
+        .collect())
 }
 
 /// The load balancers in front of an environment, by name or ARN as Elastic Beanstalk lists
@@ -225,6 +221,16 @@ pub async fn options(client: &Client, env: &Env) -> Result<BTreeMap<OptionKey, S
             Some((key, value))
         })
         .collect())
+}
+
+/// The properties of each of `envs`, in order, several read at once.
+pub async fn properties_of(
+    client: &Client,
+    envs: &[Env],
+) -> Result<Vec<BTreeMap<String, String>>, AwsError> {
+    super::pace::all(envs.len(), READERS, |i| properties(client, &envs[i]))
+        .await
+        .all_or_error()
 }
 
 /// The environment's properties (its app's environment variables).

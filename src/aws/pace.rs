@@ -32,6 +32,17 @@ pub struct Done<T> {
     pub error: Option<(usize, AwsError)>,
 }
 
+impl<T> Done<T> {
+    /// Every answer, in order, or the error that stopped the calls (reads: a partial answer is
+    /// no answer).
+    pub fn all_or_error(self) -> Result<Vec<T>, AwsError> {
+        match self.error {
+            Some((_, e)) => Err(e),
+            None => Ok(self.answers.into_iter().flatten().collect()),
+        }
+    }
+}
+
 type Call<'a, T> = Pin<Box<dyn Future<Output = (usize, u32, Result<T, AwsError>)> + Send + 'a>>;
 
 /// Calls `call(i)` for every `i` in `0..count`, at most `max` at once (adaptively fewer when

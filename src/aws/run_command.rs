@@ -112,7 +112,10 @@ pub async fn run(
         .to_owned();
     let started = Instant::now();
     let mut poller = Poller::new(waits);
+    // No command is done the moment it is sent: the first look is after the first wait.
+    let mut what = format!("command {id}: sent to {targets}");
     let invocations = loop {
+        poller.wait("SSM.ListCommandInvocations", &what).await?;
         let mut pages = client
             .list_command_invocations()
             .command_id(&id)
@@ -134,11 +137,10 @@ pub async fn run(
             return Err(AwsError::new("SSM.SendCommand", "NoTargets", format!("command {id} reached no instance: no running managed instance matches {targets}")));
         }
         let running = all.iter().filter(|i| !finished(i.status())).count();
-        let what = format!(
+        what = format!(
             "command {id}: {running} of {} instances still running",
             all.len()
         );
-        poller.wait("SSM.ListCommandInvocations", &what).await?;
     };
     let mut outcomes = Vec::with_capacity(invocations.len());
     for invocation in &invocations {

@@ -278,15 +278,11 @@ async fn get_batched(
             .op("SSM.GetParameters")
     })
     .await;
-    match done.error {
-        Some((_, e)) => Err(e),
-        None => Ok(done
-            .answers
-            .iter()
-            .flatten()
-            .flat_map(|out| out.parameters().iter().cloned())
-            .collect()),
-    }
+    Ok(done
+        .all_or_error()?
+        .iter()
+        .flat_map(|out| out.parameters().iter().cloned())
+        .collect())
 }
 
 /// Reads the named parameters again (decrypted, with KMS key ids and attributes), keyed by
@@ -340,10 +336,7 @@ async fn describe_many(
         described(client, "Name", "Equals", batches[i].to_vec())
     })
     .await;
-    if let Some((_, e)) = done.error {
-        return Err(e);
-    }
-    Ok(done.answers.into_iter().flatten().flatten().collect())
+    Ok(done.all_or_error()?.into_iter().flatten().collect())
 }
 
 /// Every page of DescribeParameters for one filter, keyed by name.

@@ -580,22 +580,24 @@ impl Checks<'_> {
             .ok_or_else(|| RunStepError::Stale(vec!["the plan has no such step".to_owned()]))
     }
 
-    /// The step must do what the plan said, and the guards must hold on the state that this
-    /// step's fresh plan and the later steps' planned changes lead to.
-    async fn verify(&self, ctx: &Ctx, prepared: &Prepared) -> Result<(), RunStepError> {
-        // What a step leaves as it is need not have been read again (see `Step::replan`).
-        let changing = |changes: &[steps::Change]| -> Vec<steps::Change> {
-            changes
-                .iter()
-                .filter(|c| c.action != steps::Action::Keep)
-                .cloned()
-                .collect()
-        };
+    /// The step must still do what the plan said: its fresh plan (`prepared`) changes what
+    /// the plan changes, the same way.
+    fn unchanged(&self, prepared: &Prepared) -> Result<(), RunStepError> {
         let differences =
             plan::differences(&changing(self.planned()?), &changing(&prepared.changes));
-        if !differences.is_empty() {
-            return Err(RunStepError::Stale(differences));
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(RunStepError::Stale(differences))
         }
+    }
+
+    /// The guards must hold on the state that this step's planned changes and the later
+    /// steps' lead to. Read while the step plans again, so the check costs no round trip of
+    /// its own: [`Self::unchanged`] then makes sure the fresh plan changes the same things the
+    /// same way. What this step leaves as it is comes from live reads, never from the plan.
+    async fn guards(&self, ctx: &Ctx) -> Result<(), RunStepError> {
+        let own = changing(self.planned()?);
         let later = self
             .expected
             .steps
@@ -603,8 +605,7 @@ impl Checks<'_> {
             .skip(self.index + 1)
             .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c)));
         let account = self.playbook.steps[self.index].account.as_deref();
-        let state =
-            Predicted::in_accounts(prepared.changes.iter().map(|c| (account, c)).chain(later));
+        let state = Predicted::in_accounts(own.iter().map(|c| (account, c)).chain(later));
         let live = guards::LiveAws::new(ctx);
         let failed: Vec<String> = guards::check(&self.playbook.guards, &state, &live, self.forced)
             .await
@@ -620,6 +621,16 @@ impl Checks<'_> {
     }
 }
 
+/// The changes that change something (what a step leaves as it is need not have been read
+/// again, see `Step::replan`).
+fn changing(changes: &[steps::Change]) -> Vec<steps::Change> {
+    changes
+        .iter()
+        .filter(|c| c.action != steps::Action::Keep)
+        .cloned()
+        .collect()
+}
+
 /// Plans and applies one step; `Ok(false)` when it had nothing to change.
 async fn run_step(
     def: &StepDef,
@@ -632,16 +643,18 @@ async fn run_step(
     let began = Instant::now();
     let took = || Some(began.elapsed().as_secs_f64());
     let id = def.id.clone();
-    let replanned = async {
-        def.step
-            .replan(ctx, checks.planned()?)
-            .await
-            .map_err(RunStepError::Step)
+    let checked = async {
+        let (prepared, guards) =
+            tokio::join!(def.step.replan(ctx, checks.planned()?), checks.guards(ctx));
+        let prepared = prepared.map_err(RunStepError::Step)?;
+        if !prepared.is_noop() {
+            checks.unchanged(&prepared)?;
+            guards?;
+        }
+        Ok(prepared)
     };
-    let planned = match tokio::time::timeout_at(deadline, replanned).await {
-        Ok(Ok(prepared)) if prepared.is_noop() => Ok(prepared),
-        Ok(Ok(prepared)) => checks.verify(ctx, &prepared).await.map(|()| prepared),
-        Ok(Err(e)) => Err(e),
+    let planned = match tokio::time::timeout_at(deadline, checked).await {
+        Ok(checked) => checked,
         Err(_) => Err(RunStepError::Timeout(limit)),
     };
     let prepared = match planned {

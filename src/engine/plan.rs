@@ -218,9 +218,12 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
             .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c))),
     );
     let live = guards::LiveAws::new(ctx);
-    let guards = guards::check(&pb.guards, &state, &live, forced).await;
-    let warnings = guards::playbook_warnings(pb, &state, &live).await;
-    let serving = guards::serving_warnings(&state, &live).await;
+    // At once: they read much the same things, each once through `live`.
+    let (guards, warnings, serving) = tokio::join!(
+        guards::check(&pb.guards, &state, &live, forced),
+        guards::playbook_warnings(pb, &state, &live),
+        guards::serving_warnings(&state, &live)
+    );
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),

@@ -321,10 +321,7 @@ async fn capacity_shortfalls(state: &Predicted<'_>, live: &dyn Live) -> Vec<Stri
                 Resource::Record { .. },
                 Some(Value::Record { record: was }),
                 Some(Value::Record { record: now }),
-            ) => match (
-                environments_of(was, live).await,
-                environments_of(now, live).await,
-            ) {
+            ) => match tokio::join!(environments_of(was, live), environments_of(now, live)) {
                 (Ok(from), Ok(to)) => (from, to),
                 _ => continue,
             },
@@ -332,9 +329,9 @@ async fn capacity_shortfalls(state: &Predicted<'_>, live: &dyn Live) -> Vec<Stri
             (Resource::Cname { environment }, _, Some(Value::Text { text }))
                 if has_word(text.split('.').next().unwrap_or(""), PRODUCTION) =>
             {
-                match (
-                    live.environment_by_cname(text).await,
-                    live.environment(environment).await,
+                match tokio::join!(
+                    live.environment_by_cname(text),
+                    live.environment(environment)
                 ) {
                     (Ok(Some(from)), Ok(Some(to))) => (vec![from], vec![to]),
                     _ => continue,
@@ -353,9 +350,9 @@ async fn capacity_shortfalls(state: &Predicted<'_>, live: &dyn Live) -> Vec<Stri
     }
     let mut out = Vec::new();
     for ((to, from), via) in moves {
-        let short = match (
-            capacity_after(state, live, &to).await,
-            capacity_after(state, live, &from).await,
+        let short = match tokio::join!(
+            capacity_after(state, live, &to),
+            capacity_after(state, live, &from)
         ) {
             (Ok(stand_in), Ok(production)) => stand_in.short_of(&production),
             (Err(e), _) | (_, Err(e)) => {

@@ -2,9 +2,10 @@
 //! without AWS ([`super::fake`]) and the reads that reach AWS are in one place.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
+use tokio::sync::OnceCell;
 
 use crate::aws::eb::{self, Env};
 use crate::aws::route53::RecordSet;
@@ -75,8 +76,11 @@ pub struct FrontListener {
 }
 
 /// The live reads, from AWS. Several checks of one evaluation ask about the same environments
-/// (each guard, the capacity and TLS checks): each is read once per `LiveAws`, which lives for
-/// one evaluation, so a check right before a change still reads afresh.
+/// (each guard, the capacity and TLS checks), and run at once: each thing is read once per
+/// `LiveAws`, by the first check that asks while the others wait for its answer, and a
+/// `LiveAws` lives for one evaluation, so a check right before a change still reads afresh.
+/// Environments come from one DescribeEnvironments per account (by name or by CNAME, however
+/// many are asked about), where a read per name would cost a round trip each.
 ///
 /// A playbook that acts in several accounts (`accounts:`) is checked against all of them: a
 /// record in a networking account points at an environment in the application's. Each read
@@ -84,20 +88,19 @@ pub struct FrontListener {
 /// has the thing; what it reads next about it (options, listeners) comes from that account.
 pub struct LiveAws<'a> {
     ctx: &'a Ctx,
-    environments: Memo<Option<(usize, Env)>>,
-    /// By account (its place in `Accounts::all`) and CNAME.
-    by_cname: Memo<Option<Env>>,
+    /// Every live environment, by account (its place in `Accounts::all`).
+    environments: Memo<Vec<Env>>,
     options: Memo<Option<BTreeMap<eb::OptionKey, String>>>,
 }
 
-type Memo<T> = Mutex<HashMap<String, T>>;
+/// Answers by key, each read by the first to ask (see [`once`]).
+type Memo<T> = Mutex<HashMap<String, Arc<OnceCell<T>>>>;
 
 impl<'a> LiveAws<'a> {
     pub fn new(ctx: &'a Ctx) -> Self {
         Self {
             ctx,
             environments: Memo::default(),
-            by_cname: Memo::default(),
             options: Memo::default(),
         }
     }
@@ -128,10 +131,19 @@ impl<'a> LiveAws<'a> {
             .map_or_else(|| self.ctx.accounts.own(), |(_, aws)| aws)
     }
 
-    /// An environment by name (DescribeEnvironments), once, with its account.
+    /// The live environments of the account at `at`, once.
+    async fn environments_in(&self, at: usize) -> Result<Vec<Env>, AwsError> {
+        once(&self.environments, &at.to_string(), || {
+            eb::list(&self.account(at).elasticbeanstalk, None)
+        })
+        .await
+    }
+
+    /// An environment by name, with its account.
     async fn env_at(&self, name: &str) -> Result<Option<(usize, Env)>, AwsError> {
-        once(&self.environments, name, || {
-            self.first(|_, aws| eb::describe(&aws.elasticbeanstalk, name))
+        self.first(|at, _| async move {
+            let all = self.environments_in(at).await?;
+            Ok(all.into_iter().find(|e| e.name == name))
         })
         .await
     }
@@ -142,20 +154,14 @@ impl<'a> LiveAws<'a> {
 
     /// The environment whose CNAME this is, with its account.
     async fn by_cname_at(&self, cname: &str) -> Result<Option<(usize, Env)>, AwsError> {
-        self.first(|at, aws| self.by_cname_in(at, aws, cname)).await
+        self.first(|at, _| self.by_cname_in(at, cname)).await
     }
 
-    /// The environment whose CNAME this is in the account at `at` (`aws`), once.
-    async fn by_cname_in(
-        &self,
-        at: usize,
-        aws: &Clients,
-        cname: &str,
-    ) -> Result<Option<Env>, AwsError> {
-        once(&self.by_cname, &format!("{at} {cname}"), || {
-            eb::by_cname(&aws.elasticbeanstalk, cname)
-        })
-        .await
+    /// The environment whose CNAME this is (any letter case, with or without the final dot)
+    /// in the account at `at`.
+    async fn by_cname_in(&self, at: usize, cname: &str) -> Result<Option<Env>, AwsError> {
+        let all = self.environments_in(at).await?;
+        Ok(all.into_iter().find(|e| e.has_cname(cname)))
     }
 
     /// An environment's options (DescribeConfigurationSettings), once; `None` when the
@@ -185,25 +191,20 @@ fn in_account(mut e: AwsError, name: Option<&str>) -> AwsError {
     e
 }
 
-/// `read()`'s answer for `key`, read the first time it is asked for (errors are not kept).
+/// `read()`'s answer for `key`, read by the first caller; callers meanwhile wait for it
+/// rather than read again. An error is not kept: the next caller reads again.
 async fn once<T: Clone, F: std::future::Future<Output = Result<T, AwsError>>>(
     memo: &Memo<T>,
     key: &str,
     read: impl FnOnce() -> F,
 ) -> Result<T, AwsError> {
-    let known = memo
+    let cell = memo
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(key)
-        .cloned();
-    if let Some(known) = known {
-        return Ok(known);
-    }
-    let value = read().await?;
-    memo.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(key.to_owned(), value.clone());
-    Ok(value)
+        .entry(key.to_owned())
+        .or_default()
+        .clone();
+    cell.get_or_try_init(read).await.cloned()
 }
 
 #[async_trait]
@@ -283,12 +284,12 @@ impl Live for LiveAws<'_> {
         else {
             return Ok(None);
         };
-        eb::fronted_by(&self.account(at).elasticbeanstalk, &lb)
+        let failed = reading(format!("the environments load balancer {dns_name} fronts"));
+        let envs = self.environments_in(at).await.map_err(&failed)?;
+        eb::fronted_by(&self.account(at).elasticbeanstalk, envs, &lb)
             .await
             .map(Some)
-            .map_err(reading(format!(
-                "the environments load balancer {dns_name} fronts"
-            )))
+            .map_err(failed)
     }
 
     async fn record(&self, name: &str) -> Read<Option<RecordSet>> {
@@ -318,10 +319,15 @@ impl Live for LiveAws<'_> {
         // environment whose CNAME it is.
         let found = self
             .first(|at, aws| async move {
-                if let Some(lb) = elbv2::by_dns_name(&aws.elbv2, target).await? {
+                // Both at once: the environments are read for other checks anyway.
+                let (lb, env) = tokio::join!(
+                    elbv2::by_dns_name(&aws.elbv2, target),
+                    self.by_cname_in(at, target)
+                );
+                if let Some(lb) = lb? {
                     return Ok(Some(lb));
                 }
-                let Some(env) = self.by_cname_in(at, aws, target).await? else {
+                let Some(env) = env? else {
                     return Ok(None);
                 };
                 for id in eb::load_balancers_of(&aws.elasticbeanstalk, &env.name).await? {
@@ -372,16 +378,48 @@ impl Live for LiveAws<'_> {
     ) -> Read<Vec<(Env, std::collections::BTreeMap<String, String>)>> {
         let failed = reading(format!("the workers of {application}"));
         let mut out = Vec::new();
-        for (name, aws) in self.ctx.accounts.all() {
+        for (at, (name, aws)) in self.ctx.accounts.all().enumerate() {
             let client = &aws.elasticbeanstalk;
             let failed = |e| failed(in_account(e, name));
-            for env in eb::list(client, Some(application)).await.map_err(failed)? {
-                if env.tier == "Worker" {
-                    let props = eb::properties(client, &env).await.map_err(failed)?;
-                    out.push((env, props));
-                }
-            }
+            let workers: Vec<Env> = (self.environments_in(at).await.map_err(failed)?)
+                .into_iter()
+                .filter(|e| e.application == application && e.tier == "Worker")
+                .collect();
+            let props = eb::properties_of(client, &workers).await.map_err(failed)?;
+            out.extend(workers.into_iter().zip(props));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn callers_at_once_share_one_read_and_a_failed_read_is_not_kept() {
+        let memo: Memo<u32> = Memo::default();
+        let reads = AtomicUsize::new(0);
+        let read = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(7)
+        };
+        let (a, b) = tokio::join!(once(&memo, "k", read), once(&memo, "k", read));
+        assert_eq!((a.unwrap(), b.unwrap()), (7, 7));
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "the second caller waited for the first"
+        );
+        assert_eq!(once(&memo, "k", read).await.unwrap(), 7);
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "then it is known");
+
+        let denied = || async { Err(AwsError::new("EB.Describe", "AccessDenied", "no")) };
+        assert!(once(&memo, "e", denied).await.is_err());
+        assert_eq!(once(&memo, "e", || async { Ok(1) }).await.unwrap(), 1);
     }
 }

@@ -18,6 +18,7 @@ mod tls;
 
 use std::collections::BTreeSet;
 
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 
 pub use self::builtin::playbook_warnings;
@@ -60,40 +61,40 @@ impl GuardResult {
     }
 }
 
-/// Checks the playbook's guards and the built-in ones against `state`. A guard that cannot
-/// read what it needs fails: guards fail closed.
+/// Checks the playbook's guards and the built-in ones against `state`, all at once (their
+/// reads are mostly round trips, shared through `live`). A guard that cannot read what it
+/// needs fails: guards fail closed.
 pub async fn check(
     guards: &[Guard],
     state: &Predicted<'_>,
     live: &dyn Live,
     forced: &BTreeSet<String>,
 ) -> Vec<GuardResult> {
-    let mut out = Vec::new();
-    for guard in guards {
+    let own = join_all(guards.iter().map(|guard| async {
         let failures = evaluate::evaluate(guard, state, live).await;
-        out.push(GuardResult {
+        GuardResult {
             guard: guard.name.clone(),
             builtin: false,
             passed: failures.is_empty(),
             forced: false,
             message: failures.join("; "),
-        });
-    }
-    for (name, failures) in [
-        (
-            STAGING_DB,
-            builtin::staging_db_in_production(state, live).await,
-        ),
-        (SEVERE, builtin::severe_target(state, live).await),
-    ] {
-        out.push(GuardResult {
+        }
+    }));
+    let builtin = async {
+        let (staging_db, severe) = tokio::join!(
+            builtin::staging_db_in_production(state, live),
+            builtin::severe_target(state, live)
+        );
+        [(STAGING_DB, staging_db), (SEVERE, severe)].map(|(name, failures)| GuardResult {
             guard: name.to_owned(),
             builtin: true,
             passed: failures.is_empty(),
             forced: !failures.is_empty() && forced.contains(name),
             message: failures.join("; "),
-        });
-    }
+        })
+    };
+    let (mut out, builtin) = tokio::join!(own, builtin);
+    out.extend(builtin);
     out
 }
 

@@ -2,6 +2,8 @@
 //! production name to the staging environment). Undo puts back the exact previous record set, or
 //! deletes the record if the step created it.
 
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,11 @@ pub struct Repoint {
     /// New TTL in seconds. Default: keep the record's TTL (300 for a new record).
     #[serde(default)]
     ttl: Option<i64>,
+    /// The hosted zone this process's last plan found: the check right before the change
+    /// re-reads the record, not the zone by name (an id does not move; a zone deleted since
+    /// fails that read, and the check refuses).
+    #[serde(skip)]
+    found: Arc<Mutex<Option<Zone>>>,
 }
 
 /// Record types a repoint may target.
@@ -110,6 +117,7 @@ impl Repoint {
             to: Some(to),
             alias: None,
             ttl,
+            found: Arc::default(),
         }
     }
 
@@ -234,7 +242,23 @@ impl Step for Repoint {
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
-        let zone = zone_of(ctx, &self.zone, &self.record).await?;
+        self.plan_in(ctx, None).await
+    }
+
+    async fn replan(&self, ctx: &Ctx, _planned: &[Change]) -> Result<Prepared, StepError> {
+        let known = self.found.lock().expect("not poisoned").clone();
+        self.plan_in(ctx, known).await
+    }
+}
+
+impl Repoint {
+    /// The plan, in `zone` when it is known (else found by name).
+    async fn plan_in(&self, ctx: &Ctx, zone: Option<Zone>) -> Result<Prepared, StepError> {
+        let zone = match zone {
+            Some(zone) => zone,
+            None => zone_of(ctx, &self.zone, &self.record).await?,
+        };
+        *self.found.lock().expect("not poisoned") = Some(zone.clone());
         let current = route53::get_record(
             &ctx.aws.route53,
             &zone,

@@ -103,12 +103,11 @@ impl Step for CopyParameters {
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         let (from, to) = (prefix(&self.from), prefix(&self.to));
         let client = &ctx.aws.ssm;
-        let source = ssm::get_tree(client, &from)
-            .await
-            .map_err(StepError::aws(&from))?;
-        let target = ssm::get_tree(client, &to)
-            .await
-            .map_err(StepError::aws(&to))?;
+        // Both sides at once: each is a round trip or more.
+        let (source, target) =
+            tokio::join!(ssm::get_tree(client, &from), ssm::get_tree(client, &to));
+        let source = source.map_err(StepError::aws(&from))?;
+        let target = target.map_err(StepError::aws(&to))?;
         *self.seen.lock().expect("not poisoned") = source
             .values()
             .chain(target.values())
