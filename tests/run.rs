@@ -278,6 +278,173 @@ fn the_json_report_of_a_failed_run_is_as_documented() {
     assert!(journal.is_file(), "run_id {run_id} names no journal");
 }
 
+/// A zone id as standin shows it (without `/hostedzone/`).
+fn bare(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+/// A zone `moved.test` holding `app.moved.test` CNAME `to`; its id.
+fn moved_zone(world: &World, caller_reference: &str, to: &str) -> String {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    world.block_on(async {
+        let zone = world
+            .route53
+            .create_hosted_zone()
+            .name("moved.test")
+            .caller_reference(caller_reference)
+            .send()
+            .await
+            .expect("create the zone");
+        let id = zone.hosted_zone().unwrap().id().to_owned();
+        let record = ResourceRecordSet::builder()
+            .name("app.moved.test.")
+            .r#type(RrType::Cname)
+            .ttl(60)
+            .resource_records(ResourceRecord::builder().value(to).build().unwrap())
+            .build()
+            .unwrap();
+        let change = Change::builder()
+            .action(ChangeAction::Create)
+            .resource_record_set(record)
+            .build()
+            .unwrap();
+        world
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&id)
+            .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+            .send()
+            .await
+            .expect("create the record");
+        id
+    })
+}
+
+/// The check right before a repoint reads the record again in the zone its plan found while it
+/// looks the zone up by name again: a record changed since the plan stops the step, and so does
+/// a zone deleted and made again under the same name, holding the record the plan saw.
+#[test]
+fn a_repoint_whose_record_or_zone_changed_since_the_plan_stops_unchanged() {
+    let world = World::start();
+    let old = moved_zone(&world, "first", "old.example.net");
+    // Each run pauses in a step of its own name, for the test to act in.
+    let playbook = |pause: &str| {
+        world.playbook(
+            &format!("{pause}.yaml"),
+            &format!("version: 1\nname: moved\nsteps:\n  - id: {pause}\n    kind: pause\n    duration: 3s\n  - id: repoint\n    kind: route53.repoint\n    zone: moved.test\n    record: app.moved.test\n    to: new.example.net\n"),
+        )
+    };
+    let pb = playbook("wait");
+
+    let run = world.running(&["run", "--yes", &pb], &[]);
+    world.wait_for_journal(r#""record":"intent","step":"wait""#);
+    world.block_on(async {
+        use aws_sdk_route53::types::{
+            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+        };
+        let record = ResourceRecordSet::builder()
+            .name("app.moved.test.")
+            .r#type(RrType::Cname)
+            .ttl(60)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("someone-else.example.net")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        world
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&old)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(
+                        Change::builder()
+                            .action(ChangeAction::Upsert)
+                            .resource_record_set(record)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("someone else's change");
+    });
+    let out = run.finish().expect(1);
+    assert!(
+        out.stdout.contains("failed at step `repoint`: stopped before changing anything: the live state changed since the plan: app.moved.test. CNAME"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        world.record("app.moved.test.", "CNAME").as_deref(),
+        Some("someone-else.example.net")
+    );
+
+    // The zone deleted and made again, with the record as the plan saw it.
+    let pb = playbook("hold");
+    let run = world.running(&["run", "--yes", &pb], &[]);
+    world.wait_for_journal(r#""record":"intent","step":"hold""#);
+    world.block_on(async {
+        let r53 = &world.route53;
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&old)
+            .send()
+            .await
+            .unwrap();
+        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+        let mine: Vec<Change> = sets
+            .resource_record_sets()
+            .iter()
+            .filter(|rs| rs.name() == "app.moved.test.")
+            .map(|rs| {
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(rs.clone())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&old)
+            .change_batch(
+                ChangeBatch::builder()
+                    .set_changes(Some(mine))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("empty the zone");
+        r53.delete_hosted_zone()
+            .id(&old)
+            .send()
+            .await
+            .expect("delete the zone");
+    });
+    let new = moved_zone(&world, "second", "someone-else.example.net");
+    assert_ne!(new, old);
+    let out = run.finish().expect(1);
+    assert!(
+        out.stdout
+            .contains(&format!("failed at step `repoint`: hosted zone moved.test: is now {} where the plan found {}: the zone was replaced since; plan again", bare(&new), bare(&old))),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        world.record("app.moved.test.", "CNAME").as_deref(),
+        Some("someone-else.example.net"),
+        "the step wrote into a zone that replaced the one it planned in"
+    );
+}
+
 /// Right before each step changes anything it is planned again, and must do exactly what the
 /// plan said: a resource someone changed since the plan stops the step unchanged, and the
 /// steps done before it are rolled back.

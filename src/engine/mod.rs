@@ -643,18 +643,32 @@ async fn run_step(
     let began = Instant::now();
     let took = || Some(began.elapsed().as_secs_f64());
     let id = def.id.clone();
-    let checked = async {
-        let (prepared, guards) =
-            tokio::join!(def.step.replan(ctx, checks.planned()?), checks.guards(ctx));
-        let prepared = prepared.map_err(RunStepError::Step)?;
-        if !prepared.is_noop() {
-            checks.unchanged(&prepared)?;
-            guards?;
+    // The guards read while the step plans again; their verdict is wanted only when the
+    // fresh plan changes something, and is waited for outside the step's timeout.
+    let guards = checks.guards(ctx);
+    tokio::pin!(guards);
+    let mut verdict = None;
+    let replanned = async {
+        let replan = def.step.replan(ctx, checks.planned()?);
+        tokio::pin!(replan);
+        loop {
+            tokio::select! {
+                prepared = &mut replan => break prepared.map_err(RunStepError::Step),
+                v = &mut guards, if verdict.is_none() => verdict = Some(v),
+            }
         }
-        Ok(prepared)
     };
-    let planned = match tokio::time::timeout_at(deadline, checked).await {
-        Ok(checked) => checked,
+    let planned = match tokio::time::timeout_at(deadline, replanned).await {
+        Ok(Ok(prepared)) if prepared.is_noop() => Ok(prepared),
+        Ok(Ok(prepared)) => match checks.unchanged(&prepared) {
+            Ok(()) => match verdict {
+                Some(v) => v,
+                None => guards.await,
+            }
+            .map(|()| prepared),
+            Err(e) => Err(e),
+        },
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(RunStepError::Timeout(limit)),
     };
     let prepared = match planned {

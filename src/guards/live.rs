@@ -75,10 +75,12 @@ pub struct FrontListener {
     pub rules: Vec<elbv2::HostRule>,
 }
 
-/// The live reads, from AWS. Several checks of one evaluation ask about the same environments
-/// (each guard, the capacity and TLS checks), and run at once: each thing is read once per
-/// `LiveAws`, by the first check that asks while the others wait for its answer, and a
-/// `LiveAws` lives for one evaluation, so a check right before a change still reads afresh.
+/// The live reads, from AWS. Several checks of one evaluation ask about the same things
+/// (each guard, the capacity and TLS checks), and run at once: each answer (an environment,
+/// its options, a parameter, a record, a load balancer...) is read once per `LiveAws`, by the
+/// first check that asks while the others wait for it, and a failed read is every asker's
+/// answer. A `LiveAws` lives for one evaluation, so a check right before a change still reads
+/// afresh.
 /// Environments come from one DescribeEnvironments per account (by name or by CNAME, however
 /// many are asked about), where a read per name would cost a round trip each.
 ///
@@ -88,20 +90,32 @@ pub struct FrontListener {
 /// has the thing; what it reads next about it (options, listeners) comes from that account.
 pub struct LiveAws<'a> {
     ctx: &'a Ctx,
+    answers: Answers,
+}
+
+/// What one evaluation has read, by what it asked.
+#[derive(Default)]
+struct Answers {
     /// Every live environment, by account (its place in `Accounts::all`).
     environments: Memo<Vec<Env>>,
     options: Memo<Option<BTreeMap<eb::OptionKey, String>>>,
+    parameters: Memo<Option<Value>>,
+    zones: Memo<Option<(usize, route53::Zone)>>,
+    records: Memo<Option<RecordSet>>,
+    named: Memo<Option<RecordSet>>,
+    behind: Memo<Option<Vec<Env>>>,
+    fronts: Memo<Option<Front>>,
+    workers: Memo<Vec<(Env, BTreeMap<String, String>)>>,
 }
 
 /// Answers by key, each read by the first to ask (see [`once`]).
-type Memo<T> = Mutex<HashMap<String, Arc<OnceCell<T>>>>;
+type Memo<T> = Mutex<HashMap<String, Arc<OnceCell<Result<T, AwsError>>>>>;
 
 impl<'a> LiveAws<'a> {
     pub fn new(ctx: &'a Ctx) -> Self {
         Self {
             ctx,
-            environments: Memo::default(),
-            options: Memo::default(),
+            answers: Answers::default(),
         }
     }
 
@@ -133,7 +147,7 @@ impl<'a> LiveAws<'a> {
 
     /// The live environments of the account at `at`, once.
     async fn environments_in(&self, at: usize) -> Result<Vec<Env>, AwsError> {
-        once(&self.environments, &at.to_string(), || {
+        once(&self.answers.environments, &at.to_string(), || {
             eb::list(&self.account(at).elasticbeanstalk, None)
         })
         .await
@@ -173,7 +187,7 @@ impl<'a> LiveAws<'a> {
         let Some((at, env)) = self.env_at(name).await? else {
             return Ok(None);
         };
-        once(&self.options, name, || async {
+        once(&self.answers.options, name, || async {
             eb::options(&self.account(at).elasticbeanstalk, &env)
                 .await
                 .map(Some)
@@ -182,139 +196,38 @@ impl<'a> LiveAws<'a> {
     }
 }
 
-/// A failed read in the account of `accounts:` named `name` says which (one that cannot be
-/// reached fails reads of things the playbook's own account does not have).
-fn in_account(mut e: AwsError, name: Option<&str>) -> AwsError {
-    if let Some(name) = name {
-        e.message = format!("{} (in account {name})", e.message);
-    }
-    e
-}
-
-/// `read()`'s answer for `key`, read by the first caller; callers meanwhile wait for it
-/// rather than read again. An error is not kept: the next caller reads again.
-async fn once<T: Clone, F: std::future::Future<Output = Result<T, AwsError>>>(
-    memo: &Memo<T>,
-    key: &str,
-    read: impl FnOnce() -> F,
-) -> Result<T, AwsError> {
-    let cell = memo
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(key.to_owned())
-        .or_default()
-        .clone();
-    cell.get_or_try_init(read).await.cloned()
-}
-
-#[async_trait]
-impl Live for LiveAws<'_> {
-    async fn value(&self, resource: &Resource, zone: Option<&str>) -> Read<Option<Value>> {
-        let failed = reading(resource);
-        let unreadable = |why: String| ReadError::Unreadable {
-            what: resource.to_string(),
-            why,
-        };
-        match resource {
-            Resource::Parameter { name } => Ok(self
-                .first(|_, aws| ssm::get(&aws.ssm, name))
-                .await
-                .map_err(&failed)?
-                .map(|(_, p)| steps::param_value(&p))),
-            Resource::Property { environment, .. } | Resource::EnvOption { environment, .. } => {
-                let Some(options) = self.options_of(environment).await.map_err(&failed)? else {
-                    return Ok(None);
-                };
-                let key = resource.option_key();
-                Ok(key
-                    .and_then(|k| options.get(&k))
-                    .map(|v| Value::text(v.clone())))
-            }
-            Resource::Cname { environment } => Ok(self
-                .env(environment)
-                .await
-                .map_err(&failed)?
-                .and_then(|e| e.cname)
-                .map(Value::text)),
-            Resource::Record {
-                name,
-                rtype,
-                set_id,
-            } => {
-                let zone = zone.ok_or_else(|| unreadable("no zone to read it from".into()))?;
-                let Some((at, zone)) = self
-                    .first(|_, aws| route53::find_zone(&aws.route53, zone))
-                    .await
-                    .map_err(&failed)?
-                else {
-                    return Err(unreadable(format!("no hosted zone {zone}")));
-                };
-                let aws = self.account(at);
-                Ok(
-                    route53::get_record(&aws.route53, &zone, name, rtype, set_id.as_deref())
-                        .await
-                        .map_err(&failed)?
-                        .map(|record| Value::Record { record }),
-                )
-            }
-            _ => Err(unreadable(
-                "guards do not read this kind of resource".into(),
-            )),
-        }
-    }
-
-    async fn environment(&self, name: &str) -> Read<Option<Env>> {
-        self.env(name)
-            .await
-            .map_err(reading(format!("environment {name}")))
-    }
-
-    async fn environment_by_cname(&self, cname: &str) -> Read<Option<Env>> {
-        self.by_cname_at(cname)
-            .await
-            .map(|found| found.map(|(_, env)| env))
-            .map_err(reading(format!("the environment behind {cname}")))
-    }
-
-    async fn environments_behind(&self, dns_name: &str) -> Read<Option<Vec<Env>>> {
-        let Some((at, lb)) = self
+/// The reads behind [`Live`]'s answers, before they are kept.
+impl LiveAws<'_> {
+    async fn behind(&self, dns_name: &str) -> Result<Option<Vec<Env>>, AwsError> {
+        let found = self
             .first(|_, aws| elbv2::by_dns_name(&aws.elbv2, dns_name))
-            .await
-            .map_err(reading(format!("load balancer {dns_name}")))?
-        else {
+            .await?;
+        let Some((at, lb)) = found else {
             return Ok(None);
         };
-        let failed = reading(format!("the environments load balancer {dns_name} fronts"));
-        let envs = self.environments_in(at).await.map_err(&failed)?;
+        let envs = self.environments_in(at).await?;
         eb::fronted_by(&self.account(at).elasticbeanstalk, envs, &lb)
             .await
             .map(Some)
-            .map_err(failed)
     }
 
-    async fn record(&self, name: &str) -> Read<Option<RecordSet>> {
-        let failed = reading(format!("the record of {name}"));
-        let Some((at, zone)) = self
+    async fn named(&self, name: &str) -> Result<Option<RecordSet>, AwsError> {
+        let found = self
             .first(|_, aws| route53::zone_containing(&aws.route53, name))
-            .await
-            .map_err(&failed)?
-        else {
+            .await?;
+        let Some((at, zone)) = found else {
             return Ok(None);
         };
         let client = &self.account(at).route53;
         for rtype in ["CNAME", "A", "AAAA"] {
-            if let Some(rs) = route53::get_record(client, &zone, name, rtype, None)
-                .await
-                .map_err(&failed)?
-            {
+            if let Some(rs) = route53::get_record(client, &zone, name, rtype, None).await? {
                 return Ok(Some(rs));
             }
         }
         Ok(None)
     }
 
-    async fn front(&self, target: &str) -> Read<Option<Front>> {
-        let failed = reading(format!("what serves {target}"));
+    async fn front_of(&self, target: &str) -> Result<Option<Front>, AwsError> {
         // In each account, the load balancer of that DNS name, else the one of the
         // environment whose CNAME it is.
         let found = self
@@ -337,29 +250,22 @@ impl Live for LiveAws<'_> {
                 }
                 Ok(None)
             })
-            .await
-            .map_err(&failed)?;
+            .await?;
         let Some((at, lb)) = found else {
             return Ok(None);
         };
         let aws = self.account(at);
         let mut listeners = Vec::new();
-        for l in elbv2::listeners(&aws.elbv2, &lb.arn)
-            .await
-            .map_err(&failed)?
-        {
+        for l in elbv2::listeners(&aws.elbv2, &lb.arn).await? {
             let mut certificates = Vec::new();
             if l.protocol == "HTTPS" {
-                for (arn, _) in elbv2::listener_certificates(&aws.elbv2, &l.arn)
-                    .await
-                    .map_err(&failed)?
-                {
-                    if let Some(c) = acm::certificate(&aws.acm, &arn).await.map_err(&failed)? {
+                for (arn, _) in elbv2::listener_certificates(&aws.elbv2, &l.arn).await? {
+                    if let Some(c) = acm::certificate(&aws.acm, &arn).await? {
                         certificates.push(c);
                     }
                 }
             }
-            let rules = elbv2::rules(&aws.elbv2, &l.arn).await.map_err(&failed)?;
+            let rules = elbv2::rules(&aws.elbv2, &l.arn).await?;
             listeners.push(FrontListener {
                 label: l.label(),
                 certificates,
@@ -372,23 +278,154 @@ impl Live for LiveAws<'_> {
         }))
     }
 
+    async fn workers_of(
+        &self,
+        application: &str,
+    ) -> Result<Vec<(Env, BTreeMap<String, String>)>, AwsError> {
+        let mut out = Vec::new();
+        for (at, (name, aws)) in self.ctx.accounts.all().enumerate() {
+            let workers: Vec<Env> = (self.environments_in(at).await)
+                .map_err(|e| in_account(e, name))?
+                .into_iter()
+                .filter(|e| e.application == application && e.tier == "Worker")
+                .collect();
+            let props = eb::properties_of(&aws.elasticbeanstalk, &workers)
+                .await
+                .map_err(|e| in_account(e, name))?;
+            out.extend(workers.into_iter().zip(props));
+        }
+        Ok(out)
+    }
+}
+
+/// A failed read in the account of `accounts:` named `name` says which (one that cannot be
+/// reached fails reads of things the playbook's own account does not have).
+fn in_account(mut e: AwsError, name: Option<&str>) -> AwsError {
+    if let Some(name) = name {
+        e.message = format!("{} (in account {name})", e.message);
+    }
+    e
+}
+
+/// `read()`'s answer for `key`, read by the first caller; callers meanwhile wait for it
+/// rather than read again. A failed read is the answer too, for the evaluation: every check
+/// that needs the thing fails closed the same way, and a throttled read is not made again by
+/// each of them in turn.
+async fn once<T: Clone, F: std::future::Future<Output = Result<T, AwsError>>>(
+    memo: &Memo<T>,
+    key: &str,
+    read: impl FnOnce() -> F,
+) -> Result<T, AwsError> {
+    let cell = memo
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(key.to_owned())
+        .or_default()
+        .clone();
+    cell.get_or_init(read).await.clone()
+}
+
+#[async_trait]
+impl Live for LiveAws<'_> {
+    async fn value(&self, resource: &Resource, zone: Option<&str>) -> Read<Option<Value>> {
+        let failed = reading(resource);
+        let unreadable = |why: String| ReadError::Unreadable {
+            what: resource.to_string(),
+            why,
+        };
+        match resource {
+            Resource::Parameter { name } => once(&self.answers.parameters, name, || async {
+                let found = self.first(|_, aws| ssm::get(&aws.ssm, name)).await?;
+                Ok(found.map(|(_, p)| steps::param_value(&p)))
+            })
+            .await
+            .map_err(failed),
+            Resource::Property { environment, .. } | Resource::EnvOption { environment, .. } => {
+                let Some(options) = self.options_of(environment).await.map_err(&failed)? else {
+                    return Ok(None);
+                };
+                let key = resource.option_key();
+                Ok(key
+                    .and_then(|k| options.get(&k))
+                    .map(|v| Value::text(v.clone())))
+            }
+            Resource::Cname { environment } => Ok(self
+                .env(environment)
+                .await
+                .map_err(&failed)?
+                .and_then(|e| e.cname)
+                .map(Value::text)),
+            Resource::Record {
+                name,
+                rtype,
+                set_id,
+            } => {
+                let zone = zone.ok_or_else(|| unreadable("no zone to read it from".into()))?;
+                let found = once(&self.answers.zones, zone, || {
+                    self.first(|_, aws| route53::find_zone(&aws.route53, zone))
+                })
+                .await
+                .map_err(&failed)?;
+                let Some((at, zone)) = found else {
+                    return Err(unreadable(format!("no hosted zone {zone}")));
+                };
+                let key = format!("{at} {} {resource}", zone.id);
+                let record = once(&self.answers.records, &key, || {
+                    let client = &self.account(at).route53;
+                    route53::get_record(client, &zone, name, rtype, set_id.as_deref())
+                })
+                .await
+                .map_err(&failed)?;
+                Ok(record.map(|record| Value::Record { record }))
+            }
+            _ => Err(unreadable(
+                "guards do not read this kind of resource".into(),
+            )),
+        }
+    }
+
+    async fn environment(&self, name: &str) -> Read<Option<Env>> {
+        self.env(name)
+            .await
+            .map_err(reading(format!("environment {name}")))
+    }
+
+    async fn environment_by_cname(&self, cname: &str) -> Read<Option<Env>> {
+        self.by_cname_at(cname)
+            .await
+            .map(|found| found.map(|(_, env)| env))
+            .map_err(reading(format!("the environment behind {cname}")))
+    }
+
+    async fn environments_behind(&self, dns_name: &str) -> Read<Option<Vec<Env>>> {
+        once(&self.answers.behind, dns_name, || self.behind(dns_name))
+            .await
+            .map_err(reading(format!(
+                "the environments load balancer {dns_name} fronts"
+            )))
+    }
+
+    async fn record(&self, name: &str) -> Read<Option<RecordSet>> {
+        once(&self.answers.named, name, || self.named(name))
+            .await
+            .map_err(reading(format!("the record of {name}")))
+    }
+
+    async fn front(&self, target: &str) -> Read<Option<Front>> {
+        once(&self.answers.fronts, target, || self.front_of(target))
+            .await
+            .map_err(reading(format!("what serves {target}")))
+    }
+
     async fn workers(
         &self,
         application: &str,
     ) -> Read<Vec<(Env, std::collections::BTreeMap<String, String>)>> {
-        let failed = reading(format!("the workers of {application}"));
-        let mut out = Vec::new();
-        for (at, (name, aws)) in self.ctx.accounts.all().enumerate() {
-            let client = &aws.elasticbeanstalk;
-            let failed = |e| failed(in_account(e, name));
-            let workers: Vec<Env> = (self.environments_in(at).await.map_err(failed)?)
-                .into_iter()
-                .filter(|e| e.application == application && e.tier == "Worker")
-                .collect();
-            let props = eb::properties_of(client, &workers).await.map_err(failed)?;
-            out.extend(workers.into_iter().zip(props));
-        }
-        Ok(out)
+        once(&self.answers.workers, application, || {
+            self.workers_of(application)
+        })
+        .await
+        .map_err(reading(format!("the workers of {application}")))
     }
 }
 
@@ -400,7 +437,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn callers_at_once_share_one_read_and_a_failed_read_is_not_kept() {
+    async fn callers_at_once_share_one_read_and_a_failed_read_is_every_caller_s_answer() {
         let memo: Memo<u32> = Memo::default();
         let reads = AtomicUsize::new(0);
         let read = || async {
@@ -418,8 +455,9 @@ mod tests {
         assert_eq!(once(&memo, "k", read).await.unwrap(), 7);
         assert_eq!(reads.load(Ordering::SeqCst), 1, "then it is known");
 
+        // Every check of the evaluation fails closed alike, without asking again.
         let denied = || async { Err(AwsError::new("EB.Describe", "AccessDenied", "no")) };
         assert!(once(&memo, "e", denied).await.is_err());
-        assert_eq!(once(&memo, "e", || async { Ok(1) }).await.unwrap(), 1);
+        assert!(once(&memo, "e", || async { Ok(1) }).await.is_err());
     }
 }

@@ -46,8 +46,7 @@ pub struct Repoint {
     #[serde(default)]
     ttl: Option<i64>,
     /// The hosted zone this process's last plan found: the check right before the change
-    /// re-reads the record, not the zone by name (an id does not move; a zone deleted since
-    /// fails that read, and the check refuses).
+    /// reads the record there while it looks the zone up by name again (see `replan`).
     #[serde(skip)]
     found: Arc<Mutex<Option<Zone>>>,
 }
@@ -245,9 +244,29 @@ impl Step for Repoint {
         self.plan_in(ctx, None).await
     }
 
+    /// Reads the record in the zone the plan found while it looks the zone up again: no
+    /// round trip of its own, and a zone of that name made since (one that replaced it, or a
+    /// second one) stops the step rather than leave it writing where the name no longer lives.
     async fn replan(&self, ctx: &Ctx, _planned: &[Change]) -> Result<Prepared, StepError> {
         let known = self.found.lock().expect("not poisoned").clone();
-        self.plan_in(ctx, known).await
+        let Some(known) = known else {
+            return self.plan_in(ctx, None).await;
+        };
+        let (now, prepared) = tokio::join!(
+            zone_of(ctx, &self.zone, &self.record),
+            self.plan_in(ctx, Some(known.clone()))
+        );
+        let now = now?;
+        if now.id != known.id {
+            return Err(StepError::failed(
+                format!("hosted zone {}", self.zone),
+                format!(
+                    "is now {} where the plan found {}: the zone was replaced since; plan again",
+                    now.id, known.id
+                ),
+            ));
+        }
+        prepared
     }
 }
 
