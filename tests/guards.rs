@@ -1,7 +1,9 @@
 //! Guards: each one fires at plan time and blocks the run with nothing changed, and they are
 //! checked again right before each mutation.
 
-use crate::support::World;
+use serde_json::json;
+
+use crate::support::{Proxy, World};
 
 /// Four guards that the world and this plan break, one per kind of condition.
 const BROKEN_GUARDS: &str = "\
@@ -223,4 +225,41 @@ fn severe_target_looks_behind_load_balancers_and_fails_closed() {
     world
         .standin(&["plan", "--force-guard", "severe-target", &unknown])
         .expect(0);
+}
+
+/// The guards checked right before a change count against the step's `timeout:` (they read
+/// while the step plans again): guards that read too slowly stop the step before it changes
+/// anything, rather than let it start past its deadline.
+#[test]
+fn guards_that_outlast_the_step_s_timeout_stop_it_unchanged() {
+    let world = World::start();
+    let proxy = Proxy::start(&world);
+    // The built-in staging-db guard reads the three staging twins of the production DB_HOST
+    // the step writes (GetParameter each; the step itself reads with GetParameters) when
+    // planning; from the check before the change on, each of those reads takes 10 s.
+    proxy.faults(
+        &world,
+        &json!([{"action": "ssm:GetParameter", "fault": "slow", "seconds": 10, "after": 3}]),
+    );
+    world.put_param(
+        "/shop/new/DB_HOST",
+        "new-prod-db.cluster-abc123.us-east-1.rds.amazonaws.com",
+    );
+    let pb = world.playbook(
+        "slow-guards.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: db\n    kind: ssm.copy-parameters\n    from: /shop/new/\n    to: /shop/prod/\n    timeout: 2s\n",
+    );
+    let before = world.param("/shop/prod/DB_HOST");
+    let args: Vec<String> = ["run", "--yes", pb.as_str()].map(String::from).to_vec();
+    let out = world
+        .standin_env(&[("AWS_ENDPOINT_URL", &proxy.url)], &args)
+        .expect(1);
+    assert!(
+        out.stdout
+            .contains("failed at step `db`: timed out after 2s"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.param("/shop/prod/DB_HOST"), before);
+    assert_eq!(proxy.counts(&world).get("ssm:PutParameter"), None);
 }

@@ -2,6 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
 use crate::support::World;
 
 #[test]
@@ -283,43 +287,60 @@ fn bare(id: &str) -> &str {
     id.trim_start_matches("/hostedzone/")
 }
 
+/// `app.moved.test` CNAME `to`.
+fn app_moved(to: &str) -> ResourceRecordSet {
+    ResourceRecordSet::builder()
+        .name("app.moved.test.")
+        .r#type(RrType::Cname)
+        .ttl(60)
+        .resource_records(ResourceRecord::builder().value(to).build().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Makes `action` on each of `sets` in zone `id`.
+fn change_zone(world: &World, id: &str, action: ChangeAction, sets: Vec<ResourceRecordSet>) {
+    let changes = sets
+        .into_iter()
+        .map(|rs| {
+            Change::builder()
+                .action(action.clone())
+                .resource_record_set(rs)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let batch = ChangeBatch::builder()
+        .set_changes(Some(changes))
+        .build()
+        .unwrap();
+    world
+        .block_on(
+            world
+                .route53
+                .change_resource_record_sets()
+                .hosted_zone_id(id)
+                .change_batch(batch)
+                .send(),
+        )
+        .expect("change the zone");
+}
+
 /// A zone `moved.test` holding `app.moved.test` CNAME `to`; its id.
 fn moved_zone(world: &World, caller_reference: &str, to: &str) -> String {
-    use aws_sdk_route53::types::{
-        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-    };
-    world.block_on(async {
-        let zone = world
-            .route53
-            .create_hosted_zone()
-            .name("moved.test")
-            .caller_reference(caller_reference)
-            .send()
-            .await
-            .expect("create the zone");
-        let id = zone.hosted_zone().unwrap().id().to_owned();
-        let record = ResourceRecordSet::builder()
-            .name("app.moved.test.")
-            .r#type(RrType::Cname)
-            .ttl(60)
-            .resource_records(ResourceRecord::builder().value(to).build().unwrap())
-            .build()
-            .unwrap();
-        let change = Change::builder()
-            .action(ChangeAction::Create)
-            .resource_record_set(record)
-            .build()
-            .unwrap();
-        world
-            .route53
-            .change_resource_record_sets()
-            .hosted_zone_id(&id)
-            .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
-            .send()
-            .await
-            .expect("create the record");
-        id
-    })
+    let zone = world
+        .block_on(
+            world
+                .route53
+                .create_hosted_zone()
+                .name("moved.test")
+                .caller_reference(caller_reference)
+                .send(),
+        )
+        .expect("create the zone");
+    let id = zone.hosted_zone().unwrap().id().to_owned();
+    change_zone(world, &id, ChangeAction::Create, vec![app_moved(to)]);
+    id
 }
 
 /// The check right before a repoint reads the record again in the zone its plan found while it
@@ -340,42 +361,9 @@ fn a_repoint_whose_record_or_zone_changed_since_the_plan_stops_unchanged() {
 
     let run = world.running(&["run", "--yes", &pb], &[]);
     world.wait_for_journal(r#""record":"intent","step":"wait""#);
-    world.block_on(async {
-        use aws_sdk_route53::types::{
-            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-        };
-        let record = ResourceRecordSet::builder()
-            .name("app.moved.test.")
-            .r#type(RrType::Cname)
-            .ttl(60)
-            .resource_records(
-                ResourceRecord::builder()
-                    .value("someone-else.example.net")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        world
-            .route53
-            .change_resource_record_sets()
-            .hosted_zone_id(&old)
-            .change_batch(
-                ChangeBatch::builder()
-                    .changes(
-                        Change::builder()
-                            .action(ChangeAction::Upsert)
-                            .resource_record_set(record)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("someone else's change");
-    });
+    // Someone repoints the record after the plan was shown.
+    let someone = app_moved("someone-else.example.net");
+    change_zone(&world, &old, ChangeAction::Upsert, vec![someone]);
     let out = run.finish().expect(1);
     assert!(
         out.stdout.contains("failed at step `repoint`: stopped before changing anything: the live state changed since the plan: app.moved.test. CNAME"),
@@ -391,44 +379,23 @@ fn a_repoint_whose_record_or_zone_changed_since_the_plan_stops_unchanged() {
     let pb = playbook("hold");
     let run = world.running(&["run", "--yes", &pb], &[]);
     world.wait_for_journal(r#""record":"intent","step":"hold""#);
-    world.block_on(async {
-        let r53 = &world.route53;
-        let sets = r53
-            .list_resource_record_sets()
-            .hosted_zone_id(&old)
-            .send()
-            .await
-            .unwrap();
-        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
-        let mine: Vec<Change> = sets
-            .resource_record_sets()
-            .iter()
-            .filter(|rs| rs.name() == "app.moved.test.")
-            .map(|rs| {
-                Change::builder()
-                    .action(ChangeAction::Delete)
-                    .resource_record_set(rs.clone())
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        r53.change_resource_record_sets()
-            .hosted_zone_id(&old)
-            .change_batch(
-                ChangeBatch::builder()
-                    .set_changes(Some(mine))
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("empty the zone");
-        r53.delete_hosted_zone()
-            .id(&old)
-            .send()
-            .await
-            .expect("delete the zone");
-    });
+    let sets = world
+        .block_on(
+            world
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(&old)
+                .send(),
+        )
+        .unwrap();
+    let app: Vec<ResourceRecordSet> = (sets.resource_record_sets().iter())
+        .filter(|rs| rs.name() == "app.moved.test.")
+        .cloned()
+        .collect();
+    change_zone(&world, &old, ChangeAction::Delete, app);
+    world
+        .block_on(world.route53.delete_hosted_zone().id(&old).send())
+        .expect("delete the zone");
     let new = moved_zone(&world, "second", "someone-else.example.net");
     assert_ne!(new, old);
     let out = run.finish().expect(1);

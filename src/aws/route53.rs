@@ -293,10 +293,14 @@ pub async fn zone_containing(client: &Client, name: &str) -> Result<Option<Zone>
     Ok(best)
 }
 
+/// Whether `zone` (a playbook's `zone:`) names a hosted zone by id, not by name.
+pub fn is_zone_id(zone: &str) -> bool {
+    zone.starts_with("/hostedzone/") || !zone.contains('.')
+}
+
 /// Finds a hosted zone by id (`Z...` or `/hostedzone/Z...`) or by name.
 pub async fn find_zone(client: &Client, zone: &str) -> Result<Option<Zone>, AwsError> {
-    let looks_like_id = zone.starts_with("/hostedzone/") || !zone.contains('.');
-    if looks_like_id {
+    if is_zone_id(zone) {
         let id = zone.trim_start_matches("/hostedzone/");
         return match client
             .get_hosted_zone()

@@ -644,7 +644,8 @@ async fn run_step(
     let took = || Some(began.elapsed().as_secs_f64());
     let id = def.id.clone();
     // The guards read while the step plans again; their verdict is wanted only when the
-    // fresh plan changes something, and is waited for outside the step's timeout.
+    // fresh plan changes something. All of it within the step's timeout: a change starts
+    // only before its deadline.
     let guards = checks.guards(ctx);
     tokio::pin!(guards);
     let mut verdict = None;
@@ -663,7 +664,9 @@ async fn run_step(
         Ok(Ok(prepared)) => match checks.unchanged(&prepared) {
             Ok(()) => match verdict {
                 Some(v) => v,
-                None => guards.await,
+                None => tokio::time::timeout_at(deadline, guards)
+                    .await
+                    .unwrap_or(Err(RunStepError::Timeout(limit))),
             }
             .map(|()| prepared),
             Err(e) => Err(e),

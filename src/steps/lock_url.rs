@@ -71,6 +71,10 @@ pub struct DnsLock {
     /// TTL of the locked record (default: keep the current one).
     #[serde(default)]
     ttl: Option<i64>,
+    /// The repoint that does the work, made once, so that the check before the change reads
+    /// again in the zone the plan found (see `route53.repoint`).
+    #[serde(skip)]
+    repoint: std::sync::OnceLock<Repoint>,
 }
 
 fn default_status() -> u16 {
@@ -154,17 +158,29 @@ impl Step for LockUrl {
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
         match self {
             Self::Alb(alb) => alb.plan(ctx).await,
-            Self::Dns(dns) => {
-                let repoint = Repoint::to_value(
-                    dns.zone.clone(),
-                    dns.host.clone(),
-                    &dns.rtype,
-                    dns.to.clone(),
-                    dns.ttl,
-                );
-                repoint.plan(ctx).await
-            }
+            Self::Dns(dns) => dns.repoint().plan(ctx).await,
         }
+    }
+
+    async fn replan(&self, ctx: &Ctx, planned: &[Change]) -> Result<Prepared, StepError> {
+        match self {
+            Self::Alb(alb) => alb.plan(ctx).await,
+            Self::Dns(dns) => dns.repoint().replan(ctx, planned).await,
+        }
+    }
+}
+
+impl DnsLock {
+    fn repoint(&self) -> &Repoint {
+        self.repoint.get_or_init(|| {
+            Repoint::to_value(
+                self.zone.clone(),
+                self.host.clone(),
+                &self.rtype,
+                self.to.clone(),
+                self.ttl,
+            )
+        })
     }
 }
 

@@ -244,14 +244,18 @@ impl Step for Repoint {
         self.plan_in(ctx, None).await
     }
 
-    /// Reads the record in the zone the plan found while it looks the zone up again: no
-    /// round trip of its own, and a zone of that name made since (one that replaced it, or a
-    /// second one) stops the step rather than leave it writing where the name no longer lives.
+    /// Reads the record in the zone the plan found while it looks the zone up by name again:
+    /// no round trip of its own, and a zone of that name made since (one that replaced it, or
+    /// a second one) stops the step rather than leave it writing where the name no longer
+    /// lives. A zone given by id is that zone (deleted, its record cannot be read).
     async fn replan(&self, ctx: &Ctx, _planned: &[Change]) -> Result<Prepared, StepError> {
         let known = self.found.lock().expect("not poisoned").clone();
         let Some(known) = known else {
             return self.plan_in(ctx, None).await;
         };
+        if route53::is_zone_id(&self.zone) {
+            return self.plan_in(ctx, Some(known)).await;
+        }
         let (now, prepared) = tokio::join!(
             zone_of(ctx, &self.zone, &self.record),
             self.plan_in(ctx, Some(known.clone()))
