@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::support::World;
+use crate::support::{Keys, World};
 
 const ASG: &str = "aws:autoscaling:asg";
 const INSTANCES: &str = "aws:ec2:instances";
@@ -86,28 +86,6 @@ fn set_by_hand(world: &World, env: &str, ns: &str, name: &str, value: &str) {
         )
         .expect("update by hand");
     wait_ready(world, env);
-}
-
-/// An IAM user's access key, as the variables that hand it to standin.
-type Keys = [(String, String); 2];
-
-/// An IAM user whose only policy is `doc`.
-fn iam_user(world: &World, name: &str, doc: &Value) -> Keys {
-    let file = world.dir.path().join(format!("{name}.json"));
-    std::fs::write(&file, doc.to_string()).unwrap();
-    let out = world.control(&["iam-user", name, &file.display().to_string()]);
-    let (id, secret) = out.split_once(' ').expect("key id and secret");
-    [
-        ("AWS_ACCESS_KEY_ID".into(), id.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".into(), secret.to_owned()),
-    ]
-}
-
-/// `standin ARGS` as the IAM user whose key this is.
-fn as_user(world: &World, keys: &Keys, args: &[&str]) -> crate::support::Out {
-    let env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    world.standin_env(&env, &args)
 }
 
 fn some(values: [&str; 4]) -> [Option<String>; 4] {
@@ -361,8 +339,8 @@ fn the_generated_policy_is_enough_to_scale_and_to_undo_it() {
         "{}",
         policy.stdout
     );
-    let user = |name: &str, doc: &Value| iam_user(&world, name, doc);
-    let as_user = |keys: &Keys, args: &[&str]| as_user(&world, keys, args);
+    let user = |name: &str, doc: &Value| world.iam_user(name, doc);
+    let as_user = |keys: &Keys, args: &[&str]| world.as_user(keys, args);
     let breakglass = user("breakglass", &full);
     as_user(&breakglass, &["run", "--yes", &pb]).expect(0);
     assert_eq!(

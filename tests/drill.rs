@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::World;
+use crate::support::{Keys, World};
 
 /// A short drill: copy production's settings, keep APP_URL (so the snapshot holds a resource
 /// the drill does not change), repoint, then two gates. `extra` is appended to the steps.
@@ -525,19 +525,9 @@ fn a_dry_drill_checks_permissions_and_readiness_and_changes_nothing() {
         .standin(&["iam-policy", &world.incident_playbook()])
         .expect(0);
     let mut policy: Value = serde_json::from_str(&policy.stdout).unwrap();
-    let user = |name: &str, doc: &Value| -> Vec<(String, String)> {
-        let file = world.dir.path().join(format!("{name}.json"));
-        std::fs::write(&file, doc.to_string()).unwrap();
-        let out = world.control(&["iam-user", name, &file.display().to_string()]);
-        let (id, secret) = out.split_once(' ').expect("key id and secret");
-        vec![
-            ("AWS_ACCESS_KEY_ID".to_owned(), id.to_owned()),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), secret.to_owned()),
-        ]
-    };
-    let as_user = |keys: &[(String, String)], args: &[&str]| {
-        let env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        world.standin_env(&env, &world.playbook_args(args, &world.incident_playbook()))
+    let user = |name: &str, doc: &Value| world.iam_user(name, doc);
+    let as_user = |keys: &Keys, args: &[&str]| {
+        world.as_user(keys, &world.playbook_args(args, &world.incident_playbook()))
     };
 
     let full = user("breakglass", &policy);

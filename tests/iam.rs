@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{repo, Proxy, World};
+use crate::support::{repo, Keys, Proxy, World};
 
 fn policy(phase: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_standin"))
@@ -267,30 +267,14 @@ fn the_policy_covers_every_call_plan_run_and_rollback_make() {
 fn the_generated_policy_is_enough_for_elastic_beanstalk_underneath() {
     let world = World::start();
     let before = world.state();
-    let user = |name: &str, doc: &Value| -> (String, String) {
-        let file = world.dir.path().join(format!("{name}.json"));
-        std::fs::write(&file, doc.to_string()).unwrap();
-        let out = world.control(&["iam-user", name, &file.display().to_string()]);
-        let (id, secret) = out.split_once(' ').expect("key id and secret");
-        (id.to_owned(), secret.to_owned())
-    };
-    let as_user = |(id, secret): &(String, String), args: &[&str]| {
-        let all = world.playbook_args(args, &world.incident_playbook());
-        world.standin_env(
-            &[("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
-            &all,
-        )
+    let user = |name: &str, doc: &Value| world.iam_user(name, doc);
+    let as_user = |keys: &Keys, args: &[&str]| {
+        world.as_user(keys, &world.playbook_args(args, &world.incident_playbook()))
     };
     let full = policy("run");
     let breakglass = user("breakglass", &full);
     as_user(&breakglass, &["run", "--yes"]).expect(0);
-    let rollback = world.standin_env(
-        &[
-            ("AWS_ACCESS_KEY_ID", &breakglass.0),
-            ("AWS_SECRET_ACCESS_KEY", &breakglass.1),
-        ],
-        &["rollback".into(), "--last".into(), "--yes".into()],
-    );
+    let rollback = world.as_user(&breakglass, &["rollback", "--last", "--yes"]);
     assert_eq!(rollback.code, 0, "{}", rollback.stdout);
     assert_eq!(world.state(), before);
 

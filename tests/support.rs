@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use aws_config::{BehaviorVersion, Region};
 use tempfile::TempDir;
 
+/// An IAM user's access key, as the variables that hand it to standin.
+pub type Keys = [(String, String); 2];
+
 /// The seeded secrets: they must never appear in anything standin prints or writes.
 pub const SECRETS: [&str; 2] = ["prod-Sup3rSecret-7f3a9c", "staging-Sup3rSecret-1b2d4e"];
 
@@ -579,6 +582,25 @@ impl World {
             }
         }
         rules
+    }
+
+    /// An IAM user of the emulator whose only policy is `doc`: its access key.
+    pub fn iam_user(&self, name: &str, doc: &serde_json::Value) -> Keys {
+        let file = self.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let out = self.control(&["iam-user", name, &file.display().to_string()]);
+        let (id, secret) = out.split_once(' ').expect("key id and secret");
+        [
+            ("AWS_ACCESS_KEY_ID".into(), id.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".into(), secret.to_owned()),
+        ]
+    }
+
+    /// `standin ARGS` to the end as the IAM user whose key this is.
+    pub fn as_user(&self, keys: &Keys, args: &[impl AsRef<str>]) -> Out {
+        let env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+        self.standin_env(&env, &args)
     }
 
     /// Changes the world through harness/control.py (tags that steer the emulator); returns
