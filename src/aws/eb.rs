@@ -99,25 +99,19 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<Env>, AwsErr
         .map(Env::from_sdk))
 }
 
-/// Every live environment (of `application`, when given), following pages.
-pub async fn list(client: &Client, application: Option<&str>) -> Result<Vec<Env>, AwsError> {
+/// Every live environment, following pages.
+pub async fn list(client: &Client) -> Result<Vec<Env>, AwsError> {
     let mut token = None;
     let mut all = Vec::new();
     loop {
         let out = client
             .describe_environments()
-            .set_application_name(application.map(str::to_owned))
             .include_deleted(false)
             .set_next_token(token)
             .send()
             .await
             .op("ElasticBeanstalk.DescribeEnvironments")?;
-        all.extend(
-            out.environments()
-                .iter()
-                .map(Env::from_sdk)
-                .filter(|e| application.is_none_or(|a| e.application == a)),
-        );
+        all.extend(out.environments().iter().map(Env::from_sdk));
         token = out.next_token().map(str::to_owned);
         if token.is_none() {
             return Ok(all);
@@ -135,15 +129,13 @@ pub async fn fronted_by(
     envs: Vec<Env>,
     lb: &super::elbv2::LoadBalancer,
 ) -> Result<Vec<Env>, AwsError> {
-    let envs = &envs;
     let fronts = super::pace::all(envs.len(), READERS, |i| {
         load_balancers_of(client, &envs[i].name)
     })
     .await
     .all_or_error()?;
     Ok(envs
-        .iter()
-        .cloned()
+        .into_iter()
         .zip(fronts)
         .filter(|(_, lbs)| lbs.iter().any(|n| *n == lb.arn || *n == lb.name))
         .map(|(env, _)| env)

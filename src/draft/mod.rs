@@ -25,7 +25,7 @@ pub struct Account {
 /// Reads what drafting needs, once.
 pub async fn read(aws: &Clients) -> Result<Account, AwsError> {
     let (envs, parameters, zones, instances) = tokio::try_join!(
-        eb::list(&aws.elasticbeanstalk, None),
+        eb::list(&aws.elasticbeanstalk),
         ssm::all_names(&aws.ssm),
         route53::zones(&aws.route53),
         tagging::instances(&aws.tagging),

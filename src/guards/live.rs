@@ -80,8 +80,7 @@ pub struct FrontListener {
 /// its options, a parameter, a record, a load balancer...) is read once per `LiveAws`, by the
 /// first check that asks while the others wait for it, and a failed read is every asker's
 /// answer. A `LiveAws` lives for one evaluation, so a check right before a change still reads
-/// afresh.
-/// Environments come from one DescribeEnvironments per account (by name or by CNAME, however
+/// afresh. Environments come from one DescribeEnvironments per account (by name or by CNAME, however
 /// many are asked about), where a read per name would cost a round trip each.
 ///
 /// A playbook that acts in several accounts (`accounts:`) is checked against all of them: a
@@ -148,7 +147,7 @@ impl<'a> LiveAws<'a> {
     /// The live environments of the account at `at`, once.
     async fn environments_in(&self, at: usize) -> Result<Vec<Env>, AwsError> {
         once(&self.answers.environments, &at.to_string(), || {
-            eb::list(&self.account(at).elasticbeanstalk, None)
+            eb::list(&self.account(at).elasticbeanstalk)
         })
         .await
     }
