@@ -11,9 +11,33 @@ use serde_json::Value;
 use crate::support::{repo, Keys, Proxy, World};
 
 fn policy(phase: &str) -> Value {
+    policy_in(
+        "us-east-1",
+        &[
+            "--for",
+            phase,
+            &repo()
+                .join("playbooks/promote-staging.yaml")
+                .display()
+                .to_string(),
+        ],
+    )
+}
+
+/// `standin iam-policy ARGS` with `region` the standard chain's (no profile, no config file).
+pub(crate) fn policy_in(region: &str, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_standin"))
-        .args(["iam-policy", "--for", phase])
-        .arg(repo().join("playbooks/promote-staging.yaml"))
+        .arg("iam-policy")
+        .args(args)
+        .env("AWS_REGION", region)
+        .env("AWS_CONFIG_FILE", "/nonexistent/standin-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/standin-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_REGION")
         .output()
         .expect("run standin");
     assert!(
@@ -22,6 +46,51 @@ fn policy(phase: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("a JSON policy")
+}
+
+/// Every resource a policy names.
+fn resources(policy: &Value) -> BTreeSet<String> {
+    grants(policy).into_values().flatten().collect()
+}
+
+/// An account and its ARNs are in one partition, the region's: in China or GovCloud a policy
+/// naming `arn:aws:` resources grants nothing. The playbook's own region wins over the
+/// standard chain's.
+#[test]
+fn the_policy_names_resources_in_the_partition_of_the_region() {
+    let playbook = repo().join("playbooks/promote-staging.yaml");
+    let playbook = playbook.display().to_string();
+    for (region, partition) in [
+        ("us-east-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ] {
+        for phase in ["plan", "run"] {
+            let found = resources(&policy_in(region, &["--for", phase, &playbook]));
+            let wrong: Vec<&String> = found
+                .iter()
+                .filter(|r| *r != "*" && !r.starts_with(&format!("arn:{partition}:")))
+                .collect();
+            assert!(wrong.is_empty(), "{region} {phase}: {wrong:?}");
+            assert!(found.len() > 5, "{found:?}");
+        }
+    }
+    let text = std::fs::read_to_string(&playbook).unwrap().replacen(
+        "\nsteps:",
+        "\naws:\n  region: cn-northwest-1\nsteps:",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let china = dir.path().join("china.yaml");
+    std::fs::write(&china, text).unwrap();
+    let found = resources(&policy_in("us-east-1", &[&china.display().to_string()]));
+    assert!(
+        found
+            .iter()
+            .all(|r| r == "*" || r.starts_with("arn:aws-cn:")),
+        "{found:?}"
+    );
 }
 
 /// Every action the policy allows, with the resources it allows it on.

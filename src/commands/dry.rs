@@ -199,20 +199,18 @@ async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSetting
             }
         }
     };
-    let region = config
-        .region()
-        .map_or_else(|| "*".to_owned(), ToString::to_string);
-    let policy = super::policy(pb, Phase::Run, account);
+    let region = config.region().map(ToString::to_string);
+    let partition = crate::iam::partition(region.as_deref());
+    // `iam-policy` leaves region and account open; the simulation asks about these.
+    let at = (region.as_deref().unwrap_or("*"), caller.account.as_str());
+    let policy = crate::iam::policy(&super::needs(pb, account), Phase::Run, |arn| {
+        arn.render(partition, Some(at))
+    });
     let mut checked = 0;
     let mut denied = Vec::new();
     for statement in &policy.statement {
-        // `iam-policy` leaves region and account open; the simulation asks about these.
-        let resources: Vec<String> = statement
-            .resource
-            .iter()
-            .map(|r| concrete(r, &region, &caller.account))
-            .collect();
-        match aws_iam::simulate(&config, &caller.principal, &statement.action, &resources).await {
+        let resources = &statement.resource;
+        match aws_iam::simulate(&config, &caller.principal, &statement.action, resources).await {
             Ok(decisions) => {
                 checked += decisions.len();
                 denied.extend(
@@ -249,36 +247,5 @@ async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSetting
         checked,
         denied,
         not_checked: None,
-    }
-}
-
-/// An ARN with the region and account filled in where `iam-policy` left them open.
-fn concrete(arn: &str, region: &str, account: &str) -> String {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, service, r, a, rest] => format!(
-            "arn:{partition}:{service}:{}:{}:{rest}",
-            if *r == "*" { region } else { r },
-            if *a == "*" { account } else { a }
-        ),
-        _ => arn.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::concrete;
-
-    #[test]
-    fn open_regions_and_accounts_are_filled_in() {
-        assert_eq!(
-            concrete("arn:aws:ssm:*:*:parameter/shop/prod/*", "eu-west-1", "123"),
-            "arn:aws:ssm:eu-west-1:123:parameter/shop/prod/*"
-        );
-        assert_eq!(
-            concrete("arn:aws:route53:::hostedzone/Z1", "eu-west-1", "123"),
-            "arn:aws:route53:::hostedzone/Z1"
-        );
-        assert_eq!(concrete("*", "eu-west-1", "123"), "*");
     }
 }

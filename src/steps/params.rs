@@ -12,7 +12,7 @@ use crate::aws::cli::Line;
 use crate::aws::pace;
 use crate::aws::ssm::{self, Attrs, Param};
 use crate::config::AwsSettings;
-use crate::iam::Grant;
+use crate::iam::{Arn, Grant};
 
 /// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
 pub struct Wanted {
@@ -22,7 +22,7 @@ pub struct Wanted {
 
 /// What writing and restoring parameters takes, on `resources` (parameter ARNs). SecureStrings
 /// need their KMS key too; keys are not known before the plan reads them, hence `*`.
-pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
+pub fn write_grants(resources: Vec<Arn>) -> Vec<Grant> {
     vec![
         Grant::new(
             &[
@@ -39,7 +39,7 @@ pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
 }
 
 /// What reading parameters takes, on `resources`.
-pub fn read_grants(actions: &'static [&'static str], resources: Vec<String>) -> Vec<Grant> {
+pub fn read_grants(actions: &'static [&'static str], resources: Vec<Arn>) -> Vec<Grant> {
     vec![
         Grant::new(actions, resources),
         Grant::any(&["ssm:DescribeParameters", "kms:Decrypt"]),
