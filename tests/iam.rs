@@ -366,3 +366,113 @@ fn the_generated_policy_is_enough_for_elastic_beanstalk_underneath() {
     );
     assert_eq!(world.state(), before);
 }
+
+/// The role IAM Identity Center makes for a permission set: under a path, which the session
+/// ARN STS gives its callers (`assumed-role/NAME/SESSION`) does not carry.
+const SSO_ROLE: &str =
+    "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Operator_0123456789abcdef";
+
+/// The incident playbook, acting as `role` (assumed with the test's credentials).
+fn as_role(world: &World, role: &str) -> String {
+    let text = std::fs::read_to_string(world.incident_playbook())
+        .unwrap()
+        .replacen(
+            "\nsteps:",
+            &format!("\naws:\n  role_arn: {role}\nsteps:"),
+            1,
+        );
+    world.playbook("as-role.yaml", &text)
+}
+
+/// Creates `SSO_ROLE` in the emulator with `policy` as its only policy.
+fn sso_role(world: &World, policy: &Value) {
+    let iam = aws_sdk_iam::Client::new(&world.config);
+    let (path, name) = SSO_ROLE
+        .split_once(":role")
+        .and_then(|(_, rest)| rest.rsplit_once('/'))
+        .unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    world.block_on(async {
+        iam.create_role()
+            .role_name(name)
+            .path(format!("{path}/"))
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .expect("role");
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name("standin")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("role policy");
+    });
+}
+
+/// `drill --dry` as a role with a path simulates that role (found through iam:GetRole), so
+/// what its policy lacks blocks the drill; before, it simulated `role/NAME`, which IAM does not
+/// know, and said nothing blocked.
+#[test]
+fn a_dry_drill_simulates_an_assumed_role_under_its_path() {
+    let world = World::start();
+    let mut weak = policy("run");
+    for statement in weak["Statement"].as_array_mut().unwrap() {
+        statement["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != "route53:ChangeResourceRecordSets");
+    }
+    sso_role(&world, &weak);
+    let pb = as_role(&world, SSO_ROLE);
+    let out = world
+        .standin_env(&[], &world.playbook_args(&["drill", "--dry"], &pb))
+        .expect(4);
+    assert!(
+        out.stdout
+            .contains(&format!("simulated for {SSO_ROLE}: "))
+            && out.stdout.contains(
+                "not allowed (implicitDeny): route53:ChangeResourceRecordSets on arn:aws:route53:::hostedzone/"
+            ),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A caller whose policies cannot be simulated (a role IAM does not know, a principal that is
+/// no IAM user or role) blocks a dry drill, and says why; it is never skipped as allowed.
+#[test]
+fn a_dry_drill_that_cannot_simulate_is_blocked() {
+    let world = World::start();
+    let ghost = "arn:aws:iam::123456789012:role/ghost";
+    let pb = as_role(&world, ghost);
+    let out = world
+        .standin_env(
+            &[],
+            &world.playbook_args(&["drill", "--dry", "--output", "json"], &pb),
+        )
+        .expect(4);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let blockers: Vec<&str> = doc["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert!(
+        blockers[0].starts_with(
+            "permissions not checked: cannot find the role of the caller arn:aws:sts::123456789012:assumed-role/ghost/"
+        ) && blockers[0].contains("NoSuchEntity"),
+        "{blockers:?}"
+    );
+    // The emulator's own key is no IAM user: IAM refuses to simulate it.
+    let out = world.incident(&["drill", "--dry"]).expect(4);
+    assert!(
+        out.stdout
+            .contains("  - permissions not checked: cannot simulate the policies of ")
+            && out.stdout.contains("InvalidInput"),
+        "{}",
+        out.stdout
+    );
+}

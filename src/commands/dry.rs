@@ -2,7 +2,8 @@
 //! It plans (every read the run makes), then says what would block a real drill: a step that
 //! cannot be planned (a missing resource), a guard that refuses, an environment a step would
 //! change that is not Ready, and any action the run or its rollback would call that the
-//! caller's IAM policies do not allow (IAM policy simulation of the caller's principal).
+//! caller's IAM policies do not allow (IAM policy simulation of the caller's principal), or a
+//! simulation that cannot be made.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,6 +83,11 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
     }
     let permissions = own;
     for (place, p) in each_account(&permissions, &accounts) {
+        blockers.extend(
+            p.not_checked
+                .iter()
+                .map(|why| format!("permissions{place} not checked: {why}")),
+        );
         blockers.extend(p.denied.iter().map(|d| {
             format!(
                 "not allowed{place} ({}): {} on {}",
@@ -188,15 +194,29 @@ async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
 
 /// Simulates the caller's policies in `account` (with its `settings`) for every action and
 /// resource `iam-policy` lists there for the run and its rollback (steps and built-in guards).
+/// What stops the simulation is said in `not_checked`, a blocker: a principal IAM does not
+/// know, or a caller that may not simulate, proves nothing about a real drill.
 async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSettings) -> Permissions {
     let config = crate::aws::config(settings).await;
+    let not_checked = |principal: Option<&str>, why: String| Permissions {
+        principal: principal.map(str::to_owned),
+        not_checked: Some(why),
+        ..Permissions::default()
+    };
     let caller = match aws_iam::caller(&config).await {
         Ok(caller) => caller,
+        Err(e) => return not_checked(None, format!("cannot tell who the caller is: {e}")),
+    };
+    let principal = match aws_iam::principal(&config, &caller).await {
+        Ok(principal) => principal,
         Err(e) => {
-            return Permissions {
-                not_checked: Some(format!("cannot tell who the caller is: {e}")),
-                ..Permissions::default()
-            }
+            return not_checked(
+                None,
+                format!(
+                    "cannot find the role of the caller {} in IAM: {e}",
+                    caller.arn
+                ),
+            )
         }
     };
     let region = config.region().map(ToString::to_string);
@@ -210,7 +230,7 @@ async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSetting
     let mut denied = Vec::new();
     for statement in &policy.statement {
         let resources = &statement.resource;
-        match aws_iam::simulate(&config, &caller.principal, &statement.action, resources).await {
+        match aws_iam::simulate(&config, &principal, &statement.action, resources).await {
             Ok(decisions) => {
                 checked += decisions.len();
                 denied.extend(
@@ -231,19 +251,18 @@ async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSetting
                 );
             }
             Err(e) => {
-                return Permissions {
-                    principal: Some(caller.principal.clone()),
-                    not_checked: Some(format!(
-                        "cannot simulate the policies of {} (the caller is {}): {e}",
-                        caller.principal, caller.arn
-                    )),
-                    ..Permissions::default()
-                }
+                return not_checked(
+                    Some(&principal),
+                    format!(
+                        "cannot simulate the policies of {principal} (the caller is {}): {e}",
+                        caller.arn
+                    ),
+                )
             }
         }
     }
     Permissions {
-        principal: Some(caller.principal),
+        principal: Some(principal),
         checked,
         denied,
         not_checked: None,
