@@ -180,19 +180,24 @@ pub mod arn {
     }
 }
 
-/// Which phase a policy is for.
+/// Which commands a policy is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Phase {
     /// `standin plan`: reads only.
     Plan,
-    /// `standin run` and `standin rollback`: reads, writes and undo.
+    /// `standin run`, `resume` and `rollback`: reads, writes and undo.
     Run,
+    /// `standin drill` (its snapshot and verification read what a plan reads, its soak checks
+    /// the gates) and `drill --dry` (the caller's role, and the simulation of its policies).
+    Drill,
+    /// `standin init`: the reads it drafts playbooks from (give no playbook).
+    Init,
 }
 
 impl Phase {
     /// Whether the writes and undo of steps are in it.
     fn runs(self) -> bool {
-        self == Self::Run
+        matches!(self, Self::Run | Self::Drill)
     }
 }
 
@@ -297,7 +302,7 @@ mod tests {
                 "route53:ListResourceRecordSets"
             ]
         );
-        for phase in [Phase::Run] {
+        for phase in [Phase::Run, Phase::Drill] {
             let run = policy(&[("dns", dns.clone())], phase, render);
             let zone = run
                 .statement

@@ -253,9 +253,15 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
     }
 }
 
-/// The IAM action of a call the proxy recorded (`ssm:GetParameter`, or a Route 53 REST route).
+/// The IAM action of a call the proxy recorded: `service:Action` for JSON and query calls (the
+/// SigV4 service name is the IAM prefix, but for the tagging API's `tag`), a Route 53 REST
+/// route by its action.
 fn iam_action(call: &str) -> String {
     let route53 = [
+        (
+            "route53 GET /2013-04-01/hostedzone",
+            "route53:ListHostedZones",
+        ),
         (
             "route53 GET /2013-04-01/hostedzonesbyname",
             "route53:ListHostedZonesByName",
@@ -274,58 +280,119 @@ fn iam_action(call: &str) -> String {
             "route53:GetHostedZone",
         ),
     ];
-    route53
-        .iter()
-        .find(|(route, _)| *route == call)
-        .map_or_else(|| call.to_owned(), |(_, action)| (*action).to_owned())
+    if let Some((_, action)) = route53.iter().find(|(route, _)| *route == call) {
+        return (*action).to_owned();
+    }
+    assert!(
+        !call.contains(' '),
+        "a REST call this test cannot name: {call}"
+    );
+    match call.split_once(':') {
+        Some(("tagging", action)) => format!("tag:{action}"),
+        _ => call.to_owned(),
+    }
 }
 
-/// Every call a plan, and a run with its rollback, make is in the matching policy.
+/// Whether an IAM action pattern (`*` and `?` wildcards, case-insensitive) matches `action`.
+fn matches(pattern: &str, action: &str) -> bool {
+    let regex = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => ".*".to_owned(),
+            '?' => ".".to_owned(),
+            c => regex::escape(&c.to_string()),
+        })
+        .collect::<String>();
+    regex::RegexBuilder::new(&format!("^{regex}$"))
+        .case_insensitive(true)
+        .build()
+        .unwrap()
+        .is_match(action)
+}
+
+/// Every call each command makes, counted by the recording proxy, is an action the policy
+/// `iam-policy --for ...` prints for that command allows: plan (a parameter it writes holding
+/// Parameter Store's last 100 versions, so it reads the history), run and rollback, a drill,
+/// `drill --dry` as an assumed role under a path (it looks the role up), and init.
+/// `sts:GetCallerIdentity` needs no permission (STS API reference); the role's
+/// `sts:AssumeRole` is the assuming credentials' call, not the role's.
 #[test]
-fn the_policy_covers_every_call_plan_run_and_rollback_make() {
+fn every_call_each_command_makes_is_in_its_policy() {
     let world = World::start();
     let proxy = Proxy::start(&world);
     let via = [("AWS_ENDPOINT_URL", proxy.url.as_str())];
-    let calls = |args: &[&str]| -> BTreeSet<String> {
+    crate::version_limit::fill_history(&world, "/shop/staging/QUEUE_URL", false);
+    let incident = world.incident_playbook();
+    let as_sso = as_role(&world, SSO_ROLE);
+    let dir = world.dir.path().join("drafts").display().to_string();
+    let commands: [(&str, &[&str], &str, &str); 6] = [
+        ("plan", &["plan"], &incident, "ssm:GetParameterHistory"),
+        (
+            "run",
+            &["run", "--yes"],
+            &incident,
+            "elasticbeanstalk:UpdateEnvironment",
+        ),
+        (
+            "run",
+            &["rollback", "--last", "--yes"],
+            "",
+            "route53:ChangeResourceRecordSets",
+        ),
+        (
+            "drill",
+            &["drill", "--yes"],
+            &incident,
+            "elasticbeanstalk:RestartAppServer",
+        ),
+        ("drill", &["drill", "--dry"], &as_sso, "iam:GetRole"),
+        (
+            "init",
+            &["init", "--yes", "--dir", &dir],
+            "",
+            "tag:GetResources",
+        ),
+    ];
+    sso_role(&world, &policy("drill"));
+    for (phase, args, playbook, expected) in commands {
         proxy.reset_counts(&world);
-        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        all = world.playbook_args(
-            &all.iter().map(String::as_str).collect::<Vec<_>>(),
-            &world.incident_playbook(),
+        let args = if playbook.is_empty() {
+            args.iter().map(|a| (*a).to_owned()).collect()
+        } else {
+            world.playbook_args(args, playbook)
+        };
+        world.standin_env(&via, &args).expect(0);
+        let called: BTreeSet<String> = proxy.counts(&world).keys().map(|c| iam_action(c)).collect();
+        assert!(called.contains(expected), "{args:?} called {called:?}");
+        let granted: Vec<String> = if phase == "init" {
+            grants(&policy_in("us-east-1", &["--for", "init"]))
+        } else {
+            grants(&policy_in(
+                "us-east-1",
+                &[
+                    "--for",
+                    phase,
+                    if playbook.is_empty() {
+                        &incident
+                    } else {
+                        playbook
+                    },
+                ],
+            ))
+        }
+        .into_keys()
+        .collect();
+        let missing: Vec<&String> = called
+            .iter()
+            .filter(|a| *a != "sts:GetCallerIdentity")
+            .filter(|a| !(playbook == as_sso && *a == "sts:AssumeRole"))
+            .filter(|a| !granted.iter().any(|g| matches(g, a)))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{args:?} calls what `iam-policy --for {phase}` lacks: {missing:?}"
         );
-        world.standin_env(&via, &all).expect(0);
-        proxy.counts(&world).keys().map(|c| iam_action(c)).collect()
-    };
-    let planned = calls(&["plan"]);
-    let plan_policy = grants(&policy("plan"));
-    let missing: Vec<&String> = planned
-        .iter()
-        .filter(|a| !plan_policy.contains_key(*a))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "plan calls what its policy lacks: {missing:?}"
-    );
-
-    let mut ran = calls(&["run", "--yes"]);
-    proxy.reset_counts(&world);
-    world
-        .standin_env(&via, &["rollback".into(), "--last".into(), "--yes".into()])
-        .expect(0);
-    ran.extend(proxy.counts(&world).keys().map(|c| iam_action(c)));
-    let run_policy = grants(&policy("run"));
-    let missing: Vec<&String> = ran
-        .iter()
-        .filter(|a| !run_policy.contains_key(*a))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "run calls what its policy lacks: {missing:?}"
-    );
-    assert!(
-        ran.contains("elasticbeanstalk:UpdateEnvironment"),
-        "{ran:?}"
-    );
+    }
 }
 
 /// The incident playbook, run and rolled back as an IAM user holding exactly the generated
@@ -416,7 +483,7 @@ fn sso_role(world: &World, policy: &Value) {
 #[test]
 fn a_dry_drill_simulates_an_assumed_role_under_its_path() {
     let world = World::start();
-    let mut weak = policy("run");
+    let mut weak = policy("drill");
     for statement in weak["Statement"].as_array_mut().unwrap() {
         statement["Action"]
             .as_array_mut()

@@ -14,7 +14,7 @@ use crate::cli::{Cli, GuardArgs};
 use crate::config::AwsSettings;
 use crate::engine::plan::{self, PlanDoc};
 use crate::error::{Error, Exit};
-use crate::iam::Phase;
+use crate::iam::{Arn, Grant, Needs, Phase};
 use crate::playbook::Playbook;
 use crate::report::{self, Format};
 use crate::steps::{Action, Ctx, Resource};
@@ -192,6 +192,26 @@ async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
     found
 }
 
+/// What `drill --dry` calls in each account besides a plan's reads: the role behind an
+/// assumed role's session (`iam:GetRole`) and the simulation of its principal's policies
+/// (`iam:SimulatePrincipalPolicy`), on whichever role or user runs it (known only then).
+/// STS GetCallerIdentity needs no permission.
+pub(super) fn needs() -> Needs {
+    Needs {
+        plan: vec![
+            Grant::new(
+                &["iam:GetRole", "iam:SimulatePrincipalPolicy"],
+                [Arn::global("iam", "role/*")],
+            ),
+            Grant::new(
+                &["iam:SimulatePrincipalPolicy"],
+                [Arn::global("iam", "user/*")],
+            ),
+        ],
+        run: Vec::new(),
+    }
+}
+
 /// Simulates the caller's policies in `account` (with its `settings`) for every action and
 /// resource `iam-policy` lists there for the run and its rollback (steps and built-in guards).
 /// What stops the simulation is said in `not_checked`, a blocker: a principal IAM does not
@@ -223,7 +243,7 @@ async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSetting
     let partition = crate::iam::partition(region.as_deref());
     // `iam-policy` leaves region and account open; the simulation asks about these.
     let at = (region.as_deref().unwrap_or("*"), caller.account.as_str());
-    let policy = crate::iam::policy(&super::needs(pb, account), Phase::Run, |arn| {
+    let policy = crate::iam::policy(&super::needs(pb, account, Phase::Run), Phase::Run, |arn| {
         arn.render(partition, Some(at))
     });
     let mut checked = 0;

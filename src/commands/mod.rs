@@ -154,10 +154,32 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy {
             playbook,
+            vars,
             phase,
             account,
         } => {
-            let pb = load(playbook)?;
+            let playbook = match (phase, playbook, account) {
+                (crate::iam::Phase::Init, None, None) => {
+                    report::print_json(&init::policy().await);
+                    return Ok(Exit::Success);
+                }
+                (crate::iam::Phase::Init, _, _) => {
+                    return Err(Error::Usage(
+                        "`--for init` takes no playbook and no --account: init reads the account of the standard chain".into(),
+                    ))
+                }
+                (_, Some(playbook), _) => PlaybookArgs {
+                    playbook: playbook.clone(),
+                    vars: vars.clone(),
+                },
+                (_, None, _) => {
+                    return Err(Error::Usage(
+                        "give the playbook whose policy to print (only `--for init` takes none)"
+                            .into(),
+                    ))
+                }
+            };
+            let pb = load(&playbook)?;
             match account.as_deref() {
                 None if !pb.accounts.is_empty() => {
                     let mut all = std::collections::BTreeMap::new();
@@ -226,14 +248,19 @@ async fn policy(
     settings: &AwsSettings,
 ) -> crate::iam::Policy {
     let partition = crate::iam::partition(aws::region(settings).await.as_deref());
-    crate::iam::policy(&needs(pb, account), phase, |arn| {
+    crate::iam::policy(&needs(pb, account, phase), phase, |arn| {
         arn.render(partition, None)
     })
 }
 
-/// What a playbook needs in `account` (`None`: its `aws:`): the steps that act there, and the
-/// built-in guards' reads, which look in every account.
-fn needs<'p>(pb: &'p Playbook, account: Option<&str>) -> Vec<(&'p str, crate::iam::Needs)> {
+/// What a playbook needs in `account` (`None`: its `aws:`) for `phase`: the steps that act
+/// there, the built-in guards' reads, which look in every account, and for a drill what
+/// `drill --dry` calls there.
+fn needs<'p>(
+    pb: &'p Playbook,
+    account: Option<&str>,
+    phase: crate::iam::Phase,
+) -> Vec<(&'p str, crate::iam::Needs)> {
     let all: Vec<crate::iam::Needs> = pb.steps.iter().map(|s| s.step.needs()).collect();
     let guards = crate::guards::needs(&all.iter().collect::<Vec<_>>());
     let mut needs: Vec<(&str, crate::iam::Needs)> = pb
@@ -244,6 +271,9 @@ fn needs<'p>(pb: &'p Playbook, account: Option<&str>) -> Vec<(&'p str, crate::ia
         .map(|(s, needs)| (s.id.as_str(), needs))
         .collect();
     needs.push(("built-in guards", guards));
+    if phase == crate::iam::Phase::Drill {
+        needs.push(("drill --dry", dry::needs()));
+    }
     // A role is assumed with its account's profile (or the standard chain): the playbook's
     // own principal's, when that profile is `aws:`'s and `aws:` assumes no role itself.
     let roles: Vec<crate::iam::Arn> = pb

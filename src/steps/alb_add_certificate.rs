@@ -85,10 +85,13 @@ impl Step for AddCertificate {
                 [Arn::Given(arn.clone())],
             )),
             // Which certificate is not known before the plan lists them.
-            None => plan.push(Grant::any(&[
-                "acm:ListCertificates",
-                "acm:DescribeCertificate",
-            ])),
+            None => plan.extend([
+                Grant::any(&["acm:ListCertificates"]),
+                Grant::new(
+                    &["acm:DescribeCertificate"],
+                    [Arn::regional("acm", "certificate/*")],
+                ),
+            ]),
         }
         Needs {
             plan,
