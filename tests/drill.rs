@@ -509,6 +509,65 @@ fn a_drill_whose_ttl_outlasts_its_rto_target_misses_it_as_clients_see_it() {
     );
 }
 
+/// A record whose TTL alone is the whole recovery time objective: no drill can meet it, and a
+/// dry drill says so (and how to fix it) before anyone runs one.
+#[test]
+fn a_dry_drill_warns_when_a_ttl_alone_takes_up_the_rto_target() {
+    let world = World::start();
+    let playbook = |rto: &str| {
+        world.playbook(
+            "www.yaml",
+            &format!(
+                r#"version: 1
+name: www-drill
+rto_target: {rto}
+steps:
+  - id: repoint-www
+    kind: route53.repoint
+    zone: example.com
+    record: www.example.com
+    type: A
+    to: 192.0.2.20
+"#
+            ),
+        )
+    };
+    // www's TTL is 3600 s: a target of an hour cannot be met.
+    let tight = playbook("1h");
+    let out = world
+        .standin(&["drill", "--dry", "--output", "json", &tight])
+        .expect(0);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let warnings = doc["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = warnings[0].as_str().unwrap();
+    for wanted in [
+        "www.example.com. A: TTL 3600s before the change (step `repoint-www`)",
+        "the `rto_target` of 1h",
+        "lower the TTL days ahead",
+    ] {
+        assert!(warning.contains(wanted), "{wanted}: {warning}");
+    }
+    assert_eq!(
+        doc["blockers"],
+        serde_json::json!([]),
+        "a warning, not a blocker"
+    );
+    let human = world.standin(&["drill", "--dry", &tight]).expect(0);
+    assert!(
+        human.stdout.contains("lower the TTL days ahead"),
+        "{}",
+        human.stdout
+    );
+    // Two hours leave room: no warning.
+    let roomy = playbook("2h");
+    let out = world
+        .standin(&["drill", "--dry", "--output", "json", &roomy])
+        .expect(0);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["warnings"], serde_json::json!([]));
+}
+
 /// A drill journaled by the build before `clients_secs` existed (tests/fixtures, written by
 /// that build against the emulator: `app` repointed from TTL 300, target 2 minutes, gate
 /// passed in 0.3s). Reports are made from the journal alone, so `report` and `history` give
