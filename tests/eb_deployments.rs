@@ -155,39 +155,52 @@ fn set_app_env(world: &World, value: &str) {
         .expect("update by hand");
 }
 
-#[test]
-fn an_undo_reads_what_is_deployed_not_a_draft_still_deploying() {
-    let world = World::start();
+/// Runs a step that sets staging's APP_ENV, then meets its rollback with an update in flight
+/// that puts `staging` back (an earlier rollback's undo, killed after its call) and deploys in
+/// 8 s (longer than the rollback takes to start), or fails to (`fails`); returns what the
+/// rollback printed.
+fn undo_meets_an_update_in_flight(world: &World, fails: bool) -> String {
     let pb = world.playbook(
         "props.yaml",
         "version: 1\nname: props\nsteps:\n  - id: props\n    kind: eb.set-env\n    environment: shop-staging\n    set:\n      APP_ENV: production\n",
     );
     world.standin(&["run", "--yes", &pb]).expect(0);
-    assert_eq!(property(&world, "shop-staging", "APP_ENV"), "production");
-    // An earlier rollback's undo put `staging` back and was killed; that update is still
-    // deploying, and will fail: its value is a draft, never what staging runs.
-    world.control(&[
-        "tag-env",
-        "shop-staging",
-        "emulator:deploy-fails=true",
-        "emulator:update-seconds=3",
-    ]);
-    set_app_env(&world, "staging");
-    world.control(&[
-        "untag-env",
-        "shop-staging",
-        "emulator:deploy-fails",
-        "emulator:update-seconds",
-    ]);
+    assert_eq!(property(world, "shop-staging", "APP_ENV"), "production");
+    let mut tags = vec!["emulator:update-seconds=8"];
+    if fails {
+        tags.push("emulator:deploy-fails=true");
+    }
+    world.control(&[&["tag-env", "shop-staging"], &tags[..]].concat());
+    set_app_env(world, "staging");
+    // Gone by the time the rollback looks: only the update in flight had them.
+    let keys: Vec<&str> = tags.iter().map(|t| t.split('=').next().unwrap()).collect();
+    world.control(&[&["untag-env", "shop-staging"], &keys[..]].concat());
     let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
-    assert!(
-        out.stdout
-            .contains("environment shop-staging APP_ENV: restored staging"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(property(&world, "shop-staging", "APP_ENV"), "staging");
+    assert_eq!(property(world, "shop-staging", "APP_ENV"), "staging");
     assert_eq!(world.environment("shop-staging").1, "Green");
+    out.stdout
+}
+
+#[test]
+fn an_undo_reads_what_is_deployed_not_a_draft_still_deploying() {
+    let world = World::start();
+    // The draft holds `staging` while it deploys, and fails: staging still runs `production`.
+    let out = undo_meets_an_update_in_flight(&world, true);
+    assert!(
+        out.contains("environment shop-staging APP_ENV: restored staging"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_undo_waits_for_an_update_in_flight_before_deciding() {
+    let world = World::start();
+    // Once that update has deployed, staging runs `staging` again: nothing left to write.
+    let out = undo_meets_an_update_in_flight(&world, false);
+    assert!(
+        out.contains("environment shop-staging: properties already as before the run"),
+        "{out}"
+    );
 }
 
 /// Tags `envs` so that a restart or swap turns Updating 1.5 s after the call and lasts 1 s,
@@ -243,4 +256,22 @@ fn a_swap_that_turns_updating_late_is_waited_for() {
         &["shop-prod", "shop-staging"],
         "  - id: swap\n    kind: eb.swap-cnames\n    source: shop-staging\n    destination: shop-prod\n",
     );
+}
+
+#[test]
+fn a_restart_over_before_standin_first_looks_is_seen_ended() {
+    let world = World::start();
+    // Never seen Updating: its DateUpdated, no earlier than its first event, says it ran.
+    world.control(&[
+        "tag-env",
+        "shop-staging",
+        "emulator:start-seconds=0",
+        "emulator:update-seconds=0",
+    ]);
+    let pb = world.playbook(
+        "quick.yaml",
+        "version: 1\nname: quick\nsteps:\n  - id: restart\n    kind: eb.restart\n    environment: shop-staging\n    timeout: 20s\n",
+    );
+    let out = world.standin(&["run", "--yes", &pb]);
+    assert_eq!(out.code, 0, "{}", out.all());
 }
