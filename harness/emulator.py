@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -110,6 +111,16 @@ def main():
     edge.server_close()  # also removes the edge's CA directory
     server.stop()
 
+
+
+def spawn(seed="none"):
+    """Starts an emulator in a child process, for a self-test: (the process, its AWS endpoint).
+    Stop it with `terminate()`, `wait()` and `stdout.close()`."""
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", "--port", "0", "--seed", seed],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = child.stdout.readline().split()
+    assert line and line[0] == "READY", f"emulator did not start: {line}"
+    return child, line[1]
 
 if __name__ == "__main__":
     main()

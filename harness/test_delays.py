@@ -47,6 +47,7 @@ class Table(unittest.TestCase):
                 "eb.update-environment.replace-instances": 0.5,
                 "eb.restart-app-server": 0.5,
                 "eb.swap-environment-cnames": 0.5,
+                "eb.accepted-to-updating": 0.3,
                 "ssm.command": 0.2,
             })
 
@@ -108,9 +109,12 @@ class Table(unittest.TestCase):
         self.assertEqual(moto_eb.update_seconds(env, "eb.restart-app-server"), 3.0)
         self.assertAlmostEqual(moto_eb.update_seconds(SimpleNamespace(tags={}), "eb.restart-app-server"), 0.6)
         self.assertAlmostEqual(moto_eb.update_seconds(SimpleNamespace(tags=None), "eb.swap-environment-cnames"), 0.05)
+        self.assertEqual(moto_eb.start_seconds(SimpleNamespace(tags={"emulator:start-seconds": "1.5"})), 1.5)
+        self.assertAlmostEqual(moto_eb.start_seconds(SimpleNamespace(tags={})), 0.02)
         self.assertEqual(moto_run_command.command_seconds({"emulator:command-seconds": "0.7"}), 0.7)
         self.assertAlmostEqual(moto_run_command.command_seconds({}), 0.25)
         delays.configure("instant", 1.0)
+        self.assertEqual(moto_eb.start_seconds(SimpleNamespace(tags=None)), 0.3)
         self.assertEqual(moto_eb.update_seconds(env, "eb.restart-app-server"), 3.0)
         self.assertEqual(moto_eb.update_seconds(SimpleNamespace(tags={}), "eb.update-environment"), 0.5)
         self.assertEqual(moto_run_command.command_seconds({}), 0.2)
@@ -195,7 +199,8 @@ class Realistic(unittest.TestCase):
         self.assertEqual(status(), "Ready")
         start = time.monotonic()
         self.eb.restart_app_server(EnvironmentName="delays-web")
-        self.assertEqual(status(), "Updating")
+        # Ready a moment more (eb.accepted-to-updating), then Updating, then Ready.
+        self.until(status, lambda s: s == "Updating", deadline("eb.accepted-to-updating"))
         self.until(status, lambda s: s == "Ready", deadline("eb.restart-app-server") - (time.monotonic() - start))
 
     def test_run_command_in_progress_then_success(self):

@@ -351,12 +351,13 @@ class World(unittest.TestCase):
 
     # --- Elastic Beanstalk option settings ----------------------------------------------------
 
-    def options(self, env):
-        """Every option setting DescribeConfigurationSettings answers for `env`."""
+    def options(self, env, status="deployed"):
+        """Every option setting of `env`'s configuration set with this DeploymentStatus, as
+        DescribeConfigurationSettings answers (None: no such set)."""
         eb = self.client("elasticbeanstalk")
         settings = eb.describe_configuration_settings(ApplicationName="shop", EnvironmentName=env)
-        return {(o["Namespace"], o["OptionName"]): o.get("Value")
-                for c in settings["ConfigurationSettings"] for o in c["OptionSettings"]}
+        sets = [c for c in settings["ConfigurationSettings"] if c["DeploymentStatus"] == status]
+        return {(o["Namespace"], o["OptionName"]): o.get("Value") for c in sets for o in c["OptionSettings"]} or None
 
     def wait_ready(self, env):
         eb = self.client("elasticbeanstalk")
@@ -386,8 +387,10 @@ class World(unittest.TestCase):
                               OptionsToRemove=[{"Namespace": ec2, "OptionName": "InstanceTypes"}])
         expected = {**staging, (asg, "MinSize"): "4"}
         del expected[(ec2, "InstanceTypes")]
-        self.assertEqual(self.options("shop-staging"), expected)
+        # A draft while it deploys; the deployed set once it has.
+        self.assertEqual(self.options("shop-staging", "pending"), expected)
         self.wait_ready("shop-staging")
+        self.assertEqual(self.options("shop-staging"), expected)
         # Put back, for the other tests (the edge serves staging only when it is Ready).
         eb.update_environment(EnvironmentName="shop-staging",
                               OptionSettings=[{"Namespace": asg, "OptionName": "MinSize", "Value": "2"},

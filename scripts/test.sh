@@ -23,6 +23,7 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_world.py
     "$STANDIN_PYTHON" harness/test_delays.py
     "$STANDIN_PYTHON" harness/test_eb_iam.py
+    "$STANDIN_PYTHON" harness/test_eb.py
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
 fi
 cargo test --locked --features crash-points "$@"

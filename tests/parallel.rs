@@ -307,9 +307,14 @@ steps:
 #[test]
 fn a_change_to_an_environment_busy_with_another_update_waits_for_it() {
     let world = World::start();
-    // Another update in flight (a killed run's, or a parallel step's restart): Updating for
-    // 3 s, longer than standin takes to plan.
-    world.control(&["tag-env", "shop-staging", "emulator:update-seconds=3"]);
+    // Another update in flight (a killed run's, or a parallel step's restart): Updating at
+    // once and for 3 s, longer than standin takes to plan.
+    world.control(&[
+        "tag-env",
+        "shop-staging",
+        "emulator:update-seconds=3",
+        "emulator:start-seconds=0",
+    ]);
     world.block_on(async {
         world
             .eb

@@ -1,11 +1,12 @@
 //! `eb.restart`: restart an environment's app servers (e.g. so staging picks up production's
-//! configuration) and wait until it is Ready. A restart has no undo.
+//! configuration) and wait until the restart has ended, failing if Elastic Beanstalk reports
+//! it failed. A restart has no undo.
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::eb_shared::{self, environment, ready, wait_ready};
+use super::eb_shared::{self, ended, environment, ready};
 use super::{
     irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step, StepError,
 };
@@ -62,12 +63,10 @@ impl Step for Restart {
 impl Act for Restart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
         ready(ctx, &self.environment).await?;
-        eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
+        let op = eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
             .await
             .map_err(StepError::aws(format!("environment {}", self.environment)))?;
-        wait_ready(ctx, &[&self.environment])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+        ended(ctx, &[&self.environment], &op).await??;
+        Ok(())
     }
 }

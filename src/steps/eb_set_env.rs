@@ -70,13 +70,16 @@ impl Step for SetEnv {
 }
 
 /// Journaled before the change, as it always has been: each touched property before and after
-/// (`None`: absent). It is the shared [`OptionsUndo`] of the properties namespace, so journals
-/// written before options were shared roll back the same way.
+/// (`None`: absent), and Elastic Beanstalk's words if the update failed. It is the shared
+/// [`OptionsUndo`] of the properties namespace, so journals written before options were shared
+/// roll back the same way.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetEnvUndo {
     environment: String,
     before: BTreeMap<String, Option<String>>,
     after: BTreeMap<String, Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
 }
 
 impl From<OptionsUndo> for SetEnvUndo {
@@ -87,6 +90,7 @@ impl From<OptionsUndo> for SetEnvUndo {
             environment: u.environment,
             before: names(u.before),
             after: names(u.after),
+            failed: u.failed,
         }
     }
 }
@@ -103,6 +107,7 @@ impl From<&SetEnvUndo> for OptionsUndo {
             environment: u.environment.clone(),
             before: keys(&u.before),
             after: keys(&u.after),
+            failed: u.failed.clone(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What the `eb.*` kinds share: finding an environment, refusing to touch one that is not
-//! Ready, waiting until environments settle, and writing configuration options with an exact
-//! undo ([`write_options`], [`OptionsUndo`]): `eb.set-options` writes any, `eb.set-env` the
-//! properties namespace's, `eb.scale` the capacity's.
+//! Ready, waiting until the operation a write started has ended and failing with Elastic
+//! Beanstalk's own words when it reports errors ([`ended`]), and writing configuration options
+//! with an exact undo ([`write_options`], [`OptionsUndo`]): `eb.set-options` writes any,
+//! `eb.set-env` the properties namespace's, `eb.scale` the capacity's.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -14,18 +15,20 @@ use super::{
     Action, Change, Ctx, Drift, FieldError, Mutation, Prepared, Resource, StepError, Value,
 };
 use crate::aws::cli::Line;
-use crate::aws::eb::{self, Env, OptionKey};
+use crate::aws::eb::{self, Accepted, Env, OptionKey};
 use crate::config::AwsSettings;
 use crate::iam::{arn, Arn, Grant, Needs};
 
-/// Reading environments (and their settings), plus `writes` on them when running, plus what
-/// Elastic Beanstalk does underneath each write with the caller's permissions
-/// ([`underneath`]).
+/// Reading environments (and their settings), plus `writes` on them when running, the events
+/// those writes log, and what Elastic Beanstalk does underneath each write with the caller's
+/// permissions ([`underneath`]).
 pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> Needs {
     let arns: Vec<Arn> = environments.iter().map(|e| arn::environment(e)).collect();
     let mut run = Vec::new();
     if !writes.is_empty() {
         run.push(Grant::new(writes, arns));
+        // How the operation a write started ended: the events it logged.
+        run.push(Grant::any(&["elasticbeanstalk:DescribeEvents"]));
     }
     for write in writes {
         run.extend(underneath(write));
@@ -163,7 +166,6 @@ pub(super) async fn environment(ctx: &Ctx, name: &str) -> Result<Env, StepError>
         })
 }
 
-/// Fails unless the environment can take a change now.
 /// How long a change waits for an environment busy with another update (the change of a run
 /// killed moments ago, or of a parallel step) to be Ready before writing to it. An
 /// environment whose health is Severe (the incident's production, stuck) is not waited for.
@@ -173,14 +175,19 @@ const BUSY: Duration = Duration::from_secs(120);
 /// waited for up to [`BUSY`].
 pub(super) async fn ready(ctx: &Ctx, name: &str) -> Result<(), StepError> {
     let env = environment(ctx, name).await?;
-    let busy = matches!(env.status.as_str(), "Updating" | "Launching") && !env.is_severe();
-    if env.is_ready() || !busy {
+    if env.is_ready() || !busy(&env) {
         return require_ready(&env);
     }
     match tokio::time::timeout(BUSY, wait_ready(ctx, &[name])).await {
         Ok(waited) => waited.map(drop),
         Err(_) => require_ready(&environment(ctx, name).await?),
     }
+}
+
+/// Updating (or launching) towards Ready: not stuck with Severe health, as the incident's
+/// production is.
+fn busy(env: &Env) -> bool {
+    matches!(env.status.as_str(), "Updating" | "Launching") && !env.is_severe()
 }
 
 fn require_ready(env: &Env) -> Result<(), StepError> {
@@ -201,6 +208,61 @@ pub(super) async fn wait_ready(ctx: &Ctx, names: &[&str]) -> Result<Vec<Env>, St
     eb::wait(&ctx.aws.elasticbeanstalk, names, &ctx.waits, Env::is_ready)
         .await
         .map_err(StepError::aws(format!("environment {}", names.join(", "))))
+}
+
+/// Waits until the operation `op`, which a write made on `names`, has ended (the step's timeout
+/// bounds the wait). `Err(Failed)` when Elastic Beanstalk reported it failed: a deployment that
+/// failed is rolled back, the environment Ready again with the configuration it had.
+pub(super) async fn ended(
+    ctx: &Ctx,
+    names: &[&str],
+    op: &Accepted,
+) -> Result<Result<Vec<Env>, Failed>, StepError> {
+    let resource = format!("environment {}", names.join(", "));
+    let ended = eb::until_ended(&ctx.aws.elasticbeanstalk, names, op, &ctx.waits)
+        .await
+        .map_err(StepError::aws(&resource))
+        .map_err(StepError::after_change)?;
+    let errors: Vec<&str> = ended
+        .events
+        .iter()
+        .filter(|e| e.is_error())
+        .map(|e| e.message.as_str())
+        .collect();
+    if errors.is_empty() {
+        return Ok(Ok(ended.envs));
+    }
+    let now: Vec<String> = ended
+        .envs
+        .iter()
+        .map(|e| format!("{} {}", e.name, e.describe()))
+        .collect();
+    Ok(Err(Failed {
+        resource,
+        words: errors.join(" "),
+        now: now.join(", "),
+    }))
+}
+
+/// An operation Elastic Beanstalk reported failed: its ERROR events' messages, in order, and
+/// the environments' states once it ended.
+#[derive(Debug)]
+pub(super) struct Failed {
+    resource: String,
+    words: String,
+    now: String,
+}
+
+impl From<Failed> for StepError {
+    fn from(f: Failed) -> Self {
+        StepError::failed(
+            f.resource,
+            format!(
+                "Elastic Beanstalk reports the change failed (now {}): {}",
+                f.now, f.words
+            ),
+        )
+    }
 }
 
 /// The aws CLI line that waits, as standin does, until environments are Ready after a change
@@ -361,6 +423,7 @@ where
         environment: env.name.clone(),
         before: Options::new(),
         after: Options::new(),
+        failed: None,
     };
     for (key, want) in wanted {
         let now = current.get(key);
@@ -413,19 +476,30 @@ impl<R: From<OptionsUndo> + Serialize + 'static> Mutation for WriteOptions<R> {
     }
 
     async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
-        self.undo.put(ctx, &self.undo.after).await
+        let failed = self.undo.put(ctx, &self.undo.after).await?;
+        match failed {
+            None => Ok(()),
+            Some(failed) => {
+                // Journaled with the failure, so the undo can say truthfully why it has nothing to do.
+                self.undo.failed = Some(failed.words.clone());
+                Err(failed.into())
+            }
+        }
     }
 }
 
 /// The undo of the kinds that write options: each touched option before and after (`None`: not
-/// set). Journaled as `{"environment", "before": {NAMESPACE: {NAME: value or null}}, "after":
-/// {...}}`; `eb.set-env` journals its own flat form of it.
+/// set), and, when Elastic Beanstalk reported the update failed (and kept the configuration it
+/// had), its words. Journaled as `{"environment", "before": {NAMESPACE: {NAME: value or null}},
+/// "after": {...}, "failed": "..."}` (`failed` only when it did); `eb.set-env` journals its own
+/// flat form of it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(from = "Nested", into = "Nested")]
 pub struct OptionsUndo {
     pub(super) environment: String,
     pub(super) before: Options,
     pub(super) after: Options,
+    pub(super) failed: Option<String>,
 }
 
 /// [`OptionsUndo`] as journaled: options by namespace.
@@ -434,6 +508,8 @@ struct Nested {
     environment: String,
     before: BTreeMap<String, BTreeMap<String, Option<String>>>,
     after: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
 }
 
 impl From<Nested> for OptionsUndo {
@@ -452,6 +528,7 @@ impl From<Nested> for OptionsUndo {
             environment: n.environment,
             before: flat(n.before),
             after: flat(n.after),
+            failed: n.failed,
         }
     }
 }
@@ -473,22 +550,41 @@ impl From<OptionsUndo> for Nested {
             environment: u.environment,
             before: nest(u.before),
             after: nest(u.after),
+            failed: u.failed,
         }
     }
 }
 
 impl OptionsUndo {
-    /// Writes `values` and waits until the environment is Ready again.
-    async fn put(&self, ctx: &Ctx, values: &Options) -> Result<(), StepError> {
+    /// Writes `values` and waits until the update has ended; `Some` when Elastic Beanstalk
+    /// reported it failed (the environment then keeps the values it had).
+    async fn put(&self, ctx: &Ctx, values: &Options) -> Result<Option<Failed>, StepError> {
         let resource = format!("environment {}", self.environment);
         ready(ctx, &self.environment).await?;
-        eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
+        let op = eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
             .await
             .map_err(StepError::aws(&resource))?;
-        wait_ready(ctx, &[&self.environment])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+        Ok(ended(ctx, &[&self.environment], &op).await?.err())
+    }
+
+    /// The line that says there is nothing to put back: what the environment runs is what it
+    /// ran before the run.
+    fn nothing_to_undo(&self) -> String {
+        if let Some(words) = &self.failed {
+            return format!(
+                "environment {}: the run's change never deployed (Elastic Beanstalk: {words}); nothing to undo",
+                self.environment
+            );
+        }
+        let what = if self.before.keys().all(OptionKey::is_property) {
+            "properties"
+        } else {
+            "options"
+        };
+        format!(
+            "environment {}: {what} already as before the run",
+            self.environment
+        )
     }
 }
 
@@ -500,6 +596,12 @@ fn shown(value: Option<&String>) -> String {
 #[async_trait]
 impl super::Undo for OptionsUndo {
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
+        // An update in progress (an earlier, interrupted undo's, or someone's) decides what the
+        // environment runs only once it ends: until then its values are a draft.
+        let env = environment(ctx, &self.environment).await?;
+        if busy(&env) {
+            wait_ready(ctx, &[&self.environment]).await?;
+        }
         let (_, current) = read_options(ctx, &self.environment).await?;
         let mut restore = Options::new();
         let mut drift = Vec::new();
@@ -522,19 +624,11 @@ impl super::Undo for OptionsUndo {
             return Err(StepError::Drift(drift));
         }
         if restore.is_empty() {
-            // An earlier undo (interrupted) may have written them: done once it is Ready.
-            wait_ready(ctx, &[&self.environment]).await?;
-            let what = if self.before.keys().all(OptionKey::is_property) {
-                "properties"
-            } else {
-                "options"
-            };
-            return Ok(vec![format!(
-                "environment {}: {what} already as before the run",
-                self.environment
-            )]);
+            return Ok(vec![self.nothing_to_undo()]);
         }
-        self.put(ctx, &restore).await?;
+        if let Some(failed) = self.put(ctx, &restore).await? {
+            return Err(failed.into());
+        }
         Ok(restore
             .iter()
             .map(|(key, v)| {

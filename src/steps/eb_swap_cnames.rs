@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{self, environment, ready, wait_ready};
+use super::eb_shared::{self, ended, environment, ready};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
     Undo, Value,
@@ -122,21 +122,20 @@ pub struct SwapUndo {
 }
 
 impl SwapUndo {
-    /// Swaps (both must be Ready first) and waits until both are Ready again.
+    /// Swaps (both must be Ready first) and waits until the swap has ended on both, failing if
+    /// Elastic Beanstalk reports it failed.
     async fn swap(&self, ctx: &Ctx) -> Result<(), StepError> {
         for name in [&self.source, &self.destination] {
             ready(ctx, name).await?;
         }
-        eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
+        let op = eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
             .await
             .map_err(StepError::aws(format!(
                 "environments {} and {}",
                 self.source, self.destination
             )))?;
-        wait_ready(ctx, &[&self.source, &self.destination])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+        ended(ctx, &[&self.source, &self.destination], &op).await??;
+        Ok(())
     }
 }
 
