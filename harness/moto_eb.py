@@ -36,6 +36,7 @@ moto maps an action to a method by its own snake_case rule: SwapEnvironmentCNAME
 import time
 
 import delays
+import moto_eb_properties
 from moto.core.responses import ActionResult, EmptyResult
 from moto.elasticbeanstalk.exceptions import InvalidParameterValueError
 from moto.elasticbeanstalk.models import EBBackend
@@ -153,6 +154,7 @@ def describe_environments(self):
 def update_environment(self):
     env = _find(self.elasticbeanstalk_backend, self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
     _require_ready(env)
+    moto_eb_properties.refuse_oversized(_settings(env), self._get_param("OptionSettings"), self._get_param("OptionsToRemove"))
     for o in self._get_param("OptionSettings", []) or []:
         _settings(env)[(o["Namespace"], o["OptionName"])] = o.get("Value", "")
     for o in self._get_param("OptionsToRemove", []) or []:
