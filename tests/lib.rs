@@ -12,6 +12,7 @@ mod carry;
 mod crash;
 mod drill;
 mod faults;
+mod forms;
 mod guards;
 mod hostile;
 mod iam;
