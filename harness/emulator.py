@@ -36,6 +36,7 @@ import delays  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
+import moto_elbv2_rules  # noqa: E402
 import moto_iam_simulate  # noqa: E402
 import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
@@ -85,6 +86,7 @@ def main():
     moto_eb.install()
     moto_eb_iam.install()
     moto_elbv2.install()
+    moto_elbv2_rules.install()
     moto_iam_simulate.install()
     moto_route53.install()
     moto_run_command.install()

@@ -54,6 +54,7 @@ import uuid
 from datetime import datetime, timezone
 
 import delays
+import moto_eb_properties
 from moto.core.responses import ActionResult, EmptyResult
 from moto.elasticbeanstalk.exceptions import InvalidParameterValueError
 from moto.elasticbeanstalk.models import EBBackend
@@ -303,6 +304,7 @@ def update_environment(self):
         _require_ready(env)
         option_settings = self._get_param("OptionSettings", []) or []
         options_to_remove = self._get_param("OptionsToRemove", []) or []
+        moto_eb_properties.refuse_oversized(_settings(env), option_settings, options_to_remove)
         settings = dict(_settings(env))
         for o in option_settings:
             settings[(o["Namespace"], o["OptionName"])] = o.get("Value", "")

@@ -10,7 +10,6 @@ import http.client
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import time
 import unittest
@@ -22,6 +21,7 @@ from cryptography import x509
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from certs import self_signed  # noqa: E402
+from selftest import start_emulator, stop_emulator  # noqa: E402
 
 ZONE = "example.com."
 
@@ -29,12 +29,7 @@ ZONE = "example.com."
 class World(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        env = {k: v for k, v in os.environ.items() if k not in ("STANDIN_EMULATOR_DELAYS", "STANDIN_EMULATOR_TIME_SCALE")}
-        cls.emulator = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "emulator.py"), "serve", "--port", "0", "--seed", "incident"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-        cls.ready = cls.emulator.stdout.readline().split()
-        assert cls.ready and cls.ready[0] == "READY", f"emulator did not start: {cls.ready}"
+        cls.emulator, cls.ready = start_emulator("incident")
         cls.endpoint = cls.ready[1]
         cls.edge_host, cls.edge_port = cls.ready[2][len("edge="):].split(":")
         cls.ca = cls.ready[3][len("ca="):]
@@ -52,9 +47,7 @@ class World(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.emulator.terminate()
-        cls.emulator.wait()
-        cls.emulator.stdout.close()
+        stop_emulator(cls.emulator)
 
     @classmethod
     def client(cls, service):

@@ -130,18 +130,10 @@ fn every_bad_input_exits_2_with_a_location_and_calls_nothing() {
             } else {
                 vec![command, &pb]
             };
-            let out = world.standin(&args);
-            assert_eq!(out.code, 2, "{case} ({command}): exit code\n{}", out.stderr);
-            let located = format!("bad.yaml{at} {message}");
-            assert!(
-                out.stderr.contains(&located),
-                "{case} ({command}): expected `{located}` in\n{}",
-                out.stderr
-            );
-            assert!(
-                out.stderr.contains(&format!("hint: {hint}")),
-                "{case} ({command}): expected hint `{hint}` in\n{}",
-                out.stderr
+            world.standin(&args).expect_invalid(
+                &format!("{case} ({command})"),
+                &format!("bad.yaml{at} {message}"),
+                hint,
             );
         }
     }

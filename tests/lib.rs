@@ -13,6 +13,7 @@ mod crash;
 mod drill;
 mod eb_deployments;
 mod faults;
+mod forms;
 mod guards;
 mod hostile;
 mod iam;

@@ -109,6 +109,25 @@ impl Out {
     }
 }
 
+impl Out {
+    /// Asserts a playbook refused as invalid: exit 2, `located` (`FILE:LINE:COL: message`) and
+    /// `hint: HINT` on stderr; `what` names the case in a failure.
+    #[track_caller]
+    pub fn expect_invalid(&self, what: &str, located: &str, hint: &str) {
+        assert_eq!(self.code, 2, "{what}: exit code\n{}", self.all());
+        assert!(
+            self.stderr.contains(located),
+            "{what}: expected `{located}` in\n{}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(&format!("hint: {hint}")),
+            "{what}: expected hint `{hint}` in\n{}",
+            self.stderr
+        );
+    }
+}
+
 impl World {
     /// Starts an emulator seeded with the incident world.
     pub fn start() -> Self {

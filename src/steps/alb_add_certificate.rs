@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
-    Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
+    StepError, Undo, Value,
 };
 use crate::aws::acm::{self, Certificate};
 use crate::aws::cli::Line;
@@ -23,15 +23,19 @@ use crate::iam::{Arn, Grant, Needs};
 #[serde(deny_unknown_fields)]
 pub struct AddCertificate {
     /// The load balancer's name, e.g. `shop-staging-alb`.
+    #[schemars(schema_with = "limits::load_balancer_schema")]
     load_balancer: String,
     /// The ACM certificate, by ARN; or give `domain`.
     #[serde(default)]
+    #[schemars(schema_with = "limits::certificate_arn_schema")]
     certificate_arn: Option<String>,
     /// The name the certificate must cover: the one issued ACM certificate covering it is used.
     #[serde(default)]
+    #[schemars(length(max = 255))]
     domain: Option<String>,
     /// Only the HTTPS listeners on these ports. Default: every HTTPS listener.
     #[serde(default)]
+    #[schemars(inner(range(min = 1, max = 65_535)))]
     listeners: Option<Vec<i32>>,
 }
 
@@ -62,6 +66,16 @@ impl Kind for AddCertificate {
             return Err(FieldError::at("listeners", "no listener given").hint(
                 "list ports (`listeners: [443]`), or leave `listeners` out for every HTTPS listener",
             ));
+        }
+        limits::load_balancer_name(&self.load_balancer).map_err(|l| l.at(&["load_balancer"]))?;
+        if let Some(arn) = &self.certificate_arn {
+            limits::certificate_arn(arn).map_err(|l| l.at(&["certificate_arn"]))?;
+        }
+        if let Some(domain) = &self.domain {
+            limits::domain_name(domain).map_err(|l| l.at(&["domain"]))?;
+        }
+        for (i, port) in self.listeners.iter().flatten().enumerate() {
+            limits::port(*port).map_err(|l| l.at(&["listeners".to_owned(), i.to_string()]))?;
         }
         Ok(())
     }

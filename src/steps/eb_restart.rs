@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::eb_shared::{self, ended, environment, ready};
 use super::{
-    irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step, StepError,
+    irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Resource, Step,
+    StepError,
 };
 use crate::aws::eb;
 
@@ -17,6 +18,7 @@ use crate::aws::eb;
 #[serde(deny_unknown_fields)]
 pub struct Restart {
     /// The environment's name, e.g. `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
 }
 
@@ -25,6 +27,10 @@ impl Kind for Restart {
     const SUMMARY: &'static str =
         "restart an Elastic Beanstalk environment's app servers and wait until Ready (no undo)";
     type Undo = NoUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("environment", &self.environment)
+    }
 }
 
 #[async_trait]

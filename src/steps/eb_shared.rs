@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Mutation, Prepared, Resource, StepError, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Mutation, Prepared, Resource, StepError, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::eb::{self, Accepted, Env, OptionKey};
@@ -281,6 +281,50 @@ pub type Options = BTreeMap<OptionKey, Option<String>>;
 /// An environment's options as read: each one that has a value.
 pub type Current = BTreeMap<OptionKey, String>;
 
+/// An environment's name in the step's `field`, as Elastic Beanstalk takes it.
+pub(super) fn check_environment(field: &str, name: &str) -> Result<(), FieldError> {
+    limits::environment_name(name).map_err(|l| l.at(&[field]))
+}
+
+/// What Elastic Beanstalk refuses of the properties a step sets, for their form: names it
+/// does not take, and more bytes than an environment holds in all (the plan counts the
+/// properties the environment keeps as well). `path` locates a property's value.
+pub(super) fn check_properties(
+    wanted: &Options,
+    path: impl Fn(&str) -> Vec<String>,
+) -> Result<(), FieldError> {
+    let set: Vec<(&str, &str)> = wanted
+        .iter()
+        .filter(|(key, _)| key.is_property())
+        .filter_map(|(key, value)| Some((key.name.as_str(), value.as_deref()?)))
+        .collect();
+    for (key, _) in &set {
+        limits::property_key(key).map_err(|l| l.at(&path(key)))?;
+    }
+    limits::properties("the properties this step sets", set).map_err(|l| l.at(&["set"]))
+}
+
+/// Refuses, before any change, a write after which `env`'s properties would not fit: those it
+/// keeps (`current`) and those `wanted` sets, as Elastic Beanstalk counts them.
+fn refuse_oversized(env: &Env, current: &Current, wanted: &Options) -> Result<(), StepError> {
+    if !wanted.keys().any(OptionKey::is_property) {
+        return Ok(());
+    }
+    let mut after: BTreeMap<&str, &str> = current
+        .iter()
+        .filter(|(key, _)| key.is_property())
+        .map(|(key, value)| (key.name.as_str(), value.as_str()))
+        .collect();
+    for (key, value) in wanted.iter().filter(|(key, _)| key.is_property()) {
+        match value {
+            Some(value) => after.insert(&key.name, value),
+            None => after.remove(key.name.as_str()),
+        };
+    }
+    limits::properties("its properties after this step", after)
+        .map_err(|l| l.on(format!("environment {}", env.name)))
+}
+
 /// Refuses option names that look secret ([`super::looks_secret`]), each `(path, name)` located
 /// by its path below the step: Elastic Beanstalk keeps option values, properties included, in
 /// plaintext, and undo would have to journal the old value.
@@ -398,6 +442,7 @@ where
     R: From<OptionsUndo> + Serialize + 'static,
 {
     let (env, current) = read_options(ctx, environment).await?;
+    refuse_oversized(&env, &current, wanted)?;
     Ok(write_options::<R>(&env, &current, wanted))
 }
 

@@ -19,8 +19,10 @@ use crate::config::AwsSettings;
 #[serde(deny_unknown_fields)]
 pub struct SwapCnames {
     /// One environment, e.g. the standby `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     source: String,
     /// The other, e.g. `shop-prod`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     destination: String,
 }
 
@@ -31,6 +33,8 @@ impl Kind for SwapCnames {
     type Undo = SwapUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("source", &self.source)?;
+        eb_shared::check_environment("destination", &self.destination)?;
         if self.source == self.destination {
             return Err(FieldError::at(
                 "destination",

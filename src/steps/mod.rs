@@ -18,6 +18,7 @@ mod eb_shared;
 pub mod eb_swap_cnames;
 pub mod eb_wait_healthy;
 pub mod http_check;
+mod limits;
 pub mod lock_url;
 mod params;
 pub mod pause;

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, Mutation, ParamValue, Prepared, Resource, Secretish, StepError,
-    Undo, Value,
+    limits, Action, Change, Ctx, Drift, Mutation, ParamValue, Prepared, Resource, Secretish,
+    StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::pace;
@@ -67,6 +67,15 @@ pub fn read_grants(actions: &'static [&'static str], resources: Vec<Arn>) -> Vec
 /// Plans the writes: a change line per parameter, and a mutation writing only those that differ;
 /// warns where Parameter Store's 100-version limit bites.
 pub async fn prepare(ctx: &Ctx, wanted: Vec<Wanted>) -> Result<Prepared, StepError> {
+    let arn_prefix = ssm::region(&ctx.aws.ssm).map_or(limits::SHORTEST_ARN_PREFIX, |r| {
+        limits::parameter_arn_prefix(&r)
+    });
+    for w in wanted
+        .iter()
+        .filter(|w| !w.current.as_ref().is_some_and(|c| unchanged(c, &w.desired)))
+    {
+        refuse(w, arn_prefix)?;
+    }
     let mut warnings = Vec::new();
     for w in &wanted {
         if let Some(current) = w.current.as_ref().filter(|c| !unchanged(c, &w.desired)) {
@@ -76,6 +85,32 @@ pub async fn prepare(ctx: &Ctx, wanted: Vec<Wanted>) -> Result<Prepared, StepErr
     let mut prepared = changes(wanted);
     prepared.warnings = warnings;
     Ok(prepared)
+}
+
+/// Refuses, before any change, a write Parameter Store would refuse for what the parameter
+/// is: its name in this region (with its ARN, at most 1011 characters), a value longer than
+/// its tier holds (the tier written, else the one it has), or one its allowed pattern (the one
+/// written, else its own) does not match. A SecureString's value is never shown.
+fn refuse(w: &Wanted, arn_prefix: usize) -> Result<(), StepError> {
+    let d = &w.desired;
+    let now = w.current.as_ref().map(|c| &c.attrs);
+    let attrs = now.map_or_else(|| d.attrs.clone(), |now| d.attrs.over(now));
+    limits::parameter_name(&d.name, arn_prefix).map_err(|l| l.on(&d.name))?;
+    limits::parameter_value(&d.value, attrs.tier.as_deref()).map_err(|l| l.on(&d.name))?;
+    let pattern = attrs.allowed_pattern.as_deref().filter(|p| !p.is_empty());
+    // A pattern Rust's regex cannot read is left to Parameter Store to judge.
+    if let Some(re) = pattern.and_then(|p| regex::Regex::new(p).ok()) {
+        if !re.is_match(&d.value) {
+            return Err(StepError::failed(
+                &d.name,
+                format!(
+                    "the value does not match the parameter's allowed pattern `{}`: Parameter Store refuses it (ParameterPatternMismatchException)",
+                    crate::escape::value(re.as_str())
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parameter Store keeps a parameter's last 100 versions: a write then evicts the oldest, or is
