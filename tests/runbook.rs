@@ -405,3 +405,43 @@ fn a_worker_environment_longer_than_the_listed_output_is_read_whole() {
     let out = world.standin(&["run", "--yes", &pb]).expect(0);
     assert!(out.stdout.contains("workers"), "{}", out.stdout);
 }
+
+/// What SendCommand would refuse for its form is refused by `validate`, located, before any
+/// call: the rate patterns (no leading zeros), more than 5 target tags or 50 instance ids.
+#[test]
+fn workers_restart_refuses_what_run_command_would() {
+    let world = World::start();
+    let head = "version: 1\nname: t\nsteps:\n  - id: w\n    kind: workers.restart\n";
+    let ids: Vec<String> = (0..51).map(|i| format!("i-{i:017x}")).collect();
+    let cases = [
+        (
+            format!("{head}    targets: {{Role: queue-worker}}\n    max_concurrency: 050%\n"),
+            "7:5: not a number of instances or a share of them as Run Command takes it",
+        ),
+        (
+            format!("{head}    targets: {{Role: queue-worker}}\n    max_errors: \"01\"\n"),
+            "7:5: not a number of failures or a share of instances as Run Command takes it",
+        ),
+        (
+            format!("{head}    targets: {{A: a, B: b, C: c, D: d, E: e, F: f}}\n"),
+            "6:45: 6 tags: Run Command takes at most 5 targets in one command",
+        ),
+        (
+            format!("{head}    instances: [{}]\n", ids.join(", ")),
+            "6:1067: 51 instance ids: Run Command takes at most 50 in one command",
+        ),
+        (
+            format!("{head}    instances: [i-0123456789abcdef0, web-1]\n"),
+            "6:38: `web-1` is not an instance id",
+        ),
+    ];
+    for (i, (text, refusal)) in cases.iter().enumerate() {
+        let pb = world.playbook(&format!("form{i}.yaml"), text);
+        let out = world.standin(&["validate", &pb]).expect(2);
+        assert!(
+            out.stderr.contains(&format!("form{i}.yaml:{refusal}")),
+            "{text}\n{}",
+            out.stderr
+        );
+    }
+}

@@ -193,3 +193,96 @@ fn listed(invocation: &CommandInvocation, instance: &str) -> Option<Invocation> 
         stderr: String::new(),
     })
 }
+
+/// What SendCommand refuses for its form (botocore's SSM model: `SendCommand` members and their
+/// patterns and lengths), so that a playbook can be refused before any call.
+pub mod form {
+    use std::sync::LazyLock;
+
+    use regex::Regex;
+
+    /// `Targets`: at most 5; a step sends one per tag key.
+    pub const MAX_TARGETS: usize = 5;
+    /// `InstanceIds`: at most 50.
+    pub const MAX_INSTANCE_IDS: usize = 50;
+    /// `Target.Values`: at most 50.
+    pub const MAX_TARGET_VALUES: usize = 50;
+
+    static MAX_CONCURRENCY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$").expect("valid"));
+    static MAX_ERRORS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$").expect("valid")
+    });
+    // `\w` as AWS's (Java's) regular expressions mean it: ASCII letters, digits, `_`.
+    static INSTANCE_ID: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(^i-([A-Za-z0-9_]{8}|[A-Za-z0-9_]{17})$)|(^mi-[A-Za-z0-9_]{17}$)")
+            .expect("valid")
+    });
+    static TARGET_KEY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=\-@]*$").expect("valid"));
+    static DOCUMENT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9_\-.:/]{3,128}$").expect("valid"));
+
+    /// `MaxConcurrency`: 1 to 7 characters, a count from 1 or a share from 1% to 100%.
+    pub fn max_concurrency(text: &str) -> bool {
+        text.len() <= 7 && MAX_CONCURRENCY.is_match(text)
+    }
+
+    /// `MaxErrors`: 1 to 7 characters, a count from 0 or a share from 0% to 100%.
+    pub fn max_errors(text: &str) -> bool {
+        text.len() <= 7 && MAX_ERRORS.is_match(text)
+    }
+
+    /// An item of `InstanceIds`.
+    pub fn instance_id(text: &str) -> bool {
+        INSTANCE_ID.is_match(text)
+    }
+
+    /// `Target.Key` for a tag, `tag:KEY`: 1 to 163 characters of the key's pattern.
+    pub fn tag_target(key: &str) -> bool {
+        let target = format!("tag:{key}");
+        !key.is_empty() && target.chars().count() <= 163 && TARGET_KEY.is_match(&target)
+    }
+
+    /// `DocumentName`.
+    pub fn document(name: &str) -> bool {
+        DOCUMENT.is_match(name)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn rates_as_send_command_takes_them() {
+            for ok in ["1", "50", "1234567", "1%", "10%", "99%", "100%"] {
+                assert!(max_concurrency(ok), "{ok}");
+            }
+            for bad in ["0", "050%", "05", "0%", "101%", "12345678", "", "1.5", " 2"] {
+                assert!(!max_concurrency(bad), "{bad}");
+            }
+            for ok in ["0", "1", "0%", "5%", "100%"] {
+                assert!(max_errors(ok), "{ok}");
+            }
+            for bad in ["00", "01", "050%", "101%", "-1", "12345678"] {
+                assert!(!max_errors(bad), "{bad}");
+            }
+        }
+
+        #[test]
+        fn ids_keys_and_documents() {
+            assert!(instance_id("i-0123456789abcdef0"));
+            assert!(instance_id("i-12345678"));
+            assert!(instance_id("mi-0123456789abcdef0"));
+            assert!(!instance_id("i-123"));
+            assert!(!instance_id("i-0123456789abcdéf0"));
+            assert!(tag_target("Role"));
+            assert!(tag_target("aws:cloudformation:stack-name"));
+            assert!(!tag_target(""));
+            assert!(!tag_target("Role;rm"));
+            assert!(!tag_target(&"k".repeat(160)));
+            assert!(document("AWS-RunShellScript"));
+            assert!(!document("ab"));
+        }
+    }
+}

@@ -14,7 +14,7 @@ use super::{
     duration, irreversible, looks_secret, one_line, Act, Action, Change, Ctx, FieldError, Kind,
     NoUndo, Prepared, Resource, Step, StepError, Value,
 };
-use crate::aws::run_command::{self, Invocation, Rate, Targets};
+use crate::aws::run_command::{self, form, Invocation, Rate, Targets};
 use crate::aws::ssm;
 use crate::iam::{arn, Grant, Needs};
 
@@ -53,15 +53,6 @@ pub struct WorkersRestart {
     /// instances not started yet). The step fails whenever any instance failed.
     #[serde(default)]
     max_errors: Option<String>,
-}
-
-/// Whether `text` is a count from `min` up, or a share `1%`..`100%` (`0%` too when `min` is 0),
-/// as Run Command takes `MaxConcurrency` and `MaxErrors`.
-fn count_or_share(text: &str, min: u64) -> bool {
-    match text.strip_suffix('%') {
-        Some(share) => share.parse::<u64>().is_ok_and(|p| p >= min && p <= 100),
-        None => text.parse::<u64>().is_ok_and(|n| n >= min),
-    }
 }
 
 /// The web tier's settings that workers must match.
@@ -103,48 +94,137 @@ impl Kind for WorkersRestart {
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {
-        match (self.instances.is_empty(), self.targets.is_empty()) {
-            (true, true) => Err(FieldError::at("targets", "no instances selected")
-                .hint("give `targets: {Role: queue-worker}` or `instances: [i-...]`")),
-            (false, false) => Err(FieldError::at(
-                "targets",
-                "`instances` and `targets` are exclusive",
-            )),
-            _ if self
-                .max_concurrency
-                .as_deref()
-                .is_some_and(|c| !count_or_share(c, 1)) =>
-            {
-                Err(FieldError::at(
-                    "max_concurrency",
-                    "not a number of instances or a share of them",
-                )
-                .hint("write e.g. `2` or `25%` (at least 1)"))
-            }
-            _ if self
-                .max_errors
-                .as_deref()
-                .is_some_and(|e| !count_or_share(e, 0)) =>
-            {
-                Err(FieldError::at(
-                    "max_errors",
-                    "not a number of failures or a share of instances",
-                )
-                .hint("write e.g. `0`, `1` or `10%`"))
-            }
-            _ if self.expect_env.as_ref().is_some_and(|e| e.keys.is_empty()) => {
-                Err(FieldError::new(
-                    vec!["expect_env".into(), "keys".into()],
-                    "no keys to compare",
-                )
-                .hint("e.g. `keys: [QUEUE_URL, DB_HOST]`"))
-            }
+        self.check_targets()?;
+        self.check_rates()?;
+        match &self.expect_env {
+            Some(e) if e.keys.is_empty() => Err(FieldError::new(
+                vec!["expect_env".into(), "keys".into()],
+                "no keys to compare",
+            )
+            .hint("e.g. `keys: [QUEUE_URL, DB_HOST]`")),
             _ => Ok(()),
         }
     }
 }
 
+/// A rate field that SendCommand would refuse, refused at the field.
+fn rate(
+    field: &str,
+    value: Option<&str>,
+    takes: fn(&str) -> bool,
+    message: &str,
+    hint: &str,
+) -> Result<(), FieldError> {
+    match value {
+        Some(v) if !takes(v) => Err(FieldError::at(field, message).hint(hint)),
+        _ => Ok(()),
+    }
+}
+
 impl WorkersRestart {
+    /// What SendCommand takes as targets: instance ids or tags, not both, within its limits.
+    fn check_targets(&self) -> Result<(), FieldError> {
+        match (self.instances.is_empty(), self.targets.is_empty()) {
+            (true, true) => {
+                return Err(FieldError::at("targets", "no instances selected")
+                    .hint("give `targets: {Role: queue-worker}` or `instances: [i-...]`"))
+            }
+            (false, false) => {
+                return Err(FieldError::at(
+                    "targets",
+                    "`instances` and `targets` are exclusive",
+                ))
+            }
+            _ => {}
+        }
+        if self.instances.len() > form::MAX_INSTANCE_IDS {
+            return Err(FieldError::new(
+                vec!["instances".into(), form::MAX_INSTANCE_IDS.to_string()],
+                format!(
+                    "{} instance ids: Run Command takes at most {} in one command",
+                    self.instances.len(),
+                    form::MAX_INSTANCE_IDS
+                ),
+            )
+            .hint("select them by tags with `targets:` instead"));
+        }
+        if let Some((i, id)) = self
+            .instances
+            .iter()
+            .enumerate()
+            .find(|(_, id)| !form::instance_id(id))
+        {
+            return Err(FieldError::new(
+                vec!["instances".into(), i.to_string()],
+                format!("`{}` is not an instance id", crate::escape::value(id)),
+            )
+            .hint("e.g. `i-0123456789abcdef0` (`mi-` and 17 characters for a managed node)"));
+        }
+        if let Some(extra) = self.targets.keys().nth(form::MAX_TARGETS) {
+            return Err(FieldError::new(
+                vec!["targets".into(), extra.clone()],
+                format!(
+                    "{} tags: Run Command takes at most {} targets in one command, one per tag",
+                    self.targets.len(),
+                    form::MAX_TARGETS
+                ),
+            )
+            .hint("select by fewer tags, or list the instances with `instances:`"));
+        }
+        for (key, values) in &self.targets {
+            if !form::tag_target(key) {
+                return Err(FieldError::new(
+                    vec!["targets".into(), key.clone()],
+                    format!(
+                        "`tag:{}` is not a target Run Command takes",
+                        crate::escape::value(key)
+                    ),
+                )
+                .hint("a tag key of letters, digits, spaces and `_.:/=-@`, up to 159 characters"));
+            }
+            if let OneOrMany::Many(many) = values {
+                if many.len() > form::MAX_TARGET_VALUES {
+                    return Err(FieldError::new(
+                        vec![
+                            "targets".into(),
+                            key.clone(),
+                            form::MAX_TARGET_VALUES.to_string(),
+                        ],
+                        format!(
+                            "{} values: a Run Command target takes at most {}",
+                            many.len(),
+                            form::MAX_TARGET_VALUES
+                        ),
+                    )
+                    .hint("tag the instances with one value and select that"));
+                }
+            }
+        }
+        if !form::document(&self.document) {
+            return Err(FieldError::at("document", "not an SSM document name")
+                .hint("3 to 128 letters, digits and `_-.:/`, e.g. `AWS-RunShellScript`"));
+        }
+        Ok(())
+    }
+
+    /// `max_concurrency` and `max_errors` exactly as SendCommand takes them.
+    fn check_rates(&self) -> Result<(), FieldError> {
+        rate(
+            "max_concurrency",
+            self.max_concurrency.as_deref(),
+            form::max_concurrency,
+            "not a number of instances or a share of them as Run Command takes it",
+            "write e.g. `2` or `25%`: a whole number from 1, or 1% to 100%, without leading zeros",
+        )?;
+        rate(
+            "max_errors",
+            self.max_errors.as_deref(),
+            form::max_errors,
+            "not a number of failures or a share of instances as Run Command takes it",
+            "write e.g. `0`, `1` or `10%`: a whole number, or 0% to 100%, without leading zeros",
+        )
+    }
+
     fn targets(&self) -> Targets {
         if self.instances.is_empty() {
             Targets::Tags(
