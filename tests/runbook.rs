@@ -406,6 +406,31 @@ fn a_worker_environment_longer_than_the_listed_output_is_read_whole() {
     assert!(out.stdout.contains("workers"), "{}", out.stdout);
 }
 
+/// Run Command lists a tag target's invocation only once it has reached the instance, so a list
+/// in which every invocation has ended may still miss instances. The step waits for the
+/// command's own status and sees the failure of the worker reached last.
+#[test]
+fn a_worker_reached_late_is_waited_for() {
+    let world = World::start();
+    world.control(&[
+        "tag-instance",
+        "shop-worker-2",
+        "emulator:resolve-seconds=2",
+        "emulator:command-outcome=Failed",
+    ]);
+    let late = world.control(&["instance-id", "shop-worker-2"]);
+    let pb = world.playbook(
+        "workers.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    targets: {Role: queue-worker}\n",
+    );
+    let out = run(&world, &pb, 1);
+    assert!(
+        out.stdout.contains(&format!("the restart failed on 1 of 2 instances: {late} (Failed, exit 1: queue-worker.service: Failed with result 'exit-code'.)")),
+        "{}",
+        out.stdout
+    );
+}
+
 /// What SendCommand would refuse for its form is refused by `validate`, located, before any
 /// call: the rate patterns (no leading zeros), more than 5 target tags or 50 instance ids.
 #[test]

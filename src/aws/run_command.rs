@@ -1,18 +1,20 @@
-//! SSM Run Command: run a shell command on instances (by id or by tags) and wait for every
-//! invocation to finish, keeping each instance's outcome and output.
+//! SSM Run Command: run a shell command on instances (by id or by tags) and wait until the
+//! command has ended, keeping each instance's outcome and output.
+//!
+//! Whether a command has ended is read from ListCommands, whose status and counts are the
+//! command's own: ListCommandInvocations lists nothing right after SendCommand and lists tag
+//! targets as Run Command reaches them, so a list that looks finished may still miss instances.
+//! Each instance's outcome is read from the invocations once the command has ended, all pages.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ssm::types::{CommandInvocation, CommandInvocationStatus, CommandPluginStatus, Target};
+use aws_sdk_ssm::types::{
+    Command, CommandInvocation, CommandInvocationStatus, CommandPluginStatus, CommandStatus, Target,
+};
 use aws_sdk_ssm::Client;
 
 use super::{AwsError, Call, Poller};
 use crate::stop::Waits;
-
-/// How long SendCommand may take to resolve tag targets to instances before "no instance
-/// matched" is believed.
-const RESOLVE_GRACE: Duration = Duration::from_secs(60);
 
 /// Which instances a command goes to.
 #[derive(Debug, Clone)]
@@ -75,9 +77,9 @@ pub struct Rate {
     pub max_errors: Option<String>,
 }
 
-/// Sends `commands` with `document` and waits until every targeted instance has finished
-/// (Run Command starts them in waves of `rate.max_concurrency`; those it never starts because
-/// `rate.max_errors` was exceeded end `Cancelled`).
+/// Sends `commands` with `document`, waits until the command has ended, and returns each
+/// instance's outcome (Run Command starts them in waves of `rate.max_concurrency`; those it
+/// never starts because `rate.max_errors` was exceeded end `Cancelled`).
 pub async fn run(
     client: &Client,
     targets: &Targets,
@@ -110,42 +112,21 @@ pub async fn run(
         .and_then(|c| c.command_id())
         .unwrap_or_default()
         .to_owned();
-    let started = Instant::now();
-    let mut poller = Poller::new(waits);
-    // No command is done the moment it is sent: the first look is after the first wait.
-    let mut what = format!("command {id}: sent to {targets}");
-    let invocations = loop {
-        poller.wait("SSM.ListCommandInvocations", &what).await?;
-        let mut pages = client
-            .list_command_invocations()
-            .command_id(&id)
-            .details(true)
-            .into_paginator()
-            .send();
-        let mut all = Vec::new();
-        while let Some(page) = pages.next().await {
-            all.extend(
-                page.op("SSM.ListCommandInvocations")?
-                    .command_invocations()
-                    .to_vec(),
-            );
-        }
-        if !all.is_empty() && all.iter().all(|i| finished(i.status())) {
-            break all;
-        }
-        if all.is_empty() && started.elapsed() > RESOLVE_GRACE {
-            return Err(AwsError::new("SSM.SendCommand", "NoTargets", format!("command {id} reached no instance: no running managed instance matches {targets}")));
-        }
-        let running = all.iter().filter(|i| !finished(i.status())).count();
-        what = format!(
-            "command {id}: {running} of {} instances still running",
-            all.len()
-        );
-    };
+    let targets_reached = ended(client, &id, targets, waits).await?;
+    if targets_reached == 0 {
+        return Err(AwsError::new(
+            "SSM.SendCommand",
+            "NoTargets",
+            format!(
+                "command {id} reached no instance: no running managed instance matches {targets}"
+            ),
+        ));
+    }
+    let invocations = listed(client, &id, targets_reached, waits).await?;
     let mut outcomes = Vec::with_capacity(invocations.len());
     for invocation in &invocations {
         let instance = invocation.instance_id().unwrap_or_default().to_owned();
-        if let Some(outcome) = listed(invocation, &instance) {
+        if let Some(outcome) = whole(invocation, &instance) {
             outcomes.push(outcome);
             continue;
         }
@@ -170,6 +151,103 @@ pub async fn run(
     Ok(outcomes)
 }
 
+/// Where a command stands, from ListCommands alone.
+#[derive(Debug, PartialEq, Eq)]
+enum Progress {
+    /// Not ended: what is waited for.
+    Running(String),
+    /// Ended, on this many instances.
+    Ended(usize),
+}
+
+fn progress(id: &str, command: Option<&Command>) -> Progress {
+    let Some(command) = command else {
+        return Progress::Running(format!("command {id}: sent, not listed yet"));
+    };
+    let count = |n: i32| usize::try_from(n).unwrap_or(0);
+    match command.status() {
+        Some(
+            CommandStatus::Success
+            | CommandStatus::Failed
+            | CommandStatus::TimedOut
+            | CommandStatus::Cancelled,
+        ) => Progress::Ended(count(command.target_count())),
+        Some(CommandStatus::Pending) | None => {
+            Progress::Running(format!("command {id}: sent, no instance reached yet"))
+        }
+        Some(_) => Progress::Running(format!(
+            "command {id}: {} of {} instances done so far",
+            count(command.completed_count()),
+            count(command.target_count())
+        )),
+    }
+}
+
+/// Waits until the command has ended (its status is terminal); the number of instances it
+/// reached.
+async fn ended(
+    client: &Client,
+    id: &str,
+    targets: &Targets,
+    waits: &Waits,
+) -> Result<usize, AwsError> {
+    let mut poller = Poller::new(waits);
+    // No command is done the moment it is sent: the first look is after the first wait.
+    let mut what = format!("command {id}: sent to {targets}");
+    loop {
+        poller.wait("SSM.ListCommands", &what).await?;
+        let listed = client
+            .list_commands()
+            .command_id(id)
+            .send()
+            .await
+            .op("SSM.ListCommands")?;
+        match progress(id, listed.commands().first()) {
+            Progress::Ended(reached) => return Ok(reached),
+            Progress::Running(now) => what = now,
+        }
+    }
+}
+
+/// Every invocation of an ended command, all pages, once all `reached` are listed and ended
+/// (the list may lag the command's status for a moment).
+async fn listed(
+    client: &Client,
+    id: &str,
+    reached: usize,
+    waits: &Waits,
+) -> Result<Vec<CommandInvocation>, AwsError> {
+    let mut poller = Poller::new(waits);
+    loop {
+        let mut pages = client
+            .list_command_invocations()
+            .command_id(id)
+            .details(true)
+            .into_paginator()
+            .send();
+        // In the order listed; an instance listed twice (pages moving under the reader) once.
+        let mut all: Vec<CommandInvocation> = Vec::new();
+        let mut seen = BTreeSet::new();
+        while let Some(page) = pages.next().await {
+            for invocation in page.op("SSM.ListCommandInvocations")?.command_invocations() {
+                if seen.insert(invocation.instance_id().unwrap_or_default().to_owned()) {
+                    all.push(invocation.clone());
+                }
+            }
+        }
+        let done = all.iter().filter(|i| finished(i.status())).count();
+        if all.len() >= reached && done == all.len() {
+            return Ok(all);
+        }
+        poller
+            .wait(
+                "SSM.ListCommandInvocations",
+                &format!("command {id}: ended, {done} of {reached} instances' outcomes listed"),
+            )
+            .await?;
+    }
+}
+
 /// The most ListCommandInvocations shows of a plugin's output; GetCommandInvocation gives up
 /// to 24,000 characters of each stream.
 const LISTED_OUTPUT: usize = 2500;
@@ -177,7 +255,7 @@ const LISTED_OUTPUT: usize = 2500;
 /// An instance's outcome from the list alone, where it is whole: a success of one plugin whose
 /// output is shorter than the list's cut and holds no error stream (AWS appends stderr to the
 /// plugin's output after a marker). Otherwise `None`, and the streams are read one by one.
-fn listed(invocation: &CommandInvocation, instance: &str) -> Option<Invocation> {
+fn whole(invocation: &CommandInvocation, instance: &str) -> Option<Invocation> {
     let [plugin] = invocation.command_plugins() else {
         return None;
     };
@@ -192,6 +270,49 @@ fn listed(invocation: &CommandInvocation, instance: &str) -> Option<Invocation> 
         stdout: output.to_owned(),
         stderr: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(status: CommandStatus, targets: i32, completed: i32) -> Command {
+        Command::builder()
+            .status(status)
+            .target_count(targets)
+            .completed_count(completed)
+            .build()
+    }
+
+    /// The command's status decides, not how many invocations look finished: a command still
+    /// InProgress with every target reached so far done is not ended.
+    #[test]
+    fn ended_only_when_the_commands_status_is_terminal() {
+        let running = |c: &Command| matches!(progress("c", Some(c)), Progress::Running(_));
+        assert!(matches!(progress("c", None), Progress::Running(_)));
+        assert!(running(&command(CommandStatus::Pending, 0, 0)));
+        assert!(running(&command(CommandStatus::InProgress, 1, 1)));
+        assert!(running(&command(CommandStatus::Cancelling, 2, 1)));
+        assert_eq!(
+            progress("c", Some(&command(CommandStatus::InProgress, 2, 1))),
+            Progress::Running("command c: 1 of 2 instances done so far".into())
+        );
+        for status in [
+            CommandStatus::Success,
+            CommandStatus::Failed,
+            CommandStatus::TimedOut,
+            CommandStatus::Cancelled,
+        ] {
+            assert_eq!(
+                progress("c", Some(&command(status, 3, 3))),
+                Progress::Ended(3)
+            );
+        }
+        assert_eq!(
+            progress("c", Some(&command(CommandStatus::Success, 0, 0))),
+            Progress::Ended(0)
+        );
+    }
 }
 
 /// What SendCommand refuses for its form (botocore's SSM model: `SendCommand` members and their

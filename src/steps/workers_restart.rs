@@ -1,5 +1,5 @@
-//! `workers.restart`: restart queue workers through SSM Run Command and wait for every
-//! instance (the incident's forgotten step). With `expect_env`, it then checks that every
+//! `workers.restart`: restart queue workers through SSM Run Command and wait until the command
+//! has ended on every instance (the incident's forgotten step). With `expect_env`, it then checks that every
 //! worker sees the same queue and database settings as the web tier, since a mismatch there is
 //! what kept the incident's workers stopped. A restart has no undo.
 
@@ -386,7 +386,11 @@ impl Step for WorkersRestart {
                 &["ssm:SendCommand"],
                 [document, "arn:aws:ec2:*:*:instance/*".to_owned()],
             ),
-            Grant::any(&["ssm:ListCommandInvocations", "ssm:GetCommandInvocation"]),
+            Grant::any(&[
+                "ssm:ListCommands",
+                "ssm:ListCommandInvocations",
+                "ssm:GetCommandInvocation",
+            ]),
         ];
         if let Some(expect) = &self.expect_env {
             run.extend(super::params::read_grants(
