@@ -1,15 +1,19 @@
-"""SSM Run Command with outcomes a test can choose, where moto 5.2.5 reports Success at once
-and answers ListCommandInvocations with HTTP 500.
+"""SSM Run Command as AWS runs it, where moto 5.2.5 reports Success at once, answers
+ListCommandInvocations with HTTP 500 and runs nothing.
 
-Each targeted instance's outcome is read from its EC2 tags when the command is sent:
-- `emulator:command-outcome=Success|Failed|TimedOut` (default Success);
+What a command does on an instance is real: AWS-RunShellScript's commands run in a shell of
+the emulated instance (instances.py: a root shell, and the instance's worker service whose
+environment is what it loaded when it last started). An invocation's status follows the
+script's exit code, its output is what the script printed. Control tags on the instance:
+- `emulator:command-outcome=Failed|TimedOut`: the script is not run; the invocation fails
+  (exit 1, a systemd-like message) or its delivery times out. `Success` or none: as the
+  script goes;
 - `emulator:command-seconds=N`: InProgress this long once started, in seconds, whatever the
   delays mode and never scaled (default: delays.py's `ssm.command`);
 - `emulator:resolve-seconds=N`: for a command sent to tags, Run Command reaches this instance
   (lists its invocation, counts it in TargetCount) N seconds after SendCommand (default:
   delays.py's `ssm.dispatch`, which also applies to commands sent to instance ids);
-- `emulator:env-path=/app/staging/`: a command containing `printenv` prints `NAME=VALUE` for
-  every parameter under that path, as a worker that loads its .env from Parameter Store would.
+- `emulator:env-path`, `emulator:service`: the instance's worker service (instances.py).
 
 Invocations appear over time, as on AWS: ListCommandInvocations lists none right after
 SendCommand and then each target once Run Command has reached it; GetCommandInvocation of one
@@ -27,8 +31,8 @@ Rate controls, as SendCommand documents them (botocore's SSM model):
   ("the parent command exceeded its MaxErrors limit and subsequent command invocations were
   canceled by the system"). Running ones finish. Only `Failed` counts: delivery timeouts do not
   count against MaxErrors (the `TimedOut` outcome here is a delivery timeout).
-Everything is decided when the command is sent, and read against the clock, so nothing runs in
-the background.
+Everything is decided when the command is sent (each script runs then, in the order its
+invocation would start, so a failure can stop the ones after it), and read against the clock.
 
 Also fixed: moto sent a command given only InstanceIds to every instance of the account (an
 empty target list matched them all); AWS runs it on the instances named.
@@ -40,6 +44,7 @@ import re
 import time
 
 import delays
+import instances
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ssm.exceptions import SSMException, ValidationException
@@ -49,6 +54,7 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 DEFAULT_MAX_CONCURRENCY = "50"  # SendCommand's documented defaults
 DEFAULT_MAX_ERRORS = "0"
 FAILURE_TEXT = "queue-worker.service: Failed with result 'exit-code'."
+RUN_SHELL_SCRIPT = "AWS-RunShellScript"
 # ListCommandInvocations' MaxResults: 1 to 50 (botocore's SSM model); AWS documents no
 # default, the largest page is assumed.
 PAGE = 50
@@ -158,30 +164,27 @@ def _init(original):
     return __init__
 
 
-def _printenv(account_id, region, path):
-    params = ssm_backends[account_id][region]._parameters
-    lines = []
-    for name in sorted(params):
-        versions = params[name]
-        if name.startswith(path) and versions:
-            current = versions[-1]
-            lines.append(f"{name[len(path):]}={current.decrypt(current.value)}")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
 def _execute(command, instance_id, meta):
-    """The command's outcome on the instance, as its tags say."""
-    path = meta["tags"].get("emulator:env-path")
-    printed = path and "printenv" in " ".join(command.parameters.get("commands", []))
-    stdout = _printenv(command.account_id, command.backend_region, path) if printed else ""
-    failed = meta["outcome"] == "Failed"
-    meta.update(code=1 if failed else 0, stdout=stdout, stderr=FAILURE_TEXT if failed else "")
+    """Runs the command on the instance now; sets its outcome, exit code and output."""
+    if meta["outcome"] == "Failed":
+        meta.update(code=1, stdout="", stderr=FAILURE_TEXT)
+        return
+    if meta["outcome"] == "TimedOut":
+        meta.update(code=-1, stdout="", stderr="")
+        return
+    if command.document_name != RUN_SHELL_SCRIPT:
+        # Another document's plugins are not emulated: it succeeds and prints nothing.
+        meta.update(outcome="Success", code=0, stdout="", stderr="")
+        return
+    script = "\n".join(command.parameters.get("commands", []))
+    code, stdout, stderr = instances.run(command.account_id, command.backend_region, instance_id, meta["tags"], script)
+    meta.update(outcome="Success" if code == 0 else "Failed", code=code, stdout=stdout, stderr=stderr)
 
 
 def _schedule(command, order, concurrency, allowed_errors):
     """Gives each invocation its start and end time, or the time it was terminated: at most
     `concurrency` at once, none before Run Command reaches its instance, and no new start once
-    more than `allowed_errors` have failed."""
+    more than `allowed_errors` have failed. Each script runs here, in start order."""
     running = []  # (ends at, order, outcome), earliest first
     failed = 0
     stopped_at = None

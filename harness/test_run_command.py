@@ -1,6 +1,8 @@
-"""Self-test of Run Command as the emulator runs it (moto_run_command.py): invocations that
-appear as Run Command reaches the targets, paging, and SendCommand's limits. boto3 against a
-freshly started, seeded emulator with instant delays.
+"""Self-test of Run Command as the emulator runs it (moto_run_command.py, instances.py,
+systemctl): invocations that appear as Run Command reaches the targets, the worker service that
+keeps what it loaded until restarted, scripts' exit codes and output, paging, and SendCommand's
+limits. boto3 against a freshly started, seeded emulator with
+instant delays.
 
     harness/.venv/bin/python harness/test_run_command.py
 """
@@ -15,6 +17,11 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from selftest import start_emulator  # noqa: E402
+
+# Prints the worker service's environment as its process holds it, then the root shell's own.
+READ = ("pid=$(systemctl show -p MainPID queue-worker); pid=${pid#MainPID=}; "
+        "tr '\\0' '\\n' < /proc/$pid/environ | sort; echo ---; printenv | sort")
+
 
 class RunCommand(unittest.TestCase):
     @classmethod
@@ -36,6 +43,19 @@ class RunCommand(unittest.TestCase):
         self.ec2.create_tags(Resources=[self.ids[name]], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
         self.addCleanup(self.ec2.delete_tags, Resources=[self.ids[name]], Tags=[{"Key": k} for k in tags])
 
+    def put(self, name, value):
+        before = self.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        self.ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        self.addCleanup(self.ssm.put_parameter, Name=name, Value=before, Type="String", Overwrite=True)
+
+    def run_on(self, name, *commands):
+        """(status, exit code, stdout, stderr) of the commands on one instance, once done."""
+        command_id = self.ssm.send_command(InstanceIds=[self.ids[name]], DocumentName="AWS-RunShellScript",
+                                           Parameters={"commands": list(commands)})["Command"]["CommandId"]
+        self.done(command_id)
+        out = self.ssm.get_command_invocation(CommandId=command_id, InstanceId=self.ids[name])
+        return out["Status"], out["ResponseCode"], out["StandardOutputContent"], out["StandardErrorContent"]
+
     def command(self, command_id):
         return self.ssm.list_commands(CommandId=command_id)["Commands"][0]
 
@@ -50,6 +70,13 @@ class RunCommand(unittest.TestCase):
         out = self.ssm.list_command_invocations(CommandId=command_id)["CommandInvocations"]
         names = {v: k for k, v in self.ids.items()}
         return [(names[i["InstanceId"]], i["Status"]) for i in out]
+
+    def environments(self, name):
+        """The worker service's variables and the root shell's, each as NAME=VALUE lines."""
+        status, _, out, err = self.run_on(name, READ)
+        self.assertEqual(status, "Success", err)
+        service, shell = out.split("---\n")
+        return dict(line.split("=", 1) for line in service.splitlines()), shell
 
     def test_invocations_appear_as_run_command_reaches_the_targets(self):
         self.tag("shop-worker-2", **{"emulator:resolve-seconds": "1.0"})
@@ -77,6 +104,39 @@ class RunCommand(unittest.TestCase):
                                      Parameters={"commands": ["true"]})["Command"]
         command = self.done(sent["CommandId"])
         self.assertEqual((command["Status"], command["TargetCount"]), ("Success", 0))
+
+    def test_the_service_keeps_what_it_loaded_until_restarted(self):
+        launched, shell = self.environments("shop-worker-1")
+        self.assertEqual(launched["QUEUE_URL"], "https://sqs.us-east-1.amazonaws.com/123456789012/shop-staging-jobs")
+        self.assertEqual(launched["PATH"], "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")
+        # The root shell sees none of the service's variables.
+        self.assertNotIn("QUEUE_URL", shell)
+        self.assertNotIn("staging-Sup3rSecret", shell)
+        self.put("/shop/staging/QUEUE_URL", "https://sqs.example/new")
+        self.assertEqual(self.environments("shop-worker-1")[0]["QUEUE_URL"], launched["QUEUE_URL"])
+        # A reload signals the process; only a restart loads the .env again.
+        self.assertEqual(self.run_on("shop-worker-1", "systemctl reload queue-worker")[:2], ("Success", 0))
+        self.assertEqual(self.environments("shop-worker-1")[0]["QUEUE_URL"], launched["QUEUE_URL"])
+        self.assertEqual(self.run_on("shop-worker-1", "systemctl restart queue-worker")[:2], ("Success", 0))
+        self.assertEqual(self.environments("shop-worker-1")[0]["QUEUE_URL"], "https://sqs.example/new")
+        # Another instance not restarted keeps the old value.
+        self.assertEqual(self.environments("shop-worker-2")[0]["QUEUE_URL"], launched["QUEUE_URL"])
+
+    def test_a_stopped_service_has_no_main_process(self):
+        self.assertEqual(self.run_on("shop-staging-web", "systemctl stop queue-worker")[:2], ("Success", 0))
+        self.addCleanup(self.run_on, "shop-staging-web", "systemctl start queue-worker")
+        status, _, out, _ = self.run_on("shop-staging-web", "systemctl show --property=MainPID --value queue-worker.service")
+        self.assertEqual((status, out), ("Success", "0\n"))
+
+    def test_the_scripts_exit_code_decides(self):
+        self.assertEqual(self.run_on("shop-worker-1", "echo out; echo err >&2; exit 3"), ("Failed", 3, "out\n", "err\n"))
+        status, code, _, err = self.run_on("shop-worker-1", "systemctl restart nosuch")
+        self.assertEqual((status, code, err), ("Failed", 5, "Failed to restart nosuch.service: Unit nosuch.service not found.\n"))
+        # A forced outcome does not run the script.
+        self.tag("shop-worker-1", **{"emulator:command-outcome": "Failed"})
+        status, code, out, err = self.run_on("shop-worker-1", "echo ran")
+        self.assertEqual((status, code, out), ("Failed", 1, ""))
+        self.assertIn("Failed with result", err)
 
     def test_invocations_come_in_pages(self):
         command_id = self.ssm.send_command(Targets=[{"Key": "tag:Environment", "Values": ["staging"]}],

@@ -1,7 +1,8 @@
 //! `workers.restart`: restart queue workers through SSM Run Command and wait until the command
-//! has ended on every instance (the incident's forgotten step). With `expect_env`, it then checks that every
-//! worker sees the same queue and database settings as the web tier, since a mismatch there is
-//! what kept the incident's workers stopped. A restart has no undo.
+//! has ended on every instance (the incident's forgotten step). With `expect_env`, it then
+//! checks that each worker's service runs with the web tier's queue and database settings
+//! (`worker_env`: the process's own environment, compared by digests), since a mismatch there
+//! is what kept the incident's workers stopped. A restart has no undo.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::worker_env::{EnvCheck, Held};
 use super::{
     duration, irreversible, looks_secret, one_line, Act, Action, Change, Ctx, FieldError, Kind,
     NoUndo, Prepared, Resource, Step, StepError, Value,
@@ -28,18 +30,26 @@ pub struct WorkersRestart {
     /// Tags selecting the instances, e.g. `{Role: queue-worker}` (a value or a list of values).
     #[serde(default)]
     targets: BTreeMap<String, OneOrMany>,
-    /// The shell command that restarts the workers (default `systemctl restart queue-worker`).
-    #[serde(default = "default_command")]
-    command: String,
+    /// The systemd service that runs the workers (default `queue-worker`; on Elastic Beanstalk's
+    /// Amazon Linux 2 and 2023 platforms, worker environments included, the Procfile's process
+    /// name, `web` first): `expect_env` reads the environment of its main process.
+    #[serde(default = "default_service")]
+    service: String,
+    /// The shell command that restarts the workers (default `systemctl restart SERVICE`).
+    #[serde(default)]
+    command: Option<String>,
     /// The SSM document that runs it (default `AWS-RunShellScript`).
     #[serde(default = "default_document")]
     document: String,
-    /// After the restart, check that each worker sees these settings as the web tier has them.
+    /// After the restart, check that each worker's service runs with these settings as the web
+    /// tier has them.
     #[serde(default)]
     expect_env: Option<ExpectEnv>,
-    /// Prints a worker's environment as `NAME=VALUE` lines (default `printenv`).
-    #[serde(default = "default_env_command")]
-    env_command: String,
+    /// No longer read (it printed a root shell's environment, which is not the worker's, and
+    /// brought every value back into Run Command's history): refused with a hint.
+    #[serde(default)]
+    #[schemars(skip)]
+    env_command: Option<serde_yaml::Value>,
     /// How long the command may take on all instances (default `10m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
     #[schemars(schema_with = "duration::schema")]
@@ -72,16 +82,12 @@ enum OneOrMany {
     Many(Vec<String>),
 }
 
-fn default_command() -> String {
-    "systemctl restart queue-worker".into()
+fn default_service() -> String {
+    "queue-worker".into()
 }
 
 fn default_document() -> String {
     "AWS-RunShellScript".into()
-}
-
-fn default_env_command() -> String {
-    "printenv".into()
 }
 
 fn default_within() -> Duration {
@@ -90,21 +96,30 @@ fn default_within() -> Duration {
 
 impl Kind for WorkersRestart {
     const NAME: &'static str = "workers.restart";
-    const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check they see the web tier's settings (no undo)";
+    const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check their service runs with the web tier's settings (no undo)";
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        if self.env_command.is_some() {
+            return Err(FieldError::at(
+                "env_command",
+                "`env_command` is no longer used: the check reads the environment of the workers' service process, not a shell's",
+            )
+            .hint("remove it; name the service with `service:` (default `queue-worker`)"));
+        }
         self.check_targets()?;
         self.check_rates()?;
-        match &self.expect_env {
-            Some(e) if e.keys.is_empty() => Err(FieldError::new(
-                vec!["expect_env".into(), "keys".into()],
-                "no keys to compare",
-            )
-            .hint("e.g. `keys: [QUEUE_URL, DB_HOST]`")),
-            _ => Ok(()),
-        }
+        self.check_settings()
     }
+}
+
+/// A systemd unit name (`queue-worker`, `web.service`, `worker@2`), safe in a script unquoted.
+fn unit_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":-_.@".contains(&b))
 }
 
 /// A rate field that SendCommand would refuse, refused at the field.
@@ -118,6 +133,30 @@ fn rate(
     match value {
         Some(v) if !takes(v) => Err(FieldError::at(field, message).hint(hint)),
         _ => Ok(()),
+    }
+}
+
+/// An environment variable name, as a shell and `grep` take it unquoted.
+fn env_name(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The unit a `systemctl restart UNIT` (or `start`) command restarts, as its `.service` name.
+fn restarted_unit(command: &str) -> Option<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let words = words.strip_prefix(&["sudo"]).unwrap_or(&words);
+    match words {
+        ["systemctl", "restart" | "start" | "try-restart", unit] => Some(service_unit(unit)),
+        _ => None,
+    }
+}
+
+fn service_unit(name: &str) -> String {
+    if name.contains('.') {
+        name.to_owned()
+    } else {
+        format!("{name}.service")
     }
 }
 
@@ -225,6 +264,49 @@ impl WorkersRestart {
         )
     }
 
+    /// The service and the settings the check reads, and that the restart restarts that service.
+    fn check_settings(&self) -> Result<(), FieldError> {
+        if !unit_name(&self.service) {
+            return Err(FieldError::at("service", "not a systemd service name")
+                .hint("e.g. `queue-worker` or `web.service`"));
+        }
+        let Some(expect) = &self.expect_env else {
+            return Ok(());
+        };
+        let at = |i: usize| vec!["expect_env".into(), "keys".into(), i.to_string()];
+        if expect.keys.is_empty() {
+            return Err(FieldError::new(
+                vec!["expect_env".into(), "keys".into()],
+                "no keys to compare",
+            )
+            .hint("e.g. `keys: [QUEUE_URL, DB_HOST]`"));
+        }
+        if let Some((i, key)) = expect.keys.iter().enumerate().find(|(_, k)| !env_name(k)) {
+            return Err(FieldError::new(
+                at(i),
+                format!(
+                    "`{}` is not an environment variable name",
+                    crate::escape::value(key)
+                ),
+            )
+            .hint("letters, digits and `_`, not starting with a digit"));
+        }
+        match self.command.as_deref().and_then(restarted_unit) {
+            Some(unit) if unit != service_unit(&self.service) => Err(FieldError::at(
+                "command",
+                format!(
+                    "the check reads `{}` but `command` restarts `{unit}`",
+                    service_unit(&self.service)
+                ),
+            )
+            .hint(format!(
+                "set `service: {}`",
+                unit.trim_end_matches(".service")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn targets(&self) -> Targets {
         if self.instances.is_empty() {
             Targets::Tags(
@@ -248,25 +330,30 @@ impl WorkersRestart {
         }
     }
 
-    /// Runs a command on every target within `within`, at `rate`; fails naming each instance
-    /// that failed (or that Run Command did not start after too many failures).
+    fn command(&self) -> String {
+        self.command
+            .clone()
+            .unwrap_or_else(|| format!("systemctl restart {}", self.service))
+    }
+
+    /// Runs a script (its lines) on every target within `within`, at `rate`; fails naming each
+    /// instance that failed (or that Run Command did not start after too many failures).
     async fn run(
         &self,
         ctx: &Ctx,
-        command: &str,
+        commands: &[String],
         what: &str,
         rate: &Rate,
     ) -> Result<Vec<Invocation>, StepError> {
         let targets = self.targets();
         let resource = format!("queue workers ({targets})");
-        let commands = [command.to_owned()];
         let ran = tokio::time::timeout(
             self.within,
             run_command::run(
                 &ctx.aws.ssm,
                 &targets,
                 &self.document,
-                &commands,
+                commands,
                 rate,
                 &ctx.waits,
             ),
@@ -311,50 +398,60 @@ impl WorkersRestart {
         }
     }
 
-    /// Compares each worker's environment with the web tier's parameters.
+    /// Compares the environment of each worker's service process with the web tier's
+    /// parameters, by digests computed on the instance (`worker_env`): no value is printed.
     async fn check_env(&self, ctx: &Ctx, expect: &ExpectEnv) -> Result<(), StepError> {
+        let resource = format!("queue workers ({})", self.targets());
         let web = ssm::get_tree(&ctx.aws.ssm, &expect.from)
             .await
             .map_err(StepError::aws(&expect.from))?;
+        let wanted = expect
+            .keys
+            .iter()
+            .map(|key| {
+                web.get(key).map(|p| (key, p)).ok_or_else(|| {
+                    StepError::failed(
+                        &expect.from,
+                        format!("has no parameter {key} to compare with"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let check = EnvCheck::new(&self.service, &expect.keys).map_err(|e| {
+            StepError::failed(&resource, format!("no random salt for the check: {e}"))
+        })?;
         // Reading settings changes nothing: all workers at once.
         let workers = self
             .run(
                 ctx,
-                &self.env_command,
-                "reading the workers' environment",
+                &check.script(),
+                &format!("reading the environment of {}", self.service),
                 &Rate::default(),
             )
             .await?;
         let mut mismatches = Vec::new();
         for worker in &workers {
-            let seen: BTreeMap<&str, &str> = worker
-                .stdout
-                .lines()
-                .filter_map(|line| line.trim().trim_start_matches("export ").split_once('='))
-                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
-                .collect();
-            for key in &expect.keys {
-                let wanted = web.get(key).ok_or_else(|| {
-                    StepError::failed(
-                        &expect.from,
-                        format!("has no parameter {key} to compare with"),
-                    )
-                })?;
-                let found = seen.get(key.as_str()).copied();
-                if found == Some(wanted.value.as_str()) {
-                    continue;
-                }
-                let secret = wanted.is_secure() || looks_secret(key);
-                mismatches.push(match (found, secret) {
-                    (None, _) => format!("{} has no {key}", worker.instance),
-                    (Some(_), true) => {
-                        format!("{} sees a different {key} (sensitive)", worker.instance)
+            let held = check.read(&worker.stdout).map_err(|why| {
+                StepError::failed(
+                    &resource,
+                    format!(
+                        "{}: the check of {} failed: {why}",
+                        worker.instance, self.service
+                    ),
+                )
+            })?;
+            let who = format!("{}'s {}", worker.instance, self.service);
+            for (key, param) in &wanted {
+                let same = Held::Digest(check.digest(key, &param.value));
+                mismatches.push(match &held[key.as_str()] {
+                    now if *now == same => continue,
+                    Held::Missing => format!("{who} has no {key}"),
+                    Held::Digest(_) if param.is_secure() || looks_secret(key) => {
+                        format!("{who} has another {key} (sensitive)")
                     }
-                    (Some(v), false) => format!(
-                        "{} sees {key}={}, web tier has {}",
-                        worker.instance,
-                        crate::escape::value(v),
-                        crate::escape::value(&wanted.value)
+                    Held::Digest(_) => format!(
+                        "{who} has another {key} than {}",
+                        crate::escape::value(&param.value)
                     ),
                 });
             }
@@ -363,9 +460,9 @@ impl WorkersRestart {
             return Ok(());
         }
         Err(StepError::failed(
-            format!("queue workers ({})", self.targets()),
+            resource,
             format!(
-                "workers do not see the web tier's settings ({}): {}",
+                "workers do not run with the web tier's settings ({}): {}; restart them so they load the current ones",
                 expect.from,
                 mismatches.join("; ")
             ),
@@ -414,7 +511,7 @@ impl Step for WorkersRestart {
             None,
             format!(
                 "run `{}` ({}{})",
-                self.command,
+                self.command(),
                 self.document,
                 match (&self.max_concurrency, &self.max_errors) {
                     (None, None) => String::new(),
@@ -432,7 +529,7 @@ impl Step for WorkersRestart {
                 format!(
                     "the workers ({}) were restarted with the settings of the run: restart them again (`{}`) so they load the restored ones",
                     self.targets(),
-                    self.command
+                    self.command()
                 ),
             ),
         );
@@ -442,7 +539,8 @@ impl Step for WorkersRestart {
                 resource,
                 before: None,
                 after: Some(Value::note(format!(
-                    "see the same {} as {}",
+                    "{} runs with the same {} as {}",
+                    self.service,
                     expect.keys.join(", "),
                     expect.from
                 ))),
@@ -455,7 +553,7 @@ impl Step for WorkersRestart {
 #[async_trait]
 impl Act for WorkersRestart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
-        self.run(ctx, &self.command, "the restart", &self.rate())
+        self.run(ctx, &[self.command()], "the restart", &self.rate())
             .await?;
         match &self.expect_env {
             Some(expect) => self.check_env(ctx, expect).await,
