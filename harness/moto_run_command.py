@@ -36,6 +36,8 @@ invocation would start, so a failure can stop the ones after it), and read again
 
 Also fixed: moto sent a command given only InstanceIds to every instance of the account (an
 empty target list matched them all); AWS runs it on the instances named.
+
+`outputs()` is every invocation's whole output, for the tests' scan for leaked secrets.
 """
 
 import heapq
@@ -317,6 +319,20 @@ def list_command_invocations(self):
     if first + size < len(listed):
         page["NextToken"] = str(first + size)
     return ActionResult(page)
+
+
+def outputs():
+    """Every invocation's whole output so far, in every account and region: the scripts' stdout
+    and stderr as they ran, whether or not a caller has seen them yet."""
+    found = []
+    for account_id, regions in list(ssm_backends.items()):
+        for region, backend in list(regions.items()):
+            for command in list(backend._commands):
+                for instance_id, meta in getattr(command, "_standin", {}).items():
+                    if "code" in meta:
+                        found.append({"account": account_id, "region": region, "command_id": command.command_id,
+                                      "instance_id": instance_id, "stdout": meta["stdout"], "stderr": meta["stderr"]})
+    return found
 
 
 def install():

@@ -1,16 +1,18 @@
 """Self-test of Run Command as the emulator runs it (moto_run_command.py, instances.py,
-systemctl): invocations that appear as Run Command reaches the targets, the worker service that
-keeps what it loaded until restarted, scripts' exit codes and output, paging, and SendCommand's
-limits. boto3 against a freshly started, seeded emulator with
+systemctl, leaks.py): invocations that appear as Run Command reaches the targets, the worker
+service that keeps what it loaded until restarted, scripts' exit codes and output, paging, and
+the endpoints the tests' leak scan reads. boto3 against a freshly started, seeded emulator with
 instant delays.
 
     harness/.venv/bin/python harness/test_run_command.py
 """
 
+import json
 import os
 import sys
 import time
 import unittest
+import urllib.request
 
 import boto3
 from botocore.exceptions import ClientError
@@ -155,6 +157,14 @@ class RunCommand(unittest.TestCase):
                 self.ssm.send_command(DocumentName="AWS-RunShellScript", Parameters={"commands": ["true"]}, **extra)
             self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
             self.assertIn("Member must have length less than or equal to", caught.exception.response["Error"]["Message"])
+
+    def test_the_leak_scan_reads_outputs_and_secure_strings(self):
+        self.run_on("shop-worker-2", "echo scanned-output")
+        outputs = json.load(urllib.request.urlopen(f"{self.endpoint}/moto-api/standin/run-command-outputs"))
+        self.assertIn(("scanned-output\n", self.ids["shop-worker-2"]), [(o["stdout"], o["instance_id"]) for o in outputs])
+        secure = json.load(urllib.request.urlopen(f"{self.endpoint}/moto-api/standin/secure-strings"))
+        self.assertIn(("/shop/staging/DB_PASSWORD", "staging-Sup3rSecret-1b2d4e"), [(s["name"], s["value"]) for s in secure])
+        self.assertIn("/shop/dotenv/staging", [s["name"] for s in secure])
 
 
 if __name__ == "__main__":
