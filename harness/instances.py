@@ -31,6 +31,7 @@ DEFAULT_SERVICE = "queue-worker"
 # executionTimeout defaults to 3600 s); a test's scripts take milliseconds.
 SCRIPT_SECONDS = 60
 HERE = os.path.dirname(os.path.abspath(__file__))
+PREFIX = "standin-instances-"
 
 _root = None
 _keepalive = None  # (read end every service process holds, write end only the emulator holds)
@@ -38,12 +39,28 @@ _locks = {}
 _guard = threading.Lock()
 
 
+def _sweep():
+    """Removes the directories of emulators that are gone: one killed (as the tests stop theirs)
+    cannot clean up after itself."""
+    for name in os.listdir(tempfile.gettempdir()):
+        pid = name[len(PREFIX):].split("-", 1)[0]
+        if not (name.startswith(PREFIX) and pid.isdigit()):
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(tempfile.gettempdir(), name), ignore_errors=True)
+        except OSError:
+            pass
+
+
 def _setup():
     """The instances' directory, the `systemctl` on their PATH and the keep-alive pipe, once."""
     global _root, _keepalive
     with _guard:
         if _root is None:
-            _root = tempfile.mkdtemp(prefix="standin-instances-")
+            _sweep()
+            _root = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
             atexit.register(shutil.rmtree, _root, True)
             os.mkdir(os.path.join(_root, "bin"))
             os.symlink(os.path.join(HERE, "systemctl"), os.path.join(_root, "bin", "systemctl"))
