@@ -7,7 +7,7 @@ over its variable):
 - `instant` (the default): what the emulator has always done, so every existing test keeps its
   timing: a Route 53 change is INSYNC at once, an Elastic Beanstalk write keeps the environment
   Updating 0.5 s (a restart or swap turns Updating 0.3 s after the call), a Run Command
-  invocation is InProgress 0.2 s. The time scale does not apply.
+  invocation is listed 0.1 s after SendCommand and InProgress 0.2 s. The time scale does not apply.
 - `realistic`: about as long as AWS takes (REALISTIC below), each figure multiplied by the time
   scale: `--delays realistic --time-scale 0.01` makes the 40 s Route 53 propagation 0.4 s.
 
@@ -35,6 +35,7 @@ INSTANT = {
     "eb.swap-environment-cnames": 0.5,
     "eb.accepted-to-updating": 0.3,
     "ssm.command": 0.2,
+    "ssm.dispatch": 0.1,
 }
 
 # About as long as AWS takes, in seconds of real time (before the time scale).
@@ -71,6 +72,12 @@ REALISTIC = {
     # agent, running a short script such as `systemctl restart ...`, reporting back). AWS gives
     # no figure; a short AWS-RunShellScript usually shows Success after 20-30 s.
     "ssm.command": 25.0,
+    # SendCommand until Run Command lists an invocation: ListCommandInvocations answers an empty
+    # list "if I sleep for a second it works" (aws/aws-cli#3546, where AWS called the API
+    # eventually consistent), GetCommandInvocation answers InvocationDoesNotExist without "a
+    # sleep timer of 0.5-1 second" (boto/boto3#2701; botocore's CommandExecuted waiter retries
+    # on it). Tag targets are reached over time; `emulator:resolve-seconds` spreads them.
+    "ssm.dispatch": 1.0,
 }
 
 _mode = "instant"

@@ -33,6 +33,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import delays  # noqa: E402
+import leaks  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
@@ -91,6 +92,7 @@ def main():
     moto_route53.install()
     moto_run_command.install()
     moto_ssm.install()
+    leaks.install()
     port = args.port or free_port(args.host)
     server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
     server.start()

@@ -106,6 +106,14 @@ class World(unittest.TestCase):
         ids = {v: k for k, v in self.instances.items()}
         return [ids[i["InstanceId"]] for i in invocations]
 
+    def dispatched(self, command_id, limit=5):
+        """Waits until Run Command has reached the targets (the command is no longer Pending)."""
+        start = time.monotonic()
+        while self.ssm.list_commands(CommandId=command_id)["Commands"][0]["Status"] == "Pending":
+            self.assertLess(time.monotonic() - start, limit, "command never dispatched")
+            time.sleep(0.01)
+        return command_id
+
     def wait_done(self, command_id, limit=10):
         start = time.monotonic()
         while time.monotonic() - start < limit:
@@ -283,7 +291,7 @@ class World(unittest.TestCase):
     # --- Run Command ------------------------------------------------------------------------
 
     def test_defaults_shown_and_only_named_instances_run(self):
-        command_id = self.send(["shop-worker-1", "shop-worker-2"])
+        command_id = self.dispatched(self.send(["shop-worker-1", "shop-worker-2"]))
         self.assertEqual(self.statuses(command_id), [("InProgress", "InProgress")] * 2)  # 50 at once
         command = self.wait_done(command_id)
         self.assertEqual((command["MaxConcurrency"], command["MaxErrors"], command["Status"], command["StatusDetails"]),
@@ -291,14 +299,14 @@ class World(unittest.TestCase):
         self.assertEqual((command["TargetCount"], command["CompletedCount"], command["ErrorCount"]), (2, 2, 0))
         self.assertEqual(self.statuses(command_id), [("Success", "Success")] * 2)
         # Sent to one instance, it runs on that one only.
-        one = self.send(["shop-worker-2"])
+        one = self.wait_done(self.send(["shop-worker-2"]))["CommandId"]
         self.assertEqual(self.names(self.ssm.list_command_invocations(CommandId=one)["CommandInvocations"]), ["shop-worker-2"])
 
     def test_waves_of_max_concurrency(self):
         names = ["shop-worker-1", "shop-worker-2", "shop-staging-web"]
         for name in names:
             self.tag(name, **{"emulator:command-seconds": "0.4"})
-        command_id = self.send(names, MaxConcurrency="1")
+        command_id = self.dispatched(self.send(names, MaxConcurrency="1"))
         self.assertEqual(self.ssm.list_commands(CommandId=command_id)["Commands"][0]["MaxConcurrency"], "1")
         seen = []
         start = time.monotonic()
@@ -313,7 +321,7 @@ class World(unittest.TestCase):
                                     ["Success", "Success", "InProgress"]])
         self.assertEqual(command["Status"], "Success")
         # A percentage of the targets, rounded up: 50% of 3 is 2 at once.
-        half = self.send(names, MaxConcurrency="50%")
+        half = self.dispatched(self.send(names, MaxConcurrency="50%"))
         self.assertEqual([s for s, _ in self.statuses(half)], ["InProgress", "InProgress", "Pending"])
 
     def test_max_errors_stops_the_rest(self):

@@ -855,6 +855,59 @@ impl World {
         out
     }
 
+    /// Fails the test (after stopping the emulator) if any Run Command invocation's output, of
+    /// any command the emulator ran, holds a SecureString value of its Parameter Store: any
+    /// version, in any account and region, and each value of a SecureString that is a whole
+    /// `.env`. Run Command keeps outputs in its history, where every reader of the account sees
+    /// them. Values shorter than 6 characters are left out: they turn up in any output by chance
+    /// (a hex digest holds most 2-character strings). Does nothing while the test is already
+    /// failing.
+    fn assert_no_secret_in_run_command_output(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let read = |path: &str| -> Result<Vec<serde_json::Value>, String> {
+            let url = format!("{}/moto-api/standin/{path}", self.endpoint);
+            let text = self
+                .block_on(async { reqwest::get(&url).await?.text().await })
+                .map_err(|e| format!("{url}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+        };
+        let leak = read("run-command-outputs").and_then(|outputs| {
+            let mut secrets = Vec::new();
+            for s in read("secure-strings")? {
+                let name = s["name"].as_str().unwrap_or_default();
+                let value = s["value"].as_str().unwrap_or_default();
+                secrets.push((format!("{name} (version {})", s["version"]), value.to_owned()));
+                for line in value.lines().map(str::trim) {
+                    let line = line.strip_prefix("export ").unwrap_or(line);
+                    if let Some((key, v)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                        secrets.push((format!("{} in the .env {name}", key.trim()), v.to_owned()));
+                    }
+                }
+            }
+            for output in &outputs {
+                let text = format!("{}\n{}", output["stdout"].as_str().unwrap_or_default(), output["stderr"].as_str().unwrap_or_default());
+                if let Some((what, _)) = secrets
+                    .iter()
+                    .find(|(_, secret)| secret.chars().count() >= 6 && text.contains(secret.as_str()))
+                {
+                    return Err(format!(
+                        "the output of Run Command {} on {} holds the value of the SecureString {what}",
+                        output["command_id"], output["instance_id"]
+                    ));
+                }
+            }
+            Ok(())
+        });
+        if let Err(leak) = leak {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!("{leak}");
+        }
+    }
+
     /// Asserts that no seeded secret appears in `text`.
     #[track_caller]
     pub fn assert_no_secrets(text: &str) {
@@ -869,6 +922,7 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
+        self.assert_no_secret_in_run_command_output();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

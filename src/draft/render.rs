@@ -195,7 +195,7 @@ pub fn render(draft: &Draft, schema: &str, account: &str) -> String {
             for (k, v) in tags {
                 w(&format!("      {}: {}", q(k), q(v)));
             }
-            w("    command: systemctl restart queue-worker  # TODO: your workers' restart command");
+            w("    service: queue-worker  # TODO: your workers' systemd service (restarted, and checked)");
             if let (Some((_, to)), false) = (&draft.prefixes, draft.worker_keys.is_empty()) {
                 w("    expect_env:");
                 w(&format!("      from: {}", q(to)));

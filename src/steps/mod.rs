@@ -28,6 +28,7 @@ pub mod ssm_copy_parameters;
 pub mod ssm_edit_env_file;
 pub mod ssm_put_parameters;
 mod value;
+mod worker_env;
 pub mod workers_restart;
 
 use std::fmt;
