@@ -11,12 +11,18 @@ script reading /proc/PID/environ reads exactly that.
 
 A script runs in a real `sh`, as the SSM agent runs AWS-RunShellScript's commands: as the
 agent's child, with the agent's environment (PATH; no variable of any service), in a directory
-of the instance's own, with `systemctl` being this directory's `systemctl`. The shell runs on this machine:
-anything else the script does, it does here, as the emulator's user.
+of the instance's own, with `systemctl` being this directory's `systemctl`. The shell runs on this
+machine, as the emulator's user: so by default only scripts that act on the emulated instance
+alone run (`systemctl` on its service, `true`, and standin's own check of a worker's settings);
+any other (a playbook's `php artisan queue:restart`, or worse) is not run here and ends
+Success with no output, as a command the instance knows nothing about. Tests, whose scripts
+are their own, set STANDIN_EMULATOR_SCRIPTS=any to run every script.
 """
 
 import atexit
 import os
+import re
+import sys
 import shlex
 import shutil
 import subprocess
@@ -138,6 +144,29 @@ def _directory(account_id, region, instance_id, tags):
     return directory
 
 
+# The lines of a script that may run on this machine by default: `systemctl` on a unit, `true`,
+# and the shape of standin's check of a worker's settings (src/steps/worker_env.rs `script`),
+# which reads /proc and prints digests.
+_UNIT = r"[A-Za-z0-9@._-]+"
+_SAFE = [re.compile(p) for p in (
+    rf"(sudo )?systemctl [a-z-]+( (-p|--value|--property[= ]MainPID|MainPID|{_UNIT}))*",
+    r"true|:",
+    rf"pid=\$\(systemctl show -p MainPID {_UNIT}\); pid=\$\{{pid#MainPID=\}}",
+    rf"if \[ -z \"\$pid\" \] \|\| \[ \"\$pid\" = 0 \] \|\| \[ ! -r /proc/\$pid/environ \]; then echo \"{_UNIT} is not running\" >&2; exit 3; fi",
+    r"salt=[0-9a-f]+",
+    r"for key in [A-Za-z_][A-Za-z0-9_ ]*; do",
+    r"  if grep -qz \"\^\$key=\" /proc/\$pid/environ; then",
+    r"    printf '%s %s\\n' \"\$key\" \"\$\(\{ printf '%s\\n' \"\$salt\"; grep -z -m 1 \"\^\$key=\" /proc/\$pid/environ \| tr -d '\\000'; \} \| sha256sum \| cut -c 1-64\)\"",
+    r"  else printf '%s -\\n' \"\$key\"; fi",
+    r"done",
+)]
+
+
+def acts_on_the_instance_only(script):
+    """Whether every line of `script` is one the emulated instance alone is affected by."""
+    return all(any(p.fullmatch(line) for p in _SAFE) for line in script.splitlines() if line.strip())
+
+
 def run(account_id, region, instance_id, tags, script):
     """Runs `script` on the instance as Run Command's AWS-RunShellScript does: (exit code,
     stdout, stderr). The .env holds the parameters under the instance's env path as they are
@@ -147,4 +176,8 @@ def run(account_id, region, instance_id, tags, script):
     with lock:
         directory = _directory(account_id, region, instance_id, tags)
         _write_env(directory, settings(account_id, region, tags.get("emulator:env-path")))
+        if os.environ.get("STANDIN_EMULATOR_SCRIPTS") != "any" and not acts_on_the_instance_only(script):
+            print(f"emulator: not run on this machine (set STANDIN_EMULATOR_SCRIPTS=any to): {script!r}",
+                  file=sys.stderr, flush=True)
+            return 0, "", ""
         return _sh(directory, script)

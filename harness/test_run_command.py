@@ -18,6 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import instances  # noqa: E402
 from selftest import start_emulator  # noqa: E402
 
 # Prints the worker service's environment as its process holds it, then the root shell's own.
@@ -28,7 +29,9 @@ READ = ("pid=$(systemctl show -p MainPID queue-worker); pid=${pid#MainPID=}; "
 class RunCommand(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.emulator, ready = start_emulator()
+        # This test's own scripts (echo, exit 3) run here: only its own, so any may.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STANDIN_EMULATOR_")}
+        cls.emulator, ready = start_emulator(env=dict(env, STANDIN_EMULATOR_SCRIPTS="any"))
         cls.endpoint = ready[1]
         cls.ssm, cls.ec2 = (boto3.client(s, endpoint_url=cls.endpoint, region_name="us-east-1", aws_access_key_id="testing",
                                          aws_secret_access_key="testing") for s in ("ssm", "ec2"))
@@ -165,6 +168,28 @@ class RunCommand(unittest.TestCase):
         secure = json.load(urllib.request.urlopen(f"{self.endpoint}/moto-api/standin/secure-strings"))
         self.assertIn(("/shop/staging/DB_PASSWORD", "staging-Sup3rSecret-1b2d4e"), [(s["name"], s["value"]) for s in secure])
         self.assertIn("/shop/dotenv/staging", [s["name"] for s in secure])
+
+
+
+class ScriptsThatMayRunHere(unittest.TestCase):
+    """By default only what acts on the emulated instance alone runs on this machine."""
+
+    def test_systemctl_true_and_standin_s_check_run_and_nothing_else(self):
+        check = "\n".join([
+            "pid=$(systemctl show -p MainPID queue-worker); pid=${pid#MainPID=}",
+            'if [ -z "$pid" ] || [ "$pid" = 0 ] || [ ! -r /proc/$pid/environ ]; then echo "queue-worker is not running" >&2; exit 3; fi',
+            "salt=00ff",
+            "for key in QUEUE_URL DB_HOST; do",
+            '  if grep -qz "^$key=" /proc/$pid/environ; then',
+            "    printf '%s %s\\n' \"$key\" \"$({ printf '%s\\n' \"$salt\"; grep -z -m 1 \"^$key=\" /proc/$pid/environ | tr -d '\\000'; } | sha256sum | cut -c 1-64)\"",
+            "  else printf '%s -\\n' \"$key\"; fi",
+            "done",
+        ])
+        for script in ("systemctl restart queue-worker", "sudo systemctl reload web.service", "true", check):
+            self.assertTrue(instances.acts_on_the_instance_only(script), script)
+        for script in ("rm -rf /", "systemctl restart x; rm -rf /", "php artisan queue:restart",
+                       "echo hi > /etc/motd", check.replace("salt=00ff", "salt=00ff; curl evil")):
+            self.assertFalse(instances.acts_on_the_instance_only(script), script)
 
 
 if __name__ == "__main__":
