@@ -4,7 +4,10 @@
 //! which then ends within moments. The second aborts the step in flight, leaving it in doubt
 //! in the journal, which `resume` and `rollback` know how to settle. The journal stays
 //! consistent either way: records are written synchronously, so no stop cuts one in half.
+//! Once a rollback has started, signals are only reported: it finishes (SIGKILL, which cannot
+//! be caught, still ends it, and `standin rollback` goes on from the journal).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -15,9 +18,10 @@ use tokio::sync::watch;
 pub struct Stop {
     requests: watch::Receiver<u8>,
     first: Arc<OnceLock<&'static str>>,
-    /// How many requests end a wait: 1 while running, 2 during a rollback (which should
-    /// finish unless it is aborted).
-    waits_end_at: u8,
+    /// Set (for every clone) once a rollback started: signals are then only reported.
+    rolling_back: Arc<AtomicBool>,
+    /// Whether a request ends this stop's waits (not a rollback's).
+    ends_waits: bool,
 }
 
 impl Default for Stop {
@@ -26,9 +30,19 @@ impl Default for Stop {
         Self {
             requests: watch::channel(0).1,
             first: Arc::new(OnceLock::new()),
-            waits_end_at: 1,
+            rolling_back: Arc::new(AtomicBool::new(false)),
+            ends_waits: true,
         }
     }
+}
+
+/// When a signal came, for what is said about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// The first signal, while running: the run stops at the next safe point.
+    First,
+    /// Any signal once a rollback started: it goes on.
+    InRollback,
 }
 
 /// How something that settles (a DNS change, an environment update, a command) is waited for:
@@ -68,12 +82,15 @@ pub struct Interrupted;
 
 impl Stop {
     /// Counts SIGINT, SIGTERM and SIGHUP from now on, instead of the default of dying at once;
-    /// `said` is told the first signal's name, once, so that the operator knows it was seen.
-    pub fn on_signals(said: impl Fn(&'static str) + Send + 'static) -> Self {
+    /// `said` is told the first signal's name, and each one's during a rollback, so that the
+    /// operator knows it was seen and what it does.
+    pub fn on_signals(said: impl Fn(&'static str, Heard) + Send + 'static) -> Self {
         use tokio::signal::unix::{signal, SignalKind};
         let (tx, requests) = watch::channel(0u8);
         let first = Arc::new(OnceLock::new());
         let named = first.clone();
+        let rolling_back = Arc::new(AtomicBool::new(false));
+        let in_rollback = rolling_back.clone();
         let streams = [
             (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
             (SignalKind::terminate(), "SIGTERM"),
@@ -92,7 +109,11 @@ impl Stop {
                 let count = (*tx.borrow()).saturating_add(1);
                 if count == 1 {
                     let _ = named.set(name);
-                    said(name);
+                }
+                if in_rollback.load(Ordering::SeqCst) {
+                    said(name, Heard::InRollback);
+                } else if count == 1 {
+                    said(name, Heard::First);
                 }
                 if tx.send(count).is_err() {
                     break;
@@ -102,7 +123,8 @@ impl Stop {
         Self {
             requests,
             first,
-            waits_end_at: 1,
+            rolling_back,
+            ends_waits: true,
         }
     }
 
@@ -127,11 +149,13 @@ impl Stop {
         self.reaches(2).await;
     }
 
-    /// The same stop, for a rollback: its waits end only when it is aborted.
+    /// The same stop, for a rollback, which from now on finishes whatever signals come: its
+    /// waits are never ended by one, and each signal is reported as not stopping it.
     #[must_use]
     pub fn for_rollback(&self) -> Self {
+        self.rolling_back.store(true, Ordering::SeqCst);
         Self {
-            waits_end_at: 2,
+            ends_waits: false,
             ..self.clone()
         }
     }
@@ -146,7 +170,7 @@ impl Stop {
     pub async fn until<F: std::future::Future>(&self, work: F) -> Result<F::Output, Interrupted> {
         tokio::select! {
             out = work => Ok(out),
-            () = self.reaches(self.waits_end_at) => Err(Interrupted),
+            () = self.reaches(1), if self.ends_waits => Err(Interrupted),
         }
     }
 
@@ -177,23 +201,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn waits_end_at_the_first_request_and_rollback_waits_at_the_second() {
+    async fn waits_end_at_the_first_request_and_a_rollback_s_never() {
         let (tx, requests) = watch::channel(0u8);
         let stop = Stop {
             requests,
-            first: Arc::new(OnceLock::new()),
-            waits_end_at: 1,
+            ..Stop::default()
         };
         tx.send(1).unwrap();
         let started = std::time::Instant::now();
         assert_eq!(stop.sleep(Duration::from_secs(30)).await, Err(Interrupted));
         assert!(started.elapsed() < Duration::from_secs(1));
         let rollback = stop.for_rollback();
-        assert_eq!(rollback.sleep(Duration::from_millis(5)).await, Ok(()));
-        tx.send(2).unwrap();
-        assert_eq!(
-            rollback.sleep(Duration::from_secs(30)).await,
-            Err(Interrupted)
+        assert!(
+            stop.rolling_back.load(Ordering::SeqCst),
+            "every clone knows"
         );
+        tx.send(2).unwrap();
+        tx.send(3).unwrap();
+        assert_eq!(rollback.sleep(Duration::from_millis(50)).await, Ok(()));
     }
 }

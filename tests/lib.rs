@@ -32,5 +32,6 @@ mod schedule;
 mod secrets;
 mod snapshots;
 mod team;
+mod unwritable;
 mod verbosity;
 mod version_limit;

@@ -110,16 +110,18 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         state_flag: super::state_flag(cli),
     };
     let exit = match ran.outcome {
-        Outcome::Succeeded => rest.hold_and_restore(&mut journal, &mut console).await?,
+        Outcome::Succeeded if ran.unjournaled.is_none() => {
+            rest.hold_and_restore(&mut journal, &mut console).await?
+        }
         // A failed step was rolled back as a run does: the restore is verified all the same.
-        Outcome::RolledBack => rest.verify(&mut journal).await?,
-        Outcome::Stopped | Outcome::RollbackIncomplete => {
+        Outcome::RolledBack if ran.unjournaled.is_none() => rest.verify(&mut journal).await?,
+        _ => {
             // What to do next (resume, rollback, the commands a human needs); the drill's
             // summary follows. For machines, the drill's report alone.
             if cli.output == Format::Human {
                 super::run::finish(cli, &ran);
             }
-            Exit::of(ran.outcome)
+            Exit::of_report(&ran)
         }
     };
     conclude(cli, &state, &run_id, &outputs, exit).await
@@ -164,7 +166,7 @@ impl Rest<'_> {
         };
         let view = load_view(journal)?;
         let report = engine::rollback(&view, self.ctx, journal, false, &reason, console).await?;
-        if report.outcome == Outcome::RollbackIncomplete {
+        if report.outcome == Outcome::RollbackIncomplete || report.unjournaled.is_some() {
             if self.output == Format::Human {
                 report::outcome(&format!(
                     "\n{}",

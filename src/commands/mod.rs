@@ -29,7 +29,7 @@ use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
 use crate::state::State;
 use crate::steps::{Ctx, KINDS};
-use crate::stop::Stop;
+use crate::stop::{Heard, Stop};
 
 /// Parses the command line, runs the command, and turns the result into an exit code.
 pub fn main() -> ExitCode {
@@ -325,9 +325,16 @@ async fn playbook_context(pb: &Playbook, assume_yes: bool, terminal: &Terminal) 
     .await
 }
 
-/// Signal handling from now on: the first signal is acknowledged with `then`.
+/// Signal handling from now on: the first signal is acknowledged with `then`; once a rollback
+/// started, each one is acknowledged as not stopping it.
 fn signals(then: &'static str) -> Stop {
-    Stop::on_signals(move |signal| report::warn(&format!("\nReceived {signal}: {then}")))
+    Stop::on_signals(move |signal, heard| {
+        let then = match heard {
+            Heard::First => then,
+            Heard::InRollback => "the rollback goes on: once started, it ends only when everything is put back or left for a human, with what to do (SIGKILL would stop it; `standin rollback` then goes on from the journal)",
+        };
+        report::warn(&format!("\nReceived {signal}: {then}"));
+    })
 }
 
 /// The context with `stop` ending its waits.

@@ -1,7 +1,7 @@
 //! The engine: plans, runs and rolls back playbooks through the step traits, journaling every
 //! move. It never names an AWS service, and it reports progress only through [`Observer`].
 
-mod crash;
+pub(crate) mod crash;
 pub mod drill;
 pub mod journal;
 pub mod plan;
@@ -89,6 +89,18 @@ pub struct Report {
     pub undone: Vec<String>,
     pub leftovers: Vec<Leftover>,
     pub secs: f64,
+    /// The journal stopped taking writes: what this report says happened is not all in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unjournaled: Option<Unjournaled>,
+}
+
+/// A journal that stopped taking writes during a run or its rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unjournaled {
+    /// The journal's path or `s3://` URL.
+    pub journal: String,
+    /// The error of the first write that failed.
+    pub why: String,
 }
 
 /// Engine failures that are not a step's: the journal could not be written or read.
@@ -423,6 +435,7 @@ fn ended(
         undone: Vec::new(),
         leftovers: Vec::new(),
         secs: started.elapsed().as_secs_f64(),
+        unjournaled: None,
     })
 }
 
@@ -475,7 +488,6 @@ async fn stopped(
         && ctx.prompt.confirm(&question) == Some(true)
     {
         let reason = format!("stopped by {signal} {place}");
-        // One more Ctrl-C (the second) abandons this rollback too.
         let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
         report.failed_step = failed_step;
         report.secs = started.elapsed().as_secs_f64();
@@ -771,8 +783,10 @@ pub fn load_view(journal: &Journal) -> Result<RunView, EngineError> {
 
 /// Undoes every step of `view` that changed something, last first, journaling each result.
 /// A step whose undo fails or is refused (drift) is reported as a leftover; the others are
-/// still undone, so as much as possible is put back. A second Ctrl-C (`stop`) abandons the
-/// steps not undone yet, which stay leftovers for a later `standin rollback`.
+/// still undone, so as much as possible is put back. Once started, a rollback finishes:
+/// signals are only reported (SIGKILL can still end it; `standin rollback` then goes on), and
+/// a journal that stops taking writes does not stop it either: it goes on from the records the
+/// process holds, and the report says what the journal is missing.
 pub async fn rollback(
     view: &RunView,
     ctx: &Ctx,
@@ -781,67 +795,66 @@ pub async fn rollback(
     reason: &str,
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
-    let stop = ctx.waits.stop.for_rollback();
-    // The rollback's own waits (DNS, environments) end only when it is abandoned.
+    // Another process may own the run now: it, not this one, decides what is undone.
+    if let Some(why) = journal.superseded() {
+        return Err(EngineError::Journal {
+            path: journal.location().to_owned(),
+            source: std::io::Error::other(why.to_owned()),
+            changed: true,
+        });
+    }
+    // The rollback's own waits (DNS, environments) are never ended by a signal.
     let ctx = &Ctx {
         waits: Waits {
-            stop: stop.clone(),
+            stop: ctx.waits.stop.for_rollback(),
             ..ctx.waits.clone()
         },
         ..ctx.clone()
     };
     let started = Instant::now();
     obs.rollback_started(reason);
-    journal
-        .append(&Record::RollbackStarted {
-            reason: reason.to_owned(),
-            at: now(),
-        })
-        .map_err(journal_err(journal))?;
+    let _ = journal.append(&Record::RollbackStarted {
+        reason: reason.to_owned(),
+        at: now(),
+    });
     let mut undone = Vec::new();
     let mut leftovers = Vec::new();
-    let mut aborted = false;
     for step in view.rollback_stack() {
         let undo = load_undo(&step.kind, step.undo.clone().unwrap_or_default());
-        let result = match (&undo, aborted) {
-            (_, true) => Err(StepError::failed(
-                &step.id,
-                "not undone: the rollback was aborted by a second signal",
-            )),
-            (Err(e), _) => Err(StepError::failed(&step.id, e)),
-            (Ok(undo), false) => tokio::select! {
-                result = async {
-                    run_undo(undo.as_ref(), &ctx.on(&step.id, step.account.as_deref())?, force).await
-                } => result,
-                () = stop.aborted() => {
-                    aborted = true;
-                    Err(StepError::failed(&step.id, "undo aborted by a second signal; whether it landed is in doubt"))
+        let result = match &undo {
+            Err(e) => Err(StepError::failed(&step.id, e)),
+            Ok(undo) => {
+                async {
+                    run_undo(
+                        undo.as_ref(),
+                        &ctx.on(&step.id, step.account.as_deref())?,
+                        force,
+                    )
+                    .await
                 }
-            },
+                .await
+            }
         };
         crash::at(crash::Point::Undone, &step.id);
+        // A record that cannot be written is held (see `Journal`), and said at the end.
         match result {
             Ok(lines) => {
                 obs.undo_finished(&step.id, Ok(&lines));
-                journal
-                    .append(&Record::Undone {
-                        step: step.id.clone(),
-                        restored: lines,
-                        at: now(),
-                    })
-                    .map_err(journal_err(journal))?;
+                let _ = journal.append(&Record::Undone {
+                    step: step.id.clone(),
+                    restored: lines,
+                    at: now(),
+                });
                 undone.push(step.id.clone());
             }
             Err(e) => {
                 let error = e.to_string();
                 obs.undo_finished(&step.id, Err(&error));
-                journal
-                    .append(&Record::UndoFailed {
-                        step: step.id.clone(),
-                        error: error.clone(),
-                        at: now(),
-                    })
-                    .map_err(journal_err(journal))?;
+                let _ = journal.append(&Record::UndoFailed {
+                    step: step.id.clone(),
+                    error: error.clone(),
+                    at: now(),
+                });
                 leftovers.push(Leftover {
                     step: step.id.clone(),
                     kind: step.kind.clone(),
@@ -864,9 +877,7 @@ pub async fn rollback(
     } else {
         Outcome::RollbackIncomplete
     };
-    journal
-        .append(&Record::Finished { outcome, at: now() })
-        .map_err(journal_err(journal))?;
+    let _ = journal.append(&Record::Finished { outcome, at: now() });
     Ok(Report {
         run_id: view.run_id.clone(),
         outcome,
@@ -874,6 +885,10 @@ pub async fn rollback(
         undone,
         leftovers,
         secs: started.elapsed().as_secs_f64(),
+        unjournaled: journal.broken().map(|why| Unjournaled {
+            journal: journal.location().to_owned(),
+            why: why.to_owned(),
+        }),
     })
 }
 

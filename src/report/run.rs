@@ -4,7 +4,7 @@
 use super::document::{span, RunReport, Verdict};
 use crate::engine::journal::Outcome;
 use crate::engine::view::{RunView, StepState};
-use crate::engine::{FailedStep, Leftover, Report};
+use crate::engine::{FailedStep, Leftover, Report, Unjournaled};
 
 /// The end of a run or rollback, for people.
 pub fn human_report(report: &Report, state_flag: &str) -> String {
@@ -52,6 +52,11 @@ pub fn human_report(report: &Report, state_flag: &str) -> String {
                 "To continue: standin{state_flag} resume {run}\nTo undo: standin{state_flag} rollback {run}\n"
             ));
         }
+    }
+    if let Some(Unjournaled { journal, why }) = &report.unjournaled {
+        out.push_str(&format!(
+            "THE JOURNAL IS BEHIND: {journal} stopped taking writes ({why}), so it does not hold all of the above. Once the state can be written again (free space, access to the bucket), run `standin{state_flag} rollback {run}`: it finds what is already back, records it, and undoes what is not.\n"
+        ));
     }
     out
 }
