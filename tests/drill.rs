@@ -395,8 +395,17 @@ fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
         status["drill"]["recovery"], "production-answers",
         "{status}"
     );
+    // Killed mid-soak: plainly unfinished, never "succeeded", while staging serves production.
+    assert_eq!(status["drill_stage"], "promoted", "{status}");
     let human = world.standin(&["status"]).expect(0);
-    assert!(human.stdout.contains("drill"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains(": UNFINISHED DRILL: promoted, not restored"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.stdout.contains("succeeded"), "{}", human.stdout);
 
     let mut resume = world.playbook_args(&["resume", "--yes"], &playbook);
     resume.pop(); // resume takes the run id, not the playbook
@@ -404,6 +413,9 @@ fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
     let out = world.standin_env(&[], &resume).expect(0);
     assert!(out.stdout.contains("passed"), "{}", out.stdout);
     assert_eq!(world.state(), before);
+    let status = world.standin(&["status", "--output", "json"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["drill_stage"], "verified", "{status}");
     let history = world.standin(&["history", "--output", "json"]).expect(0);
     let rows: Value = serde_json::from_str(&history.stdout).unwrap();
     assert_eq!(rows[0]["outcome"], "passed");
