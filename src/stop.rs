@@ -22,6 +22,10 @@ pub struct Stop {
     rolling_back: Arc<AtomicBool>,
     /// Whether a request ends this stop's waits (not a rollback's).
     ends_waits: bool,
+    /// A member of a parallel group: true once another member failed, which ends this one's
+    /// waits (a gate need not wait out its time for a run that rolls back) and keeps it from
+    /// starting its change.
+    group: Option<watch::Receiver<bool>>,
 }
 
 impl Default for Stop {
@@ -32,6 +36,7 @@ impl Default for Stop {
             first: Arc::new(OnceLock::new()),
             rolling_back: Arc::new(AtomicBool::new(false)),
             ends_waits: true,
+            group: None,
         }
     }
 }
@@ -125,12 +130,24 @@ impl Stop {
             first,
             rolling_back,
             ends_waits: true,
+            group: None,
         }
     }
 
-    /// Whether a stop was asked for (one signal or more).
+    /// Whether a stop was asked for (one signal or more), or another member of this one's
+    /// parallel group failed.
     pub fn requested(&self) -> bool {
-        *self.requests.borrow() >= 1
+        *self.requests.borrow() >= 1 || self.group.as_ref().is_some_and(|g| *g.borrow())
+    }
+
+    /// The same stop, for a member of a parallel group whose `failed` turns true when another
+    /// member fails.
+    #[must_use]
+    pub fn in_group(&self, failed: watch::Receiver<bool>) -> Self {
+        Self {
+            group: Some(failed),
+            ..self.clone()
+        }
     }
 
     /// The signal that asked first, e.g. `SIGTERM`; `None` until one did.
@@ -171,6 +188,7 @@ impl Stop {
         tokio::select! {
             out = work => Ok(out),
             () = self.reaches(1), if self.ends_waits => Err(Interrupted),
+            () = group_failed(self.group.clone()), if self.ends_waits => Err(Interrupted),
         }
     }
 
@@ -180,6 +198,16 @@ impl Stop {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Resolves once another member of the group failed; never outside a group.
+async fn group_failed(group: Option<watch::Receiver<bool>>) {
+    if let Some(mut failed) = group {
+        if failed.wait_for(|f| *f).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 async fn recv(stream: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
@@ -198,6 +226,22 @@ mod tests {
         let stop = Stop::default();
         assert!(!stop.requested());
         assert_eq!(stop.sleep(Duration::from_millis(5)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_member_s_waits_end_when_another_member_fails() {
+        let (failed, group) = watch::channel(false);
+        let member = Stop::default().in_group(group);
+        assert!(!member.requested());
+        assert_eq!(member.sleep(Duration::from_millis(5)).await, Ok(()));
+        failed.send(true).unwrap();
+        assert!(member.requested());
+        let started = std::time::Instant::now();
+        assert_eq!(
+            member.sleep(Duration::from_secs(30)).await,
+            Err(Interrupted)
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 
     #[tokio::test]

@@ -248,7 +248,12 @@ async fn execute(
         }
         let outcomes = {
             let io = Io::new(journal, obs);
-            join_all(unit.iter().map(|&k| attempt(spec, ctx, &io, k, earlier))).await
+            let group = (unit.len() > 1).then(Group::default);
+            join_all(
+                unit.iter()
+                    .map(|&k| attempt(spec, ctx, &io, k, earlier, group.as_ref())),
+            )
+            .await
         };
         match Verdict::of(outcomes, steps) {
             Verdict::Done => {}
@@ -306,14 +311,45 @@ impl<'a> Io<'a> {
     }
 }
 
+/// The members of a parallel group as they run: the first to fail says so, which ends the
+/// others' waits and keeps those not started yet from changing anything, so that the rollback
+/// starts without waiting out their gates.
+struct Group {
+    failed: tokio::sync::watch::Sender<bool>,
+    first: std::sync::OnceLock<String>,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Self {
+            failed: tokio::sync::watch::channel(false).0,
+            first: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl Group {
+    fn fail(&self, step: &str) {
+        let _ = self.first.set(step.to_owned());
+        self.failed.send_replace(true);
+    }
+
+    /// The member that failed first, once one did.
+    fn failed_by(&self) -> Option<&str> {
+        self.first.get().map(String::as_str)
+    }
+}
+
 /// Runs step `k` (settling it first when the journal has it in doubt), reporting its start and
-/// end; a second signal ends it at once.
+/// end; a second signal ends it at once, and so does the failure of another member of its
+/// parallel `group` end its waits.
 async fn attempt(
     spec: &Spec<'_>,
     ctx: &Ctx,
     io: &Io<'_>,
     k: usize,
     earlier: Option<&RunView>,
+    group: Option<&Group>,
 ) -> (usize, Result<bool, RunStepError>) {
     let steps = &spec.playbook.steps;
     let def = &steps[k];
@@ -329,22 +365,27 @@ async fn attempt(
     // by the step.
     let hear = io.obs().waiting();
     let stop = ctx.waits.stop.clone();
-    let ctx = ctx
-        .on(&def.id, def.account.as_deref())
-        .map(|ctx| match hear {
+    let ctx = ctx.on(&def.id, def.account.as_deref()).map(|ctx| {
+        let told = match hear {
             Some(hear) => {
                 let (id, limit) = (def.id.clone(), def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT));
-                let told = Told::new(move |what, waited| hear(&id, what, waited, limit));
-                Ctx {
-                    waits: Waits {
-                        told,
-                        ..ctx.waits.clone()
-                    },
-                    ..ctx
-                }
+                Told::new(move |what, waited| hear(&id, what, waited, limit))
             }
-            None => ctx,
-        });
+            None => ctx.waits.told.clone(),
+        };
+        let stop = match group {
+            Some(group) => ctx.waits.stop.in_group(group.failed.subscribe()),
+            None => ctx.waits.stop.clone(),
+        };
+        Ctx {
+            waits: Waits {
+                told,
+                stop,
+                ..ctx.waits.clone()
+            },
+            ..ctx
+        }
+    });
     let in_doubt = earlier
         .map(|v| &v.steps[k])
         .filter(|s| s.state == StepState::InDoubt);
@@ -358,6 +399,21 @@ async fn attempt(
     let result = tokio::select! {
         result = caught(work) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
         () = stop.aborted() => Err(RunStepError::Aborted),
+    };
+    let result = match (group, result) {
+        // Stopped because another member failed, not by a signal: what it did stands in
+        // the journal (a change that landed, or an intent in doubt) for the rollback.
+        (
+            Some(group),
+            Err(RunStepError::NotStarted | RunStepError::Step(StepError::Interrupted { .. })),
+        ) if !stop.requested() && group.failed_by().is_some() => Err(RunStepError::GroupFailed(
+            group.failed_by().unwrap_or_default().to_owned(),
+        )),
+        (Some(group), Err(e)) if e.fails_run() => {
+            group.fail(&def.id);
+            Err(e)
+        }
+        (_, result) => result,
     };
     let secs = t0.elapsed().as_secs_f64();
     let shown = match &result {
@@ -388,7 +444,8 @@ impl<'a> Verdict<'a> {
         for (k, result) in outcomes {
             let id = steps[k].id.as_str();
             let this = match result {
-                Ok(_) => continue,
+                // The member that failed decides; this one's part is in the journal.
+                Ok(_) | Err(RunStepError::GroupFailed(_)) => continue,
                 Err(RunStepError::Aborted) => Self::Aborted(k),
                 Err(RunStepError::NotStarted) => Self::Halted(Halt::Before(id)),
                 Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
@@ -557,6 +614,23 @@ enum RunStepError {
     /// A bug in standin: treated as the step failing, so the rollback stack still runs.
     #[error("internal error (a bug in standin, please report it): {0}")]
     Panicked(String),
+    /// Another member of its parallel group failed: this one stopped waiting (or did not
+    /// start its change), and the run rolls back.
+    #[error("stopped: `{0}`, run at the same time, failed")]
+    GroupFailed(String),
+}
+
+impl RunStepError {
+    /// Whether this ends the run with a rollback (not a stop, which may be resumed).
+    fn fails_run(&self) -> bool {
+        !matches!(
+            self,
+            Self::Aborted
+                | Self::NotStarted
+                | Self::GroupFailed(_)
+                | Self::Step(StepError::Interrupted { .. })
+        )
+    }
 }
 
 /// Runs `work`, turning a panic inside it into an error message: a bug in one step must not

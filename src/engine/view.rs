@@ -128,7 +128,6 @@ pub enum DrillStage {
     Stopped,
 }
 
-
 impl RunView {
     /// The aws CLI lines that do `step`'s undo by hand, in the account it acted in (see
     /// [`crate::aws::cli::as_account`]).

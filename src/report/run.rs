@@ -97,8 +97,12 @@ fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
 /// A run's steps and states, for people.
 pub fn human_status(view: &RunView, state_flag: &str) -> String {
     let outcome = match (view.drill_stage, view.outcome) {
-        (Some(DrillStage::Promoted), _) => "UNFINISHED DRILL: promoted, not restored (production's traffic may be on the stand-in)",
-        (Some(DrillStage::Restored), Some(Outcome::RolledBack)) => "rolled back; the restore is not verified",
+        (Some(DrillStage::Promoted), _) => {
+            "UNFINISHED DRILL: promoted, not restored (production's traffic may be on the stand-in)"
+        }
+        (Some(DrillStage::Restored), Some(Outcome::RolledBack)) => {
+            "rolled back; the restore is not verified"
+        }
         (_, Some(Outcome::Succeeded)) => "succeeded",
         (_, Some(Outcome::RolledBack)) => "rolled back",
         (_, Some(Outcome::RollbackIncomplete)) => "ROLLBACK INCOMPLETE (a human must act)",
