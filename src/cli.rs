@@ -240,11 +240,18 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Print the least-privilege IAM policy (JSON) a playbook needs, e.g. for a break-glass
-    /// role created ahead of time. Calls nothing.
+    /// role created ahead of time, with its ARNs in the partition of the playbook's region
+    /// (`aws.region`, else AWS_REGION or the profile's: `arn:aws-cn:` for cn-*,
+    /// `arn:aws-us-gov:` for us-gov-*, ...). Calls nothing.
     IamPolicy {
-        #[command(flatten)]
-        playbook: PlaybookArgs,
-        /// For `plan` (reads only) or `run` (also covers `rollback`).
+        /// The playbook (YAML); none with `--for init`.
+        #[arg(value_hint = ValueHint::FilePath)]
+        playbook: Option<PathBuf>,
+        /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// For `plan` (reads only), `run` (also `resume` and `rollback`), `drill` (a drill and
+        /// `drill --dry`: also iam:GetRole and iam:SimulatePrincipalPolicy) or `init` (its reads).
         #[arg(long = "for", value_enum, default_value = "run")]
         phase: crate::iam::Phase,
         /// Only the policy of this account of the playbook's `accounts:` (`default`: its

@@ -15,6 +15,7 @@ mod faults;
 mod guards;
 mod hostile;
 mod iam;
+mod iam_catalogue;
 mod init;
 mod interrupt;
 mod kinds;

@@ -19,6 +19,17 @@ pub struct InitArgs<'a> {
     pub force: bool,
 }
 
+/// `iam-policy --for init`: what init reads, in the partition of the standard chain's region.
+pub async fn policy() -> crate::iam::Policy {
+    let partition =
+        crate::iam::partition(crate::aws::region(&AwsSettings::default()).await.as_deref());
+    crate::iam::policy(
+        &[("init", draft::needs())],
+        crate::iam::Phase::Init,
+        |arn| arn.render(partition, None),
+    )
+}
+
 pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
     let aws = Clients::load(&AwsSettings::default()).await;
     let account = draft::read(&aws).await?;

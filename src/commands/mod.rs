@@ -154,23 +154,49 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy {
             playbook,
+            vars,
             phase,
             account,
         } => {
-            let pb = load(playbook)?;
+            let playbook = match (phase, playbook, account) {
+                (crate::iam::Phase::Init, None, None) => {
+                    report::print_json(&init::policy().await);
+                    return Ok(Exit::Success);
+                }
+                (crate::iam::Phase::Init, _, _) => {
+                    return Err(Error::Usage(
+                        "`--for init` takes no playbook and no --account: init reads the account of the standard chain".into(),
+                    ))
+                }
+                (_, Some(playbook), _) => PlaybookArgs {
+                    playbook: playbook.clone(),
+                    vars: vars.clone(),
+                },
+                (_, None, _) => {
+                    return Err(Error::Usage(
+                        "give the playbook whose policy to print (only `--for init` takes none)"
+                            .into(),
+                    ))
+                }
+            };
+            let pb = load(&playbook)?;
             match account.as_deref() {
                 None if !pb.accounts.is_empty() => {
-                    let all: std::collections::BTreeMap<&str, _> = accounts(&pb)
-                        .map(|(name, _)| {
-                            (name.unwrap_or(DEFAULT_ACCOUNT), policy(&pb, *phase, name))
-                        })
-                        .collect();
+                    let mut all = std::collections::BTreeMap::new();
+                    for (name, aws) in accounts(&pb) {
+                        all.insert(
+                            name.unwrap_or(DEFAULT_ACCOUNT),
+                            policy(&pb, *phase, name, aws).await,
+                        );
+                    }
                     report::print_json(&all);
                 }
-                None => report::print_json(&policy(&pb, *phase, None)),
-                Some(DEFAULT_ACCOUNT) => report::print_json(&policy(&pb, *phase, None)),
+                None | Some(DEFAULT_ACCOUNT) => {
+                    report::print_json(&policy(&pb, *phase, None, &pb.aws).await);
+                }
                 Some(name) if pb.accounts.contains_key(name) => {
-                    report::print_json(&policy(&pb, *phase, Some(name)));
+                    let aws = &pb.accounts[name];
+                    report::print_json(&policy(&pb, *phase, Some(name), aws).await);
                 }
                 Some(name) => {
                     return Err(Error::Usage(format!(
@@ -213,9 +239,28 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
     }
 }
 
-/// The least-privilege policy a playbook needs in `account` (`None`: its `aws:`): the steps
-/// that act there, and the built-in guards' reads, which look in every account.
-fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> crate::iam::Policy {
+/// The least-privilege policy a playbook needs in `account` (`None`: its `aws:`), its ARNs
+/// in the partition of that account's region.
+async fn policy(
+    pb: &Playbook,
+    phase: crate::iam::Phase,
+    account: Option<&str>,
+    settings: &AwsSettings,
+) -> crate::iam::Policy {
+    let partition = crate::iam::partition(aws::region(settings).await.as_deref());
+    crate::iam::policy(&needs(pb, account, phase), phase, |arn| {
+        arn.render(partition, None)
+    })
+}
+
+/// What a playbook needs in `account` (`None`: its `aws:`) for `phase`: the steps that act
+/// there, the built-in guards' reads, which look in every account, and for a drill what
+/// `drill --dry` calls there.
+fn needs<'p>(
+    pb: &'p Playbook,
+    account: Option<&str>,
+    phase: crate::iam::Phase,
+) -> Vec<(&'p str, crate::iam::Needs)> {
     let all: Vec<crate::iam::Needs> = pb.steps.iter().map(|s| s.step.needs()).collect();
     let guards = crate::guards::needs(&all.iter().collect::<Vec<_>>());
     let mut needs: Vec<(&str, crate::iam::Needs)> = pb
@@ -226,13 +271,16 @@ fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> cra
         .map(|(s, needs)| (s.id.as_str(), needs))
         .collect();
     needs.push(("built-in guards", guards));
+    if phase == crate::iam::Phase::Drill {
+        needs.push(("drill --dry", dry::needs()));
+    }
     // A role is assumed with its account's profile (or the standard chain): the playbook's
     // own principal's, when that profile is `aws:`'s and `aws:` assumes no role itself.
-    let roles: Vec<String> = pb
+    let roles: Vec<crate::iam::Arn> = pb
         .accounts
         .values()
         .filter(|a| a.profile == pb.aws.profile)
-        .filter_map(|a| a.role_arn.clone())
+        .filter_map(|a| a.role_arn.clone().map(crate::iam::Arn::Given))
         .collect();
     if account.is_none() && pb.aws.role_arn.is_none() && !roles.is_empty() {
         let assume = crate::iam::Grant::new(&["sts:AssumeRole"], roles);
@@ -244,7 +292,7 @@ fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> cra
             },
         ));
     }
-    crate::iam::policy(&needs, phase)
+    needs
 }
 
 /// Every account a playbook acts in, its own (`None`) first, with its settings.

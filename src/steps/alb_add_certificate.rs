@@ -16,7 +16,7 @@ use crate::aws::acm::{self, Certificate};
 use crate::aws::cli::Line;
 use crate::aws::elbv2::{self, Listener};
 use crate::config::AwsSettings;
-use crate::iam::{Grant, Needs};
+use crate::iam::{Arn, Grant, Needs};
 
 /// Fields of an `alb.add-certificate` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -70,9 +70,9 @@ impl Kind for AddCertificate {
 #[async_trait]
 impl Step for AddCertificate {
     fn needs(&self) -> Needs {
-        let listeners = format!(
-            "arn:aws:elasticloadbalancing:*:*:listener/app/{}/*",
-            self.load_balancer
+        let listeners = Arn::regional(
+            "elasticloadbalancing",
+            format!("listener/app/{}/*", self.load_balancer),
         );
         let mut plan = vec![Grant::any(&[
             "elasticloadbalancing:DescribeLoadBalancers",
@@ -80,12 +80,18 @@ impl Step for AddCertificate {
             "elasticloadbalancing:DescribeListenerCertificates",
         ])];
         match &self.certificate_arn {
-            Some(arn) => plan.push(Grant::new(&["acm:DescribeCertificate"], [arn.clone()])),
+            Some(arn) => plan.push(Grant::new(
+                &["acm:DescribeCertificate"],
+                [Arn::Given(arn.clone())],
+            )),
             // Which certificate is not known before the plan lists them.
-            None => plan.push(Grant::any(&[
-                "acm:ListCertificates",
-                "acm:DescribeCertificate",
-            ])),
+            None => plan.extend([
+                Grant::any(&["acm:ListCertificates"]),
+                Grant::new(
+                    &["acm:DescribeCertificate"],
+                    [Arn::regional("acm", "certificate/*")],
+                ),
+            ]),
         }
         Needs {
             plan,

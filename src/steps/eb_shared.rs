@@ -16,13 +16,13 @@ use super::{
 use crate::aws::cli::Line;
 use crate::aws::eb::{self, Env, OptionKey};
 use crate::config::AwsSettings;
-use crate::iam::{arn, Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 
 /// Reading environments (and their settings), plus `writes` on them when running, plus what
 /// Elastic Beanstalk does underneath each write with the caller's permissions
 /// ([`underneath`]).
 pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> Needs {
-    let arns: Vec<String> = environments.iter().map(|e| arn::environment(e)).collect();
+    let arns: Vec<Arn> = environments.iter().map(|e| arn::environment(e)).collect();
     let mut run = Vec::new();
     if !writes.is_empty() {
         run.push(Grant::new(writes, arns));
@@ -35,7 +35,7 @@ pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> N
             Grant::any(&["elasticbeanstalk:DescribeEnvironments"]),
             Grant::new(
                 &["elasticbeanstalk:DescribeConfigurationSettings"],
-                ["*".to_owned()],
+                [Arn::Any],
             ),
         ],
         run,
@@ -44,10 +44,21 @@ pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> N
 
 /// The environment's CloudFormation stack, Auto Scaling group and storage bucket, as AWS's
 /// managed policy `AdministratorAccess-AWSElasticBeanstalk` scopes them.
-const STACK: &str = "arn:aws:cloudformation:*:*:stack/awseb-*";
-const GROUP: &str = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/awseb-*";
-const BUCKET: &str = "arn:aws:s3:::elasticbeanstalk-*";
-const OBJECTS: &str = "arn:aws:s3:::elasticbeanstalk-*/*";
+fn stack() -> Arn {
+    Arn::regional("cloudformation", "stack/awseb-*")
+}
+fn group() -> Arn {
+    Arn::regional(
+        "autoscaling",
+        "autoScalingGroup:*:autoScalingGroupName/awseb-*",
+    )
+}
+fn bucket() -> Arn {
+    Arn::unowned("s3", "elasticbeanstalk-*")
+}
+fn objects() -> Arn {
+    Arn::unowned("s3", "elasticbeanstalk-*/*")
+}
 
 /// What Elastic Beanstalk calls on the services underneath when the caller makes `write`:
 /// it acts with the caller's permissions (AWS: "Elastic Beanstalk requires AWS CloudFormation
@@ -73,14 +84,14 @@ fn underneath(write: &str) -> Vec<Grant> {
                     "cloudformation:ListStackResources",
                     "cloudformation:UpdateStack",
                 ],
-                [STACK.to_owned()],
+                [stack()],
             ),
             Grant::new(
                 &[
                     "autoscaling:ResumeProcesses",
                     "autoscaling:SuspendProcesses",
                 ],
-                [GROUP.to_owned()],
+                [group()],
             ),
             Grant::any(&[
                 "autoscaling:DescribeAutoScalingGroups",
@@ -110,7 +121,7 @@ fn underneath(write: &str) -> Vec<Grant> {
                     "s3:GetBucketPolicy",
                     "s3:ListBucket",
                 ],
-                [BUCKET.to_owned()],
+                [bucket()],
             ),
             Grant::new(
                 &[
@@ -120,11 +131,11 @@ fn underneath(write: &str) -> Vec<Grant> {
                     "s3:PutObject",
                     "s3:PutObjectAcl",
                 ],
-                [OBJECTS.to_owned()],
+                [objects()],
             ),
         ],
         "elasticbeanstalk:RestartAppServer" => vec![
-            Grant::new(stack_reads, [STACK.to_owned()]),
+            Grant::new(stack_reads, [stack()]),
             Grant::any(&[
                 "autoscaling:DescribeAutoScalingGroups",
                 "autoscaling:DescribeAutoScalingInstances",
@@ -132,7 +143,7 @@ fn underneath(write: &str) -> Vec<Grant> {
             ]),
         ],
         "elasticbeanstalk:SwapEnvironmentCNAMEs" => vec![
-            Grant::new(stack_reads, [STACK.to_owned()]),
+            Grant::new(stack_reads, [stack()]),
             Grant::any(&["elasticloadbalancing:DescribeLoadBalancers"]),
         ],
         _ => Vec::new(),
@@ -242,9 +253,7 @@ const REPLACING: &[(&str, &str)] = &[
     ("aws:autoscaling:launchconfiguration", "InstanceType"),
     ("aws:autoscaling:launchconfiguration", "IamInstanceProfile"),
 ];
-const LAUNCH_TEMPLATES: &str = "arn:aws:ec2:*:*:launch-template/*";
-const INSTANCES: &str = "arn:aws:ec2:*:*:instance/*";
-const TARGET_GROUPS: &str = "arn:aws:elasticloadbalancing:*:*:targetgroup/awseb-*";
+
 /// The role of Elastic Beanstalk's default instance profile (profile and role share the name).
 const DEFAULT_INSTANCE_ROLE: &str = "aws-elasticbeanstalk-ec2-role";
 
@@ -286,26 +295,31 @@ pub(super) fn option_needs(environment: &str, options: &Options) -> Needs {
         } else {
             &["autoscaling:UpdateAutoScalingGroup"]
         };
-        needs.run.push(Grant::new(actions, [GROUP.to_owned()]));
+        needs.run.push(Grant::new(actions, [group()]));
     }
     if replaces {
         needs.run.extend([
             Grant::new(
                 &["ec2:CreateLaunchTemplateVersion"],
-                [LAUNCH_TEMPLATES.to_owned()],
+                [Arn::regional("ec2", "launch-template/*")],
             ),
             Grant::any(&["ec2:CreateTags", "ec2:RunInstances"]),
-            Grant::new(&["ec2:TerminateInstances"], [INSTANCES.to_owned()]),
+            Grant::new(
+                &["ec2:TerminateInstances"],
+                [Arn::regional("ec2", "instance/*")],
+            ),
             Grant::new(
                 &[
                     "elasticloadbalancing:DeregisterTargets",
                     "elasticloadbalancing:RegisterTargets",
                 ],
-                [TARGET_GROUPS.to_owned()],
+                [Arn::regional("elasticloadbalancing", "targetgroup/awseb-*")],
             ),
             Grant::new(
                 &["iam:PassRole"],
-                roles.iter().map(|r| format!("arn:aws:iam::*:role/{r}")),
+                roles
+                    .iter()
+                    .map(|r| Arn::global("iam", format!("role/{r}"))),
             ),
         ]);
     }

@@ -17,7 +17,7 @@ use super::{
 use crate::aws::cli::Line;
 use crate::aws::elbv2::{self, HostRule, Listener};
 use crate::config::AwsSettings;
-use crate::iam::{Grant, Needs};
+use crate::iam::{Arn, Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -129,14 +129,17 @@ impl Step for LockUrl {
             Self::Alb(alb) => {
                 let (listener, rules) = match (&alb.listener_arn, &alb.load_balancer) {
                     (Some(arn), _) => (
-                        arn.clone(),
-                        arn.replacen(":listener/", ":listener-rule/", 1) + "/*",
+                        Arn::Given(arn.clone()),
+                        Arn::Given(arn.replacen(":listener/", ":listener-rule/", 1) + "/*"),
                     ),
                     (None, lb) => {
                         let lb = lb.as_deref().unwrap_or("*");
                         (
-                            format!("arn:aws:elasticloadbalancing:*:*:listener/app/{lb}/*"),
-                            format!("arn:aws:elasticloadbalancing:*:*:listener-rule/app/{lb}/*"),
+                            Arn::regional("elasticloadbalancing", format!("listener/app/{lb}/*")),
+                            Arn::regional(
+                                "elasticloadbalancing",
+                                format!("listener-rule/app/{lb}/*"),
+                            ),
                         )
                     }
                 };

@@ -12,7 +12,7 @@ use crate::aws::cli::Line;
 use crate::aws::pace;
 use crate::aws::ssm::{self, Attrs, Param};
 use crate::config::AwsSettings;
-use crate::iam::Grant;
+use crate::iam::{Arn, Grant};
 
 /// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
 pub struct Wanted {
@@ -21,8 +21,8 @@ pub struct Wanted {
 }
 
 /// What writing and restoring parameters takes, on `resources` (parameter ARNs). SecureStrings
-/// need their KMS key too; keys are not known before the plan reads them, hence `*`.
-pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
+/// need their KMS key too; any key ([`kms_keys`]).
+pub fn write_grants(resources: Vec<Arn>) -> Vec<Grant> {
     vec![
         Grant::new(
             &[
@@ -34,15 +34,33 @@ pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
             ],
             resources,
         ),
-        Grant::any(&["kms:Encrypt", "kms:GenerateDataKey"]),
+        Grant::new(&["kms:Encrypt", "kms:GenerateDataKey"], [kms_keys()]),
     ]
 }
 
+/// What planning writes of parameters takes: `actions` on `read`, and the history of those
+/// `written`, which the plan reads where one holds Parameter Store's last 100 versions.
+pub fn plan_grants(
+    actions: &'static [&'static str],
+    read: Vec<Arn>,
+    written: Vec<Arn>,
+) -> Vec<Grant> {
+    let mut grants = read_grants(actions, read);
+    grants.push(Grant::new(&["ssm:GetParameterHistory"], written));
+    grants
+}
+
+/// Any KMS key: a SecureString's is known only once a plan reads it.
+fn kms_keys() -> Arn {
+    Arn::regional("kms", "key/*")
+}
+
 /// What reading parameters takes, on `resources`.
-pub fn read_grants(actions: &'static [&'static str], resources: Vec<String>) -> Vec<Grant> {
+pub fn read_grants(actions: &'static [&'static str], resources: Vec<Arn>) -> Vec<Grant> {
     vec![
         Grant::new(actions, resources),
-        Grant::any(&["ssm:DescribeParameters", "kms:Decrypt"]),
+        Grant::any(&["ssm:DescribeParameters"]),
+        Grant::new(&["kms:Decrypt"], [kms_keys()]),
     ]
 }
 

@@ -15,7 +15,7 @@ use super::{
 use crate::aws::cli::Line;
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
 use crate::config::AwsSettings;
-use crate::iam::{arn, Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 
 /// TTL of a record the step creates when the playbook gives none.
 const DEFAULT_TTL: i64 = 300;
@@ -228,7 +228,7 @@ pub(super) fn repoint_needs(zone: &str) -> Needs {
             ),
             Grant::new(
                 &["route53:GetChange"],
-                ["arn:aws:route53:::change/*".to_owned()],
+                [Arn::unowned("route53", "change/*")],
             ),
         ],
     }

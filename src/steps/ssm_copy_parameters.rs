@@ -95,7 +95,7 @@ impl Step for CopyParameters {
             to.to_vec()
         };
         Needs {
-            plan: params::read_grants(&["ssm:GetParameters"], [from, to].concat()),
+            plan: params::plan_grants(&["ssm:GetParameters"], [from, to].concat(), written.clone()),
             run: params::write_grants(written),
         }
     }

@@ -71,7 +71,7 @@ impl Step for EditEnvFile {
     fn needs(&self) -> Needs {
         let name = vec![arn::parameter(&self.parameter)];
         Needs {
-            plan: params::read_grants(&["ssm:GetParameter"], name.clone()),
+            plan: params::plan_grants(&["ssm:GetParameter"], name.clone(), name.clone()),
             run: params::write_grants(name),
         }
     }

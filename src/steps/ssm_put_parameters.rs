@@ -55,9 +55,9 @@ impl Kind for PutParameters {
 #[async_trait]
 impl Step for PutParameters {
     fn needs(&self) -> Needs {
-        let names: Vec<String> = self.values.keys().map(|n| arn::parameter(n)).collect();
+        let names: Vec<_> = self.values.keys().map(|n| arn::parameter(n)).collect();
         Needs {
-            plan: params::read_grants(&["ssm:GetParameter"], names.clone()),
+            plan: params::plan_grants(&["ssm:GetParameter"], names.clone(), names.clone()),
             run: params::write_grants(names),
         }
     }

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::aws::run_command::{self, Invocation, Rate, Targets};
 use crate::aws::ssm;
-use crate::iam::{arn, Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 
 /// Fields of a `workers.restart` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -296,15 +296,22 @@ impl WorkersRestart {
 #[async_trait]
 impl Step for WorkersRestart {
     fn needs(&self) -> Needs {
+        let document = format!("document/{}", self.document);
+        // AWS's own documents are owned by no account.
         let document = if self.document.starts_with("AWS-") {
-            format!("arn:aws:ssm:*::document/{}", self.document)
+            Arn::Template {
+                service: "ssm",
+                region: "*",
+                account: "",
+                resource: document,
+            }
         } else {
-            format!("arn:aws:ssm:*:*:document/{}", self.document)
+            Arn::regional("ssm", document)
         };
         let mut run = vec![
             Grant::new(
                 &["ssm:SendCommand"],
-                [document, "arn:aws:ec2:*:*:instance/*".to_owned()],
+                [document, Arn::regional("ec2", "instance/*")],
             ),
             Grant::any(&["ssm:ListCommandInvocations", "ssm:GetCommandInvocation"]),
         ];
