@@ -685,3 +685,63 @@ fn history_and_reports_read_a_state_in_s3() {
         .standin(&["--state", state, "rollback", "--last", "--yes"])
         .expect(0);
 }
+
+/// A URL with credentials (and a token in its query) never leaves standin whole: not in its
+/// output, its journal, its reports or the webhook's body, even when the check fails and
+/// every one of them names the check; written into a playbook, `validate` warns where.
+#[test]
+fn credentials_in_a_check_url_are_never_shown_or_kept() {
+    let world = World::start();
+    let playbook = small_playbook(&world, "5m", "");
+    let (hook, server) = webhook(200);
+    let reports = report_dir(&world, "leaks");
+    let url = "http://admin:hunter2@nowhere.example.com/health?token=t0ps3cret";
+    let mut args = world.playbook_args(
+        &[
+            "drill",
+            "--yes",
+            "--notify",
+            &hook,
+            "--report",
+            reports.to_str().unwrap(),
+        ],
+        &playbook,
+    );
+    let at = args
+        .iter()
+        .position(|a| a.starts_with("app_check_url="))
+        .unwrap();
+    args[at] = format!("app_check_url={url}");
+    let out = world.standin_env(&[], &args).expect(1);
+    let body = server.join().unwrap();
+    let mut everything = format!("{}\n{body}\n{}", out.all(), world.written_files());
+    for entry in std::fs::read_dir(&reports).unwrap() {
+        everything.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    // The failed check is named everywhere, by scheme, host and path.
+    assert!(
+        everything.contains("GET http://nowhere.example.com/health?…"),
+        "{everything}"
+    );
+    for secret in ["hunter2", "admin:", "t0ps3cret"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
+    }
+
+    let written = world.playbook(
+        "written.yaml",
+        &std::fs::read_to_string(&playbook)
+            .unwrap()
+            .replace("http://app.example.com/health", url),
+    );
+    let out = world.standin(&["validate", &written]).expect(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "{written}:4:3: warning: `vars.app_check_url` holds a URL with credentials"
+        )),
+        "{}",
+        out.stderr
+    );
+}

@@ -310,18 +310,23 @@ fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
 
 fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Exit, Error> {
     let pb = load(args)?;
+    let warnings = pb.warnings_text();
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
             "valid": true,
             "playbook": pb.name,
             "steps": pb.steps.iter().map(|s| serde_json::json!({"id": s.id, "kind": s.kind.name})).collect::<Vec<_>>(),
+            "warnings": warnings,
         })),
-        Format::Human => report::line(&format!(
+        Format::Human => warnings.iter().for_each(|w| report::warn(w)),
+    }
+    if cli.output == Format::Human {
+        report::line(&format!(
             "{}: valid playbook `{}` with {} steps",
             args.playbook.display(),
             pb.name,
             pb.steps.len()
-        )),
+        ));
     }
     Ok(Exit::Success)
 }
