@@ -560,3 +560,18 @@ fn strays_under_runs_are_not_runs_and_a_scheme_s_case_does_not_matter() {
     let history = world.standin(&["history"]).expect(0);
     assert!(!history.stdout.contains("zzz"), "{}", history.stdout);
 }
+
+/// `history FILE` finds the runs of a playbook however its path is written.
+#[test]
+fn history_finds_a_playbook_by_any_spelling_of_its_path() {
+    let world = World::start();
+    let pb = holds(&world, 0);
+    world.standin(&["run", "--yes", &pb]).expect(0);
+    for spelling in [pb.as_str(), "holds.yaml", "./holds.yaml", "holds"] {
+        let out = world
+            .standin(&["history", spelling, "--output", "json"])
+            .expect(0);
+        let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(rows.as_array().map(Vec::len), Some(1), "{spelling}: {rows}");
+    }
+}

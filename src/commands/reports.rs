@@ -118,6 +118,20 @@ struct Entry {
     by: Option<String>,
 }
 
+/// Whether two paths name one playbook file: the same file on disk (`./a.yaml`, `a.yaml`, an
+/// absolute path, a link), else the same path once `.` segments are dropped (a journal may
+/// name a file that has moved since).
+fn same_file(a: &str, b: &str) -> bool {
+    use std::path::{Component, Path};
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => {
+            let plain = |p| Path::new(p).components().filter(|c| *c != Component::CurDir);
+            plain(a).eq(plain(b))
+        }
+    }
+}
+
 pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, Error> {
     let state = super::state(cli).await?;
     let mut entries = Vec::new();
@@ -132,7 +146,7 @@ pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, E
             }
         };
         let Some(doc) = doc else { continue };
-        if playbook.is_some_and(|p| p != doc.playbook && p != doc.file) {
+        if playbook.is_some_and(|p| p != doc.playbook && !same_file(p, &doc.file)) {
             continue;
         }
         if doc.is_drill() {
