@@ -71,6 +71,30 @@ impl AwsSettings {
         }
     }
 
+    /// These settings as a place, spelled one way where AWS (or a network) takes several
+    /// spellings alike: an endpoint's host in any case, `localhost`, `127.0.0.1` and `[::1]`,
+    /// its default port and a final `/`; a role's ARN in any case (IAM does not tell names
+    /// apart by case). Two accounts that are one place compare equal so.
+    #[must_use]
+    pub fn place(&self) -> Self {
+        let endpoint = self.endpoint_url.as_deref().map(|text| {
+            let Ok(mut url) = reqwest::Url::parse(text.trim()) else {
+                return text.trim().to_ascii_lowercase();
+            };
+            if matches!(url.host_str(), Some("localhost" | "[::1]" | "::1")) {
+                let _ = url.set_host(Some("127.0.0.1"));
+            }
+            let path = url.path().trim_end_matches('/').to_owned();
+            url.set_path(&path);
+            url.to_string().trim_end_matches('/').to_owned()
+        });
+        Self {
+            endpoint_url: endpoint,
+            role_arn: self.role_arn.as_deref().map(str::to_ascii_lowercase),
+            ..self.clone()
+        }
+    }
+
     /// These settings over `base`: what they leave out of region, profile and endpoint is
     /// `base`'s; the role is their own (an account's `role_arn` is not the playbook's).
     #[must_use]

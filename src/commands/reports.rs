@@ -126,7 +126,11 @@ fn same_file(a: &str, b: &str) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => {
-            let plain = |p| Path::new(p).components().filter(|c| *c != Component::CurDir);
+            let plain = |p| {
+                Path::new(p)
+                    .components()
+                    .filter(|c| *c != Component::CurDir)
+            };
             plain(a).eq(plain(b))
         }
     }

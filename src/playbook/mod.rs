@@ -509,19 +509,20 @@ fn accounts(c: &mut Checker, value: Option<Value>, own: &AwsSettings) -> Option<
         .into_iter()
         .map(|(name, settings)| (name, settings.over(own)))
         .collect();
-    let mut seen: Vec<(&str, &AwsSettings)> = vec![(DEFAULT_ACCOUNT, own)];
+    let mut seen: Vec<(&str, AwsSettings)> = vec![(DEFAULT_ACCOUNT, own.place())];
     for (name, settings) in &accounts {
         if *settings == AwsSettings::default() {
             continue; // reported above
         }
-        if let Some((other, _)) = seen.iter().find(|(_, s)| *s == settings) {
+        let place = settings.place();
+        if let Some((other, _)) = seen.iter().find(|(_, s)| *s == place) {
             c.report(
                 &at.key(name),
                 format!("account `{name}` is the same as `{other}`: with what it leaves to `aws:`, it has the same settings"),
                 Some("give it the profile, role or region that sets it apart, or use the other name".into()),
             );
         }
-        seen.push((name, settings));
+        seen.push((name, place));
     }
     Some(accounts)
 }
