@@ -109,6 +109,8 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             run_id,
             vars,
             yes,
+            report,
+            notify,
             guards,
             unlock,
         } => {
@@ -116,6 +118,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
                 run_id: run_id.as_deref(),
                 vars,
                 yes: *yes,
+                outputs: (report.as_deref(), notify.as_deref()),
                 guards,
                 force_unlock: unlock.force_unlock.as_deref(),
             };

@@ -1,7 +1,7 @@
 //! `standin report` and `standin history`: a past run's or drill's reports, and the list of
 //! runs, from journals alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -55,19 +55,29 @@ fn listing(state: &State, e: &std::io::Error) -> Error {
 
 /// Writes `doc` in each of `formats` into `dir` (created if missing), each file replaced
 /// whole: a link planted where a report goes is replaced, never written through.
-pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), Error> {
-    let failed =
-        |e: std::io::Error| Error::Usage(format!("cannot write reports to {}: {e}", dir.display()));
+/// Makes `dir` ready for reports before anything is done that they would report: created if
+/// missing, a directory, and one this process can write a file in (a read-only or full disk
+/// found at the end would lose the outcome). Returns it absolute, for a resumed drill.
+pub(super) fn ready(dir: &Path) -> Result<PathBuf, String> {
+    use std::io::Write;
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "{} is a file, not a directory: give --dir a directory (it is created if missing)",
-            dir.display()
-        )));
+        return Err(format!("{} is a file, not a directory", dir.display()));
     }
-    std::fs::create_dir_all(dir).map_err(failed)?;
+    let cannot = |e: std::io::Error| format!("cannot write in {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(cannot)?;
+    let mut probe = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
+    probe.write_all(&[b'\n'; 4096]).map_err(cannot)?;
+    probe.as_file().sync_data().map_err(cannot)?;
+    std::path::absolute(dir).map_err(cannot)
+}
+
+/// Writes `doc` in each format into `dir`; the error names the file that could not be.
+pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), String> {
+    ready(dir)?;
     for format in formats {
-        super::write_file(&dir.join(format.file_name()), format.render(doc).as_bytes())
-            .map_err(failed)?;
+        let path = dir.join(format.file_name());
+        super::write_file(&path, format.render(doc).as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -86,7 +96,7 @@ pub(super) async fn report(
     } else {
         formats
     };
-    write(&doc, dir, formats)?;
+    write(&doc, dir, formats).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
             "run_id": run_id,

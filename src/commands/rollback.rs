@@ -119,14 +119,18 @@ async fn verify_drill(
             view.run_id
         )),
     }
-    let exit = super::drill::conclude(
-        cli,
-        state,
-        &view.run_id,
-        &super::drill::Outputs::default(),
-        Exit::Success,
-    )
-    .await?;
+    // The rollback is done: reports that cannot be written are said, never fatal.
+    let report = super::drill::Outputs::report_dir(view, None).unwrap_or_else(|e| {
+        report::warn(&format!(
+            "warning: the drill's reports cannot be written: {e}"
+        ));
+        None
+    });
+    let outputs = super::drill::Outputs {
+        report,
+        notify: None,
+    };
+    let exit = super::drill::conclude(cli, state, &view.run_id, &outputs, Exit::Success).await?;
     // For this command, everything put back (and verified) is success.
     Ok(match exit {
         Exit::HumanNeeded => Exit::HumanNeeded,

@@ -122,6 +122,9 @@ pub enum Record {
         checks: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         broken: Option<String>,
+        /// A signal ended the soak early (every check so far passed).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stopped: bool,
         at: String,
     },
     /// A drill compared every resource of its snapshot with what it holds after the
@@ -172,6 +175,14 @@ pub struct DrillSpec {
     /// How long the promoted state is held, and how often its gates are checked meanwhile.
     pub soak_secs: f64,
     pub every_secs: f64,
+    /// Where the drill writes its reports (`--report`, absolute): a resumed drill writes
+    /// them there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_dir: Option<String>,
+    /// The scheme, host and port of `--notify` (its path is its secret, so the URL itself is
+    /// never kept): a resumed drill asks for the URL again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_origin: Option<String>,
 }
 
 /// A resource and what it held (`None`: it did not exist).

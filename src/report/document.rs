@@ -33,7 +33,7 @@ pub enum Verdict {
     SoakFailed,
     /// A drill: the rollback finished but a resource does not hold what it held before.
     RestoreDiffers,
-    /// A drill: stopped (a signal, or killed) before its soak, then rolled back.
+    /// A drill: stopped (a signal, or killed) before its soak ended, then rolled back.
     Interrupted,
     /// Some change could not be undone: a human must act.
     RollbackIncomplete,
@@ -67,7 +67,7 @@ impl Verdict {
             Self::StepFailed => "failed: a step failed, everything was rolled back",
             Self::SoakFailed => "failed: a gate broke during the soak, everything was rolled back",
             Self::RestoreDiffers => "failed: the restore differs from the snapshot",
-            Self::Interrupted => "interrupted before its soak, then rolled back",
+            Self::Interrupted => "interrupted before its soak ended, then rolled back",
             Self::RollbackIncomplete => "failed: the rollback is incomplete, a human must act",
             Self::Stopped => "stopped with changes in place",
             Self::Unfinished => "unfinished (running, or its process died)",
@@ -211,6 +211,9 @@ pub struct Soak {
     pub checks: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<String>,
+    /// A signal ended the soak early (every check so far passed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// The restore's verification against the snapshot.
@@ -327,13 +330,17 @@ impl RunReport {
                     secs,
                     checks,
                     broken,
+                    stopped,
                     at,
                 } => {
+                    // Journals before `stopped` said so as a broken soak.
+                    let legacy = broken.as_deref() == Some("ended early by a signal");
                     soak = Some(Soak {
                         start_secs: (at_of(at) - secs).max(0.0),
                         secs: *secs,
                         checks: *checks,
-                        broken: broken.clone(),
+                        broken: broken.clone().filter(|_| !legacy),
+                        stopped: *stopped || legacy,
                     });
                     (None, None, at)
                 }
@@ -512,21 +519,24 @@ fn verdict(
             if let Some(why) = failed {
                 return (Verdict::StepFailed, Some(why));
             }
-            match soak {
+            let stopped = match soak {
                 Some(Soak {
                     broken: Some(broken),
                     ..
                 }) => return (Verdict::SoakFailed, Some(broken.clone())),
-                None => {
-                    let why = "the drill was stopped before its soak and rolled back";
-                    return match verify {
-                        Some(v) if !v.differences.is_empty() => {
-                            (Verdict::RestoreDiffers, Some(differ(v)))
-                        }
-                        _ => (Verdict::Interrupted, Some(why.to_owned())),
-                    };
+                None => Some("the drill stopped (a signal, or its process died) before its soak ended, and was rolled back"),
+                Some(Soak { stopped: true, .. }) => {
+                    Some("a signal ended the drill's soak (every check of the gates so far passed), and it was rolled back")
                 }
-                Some(_) => {}
+                Some(_) => None,
+            };
+            if let Some(why) = stopped {
+                return match verify {
+                    Some(v) if !v.differences.is_empty() => {
+                        (Verdict::RestoreDiffers, Some(differ(v)))
+                    }
+                    _ => (Verdict::Interrupted, Some(why.to_owned())),
+                };
             }
             match verify {
                 Some(v) if !v.differences.is_empty() => (Verdict::RestoreDiffers, Some(differ(v))),

@@ -122,9 +122,11 @@ pub fn render(doc: &RunReport) -> String {
             "\n## Soak\n\nHeld {} with {} check(s) of the gates: {}.\n",
             span(soak.secs),
             soak.checks,
-            soak.broken
-                .as_deref()
-                .map_or("every check passed".to_owned(), cell)
+            match (&soak.broken, soak.stopped) {
+                (Some(broken), _) => cell(broken),
+                (None, true) => "every check passed until a signal ended it early".to_owned(),
+                (None, false) => "every check passed".to_owned(),
+            }
         ));
     }
     if let Some(v) = &doc.verify {

@@ -228,9 +228,11 @@ pub fn human_drill(doc: &RunReport, state_flag: &str) -> String {
             "  soak: held {} with {} check(s) of the gates{}\n",
             span(soak.secs),
             soak.checks,
-            soak.broken
-                .as_ref()
-                .map_or_else(String::new, |b| format!("; {b}"))
+            match (&soak.broken, soak.stopped) {
+                (Some(broken), _) => format!("; {broken}"),
+                (None, true) => "; ended early by a signal".to_owned(),
+                (None, false) => String::new(),
+            }
         ));
     }
     if let Some(verify) = &doc.verify {
