@@ -23,6 +23,8 @@ pub struct Expect {
     pub undo: bool,
     /// Whether the recovery marker (RECOVERY_STROKE) is drawn: a vertical line.
     pub recovery_marker: bool,
+    /// Whether the marker of clients' recovery (CLIENTS_STROKE) is drawn: a vertical line.
+    pub clients_marker: bool,
     /// Bars of the trend chart (TREND_FILL or TREND_CURRENT_FILL, drills with a recovery
     /// time): one vertical band of columns each.
     pub trend_points: usize,
@@ -278,35 +280,41 @@ pub fn assert_drawn(html: &Path, expect: &Expect) {
         "{undo} pixels of undo bars {}",
         keep()
     );
-    // The recovery marker: a vertical line across the rows, below its label.
-    let (column, length) = image.longest_vertical(colour("RECOVERY_STROKE"));
-    let across = expect.step_bars * 28;
-    if expect.recovery_marker {
-        assert!(
-            length >= across.max(40),
-            "the recovery marker's longest vertical run is {length}px (column {column}), \
-             shorter than the {} step rows {}",
-            expect.step_bars,
-            keep()
-        );
-        // It crosses the step rows.
-        if let (Some(first), Some(last)) = (bands.first(), bands.last()) {
-            let top = (0..image.height)
-                .find(|&y| image.is(column, y, &[colour("RECOVERY_STROKE")]))
-                .unwrap();
+    // The markers of recovery (the gate's pass) and of clients' recovery (DNS caches
+    // included): each a vertical line across the rows, below its label.
+    for (name, stroke, drawn) in [
+        ("recovery", "RECOVERY_STROKE", expect.recovery_marker),
+        ("clients'", "CLIENTS_STROKE", expect.clients_marker),
+    ] {
+        let (column, length) = image.longest_vertical(colour(stroke));
+        let across = expect.step_bars * 28;
+        if drawn {
             assert!(
-                top <= first.0 && top + length >= last.0 + last.1,
-                "the recovery marker (rows {top}..{}) does not cross the step bars {bands:?} {}",
-                top + length,
+                length >= across.max(40),
+                "the {name} marker's longest vertical run is {length}px (column {column}), \
+                 shorter than the {} step rows {}",
+                expect.step_bars,
+                keep()
+            );
+            // It crosses the step rows.
+            if let (Some(first), Some(last)) = (bands.first(), bands.last()) {
+                let top = (0..image.height)
+                    .find(|&y| image.is(column, y, &[colour(stroke)]))
+                    .unwrap();
+                assert!(
+                    top <= first.0 && top + length >= last.0 + last.1,
+                    "the {name} marker (rows {top}..{}) does not cross the step bars {bands:?} {}",
+                    top + length,
+                    keep()
+                );
+            }
+        } else {
+            assert!(
+                length < 10,
+                "a {name} marker is drawn ({length}px at column {column}) {}",
                 keep()
             );
         }
-    } else {
-        assert!(
-            length < 10,
-            "a recovery marker is drawn ({length}px at column {column}) {}",
-            keep()
-        );
     }
     // The trend: one band of columns per drill with a recovery time.
     let trend = [colour("TREND_FILL"), colour("TREND_CURRENT_FILL")];
@@ -338,10 +346,11 @@ fn png_of(image: &Image) -> Vec<u8> {
 }
 
 /// A drill: four steps ran (the third failed), one was not reached, a soak, three undos, a
-/// recovery marker, an RTO target, and two earlier drills (one without a recovery time).
+/// recovery marker and clients' (a TTL of 60 s later), an RTO target, and two earlier drills
+/// (one without a recovery time).
 fn drill() -> RunReport {
     serde_json::from_value(serde_json::json!({
-        "report_format": 1,
+        "report_format": 2,
         "run_id": "r-20240601-0900",
         "kind": "drill",
         "playbook": "promote-staging",
@@ -352,7 +361,9 @@ fn drill() -> RunReport {
         "outcome": "step-failed",
         "exit_code": 3,
         "reason": "step `warm-cache` failed: 503 from https://staging.example.com/health",
-        "recovery": {"gate": "prod-healthy", "secs": 48.0, "target_secs": 90.0, "met": true},
+        "recovery": {"gate": "prod-healthy", "secs": 48.0, "clients_secs": 108.0,
+                     "cached": {"record": "app.example.com. CNAME", "within_secs": 60, "why": "ttl"},
+                     "target_secs": 90.0, "met": false},
         "timings": {"total_secs": 250.0, "steps_secs": 75.0, "dns_wait_secs": 40.0, "restore_secs": 30.0},
         "steps": [
             {"id": "freeze-writes", "kind": "ssm.put", "state": "undone", "start_secs": 0.0, "secs": 4.0,
@@ -375,7 +386,7 @@ fn drill() -> RunReport {
             {"run_id": "r-20240401-0900", "started": "2024-04-01T09:00:00Z", "outcome": "missed-rto", "recovery_secs": 120.0},
             {"run_id": "r-20240415-0900", "started": "2024-04-15T09:00:00Z", "outcome": "step-failed"},
             {"run_id": "r-20240501-0900", "started": "2024-05-01T09:00:00Z", "outcome": "passed", "recovery_secs": 70.0},
-            {"run_id": "r-20240601-0900", "started": "2024-06-01T09:00:00Z", "outcome": "step-failed", "recovery_secs": 48.0}
+            {"run_id": "r-20240601-0900", "started": "2024-06-01T09:00:00Z", "outcome": "step-failed", "recovery_secs": 48.0, "clients_secs": 108.0}
         ]
     }))
     .expect("a report document")
@@ -392,6 +403,7 @@ fn the_html_report_draws_its_timeline_and_trend() {
             step_bars: 4,
             undo: true,
             recovery_marker: true,
+            clients_marker: true,
             trend_points: 3,
         },
     );

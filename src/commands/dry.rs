@@ -25,6 +25,9 @@ struct Evaluation<'a> {
     plan: &'a PlanDoc,
     /// What would stop a real drill; empty when nothing would.
     blockers: Vec<String>,
+    /// What would not stop a drill but would make it miss its target: a DNS record whose TTL
+    /// alone takes up the whole `rto_target`.
+    warnings: Vec<String>,
     /// In the playbook's own account (`aws:`).
     permissions: Permissions,
     /// In each account of `accounts:`, by name.
@@ -98,6 +101,7 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
     let evaluation = Evaluation {
         plan: &plan,
         blockers,
+        warnings: ttl_over_target(&plan, pb.rto_target),
         permissions,
         accounts,
     };
@@ -138,6 +142,9 @@ fn human(e: &Evaluation<'_>) -> String {
             (None, None) => String::new(),
         });
     }
+    for w in &e.warnings {
+        out.push_str(&format!("\n! {w}\n"));
+    }
     if e.blockers.is_empty() {
         out.push_str("Dry drill: nothing would block a real drill.\n");
     } else {
@@ -147,6 +154,30 @@ fn human(e: &Evaluation<'_>) -> String {
         }
     }
     out
+}
+
+/// Records whose TTL before the change is, alone, at least the recovery time objective:
+/// clients keep the old answer that long after the change (docs/aws-behaviour.md, "DNS
+/// clients and TTLs"), so no drill can meet the target until the TTL is lowered, and the
+/// lower TTL itself only counts once the old one has run out since.
+fn ttl_over_target(plan: &PlanDoc, target: Option<std::time::Duration>) -> Vec<String> {
+    let Some(target) = target else {
+        return Vec::new();
+    };
+    plan.steps
+        .iter()
+        .flat_map(|s| s.clients.iter().map(move |f| (s, f)))
+        .filter(|(_, f)| f.within_secs as f64 >= target.as_secs_f64())
+        .map(|(step, f)| {
+            format!(
+                "{} (step `{}`): resolvers keep the old answer {}s after the change, no less than the `rto_target` of {}, so clients cannot be back within it: lower the TTL days ahead of a drill or a failover (at least the old TTL ahead, so that no resolver still holds it)",
+                f.reason(),
+                step.id,
+                f.within_secs,
+                humantime::format_duration(target)
+            )
+        })
+        .collect()
 }
 
 /// Environments a step would change (or restart) that are not Ready: Elastic Beanstalk

@@ -16,15 +16,15 @@ pub fn render(doc: &RunReport) -> String {
     }
     out.push_str("| | |\n|---|---|\n");
     let r = &doc.recovery;
-    let recovery = match (r.secs, r.target_secs) {
-        (Some(s), Some(t)) => format!(
+    let recovery = match (r.took(), r.judged(), r.target_secs) {
+        (Some(took), Some(s), Some(t)) => format!(
             "{} (target {}: {})",
-            span(s),
+            cell(&took),
             span(t),
             if s <= t { "met" } else { "**missed**" }
         ),
-        (Some(s), None) => span(s),
-        (None, _) => "not reached".to_owned(),
+        (Some(took), _, None) => cell(&took),
+        _ => "not reached".to_owned(),
     };
     let t = &doc.timings;
     for (k, v) in [
@@ -37,7 +37,7 @@ pub fn render(doc: &RunReport) -> String {
         (
             "Time to recovery",
             match &r.gate {
-                Some(g) => format!("{recovery}, when gate `{}` passed", cell(g)),
+                Some(g) => format!("gate `{}`: {recovery}", cell(g)),
                 None => recovery,
             },
         ),
@@ -58,7 +58,7 @@ pub fn render(doc: &RunReport) -> String {
             format!(
                 "{}: {}",
                 cell(&p.started),
-                p.recovery_secs.map_or("not reached".to_owned(), span)
+                p.judged().map_or("not reached".to_owned(), span)
             )
         })
         .collect();

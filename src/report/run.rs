@@ -188,26 +188,26 @@ pub fn human_drill(doc: &RunReport, state_flag: &str) -> String {
         out.push_str(&format!("  why: {reason}\n"));
     }
     let recovery = &doc.recovery;
-    out.push_str(&match (recovery.secs, recovery.target_secs) {
-        (Some(s), Some(t)) => format!(
-            "  recovery: {} (target {}, {})\n",
-            span(s),
-            span(t),
-            if s <= t { "met" } else { "MISSED" }
-        ),
-        (Some(s), None) => format!(
-            "  recovery: {} (no `rto_target` in the playbook)\n",
-            span(s)
-        ),
-        (None, _) => "  recovery: not reached\n".to_owned(),
-    });
+    out.push_str(
+        &match (recovery.took(), recovery.judged(), recovery.target_secs) {
+            (Some(took), Some(s), Some(t)) => format!(
+                "  recovery: {took} (target {}, {})\n",
+                span(t),
+                if s <= t { "met" } else { "MISSED" }
+            ),
+            (Some(took), _, None) => {
+                format!("  recovery: {took} (no `rto_target` in the playbook)\n")
+            }
+            _ => "  recovery: not reached\n".to_owned(),
+        },
+    );
     let earlier: Vec<String> = doc
         .trend
         .iter()
         .rev()
         .skip(1)
         .take(5)
-        .filter_map(|p| p.recovery_secs.map(span))
+        .filter_map(|p| p.judged().map(span))
         .collect();
     if !earlier.is_empty() {
         out.push_str(&format!(

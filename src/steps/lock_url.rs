@@ -414,6 +414,13 @@ impl Undo for LockUndo {
             Self::OneListener(old) => AlbUndo::from(old).by_hand(aws),
         }
     }
+
+    fn follow(&self) -> Option<super::clients::Follow> {
+        match self {
+            Self::Dns(dns) => dns.follow(),
+            Self::Alb(_) | Self::OneListener(_) => None,
+        }
+    }
 }
 
 impl AlbUndo {

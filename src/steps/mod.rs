@@ -7,6 +7,7 @@
 //! the previous state back and refuses when someone changed it since (drift).
 
 pub mod alb_add_certificate;
+pub mod clients;
 pub mod confirm;
 pub mod duration;
 pub mod eb_restart;
@@ -226,6 +227,13 @@ pub trait Undo: Send + Sync {
     /// The aws CLI commands that do this undo by hand, for the recovery report when standin
     /// could not (see [`crate::aws::cli`]).
     fn by_hand(&self, aws: &AwsSettings) -> Vec<String>;
+
+    /// When clients followed the step's change to a DNS record, from the record as it was
+    /// before the step: a drill's report adds the time to its recovery. Kinds that change no
+    /// record keep the default.
+    fn follow(&self) -> Option<clients::Follow> {
+        None
+    }
 }
 
 /// A step kind: its playbook fields (serde, unknown fields denied) and its undo record type.

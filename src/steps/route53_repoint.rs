@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::clients::Follow;
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
     Undo, Value,
@@ -19,8 +20,6 @@ use crate::iam::{arn, Arn, Grant, Needs};
 
 /// TTL of a record the step creates when the playbook gives none.
 const DEFAULT_TTL: i64 = 300;
-/// Above this TTL, plans warn that clients keep the old answer for a while.
-const WARN_TTL: i64 = 60;
 
 /// Fields of a `route53.repoint` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -306,19 +305,8 @@ impl Repoint {
             Some(c) if c.same_as(&desired) => Action::Keep,
             Some(_) => Action::Modify,
         };
-        let mut warnings = Vec::new();
-        if let Some(ttl) = current
-            .as_ref()
-            .and_then(|c| c.ttl)
-            .filter(|t| *t > WARN_TTL)
-        {
-            if action != Action::Keep {
-                warnings.push(format!(
-                    "{}: TTL is {ttl}s; resolvers and clients may keep the old answer for up to {ttl}s after the change",
-                    self.resource()
-                ));
-            }
-        }
+        // When clients follow the change, TTL included, the plan says for every record
+        // (`clients`), from the changes as earlier steps leave them.
         Ok(Prepared {
             changes: vec![Change {
                 action,
@@ -328,7 +316,7 @@ impl Repoint {
                     record: desired.clone(),
                 }),
             }],
-            warnings,
+            warnings: Vec::new(),
             mutation: Box::new(RepointMutation {
                 undo: RepointUndo {
                     zone,
@@ -448,6 +436,10 @@ impl Undo for RepointUndo {
                 "{resource}: already absent, as before the run"
             )]),
         }
+    }
+
+    fn follow(&self) -> Option<Follow> {
+        Some(Follow::of(self.resource(), self.before.as_ref()))
     }
 
     fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {
