@@ -574,4 +574,21 @@ fn history_finds_a_playbook_by_any_spelling_of_its_path() {
         let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(rows.as_array().map(Vec::len), Some(1), "{spelling}: {rows}");
     }
+    // A long name keeps the columns in line: each value starts under its heading.
+    let long = world.playbook(
+        "long.yaml",
+        &std::fs::read_to_string(&pb)
+            .unwrap()
+            .replace("name: holds", "name: a-playbook-name-longer-than-twenty"),
+    );
+    world.standin(&["run", "--yes", &long]).expect(0);
+    let table = world.standin(&["history"]).expect(0).stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    let column = |line: &str, text: &str| line.find(text).unwrap_or_else(|| panic!("{table}"));
+    let kind = column(lines[0], "KIND");
+    let outcome = column(lines[0], "OUTCOME");
+    for row in &lines[1..] {
+        assert_eq!(column(row, "run "), kind, "{table}");
+        assert_eq!(column(row, "succeeded"), outcome, "{table}");
+    }
 }

@@ -191,30 +191,47 @@ pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, E
             report::line(&format!("no runs in {}", state.location()));
         }
         Format::Human => {
-            report::line(&format!(
-                "{:<26} {:<5} {:<20} {:<10} {:<15} {:<12} {}",
-                "RUN", "KIND", "PLAYBOOK", "RECOVERY", "CLIENTS/TARGET", "OUTCOME", "BY"
-            ));
             let shown = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), span);
+            let mut rows = vec![[
+                "RUN",
+                "KIND",
+                "PLAYBOOK",
+                "RECOVERY",
+                "CLIENTS/TARGET",
+                "OUTCOME",
+                "BY",
+            ]
+            .map(str::to_owned)];
             for e in &entries {
                 // The target is held to clients' time.
                 let clients = match (e.clients_secs, e.rto_target_secs) {
                     (Some(c), Some(t)) => format!("{}/{}", span(c), span(t)),
                     (c, _) => shown(c),
                 };
-                report::line(&format!(
-                    "{:<26} {:<5} {:<20} {:<10} {:<15} {:<12} {}",
-                    e.run_id,
-                    e.kind,
-                    e.playbook,
+                rows.push([
+                    e.run_id.clone(),
+                    e.kind.clone(),
+                    e.playbook.clone(),
                     shown(e.recovery_secs),
                     clients,
                     serde_json::to_value(e.outcome)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
-                    e.by.as_deref().unwrap_or("-")
-                ));
+                    e.by.clone().unwrap_or_else(|| "-".to_owned()),
+                ]);
+            }
+            // Each column as wide as its widest cell: no value runs into the next.
+            let widths: Vec<usize> = (0..7)
+                .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+                .collect();
+            for row in &rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .zip(&widths)
+                    .map(|(cell, width)| format!("{cell:<width$}"))
+                    .collect();
+                report::line(cells.join(" ").trim_end());
             }
         }
     }

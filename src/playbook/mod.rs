@@ -547,6 +547,9 @@ fn recovery_gate(c: &mut Checker, value: Value, steps: Option<&[StepDef]>) -> Op
         .collect();
     match steps.iter().find(|s| s.id == id) {
         Some(s) if s.kind.gate => Some(id),
+        // A step with a problem of its own is left out of `steps`: it may be this one, and
+        // its own problem is the one to fix.
+        None if !c.problems.is_empty() => None,
         found => {
             let problem = match found {
                 Some(s) => format!("step `{id}` is a `{}`, not a gate", s.kind.name),

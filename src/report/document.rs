@@ -647,10 +647,35 @@ fn seconds(at: &str) -> Option<f64> {
 
 /// A duration as people read it: `4.2s`, `3m 05s`.
 pub fn span(secs: f64) -> String {
-    if secs < 60.0 {
+    // A duration from a journal may be negative (clocks moved) or not a number (tampered):
+    // never `-0.0s`. Under a tenth of a second, two decimals, so that a short target is not
+    // shown as the 0.0s a longer recovery missed.
+    if secs.is_nan() || secs <= 0.0 {
+        "0.0s".to_owned()
+    } else if secs < 0.01 {
+        "<0.01s".to_owned()
+    } else if secs < 0.1 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
         format!("{secs:.1}s")
     } else {
         let whole = secs.round() as u64;
         format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_are_never_negative_and_short_ones_keep_their_size() {
+        assert_eq!(span(-0.0), "0.0s");
+        assert_eq!(span(-0.04), "0.0s");
+        assert_eq!(span(f64::NAN), "0.0s");
+        assert_eq!(span(0.004), "<0.01s");
+        assert_eq!(span(0.03), "0.03s");
+        assert_eq!(span(4.25), "4.2s");
+        assert_eq!(span(185.0), "3m 05s");
     }
 }
