@@ -11,6 +11,7 @@ mod capacity;
 mod carry;
 mod crash;
 mod drill;
+mod durability;
 mod faults;
 mod guards;
 mod hostile;
