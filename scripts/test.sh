@@ -13,6 +13,15 @@ if ! command -v chromium >/dev/null; then
         exit 1
     fi
 fi
+# The journal's durability is checked by watching its system calls (Debian's `strace`).
+if ! command -v strace >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq strace >/dev/null
+    else
+        echo "scripts/test.sh: the tests need strace: sudo apt-get install strace" >&2
+        exit 1
+    fi
+fi
 export STANDIN_PYTHON="$PWD/harness/.venv/bin/python"
 # Never let a developer's real AWS settings leak into a test.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL

@@ -137,6 +137,13 @@ pub enum Command {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// A drill's reports go to DIR (default: where the drill was started with `--report`).
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+        report: Option<PathBuf>,
+        /// A drill's summary is POSTed to URL when it ends: the journal keeps only its host,
+        /// so give the URL the drill was started with again.
+        #[arg(long, value_name = "URL", value_parser = notify_url)]
+        notify: Option<String>,
         #[command(flatten)]
         guards: GuardArgs,
         #[command(flatten)]

@@ -56,6 +56,15 @@ impl Exit {
         }
     }
 
+    /// How a run or rollback ended, and whether its journal holds it: a journal that stopped
+    /// taking writes leaves a human to record the end (`standin rollback` again).
+    pub fn of_report(report: &crate::engine::Report) -> Self {
+        match report.unjournaled {
+            Some(_) => Self::HumanNeeded,
+            None => Self::of(report.outcome),
+        }
+    }
+
     /// The exit codes as `--help` lists them.
     pub fn help() -> String {
         let mut out = String::from("Exit codes:\n");

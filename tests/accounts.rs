@@ -804,6 +804,15 @@ fn an_account_takes_what_it_leaves_out_from_aws_and_may_not_repeat_it() {
             format!("  network:\n    role_arn: {ROLE}\n  twin:\n    role_arn: {ROLE}\n"),
             "account `twin` is the same as `network`",
         ),
+        // One place spelled two ways: the same emulator, the same role in another case.
+        (
+            "  here:\n    endpoint_url: http://localhost:5000/\n  there:\n    endpoint_url: http://127.0.0.1:5000\n".to_owned(),
+            "account `there` is the same as `here`",
+        ),
+        (
+            format!("  network:\n    role_arn: {ROLE}\n  twin:\n    role_arn: {}\n", ROLE.to_uppercase().replace("ARN:AWS:IAM", "arn:aws:iam")),
+            "account `twin` is the same as `network`",
+        ),
     ] {
         let pb = world.playbook("dup.yaml", &text(&accounts));
         let out = world.standin(&["validate", &pb]).expect(2);

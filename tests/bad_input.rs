@@ -181,3 +181,20 @@ fn an_undeclared_var_override_is_refused() {
         out.stderr
     );
 }
+
+/// A step with a problem of its own is the problem: a `recovery:` that names it is not said
+/// to name no step.
+#[test]
+fn a_gate_with_a_problem_is_not_also_missing_for_recovery() {
+    let world = World::start();
+    let out = world
+        .standin(&[
+            "validate",
+            "--var",
+            "edge=not an address",
+            &world.incident_playbook(),
+        ])
+        .expect(2);
+    assert!(out.stderr.contains("is not an address"), "{}", out.stderr);
+    assert!(!out.stderr.contains("`recovery`"), "{}", out.stderr);
+}

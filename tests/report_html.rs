@@ -127,21 +127,23 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The page as headless Chromium draws it, or `None` when `STANDIN_NO_BROWSER=1` says to skip.
-fn screenshot(html: &Path) -> Option<Image> {
-    if std::env::var("STANDIN_NO_BROWSER").is_ok_and(|v| v == "1") {
+/// Whether `STANDIN_NO_BROWSER=1` says to skip what needs a browser.
+fn skipped() -> bool {
+    let skip = std::env::var("STANDIN_NO_BROWSER").is_ok_and(|v| v == "1");
+    if skip {
         eprintln!("note: STANDIN_NO_BROWSER=1: not checking how the HTML report is drawn");
-        return None;
     }
+    skip
+}
+
+/// Headless Chromium on `html` with `what` (`--screenshot=...`, `--dump-dom`): its stdout.
+fn chromium_on(html: &Path, what: &str, profile: &Path) -> String {
     let Some(chromium) = chromium() else {
         panic!(
             "the HTML report test needs a browser: install Debian's chromium \
              (`apt-get update && apt-get install -y chromium`), or set STANDIN_NO_BROWSER=1 to skip it"
         );
     };
-    let dir = tempfile::tempdir().unwrap();
-    let png = dir.path().join("report.png");
-    let profile = dir.path().join("profile");
     let html = html.canonicalize().unwrap();
     let started = Instant::now();
     let mut child = Command::new(&chromium)
@@ -161,7 +163,7 @@ fn screenshot(html: &Path) -> Option<Image> {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--window-size={},{}", WINDOW.0, WINDOW.1))
-        .arg(format!("--screenshot={}", png.display()))
+        .arg(what)
         .arg(format!("file://{}", html.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -188,29 +190,99 @@ fn screenshot(html: &Path) -> Option<Image> {
         if started.elapsed() > TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "chromium took over {TIMEOUT:?} to screenshot {}",
-                html.display()
-            );
+            panic!("chromium took over {TIMEOUT:?} on {}", html.display());
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let (out, err) = (out.join().unwrap(), err.join().unwrap());
     assert!(
-        status.success() && png.is_file(),
-        "chromium ({status}) wrote no screenshot\nstdout:\n{out}\nstderr:\n{err}"
+        status.success(),
+        "chromium ({status}) failed {what}\nstdout:\n{out}\nstderr:\n{err}"
     );
     eprintln!(
-        "chromium drew {} in {:.1}s",
+        "chromium did {what} on {} in {:.1}s",
         html.display(),
         started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// The page as headless Chromium draws it, or `None` when `STANDIN_NO_BROWSER=1` says to skip.
+fn screenshot(html: &Path) -> Option<Image> {
+    if skipped() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("report.png");
+    chromium_on(
+        html,
+        &format!("--screenshot={}", png.display()),
+        &dir.path().join("profile"),
+    );
+    assert!(
+        png.is_file(),
+        "chromium wrote no screenshot of {}",
+        html.display()
     );
     // To look at it: STANDIN_KEEP_SCREENSHOT=/tmp/report.png
     if let Some(keep) = std::env::var_os("STANDIN_KEEP_SCREENSHOT") {
         std::fs::copy(&png, &keep).unwrap();
-        let _ = std::fs::copy(&html, PathBuf::from(keep).with_extension("html"));
+        let _ = std::fs::copy(html, PathBuf::from(keep).with_extension("html"));
     }
     Some(decode(&png))
+}
+
+/// The texts of the page's charts that the browser draws (partly) outside their drawing,
+/// where they are cut off: measured by Chromium itself (a script added to a copy of the page,
+/// which has none of its own), as `text: left..right outside 0..width`.
+fn clipped_texts(html: &Path) -> Option<Vec<String>> {
+    if skipped() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let measured = dir.path().join("measured.html");
+    let script = r#"<script>
+document.addEventListener('DOMContentLoaded', () => {
+  const out = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const box = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect();
+      if (r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5)) {
+        out.push(t.textContent + ': ' + r.left.toFixed(1) + '..' + r.right.toFixed(1)
+                 + ' outside ' + box.left.toFixed(1) + '..' + box.right.toFixed(1));
+      }
+    }
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'clipped';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+    // The page forbids scripts (its Content-Security-Policy); the measuring copy allows its own.
+    let page = std::fs::read_to_string(html).unwrap().replacen(
+        "default-src 'none';",
+        "default-src 'none'; script-src 'unsafe-inline';",
+        1,
+    );
+    std::fs::write(
+        &measured,
+        page.replacen("</head>", &format!("{script}</head>"), 1),
+    )
+    .unwrap();
+    let dom = chromium_on(&measured, "--dump-dom", &dir.path().join("profile"));
+    let json = dom
+        .split("<pre id=\"clipped\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the measuring script did not run:\n{dom}"));
+    let json = json
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    Some(serde_json::from_str(&json).expect("the script's JSON"))
 }
 
 /// A PNG file as RGB.
@@ -407,4 +479,28 @@ fn the_html_report_draws_its_timeline_and_trend() {
             trend_points: 3,
         },
     );
+}
+
+/// Every text of the timeline is drawn whole: the text after a bar that ends at the chart's
+/// right edge (a long soak, a failed undo) goes before the bar instead of off the drawing.
+#[test]
+fn no_text_of_the_timeline_is_cut_off() {
+    let mut report = drill();
+    report.soak = Some(standin::report::document::Soak {
+        start_secs: 110.0,
+        secs: 140.0,
+        checks: 4812,
+        broken: Some("gate `prod-healthy` failed 2m 20s into the soak: 503".into()),
+        stopped: false,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    std::fs::write(&html, ReportFormat::Html.render(&report)).unwrap();
+    if let Some(clipped) = clipped_texts(&html) {
+        assert_eq!(
+            clipped,
+            Vec::<String>::new(),
+            "texts cut off by the drawing's edge"
+        );
+    }
 }

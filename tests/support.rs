@@ -813,6 +813,70 @@ impl World {
         });
     }
 
+    /// Sets a record by hand (UPSERT), as an operator in the console would.
+    pub fn upsert_record(&self, zone_name: &str, name: &str, rtype: &str, value: &str) {
+        use aws_sdk_route53::types::{
+            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+        };
+        self.block_on(async {
+            let zones = self
+                .route53
+                .list_hosted_zones_by_name()
+                .dns_name(zone_name)
+                .send()
+                .await
+                .expect("zones");
+            let zone = zones.hosted_zones()[0].id().to_owned();
+            let set = ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::from(rtype))
+                .ttl(60)
+                .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+                .build()
+                .unwrap();
+            let change = Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(set)
+                .build()
+                .unwrap();
+            self.route53
+                .change_resource_record_sets()
+                .hosted_zone_id(zone)
+                .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+                .send()
+                .await
+                .expect("change the record");
+        });
+    }
+
+    /// Sets an environment property by hand (UpdateEnvironment), then waits until the
+    /// environment is Ready again.
+    pub fn set_env_property(&self, environment: &str, name: &str, value: &str) {
+        use aws_sdk_elasticbeanstalk::types::ConfigurationOptionSetting;
+        self.block_on(async {
+            self.eb
+                .update_environment()
+                .environment_name(environment)
+                .option_settings(
+                    ConfigurationOptionSetting::builder()
+                        .namespace("aws:elasticbeanstalk:application:environment")
+                        .option_name(name)
+                        .value(value)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("update the environment");
+        });
+        for _ in 0..100 {
+            if self.environment(environment).0 == "Ready" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{environment} did not come back to Ready");
+    }
+
     /// The value of a non-routed record, as `values` joined by commas.
     pub fn record(&self, name: &str, rtype: &str) -> Option<String> {
         self.block_on(async {

@@ -29,7 +29,7 @@ use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
 use crate::state::State;
 use crate::steps::{Ctx, KINDS};
-use crate::stop::Stop;
+use crate::stop::{Heard, Stop};
 
 /// Parses the command line, runs the command, and turns the result into an exit code.
 pub fn main() -> ExitCode {
@@ -109,6 +109,8 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             run_id,
             vars,
             yes,
+            report,
+            notify,
             guards,
             unlock,
         } => {
@@ -116,6 +118,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
                 run_id: run_id.as_deref(),
                 vars,
                 yes: *yes,
+                outputs: (report.as_deref(), notify.as_deref()),
                 guards,
                 force_unlock: unlock.force_unlock.as_deref(),
             };
@@ -310,18 +313,23 @@ fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
 
 fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Exit, Error> {
     let pb = load(args)?;
+    let warnings = pb.warnings_text();
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
             "valid": true,
             "playbook": pb.name,
             "steps": pb.steps.iter().map(|s| serde_json::json!({"id": s.id, "kind": s.kind.name})).collect::<Vec<_>>(),
+            "warnings": warnings,
         })),
-        Format::Human => report::line(&format!(
+        Format::Human => warnings.iter().for_each(|w| report::warn(w)),
+    }
+    if cli.output == Format::Human {
+        report::line(&format!(
             "{}: valid playbook `{}` with {} steps",
             args.playbook.display(),
             pb.name,
             pb.steps.len()
-        )),
+        ));
     }
     Ok(Exit::Success)
 }
@@ -373,9 +381,16 @@ async fn playbook_context(pb: &Playbook, assume_yes: bool, terminal: &Terminal) 
     .await
 }
 
-/// Signal handling from now on: the first signal is acknowledged with `then`.
+/// Signal handling from now on: the first signal is acknowledged with `then`; once a rollback
+/// started, each one is acknowledged as not stopping it.
 fn signals(then: &'static str) -> Stop {
-    Stop::on_signals(move |signal| report::warn(&format!("\nReceived {signal}: {then}")))
+    Stop::on_signals(move |signal, heard| {
+        let then = match heard {
+            Heard::First => then,
+            Heard::InRollback => "the rollback goes on: once started, it ends only when everything is put back or left for a human, with what to do (SIGKILL would stop it; `standin rollback` then goes on from the journal)",
+        };
+        report::warn(&format!("\nReceived {signal}: {then}"));
+    })
 }
 
 /// The context with `stop` ending its waits.

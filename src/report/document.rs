@@ -36,7 +36,7 @@ pub enum Verdict {
     SoakFailed,
     /// A drill: the rollback finished but a resource does not hold what it held before.
     RestoreDiffers,
-    /// A drill: stopped (a signal, or killed) before its soak, then rolled back.
+    /// A drill: stopped (a signal, or killed) before its soak ended, then rolled back.
     Interrupted,
     /// Some change could not be undone: a human must act.
     RollbackIncomplete,
@@ -70,7 +70,7 @@ impl Verdict {
             Self::StepFailed => "failed: a step failed, everything was rolled back",
             Self::SoakFailed => "failed: a gate broke during the soak, everything was rolled back",
             Self::RestoreDiffers => "failed: the restore differs from the snapshot",
-            Self::Interrupted => "interrupted before its soak, then rolled back",
+            Self::Interrupted => "interrupted before its soak ended, then rolled back",
             Self::RollbackIncomplete => "failed: the rollback is incomplete, a human must act",
             Self::Stopped => "stopped with changes in place",
             Self::Unfinished => "unfinished (running, or its process died)",
@@ -246,6 +246,9 @@ pub struct Soak {
     pub checks: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<String>,
+    /// A signal ended the soak early (every check so far passed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// The restore's verification against the snapshot.
@@ -372,13 +375,17 @@ impl RunReport {
                     secs,
                     checks,
                     broken,
+                    stopped,
                     at,
                 } => {
+                    // Journals before `stopped` said so as a broken soak.
+                    let legacy = broken.as_deref() == Some("ended early by a signal");
                     soak = Some(Soak {
                         start_secs: (at_of(at) - secs).max(0.0),
                         secs: *secs,
                         checks: *checks,
-                        broken: broken.clone(),
+                        broken: broken.clone().filter(|_| !legacy),
+                        stopped: *stopped || legacy,
                     });
                     (None, None, at)
                 }
@@ -575,21 +582,24 @@ fn verdict(
             if let Some(why) = failed {
                 return (Verdict::StepFailed, Some(why));
             }
-            match soak {
+            let stopped = match soak {
                 Some(Soak {
                     broken: Some(broken),
                     ..
                 }) => return (Verdict::SoakFailed, Some(broken.clone())),
-                None => {
-                    let why = "the drill was stopped before its soak and rolled back";
-                    return match verify {
-                        Some(v) if !v.differences.is_empty() => {
-                            (Verdict::RestoreDiffers, Some(differ(v)))
-                        }
-                        _ => (Verdict::Interrupted, Some(why.to_owned())),
-                    };
+                None => Some("the drill stopped (a signal, or its process died) before its soak ended, and was rolled back"),
+                Some(Soak { stopped: true, .. }) => {
+                    Some("a signal ended the drill's soak (every check of the gates so far passed), and it was rolled back")
                 }
-                Some(_) => {}
+                Some(_) => None,
+            };
+            if let Some(why) = stopped {
+                return match verify {
+                    Some(v) if !v.differences.is_empty() => {
+                        (Verdict::RestoreDiffers, Some(differ(v)))
+                    }
+                    _ => (Verdict::Interrupted, Some(why.to_owned())),
+                };
             }
             match verify {
                 Some(v) if !v.differences.is_empty() => (Verdict::RestoreDiffers, Some(differ(v))),
@@ -637,10 +647,35 @@ fn seconds(at: &str) -> Option<f64> {
 
 /// A duration as people read it: `4.2s`, `3m 05s`.
 pub fn span(secs: f64) -> String {
-    if secs < 60.0 {
+    // A duration from a journal may be negative (clocks moved) or not a number (tampered):
+    // never `-0.0s`. Under a tenth of a second, two decimals, so that a short target is not
+    // shown as the 0.0s a longer recovery missed.
+    if secs.is_nan() || secs <= 0.0 {
+        "0.0s".to_owned()
+    } else if secs < 0.01 {
+        "<0.01s".to_owned()
+    } else if secs < 0.1 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
         format!("{secs:.1}s")
     } else {
         let whole = secs.round() as u64;
         format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_are_never_negative_and_short_ones_keep_their_size() {
+        assert_eq!(span(-0.0), "0.0s");
+        assert_eq!(span(-0.04), "0.0s");
+        assert_eq!(span(f64::NAN), "0.0s");
+        assert_eq!(span(0.004), "<0.01s");
+        assert_eq!(span(0.03), "0.03s");
+        assert_eq!(span(4.25), "4.2s");
+        assert_eq!(span(185.0), "3m 05s");
     }
 }

@@ -54,6 +54,9 @@ const BAR_H: f64 = 18.0;
 const MIN_BAR_W: f64 = 3.0;
 /// Below the last row: the time axis.
 const AXIS_H: f64 = 30.0;
+/// The widest a character of the chart's text is drawn (12px sans-serif), to place text so
+/// that it fits.
+const TEXT_CHAR_W: f64 = 7.5;
 /// Longest row label, in characters (the full text is in the tooltip and the tables).
 const LABEL_CHARS: usize = 32;
 /// Drills shown in the trend chart (the latest).
@@ -324,10 +327,18 @@ fn bar(out: &mut String, scale: &Scale, y: f64, b: &Bar) {
     } else {
         format!(" class=\"{after_class}\"")
     };
+    // After the bar where it fits before the chart's edge; else before the bar, ending where
+    // it starts (a bar that ends late started early enough to leave room), so that no text
+    // runs out of the drawing.
+    let wide = after.chars().count() as f64 * TEXT_CHAR_W;
+    let (at, anchor) = if x + w + 5.0 + wide <= WIDTH {
+        (x + w + 5.0, "")
+    } else {
+        ((x - 5.0).max(wide), " text-anchor=\"end\"")
+    };
     let _ = writeln!(
         out,
-        "<text x=\"{:.1}\" y=\"{:.1}\"{class}>{}</text>",
-        x + w + 5.0,
+        "<text x=\"{at:.1}\" y=\"{:.1}\"{anchor}{class}>{}</text>",
         y + ROW_H / 2.0 + 4.0,
         escape(after),
     );

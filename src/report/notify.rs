@@ -16,10 +16,7 @@ pub struct NotifyError {
 
 /// Posts the summary of `doc` to `url`, within 10 seconds.
 pub async fn notify(url: &str, doc: &RunReport) -> Result<(), NotifyError> {
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(|h| format!("{}://{h}", u.scheme())))
-        .unwrap_or_else(|| "the --notify URL".to_owned());
+    let host = crate::escape::origin(url);
     let failed = |why: String| NotifyError {
         host: host.clone(),
         why,

@@ -16,6 +16,7 @@ impl Store for FileStore {
     fn append(&mut self, line: &[u8]) -> io::Result<()> {
         let mut file = open_no_follow(&self.path, OpenOptions::new().read(true).append(true))?;
         drop_torn_tail(&mut file)?;
+        crate::engine::crash::disk_full(&file)?;
         file.write_all(line)?;
         file.sync_data()
     }
