@@ -1114,3 +1114,57 @@ fn a_resumed_drill_writes_its_reports_where_it_was_started_with() {
     let body: Value = serde_json::from_str(&server.join().unwrap()).unwrap();
     assert_eq!(body["outcome"], "passed", "{body}");
 }
+
+/// A killed drill's journal edited to hold a soak no drill writes (negative, beyond what a
+/// duration holds, no time between checks): `resume` refuses it before changing anything,
+/// naming the value and `rollback`, which puts everything back. It panicked (exit 101) with
+/// the world promoted.
+#[test]
+fn resuming_a_drill_whose_soak_was_edited_is_refused_never_a_panic() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "10m", "");
+    let running = soaking(&world, &["drill", "--yes", "--soak", "30s"], &playbook);
+    running.signal("KILL");
+    running.finish();
+    let journal = world.run_dir().join("journal.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        text.contains("\"soak_secs\":30.0,\"every_secs\":30.0"),
+        "{text}"
+    );
+    let mut resume = world.playbook_args(&["resume", "--yes"], &playbook);
+    resume.pop();
+    resume.retain(|a| !a.is_empty());
+    for (edit, said) in [
+        ("\"soak_secs\":-5.0,\"every_secs\":30.0", "its soak of -5 s"),
+        (
+            "\"soak_secs\":1e30,\"every_secs\":30.0",
+            "its soak of 1000000000000000000000000000000 s",
+        ),
+        (
+            "\"soak_secs\":30.0,\"every_secs\":0.0",
+            "its time between checks of 0 s",
+        ),
+        (
+            "\"soak_secs\":30.0,\"every_secs\":1e300",
+            "its time between checks of",
+        ),
+    ] {
+        std::fs::write(
+            &journal,
+            text.replace("\"soak_secs\":30.0,\"every_secs\":30.0", edit),
+        )
+        .unwrap();
+        let out = world.standin_env(&[], &resume);
+        assert_eq!(out.code, 4, "{edit}: {}", out.all());
+        assert!(
+            out.stderr.contains(said) && out.stderr.contains("the journal was edited"),
+            "{edit}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(" rollback "), "{}", out.stderr);
+    }
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
