@@ -191,5 +191,5 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
             }
         }
     };
-    super::drill::conclude(cli, &state, &run_id, &outputs, exit).await
+    super::drill::conclude(cli, &state, &journal, &outputs, exit).await
 }

@@ -130,7 +130,7 @@ async fn verify_drill(
         report,
         notify: None,
     };
-    let exit = super::drill::conclude(cli, state, &view.run_id, &outputs, Exit::Success).await?;
+    let exit = super::drill::conclude(cli, state, journal, &outputs, Exit::Success).await?;
     // For this command, everything put back (and verified) is success.
     Ok(match exit {
         Exit::HumanNeeded => Exit::HumanNeeded,
