@@ -30,5 +30,6 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_eb.py
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
     "$STANDIN_PYTHON" harness/test_run_command.py
+    "$STANDIN_PYTHON" harness/test_limits.py
 fi
 cargo test --locked --features crash-points "$@"
