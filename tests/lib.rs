@@ -19,6 +19,7 @@ mod init;
 mod interrupt;
 mod kinds;
 mod onboarding;
+mod oracle;
 mod parallel;
 mod plan;
 mod properties;
