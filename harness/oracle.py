@@ -79,6 +79,8 @@ class Models:
 
     def __init__(self):
         self.lock = threading.Lock()
+        # A session of its own: botocore customizes the models of the clients it creates in
+        # place (S3's URIs lose `/{Bucket}`), so the emulator's own boto3 clients' are no oracle.
         self.session = botocore.session.get_session()
         self.index = None
         self.models = {}

@@ -22,14 +22,10 @@ import re
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qsl, unquote
 
-from oracle_rules import BAD
+from oracle_rules import BAD, join
 
 ISO8601 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE)
 INTEGER = re.compile(r"-?\d+")
-
-
-def join(path, name):
-    return f"{path}.{name}" if path else name
 
 
 class Wire:

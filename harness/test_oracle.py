@@ -38,7 +38,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 from botocore.serialize import create_serializer  # noqa: E402
 
 import oracle  # noqa: E402
-from oracle_rules import java_pattern  # noqa: E402
+from oracle_rules import compiled, java_pattern  # noqa: E402
 
 SECRET = "prod-Sup3rSecret-7f3a9c"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
@@ -159,15 +159,20 @@ class RoundTrip(unittest.TestCase):
 
 class JavaPatterns(unittest.TestCase):
     def assert_matches(self, pattern, good, bad):
-        regex = java_pattern(pattern)
-        for value in good:
-            self.assertIsNotNone(regex.fullmatch(value), f"{pattern} should match {value!r}")
-        for value in bad:
-            self.assertIsNone(regex.fullmatch(value), f"{pattern} should not match {value!r}")
+        """Both the full translation and the oracle's (ASCII values by the ASCII-only one)."""
+        for regex in (java_pattern(pattern), compiled(pattern)):
+            for value in good:
+                self.assertIsNotNone(regex.fullmatch(value), f"{pattern} should match {value!r}")
+            for value in bad:
+                self.assertIsNone(regex.fullmatch(value), f"{pattern} should not match {value!r}")
 
     def test_unicode_categories(self):
-        self.assert_matches(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$", ["Zürich 2 _.:/=+-@", ""], ["a!", "tab\t"])
+        self.assert_matches(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$", ["Zürich 2 _.:/=+-@", "", "Ab9"],
+                            ["a!", "tab\t", "é!", "\u2028!"])
         self.assert_matches(r"^([\p{L}\p{Z}\p{N}\p{P}\p{M}]*)$", ["Hé, llo!"], ["a$"])
+
+    def test_negated_categories_inside_a_class(self):
+        self.assert_matches(r"^[\P{C}\r\n\t]{1,250}$", ["line\nnext é"], ["\x00", "\u200b"])
 
     def test_posix_classes_are_ascii(self):
         self.assert_matches(r"\p{Print}+", ["abc ~"], ["a\tb", "é"])
