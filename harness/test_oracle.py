@@ -14,6 +14,7 @@
   stderr, never with a sensitive value.
 """
 
+import contextlib
 import datetime
 import io
 import json
@@ -529,6 +530,16 @@ class Emulator(unittest.TestCase):
         status, _ = self.send("s3", method="GET", path="/oracle-x-id", query="list-type=2&x-id=ListObjectsV2")
         self.assertEqual(status, 200)
         self.assertEqual(self.control("GET", "violations"), [])
+
+    def test_scripts_that_hide_the_emulators_stderr_print_its_violations(self):
+        self.form("elasticloadbalancing", {"Action": "DescribeLoadBalancers", "Version": "2015-12-01",
+                                           "PageSize": "401"})
+        printed = io.StringIO()
+        with contextlib.redirect_stderr(printed):
+            oracle.say_violations(self.endpoint)
+        self.assertEqual(printed.getvalue(),
+                         "oracle: VIOLATION elbv2 DescribeLoadBalancers PageSize [range] Member must have value "
+                         "less than or equal to 400 value='401' (POST /)\n")
 
     def test_stats_count_every_request(self):
         before = self.control("GET", "stats")["requests"]
