@@ -31,5 +31,6 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
     "$STANDIN_PYTHON" harness/test_run_command.py
     "$STANDIN_PYTHON" harness/test_limits.py
+    "$STANDIN_PYTHON" harness/test_oracle.py
 fi
 cargo test --locked --features crash-points "$@"
