@@ -15,6 +15,9 @@ Elastic Beanstalk Updating, Run Command InProgress), each delay multiplied by `-
 `instant` (the default) keeps the short test delays. The environment variables
 STANDIN_EMULATOR_DELAYS and STANDIN_EMULATOR_TIME_SCALE set them when the flags are absent.
 Every figure is in delays.py.
+
+Every request passes the oracle (oracle.py) first: one AWS would refuse for its form is
+answered as AWS answers it, printed on stderr and listed at `GET /__oracle/violations`.
 """
 
 import argparse
@@ -42,6 +45,7 @@ import moto_iam_simulate  # noqa: E402
 import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
 import moto_ssm  # noqa: E402
+import oracle  # noqa: E402
 import seed  # noqa: E402
 from edge import start_edge  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -93,6 +97,7 @@ def main():
     moto_run_command.install()
     moto_ssm.install()
     leaks.install()
+    oracle.install()
     port = args.port or free_port(args.host)
     server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
     server.start()

@@ -107,7 +107,12 @@ def error_response(kind, action, service, headers, body):
     """(status, headers, body) of the AWS error answer for fault `kind` on this request."""
     protocol = protocol_of(service, headers, body)
     status, code, message = ERRORS[kind][protocol]
-    message = message.format(action=action)
+    return aws_error(protocol, status, code, message.format(action=action), service, headers, body)
+
+
+def aws_error(protocol, status, code, message, service, headers, body):
+    """(status, headers, body) of an AWS error answer in `protocol` (json, query, ec2, rest-xml
+    or s3); `service` is the SigV4 signing name, `headers` and `body` the request's."""
     request_id = str(uuid.uuid4())
     if protocol == "json":
         content_type = headers.get("Content-Type", "")

@@ -198,3 +198,17 @@ fn a_gate_with_a_problem_is_not_also_missing_for_recovery() {
     assert!(out.stderr.contains("is not an address"), "{}", out.stderr);
     assert!(!out.stderr.contains("`recovery`"), "{}", out.stderr);
 }
+
+/// An endpoint variable set to nothing (a CI template's unset value) is no override, as an
+/// unset one is: the SDK would take it for a URL and fail every call as a bug of standin's.
+#[test]
+fn an_empty_endpoint_variable_is_no_override() {
+    let world = World::start();
+    let out = world
+        .standin_env(
+            &[("AWS_ENDPOINT_URL_SSM", "")],
+            &world.playbook_args(&["plan"], &world.incident_playbook()),
+        )
+        .expect(0);
+    assert!(!out.all().contains("internal error"), "{}", out.all());
+}

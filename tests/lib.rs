@@ -23,6 +23,7 @@ mod init;
 mod interrupt;
 mod kinds;
 mod onboarding;
+mod oracle;
 mod parallel;
 mod plan;
 mod properties;

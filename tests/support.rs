@@ -984,9 +984,80 @@ impl World {
     }
 }
 
+impl World {
+    /// The requests the oracle (harness/oracle.py) found AWS would refuse for their form,
+    /// so far: one JSON object per broken rule (`service`, `operation`, `member`, `rule`,
+    /// `constraint`, `value`, `request`).
+    pub fn violations(&self) -> Vec<serde_json::Value> {
+        self.oracle(reqwest::Method::GET)
+    }
+
+    /// The oracle's violations so far, forgotten: a test that sends a bad request on purpose
+    /// takes them, and asserts on them, so that dropping the world does not fail it.
+    pub fn take_violations(&self) -> Vec<serde_json::Value> {
+        self.oracle(reqwest::Method::DELETE)
+    }
+
+    fn oracle(&self, method: reqwest::Method) -> Vec<serde_json::Value> {
+        let url = format!("{}/__oracle/violations", self.endpoint);
+        let text = self
+            .block_on(async {
+                reqwest::Client::new()
+                    .request(method, url)
+                    .send()
+                    .await?
+                    .text()
+                    .await
+            })
+            .expect("the oracle answers");
+        serde_json::from_str(&text).expect("violations as JSON")
+    }
+
+    /// Fails the test whose requests broke a rule of AWS's models (unless it is failing
+    /// already, or its emulator is gone): the emulator is stopped, then the panic names each.
+    fn fail_on_violations(&mut self) {
+        if std::thread::panicking() || !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let found = self.violations();
+        if found.is_empty() {
+            return;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let lines: Vec<String> = found
+            .iter()
+            .map(|v| {
+                let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+                format!(
+                    "  {} {} {} [{}]: {}{} ({})",
+                    field("service"),
+                    field("operation"),
+                    field("member"),
+                    field("rule"),
+                    field("constraint"),
+                    v["value"]
+                        .as_str()
+                        .map(|value| format!(", value {value:?}"))
+                        .unwrap_or_default(),
+                    field("request"),
+                )
+            })
+            .collect();
+        panic!(
+            "the oracle found {} violation(s) of AWS's service models in this test's requests \
+             (harness/oracle.py; a test that sends them on purpose takes them with \
+             World::take_violations):\n{}",
+            found.len(),
+            lines.join("\n")
+        );
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         self.assert_no_secret_in_run_command_output();
+        self.fail_on_violations();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

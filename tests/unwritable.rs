@@ -42,6 +42,25 @@ fn rolled_back_from_memory(world: &World, before: &State, out: &Out) {
     assert_eq!(&world.state(), before, "staging kept production's settings");
 }
 
+/// Once the state takes writes again, the next rollback finds everything back and records it:
+/// `status` then says the run was rolled back.
+#[track_caller]
+fn recorded_once_writable(world: &World, before: &State, env: &[(&str, &str)], state: &str) {
+    let flag = |args: &[&str]| {
+        ["--state", state]
+            .iter()
+            .chain(args)
+            .map(|a| (*a).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let again = world
+        .standin_env(env, &flag(&["rollback", "--last", "--yes"]))
+        .expect(0);
+    assert_eq!(&world.state(), before, "{}", again.stdout);
+    let status = world.standin_env(env, &flag(&["status"])).expect(0);
+    assert!(status.stdout.contains(": rolled back"), "{}", status.stdout);
+}
+
 /// The journal writes of the incident run before the repoint's intent (the empty journal
 /// created, then one write a record: start, and each step's intent and outcome).
 const WRITES_BEFORE_REPOINT: usize = 17;
@@ -72,26 +91,7 @@ fn a_state_bucket_that_starts_denying_writes_still_rolls_everything_back() {
 
     // Writes work again: the next rollback finds everything back and records it.
     proxy.faults(&world, &json!([]));
-    let again = world
-        .standin_env(
-            &through_proxy,
-            &[
-                "--state".into(),
-                STATE.into(),
-                "rollback".into(),
-                "--last".into(),
-                "--yes".into(),
-            ],
-        )
-        .expect(0);
-    assert_eq!(world.state(), before, "{}", again.stdout);
-    let status = world
-        .standin_env(
-            &through_proxy,
-            &["--state".into(), STATE.into(), "status".into()],
-        )
-        .expect(0);
-    assert!(status.stdout.contains(": rolled back"), "{}", status.stdout);
+    recorded_once_writable(&world, &before, &through_proxy, STATE);
 }
 
 /// A small tmpfs where the test may mount one (root with CAP_SYS_ADMIN), else the journal's
@@ -162,23 +162,7 @@ fn a_full_disk_mid_run_still_rolls_everything_back() {
     rolled_back_from_memory(&world, &before, &out);
 
     disk.grow();
-    let again = world
-        .standin_env(
-            &[],
-            &[
-                "--state".into(),
-                state.clone(),
-                "rollback".into(),
-                "--last".into(),
-                "--yes".into(),
-            ],
-        )
-        .expect(0);
-    assert_eq!(world.state(), before, "{}", again.stdout);
-    let status = world
-        .standin_env(&[], &["--state".into(), state, "status".into()])
-        .expect(0);
-    assert!(status.stdout.contains(": rolled back"), "{}", status.stdout);
+    recorded_once_writable(&world, &before, &[], &state);
 }
 
 /// A drill of one parameter: the journal's records are start, snapshot, the step's intent

@@ -33,6 +33,7 @@ use crate::stop::{Heard, Stop};
 
 /// Parses the command line, runs the command, and turns the result into an exit code.
 pub fn main() -> ExitCode {
+    forget_empty_endpoints();
     let cli = Cli::parse();
     crate::report::color::choose(cli.color);
     crate::report::set_quiet(cli.quiet);
@@ -50,6 +51,24 @@ pub fn main() -> ExitCode {
             print_error(&e);
             ExitCode::from(e.exit().code())
         }
+    }
+}
+
+/// An endpoint variable set to nothing (`AWS_ENDPOINT_URL=`, or a service's own, as a CI
+/// template that expands an unset value leaves it) means no override, as an unset one does;
+/// the SDK would take it for a URL and fail on every call. Called before any thread starts,
+/// which is when the environment may be changed.
+fn forget_empty_endpoints() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            name.to_str()
+                .is_some_and(|n| n.starts_with("AWS_ENDPOINT_URL"))
+                && value.to_str().is_some_and(|v| v.trim().is_empty())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        std::env::remove_var(name);
     }
 }
 
