@@ -32,6 +32,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import delays  # noqa: E402
+import moto_acm  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
@@ -81,6 +82,7 @@ def main():
               file=sys.stderr, flush=True)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_acm.install()
     moto_eb.install()
     moto_eb_iam.install()
     moto_elbv2.install()
