@@ -25,5 +25,6 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_eb_iam.py
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
     "$STANDIN_PYTHON" harness/test_acm.py
+    "$STANDIN_PYTHON" harness/test_parameter_store.py
 fi
 cargo test --locked --features crash-points "$@"

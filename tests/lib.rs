@@ -20,6 +20,7 @@ mod interrupt;
 mod kinds;
 mod onboarding;
 mod parallel;
+mod parameter_store;
 mod plan;
 mod properties;
 mod report_html;

@@ -20,8 +20,11 @@ steps:
     to: /bulk/staging/
 ";
 
+/// 120 parameters on each side, in an account whose PutParameter is not throttled: these tests
+/// count calls, and inject throttling of their own (tests/parameter_store.rs writes many under
+/// the emulator's token bucket).
 fn bulk_world() -> World {
-    let world = World::start();
+    let world = World::seeded_with("incident", &[("STANDIN_EMULATOR_SSM_PUT_RATE", "0")]);
     for i in 0..N {
         world.put_param(&format!("/bulk/prod/KEY_{i:03}"), &format!("prod-{i}"));
         world.put_param(
