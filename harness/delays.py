@@ -6,12 +6,13 @@ over its variable):
 
 - `instant` (the default): what the emulator has always done, so every existing test keeps its
   timing: a Route 53 change is INSYNC at once, an Elastic Beanstalk write keeps the environment
-  Updating 0.5 s, a Run Command invocation is InProgress 0.2 s. The time scale does not apply.
+  Updating 0.5 s (a restart or swap turns Updating 0.3 s after the call), a Run Command
+  invocation is listed 0.1 s after SendCommand and InProgress 0.2 s. The time scale does not apply.
 - `realistic`: about as long as AWS takes (REALISTIC below), each figure multiplied by the time
   scale: `--delays realistic --time-scale 0.01` makes the 40 s Route 53 propagation 0.4 s.
 
-The control tags `emulator:update-seconds` (EB environment) and `emulator:command-seconds` (EC2
-instance) still win over the mode's figure, in either mode, and are taken as written: seconds
+The control tags `emulator:update-seconds` and `emulator:start-seconds` (EB environment) and
+`emulator:command-seconds` (EC2 instance) still win over the mode's figure, in either mode, and are taken as written: seconds
 of wall-clock time, never scaled.
 
 The service modules (moto_route53.py, moto_eb.py, moto_run_command.py) ask `seconds(name)`
@@ -32,7 +33,9 @@ INSTANT = {
     "eb.update-environment.replace-instances": 0.5,
     "eb.restart-app-server": 0.5,
     "eb.swap-environment-cnames": 0.5,
+    "eb.accepted-to-updating": 0.3,
     "ssm.command": 0.2,
+    "ssm.dispatch": 0.1,
 }
 
 # About as long as AWS takes, in seconds of real time (before the time scale).
@@ -61,10 +64,20 @@ REALISTIC = {
     # "swapEnvironmentCNAMEs is starting" at 21:05:25 and "Completed swapping CNAMEs" at
     # 21:05:30 (EB developer guide, "eb swap"): about 5 s.
     "eb.swap-environment-cnames": 5.0,
+    # RestartAppServer and SwapEnvironmentCNAMEs: the environment still shows Ready this long
+    # after the call before it turns Updating (the operation is accepted, its workflow not yet
+    # begun). AWS documents no figure; assumption: about 2 s.
+    "eb.accepted-to-updating": 2.0,
     # SendCommand: each invocation InProgress this long once it starts (delivery to the SSM
     # agent, running a short script such as `systemctl restart ...`, reporting back). AWS gives
     # no figure; a short AWS-RunShellScript usually shows Success after 20-30 s.
     "ssm.command": 25.0,
+    # SendCommand until Run Command lists an invocation: ListCommandInvocations answers an empty
+    # list "if I sleep for a second it works" (aws/aws-cli#3546, where AWS called the API
+    # eventually consistent), GetCommandInvocation answers InvocationDoesNotExist without "a
+    # sleep timer of 0.5-1 second" (boto/boto3#2701; botocore's CommandExecuted waiter retries
+    # on it). Tag targets are reached over time; `emulator:resolve-seconds` spreads them.
+    "ssm.dispatch": 1.0,
 }
 
 _mode = "instant"

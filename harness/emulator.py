@@ -20,6 +20,9 @@ Every figure is in delays.py.
 `--ssm-describe-lag`, `--ssm-put-rate` and `--ssm-put-burst` set how far DescribeParameters lags
 writes and PutParameter's token bucket (STANDIN_EMULATOR_SSM_DESCRIBE_LAG, _SSM_PUT_RATE and
 _SSM_PUT_BURST when absent); defaults and sources in knobs.py.
+
+Every request passes the oracle (oracle.py) first: one AWS would refuse for its form is
+answered as AWS answers it, printed on stderr and listed at `GET /__oracle/violations`.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -38,14 +42,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import delays  # noqa: E402
 import knobs  # noqa: E402
+import leaks  # noqa: E402
 import moto_acm  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
+import moto_elbv2_rules  # noqa: E402
 import moto_iam_simulate  # noqa: E402
 import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
 import moto_ssm  # noqa: E402
+import oracle  # noqa: E402
 import seed  # noqa: E402
 from edge import start_edge  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -97,10 +104,13 @@ def main():
     moto_eb.install()
     moto_eb_iam.install()
     moto_elbv2.install()
+    moto_elbv2_rules.install()
     moto_iam_simulate.install()
     moto_route53.install()
     moto_run_command.install()
     moto_ssm.install()
+    leaks.install()
+    oracle.install()
     port = args.port or free_port(args.host)
     server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
     server.start()
@@ -123,6 +133,16 @@ def main():
     edge.server_close()  # also removes the edge's CA directory
     server.stop()
 
+
+
+def spawn(seed="none"):
+    """Starts an emulator in a child process, for a self-test: (the process, its AWS endpoint).
+    Stop it with `terminate()`, `wait()` and `stdout.close()`."""
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", "--port", "0", "--seed", seed],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = child.stdout.readline().split()
+    assert line and line[0] == "READY", f"emulator did not start: {line}"
+    return child, line[1]
 
 if __name__ == "__main__":
     main()

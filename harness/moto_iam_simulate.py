@@ -32,8 +32,10 @@ The decisions come from the evaluator moto_eb_iam.py uses for Elastic Beanstalk 
   column just after its `}`: a best effort, AWS's own counting is not documented.
 - Pagination: `MaxItems` (default 100) counts EvaluationResults; `IsTruncated` and `Marker` (an
   opaque string, to send back as `Marker`) as on AWS.
-- Errors (query-protocol XML, as moto's others): a user/role/group that does not exist: HTTP 404
-  `NoSuchEntity` "The user with name NAME cannot be found." (role/group likewise); an ARN that is
+- Errors (query-protocol XML, as moto's others): a user/role/group that does not exist, or an
+  ARN without the entity's path (`role/NAME` for `role/aws-reserved/sso.amazonaws.com/NAME`, as
+  an assumed role's session ARN would suggest): HTTP 404 `NoSuchEntity` "The user with name
+  NAME cannot be found." (role/group likewise); an ARN that is
   no IAM user, role or group: 400 `InvalidInput` "Invalid Entity Arn: ARN does not clearly define
   entity type and name."; a missing `PolicySourceArn` or `ActionNames`: 400 `ValidationError`
   "1 validation error detected: Value null at 'policySourceArn' failed to satisfy constraint:
@@ -75,20 +77,19 @@ def principal_policies(arn):
         iam = iam_backends[account][partition]
     except KeyError:
         raise missing
+
+    def named(entity):
+        """The entity, if the ARN names it with its path (`role/PATH/NAME`): an ARN names an
+        IAM entity by path and name, and one without the path names none."""
+        if entity is None or rest != (entity.path or "/")[1:] + entity.name:
+            raise missing
+        return entity
+
     if kind == "user":
-        user = iam.users.get(name)
-        if user is None:
-            raise missing
-        return moto_eb_iam.user_policies(iam, user)
+        return moto_eb_iam.user_policies(iam, named(iam.users.get(name)))
     if kind == "role":
-        role = next((r for r in iam.get_roles() if r.name == name), None)
-        if role is None:
-            raise missing
-        return moto_eb_iam.role_policies(role)
-    group = iam.groups.get(name)
-    if group is None:
-        raise missing
-    return moto_eb_iam.group_policies(group)
+        return moto_eb_iam.role_policies(named(next((r for r in iam.get_roles() if r.name == name), None)))
+    return moto_eb_iam.group_policies(named(iam.groups.get(name)))
 
 
 # --- where a statement is in its policy's text -------------------------------------------

@@ -11,6 +11,16 @@ Patched in-process before the server starts, so the Rust SDK sees what AWS would
   the zone apex, and mixing record sets with and without SetIdentifier under one name and type.
   The batch is judged as a whole, as AWS does: deleting the CNAME and creating the A record in
   one batch is allowed. UPSERT of the same name/type/SetIdentifier stays allowed.
+- An alias whose type its target cannot have is refused, as AWS refuses an alias target it does
+  not find with the record's type: an alias to a load balancer or a CloudFront distribution is A
+  or AAAA, to an Elastic Beanstalk environment, an S3 website endpoint, an API Gateway API, a VPC
+  interface endpoint or a Global Accelerator accelerator A (botocore model Route53
+  ResourceRecordSet, member Type; AWS's knowledge center "How do I create alias records for
+  services hosted in AWS?"), told by the target's DNS name; an alias to another record of the
+  zone needs a record set of its own type there (judged on the zone before the batch). The
+  message is AWS's for an alias target not found ("Tried to create an alias that targets N.,
+  type T in zone Z, but that target was not found"); that AWS gives it for a wrong type is an
+  assumption (docs/aws-behaviour.md, Route 53).
 - CREATE of a record set that exists is refused ("Tried to create resource record set [...] but
   it already exists"), and one deleted earlier can be created again: moto refused that whenever
   any record set sorted after it.
@@ -106,10 +116,44 @@ def _conflicts(zone, change_list):
     return messages
 
 
+# The types an alias to an AWS resource may have, by what its DNS name ends with (see above).
+ALIAS_TYPES = [
+    (lambda labels, name: "elb" in labels and ".amazonaws.com" in name, ("A", "AAAA")),
+    (lambda labels, name: name.endswith((".elasticbeanstalk.com.", ".elasticbeanstalk.com.cn.")), ("A",)),
+    (lambda labels, name: name.endswith(".cloudfront.net."), ("A", "AAAA")),
+    (lambda labels, name: any(l.startswith("s3-website") for l in labels) and ".amazonaws.com" in name, ("A",)),
+    (lambda labels, name: "execute-api" in labels and ".amazonaws.com" in name, ("A",)),
+    (lambda labels, name: "vpce" in labels and ".amazonaws.com" in name, ("A",)),
+    (lambda labels, name: name.endswith(".awsglobalaccelerator.com."), ("A",)),
+]
+
+
+def _alias_type_errors(zone, change_list):
+    """AWS's messages for the batch's aliases whose target cannot have the record's type."""
+    messages = []
+    for change in change_list:
+        rrset = change["ResourceRecordSet"]
+        alias = rrset.get("AliasTarget")
+        if change.get("Action") == "DELETE" or not alias:
+            continue
+        target, rtype = _fqdn(alias.get("DNSName", "")), rrset.get("Type")
+        target_zone = (alias.get("HostedZoneId") or "").rsplit("/", 1)[-1]
+        types = next((t for test, t in ALIAS_TYPES if test(target.split("."), target)), None)
+        if types is None and target_zone == zone.resource_id:
+            types = {r.type for r in zone.rrsets if _fqdn(r.name) == target}
+        if types is not None and rtype not in types:
+            messages.append(
+                f"Tried to create an alias that targets {target}, type {rtype} in zone {target_zone}, "
+                "but that target was not found"
+            )
+    return messages
+
+
 def _change_resource_record_sets(original):
     def change_resource_record_sets(self, zoneid, change_list):
         _normalize(change_list)
-        messages = _conflicts(self.get_hosted_zone(zoneid), change_list)
+        zone = self.get_hosted_zone(zoneid)
+        messages = _conflicts(zone, change_list) + _alias_type_errors(zone, change_list)
         if messages:
             raise invalid_change_batch(messages)
         # moto's own "already exists" check consults its change journal and refuses to create

@@ -1,30 +1,43 @@
-"""SSM Run Command with outcomes a test can choose, where moto 5.2.5 reports Success at once
-and answers ListCommandInvocations with HTTP 500.
+"""SSM Run Command as AWS runs it, where moto 5.2.5 reports Success at once, answers
+ListCommandInvocations with HTTP 500 and runs nothing.
 
-Each targeted instance's outcome is read from its EC2 tags when the command is sent:
-- `emulator:command-outcome=Success|Failed|TimedOut` (default Success);
+What a command does on an instance is real: AWS-RunShellScript's commands run in a shell of
+the emulated instance (instances.py: a root shell, and the instance's worker service whose
+environment is what it loaded when it last started). An invocation's status follows the
+script's exit code, its output is what the script printed. Control tags on the instance:
+- `emulator:command-outcome=Failed|TimedOut`: the script is not run; the invocation fails
+  (exit 1, a systemd-like message) or its delivery times out. `Success` or none: as the
+  script goes;
 - `emulator:command-seconds=N`: InProgress this long once started, in seconds, whatever the
-  delays mode and never scaled (default: delays.py's `ssm.command`: 0.2 s with instant delays,
-  the default; 25 s times the time scale with realistic delays);
-- `emulator:env-path=/app/staging/`: a command containing `printenv` prints `NAME=VALUE` for
-  every parameter under that path, as a worker that loads its .env from Parameter Store would.
-GetCommandInvocation and ListCommandInvocations report the outcome once its time has come.
+  delays mode and never scaled (default: delays.py's `ssm.command`);
+- `emulator:resolve-seconds=N`: for a command sent to tags, Run Command reaches this instance
+  (lists its invocation, counts it in TargetCount) N seconds after SendCommand (default:
+  delays.py's `ssm.dispatch`, which also applies to commands sent to instance ids);
+- `emulator:env-path`, `emulator:service`: the instance's worker service (instances.py).
+
+Invocations appear over time, as on AWS: ListCommandInvocations lists none right after
+SendCommand and then each target once Run Command has reached it; GetCommandInvocation of one
+not reached yet answers InvocationDoesNotExist. ListCommands' Status and counts (TargetCount,
+CompletedCount, ErrorCount, DeliveryTimedOutCount) are the command's truth: Pending until a
+target is reached, InProgress until every target is reached and has ended. SendCommand answers
+Pending with every count 0.
 
 Rate controls, as SendCommand documents them (botocore's SSM model):
 - `MaxConcurrency` (a number or `N%` of the targets; default 50): at most that many invocations
-  run at once. The others wait `Pending` and start, in target order, as running ones finish.
+  run at once. The others wait `Pending` and start, in the order they were reached, as running
+  ones finish.
 - `MaxErrors` (a number or `N%`, rounded down; default 0): once more invocations than that have
   failed, the ones not yet started are not run: Status `Cancelled`, StatusDetails `Terminated`
   ("the parent command exceeded its MaxErrors limit and subsequent command invocations were
   canceled by the system"). Running ones finish. Only `Failed` counts: delivery timeouts do not
   count against MaxErrors (the `TimedOut` outcome here is a delivery timeout).
-- ListCommands shows the MaxConcurrency/MaxErrors received (AWS shows the defaults when none
-  were sent) and the command's Status/StatusDetails and counts as they stand now.
-Everything is computed when the command is sent (outcomes and durations are known then), and
-read against the clock, so nothing runs in the background.
+Everything is decided when the command is sent (each script runs then, in the order its
+invocation would start, so a failure can stop the ones after it), and read against the clock.
 
 Also fixed: moto sent a command given only InstanceIds to every instance of the account (an
 empty target list matched them all); AWS runs it on the instances named.
+
+`outputs()` is every invocation's whole output, for the tests' scan for leaked secrets.
 """
 
 import heapq
@@ -33,20 +46,27 @@ import re
 import time
 
 import delays
+import instances
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
-from moto.ssm.exceptions import ValidationException
+from moto.ssm.exceptions import SSMException, ValidationException
 from moto.ssm.models import Command, ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 DEFAULT_MAX_CONCURRENCY = "50"  # SendCommand's documented defaults
 DEFAULT_MAX_ERRORS = "0"
 FAILURE_TEXT = "queue-worker.service: Failed with result 'exit-code'."
+RUN_SHELL_SCRIPT = "AWS-RunShellScript"
+# ListCommandInvocations' MaxResults: 1 to 50 (botocore's SSM model); AWS documents no
+# default, the largest page is assumed.
+PAGE = 50
 # SendCommand's input patterns (botocore's SSM model); AWS answers ValidationException otherwise.
 PATTERNS = {
     "maxConcurrency": r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$",
     "maxErrors": r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$",
 }
+RUNNING = ("Pending", "InProgress")
+MAX_INSTANCE_IDS, MAX_TARGETS = 50, 5
 
 
 def _tags(account_id, region, instance_id):
@@ -57,21 +77,16 @@ def _tags(account_id, region, instance_id):
     return {t.get("key", t.get("Key")): t.get("value", t.get("Value")) for t in tags}
 
 
-def _printenv(account_id, region, path):
-    params = ssm_backends[account_id][region]._parameters
-    lines = []
-    for name in sorted(params):
-        versions = params[name]
-        if name.startswith(path) and versions:
-            current = versions[-1]
-            lines.append(f"{name[len(path):]}={current.decrypt(current.value)}")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
 def command_seconds(tags):
     """How long an invocation on an instance with these tags stays InProgress once started."""
     tagged = tags.get("emulator:command-seconds")
     return float(tagged) if tagged is not None else delays.seconds("ssm.command")
+
+
+def resolve_seconds(tags, by_tags):
+    """How long after SendCommand Run Command reaches an instance with these tags."""
+    tagged = tags.get("emulator:resolve-seconds")
+    return float(tagged) if by_tags and tagged is not None else delays.seconds("ssm.dispatch")
 
 
 def _limit(field, value, targets, round_up):
@@ -99,65 +114,109 @@ def _targets_from_tags(original):
     return _get_instance_ids_from_targets
 
 
+def _check_form(instance_ids, targets):
+    """SendCommand's list lengths (botocore's SSM model: `InstanceIds` at most 50, `Targets` at
+    most 5), refused as AWS refuses them."""
+    for field, given, most in (("instanceIds", instance_ids, MAX_INSTANCE_IDS), ("targets", targets, MAX_TARGETS)):
+        if len(given or []) > most:
+            raise ValidationException(
+                f"1 validation error detected: Value '{given}' at '{field}' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {most}"
+            )
+
+
 def _init(original):
     def __init__(self, *args, **kwargs):
+        _check_form(kwargs.get("instance_ids"), kwargs.get("targets"))
         original(self, *args, **kwargs)
         # moto de-duplicated through a set; keep the order targets were given in (instance ids
         # first, then tag matches in launch order) so waves run in a predictable order.
         given = kwargs.get("instance_ids") or []
         order = list(dict.fromkeys([i for i in given if i in self.instance_ids] + self.instance_ids))
-        self.instance_ids = order
-        self.invocations.sort(key=lambda inv: order.index(inv["InstanceId"]))
         self.max_concurrency = self.max_concurrency or DEFAULT_MAX_CONCURRENCY
         self.max_errors = self.max_errors or DEFAULT_MAX_ERRORS
         concurrency = _limit("maxConcurrency", self.max_concurrency, len(order), round_up=True)
         allowed_errors = _limit("maxErrors", self.max_errors, len(order), round_up=False)
 
-        commands = " ".join(self.parameters.get("commands", []))
+        by_tags = any(t.get("Key", "").startswith("tag") for t in self.targets)
         self._standin = {}
         for instance_id in order:
             tags = _tags(self.account_id, self.backend_region, instance_id)
-            path = tags.get("emulator:env-path")
             self._standin[instance_id] = {
+                "tags": tags,
                 "outcome": tags.get("emulator:command-outcome", "Success"),
                 "seconds": command_seconds(tags),
-                "stdout": _printenv(self.account_id, self.backend_region, path) if path and "printenv" in commands else "",
+                "listed_at": resolve_seconds(tags, by_tags),
             }
+        # Run Command reaches the targets in this order and starts them as it reaches them.
+        order.sort(key=lambda i: self._standin[i]["listed_at"])
+        self.instance_ids = order
+        self.invocations.sort(key=lambda inv: order.index(inv["InstanceId"]))
         _schedule(self, order, concurrency, allowed_errors)
+        # Times so far count from the sending; the command is sent once the scripts have run
+        # (SendCommand answers then), so that its answer and first reads see it just sent.
+        sent = time.time()
+        for meta in self._standin.values():
+            for key in ("listed_at", "started_at", "done_at", "terminated_at"):
+                if key in meta:
+                    meta[key] += sent
+        self._standin_resolved_at = max((m["listed_at"] for m in self._standin.values()),
+                                        default=sent + delays.seconds("ssm.dispatch"))
 
     return __init__
 
 
+def _execute(command, instance_id, meta):
+    """Runs the command on the instance now; sets its outcome, exit code and output."""
+    if meta["outcome"] == "Failed":
+        meta.update(code=1, stdout="", stderr=FAILURE_TEXT)
+        return
+    if meta["outcome"] == "TimedOut":
+        meta.update(code=-1, stdout="", stderr="")
+        return
+    if command.document_name != RUN_SHELL_SCRIPT:
+        # Another document's plugins are not emulated: it succeeds and prints nothing.
+        meta.update(outcome="Success", code=0, stdout="", stderr="")
+        return
+    script = "\n".join(command.parameters.get("commands", []))
+    code, stdout, stderr = instances.run(command.account_id, command.backend_region, instance_id, meta["tags"], script)
+    meta.update(outcome="Success" if code == 0 else "Failed", code=code, stdout=stdout, stderr=stderr)
+
+
 def _schedule(command, order, concurrency, allowed_errors):
-    """Gives each invocation its start and end time, or the time it was terminated: waves of at
-    most `concurrency`, and no new start once more than `allowed_errors` have failed."""
-    clock = time.time()
+    """Gives each invocation its start and end time, or the time it was terminated: at most
+    `concurrency` at once, none before Run Command reaches its instance, and no new start once
+    more than `allowed_errors` have failed. Each script runs here, in start order."""
     running = []  # (ends at, order, outcome), earliest first
     failed = 0
     stopped_at = None
     for n, instance_id in enumerate(order):
         meta = command._standin[instance_id]
-        while stopped_at is None and len(running) >= concurrency:
+        start = meta["listed_at"]
+        # Retire what has ended by then, and while every slot is taken, wait for the first end.
+        while stopped_at is None and running and (running[0][0] <= start or len(running) >= concurrency):
             ends_at, _, outcome = heapq.heappop(running)
-            clock = max(clock, ends_at)
+            start = max(start, ends_at)
             failed += outcome == "Failed"
             if failed > allowed_errors:
-                stopped_at = clock
+                stopped_at = ends_at
         if stopped_at is not None:
-            meta["terminated_at"] = stopped_at
+            meta["terminated_at"] = max(stopped_at, meta["listed_at"])
             continue
-        meta["started_at"] = clock
-        meta["done_at"] = clock + meta["seconds"]
+        _execute(command, instance_id, meta)
+        meta["started_at"] = start
+        meta["done_at"] = start + meta["seconds"]
         heapq.heappush(running, (meta["done_at"], n, meta["outcome"]))
 
 
-def _invocation(command, invocation):
-    """The invocation as it stands now."""
+def _invocation(command, invocation, t):
+    """The invocation as it stands at `t`; None before Run Command has reached its instance."""
     meta = getattr(command, "_standin", {}).get(invocation["InstanceId"])
     if meta is None:
         return invocation
+    if t < meta["listed_at"]:
+        return None
     now = dict(invocation)
-    t = time.time()
     idle = dict(ResponseCode=-1, StandardOutputContent="", StandardErrorContent="")
     if "terminated_at" in meta:
         if t < meta["terminated_at"]:
@@ -168,45 +227,57 @@ def _invocation(command, invocation):
         now.update(Status="Pending", StatusDetails="Pending", **idle)
     elif t < meta["done_at"]:
         now.update(Status="InProgress", StatusDetails="InProgress", **idle)
-    elif meta["outcome"] == "Failed":
-        now.update(Status="Failed", StatusDetails="Failed", ResponseCode=1, StandardOutputContent=meta["stdout"], StandardErrorContent=FAILURE_TEXT)
     elif meta["outcome"] == "TimedOut":
         now.update(Status="TimedOut", StatusDetails="DeliveryTimedOut", **idle)
     else:
-        now.update(Status="Success", StatusDetails="Success", ResponseCode=0, StandardOutputContent=meta["stdout"], StandardErrorContent="")
+        status = meta["outcome"]
+        now.update(Status=status, StatusDetails=status, ResponseCode=meta["code"],
+                   StandardOutputContent=meta["stdout"][:24000], StandardErrorContent=meta["stderr"][:8000])
     return now
 
 
 def _get_invocation(original):
     def get_invocation(self, instance_id, plugin_name):
-        return _invocation(self, original(self, instance_id, plugin_name))
+        now = _invocation(self, original(self, instance_id, plugin_name), time.time())
+        if now is None:
+            raise SSMException(
+                "InvocationDoesNotExist",
+                "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation operation",
+            )
+        return now
 
     return get_invocation
 
 
 def _response_object(original):
     def response_object(self):
-        """The command as ListCommands shows it now: status and counts from its invocations."""
+        """The command as ListCommands shows it now: status and counts from the invocations
+        Run Command has reached."""
         out = original(self)
         if not hasattr(self, "_standin"):
             return out
-        statuses = [_invocation(self, inv)["StatusDetails"] for inv in self.invocations]
+        t = time.time()
+        listed = [now for inv in self.invocations if (now := _invocation(self, inv, t)) is not None]
+        statuses = [now["StatusDetails"] for now in listed]
         failed = statuses.count("Failed")
-        allowed = _limit("maxErrors", self.max_errors, len(statuses), round_up=False)
-        if any(s in ("Pending", "InProgress") for s in statuses):
-            status = details = "InProgress"
+        allowed = _limit("maxErrors", self.max_errors, len(self.invocations), round_up=False)
+        if not listed and t < self._standin_resolved_at:
+            status = details = "Pending"
+        elif t < self._standin_resolved_at or any(s in RUNNING for s in statuses):
+            status, details = "InProgress", "InProgress"
         elif failed > allowed:
             status = details = "Failed"
         elif all(s == "Success" for s in statuses):
+            # Also when no instance matched the targets: nothing failed (assumption).
             status = details = "Success"
         else:  # attempted everywhere, not all succeeded, not enough failures to fail
             status, details = "Failed", "Incomplete"
         out.update(
             Status=status,
             StatusDetails=details,
-            InstanceIds=list(self.instance_ids),
-            TargetCount=len(statuses),
-            CompletedCount=sum(s not in ("Pending", "InProgress") for s in statuses),
+            InstanceIds=[now["InstanceId"] for now in listed],
+            TargetCount=len(listed),
+            CompletedCount=sum(s not in RUNNING for s in statuses),
             ErrorCount=failed,
             DeliveryTimedOutCount=statuses.count("DeliveryTimedOut"),
         )
@@ -218,9 +289,12 @@ def _response_object(original):
 def list_command_invocations(self):
     command = self.ssm_backend.get_command_by_id(self._get_param("CommandId"))
     details = self._get_param("Details", False)
+    size = int(self._get_param("MaxResults") or PAGE)
+    first = int(self._get_param("NextToken") or 0)
+    t = time.time()
+    listed = [now for inv in command.invocations if (now := _invocation(command, inv, t)) is not None]
     entries = []
-    for invocation in command.invocations:
-        now = _invocation(command, invocation)
+    for now in listed[first:first + size]:
         entry = {
             "CommandId": command.command_id,
             "InstanceId": now["InstanceId"],
@@ -241,7 +315,24 @@ def list_command_invocations(self):
                 }
             ]
         entries.append(entry)
-    return ActionResult({"CommandInvocations": entries})
+    page = {"CommandInvocations": entries}
+    if first + size < len(listed):
+        page["NextToken"] = str(first + size)
+    return ActionResult(page)
+
+
+def outputs():
+    """Every invocation's whole output so far, in every account and region: the scripts' stdout
+    and stderr as they ran, whether or not a caller has seen them yet."""
+    found = []
+    for account_id, regions in list(ssm_backends.items()):
+        for region, backend in list(regions.items()):
+            for command in list(backend._commands):
+                for instance_id, meta in getattr(command, "_standin", {}).items():
+                    if "code" in meta:
+                        found.append({"account": account_id, "region": region, "command_id": command.command_id,
+                                      "instance_id": instance_id, "stdout": meta["stdout"], "stderr": meta["stderr"]})
+    return found
 
 
 def install():

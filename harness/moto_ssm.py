@@ -8,6 +8,11 @@
 - A value must match the parameter's `AllowedPattern` (the one sent, else the one it has), or
   PutParameter is refused with `ParameterPatternMismatchException`, as on AWS; moto stores the
   pattern and checks nothing.
+- A value longer than its tier holds is refused with `ValidationException`: a Standard
+  parameter holds 4096 characters, an Advanced one 8192 ("Standard parameters have a value limit
+  of 4 KB. Advanced parameters have a value limit of 8 KB": botocore model SSM PutParameter,
+  member Value); the tier is the one sent, else the parameter's, else Standard. moto stored any
+  value.
 - DescribeParameters returns up to `MaxResults` (1 to 50, AWS's range) per page: moto always
   pages 10 at a time, which hides what asking for the largest pages saves.
 - DescribeParameters answers from the store as it was `ssm-describe-lag` seconds ago (knobs.py):
@@ -83,9 +88,33 @@ def _refusal(code, message):
     return SSMException(code, message)
 
 
+# AWS's answer to a Standard value over 4096 characters, as users of Terraform, the AWS SDK for
+# .NET and others quote it (docs/aws-behaviour.md, Parameter Store).
+STANDARD_TOO_LONG = (
+    "Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger "
+    "parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see "
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"
+)
+# No one quotes AWS's answer over 8192 characters: the same words for the Advanced tier (assumption).
+ADVANCED_TOO_LONG = "Advanced tier parameters support a maximum parameter value of 8192 characters."
+
+
+def refuse_oversized(value, tier, previous):
+    """Refuses a value longer than the tier it is written in holds (the one sent, else the
+    parameter's, else Standard)."""
+    tier = tier or getattr(previous, "tier", None) or "Standard"
+    if value is None:
+        return
+    if len(value) > 8192:
+        raise SSMException("ValidationException", ADVANCED_TOO_LONG)
+    if tier == "Standard" and len(value) > 4096:
+        raise SSMException("ValidationException", STANDARD_TOO_LONG)
+
+
 def _put_parameter(original):
     def put_parameter(self, name, description, value, parameter_type, allowed_pattern, *args, **kwargs):
         previous = self._parameters[name][-1] if self._parameters.get(name) else None
+        refuse_oversized(value, kwargs.get("tier"), previous)
         pattern = allowed_pattern if allowed_pattern is not None else getattr(previous, "allowed_pattern", None)
         if pattern and value is not None and not re.search(pattern, value):
             raise _refusal("ParameterPatternMismatchException",

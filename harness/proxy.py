@@ -11,7 +11,8 @@ a command takes), and injects AWS-shaped faults on the calls a test names.
 
 A rule: {"action": "ssm:PutParameter", "fault": "throttle", "after": 0, "times": 2, "seconds": 5}
 - action: what `action_of` returns (`ssm:PutParameter`, `route53 POST /2013-04-01/hostedzone/{id}/rrset`),
-  exactly; or `*` (every call); or `SERVICE:*` (every call to that service, REST ones included).
+  exactly; or `*` (every call); or `SERVICE:*` (every call to that service, REST ones included);
+  or a REST action with `*` for one path segment (`s3 PUT /bucket/runs/*/journal.jsonl`).
 - after (default 0): the first N matching calls pass untouched; times (default null = forever):
   how many matching calls after those get the fault; later ones pass again. share (default 1):
   the fraction of the calls in that window that get it, spread evenly (0.3: the 4th, 7th, 10th, ... call
@@ -106,7 +107,12 @@ def error_response(kind, action, service, headers, body):
     """(status, headers, body) of the AWS error answer for fault `kind` on this request."""
     protocol = protocol_of(service, headers, body)
     status, code, message = ERRORS[kind][protocol]
-    message = message.format(action=action)
+    return aws_error(protocol, status, code, message.format(action=action), service, headers, body)
+
+
+def aws_error(protocol, status, code, message, service, headers, body):
+    """(status, headers, body) of an AWS error answer in `protocol` (json, query, ec2, rest-xml
+    or s3); `service` is the SigV4 signing name, `headers` and `body` the request's."""
     request_id = str(uuid.uuid4())
     if protocol == "json":
         content_type = headers.get("Content-Type", "")
@@ -208,7 +214,10 @@ class Faults:
 def matches(pattern, action):
     if pattern in ("*", action):
         return True
-    return pattern.endswith(":*") and re.split(r"[: ]", action, maxsplit=1)[0] == pattern[:-2]
+    if pattern.endswith(":*"):
+        return re.split(r"[: ]", action, maxsplit=1)[0] == pattern[:-2]
+    # A REST path with `*` for one segment (a run id, an object key's part).
+    return " /" in pattern and re.fullmatch(re.escape(pattern).replace(r"\*", "[^/]*"), action) is not None
 
 
 def start_proxy(upstream, host="127.0.0.1", faults=None):

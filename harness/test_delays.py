@@ -47,7 +47,9 @@ class Table(unittest.TestCase):
                 "eb.update-environment.replace-instances": 0.5,
                 "eb.restart-app-server": 0.5,
                 "eb.swap-environment-cnames": 0.5,
+                "eb.accepted-to-updating": 0.3,
                 "ssm.command": 0.2,
+                "ssm.dispatch": 0.1,
             })
 
     def test_realistic_figures_are_scaled(self):
@@ -108,9 +110,12 @@ class Table(unittest.TestCase):
         self.assertEqual(moto_eb.update_seconds(env, "eb.restart-app-server"), 3.0)
         self.assertAlmostEqual(moto_eb.update_seconds(SimpleNamespace(tags={}), "eb.restart-app-server"), 0.6)
         self.assertAlmostEqual(moto_eb.update_seconds(SimpleNamespace(tags=None), "eb.swap-environment-cnames"), 0.05)
+        self.assertEqual(moto_eb.start_seconds(SimpleNamespace(tags={"emulator:start-seconds": "1.5"})), 1.5)
+        self.assertAlmostEqual(moto_eb.start_seconds(SimpleNamespace(tags={})), 0.02)
         self.assertEqual(moto_run_command.command_seconds({"emulator:command-seconds": "0.7"}), 0.7)
         self.assertAlmostEqual(moto_run_command.command_seconds({}), 0.25)
         delays.configure("instant", 1.0)
+        self.assertEqual(moto_eb.start_seconds(SimpleNamespace(tags=None)), 0.3)
         self.assertEqual(moto_eb.update_seconds(env, "eb.restart-app-server"), 3.0)
         self.assertEqual(moto_eb.update_seconds(SimpleNamespace(tags={}), "eb.update-environment"), 0.5)
         self.assertEqual(moto_run_command.command_seconds({}), 0.2)
@@ -195,7 +200,8 @@ class Realistic(unittest.TestCase):
         self.assertEqual(status(), "Ready")
         start = time.monotonic()
         self.eb.restart_app_server(EnvironmentName="delays-web")
-        self.assertEqual(status(), "Updating")
+        # Ready a moment more (eb.accepted-to-updating), then Updating, then Ready.
+        self.until(status, lambda s: s == "Updating", deadline("eb.accepted-to-updating"))
         self.until(status, lambda s: s == "Ready", deadline("eb.restart-app-server") - (time.monotonic() - start))
 
     def test_run_command_in_progress_then_success(self):
@@ -206,7 +212,8 @@ class Realistic(unittest.TestCase):
         start = time.monotonic()
         command_id = self.ssm.send_command(InstanceIds=[self.instance], DocumentName="AWS-RunShellScript",
                                            Parameters={"commands": ["systemctl restart queue-worker"]})["Command"]["CommandId"]
-        self.assertEqual(status(), ["InProgress"])
+        # Listed once Run Command has reached the instance, then InProgress for ssm.command.
+        self.until(status, lambda s: s == ["InProgress"], deadline("ssm.dispatch"))
         self.until(status, lambda s: s == ["Success"], deadline("ssm.command") - (time.monotonic() - start))
 
 

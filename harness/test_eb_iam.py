@@ -39,7 +39,8 @@ class EbIam(unittest.TestCase):
         assert line and line[0] == "READY", f"emulator did not start: {line}"
         cls.endpoint = line[1]
         cls.iam = cls.client("iam")
-        # Own environments that settle at once (update-seconds=0), so tests need not wait.
+        # Own environments that settle at once (a restart or swap turns Updating and ends at the
+        # call: start-seconds=0, update-seconds=0), so tests need not wait.
         eb = cls.client("elasticbeanstalk")
         eb.create_application(ApplicationName="iamtest")
         for name in ("iam-blue", "iam-green", "iam-worker"):
@@ -47,7 +48,7 @@ class EbIam(unittest.TestCase):
                 ApplicationName="iamtest", EnvironmentName=name,
                 SolutionStackName="64bit Amazon Linux 2023 v4.3.0 running Python 3.11",
                 Tier={"Name": "Worker", "Type": "SQS/HTTP"} if name == "iam-worker" else {"Name": "WebServer", "Type": "Standard"},
-                Tags=[{"Key": "emulator:update-seconds", "Value": "0"}])
+                Tags=[{"Key": "emulator:update-seconds", "Value": "0"}, {"Key": "emulator:start-seconds", "Value": "0"}])
         cls.users = 0
 
     @classmethod

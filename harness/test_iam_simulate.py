@@ -146,6 +146,27 @@ class IamSimulate(unittest.TestCase):
         # The user's policies are not the role's.
         self.assertEqual(self.decisions(role, ["ssm:GetParameter"], [SHOP]), ["implicitDeny"])
 
+    def test_an_entity_is_named_with_its_path(self):
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
+        name = "AWSReservedSSO_Operator_0123456789abcdef"
+        role = self.iam.create_role(RoleName=name, Path="/aws-reserved/sso.amazonaws.com/",
+                                    AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.assertEqual(role, f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{name}")
+        self.iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]}))
+        self.assertEqual(self.decisions(role, ["ssm:GetParameter"]), ["allowed"])
+        for wrong in [f"arn:aws:iam::{ACCOUNT}:role/{name}", f"arn:aws:iam::{ACCOUNT}:role/other/{name}"]:
+            with self.assertRaises(ClientError) as caught:
+                self.simulate(wrong, ["ssm:GetParameter"])
+            self.assertEqual(caught.exception.response["Error"]["Code"], "NoSuchEntity")
+            self.assertEqual(caught.exception.response["Error"]["Message"], f"The role with name {name} cannot be found.")
+        self.iam.create_user(UserName="pathed", Path="/team/")
+        with self.assertRaises(ClientError):
+            self.simulate(f"arn:aws:iam::{ACCOUNT}:user/pathed", ["ssm:GetParameter"])
+        self.assertEqual(self.decisions(f"arn:aws:iam::{ACCOUNT}:user/team/pathed", ["ssm:GetParameter"]),
+                         ["implicitDeny"])
+
     def test_group_policies_count_for_a_user(self):
         self.iam.create_user(UserName="oncall")
         self.iam.create_group(GroupName="operators")

@@ -199,6 +199,15 @@ class ProxyFaults(unittest.TestCase):
         self.assertEqual((deny["seen"], deny["injected"]), (1, 1))
         self.assertEqual((anything["seen"], anything["injected"]), (2, 0))
 
+    def test_a_rest_pattern_matches_one_path_segment(self):
+        from proxy import matches
+        pattern = "s3 PUT /state/runs/*/journal.jsonl"
+        self.assertTrue(matches(pattern, "s3 PUT /state/runs/20261206T1-ab12/journal.jsonl"))
+        self.assertFalse(matches(pattern, "s3 PUT /state/runs/a/b/journal.jsonl"))
+        self.assertFalse(matches(pattern, "s3 GET /state/runs/r1/journal.jsonl"))
+        self.assertFalse(matches(pattern, "s3 PUT /state/lock"))
+        self.assertFalse(matches("ssm:Put*", "ssm:PutParameter"), "only REST paths take `*`")
+
     def test_slow_delays_then_forwards(self):
         ssm = self.client("ssm")
         self.faults({"action": "ssm:GetParameter", "fault": "slow", "seconds": 1.5})

@@ -10,7 +10,6 @@ import http.client
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import time
 import unittest
@@ -22,6 +21,7 @@ from cryptography import x509
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from certs import self_signed  # noqa: E402
+from selftest import start_emulator, stop_emulator  # noqa: E402
 
 ZONE = "example.com."
 
@@ -29,12 +29,7 @@ ZONE = "example.com."
 class World(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        env = {k: v for k, v in os.environ.items() if k not in ("STANDIN_EMULATOR_DELAYS", "STANDIN_EMULATOR_TIME_SCALE")}
-        cls.emulator = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "emulator.py"), "serve", "--port", "0", "--seed", "incident"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-        cls.ready = cls.emulator.stdout.readline().split()
-        assert cls.ready and cls.ready[0] == "READY", f"emulator did not start: {cls.ready}"
+        cls.emulator, cls.ready = start_emulator("incident")
         cls.endpoint = cls.ready[1]
         cls.edge_host, cls.edge_port = cls.ready[2][len("edge="):].split(":")
         cls.ca = cls.ready[3][len("ca="):]
@@ -52,9 +47,7 @@ class World(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.emulator.terminate()
-        cls.emulator.wait()
-        cls.emulator.stdout.close()
+        stop_emulator(cls.emulator)
 
     @classmethod
     def client(cls, service):
@@ -112,6 +105,14 @@ class World(unittest.TestCase):
     def names(self, invocations):
         ids = {v: k for k, v in self.instances.items()}
         return [ids[i["InstanceId"]] for i in invocations]
+
+    def dispatched(self, command_id, limit=5):
+        """Waits until Run Command has reached the targets (the command is no longer Pending)."""
+        start = time.monotonic()
+        while self.ssm.list_commands(CommandId=command_id)["Commands"][0]["Status"] == "Pending":
+            self.assertLess(time.monotonic() - start, limit, "command never dispatched")
+            time.sleep(0.01)
+        return command_id
 
     def wait_done(self, command_id, limit=10):
         start = time.monotonic()
@@ -290,7 +291,7 @@ class World(unittest.TestCase):
     # --- Run Command ------------------------------------------------------------------------
 
     def test_defaults_shown_and_only_named_instances_run(self):
-        command_id = self.send(["shop-worker-1", "shop-worker-2"])
+        command_id = self.dispatched(self.send(["shop-worker-1", "shop-worker-2"]))
         self.assertEqual(self.statuses(command_id), [("InProgress", "InProgress")] * 2)  # 50 at once
         command = self.wait_done(command_id)
         self.assertEqual((command["MaxConcurrency"], command["MaxErrors"], command["Status"], command["StatusDetails"]),
@@ -298,14 +299,14 @@ class World(unittest.TestCase):
         self.assertEqual((command["TargetCount"], command["CompletedCount"], command["ErrorCount"]), (2, 2, 0))
         self.assertEqual(self.statuses(command_id), [("Success", "Success")] * 2)
         # Sent to one instance, it runs on that one only.
-        one = self.send(["shop-worker-2"])
+        one = self.wait_done(self.send(["shop-worker-2"]))["CommandId"]
         self.assertEqual(self.names(self.ssm.list_command_invocations(CommandId=one)["CommandInvocations"]), ["shop-worker-2"])
 
     def test_waves_of_max_concurrency(self):
         names = ["shop-worker-1", "shop-worker-2", "shop-staging-web"]
         for name in names:
             self.tag(name, **{"emulator:command-seconds": "0.4"})
-        command_id = self.send(names, MaxConcurrency="1")
+        command_id = self.dispatched(self.send(names, MaxConcurrency="1"))
         self.assertEqual(self.ssm.list_commands(CommandId=command_id)["Commands"][0]["MaxConcurrency"], "1")
         seen = []
         start = time.monotonic()
@@ -320,7 +321,7 @@ class World(unittest.TestCase):
                                     ["Success", "Success", "InProgress"]])
         self.assertEqual(command["Status"], "Success")
         # A percentage of the targets, rounded up: 50% of 3 is 2 at once.
-        half = self.send(names, MaxConcurrency="50%")
+        half = self.dispatched(self.send(names, MaxConcurrency="50%"))
         self.assertEqual([s for s, _ in self.statuses(half)], ["InProgress", "InProgress", "Pending"])
 
     def test_max_errors_stops_the_rest(self):
@@ -351,12 +352,13 @@ class World(unittest.TestCase):
 
     # --- Elastic Beanstalk option settings ----------------------------------------------------
 
-    def options(self, env):
-        """Every option setting DescribeConfigurationSettings answers for `env`."""
+    def options(self, env, status="deployed"):
+        """Every option setting of `env`'s configuration set with this DeploymentStatus, as
+        DescribeConfigurationSettings answers (None: no such set)."""
         eb = self.client("elasticbeanstalk")
         settings = eb.describe_configuration_settings(ApplicationName="shop", EnvironmentName=env)
-        return {(o["Namespace"], o["OptionName"]): o.get("Value")
-                for c in settings["ConfigurationSettings"] for o in c["OptionSettings"]}
+        sets = [c for c in settings["ConfigurationSettings"] if c["DeploymentStatus"] == status]
+        return {(o["Namespace"], o["OptionName"]): o.get("Value") for c in sets for o in c["OptionSettings"]} or None
 
     def wait_ready(self, env):
         eb = self.client("elasticbeanstalk")
@@ -386,8 +388,10 @@ class World(unittest.TestCase):
                               OptionsToRemove=[{"Namespace": ec2, "OptionName": "InstanceTypes"}])
         expected = {**staging, (asg, "MinSize"): "4"}
         del expected[(ec2, "InstanceTypes")]
-        self.assertEqual(self.options("shop-staging"), expected)
+        # A draft while it deploys; the deployed set once it has.
+        self.assertEqual(self.options("shop-staging", "pending"), expected)
         self.wait_ready("shop-staging")
+        self.assertEqual(self.options("shop-staging"), expected)
         # Put back, for the other tests (the edge serves staging only when it is Ready).
         eb.update_environment(EnvironmentName="shop-staging",
                               OptionSettings=[{"Namespace": asg, "OptionName": "MinSize", "Value": "2"},

@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.join(ROOT, "harness"))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
 import floor  # noqa: E402
 import world  # noqa: E402
+from oracle import say_violations  # noqa: E402
 from proxy import start_proxy  # noqa: E402
 
 STANDIN = os.path.join(ROOT, "target", "release", "standin")
@@ -121,6 +122,7 @@ def emulator():
         if not line.startswith("READY "):
             raise RuntimeError(f"the emulator did not start: {line!r}")
         yield line.split()[1]
+        say_violations(line.split()[1])
     finally:
         proc.terminate()
         proc.wait()

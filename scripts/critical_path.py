@@ -16,6 +16,9 @@ import sys
 import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from oracle import say_violations  # noqa: E402
+
 STANDIN = os.environ.get("STANDIN_BIN", os.path.join(ROOT, "target", "release", "standin"))
 PLAYBOOK = os.path.join(ROOT, "playbooks", "promote-staging.yaml")
 
@@ -51,6 +54,7 @@ def one_run(scale):
             path = os.path.join(state, "runs", report["run_id"], "journal.jsonl")
             with open(path) as f:
                 records = [json.loads(line) for line in f]
+        say_violations(endpoint)
     finally:
         proc.terminate()
         proc.wait()

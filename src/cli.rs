@@ -137,6 +137,13 @@ pub enum Command {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// A drill's reports go to DIR (default: where the drill was started with `--report`).
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+        report: Option<PathBuf>,
+        /// A drill's summary is POSTed to URL when it ends: the journal keeps only its host,
+        /// so give the URL the drill was started with again.
+        #[arg(long, value_name = "URL", value_parser = notify_url)]
+        notify: Option<String>,
         #[command(flatten)]
         guards: GuardArgs,
         #[command(flatten)]
@@ -240,11 +247,18 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Print the least-privilege IAM policy (JSON) a playbook needs, e.g. for a break-glass
-    /// role created ahead of time. Calls nothing.
+    /// role created ahead of time, with its ARNs in the partition of the playbook's region
+    /// (`aws.region`, else AWS_REGION or the profile's: `arn:aws-cn:` for cn-*,
+    /// `arn:aws-us-gov:` for us-gov-*, ...). Calls nothing.
     IamPolicy {
-        #[command(flatten)]
-        playbook: PlaybookArgs,
-        /// For `plan` (reads only) or `run` (also covers `rollback`).
+        /// The playbook (YAML); none with `--for init`.
+        #[arg(value_hint = ValueHint::FilePath)]
+        playbook: Option<PathBuf>,
+        /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// For `plan` (reads only), `run` (also `resume` and `rollback`), `drill` (a drill and
+        /// `drill --dry`: also iam:GetRole and iam:SimulatePrincipalPolicy) or `init` (its reads).
         #[arg(long = "for", value_enum, default_value = "run")]
         phase: crate::iam::Phase,
         /// Only the policy of this account of the playbook's `accounts:` (`default`: its

@@ -71,6 +71,30 @@ impl AwsSettings {
         }
     }
 
+    /// These settings as a place, spelled one way where AWS (or a network) takes several
+    /// spellings alike: an endpoint's host in any case, `localhost`, `127.0.0.1` and `[::1]`,
+    /// its default port and a final `/`; a role's ARN in any case (IAM does not tell names
+    /// apart by case). Two accounts that are one place compare equal so.
+    #[must_use]
+    pub fn place(&self) -> Self {
+        let endpoint = self.endpoint_url.as_deref().map(|text| {
+            let Ok(mut url) = reqwest::Url::parse(text.trim()) else {
+                return text.trim().to_ascii_lowercase();
+            };
+            if matches!(url.host_str(), Some("localhost" | "[::1]" | "::1")) {
+                let _ = url.set_host(Some("127.0.0.1"));
+            }
+            let path = url.path().trim_end_matches('/').to_owned();
+            url.set_path(&path);
+            url.to_string().trim_end_matches('/').to_owned()
+        });
+        Self {
+            endpoint_url: endpoint,
+            role_arn: self.role_arn.as_deref().map(str::to_ascii_lowercase),
+            ..self.clone()
+        }
+    }
+
     /// These settings over `base`: what they leave out of region, profile and endpoint is
     /// `base`'s; the role is their own (an account's `role_arn` is not the playbook's).
     #[must_use]
@@ -140,8 +164,14 @@ impl Location {
                 "the state location is empty; give a directory or s3://BUCKET/PREFIX".into(),
             );
         }
-        let Some(rest) = text.strip_prefix("s3://") else {
-            return Ok(Self::Dir(text.into()));
+        let rest = match scheme(text) {
+            None => return Ok(Self::Dir(text.into())),
+            Some((scheme, rest)) if scheme == "s3" => rest,
+            Some(_) => {
+                return Err(format!(
+                    "`{text}` is neither a directory nor s3://BUCKET/PREFIX (write `./{text}` for a directory of that name)"
+                ))
+            }
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -198,11 +228,27 @@ pub struct StateBlock {
 
 impl LockTable {
     pub fn parse(text: &str) -> Result<Self, String> {
-        match text.strip_prefix("dynamodb://") {
-            Some(table) if !table.is_empty() && !table.contains('/') => Ok(Self(table.to_owned())),
+        match scheme(text) {
+            Some((scheme, table))
+                if scheme == "dynamodb" && !table.is_empty() && !table.contains('/') =>
+            {
+                Ok(Self(table.to_owned()))
+            }
             _ => Err(format!("`{text}` is not dynamodb://TABLE")),
         }
     }
+}
+
+/// `SCHEME://REST` as (the scheme in lower case, REST): a URL's scheme is case-insensitive
+/// (RFC 3986, 3.1), so `S3://b/p` is the team's bucket, never a local directory `S3:`.
+/// `None` when `text` does not start with a scheme.
+fn scheme(text: &str) -> Option<(String, &str)> {
+    let (scheme, rest) = text.split_once("://")?;
+    let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then(|| (scheme.to_ascii_lowercase(), rest))
 }
 
 impl fmt::Display for LockTable {

@@ -41,7 +41,7 @@ impl Exit {
             Self::Invalid => "invalid input (playbook, arguments, saved plan, journal, state directory): nothing was called",
             Self::HumanNeeded => "a step failed and the rollback is incomplete, or a drill's restore differs from its snapshot: a human must act, as the output says (never when nothing was changed)",
             Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan, the saved plan is stale, or the run cannot be resumed (nothing was changed)",
-            Self::MissedRto => "a drill promoted, held and put everything back, but recovery took longer than the playbook's `rto_target`",
+            Self::MissedRto => "a drill promoted, held and put everything back, but clients were back later than the playbook's `rto_target` (recovery plus the TTL, as it was before, of the records it changed)",
             Self::Stopped => "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume` or `standin rollback` next",
         }
     }
@@ -53,6 +53,15 @@ impl Exit {
             Outcome::RolledBack => Self::RolledBack,
             Outcome::RollbackIncomplete => Self::HumanNeeded,
             Outcome::Stopped => Self::Stopped,
+        }
+    }
+
+    /// How a run or rollback ended, and whether its journal holds it: a journal that stopped
+    /// taking writes leaves a human to record the end (`standin rollback` again).
+    pub fn of_report(report: &crate::engine::Report) -> Self {
+        match report.unjournaled {
+            Some(_) => Self::HumanNeeded,
+            None => Self::of(report.outcome),
         }
     }
 

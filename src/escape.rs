@@ -71,6 +71,40 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A URL as standin shows or keeps it: scheme, host, port and path. Credentials
+/// (`user:password@`), the query and the fragment are dropped (`?…` says a query was there),
+/// since a token in any of them must never reach a plan, a journal, a report or a webhook.
+/// Text that is not a URL is not shown.
+pub fn url(text: &str) -> String {
+    match reqwest::Url::parse(text) {
+        Ok(url) => {
+            let mut shown = origin_of(&url);
+            shown.push_str(url.path());
+            if url.query().is_some() {
+                shown.push_str("?…");
+            }
+            shown
+        }
+        Err(_) => "(a URL that does not parse)".to_owned(),
+    }
+}
+
+/// Only a URL's scheme, host and port (a webhook's path is its secret).
+pub fn origin(text: &str) -> String {
+    reqwest::Url::parse(text).map_or_else(
+        |_| "(a URL that does not parse)".to_owned(),
+        |u| origin_of(&u),
+    )
+}
+
+fn origin_of(url: &reqwest::Url) -> String {
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        let _ = write!(out, ":{port}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +129,22 @@ mod tests {
     fn terminal_text_keeps_its_own_layout() {
         assert_eq!(terminal("a\n\tb"), "a\n\tb");
         assert_eq!(terminal("a\u{1b}[2Jb\rc"), "a\\u{1b}[2Jb\\rc");
+    }
+
+    #[test]
+    fn a_url_is_shown_without_credentials_query_or_fragment() {
+        assert_eq!(
+            super::url("http://admin:hunter2@app.example.com:8080/health?token=abc#x"),
+            "http://app.example.com:8080/health?…"
+        );
+        assert_eq!(
+            super::url("https://app.example.com/"),
+            "https://app.example.com/"
+        );
+        assert_eq!(super::url("not a url"), "(a URL that does not parse)");
+        assert_eq!(
+            super::origin("https://hooks.example.com:8443/services/T0/B0/secret"),
+            "https://hooks.example.com:8443"
+        );
     }
 }

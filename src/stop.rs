@@ -4,7 +4,10 @@
 //! which then ends within moments. The second aborts the step in flight, leaving it in doubt
 //! in the journal, which `resume` and `rollback` know how to settle. The journal stays
 //! consistent either way: records are written synchronously, so no stop cuts one in half.
+//! Once a rollback has started, signals are only reported: it finishes (SIGKILL, which cannot
+//! be caught, still ends it, and `standin rollback` goes on from the journal).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -15,9 +18,14 @@ use tokio::sync::watch;
 pub struct Stop {
     requests: watch::Receiver<u8>,
     first: Arc<OnceLock<&'static str>>,
-    /// How many requests end a wait: 1 while running, 2 during a rollback (which should
-    /// finish unless it is aborted).
-    waits_end_at: u8,
+    /// Set (for every clone) once a rollback started: signals are then only reported.
+    rolling_back: Arc<AtomicBool>,
+    /// Whether a request ends this stop's waits (not a rollback's).
+    ends_waits: bool,
+    /// A member of a parallel group: true once another member failed, which ends this one's
+    /// waits (a gate need not wait out its time for a run that rolls back) and keeps it from
+    /// starting its change.
+    group: Option<watch::Receiver<bool>>,
 }
 
 impl Default for Stop {
@@ -26,9 +34,20 @@ impl Default for Stop {
         Self {
             requests: watch::channel(0).1,
             first: Arc::new(OnceLock::new()),
-            waits_end_at: 1,
+            rolling_back: Arc::new(AtomicBool::new(false)),
+            ends_waits: true,
+            group: None,
         }
     }
+}
+
+/// When a signal came, for what is said about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// The first signal, while running: the run stops at the next safe point.
+    First,
+    /// Any signal once a rollback started: it goes on.
+    InRollback,
 }
 
 /// How something that settles (a DNS change, an environment update, a command) is waited for:
@@ -68,12 +87,15 @@ pub struct Interrupted;
 
 impl Stop {
     /// Counts SIGINT, SIGTERM and SIGHUP from now on, instead of the default of dying at once;
-    /// `said` is told the first signal's name, once, so that the operator knows it was seen.
-    pub fn on_signals(said: impl Fn(&'static str) + Send + 'static) -> Self {
+    /// `said` is told the first signal's name, and each one's during a rollback, so that the
+    /// operator knows it was seen and what it does.
+    pub fn on_signals(said: impl Fn(&'static str, Heard) + Send + 'static) -> Self {
         use tokio::signal::unix::{signal, SignalKind};
         let (tx, requests) = watch::channel(0u8);
         let first = Arc::new(OnceLock::new());
         let named = first.clone();
+        let rolling_back = Arc::new(AtomicBool::new(false));
+        let in_rollback = rolling_back.clone();
         let streams = [
             (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
             (SignalKind::terminate(), "SIGTERM"),
@@ -92,7 +114,11 @@ impl Stop {
                 let count = (*tx.borrow()).saturating_add(1);
                 if count == 1 {
                     let _ = named.set(name);
-                    said(name);
+                }
+                if in_rollback.load(Ordering::SeqCst) {
+                    said(name, Heard::InRollback);
+                } else if count == 1 {
+                    said(name, Heard::First);
                 }
                 if tx.send(count).is_err() {
                     break;
@@ -102,13 +128,26 @@ impl Stop {
         Self {
             requests,
             first,
-            waits_end_at: 1,
+            rolling_back,
+            ends_waits: true,
+            group: None,
         }
     }
 
-    /// Whether a stop was asked for (one signal or more).
+    /// Whether a stop was asked for (one signal or more), or another member of this one's
+    /// parallel group failed.
     pub fn requested(&self) -> bool {
-        *self.requests.borrow() >= 1
+        *self.requests.borrow() >= 1 || self.group.as_ref().is_some_and(|g| *g.borrow())
+    }
+
+    /// The same stop, for a member of a parallel group whose `failed` turns true when another
+    /// member fails.
+    #[must_use]
+    pub fn in_group(&self, failed: watch::Receiver<bool>) -> Self {
+        Self {
+            group: Some(failed),
+            ..self.clone()
+        }
     }
 
     /// The signal that asked first, e.g. `SIGTERM`; `None` until one did.
@@ -127,11 +166,13 @@ impl Stop {
         self.reaches(2).await;
     }
 
-    /// The same stop, for a rollback: its waits end only when it is aborted.
+    /// The same stop, for a rollback, which from now on finishes whatever signals come: its
+    /// waits are never ended by one, and each signal is reported as not stopping it.
     #[must_use]
     pub fn for_rollback(&self) -> Self {
+        self.rolling_back.store(true, Ordering::SeqCst);
         Self {
-            waits_end_at: 2,
+            ends_waits: false,
             ..self.clone()
         }
     }
@@ -146,7 +187,8 @@ impl Stop {
     pub async fn until<F: std::future::Future>(&self, work: F) -> Result<F::Output, Interrupted> {
         tokio::select! {
             out = work => Ok(out),
-            () = self.reaches(self.waits_end_at) => Err(Interrupted),
+            () = self.reaches(1), if self.ends_waits => Err(Interrupted),
+            () = group_failed(self.group.clone()), if self.ends_waits => Err(Interrupted),
         }
     }
 
@@ -156,6 +198,16 @@ impl Stop {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Resolves once another member of the group failed; never outside a group.
+async fn group_failed(group: Option<watch::Receiver<bool>>) {
+    if let Some(mut failed) = group {
+        if failed.wait_for(|f| *f).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 async fn recv(stream: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
@@ -177,23 +229,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn waits_end_at_the_first_request_and_rollback_waits_at_the_second() {
+    async fn a_member_s_waits_end_when_another_member_fails() {
+        let (failed, group) = watch::channel(false);
+        let member = Stop::default().in_group(group);
+        assert!(!member.requested());
+        assert_eq!(member.sleep(Duration::from_millis(5)).await, Ok(()));
+        failed.send(true).unwrap();
+        assert!(member.requested());
+        let started = std::time::Instant::now();
+        assert_eq!(
+            member.sleep(Duration::from_secs(30)).await,
+            Err(Interrupted)
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn waits_end_at_the_first_request_and_a_rollback_s_never() {
         let (tx, requests) = watch::channel(0u8);
         let stop = Stop {
             requests,
-            first: Arc::new(OnceLock::new()),
-            waits_end_at: 1,
+            ..Stop::default()
         };
         tx.send(1).unwrap();
         let started = std::time::Instant::now();
         assert_eq!(stop.sleep(Duration::from_secs(30)).await, Err(Interrupted));
         assert!(started.elapsed() < Duration::from_secs(1));
         let rollback = stop.for_rollback();
-        assert_eq!(rollback.sleep(Duration::from_millis(5)).await, Ok(()));
-        tx.send(2).unwrap();
-        assert_eq!(
-            rollback.sleep(Duration::from_secs(30)).await,
-            Err(Interrupted)
+        assert!(
+            stop.rolling_back.load(Ordering::SeqCst),
+            "every clone knows"
         );
+        tx.send(2).unwrap();
+        tx.send(3).unwrap();
+        assert_eq!(rollback.sleep(Duration::from_millis(50)).await, Ok(()));
     }
 }

@@ -130,18 +130,10 @@ fn every_bad_input_exits_2_with_a_location_and_calls_nothing() {
             } else {
                 vec![command, &pb]
             };
-            let out = world.standin(&args);
-            assert_eq!(out.code, 2, "{case} ({command}): exit code\n{}", out.stderr);
-            let located = format!("bad.yaml{at} {message}");
-            assert!(
-                out.stderr.contains(&located),
-                "{case} ({command}): expected `{located}` in\n{}",
-                out.stderr
-            );
-            assert!(
-                out.stderr.contains(&format!("hint: {hint}")),
-                "{case} ({command}): expected hint `{hint}` in\n{}",
-                out.stderr
+            world.standin(&args).expect_invalid(
+                &format!("{case} ({command})"),
+                &format!("bad.yaml{at} {message}"),
+                hint,
             );
         }
     }
@@ -188,4 +180,35 @@ fn an_undeclared_var_override_is_refused() {
         "{}",
         out.stderr
     );
+}
+
+/// A step with a problem of its own is the problem: a `recovery:` that names it is not said
+/// to name no step.
+#[test]
+fn a_gate_with_a_problem_is_not_also_missing_for_recovery() {
+    let world = World::start();
+    let out = world
+        .standin(&[
+            "validate",
+            "--var",
+            "edge=not an address",
+            &world.incident_playbook(),
+        ])
+        .expect(2);
+    assert!(out.stderr.contains("is not an address"), "{}", out.stderr);
+    assert!(!out.stderr.contains("`recovery`"), "{}", out.stderr);
+}
+
+/// An endpoint variable set to nothing (a CI template's unset value) is no override, as an
+/// unset one is: the SDK would take it for a URL and fail every call as a bug of standin's.
+#[test]
+fn an_empty_endpoint_variable_is_no_override() {
+    let world = World::start();
+    let out = world
+        .standin_env(
+            &[("AWS_ENDPOINT_URL_SSM", "")],
+            &world.playbook_args(&["plan"], &world.incident_playbook()),
+        )
+        .expect(0);
+    assert!(!out.all().contains("internal error"), "{}", out.all());
 }

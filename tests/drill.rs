@@ -6,11 +6,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use serde_json::Value;
+use standin::report::document::{span, RunReport};
+use standin::report::ReportFormat;
 
 use crate::support::{Keys, World};
 
 /// A short drill: copy production's settings, keep APP_URL (so the snapshot holds a resource
-/// the drill does not change), repoint, then two gates. `extra` is appended to the steps.
+/// the drill does not change), repoint (`app`, whose TTL is 300 s: an `rto` under that is
+/// missed as clients see it), then two gates. `extra` is appended to the steps.
 fn small_playbook(world: &World, rto: &str, extra: &str) -> String {
     let app_url = world
         .param("/shop/staging/APP_URL")
@@ -111,7 +114,7 @@ fn the_incident_drill_reports_its_recovery_time_and_leaves_the_world_as_it_found
     assert_eq!(world.state(), before, "the drill left the world changed");
 
     let doc = json_file(&reports.join("report.json"));
-    assert_eq!(doc["report_format"], 1);
+    assert_eq!(doc["report_format"], 2);
     assert_eq!(doc["kind"], "drill");
     assert_eq!(doc["outcome"], "passed");
     assert_eq!(doc["exit_code"], 0);
@@ -153,6 +156,8 @@ fn the_incident_drill_reports_its_recovery_time_and_leaves_the_world_as_it_found
         step_bars: 13,
         undo: true,
         recovery_marker: true,
+        // app's TTL of 300 s puts clients' moment far beyond a drill of seconds.
+        clients_marker: false,
         trend_points,
     };
     crate::report_html::assert_drawn(&reports.join("report.html"), &drawn(1));
@@ -223,7 +228,7 @@ fn a_drill_whose_step_fails_rolls_back_verifies_and_says_why() {
     let before = world.state();
     let playbook = small_playbook(
         &world,
-        "5m",
+        "10m",
         r#"  - id: teapot
     kind: http.check
     url: ${vars.app_check_url}
@@ -267,7 +272,7 @@ fn a_drill_whose_step_fails_rolls_back_verifies_and_says_why() {
 fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back() {
     let world = World::start();
     let before = world.state();
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let reports = report_dir(&world, "soak");
     let running = soaking(
         &world,
@@ -285,19 +290,20 @@ fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back
     );
     world.control(&["tag-env", "shop-staging", "emulator:health=Red"]);
     let out = running.finish().expect(1);
-    assert!(
-        out.stdout.contains("gate `staging-healthy` failed"),
-        "{}",
-        out.stdout
-    );
+    // Either gate sees it first: the health gate, or the check through the edge, which
+    // answers 503 for an environment in bad health (whichever round of checks the change
+    // lands in).
+    let broke = |text: &str| {
+        ["staging-healthy", "production-answers"]
+            .iter()
+            .any(|gate| text.contains(&format!("gate `{gate}` failed")))
+    };
+    assert!(broke(&out.stdout), "{}", out.stdout);
     world.control(&["untag-env", "shop-staging", "emulator:health"]);
     assert_eq!(world.state(), before);
     let doc = json_file(&reports.join("report.json"));
     assert_eq!(doc["outcome"], "soak-failed");
-    assert!(doc["soak"]["broken"]
-        .as_str()
-        .unwrap()
-        .contains("staging-healthy"));
+    assert!(broke(doc["soak"]["broken"].as_str().unwrap()), "{doc}");
     assert!(
         doc["soak"]["secs"].as_f64().unwrap() < 30.0,
         "the soak did not stop"
@@ -311,7 +317,7 @@ fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back
 #[test]
 fn a_value_changed_during_the_soak_is_named_when_the_restore_differs() {
     let world = World::start();
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let reports = report_dir(&world, "differs");
     let running = soaking(
         &world,
@@ -380,11 +386,245 @@ fn a_drill_over_its_recovery_time_objective_exits_6_with_everything_put_back() {
     assert_eq!(world.state(), before);
 }
 
+/// `app` has a TTL of 300 s and the target is 2 minutes: the gate passes in seconds, but
+/// resolvers keep production's answer for 300 s after the repoint, so clients are back only
+/// after the target. Every format keeps both times and judges the target on clients'.
+#[test]
+fn a_drill_whose_ttl_outlasts_its_rto_target_misses_it_as_clients_see_it() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "2m", "");
+    let reports = report_dir(&world, "ttl");
+    let out = world
+        .with_playbook(
+            &["drill", "--yes", "--report", reports.to_str().unwrap()],
+            &playbook,
+        )
+        .expect(6);
+    assert_eq!(world.state(), before, "the drill left the world changed");
+    let doc = json_file(&reports.join("report.json"));
+    assert_eq!(doc["report_format"], 2);
+    assert_eq!(doc["outcome"], "missed-rto");
+    assert_eq!(doc["exit_code"], 6);
+    let recovery = &doc["recovery"];
+    let secs = recovery["secs"].as_f64().expect("the gate's time");
+    let clients = recovery["clients_secs"].as_f64().expect("clients' time");
+    assert!(secs < 60.0, "the gate passed in seconds: {secs}");
+    assert!((clients - (secs + 300.0)).abs() < 1e-6, "{recovery}");
+    assert_eq!(
+        recovery["cached"],
+        serde_json::json!({"record": "app.example.com. CNAME", "within_secs": 300, "why": "ttl"})
+    );
+    assert_eq!(recovery["target_secs"], 120.0);
+    assert_eq!(recovery["met"], false);
+    let why = "(app.example.com. CNAME: TTL 300s before the change)";
+    let both = format!(
+        "{} at the gate, {} for clients {why}",
+        span(secs),
+        span(clients)
+    );
+    let reason = doc["reason"].as_str().unwrap();
+    assert!(reason.contains(&both), "{reason}");
+    assert!(reason.contains("over the target of 2m 00s"), "{reason}");
+    // For people, at the end of the drill.
+    assert!(
+        out.stdout
+            .contains(&format!("recovery: {both} (target 2m 00s, MISSED)")),
+        "{}",
+        out.stdout
+    );
+    // Markdown.
+    let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!(
+            "| Time to recovery | gate `production-answers`: {} at the gate, {} for clients (app.example.com. CNAME: TTL 300s before the change) (target 2m 00s: **missed**) |",
+            span(secs),
+            span(clients)
+        )),
+        "{md}"
+    );
+    // JUnit: the objective fails on clients' time; both times are properties.
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    for (name, value) in [("recovery_secs", secs), ("clients_secs", clients)] {
+        assert!(
+            junit.contains(&format!("<property name=\"{name}\" value=\"{value:.3}\"/>")),
+            "{junit}"
+        );
+    }
+    let cases = junit_cases(&reports.join("junit.xml"));
+    match &cases
+        .iter()
+        .find(|(n, _)| n == "recovery time objective")
+        .unwrap()
+        .1
+    {
+        junit_parser::TestStatus::Failure(f) => assert!(f.message.contains(&both), "{f:?}"),
+        other => panic!("the objective should fail: {other:?}"),
+    }
+    // HTML: both in words; clients' moment, minutes after a drill of seconds, is named
+    // beyond the timeline rather than squeezing it; the trend's bar is clients' time.
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<strong>{}</strong> for clients (app.example.com. CNAME: TTL 300s before the change)",
+            span(clients)
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "clients back {} (beyond the chart)",
+            span(clients)
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(">{}</text>", span(clients))),
+        "{html}"
+    );
+    crate::report_html::assert_drawn(
+        &reports.join("report.html"),
+        &crate::report_html::Expect {
+            step_bars: 5,
+            undo: true,
+            recovery_marker: true,
+            clients_marker: false,
+            trend_points: 1,
+        },
+    );
+    // history: both times, the target held to clients'.
+    let history = world.standin(&["history", "--output", "json"]).expect(0);
+    let rows: Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(rows[0]["recovery_secs"], secs);
+    assert_eq!(rows[0]["clients_secs"], clients);
+    assert_eq!(rows[0]["outcome"], "missed-rto");
+    let human = world.standin(&["history"]).expect(0);
+    assert!(
+        human.stdout.contains(&format!(
+            "{:<10} {:<15} missed-rto",
+            span(secs),
+            format!("{}/2m 00s", span(clients))
+        )),
+        "{}",
+        human.stdout
+    );
+}
+
+/// A record whose TTL alone is the whole recovery time objective: no drill can meet it, and a
+/// dry drill says so (and how to fix it) before anyone runs one.
+#[test]
+fn a_dry_drill_warns_when_a_ttl_alone_takes_up_the_rto_target() {
+    let world = World::start();
+    let playbook = |rto: &str| {
+        world.playbook(
+            "www.yaml",
+            &format!(
+                r#"version: 1
+name: www-drill
+rto_target: {rto}
+steps:
+  - id: repoint-www
+    kind: route53.repoint
+    zone: example.com
+    record: www.example.com
+    type: A
+    to: 192.0.2.20
+"#
+            ),
+        )
+    };
+    // www's TTL is 3600 s: a target of an hour cannot be met.
+    let tight = playbook("1h");
+    let out = world
+        .standin(&["drill", "--dry", "--output", "json", &tight])
+        .expect(0);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let warnings = doc["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = warnings[0].as_str().unwrap();
+    for wanted in [
+        "www.example.com. A: TTL 3600s before the change (step `repoint-www`)",
+        "the `rto_target` of 1h",
+        "lower the TTL days ahead",
+    ] {
+        assert!(warning.contains(wanted), "{wanted}: {warning}");
+    }
+    assert_eq!(
+        doc["blockers"],
+        serde_json::json!([]),
+        "a warning, not a blocker"
+    );
+    let human = world.standin(&["drill", "--dry", &tight]).expect(0);
+    assert!(
+        human.stdout.contains("lower the TTL days ahead"),
+        "{}",
+        human.stdout
+    );
+    // Two hours leave room: no warning.
+    let roomy = playbook("2h");
+    let out = world
+        .standin(&["drill", "--dry", "--output", "json", &roomy])
+        .expect(0);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["warnings"], serde_json::json!([]));
+}
+
+/// A drill journaled by the build before `clients_secs` existed (tests/fixtures, written by
+/// that build against the emulator: `app` repointed from TTL 300, target 2 minutes, gate
+/// passed in 0.3s). Reports are made from the journal alone, so `report` and `history` give
+/// it clients' time from the repoint's undo record; the report document that build wrote
+/// (format 1, judged on the gate alone) still reads.
+#[test]
+fn reports_of_a_drill_journaled_before_clients_secs_existed_carry_it() {
+    let world = World::start();
+    let fixtures = crate::support::repo().join("tests/fixtures");
+    let run = world
+        .dir
+        .path()
+        .join(".standin/runs/20261206T234348.739Z-e8d3");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(
+        fixtures.join("drill-journaled-before-clients-secs.jsonl"),
+        run.join("journal.jsonl"),
+    )
+    .unwrap();
+    world.standin(&["report", "--dir", "again"]).expect(0);
+    let doc = json_file(&world.dir.path().join("again/report.json"));
+    let previous = json_file(&fixtures.join("drill-report-format-1.json"));
+    assert_eq!(previous["report_format"], 1);
+    assert_eq!(
+        previous["recovery"]["met"], true,
+        "format 1 judged the gate"
+    );
+    assert_eq!(doc["report_format"], 2);
+    let secs = doc["recovery"]["secs"].as_f64().unwrap();
+    assert_eq!(doc["recovery"]["secs"], previous["recovery"]["secs"]);
+    assert_eq!(doc["recovery"]["clients_secs"], secs + 300.0);
+    assert_eq!(doc["recovery"]["cached"]["within_secs"], 300);
+    assert_eq!(doc["recovery"]["met"], false);
+    assert_eq!(doc["outcome"], "missed-rto");
+    assert_eq!(doc["exit_code"], 6);
+    let history = world.standin(&["history", "--output", "json"]).expect(0);
+    let rows: Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(rows[0]["clients_secs"], secs + 300.0);
+    assert_eq!(rows[0]["outcome"], "missed-rto");
+    // The format 1 document reads, and renders judged on what it has: the gate's time.
+    let old: RunReport = serde_json::from_value(previous).expect("a format 1 report reads");
+    assert_eq!(old.recovery.judged(), old.recovery.secs);
+    for format in ReportFormat::ALL {
+        let text = format.render(&old);
+        assert!(!text.contains(" at the gate, "), "{format:?}: {text}");
+    }
+    assert!(ReportFormat::Md
+        .render(&old)
+        .contains("(target 2m 00s: met)"));
+}
+
 #[test]
 fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
     let world = World::start();
     let before = world.state();
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let running = soaking(&world, &["drill", "--yes", "--soak", "5s"], &playbook);
     running.signal("KILL");
     running.finish();
@@ -395,8 +635,17 @@ fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
         status["drill"]["recovery"], "production-answers",
         "{status}"
     );
+    // Killed mid-soak: plainly unfinished, never "succeeded", while staging serves production.
+    assert_eq!(status["drill_stage"], "promoted", "{status}");
     let human = world.standin(&["status"]).expect(0);
-    assert!(human.stdout.contains("drill"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains(": UNFINISHED DRILL: promoted, not restored"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.stdout.contains("succeeded"), "{}", human.stdout);
 
     let mut resume = world.playbook_args(&["resume", "--yes"], &playbook);
     resume.pop(); // resume takes the run id, not the playbook
@@ -404,6 +653,9 @@ fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
     let out = world.standin_env(&[], &resume).expect(0);
     assert!(out.stdout.contains("passed"), "{}", out.stdout);
     assert_eq!(world.state(), before);
+    let status = world.standin(&["status", "--output", "json"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["drill_stage"], "verified", "{status}");
     let history = world.standin(&["history", "--output", "json"]).expect(0);
     let rows: Value = serde_json::from_str(&history.stdout).unwrap();
     assert_eq!(rows[0]["outcome"], "passed");
@@ -413,7 +665,7 @@ fn a_killed_drill_is_marked_a_drill_and_resume_finishes_it() {
 fn a_killed_drill_rolled_back_by_hand_is_verified_and_reported_interrupted() {
     let world = World::start();
     let before = world.state();
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let running = soaking(&world, &["drill", "--yes", "--soak", "30s"], &playbook);
     running.signal("KILL");
     running.finish();
@@ -458,7 +710,7 @@ fn webhook(status: u16) -> (String, std::thread::JoinHandle<String>) {
 #[test]
 fn notify_posts_a_slack_compatible_summary_and_a_failed_post_never_fails_the_drill() {
     let world = World::start();
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let (url, server) = webhook(200);
     world
         .with_playbook(&["drill", "--yes", "--notify", &url], &playbook)
@@ -606,7 +858,7 @@ steps:
 fn ctrl_c_during_the_soak_ends_it_and_puts_everything_back() {
     let world = World::start();
     let before = world.state();
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let running = soaking(
         &world,
         &[
@@ -617,8 +869,17 @@ fn ctrl_c_during_the_soak_ends_it_and_puts_everything_back() {
     running.signal("INT");
     let out = running.finish().expect(1);
     let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
-    assert_eq!(doc["outcome"], "soak-failed");
-    assert!(doc["soak"]["broken"].as_str().unwrap().contains("signal"));
+    // Interrupted, not failed: no gate broke.
+    assert_eq!(doc["outcome"], "interrupted", "{doc}");
+    assert_eq!(doc["soak"]["stopped"], true, "{doc}");
+    assert_eq!(doc["soak"]["broken"], Value::Null, "{doc}");
+    assert!(
+        doc["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a signal ended the drill's soak"),
+        "{doc}"
+    );
     assert!(doc["soak"]["secs"].as_f64().unwrap() < 30.0);
     assert_eq!(doc["verify"]["differences"], serde_json::json!([]));
     assert_eq!(world.state(), before);
@@ -628,7 +889,7 @@ fn ctrl_c_during_the_soak_ends_it_and_puts_everything_back() {
 fn history_and_reports_read_a_state_in_s3() {
     let world = World::start();
     world.create_bucket("drill-state");
-    let playbook = small_playbook(&world, "5m", "");
+    let playbook = small_playbook(&world, "10m", "");
     let state = "s3://drill-state/shop";
     world
         .with_playbook(&["--state", state, "drill", "--yes"], &playbook)
@@ -672,4 +933,184 @@ fn history_and_reports_read_a_state_in_s3() {
     world
         .standin(&["--state", state, "rollback", "--last", "--yes"])
         .expect(0);
+}
+
+/// A URL with credentials (and a token in its query) never leaves standin whole: not in its
+/// output, its journal, its reports or the webhook's body, even when the check fails and
+/// every one of them names the check; written into a playbook, `validate` warns where.
+#[test]
+fn credentials_in_a_check_url_are_never_shown_or_kept() {
+    let world = World::start();
+    let playbook = small_playbook(&world, "5m", "");
+    let (hook, server) = webhook(200);
+    let reports = report_dir(&world, "leaks");
+    let url = "http://admin:hunter2@nowhere.example.com/health?token=t0ps3cret";
+    let mut args = world.playbook_args(
+        &[
+            "drill",
+            "--yes",
+            "--notify",
+            &hook,
+            "--report",
+            reports.to_str().unwrap(),
+        ],
+        &playbook,
+    );
+    let at = args
+        .iter()
+        .position(|a| a.starts_with("app_check_url="))
+        .unwrap();
+    args[at] = format!("app_check_url={url}");
+    let out = world.standin_env(&[], &args).expect(1);
+    let body = server.join().unwrap();
+    let mut everything = format!("{}\n{body}\n{}", out.all(), world.written_files());
+    for entry in std::fs::read_dir(&reports).unwrap() {
+        everything.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    // The failed check is named everywhere, by scheme, host and path.
+    assert!(
+        everything.contains("GET http://nowhere.example.com/health?…"),
+        "{everything}"
+    );
+    for secret in ["hunter2", "admin:", "t0ps3cret"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
+    }
+
+    let written = world.playbook(
+        "written.yaml",
+        &std::fs::read_to_string(&playbook)
+            .unwrap()
+            .replace("http://app.example.com/health", url),
+    );
+    let out = world.standin(&["validate", &written]).expect(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "{written}:4:3: warning: `vars.app_check_url` holds a URL with credentials"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Where the reports go is checked before the drill changes anything, and options that would
+/// do nothing are refused: found only at the end, they would cost the drill's outcome.
+#[test]
+fn a_drill_s_outputs_are_checked_before_anything_changes() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "10m", "");
+    let file = world.dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let (hook, _) = webhook(200);
+    for (args, said) in [
+        (
+            vec!["drill", "--yes", "--report", file.to_str().unwrap()],
+            "--report: ",
+        ),
+        (
+            vec!["drill", "--dry", "--report", "dry-reports"],
+            "`drill --dry` changes nothing",
+        ),
+        (
+            vec!["drill", "--dry", "--notify", hook.as_str()],
+            "`drill --dry` changes nothing",
+        ),
+    ] {
+        let out = world.with_playbook(&args, &playbook).expect(2);
+        assert!(out.stderr.contains(said), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(world.state(), before);
+    assert!(
+        !world.dir.path().join(".standin/runs").exists(),
+        "a drill started"
+    );
+    assert!(!world.dir.path().join("dry-reports").exists());
+}
+
+/// `-q` keeps each command's outcome: a drill's is its first line.
+#[test]
+fn a_quiet_drill_still_says_how_it_ended() {
+    let world = World::start();
+    let playbook = small_playbook(&world, "10m", "");
+    let out = world
+        .with_playbook(&["-q", "drill", "--yes"], &playbook)
+        .expect(0);
+    assert!(
+        out.stdout.trim_end().ends_with("of `drill-small`: passed.")
+            && out.stdout.trim().lines().count() == 1,
+        "{}",
+        out.stdout
+    );
+    let running = soaking(&world, &["drill", "--yes", "--soak", "30s"], &playbook);
+    running.signal("KILL");
+    running.finish();
+    let out = world
+        .standin(&["-q", "rollback", "--last", "--yes"])
+        .expect(0);
+    assert!(
+        out.stdout
+            .contains("interrupted before its soak ended, then rolled back"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A drill killed in its soak and resumed ends as it was started: its reports in its
+/// `--report` directory, its summary posted when `--notify` is given again (the journal keeps
+/// only the webhook's host, and says so when it is not).
+#[test]
+fn a_resumed_drill_writes_its_reports_where_it_was_started_with() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "10m", "");
+    let reports = report_dir(&world, "started-with");
+    let (hook, server) = webhook(200);
+    let running = soaking(
+        &world,
+        &[
+            "drill",
+            "--yes",
+            "--soak",
+            "30s",
+            "--report",
+            reports.to_str().unwrap(),
+            "--notify",
+            &hook,
+        ],
+        &playbook,
+    );
+    running.signal("KILL");
+    running.finish();
+    let start = &world.journal(&world.run_dir().file_name().unwrap().to_string_lossy())[0];
+    assert!(
+        !start.to_string().contains("SECRETPATH"),
+        "the webhook's path was journaled: {start}"
+    );
+    let mut resume = world.playbook_args(&["resume", "--yes"], &playbook);
+    resume.pop();
+    resume.retain(|a| !a.is_empty());
+    let asked = world.standin_env(&[], &resume).expect(0);
+    assert!(
+        asked
+            .stderr
+            .contains("the drill was started with --notify to http://127.0.0.1:"),
+        "{}",
+        asked.stderr
+    );
+    assert_eq!(world.state(), before);
+    let doc = json_file(&reports.join("report.json"));
+    assert_eq!(doc["outcome"], "passed", "{doc}");
+    // Once more, with the URL given again: posted.
+    let running = soaking(&world, &["drill", "--yes", "--soak", "30s"], &playbook);
+    running.signal("KILL");
+    running.finish();
+    let mut resume = world.playbook_args(&["resume", "--yes", "--notify", &hook], &playbook);
+    resume.pop();
+    resume.retain(|a| !a.is_empty());
+    world.standin_env(&[], &resume).expect(0);
+    let body: Value = serde_json::from_str(&server.join().unwrap()).unwrap();
+    assert_eq!(body["outcome"], "passed", "{body}");
 }

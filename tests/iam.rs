@@ -11,9 +11,33 @@ use serde_json::Value;
 use crate::support::{repo, Keys, Proxy, World};
 
 fn policy(phase: &str) -> Value {
+    policy_in(
+        "us-east-1",
+        &[
+            "--for",
+            phase,
+            &repo()
+                .join("playbooks/promote-staging.yaml")
+                .display()
+                .to_string(),
+        ],
+    )
+}
+
+/// `standin iam-policy ARGS` with `region` the standard chain's (no profile, no config file).
+pub(crate) fn policy_in(region: &str, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_standin"))
-        .args(["iam-policy", "--for", phase])
-        .arg(repo().join("playbooks/promote-staging.yaml"))
+        .arg("iam-policy")
+        .args(args)
+        .env("AWS_REGION", region)
+        .env("AWS_CONFIG_FILE", "/nonexistent/standin-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/standin-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_REGION")
         .output()
         .expect("run standin");
     assert!(
@@ -22,6 +46,51 @@ fn policy(phase: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("a JSON policy")
+}
+
+/// Every resource a policy names.
+fn resources(policy: &Value) -> BTreeSet<String> {
+    grants(policy).into_values().flatten().collect()
+}
+
+/// An account and its ARNs are in one partition, the region's: in China or GovCloud a policy
+/// naming `arn:aws:` resources grants nothing. The playbook's own region wins over the
+/// standard chain's.
+#[test]
+fn the_policy_names_resources_in_the_partition_of_the_region() {
+    let playbook = repo().join("playbooks/promote-staging.yaml");
+    let playbook = playbook.display().to_string();
+    for (region, partition) in [
+        ("us-east-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ] {
+        for phase in ["plan", "run"] {
+            let found = resources(&policy_in(region, &["--for", phase, &playbook]));
+            let wrong: Vec<&String> = found
+                .iter()
+                .filter(|r| *r != "*" && !r.starts_with(&format!("arn:{partition}:")))
+                .collect();
+            assert!(wrong.is_empty(), "{region} {phase}: {wrong:?}");
+            assert!(found.len() > 5, "{found:?}");
+        }
+    }
+    let text = std::fs::read_to_string(&playbook).unwrap().replacen(
+        "\nsteps:",
+        "\naws:\n  region: cn-northwest-1\nsteps:",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let china = dir.path().join("china.yaml");
+    std::fs::write(&china, text).unwrap();
+    let found = resources(&policy_in("us-east-1", &[&china.display().to_string()]));
+    assert!(
+        found
+            .iter()
+            .all(|r| r == "*" || r.starts_with("arn:aws-cn:")),
+        "{found:?}"
+    );
 }
 
 /// Every action the policy allows, with the resources it allows it on.
@@ -184,9 +253,15 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
     }
 }
 
-/// The IAM action of a call the proxy recorded (`ssm:GetParameter`, or a Route 53 REST route).
+/// The IAM action of a call the proxy recorded: `service:Action` for JSON and query calls (the
+/// SigV4 service name is the IAM prefix, but for the tagging API's `tag`), a Route 53 REST
+/// route by its action.
 fn iam_action(call: &str) -> String {
     let route53 = [
+        (
+            "route53 GET /2013-04-01/hostedzone",
+            "route53:ListHostedZones",
+        ),
         (
             "route53 GET /2013-04-01/hostedzonesbyname",
             "route53:ListHostedZonesByName",
@@ -205,58 +280,119 @@ fn iam_action(call: &str) -> String {
             "route53:GetHostedZone",
         ),
     ];
-    route53
-        .iter()
-        .find(|(route, _)| *route == call)
-        .map_or_else(|| call.to_owned(), |(_, action)| (*action).to_owned())
+    if let Some((_, action)) = route53.iter().find(|(route, _)| *route == call) {
+        return (*action).to_owned();
+    }
+    assert!(
+        !call.contains(' '),
+        "a REST call this test cannot name: {call}"
+    );
+    match call.split_once(':') {
+        Some(("tagging", action)) => format!("tag:{action}"),
+        _ => call.to_owned(),
+    }
 }
 
-/// Every call a plan, and a run with its rollback, make is in the matching policy.
+/// Whether an IAM action pattern (`*` and `?` wildcards, case-insensitive) matches `action`.
+fn matches(pattern: &str, action: &str) -> bool {
+    let regex = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => ".*".to_owned(),
+            '?' => ".".to_owned(),
+            c => regex::escape(&c.to_string()),
+        })
+        .collect::<String>();
+    regex::RegexBuilder::new(&format!("^{regex}$"))
+        .case_insensitive(true)
+        .build()
+        .unwrap()
+        .is_match(action)
+}
+
+/// Every call each command makes, counted by the recording proxy, is an action the policy
+/// `iam-policy --for ...` prints for that command allows: plan (a parameter it writes holding
+/// Parameter Store's last 100 versions, so it reads the history), run and rollback, a drill,
+/// `drill --dry` as an assumed role under a path (it looks the role up), and init.
+/// `sts:GetCallerIdentity` needs no permission (STS API reference); the role's
+/// `sts:AssumeRole` is the assuming credentials' call, not the role's.
 #[test]
-fn the_policy_covers_every_call_plan_run_and_rollback_make() {
+fn every_call_each_command_makes_is_in_its_policy() {
     let world = World::start();
     let proxy = Proxy::start(&world);
     let via = [("AWS_ENDPOINT_URL", proxy.url.as_str())];
-    let calls = |args: &[&str]| -> BTreeSet<String> {
+    crate::version_limit::fill_history(&world, "/shop/staging/QUEUE_URL", false);
+    let incident = world.incident_playbook();
+    let as_sso = as_role(&world, SSO_ROLE);
+    let dir = world.dir.path().join("drafts").display().to_string();
+    let commands: [(&str, &[&str], &str, &str); 6] = [
+        ("plan", &["plan"], &incident, "ssm:GetParameterHistory"),
+        (
+            "run",
+            &["run", "--yes"],
+            &incident,
+            "elasticbeanstalk:UpdateEnvironment",
+        ),
+        (
+            "run",
+            &["rollback", "--last", "--yes"],
+            "",
+            "route53:ChangeResourceRecordSets",
+        ),
+        (
+            "drill",
+            &["drill", "--yes"],
+            &incident,
+            "elasticbeanstalk:RestartAppServer",
+        ),
+        ("drill", &["drill", "--dry"], &as_sso, "iam:GetRole"),
+        (
+            "init",
+            &["init", "--yes", "--dir", &dir],
+            "",
+            "tag:GetResources",
+        ),
+    ];
+    sso_role(&world, &policy("drill"));
+    for (phase, args, playbook, expected) in commands {
         proxy.reset_counts(&world);
-        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        all = world.playbook_args(
-            &all.iter().map(String::as_str).collect::<Vec<_>>(),
-            &world.incident_playbook(),
+        let args = if playbook.is_empty() {
+            args.iter().map(|a| (*a).to_owned()).collect()
+        } else {
+            world.playbook_args(args, playbook)
+        };
+        world.standin_env(&via, &args).expect(0);
+        let called: BTreeSet<String> = proxy.counts(&world).keys().map(|c| iam_action(c)).collect();
+        assert!(called.contains(expected), "{args:?} called {called:?}");
+        let granted: Vec<String> = if phase == "init" {
+            grants(&policy_in("us-east-1", &["--for", "init"]))
+        } else {
+            grants(&policy_in(
+                "us-east-1",
+                &[
+                    "--for",
+                    phase,
+                    if playbook.is_empty() {
+                        &incident
+                    } else {
+                        playbook
+                    },
+                ],
+            ))
+        }
+        .into_keys()
+        .collect();
+        let missing: Vec<&String> = called
+            .iter()
+            .filter(|a| *a != "sts:GetCallerIdentity")
+            .filter(|a| !(playbook == as_sso && *a == "sts:AssumeRole"))
+            .filter(|a| !granted.iter().any(|g| matches(g, a)))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{args:?} calls what `iam-policy --for {phase}` lacks: {missing:?}"
         );
-        world.standin_env(&via, &all).expect(0);
-        proxy.counts(&world).keys().map(|c| iam_action(c)).collect()
-    };
-    let planned = calls(&["plan"]);
-    let plan_policy = grants(&policy("plan"));
-    let missing: Vec<&String> = planned
-        .iter()
-        .filter(|a| !plan_policy.contains_key(*a))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "plan calls what its policy lacks: {missing:?}"
-    );
-
-    let mut ran = calls(&["run", "--yes"]);
-    proxy.reset_counts(&world);
-    world
-        .standin_env(&via, &["rollback".into(), "--last".into(), "--yes".into()])
-        .expect(0);
-    ran.extend(proxy.counts(&world).keys().map(|c| iam_action(c)));
-    let run_policy = grants(&policy("run"));
-    let missing: Vec<&String> = ran
-        .iter()
-        .filter(|a| !run_policy.contains_key(*a))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "run calls what its policy lacks: {missing:?}"
-    );
-    assert!(
-        ran.contains("elasticbeanstalk:UpdateEnvironment"),
-        "{ran:?}"
-    );
+    }
 }
 
 /// The incident playbook, run and rolled back as an IAM user holding exactly the generated
@@ -296,4 +432,114 @@ fn the_generated_policy_is_enough_for_elastic_beanstalk_underneath() {
         out.stdout
     );
     assert_eq!(world.state(), before);
+}
+
+/// The role IAM Identity Center makes for a permission set: under a path, which the session
+/// ARN STS gives its callers (`assumed-role/NAME/SESSION`) does not carry.
+const SSO_ROLE: &str =
+    "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Operator_0123456789abcdef";
+
+/// The incident playbook, acting as `role` (assumed with the test's credentials).
+fn as_role(world: &World, role: &str) -> String {
+    let text = std::fs::read_to_string(world.incident_playbook())
+        .unwrap()
+        .replacen(
+            "\nsteps:",
+            &format!("\naws:\n  role_arn: {role}\nsteps:"),
+            1,
+        );
+    world.playbook("as-role.yaml", &text)
+}
+
+/// Creates `SSO_ROLE` in the emulator with `policy` as its only policy.
+fn sso_role(world: &World, policy: &Value) {
+    let iam = aws_sdk_iam::Client::new(&world.config);
+    let (path, name) = SSO_ROLE
+        .split_once(":role")
+        .and_then(|(_, rest)| rest.rsplit_once('/'))
+        .unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    world.block_on(async {
+        iam.create_role()
+            .role_name(name)
+            .path(format!("{path}/"))
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .expect("role");
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name("standin")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("role policy");
+    });
+}
+
+/// `drill --dry` as a role with a path simulates that role (found through iam:GetRole), so
+/// what its policy lacks blocks the drill; before, it simulated `role/NAME`, which IAM does not
+/// know, and said nothing blocked.
+#[test]
+fn a_dry_drill_simulates_an_assumed_role_under_its_path() {
+    let world = World::start();
+    let mut weak = policy("drill");
+    for statement in weak["Statement"].as_array_mut().unwrap() {
+        statement["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != "route53:ChangeResourceRecordSets");
+    }
+    sso_role(&world, &weak);
+    let pb = as_role(&world, SSO_ROLE);
+    let out = world
+        .standin_env(&[], &world.playbook_args(&["drill", "--dry"], &pb))
+        .expect(4);
+    assert!(
+        out.stdout
+            .contains(&format!("simulated for {SSO_ROLE}: "))
+            && out.stdout.contains(
+                "not allowed (implicitDeny): route53:ChangeResourceRecordSets on arn:aws:route53:::hostedzone/"
+            ),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A caller whose policies cannot be simulated (a role IAM does not know, a principal that is
+/// no IAM user or role) blocks a dry drill, and says why; it is never skipped as allowed.
+#[test]
+fn a_dry_drill_that_cannot_simulate_is_blocked() {
+    let world = World::start();
+    let ghost = "arn:aws:iam::123456789012:role/ghost";
+    let pb = as_role(&world, ghost);
+    let out = world
+        .standin_env(
+            &[],
+            &world.playbook_args(&["drill", "--dry", "--output", "json"], &pb),
+        )
+        .expect(4);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let blockers: Vec<&str> = doc["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert!(
+        blockers[0].starts_with(
+            "permissions not checked: cannot find the role of the caller arn:aws:sts::123456789012:assumed-role/ghost/"
+        ) && blockers[0].contains("NoSuchEntity"),
+        "{blockers:?}"
+    );
+    // The emulator's own key is no IAM user: IAM refuses to simulate it.
+    let out = world.incident(&["drill", "--dry"]).expect(4);
+    assert!(
+        out.stdout
+            .contains("  - permissions not checked: cannot simulate the policies of ")
+            && out.stdout.contains("InvalidInput"),
+        "{}",
+        out.stdout
+    );
 }

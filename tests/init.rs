@@ -228,3 +228,66 @@ fn a_refused_read_writes_nothing_and_says_which_call() {
     );
     assert!(!world.dir.path().join("playbooks").exists());
 }
+
+/// Two applications whose names differ only by punctuation get a draft each (never one over
+/// the other), and one environment named as both sides is refused before anything is written.
+#[test]
+fn drafts_never_share_a_file_and_one_environment_is_not_a_pair() {
+    let world = World::seeded("none");
+    world.block_on(async {
+        for app in ["my.app", "my-app"] {
+            world
+                .eb
+                .create_application()
+                .application_name(app)
+                .send()
+                .await
+                .expect("application");
+            for side in ["prod", "staging"] {
+                world
+                    .eb
+                    .create_environment()
+                    .application_name(app)
+                    .environment_name(format!("{}-{side}", app.replace('.', "")))
+                    .solution_stack_name("64bit Amazon Linux 2023 v4.3.0 running Python 3.11")
+                    .send()
+                    .await
+                    .expect("environment");
+            }
+        }
+    });
+    let out = world
+        .standin(&["--output", "json", "init", "--yes"])
+        .expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let paths: Vec<&str> = doc["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2, "{doc}");
+    assert_ne!(paths[0], paths[1], "{doc}");
+    for path in &paths {
+        world.standin(&["validate", path]).expect(0);
+    }
+
+    let same = world
+        .standin(&[
+            "init",
+            "--yes",
+            "--prod",
+            "myapp-prod",
+            "--staging",
+            "myapp-prod",
+            "--dir",
+            "same",
+        ])
+        .expect(2);
+    assert!(
+        same.stderr.contains("name one environment"),
+        "{}",
+        same.stderr
+    );
+    assert!(!world.dir.path().join("same").exists());
+}

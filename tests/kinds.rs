@@ -104,16 +104,17 @@ fn repoint_to_an_alias_and_back_restores_value_and_ttl() {
     let pb = world.playbook(
         "alias.yaml",
         &format!(
-            "version: 1\nname: t\nsteps:\n  - id: www\n    kind: route53.repoint\n    zone: {zone_id}\n    record: www.example.com\n    type: A\n    alias:\n      dns_name: Staging.Example.com\n      hosted_zone_id: {zone_id}\n"
+            "version: 1\nname: t\nsteps:\n  - id: www\n    kind: route53.repoint\n    zone: {zone_id}\n    record: www.example.com\n    type: A\n    alias:\n      dns_name: Shop-Staging-ALB-1.us-east-1.ELB.amazonaws.com\n      hosted_zone_id: Z35SXDOTRQ7X7K\n"
         ),
     );
-    // (An alias to app.example.com would be refused: it leads to production, which is Severe.)
+    // An A alias to the staging load balancer. (Not to staging.example.com: an alias to a
+    // record of the zone has that record's type, CNAME there, and www holds an A record.)
     run_then_roll_back(&world, &pb, &[], |world, _| {
         let www = record_set(world, "www.example.com.", None).unwrap();
         // As Route 53 returns it: lowercased, with the final dot.
         assert_eq!(
             www.alias_target().map(|a| a.dns_name()),
-            Some("staging.example.com.")
+            Some("shop-staging-alb-1.us-east-1.elb.amazonaws.com.")
         );
         assert_eq!(www.ttl(), None);
     });

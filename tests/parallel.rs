@@ -307,9 +307,14 @@ steps:
 #[test]
 fn a_change_to_an_environment_busy_with_another_update_waits_for_it() {
     let world = World::start();
-    // Another update in flight (a killed run's, or a parallel step's restart): Updating for
-    // 3 s, longer than standin takes to plan.
-    world.control(&["tag-env", "shop-staging", "emulator:update-seconds=3"]);
+    // Another update in flight (a killed run's, or a parallel step's restart): Updating at
+    // once and for 3 s, longer than standin takes to plan.
+    world.control(&[
+        "tag-env",
+        "shop-staging",
+        "emulator:update-seconds=3",
+        "emulator:start-seconds=0",
+    ]);
     world.block_on(async {
         world
             .eb
@@ -346,4 +351,71 @@ steps:
         world.env_properties("shop-staging")["APP_ENV"],
         "production"
     );
+}
+
+/// A member that fails ends its siblings' waits: the rollback starts at once instead of after
+/// a gate's whole `within` (minutes in the incident playbook), and a sibling that already
+/// changed something is undone with the rest.
+#[test]
+fn a_failed_member_ends_its_siblings_waits_and_the_rollback_starts_at_once() {
+    let world = World::start();
+    let before = world.state();
+    let proxy = crate::support::Proxy::start(&world);
+    proxy.faults(
+        &world,
+        &serde_json::json!([{"action": "ssm:PutParameter", "fault": "deny"}]),
+    );
+    // The environment stays Updating a while after its change: a wait in flight.
+    world.control(&["tag-env", "shop-staging", "emulator:update-seconds=6"]);
+    let playbook = world.playbook(
+        "group.yaml",
+        "version: 1
+name: group
+steps:
+  - id: together
+    parallel:
+      - id: env
+        kind: eb.set-env
+        environment: shop-staging
+        set:
+          APP_ENV: production
+      - id: gate
+        kind: http.check
+        url: http://staging.example.com/
+        via: ${vars.edge}
+        expect_status: 599
+        within: 5m
+      - id: denied
+        kind: ssm.put-parameters
+        values:
+          /shop/staging/QUEUE_URL: https://sqs.example/denied
+vars:
+  edge: \"\"
+",
+    );
+    let started = std::time::Instant::now();
+    let args = world.playbook_args(&["run", "--yes"], &playbook);
+    let out = world
+        .standin_env(&[("AWS_ENDPOINT_URL", proxy.url.as_str())], &args)
+        .expect(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the rollback waited for the gate's 5m"
+    );
+    assert!(
+        out.stdout.contains("failed at step `denied`"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("gate: FAILED after")
+            && out
+                .stdout
+                .contains("stopped: `denied`, run at the same time, failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("undone env"), "{}", out.stdout);
+    world.control(&["untag-env", "shop-staging", "emulator:update-seconds"]);
+    assert_eq!(world.state(), before);
 }

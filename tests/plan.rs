@@ -27,8 +27,8 @@ fn plan_shows_live_values_and_leaves_the_emulator_byte_for_byte_unchanged() {
         "{text}"
     );
     assert!(
-        text.contains("TTL is 300s"),
-        "a TTL warning is expected: {text}"
+        text.contains("> app.example.com. CNAME: clients follow once the change is INSYNC on Route 53's name servers, and within 300s after"),
+        "when clients follow the repoint: {text}"
     );
     assert!(
         !text.contains("/shop/staging/APP_URL"),
@@ -38,6 +38,82 @@ fn plan_shows_live_values_and_leaves_the_emulator_byte_for_byte_unchanged() {
     assert!(
         !world.dir.path().join(".standin").exists(),
         "plan must not write state"
+    );
+}
+
+/// Clients follow a DNS change once Route 53 has it INSYNC, within the TTL the record had
+/// before (resolvers cache the old answer that long): the plan says so for every record a
+/// step changes, `route53.repoint` and `lock-url`'s DNS strategy alike, from the TTL as the
+/// earlier steps leave it, for people and in JSON.
+#[test]
+fn the_plan_says_when_clients_follow_each_dns_change() {
+    let world = World::start();
+    let playbook = world.playbook(
+        "dns.yaml",
+        r#"version: 1
+name: dns-changes
+steps:
+  - id: repoint-app
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+    ttl: 60
+  - id: lock-staging
+    kind: lock-url
+    strategy: dns
+    zone: example.com
+    host: staging.example.com
+    to: denied.example.net
+  - id: new-record
+    kind: route53.repoint
+    zone: example.com
+    record: fresh.example.com
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+  - id: app-again
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    to: maintenance.example.net
+"#,
+    );
+    let before = world.full_dump();
+    let out = world.standin(&["plan", &playbook]).expect(0);
+    let insync = "clients follow once the change is INSYNC on Route 53's name servers";
+    for wanted in [
+        // The TTL before the change (300 s), not the one the change sets (60 s).
+        format!("> app.example.com. CNAME: {insync}, and within 300s after: resolvers keep the old answer for the TTL it had (300s)"),
+        format!("> staging.example.com. CNAME: {insync}, and within 60s after"),
+        format!("> fresh.example.com. CNAME: {insync} (it did not exist"),
+        // After the first repoint, app's TTL is 60 s.
+        format!("> app.example.com. CNAME: {insync}, and within 60s after"),
+    ] {
+        assert!(out.stdout.contains(&wanted), "{wanted}\n{}", out.stdout);
+    }
+    let json = world
+        .standin(&["plan", "--output", "json", &playbook])
+        .expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
+    let clients: Vec<&serde_json::Value> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["clients"])
+        .collect();
+    let follow = |record: &str, within: u64, why: &str| serde_json::json!([{"record": record, "within_secs": within, "why": why}]);
+    assert_eq!(
+        clients,
+        [
+            &follow("app.example.com. CNAME", 300, "ttl"),
+            &follow("staging.example.com. CNAME", 60, "ttl"),
+            &follow("fresh.example.com. CNAME", 0, "new"),
+            &follow("app.example.com. CNAME", 60, "ttl"),
+        ]
+    );
+    assert_eq!(
+        world.full_dump(),
+        before,
+        "plan changed the emulator's state"
     );
 }
 

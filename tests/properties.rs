@@ -199,7 +199,8 @@ fn check_valid(pb: &Playbook, bytes: &[u8]) -> Result<(), String> {
         .map(|s| (s.id.as_str(), s.step.needs()))
         .collect();
     for phase in [Phase::Plan, Phase::Run] {
-        serde_json::to_string(&iam::policy(&needs, phase)).map_err(|e| e.to_string())?;
+        serde_json::to_string(&iam::policy(&needs, phase, |a| a.render("aws", None)))
+            .map_err(|e| e.to_string())?;
     }
     let source = Source::of(pb);
     if source.sha256.len() != 64 {

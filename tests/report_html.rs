@@ -23,6 +23,8 @@ pub struct Expect {
     pub undo: bool,
     /// Whether the recovery marker (RECOVERY_STROKE) is drawn: a vertical line.
     pub recovery_marker: bool,
+    /// Whether the marker of clients' recovery (CLIENTS_STROKE) is drawn: a vertical line.
+    pub clients_marker: bool,
     /// Bars of the trend chart (TREND_FILL or TREND_CURRENT_FILL, drills with a recovery
     /// time): one vertical band of columns each.
     pub trend_points: usize,
@@ -125,21 +127,23 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The page as headless Chromium draws it, or `None` when `STANDIN_NO_BROWSER=1` says to skip.
-fn screenshot(html: &Path) -> Option<Image> {
-    if std::env::var("STANDIN_NO_BROWSER").is_ok_and(|v| v == "1") {
+/// Whether `STANDIN_NO_BROWSER=1` says to skip what needs a browser.
+fn skipped() -> bool {
+    let skip = std::env::var("STANDIN_NO_BROWSER").is_ok_and(|v| v == "1");
+    if skip {
         eprintln!("note: STANDIN_NO_BROWSER=1: not checking how the HTML report is drawn");
-        return None;
     }
+    skip
+}
+
+/// Headless Chromium on `html` with `what` (`--screenshot=...`, `--dump-dom`): its stdout.
+fn chromium_on(html: &Path, what: &str, profile: &Path) -> String {
     let Some(chromium) = chromium() else {
         panic!(
             "the HTML report test needs a browser: install Debian's chromium \
              (`apt-get update && apt-get install -y chromium`), or set STANDIN_NO_BROWSER=1 to skip it"
         );
     };
-    let dir = tempfile::tempdir().unwrap();
-    let png = dir.path().join("report.png");
-    let profile = dir.path().join("profile");
     let html = html.canonicalize().unwrap();
     let started = Instant::now();
     let mut child = Command::new(&chromium)
@@ -159,7 +163,7 @@ fn screenshot(html: &Path) -> Option<Image> {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--window-size={},{}", WINDOW.0, WINDOW.1))
-        .arg(format!("--screenshot={}", png.display()))
+        .arg(what)
         .arg(format!("file://{}", html.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -186,29 +190,99 @@ fn screenshot(html: &Path) -> Option<Image> {
         if started.elapsed() > TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "chromium took over {TIMEOUT:?} to screenshot {}",
-                html.display()
-            );
+            panic!("chromium took over {TIMEOUT:?} on {}", html.display());
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let (out, err) = (out.join().unwrap(), err.join().unwrap());
     assert!(
-        status.success() && png.is_file(),
-        "chromium ({status}) wrote no screenshot\nstdout:\n{out}\nstderr:\n{err}"
+        status.success(),
+        "chromium ({status}) failed {what}\nstdout:\n{out}\nstderr:\n{err}"
     );
     eprintln!(
-        "chromium drew {} in {:.1}s",
+        "chromium did {what} on {} in {:.1}s",
         html.display(),
         started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// The page as headless Chromium draws it, or `None` when `STANDIN_NO_BROWSER=1` says to skip.
+fn screenshot(html: &Path) -> Option<Image> {
+    if skipped() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("report.png");
+    chromium_on(
+        html,
+        &format!("--screenshot={}", png.display()),
+        &dir.path().join("profile"),
+    );
+    assert!(
+        png.is_file(),
+        "chromium wrote no screenshot of {}",
+        html.display()
     );
     // To look at it: STANDIN_KEEP_SCREENSHOT=/tmp/report.png
     if let Some(keep) = std::env::var_os("STANDIN_KEEP_SCREENSHOT") {
         std::fs::copy(&png, &keep).unwrap();
-        let _ = std::fs::copy(&html, PathBuf::from(keep).with_extension("html"));
+        let _ = std::fs::copy(html, PathBuf::from(keep).with_extension("html"));
     }
     Some(decode(&png))
+}
+
+/// The texts of the page's charts that the browser draws (partly) outside their drawing,
+/// where they are cut off: measured by Chromium itself (a script added to a copy of the page,
+/// which has none of its own), as `text: left..right outside 0..width`.
+fn clipped_texts(html: &Path) -> Option<Vec<String>> {
+    if skipped() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let measured = dir.path().join("measured.html");
+    let script = r#"<script>
+document.addEventListener('DOMContentLoaded', () => {
+  const out = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const box = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect();
+      if (r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5)) {
+        out.push(t.textContent + ': ' + r.left.toFixed(1) + '..' + r.right.toFixed(1)
+                 + ' outside ' + box.left.toFixed(1) + '..' + box.right.toFixed(1));
+      }
+    }
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'clipped';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+    // The page forbids scripts (its Content-Security-Policy); the measuring copy allows its own.
+    let page = std::fs::read_to_string(html).unwrap().replacen(
+        "default-src 'none';",
+        "default-src 'none'; script-src 'unsafe-inline';",
+        1,
+    );
+    std::fs::write(
+        &measured,
+        page.replacen("</head>", &format!("{script}</head>"), 1),
+    )
+    .unwrap();
+    let dom = chromium_on(&measured, "--dump-dom", &dir.path().join("profile"));
+    let json = dom
+        .split("<pre id=\"clipped\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the measuring script did not run:\n{dom}"));
+    let json = json
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    Some(serde_json::from_str(&json).expect("the script's JSON"))
 }
 
 /// A PNG file as RGB.
@@ -278,35 +352,41 @@ pub fn assert_drawn(html: &Path, expect: &Expect) {
         "{undo} pixels of undo bars {}",
         keep()
     );
-    // The recovery marker: a vertical line across the rows, below its label.
-    let (column, length) = image.longest_vertical(colour("RECOVERY_STROKE"));
-    let across = expect.step_bars * 28;
-    if expect.recovery_marker {
-        assert!(
-            length >= across.max(40),
-            "the recovery marker's longest vertical run is {length}px (column {column}), \
-             shorter than the {} step rows {}",
-            expect.step_bars,
-            keep()
-        );
-        // It crosses the step rows.
-        if let (Some(first), Some(last)) = (bands.first(), bands.last()) {
-            let top = (0..image.height)
-                .find(|&y| image.is(column, y, &[colour("RECOVERY_STROKE")]))
-                .unwrap();
+    // The markers of recovery (the gate's pass) and of clients' recovery (DNS caches
+    // included): each a vertical line across the rows, below its label.
+    for (name, stroke, drawn) in [
+        ("recovery", "RECOVERY_STROKE", expect.recovery_marker),
+        ("clients'", "CLIENTS_STROKE", expect.clients_marker),
+    ] {
+        let (column, length) = image.longest_vertical(colour(stroke));
+        let across = expect.step_bars * 28;
+        if drawn {
             assert!(
-                top <= first.0 && top + length >= last.0 + last.1,
-                "the recovery marker (rows {top}..{}) does not cross the step bars {bands:?} {}",
-                top + length,
+                length >= across.max(40),
+                "the {name} marker's longest vertical run is {length}px (column {column}), \
+                 shorter than the {} step rows {}",
+                expect.step_bars,
+                keep()
+            );
+            // It crosses the step rows.
+            if let (Some(first), Some(last)) = (bands.first(), bands.last()) {
+                let top = (0..image.height)
+                    .find(|&y| image.is(column, y, &[colour(stroke)]))
+                    .unwrap();
+                assert!(
+                    top <= first.0 && top + length >= last.0 + last.1,
+                    "the {name} marker (rows {top}..{}) does not cross the step bars {bands:?} {}",
+                    top + length,
+                    keep()
+                );
+            }
+        } else {
+            assert!(
+                length < 10,
+                "a {name} marker is drawn ({length}px at column {column}) {}",
                 keep()
             );
         }
-    } else {
-        assert!(
-            length < 10,
-            "a recovery marker is drawn ({length}px at column {column}) {}",
-            keep()
-        );
     }
     // The trend: one band of columns per drill with a recovery time.
     let trend = [colour("TREND_FILL"), colour("TREND_CURRENT_FILL")];
@@ -338,10 +418,11 @@ fn png_of(image: &Image) -> Vec<u8> {
 }
 
 /// A drill: four steps ran (the third failed), one was not reached, a soak, three undos, a
-/// recovery marker, an RTO target, and two earlier drills (one without a recovery time).
+/// recovery marker and clients' (a TTL of 60 s later), an RTO target, and two earlier drills
+/// (one without a recovery time).
 fn drill() -> RunReport {
     serde_json::from_value(serde_json::json!({
-        "report_format": 1,
+        "report_format": 2,
         "run_id": "r-20240601-0900",
         "kind": "drill",
         "playbook": "promote-staging",
@@ -352,7 +433,9 @@ fn drill() -> RunReport {
         "outcome": "step-failed",
         "exit_code": 3,
         "reason": "step `warm-cache` failed: 503 from https://staging.example.com/health",
-        "recovery": {"gate": "prod-healthy", "secs": 48.0, "target_secs": 90.0, "met": true},
+        "recovery": {"gate": "prod-healthy", "secs": 48.0, "clients_secs": 108.0,
+                     "cached": {"record": "app.example.com. CNAME", "within_secs": 60, "why": "ttl"},
+                     "target_secs": 90.0, "met": false},
         "timings": {"total_secs": 250.0, "steps_secs": 75.0, "dns_wait_secs": 40.0, "restore_secs": 30.0},
         "steps": [
             {"id": "freeze-writes", "kind": "ssm.put", "state": "undone", "start_secs": 0.0, "secs": 4.0,
@@ -375,7 +458,7 @@ fn drill() -> RunReport {
             {"run_id": "r-20240401-0900", "started": "2024-04-01T09:00:00Z", "outcome": "missed-rto", "recovery_secs": 120.0},
             {"run_id": "r-20240415-0900", "started": "2024-04-15T09:00:00Z", "outcome": "step-failed"},
             {"run_id": "r-20240501-0900", "started": "2024-05-01T09:00:00Z", "outcome": "passed", "recovery_secs": 70.0},
-            {"run_id": "r-20240601-0900", "started": "2024-06-01T09:00:00Z", "outcome": "step-failed", "recovery_secs": 48.0}
+            {"run_id": "r-20240601-0900", "started": "2024-06-01T09:00:00Z", "outcome": "step-failed", "recovery_secs": 48.0, "clients_secs": 108.0}
         ]
     }))
     .expect("a report document")
@@ -392,7 +475,32 @@ fn the_html_report_draws_its_timeline_and_trend() {
             step_bars: 4,
             undo: true,
             recovery_marker: true,
+            clients_marker: true,
             trend_points: 3,
         },
     );
+}
+
+/// Every text of the timeline is drawn whole: the text after a bar that ends at the chart's
+/// right edge (a long soak, a failed undo) goes before the bar instead of off the drawing.
+#[test]
+fn no_text_of_the_timeline_is_cut_off() {
+    let mut report = drill();
+    report.soak = Some(standin::report::document::Soak {
+        start_secs: 110.0,
+        secs: 140.0,
+        checks: 4812,
+        broken: Some("gate `prod-healthy` failed 2m 20s into the soak: 503".into()),
+        stopped: false,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    std::fs::write(&html, ReportFormat::Html.render(&report)).unwrap();
+    if let Some(clipped) = clipped_texts(&html) {
+        assert_eq!(
+            clipped,
+            Vec::<String>::new(),
+            "texts cut off by the drawing's edge"
+        );
+    }
 }

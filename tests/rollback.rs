@@ -116,3 +116,42 @@ steps:
     let out = world.standin(&["rollback", "--last", "--yes"]).expect(0);
     assert_eq!(world.state(), before, "{}", out.stdout);
 }
+
+/// Drift on a record and on an environment's settings: a rollback refuses to write over what
+/// someone set by hand since the run, names it, leaves it, and `--force` puts it back.
+#[test]
+fn rollback_refuses_a_record_or_an_environment_changed_by_hand_and_force_restores() {
+    let world = World::start();
+    let before = world.state();
+    world.incident(&["run", "--yes"]).expect(0);
+    world.upsert_record(
+        "example.com.",
+        "app.example.com.",
+        "CNAME",
+        "hand-fixed.example.net",
+    );
+    world.set_env_property("shop-staging", "APP_ENV", "hand-fixed");
+
+    let out = world.standin(&["rollback", "--last", "--yes"]).expect(3);
+    for changed in [
+        "app.example.com. CNAME was changed by someone else since the run",
+        "APP_ENV",
+    ] {
+        assert!(out.stdout.contains(changed), "{changed}\n{}", out.stdout);
+    }
+    assert_eq!(
+        world.record("app.example.com.", "CNAME").unwrap(),
+        "hand-fixed.example.net",
+        "the hand-made record was written over"
+    );
+    assert_eq!(
+        world.env_properties("shop-staging")["APP_ENV"],
+        "hand-fixed",
+        "the hand-made setting was written over"
+    );
+
+    world
+        .standin(&["rollback", "--last", "--yes", "--force"])
+        .expect(0);
+    assert_eq!(world.state(), before);
+}

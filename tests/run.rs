@@ -152,7 +152,9 @@ fn run_changes_exactly_what_the_plan_said() {
     );
 }
 
-/// A playbook whose third step fails when applied: Parameter Store refuses names under `/ssm`.
+/// A playbook whose third step fails when applied, after one of its two writes: Parameter Store
+/// refuses the other, a parameter whose 100 versions are kept and whose oldest is labelled
+/// ([`labelled`]), which only the write itself finds (the plan warns of it).
 const FAILS_AT_STEP_3: &str = "\
 version: 1
 name: fails-late
@@ -170,12 +172,32 @@ steps:
     kind: ssm.put-parameters
     values:
       /shop/staging/NEW_FLAG: \"on\"
-      /ssm/not-allowed: \"x\"
+      /shop/labelled/FLAG: \"x\"
 ";
+
+/// `/shop/labelled/FLAG`, with 100 versions, the oldest labelled: Parameter Store refuses a
+/// write of it (ParameterMaxVersionLimitExceeded).
+fn labelled(world: &World) {
+    let name = "/shop/labelled/FLAG";
+    world.put_param(name, "first");
+    crate::version_limit::fill_history(world, name, false);
+    world
+        .block_on(
+            world
+                .ssm
+                .label_parameter_version()
+                .name(name)
+                .parameter_version(1)
+                .labels("first-release")
+                .send(),
+        )
+        .expect("label the oldest version");
+}
 
 #[test]
 fn a_failure_at_step_k_rolls_everything_back_to_the_snapshot() {
     let world = World::start();
+    labelled(&world);
     let before = world.state();
     let pb = world.playbook("fails.yaml", FAILS_AT_STEP_3);
     let out = world.standin(&["run", "--yes", &pb]).expect(1);
@@ -188,11 +210,11 @@ fn a_failure_at_step_k_rolls_everything_back_to_the_snapshot() {
     let text = &out.stdout;
     assert!(text.contains("failed at step `bad-put`"), "{text}");
     assert!(
-        text.contains("/ssm/not-allowed"),
+        text.contains("/shop/labelled/FLAG"),
         "the failing resource is named: {text}"
     );
     assert!(
-        text.contains("SSM.PutParameter failed: ValidationException"),
+        text.contains("SSM.PutParameter failed: ParameterMaxVersionLimitExceeded"),
         "the API error is named: {text}"
     );
     assert!(text.contains("Rolled back: bad-put, dns, copy"), "{text}");
@@ -255,6 +277,7 @@ fn a_run_holding_the_lock_blocks_another_and_is_named() {
 #[test]
 fn the_json_report_of_a_failed_run_is_as_documented() {
     let world = World::start();
+    labelled(&world);
     let pb = world.playbook("fails.yaml", FAILS_AT_STEP_3);
     let out = world
         .standin(&["run", "--yes", "--output", "json", &pb])
@@ -266,7 +289,7 @@ fn the_json_report_of_a_failed_run_is_as_documented() {
     assert!(report["failed_step"]["error"]
         .as_str()
         .unwrap()
-        .contains("SSM.PutParameter failed: ValidationException"));
+        .contains("SSM.PutParameter failed: ParameterMaxVersionLimitExceeded"));
     assert_eq!(
         report["undone"],
         serde_json::json!(["bad-put", "dns", "copy"])

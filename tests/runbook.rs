@@ -53,12 +53,51 @@ fn workers_that_do_not_see_the_web_tiers_settings_fail_the_run() {
     let before = world.state();
     let out = world.incident(&["run", "--yes"]).expect(1);
     assert!(
-        out.stdout.contains(&format!("workers do not see the web tier's settings (/shop/staging/): {stale} has no QUEUE_URL; {stale} has no DB_HOST")),
+        out.stdout.contains(&format!("workers do not run with the web tier's settings (/shop/staging/): {stale}'s queue-worker has no QUEUE_URL; {stale}'s queue-worker has no DB_HOST; restart them")),
         "{}",
         out.stdout
     );
     assert_eq!(world.state(), before);
     World::assert_no_secrets(&out.all());
+}
+
+/// The check reads each worker's own process, not Parameter Store nor a root shell: a worker
+/// whose service was not restarted (here: reloaded, which keeps a process's environment) still
+/// runs with what it loaded before the run changed the settings, and the run fails naming it.
+#[test]
+fn a_worker_that_did_not_restart_fails_the_check() {
+    let world = World::start();
+    let prod_queue = "https://sqs.us-east-1.amazonaws.com/123456789012/shop-prod-jobs";
+    let workers = |command: &str| {
+        world.playbook(
+            "workers.yaml",
+            &format!("version: 1\nname: t\nsteps:\n  - id: queue\n    kind: ssm.put-parameters\n    values: {{/shop/staging/QUEUE_URL: {prod_queue}}}\n  - id: workers\n    kind: workers.restart\n    targets: {{Role: queue-worker}}\n    command: {command}\n    expect_env:\n      from: /shop/staging/\n      keys: [QUEUE_URL, DB_HOST, DB_PASSWORD]\n"),
+        )
+    };
+    let before = world.state();
+    let out = run(&world, &workers("systemctl reload queue-worker"), 1);
+    for name in ["shop-worker-1", "shop-worker-2"] {
+        let id = world.control(&["instance-id", name]);
+        assert!(
+            out.stdout.contains(&format!(
+                "{id}'s queue-worker has another QUEUE_URL than {prod_queue}"
+            )),
+            "{}",
+            out.stdout
+        );
+    }
+    // The settings that did not change match; the secret is compared, never shown.
+    for same in ["has another DB_HOST", "has another DB_PASSWORD", "has no"] {
+        assert!(!out.stdout.contains(same), "{}", out.stdout);
+    }
+    World::assert_no_secrets(&out.all());
+    assert_eq!(
+        world.state(),
+        before,
+        "the rollback did not restore the world"
+    );
+    // Restarted, the workers load the new settings and the check passes.
+    run(&world, &workers("systemctl restart queue-worker"), 0);
 }
 
 #[test]
@@ -392,16 +431,72 @@ fn workers_restart_in_waves_and_a_failure_stops_the_rest() {
 }
 
 /// ListCommandInvocations shows only the first 2,500 characters of a worker's output: a longer
-/// environment is read whole, or the settings past the cut would look missing.
+/// answer of the check (a digest line per setting) is read whole, or the settings past the cut
+/// would look missing.
 #[test]
-fn a_worker_environment_longer_than_the_listed_output_is_read_whole() {
+fn a_worker_check_longer_than_the_listed_output_is_read_whole() {
     let world = World::start();
-    // Sorted before QUEUE_URL in `printenv`'s output.
-    world.put_param("/shop/staging/A_FILLER", &"x".repeat(3000));
+    let keys: Vec<String> = (0..40).map(|i| format!("FILLER_{i:02}")).collect();
+    for key in &keys {
+        world.put_param(&format!("/shop/staging/{key}"), key);
+    }
     let pb = world.playbook(
         "workers.yaml",
-        "version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    targets:\n      Role: queue-worker\n    expect_env:\n      from: /shop/staging/\n      keys: [QUEUE_URL, DB_HOST]\n",
+        &format!("version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    targets:\n      Role: queue-worker\n    expect_env:\n      from: /shop/staging/\n      keys: [{}]\n", keys.join(", ")),
     );
-    let out = world.standin(&["run", "--yes", &pb]).expect(0);
-    assert!(out.stdout.contains("workers"), "{}", out.stdout);
+    world.standin(&["run", "--yes", &pb]).expect(0);
+}
+
+/// Run Command lists a tag target's invocation only once it has reached the instance, so a list
+/// in which every invocation has ended may still miss instances. The step waits for the
+/// command's own status and sees the failure of the worker reached last.
+#[test]
+fn a_worker_reached_late_is_waited_for() {
+    let world = World::start();
+    world.control(&[
+        "tag-instance",
+        "shop-worker-2",
+        "emulator:resolve-seconds=2",
+        "emulator:command-outcome=Failed",
+    ]);
+    let late = world.control(&["instance-id", "shop-worker-2"]);
+    let pb = world.playbook(
+        "workers.yaml",
+        "version: 1\nname: t\nsteps:\n  - id: workers\n    kind: workers.restart\n    targets: {Role: queue-worker}\n",
+    );
+    let out = run(&world, &pb, 1);
+    assert!(
+        out.stdout.contains(&format!("the restart failed on 1 of 2 instances: {late} (Failed, exit 1: queue-worker.service: Failed with result 'exit-code'.)")),
+        "{}",
+        out.stdout
+    );
+}
+
+/// What SendCommand would refuse for its form is refused by `validate`, located, before any
+/// call: the rate patterns (no leading zeros), more than 5 target tags or 50 instance ids; and
+/// what the check needs (a service name, variable names), and `env_command`, no longer read.
+#[test]
+fn workers_restart_refuses_what_run_command_would() {
+    let world = World::start();
+    let head = "version: 1\nname: t\nsteps:\n  - id: w\n    kind: workers.restart\n";
+    let ids: Vec<String> = (0..51).map(|i| format!("i-{i:017x}")).collect();
+    let cases = [
+        (format!("{head}    targets: {{Role: queue-worker}}\n    max_concurrency: 050%\n"), "7:5: not a number of instances or a share of them as Run Command takes it"),
+        (format!("{head}    targets: {{Role: queue-worker}}\n    max_errors: \"01\"\n"), "7:5: not a number of failures or a share of instances as Run Command takes it"),
+        (format!("{head}    targets: {{A: a, B: b, C: c, D: d, E: e, F: f}}\n"), "6:45: 6 tags: Run Command takes at most 5 targets in one command"),
+        (format!("{head}    instances: [{}]\n", ids.join(", ")), "6:1067: 51 instance ids: Run Command takes at most 50 in one command"),
+        (format!("{head}    instances: [i-0123456789abcdef0, web-1]\n"), "6:38: `web-1` is not an instance id"),
+        (format!("{head}    targets: {{Role: queue-worker}}\n    env_command: printenv\n"), "7:5: `env_command` is no longer used"),
+        (format!("{head}    targets: {{Role: queue-worker}}\n    command: systemctl restart web\n    expect_env: {{from: /shop/staging/, keys: [QUEUE_URL]}}\n"), "7:5: the check reads `queue-worker.service` but `command` restarts `web.service`"),
+        (format!("{head}    targets: {{Role: queue-worker}}\n    expect_env: {{from: /shop/staging/, keys: [QUEUE_URL, DB-HOST]}}\n"), "7:58: `DB-HOST` is not an environment variable name"),
+    ];
+    for (i, (text, refusal)) in cases.iter().enumerate() {
+        let pb = world.playbook(&format!("form{i}.yaml"), text);
+        let out = world.standin(&["validate", &pb]).expect(2);
+        assert!(
+            out.stderr.contains(&format!("form{i}.yaml:{refusal}")),
+            "{text}\n{}",
+            out.stderr
+        );
+    }
 }

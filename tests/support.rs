@@ -136,6 +136,25 @@ impl Out {
     }
 }
 
+impl Out {
+    /// Asserts a playbook refused as invalid: exit 2, `located` (`FILE:LINE:COL: message`) and
+    /// `hint: HINT` on stderr; `what` names the case in a failure.
+    #[track_caller]
+    pub fn expect_invalid(&self, what: &str, located: &str, hint: &str) {
+        assert_eq!(self.code, 2, "{what}: exit code\n{}", self.all());
+        assert!(
+            self.stderr.contains(located),
+            "{what}: expected `{located}` in\n{}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(&format!("hint: {hint}")),
+            "{what}: expected hint `{hint}` in\n{}",
+            self.stderr
+        );
+    }
+}
+
 impl World {
     /// Starts an emulator seeded with the incident world.
     pub fn start() -> Self {
@@ -832,6 +851,70 @@ impl World {
         });
     }
 
+    /// Sets a record by hand (UPSERT), as an operator in the console would.
+    pub fn upsert_record(&self, zone_name: &str, name: &str, rtype: &str, value: &str) {
+        use aws_sdk_route53::types::{
+            Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+        };
+        self.block_on(async {
+            let zones = self
+                .route53
+                .list_hosted_zones_by_name()
+                .dns_name(zone_name)
+                .send()
+                .await
+                .expect("zones");
+            let zone = zones.hosted_zones()[0].id().to_owned();
+            let set = ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::from(rtype))
+                .ttl(60)
+                .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+                .build()
+                .unwrap();
+            let change = Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(set)
+                .build()
+                .unwrap();
+            self.route53
+                .change_resource_record_sets()
+                .hosted_zone_id(zone)
+                .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+                .send()
+                .await
+                .expect("change the record");
+        });
+    }
+
+    /// Sets an environment property by hand (UpdateEnvironment), then waits until the
+    /// environment is Ready again.
+    pub fn set_env_property(&self, environment: &str, name: &str, value: &str) {
+        use aws_sdk_elasticbeanstalk::types::ConfigurationOptionSetting;
+        self.block_on(async {
+            self.eb
+                .update_environment()
+                .environment_name(environment)
+                .option_settings(
+                    ConfigurationOptionSetting::builder()
+                        .namespace("aws:elasticbeanstalk:application:environment")
+                        .option_name(name)
+                        .value(value)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("update the environment");
+        });
+        for _ in 0..100 {
+            if self.environment(environment).0 == "Ready" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{environment} did not come back to Ready");
+    }
+
     /// The value of a non-routed record, as `values` joined by commas.
     pub fn record(&self, name: &str, rtype: &str) -> Option<String> {
         self.block_on(async {
@@ -874,6 +957,59 @@ impl World {
         out
     }
 
+    /// Fails the test (after stopping the emulator) if any Run Command invocation's output, of
+    /// any command the emulator ran, holds a SecureString value of its Parameter Store: any
+    /// version, in any account and region, and each value of a SecureString that is a whole
+    /// `.env`. Run Command keeps outputs in its history, where every reader of the account sees
+    /// them. Values shorter than 6 characters are left out: they turn up in any output by chance
+    /// (a hex digest holds most 2-character strings). Does nothing while the test is already
+    /// failing.
+    fn assert_no_secret_in_run_command_output(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let read = |path: &str| -> Result<Vec<serde_json::Value>, String> {
+            let url = format!("{}/moto-api/standin/{path}", self.endpoint);
+            let text = self
+                .block_on(async { reqwest::get(&url).await?.text().await })
+                .map_err(|e| format!("{url}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+        };
+        let leak = read("run-command-outputs").and_then(|outputs| {
+            let mut secrets = Vec::new();
+            for s in read("secure-strings")? {
+                let name = s["name"].as_str().unwrap_or_default();
+                let value = s["value"].as_str().unwrap_or_default();
+                secrets.push((format!("{name} (version {})", s["version"]), value.to_owned()));
+                for line in value.lines().map(str::trim) {
+                    let line = line.strip_prefix("export ").unwrap_or(line);
+                    if let Some((key, v)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                        secrets.push((format!("{} in the .env {name}", key.trim()), v.to_owned()));
+                    }
+                }
+            }
+            for output in &outputs {
+                let text = format!("{}\n{}", output["stdout"].as_str().unwrap_or_default(), output["stderr"].as_str().unwrap_or_default());
+                if let Some((what, _)) = secrets
+                    .iter()
+                    .find(|(_, secret)| secret.chars().count() >= 6 && text.contains(secret.as_str()))
+                {
+                    return Err(format!(
+                        "the output of Run Command {} on {} holds the value of the SecureString {what}",
+                        output["command_id"], output["instance_id"]
+                    ));
+                }
+            }
+            Ok(())
+        });
+        if let Err(leak) = leak {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!("{leak}");
+        }
+    }
+
     /// Asserts that no seeded secret appears in `text`.
     #[track_caller]
     pub fn assert_no_secrets(text: &str) {
@@ -886,8 +1022,80 @@ impl World {
     }
 }
 
+impl World {
+    /// The requests the oracle (harness/oracle.py) found AWS would refuse for their form,
+    /// so far: one JSON object per broken rule (`service`, `operation`, `member`, `rule`,
+    /// `constraint`, `value`, `request`).
+    pub fn violations(&self) -> Vec<serde_json::Value> {
+        self.oracle(reqwest::Method::GET)
+    }
+
+    /// The oracle's violations so far, forgotten: a test that sends a bad request on purpose
+    /// takes them, and asserts on them, so that dropping the world does not fail it.
+    pub fn take_violations(&self) -> Vec<serde_json::Value> {
+        self.oracle(reqwest::Method::DELETE)
+    }
+
+    fn oracle(&self, method: reqwest::Method) -> Vec<serde_json::Value> {
+        let url = format!("{}/__oracle/violations", self.endpoint);
+        let text = self
+            .block_on(async {
+                reqwest::Client::new()
+                    .request(method, url)
+                    .send()
+                    .await?
+                    .text()
+                    .await
+            })
+            .expect("the oracle answers");
+        serde_json::from_str(&text).expect("violations as JSON")
+    }
+
+    /// Fails the test whose requests broke a rule of AWS's models (unless it is failing
+    /// already, or its emulator is gone): the emulator is stopped, then the panic names each.
+    fn fail_on_violations(&mut self) {
+        if std::thread::panicking() || !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let found = self.violations();
+        if found.is_empty() {
+            return;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let lines: Vec<String> = found
+            .iter()
+            .map(|v| {
+                let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+                format!(
+                    "  {} {} {} [{}]: {}{} ({})",
+                    field("service"),
+                    field("operation"),
+                    field("member"),
+                    field("rule"),
+                    field("constraint"),
+                    v["value"]
+                        .as_str()
+                        .map(|value| format!(", value {value:?}"))
+                        .unwrap_or_default(),
+                    field("request"),
+                )
+            })
+            .collect();
+        panic!(
+            "the oracle found {} violation(s) of AWS's service models in this test's requests \
+             (harness/oracle.py; a test that sends them on purpose takes them with \
+             World::take_violations):\n{}",
+            found.len(),
+            lines.join("\n")
+        );
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
+        self.assert_no_secret_in_run_command_output();
+        self.fail_on_violations();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -509,3 +509,86 @@ fn a_playbooks_state_block_keeps_its_runs_in_s3() {
         refused.stderr
     );
 }
+
+/// What lies under `runs/` but is not a run (a key someone wrote, a directory left by hand)
+/// is never taken for the newest run; and `S3://` is the team's bucket, as `s3://` is, never a
+/// local directory whose lock nobody else sees.
+#[test]
+fn strays_under_runs_are_not_runs_and_a_scheme_s_case_does_not_matter() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let before = world.state();
+    let pb = holds(&world, 0);
+    let run = world.standin(&["--state", "S3://team-state/shop", "run", "--yes", &pb]);
+    run.expect(0);
+    let ids = runs(&world);
+    assert_eq!(ids.len(), 1, "the run is in the bucket: {ids:?}");
+    assert!(!world.dir.path().join("S3:").exists());
+    let real = &ids[0];
+    let text = journal_text(&world, real);
+    // Sorted after every real run id, as the outside pass planted them.
+    world
+        .block_on(
+            world
+                .s3()
+                .put_object()
+                .bucket(BUCKET)
+                .key("shop/runs/a%2Fb/journal.jsonl")
+                .body(text.clone().into_bytes().into())
+                .send(),
+        )
+        .expect("put a stray");
+    let status = world.standin(&["--state", STATE, "status"]).expect(0);
+    assert!(status.stdout.contains(real.as_str()), "{}", status.stdout);
+    world
+        .standin(&["--state", STATE, "report", "--dir", "reports"])
+        .expect(0);
+    world
+        .standin(&["--state", STATE, "rollback", "--last", "--yes"])
+        .expect(0);
+    assert_eq!(world.state(), before);
+
+    // A local state with a stray directory and a real run.
+    let local = world.dir.path().join(".standin/runs");
+    world.standin(&["run", "--yes", &pb]).expect(0);
+    std::fs::create_dir_all(local.join("zzz-stray")).unwrap();
+    std::fs::write(local.join("zzz-stray/journal.jsonl"), &text).unwrap();
+    let status = world.standin(&["status"]).expect(0);
+    assert!(!status.stdout.contains("zzz-stray"), "{}", status.stdout);
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+    let history = world.standin(&["history"]).expect(0);
+    assert!(!history.stdout.contains("zzz"), "{}", history.stdout);
+}
+
+/// `history FILE` finds the runs of a playbook however its path is written.
+#[test]
+fn history_finds_a_playbook_by_any_spelling_of_its_path() {
+    let world = World::start();
+    let pb = holds(&world, 0);
+    world.standin(&["run", "--yes", &pb]).expect(0);
+    for spelling in [pb.as_str(), "holds.yaml", "./holds.yaml", "holds"] {
+        let out = world
+            .standin(&["history", spelling, "--output", "json"])
+            .expect(0);
+        let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(rows.as_array().map(Vec::len), Some(1), "{spelling}: {rows}");
+    }
+    // A long name keeps the columns in line: each value starts under its heading.
+    let long = world.playbook(
+        "long.yaml",
+        &std::fs::read_to_string(&pb)
+            .unwrap()
+            .replace("name: holds", "name: a-playbook-name-longer-than-twenty"),
+    );
+    world.standin(&["run", "--yes", &long]).expect(0);
+    let table = world.standin(&["history"]).expect(0).stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    let column = |line: &str, text: &str| line.find(text).unwrap_or_else(|| panic!("{table}"));
+    let kind = column(lines[0], "KIND");
+    let outcome = column(lines[0], "OUTCOME");
+    for row in &lines[1..] {
+        assert_eq!(column(row, "run "), kind, "{table}");
+        assert_eq!(column(row, "succeeded"), outcome, "{table}");
+    }
+}

@@ -4,7 +4,7 @@
 use crate::support::World;
 
 /// Writes `name` until it holds 100 versions (the history is full).
-fn fill_history(world: &World, name: &str, secure: bool) {
+pub fn fill_history(world: &World, name: &str, secure: bool) {
     world.block_on(async {
         loop {
             let version = world

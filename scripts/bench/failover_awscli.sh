@@ -49,21 +49,21 @@ change_id="$(awsc route53 change-resource-record-sets --hosted-zone-id "$zone_id
     --query ChangeInfo.Id --output text)"
 awsc route53 wait resource-record-sets-changed --id "$change_id"
 
-# 3. The workers: send, poll until no invocation is pending or running, fail unless all succeeded.
+# 3. The workers: send, poll the command's status until it has ended (its invocations are listed
+# only as Run Command reaches the instances), fail unless all succeeded.
 command_id="$(awsc ssm send-command --document-name AWS-RunShellScript \
     --targets Key=tag:Role,Values=queue-worker Key=tag:Environment,Values=staging \
     --parameters 'commands=["systemctl restart queue-worker"]' --comment bench \
     --query Command.CommandId --output text)"
 deadline=$((SECONDS + 600))
 while :; do
-    statuses="$(awsc ssm list-command-invocations --command-id "$command_id" \
-        --query 'CommandInvocations[].Status' --output text)"
-    if [ -n "$statuses" ] && ! grep -qwE 'Pending|InProgress|Delayed|Cancelling' <<<"$statuses"; then
-        break
-    fi
+    status="$(awsc ssm list-commands --command-id "$command_id" --query 'Commands[0].Status' --output text)"
+    case $status in Success | Failed | TimedOut | Cancelled) break ;; esac
     [ "$SECONDS" -lt "$deadline" ] || { echo "command $command_id still running after 10 minutes" >&2; exit 1; }
     sleep 0.25
 done
+statuses="$(awsc ssm list-command-invocations --command-id "$command_id" \
+    --query 'CommandInvocations[].Status' --output text)"
 if grep -qvwE 'Success' < <(tr '\t' '\n' <<<"$statuses"); then
     echo "the restart failed on some workers: $statuses" >&2
     exit 1

@@ -55,20 +55,20 @@ def repoint(route53):
 
 
 def restart_workers(ssm):
-    """Sends the restart to the tagged workers and polls (0.25 s, growing by half to 5 s, as
-    standin does) until every invocation has finished; raises unless all succeeded."""
+    """Sends the restart to the tagged workers and polls the command's status (0.25 s, growing
+    by half to 5 s, as standin does) until it has ended, then reads every invocation; raises
+    unless all succeeded. (The invocations alone cannot say when it has ended: Run Command
+    lists them as it reaches the instances.)"""
     command = ssm.send_command(Targets=WORKERS, DocumentName="AWS-RunShellScript",
                                Parameters={"commands": [COMMAND]}, Comment="bench")["Command"]["CommandId"]
     delay, deadline = 0.25, time.monotonic() + 600
-    while True:
-        invocations = [i for page in ssm.get_paginator("list_command_invocations").paginate(CommandId=command)
-                       for i in page["CommandInvocations"]]
-        if invocations and all(i["Status"] in DONE for i in invocations):
-            break
+    while ssm.list_commands(CommandId=command)["Commands"][0]["Status"] not in DONE:
         if time.monotonic() > deadline:
             raise SystemExit(f"command {command} still running after 10 minutes")
         time.sleep(delay)
         delay = min(delay * 1.5, 5)
+    invocations = [i for page in ssm.get_paginator("list_command_invocations").paginate(CommandId=command)
+                   for i in page["CommandInvocations"]]
     failed = [i["InstanceId"] for i in invocations if i["Status"] != "Success"]
     if failed:
         raise SystemExit(f"the restart failed on {', '.join(failed)}")

@@ -10,7 +10,9 @@ ready="$work/ready"
 mkfifo "$ready"
 harness/.venv/bin/python harness/emulator.py serve --port 0 --seed incident >"$ready" 2>"$work/emulator.log" &
 emulator=$!
-trap 'kill $emulator 2>/dev/null || true; rm -rf "$work"' EXIT
+# The oracle's violations (requests AWS would refuse, harness/oracle.py) are shown, never lost
+# with the log.
+trap 'grep "^oracle: " "$work/emulator.log" >&2 || true; kill $emulator 2>/dev/null || true; rm -rf "$work"' EXIT
 read -r line <"$ready"
 # "READY http://127.0.0.1:PORT edge=127.0.0.1:PORT ca=/path/ca.pem"
 set -- $line

@@ -11,35 +11,46 @@ pub struct Caller {
     /// As STS says it (for an assumed role, the session's ARN).
     pub arn: String,
     pub account: String,
-    /// The IAM user or role to simulate (an assumed role's role).
-    pub principal: String,
 }
 
-/// Asks STS who the caller is.
+/// Asks STS who the caller is (a call that needs no permission).
 pub async fn caller(config: &SdkConfig) -> Result<Caller, AwsError> {
     let out = super::client!(aws_sdk_sts, config)
         .get_caller_identity()
         .send()
         .await
         .op("STS.GetCallerIdentity")?;
-    let arn = out.arn().unwrap_or_default().to_owned();
-    let account = out.account().unwrap_or_default().to_owned();
     Ok(Caller {
-        principal: principal_of(&arn),
-        arn,
-        account,
+        arn: out.arn().unwrap_or_default().to_owned(),
+        account: out.account().unwrap_or_default().to_owned(),
     })
 }
 
-/// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` is the role `arn:aws:iam::ACCOUNT:role/ROLE`
-/// (a role with a path needs the path, which the session ARN does not carry: IAM then answers
-/// that it cannot find the role, and the check says so). Any other ARN is its own principal.
-pub fn principal_of(arn: &str) -> String {
-    let Some((head, rest)) = arn.split_once(":assumed-role/") else {
-        return arn.to_owned();
+/// The IAM user or role to simulate for `caller`. An assumed role's session ARN
+/// (`arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`) names its role without the role's path
+/// (IAM Identity Center's roles live under `/aws-reserved/sso.amazonaws.com/`), so the role's
+/// own ARN comes from IAM (`iam:GetRole`); any other ARN is its own principal.
+pub async fn principal(config: &SdkConfig, caller: &Caller) -> Result<String, AwsError> {
+    let Some(role) = assumed_role(&caller.arn) else {
+        return Ok(caller.arn.clone());
     };
-    let role = rest.split('/').next().unwrap_or_default();
-    format!("{}:role/{role}", head.replacen(":sts:", ":iam:", 1))
+    let out = super::client!(aws_sdk_iam, config)
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .op("IAM.GetRole")?;
+    Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+}
+
+/// The role's name in an assumed role's session ARN.
+fn assumed_role(arn: &str) -> Option<&str> {
+    match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "sts", _, _, resource] => {
+            resource.strip_prefix("assumed-role/")?.split('/').next()
+        }
+        _ => None,
+    }
 }
 
 /// What IAM decided for one action on one resource.
@@ -98,17 +109,21 @@ pub async fn simulate(
 
 #[cfg(test)]
 mod tests {
-    use super::principal_of;
+    use super::assumed_role;
 
     #[test]
-    fn an_assumed_role_is_simulated_as_its_role() {
+    fn an_assumed_role_session_names_its_role_without_its_path() {
         assert_eq!(
-            principal_of("arn:aws:sts::123456789012:assumed-role/break-glass/alice"),
-            "arn:aws:iam::123456789012:role/break-glass"
+            assumed_role("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Ops_1/alice"),
+            Some("AWSReservedSSO_Ops_1")
         );
         assert_eq!(
-            principal_of("arn:aws:iam::123456789012:user/deployer"),
-            "arn:aws:iam::123456789012:user/deployer"
+            assumed_role("arn:aws-cn:sts::123456789012:assumed-role/break-glass/x"),
+            Some("break-glass")
+        );
+        assert_eq!(
+            assumed_role("arn:aws:iam::123456789012:user/team/deployer"),
+            None
         );
     }
 }

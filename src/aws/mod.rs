@@ -87,6 +87,26 @@ impl Clients {
     }
 }
 
+/// The region calls with `settings` go to, without a call: theirs, else `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`), else the profile's; `None` when none says (the standard chain would
+/// ask the instance metadata service next).
+pub async fn region(settings: &AwsSettings) -> Option<String> {
+    if let Some(region) = &settings.region {
+        return Some(region.clone());
+    }
+    let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(name) = &settings.profile {
+        profile = profile.profile_name(name);
+    }
+    aws_config::meta::region::RegionProviderChain::first_try(
+        aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
+    )
+    .or_else(profile.build())
+    .region()
+    .await
+    .map(|r| r.to_string())
+}
+
 /// The standard chain with `settings`' overrides, and the retry and timeout policy of every
 /// client (see [`Clients::load`]).
 pub async fn config(settings: &AwsSettings) -> SdkConfig {

@@ -28,8 +28,10 @@ pub struct Zone {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alias {
     /// The target's DNS name, e.g. a load balancer's or an Elastic Beanstalk environment's.
+    #[schemars(length(max = 255))]
     pub dns_name: String,
     /// The hosted zone id of the target (each AWS service and region has its own).
+    #[schemars(regex(pattern = r"^((/hostedzone/)?[A-Za-z0-9]{1,32}|.*\$\{.+)$"))]
     pub hosted_zone_id: String,
     /// Whether Route 53 checks the target's health before answering with it.
     #[serde(default)]

@@ -604,6 +604,11 @@ pub async fn put(client: &Client, param: &Param) -> Result<i64, AwsError> {
     Ok(out.version())
 }
 
+/// The region `client` calls, where it has one (a parameter's ARN names it).
+pub fn region(client: &Client) -> Option<String> {
+    client.config().region().map(ToString::to_string)
+}
+
 /// How many versions Parameter Store keeps of a parameter.
 pub const MAX_VERSIONS: i64 = 100;
 

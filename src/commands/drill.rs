@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::journal::{DrillSpec, Journal, Outcome};
+use crate::engine::view::RunView;
 use crate::engine::{self, drill, load_view, Header, Spec};
 use crate::error::{Error, Exit};
 use crate::playbook::Playbook;
@@ -33,6 +34,18 @@ pub(super) struct Outputs {
     pub notify: Option<String>,
 }
 
+impl Outputs {
+    /// Where a drill finished by `resume` or `rollback` writes its reports: `report`, else
+    /// where it was started with (`--report`), checked as a new drill's are.
+    pub fn report_dir(view: &RunView, report: Option<&Path>) -> Result<Option<PathBuf>, String> {
+        let journaled = view.drill.as_ref().and_then(|d| d.report_dir.as_deref());
+        report
+            .or(journaled.map(Path::new))
+            .map(super::reports::ready)
+            .transpose()
+    }
+}
+
 pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error> {
     let pb = super::load(args.playbook)?;
     if args.every.is_zero() {
@@ -41,8 +54,20 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         ));
     }
     if args.dry {
+        if args.report.is_some() || args.notify.is_some() {
+            return Err(Error::Usage(
+                "`drill --dry` changes nothing and reports no drill: `--report` and `--notify` are for a drill that runs (use `--output json` for what --dry found)".into(),
+            ));
+        }
         return super::dry::dry(cli, &pb, args.guards).await;
     }
+    // Where the reports go is checked before anything changes: found only at the end, a
+    // directory that cannot take them would cost the drill's outcome.
+    let report_dir = args
+        .report
+        .map(super::reports::ready)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--report: {e}; nothing was called")))?;
     let cli = &super::with_state_of(cli, &pb);
     let state = super::state(cli).await?;
     let lock = state
@@ -78,6 +103,8 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         rto_target_secs: pb.rto_target.map(|d| d.as_secs_f64()),
         soak_secs: args.soak.as_secs_f64(),
         every_secs: args.every.as_secs_f64(),
+        report_dir: report_dir.as_ref().map(|d| d.display().to_string()),
+        notify_origin: args.notify.map(crate::escape::origin),
     };
     let header = Header {
         by: Some(State::who()),
@@ -98,7 +125,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
     let ctx = super::with_stop(ctx, super::run::stop());
     let ran = engine::run(&run, &ctx, &mut journal, &run_id, header, &mut console).await?;
     let outputs = Outputs {
-        report: args.report.map(Path::to_path_buf),
+        report: report_dir,
         notify: args.notify.map(str::to_owned),
     };
     let rest = Rest {
@@ -110,16 +137,18 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         state_flag: super::state_flag(cli),
     };
     let exit = match ran.outcome {
-        Outcome::Succeeded => rest.hold_and_restore(&mut journal, &mut console).await?,
+        Outcome::Succeeded if ran.unjournaled.is_none() => {
+            rest.hold_and_restore(&mut journal, &mut console).await?
+        }
         // A failed step was rolled back as a run does: the restore is verified all the same.
-        Outcome::RolledBack => rest.verify(&mut journal).await?,
-        Outcome::Stopped | Outcome::RollbackIncomplete => {
+        Outcome::RolledBack if ran.unjournaled.is_none() => rest.verify(&mut journal).await?,
+        _ => {
             // What to do next (resume, rollback, the commands a human needs); the drill's
             // summary follows. For machines, the drill's report alone.
             if cli.output == Format::Human {
                 super::run::finish(cli, &ran);
             }
-            Exit::of(ran.outcome)
+            Exit::of_report(&ran)
         }
     };
     conclude(cli, &state, &run_id, &outputs, exit).await
@@ -164,7 +193,7 @@ impl Rest<'_> {
         };
         let view = load_view(journal)?;
         let report = engine::rollback(&view, self.ctx, journal, false, &reason, console).await?;
-        if report.outcome == Outcome::RollbackIncomplete {
+        if report.outcome == Outcome::RollbackIncomplete || report.unjournaled.is_some() {
             if self.output == Format::Human {
                 report::outcome(&format!(
                     "\n{}",
@@ -198,14 +227,19 @@ pub(super) async fn conclude(
     let doc = super::reports::document(state, run_id).await?;
     match cli.output {
         Format::Json => report::print_json(&doc),
-        Format::Human => report::outcome(&format!(
+        Format::Human => report::headline(&format!(
             "\n{}",
             report::human_drill(&doc, &super::state_flag(cli))
         )),
     }
     if let Some(dir) = &outputs.report {
-        super::reports::write(&doc, dir, &crate::report::ReportFormat::ALL)?;
-        report::warn(&format!("Reports written to {}", dir.display()));
+        match super::reports::write(&doc, dir, &crate::report::ReportFormat::ALL) {
+            Ok(()) => report::warn(&format!("Reports written to {}", dir.display())),
+            Err(e) => report::warn(&format!(
+                "warning: {e}; the drill's outcome is as above (`standin{} report {run_id} --dir DIR` writes the reports again)",
+                super::state_flag(cli)
+            )),
+        }
     }
     if let Some(url) = &outputs.notify {
         if let Err(e) = report::notify(url, &doc).await {

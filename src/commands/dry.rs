@@ -2,7 +2,8 @@
 //! It plans (every read the run makes), then says what would block a real drill: a step that
 //! cannot be planned (a missing resource), a guard that refuses, an environment a step would
 //! change that is not Ready, and any action the run or its rollback would call that the
-//! caller's IAM policies do not allow (IAM policy simulation of the caller's principal).
+//! caller's IAM policies do not allow (IAM policy simulation of the caller's principal), or a
+//! simulation that cannot be made.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +14,7 @@ use crate::cli::{Cli, GuardArgs};
 use crate::config::AwsSettings;
 use crate::engine::plan::{self, PlanDoc};
 use crate::error::{Error, Exit};
-use crate::iam::Phase;
+use crate::iam::{Arn, Grant, Needs, Phase};
 use crate::playbook::Playbook;
 use crate::report::{self, Format};
 use crate::steps::{Action, Ctx, Resource};
@@ -24,6 +25,9 @@ struct Evaluation<'a> {
     plan: &'a PlanDoc,
     /// What would stop a real drill; empty when nothing would.
     blockers: Vec<String>,
+    /// What would not stop a drill but would make it miss its target: a DNS record whose TTL
+    /// alone takes up the whole `rto_target`.
+    warnings: Vec<String>,
     /// In the playbook's own account (`aws:`).
     permissions: Permissions,
     /// In each account of `accounts:`, by name.
@@ -82,6 +86,11 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
     }
     let permissions = own;
     for (place, p) in each_account(&permissions, &accounts) {
+        blockers.extend(
+            p.not_checked
+                .iter()
+                .map(|why| format!("permissions{place} not checked: {why}")),
+        );
         blockers.extend(p.denied.iter().map(|d| {
             format!(
                 "not allowed{place} ({}): {} on {}",
@@ -92,6 +101,7 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
     let evaluation = Evaluation {
         plan: &plan,
         blockers,
+        warnings: ttl_over_target(&plan, pb.rto_target),
         permissions,
         accounts,
     };
@@ -132,6 +142,9 @@ fn human(e: &Evaluation<'_>) -> String {
             (None, None) => String::new(),
         });
     }
+    for w in &e.warnings {
+        out.push_str(&format!("\n! {w}\n"));
+    }
     if e.blockers.is_empty() {
         out.push_str("Dry drill: nothing would block a real drill.\n");
     } else {
@@ -141,6 +154,30 @@ fn human(e: &Evaluation<'_>) -> String {
         }
     }
     out
+}
+
+/// Records whose TTL before the change is, alone, at least the recovery time objective:
+/// clients keep the old answer that long after the change (docs/aws-behaviour.md, "DNS
+/// clients and TTLs"), so no drill can meet the target until the TTL is lowered, and the
+/// lower TTL itself only counts once the old one has run out since.
+fn ttl_over_target(plan: &PlanDoc, target: Option<std::time::Duration>) -> Vec<String> {
+    let Some(target) = target else {
+        return Vec::new();
+    };
+    plan.steps
+        .iter()
+        .flat_map(|s| s.clients.iter().map(move |f| (s, f)))
+        .filter(|(_, f)| f.within_secs as f64 >= target.as_secs_f64())
+        .map(|(step, f)| {
+            format!(
+                "{} (step `{}`): resolvers keep the old answer {}s after the change, no less than the `rto_target` of {}, so clients cannot be back within it: lower the TTL days ahead of a drill or a failover (at least the old TTL ahead, so that no resolver still holds it)",
+                f.reason(),
+                step.id,
+                f.within_secs,
+                humantime::format_duration(target)
+            )
+        })
+        .collect()
 }
 
 /// Environments a step would change (or restart) that are not Ready: Elastic Beanstalk
@@ -186,33 +223,65 @@ async fn not_ready(plan: &PlanDoc, ctx: &Ctx) -> Vec<String> {
     found
 }
 
+/// What `drill --dry` calls in each account besides a plan's reads: the role behind an
+/// assumed role's session (`iam:GetRole`) and the simulation of its principal's policies
+/// (`iam:SimulatePrincipalPolicy`), on whichever role or user runs it (known only then).
+/// STS GetCallerIdentity needs no permission.
+pub(super) fn needs() -> Needs {
+    Needs {
+        plan: vec![
+            Grant::new(
+                &["iam:GetRole", "iam:SimulatePrincipalPolicy"],
+                [Arn::global("iam", "role/*")],
+            ),
+            Grant::new(
+                &["iam:SimulatePrincipalPolicy"],
+                [Arn::global("iam", "user/*")],
+            ),
+        ],
+        run: Vec::new(),
+    }
+}
+
 /// Simulates the caller's policies in `account` (with its `settings`) for every action and
 /// resource `iam-policy` lists there for the run and its rollback (steps and built-in guards).
+/// What stops the simulation is said in `not_checked`, a blocker: a principal IAM does not
+/// know, or a caller that may not simulate, proves nothing about a real drill.
 async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSettings) -> Permissions {
     let config = crate::aws::config(settings).await;
+    let not_checked = |principal: Option<&str>, why: String| Permissions {
+        principal: principal.map(str::to_owned),
+        not_checked: Some(why),
+        ..Permissions::default()
+    };
     let caller = match aws_iam::caller(&config).await {
         Ok(caller) => caller,
+        Err(e) => return not_checked(None, format!("cannot tell who the caller is: {e}")),
+    };
+    let principal = match aws_iam::principal(&config, &caller).await {
+        Ok(principal) => principal,
         Err(e) => {
-            return Permissions {
-                not_checked: Some(format!("cannot tell who the caller is: {e}")),
-                ..Permissions::default()
-            }
+            return not_checked(
+                None,
+                format!(
+                    "cannot find the role of the caller {} in IAM: {e}",
+                    caller.arn
+                ),
+            )
         }
     };
-    let region = config
-        .region()
-        .map_or_else(|| "*".to_owned(), ToString::to_string);
-    let policy = super::policy(pb, Phase::Run, account);
+    let region = config.region().map(ToString::to_string);
+    let partition = crate::iam::partition(region.as_deref());
+    // `iam-policy` leaves region and account open; the simulation asks about these.
+    let at = (region.as_deref().unwrap_or("*"), caller.account.as_str());
+    let policy = crate::iam::policy(&super::needs(pb, account, Phase::Run), Phase::Run, |arn| {
+        arn.render(partition, Some(at))
+    });
     let mut checked = 0;
     let mut denied = Vec::new();
     for statement in &policy.statement {
-        // `iam-policy` leaves region and account open; the simulation asks about these.
-        let resources: Vec<String> = statement
-            .resource
-            .iter()
-            .map(|r| concrete(r, &region, &caller.account))
-            .collect();
-        match aws_iam::simulate(&config, &caller.principal, &statement.action, &resources).await {
+        let resources = &statement.resource;
+        match aws_iam::simulate(&config, &principal, &statement.action, resources).await {
             Ok(decisions) => {
                 checked += decisions.len();
                 denied.extend(
@@ -233,52 +302,20 @@ async fn permissions(pb: &Playbook, account: Option<&str>, settings: &AwsSetting
                 );
             }
             Err(e) => {
-                return Permissions {
-                    principal: Some(caller.principal.clone()),
-                    not_checked: Some(format!(
-                        "cannot simulate the policies of {} (the caller is {}): {e}",
-                        caller.principal, caller.arn
-                    )),
-                    ..Permissions::default()
-                }
+                return not_checked(
+                    Some(&principal),
+                    format!(
+                        "cannot simulate the policies of {principal} (the caller is {}): {e}",
+                        caller.arn
+                    ),
+                )
             }
         }
     }
     Permissions {
-        principal: Some(caller.principal),
+        principal: Some(principal),
         checked,
         denied,
         not_checked: None,
-    }
-}
-
-/// An ARN with the region and account filled in where `iam-policy` left them open.
-fn concrete(arn: &str, region: &str, account: &str) -> String {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, service, r, a, rest] => format!(
-            "arn:{partition}:{service}:{}:{}:{rest}",
-            if *r == "*" { region } else { r },
-            if *a == "*" { account } else { a }
-        ),
-        _ => arn.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::concrete;
-
-    #[test]
-    fn open_regions_and_accounts_are_filled_in() {
-        assert_eq!(
-            concrete("arn:aws:ssm:*:*:parameter/shop/prod/*", "eu-west-1", "123"),
-            "arn:aws:ssm:eu-west-1:123:parameter/shop/prod/*"
-        );
-        assert_eq!(
-            concrete("arn:aws:route53:::hostedzone/Z1", "eu-west-1", "123"),
-            "arn:aws:route53:::hostedzone/Z1"
-        );
-        assert_eq!(concrete("*", "eu-west-1", "123"), "*");
     }
 }

@@ -19,7 +19,23 @@ pub struct InitArgs<'a> {
     pub force: bool,
 }
 
+/// `iam-policy --for init`: what init reads, in the partition of the standard chain's region.
+pub async fn policy() -> crate::iam::Policy {
+    let partition =
+        crate::iam::partition(crate::aws::region(&AwsSettings::default()).await.as_deref());
+    crate::iam::policy(
+        &[("init", draft::needs())],
+        crate::iam::Phase::Init,
+        |arn| arn.render(partition, None),
+    )
+}
+
 pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
+    if let Some((prod, staging)) = args.only.filter(|(p, s)| p == s) {
+        return Err(Error::Usage(format!(
+            "--prod {prod} and --staging {staging} name one environment: a stand-in is another environment"
+        )));
+    }
     let aws = Clients::load(&AwsSettings::default()).await;
     let account = draft::read(&aws).await?;
     let found = draft::candidates(&account, args.only);
@@ -49,10 +65,19 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
             chosen.push((production, staging));
         }
     }
-    let mut drafts = Vec::new();
+    let mut drafts: Vec<(draft::Draft, std::path::PathBuf)> = Vec::new();
     for (production, staging) in chosen {
         let drafted = draft::draft(&aws, &account, production, staging).await?;
-        let path = args.dir.join(format!("promote-{}.yaml", drafted.stem));
+        // Two applications whose names differ only by punctuation (`my.app`, `my-app`) have
+        // one stem: each gets a file of its own.
+        let path = (1..)
+            .map(|n| match n {
+                1 => format!("promote-{}.yaml", drafted.stem),
+                n => format!("promote-{}-{n}.yaml", drafted.stem),
+            })
+            .map(|name| args.dir.join(name))
+            .find(|path| drafts.iter().all(|(_, taken)| taken != path))
+            .expect("a free name");
         drafts.push((drafted, path));
     }
     // Nothing is written when any file is in the way.
@@ -82,9 +107,15 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
             "playbook.schema.json",
             &format!("the live account on {}", &today[..10]),
         );
-        super::write_file(path, text.as_bytes()).map_err(|e| written(path, &e))?;
-        // A draft that does not load is standin's bug, not the user's: say so plainly.
-        crate::playbook::load(path, &[])?;
+        // Loaded from a file beside its place first: a draft that does not load (standin's
+        // bug, not the user's) is never left where it would block the next `init`.
+        let trial = path.with_extension("yaml.draft");
+        super::write_file(&trial, text.as_bytes()).map_err(|e| written(&trial, &e))?;
+        if let Err(invalid) = crate::playbook::load(&trial, &[]) {
+            let _ = std::fs::remove_file(&trial);
+            return Err(invalid.into());
+        }
+        std::fs::rename(&trial, path).map_err(|e| written(path, &e))?;
         lines.push(format!(
             "wrote {} ({} stands in for {}); next: standin plan {}",
             path.display(),

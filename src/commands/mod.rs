@@ -29,10 +29,11 @@ use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
 use crate::state::State;
 use crate::steps::{Ctx, KINDS};
-use crate::stop::Stop;
+use crate::stop::{Heard, Stop};
 
 /// Parses the command line, runs the command, and turns the result into an exit code.
 pub fn main() -> ExitCode {
+    forget_empty_endpoints();
     let cli = Cli::parse();
     crate::report::color::choose(cli.color);
     crate::report::set_quiet(cli.quiet);
@@ -50,6 +51,24 @@ pub fn main() -> ExitCode {
             print_error(&e);
             ExitCode::from(e.exit().code())
         }
+    }
+}
+
+/// An endpoint variable set to nothing (`AWS_ENDPOINT_URL=`, or a service's own, as a CI
+/// template that expands an unset value leaves it) means no override, as an unset one does;
+/// the SDK would take it for a URL and fail on every call. Called before any thread starts,
+/// which is when the environment may be changed.
+fn forget_empty_endpoints() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            name.to_str()
+                .is_some_and(|n| n.starts_with("AWS_ENDPOINT_URL"))
+                && value.to_str().is_some_and(|v| v.trim().is_empty())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        std::env::remove_var(name);
     }
 }
 
@@ -109,6 +128,8 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             run_id,
             vars,
             yes,
+            report,
+            notify,
             guards,
             unlock,
         } => {
@@ -116,6 +137,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
                 run_id: run_id.as_deref(),
                 vars,
                 yes: *yes,
+                outputs: (report.as_deref(), notify.as_deref()),
                 guards,
                 force_unlock: unlock.force_unlock.as_deref(),
             };
@@ -154,23 +176,49 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy {
             playbook,
+            vars,
             phase,
             account,
         } => {
-            let pb = load(playbook)?;
+            let playbook = match (phase, playbook, account) {
+                (crate::iam::Phase::Init, None, None) => {
+                    report::print_json(&init::policy().await);
+                    return Ok(Exit::Success);
+                }
+                (crate::iam::Phase::Init, _, _) => {
+                    return Err(Error::Usage(
+                        "`--for init` takes no playbook and no --account: init reads the account of the standard chain".into(),
+                    ))
+                }
+                (_, Some(playbook), _) => PlaybookArgs {
+                    playbook: playbook.clone(),
+                    vars: vars.clone(),
+                },
+                (_, None, _) => {
+                    return Err(Error::Usage(
+                        "give the playbook whose policy to print (only `--for init` takes none)"
+                            .into(),
+                    ))
+                }
+            };
+            let pb = load(&playbook)?;
             match account.as_deref() {
                 None if !pb.accounts.is_empty() => {
-                    let all: std::collections::BTreeMap<&str, _> = accounts(&pb)
-                        .map(|(name, _)| {
-                            (name.unwrap_or(DEFAULT_ACCOUNT), policy(&pb, *phase, name))
-                        })
-                        .collect();
+                    let mut all = std::collections::BTreeMap::new();
+                    for (name, aws) in accounts(&pb) {
+                        all.insert(
+                            name.unwrap_or(DEFAULT_ACCOUNT),
+                            policy(&pb, *phase, name, aws).await,
+                        );
+                    }
                     report::print_json(&all);
                 }
-                None => report::print_json(&policy(&pb, *phase, None)),
-                Some(DEFAULT_ACCOUNT) => report::print_json(&policy(&pb, *phase, None)),
+                None | Some(DEFAULT_ACCOUNT) => {
+                    report::print_json(&policy(&pb, *phase, None, &pb.aws).await);
+                }
                 Some(name) if pb.accounts.contains_key(name) => {
-                    report::print_json(&policy(&pb, *phase, Some(name)));
+                    let aws = &pb.accounts[name];
+                    report::print_json(&policy(&pb, *phase, Some(name), aws).await);
                 }
                 Some(name) => {
                     return Err(Error::Usage(format!(
@@ -213,9 +261,28 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
     }
 }
 
-/// The least-privilege policy a playbook needs in `account` (`None`: its `aws:`): the steps
-/// that act there, and the built-in guards' reads, which look in every account.
-fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> crate::iam::Policy {
+/// The least-privilege policy a playbook needs in `account` (`None`: its `aws:`), its ARNs
+/// in the partition of that account's region.
+async fn policy(
+    pb: &Playbook,
+    phase: crate::iam::Phase,
+    account: Option<&str>,
+    settings: &AwsSettings,
+) -> crate::iam::Policy {
+    let partition = crate::iam::partition(aws::region(settings).await.as_deref());
+    crate::iam::policy(&needs(pb, account, phase), phase, |arn| {
+        arn.render(partition, None)
+    })
+}
+
+/// What a playbook needs in `account` (`None`: its `aws:`) for `phase`: the steps that act
+/// there, the built-in guards' reads, which look in every account, and for a drill what
+/// `drill --dry` calls there.
+fn needs<'p>(
+    pb: &'p Playbook,
+    account: Option<&str>,
+    phase: crate::iam::Phase,
+) -> Vec<(&'p str, crate::iam::Needs)> {
     let all: Vec<crate::iam::Needs> = pb.steps.iter().map(|s| s.step.needs()).collect();
     let guards = crate::guards::needs(&all.iter().collect::<Vec<_>>());
     let mut needs: Vec<(&str, crate::iam::Needs)> = pb
@@ -226,13 +293,16 @@ fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> cra
         .map(|(s, needs)| (s.id.as_str(), needs))
         .collect();
     needs.push(("built-in guards", guards));
+    if phase == crate::iam::Phase::Drill {
+        needs.push(("drill --dry", dry::needs()));
+    }
     // A role is assumed with its account's profile (or the standard chain): the playbook's
     // own principal's, when that profile is `aws:`'s and `aws:` assumes no role itself.
-    let roles: Vec<String> = pb
+    let roles: Vec<crate::iam::Arn> = pb
         .accounts
         .values()
         .filter(|a| a.profile == pb.aws.profile)
-        .filter_map(|a| a.role_arn.clone())
+        .filter_map(|a| a.role_arn.clone().map(crate::iam::Arn::Given))
         .collect();
     if account.is_none() && pb.aws.role_arn.is_none() && !roles.is_empty() {
         let assume = crate::iam::Grant::new(&["sts:AssumeRole"], roles);
@@ -244,7 +314,7 @@ fn policy(pb: &Playbook, phase: crate::iam::Phase, account: Option<&str>) -> cra
             },
         ));
     }
-    crate::iam::policy(&needs, phase)
+    needs
 }
 
 /// Every account a playbook acts in, its own (`None`) first, with its settings.
@@ -262,18 +332,23 @@ fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
 
 fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Exit, Error> {
     let pb = load(args)?;
+    let warnings = pb.warnings_text();
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
             "valid": true,
             "playbook": pb.name,
             "steps": pb.steps.iter().map(|s| serde_json::json!({"id": s.id, "kind": s.kind.name})).collect::<Vec<_>>(),
+            "warnings": warnings,
         })),
-        Format::Human => report::line(&format!(
+        Format::Human => warnings.iter().for_each(|w| report::warn(w)),
+    }
+    if cli.output == Format::Human {
+        report::line(&format!(
             "{}: valid playbook `{}` with {} steps",
             args.playbook.display(),
             pb.name,
             pb.steps.len()
-        )),
+        ));
     }
     Ok(Exit::Success)
 }
@@ -325,9 +400,16 @@ async fn playbook_context(pb: &Playbook, assume_yes: bool, terminal: &Terminal) 
     .await
 }
 
-/// Signal handling from now on: the first signal is acknowledged with `then`.
+/// Signal handling from now on: the first signal is acknowledged with `then`; once a rollback
+/// started, each one is acknowledged as not stopping it.
 fn signals(then: &'static str) -> Stop {
-    Stop::on_signals(move |signal| report::warn(&format!("\nReceived {signal}: {then}")))
+    Stop::on_signals(move |signal, heard| {
+        let then = match heard {
+            Heard::First => then,
+            Heard::InRollback => "the rollback goes on: once started, it ends only when everything is put back or left for a human, with what to do (SIGKILL would stop it; `standin rollback` then goes on from the journal)",
+        };
+        report::warn(&format!("\nReceived {signal}: {then}"));
+    })
 }
 
 /// The context with `stop` ending its waits.

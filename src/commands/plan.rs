@@ -14,6 +14,7 @@ pub(super) async fn plan(
     guards: &GuardArgs,
 ) -> Result<Exit, Error> {
     let pb = super::load(args)?;
+    pb.warnings_text().iter().for_each(|w| report::warn(w));
     let ctx = super::playbook_context(&pb, false, &Terminal::default()).await;
     let forced = guards.forced();
     let doc = plan::plan_all(&pb, &ctx, &forced).await;

@@ -1,14 +1,14 @@
 //! `standin report` and `standin history`: a past run's or drill's reports, and the list of
 //! runs, from journals alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::engine::journal::Record;
 use crate::error::{Error, Exit};
-use crate::report::document::{RunReport, TrendPoint, Verdict};
+use crate::report::document::{span, RunReport, TrendPoint, Verdict};
 use crate::report::{self, Format, ReportFormat};
 use crate::state::State;
 
@@ -55,19 +55,29 @@ fn listing(state: &State, e: &std::io::Error) -> Error {
 
 /// Writes `doc` in each of `formats` into `dir` (created if missing), each file replaced
 /// whole: a link planted where a report goes is replaced, never written through.
-pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), Error> {
-    let failed =
-        |e: std::io::Error| Error::Usage(format!("cannot write reports to {}: {e}", dir.display()));
+/// Makes `dir` ready for reports before anything is done that they would report: created if
+/// missing, a directory, and one this process can write a file in (a read-only or full disk
+/// found at the end would lose the outcome). Returns it absolute, for a resumed drill.
+pub(super) fn ready(dir: &Path) -> Result<PathBuf, String> {
+    use std::io::Write;
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "{} is a file, not a directory: give --dir a directory (it is created if missing)",
-            dir.display()
-        )));
+        return Err(format!("{} is a file, not a directory", dir.display()));
     }
-    std::fs::create_dir_all(dir).map_err(failed)?;
+    let cannot = |e: std::io::Error| format!("cannot write in {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(cannot)?;
+    let mut probe = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
+    probe.write_all(&[b'\n'; 4096]).map_err(cannot)?;
+    probe.as_file().sync_data().map_err(cannot)?;
+    std::path::absolute(dir).map_err(cannot)
+}
+
+/// Writes `doc` in each format into `dir`; the error names the file that could not be.
+pub(super) fn write(doc: &RunReport, dir: &Path, formats: &[ReportFormat]) -> Result<(), String> {
+    ready(dir)?;
     for format in formats {
-        super::write_file(&dir.join(format.file_name()), format.render(doc).as_bytes())
-            .map_err(failed)?;
+        let path = dir.join(format.file_name());
+        super::write_file(&path, format.render(doc).as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -86,7 +96,7 @@ pub(super) async fn report(
     } else {
         formats
     };
-    write(&doc, dir, formats)?;
+    write(&doc, dir, formats).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
             "run_id": run_id,
@@ -112,10 +122,31 @@ struct Entry {
     outcome: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     recovery_secs: Option<f64>,
+    /// Recovery as clients saw it (DNS caches included); what the target is held to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clients_secs: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rto_target_secs: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<String>,
+}
+
+/// Whether two paths name one playbook file: the same file on disk (`./a.yaml`, `a.yaml`, an
+/// absolute path, a link), else the same path once `.` segments are dropped (a journal may
+/// name a file that has moved since).
+fn same_file(a: &str, b: &str) -> bool {
+    use std::path::{Component, Path};
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => {
+            let plain = |p| {
+                Path::new(p)
+                    .components()
+                    .filter(|c| *c != Component::CurDir)
+            };
+            plain(a).eq(plain(b))
+        }
+    }
 }
 
 pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, Error> {
@@ -132,7 +163,7 @@ pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, E
             }
         };
         let Some(doc) = doc else { continue };
-        if playbook.is_some_and(|p| p != doc.playbook && p != doc.file) {
+        if playbook.is_some_and(|p| p != doc.playbook && !same_file(p, &doc.file)) {
             continue;
         }
         if doc.is_drill() {
@@ -146,6 +177,7 @@ pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, E
             file: doc.file,
             outcome: doc.outcome,
             recovery_secs: doc.recovery.secs,
+            clients_secs: doc.recovery.clients_secs,
             rto_target_secs: doc.recovery.target_secs,
             by: doc.by,
         });
@@ -159,32 +191,47 @@ pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, E
             report::line(&format!("no runs in {}", state.location()));
         }
         Format::Human => {
-            report::line(&format!(
-                "{:<26} {:<5} {:<20} {:<10} {:<12} {}",
-                "RUN", "KIND", "PLAYBOOK", "RECOVERY", "OUTCOME", "BY"
-            ));
+            let shown = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), span);
+            let mut rows = vec![[
+                "RUN",
+                "KIND",
+                "PLAYBOOK",
+                "RECOVERY",
+                "CLIENTS/TARGET",
+                "OUTCOME",
+                "BY",
+            ]
+            .map(str::to_owned)];
             for e in &entries {
-                let recovery = match (e.recovery_secs, e.rto_target_secs) {
-                    (Some(s), Some(t)) => format!(
-                        "{}/{}",
-                        crate::report::document::span(s),
-                        crate::report::document::span(t)
-                    ),
-                    (Some(s), None) => crate::report::document::span(s),
-                    _ => "-".to_owned(),
+                // The target is held to clients' time.
+                let clients = match (e.clients_secs, e.rto_target_secs) {
+                    (Some(c), Some(t)) => format!("{}/{}", span(c), span(t)),
+                    (c, _) => shown(c),
                 };
-                report::line(&format!(
-                    "{:<26} {:<5} {:<20} {:<10} {:<12} {}",
-                    e.run_id,
-                    e.kind,
-                    e.playbook,
-                    recovery,
+                rows.push([
+                    e.run_id.clone(),
+                    e.kind.clone(),
+                    e.playbook.clone(),
+                    shown(e.recovery_secs),
+                    clients,
                     serde_json::to_value(e.outcome)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
-                    e.by.as_deref().unwrap_or("-")
-                ));
+                    e.by.clone().unwrap_or_else(|| "-".to_owned()),
+                ]);
+            }
+            // Each column as wide as its widest cell: no value runs into the next.
+            let widths: Vec<usize> = (0..7)
+                .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+                .collect();
+            for row in &rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .zip(&widths)
+                    .map(|(cell, width)| format!("{cell:<width$}"))
+                    .collect();
+                report::line(cells.join(" ").trim_end());
             }
         }
     }

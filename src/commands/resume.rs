@@ -14,6 +14,8 @@ pub(super) struct ResumeArgs<'a> {
     pub run_id: Option<&'a str>,
     pub vars: &'a [(String, String)],
     pub yes: bool,
+    /// A drill's `--report` and `--notify`, over what its journal says.
+    pub outputs: (Option<&'a std::path::Path>, Option<&'a str>),
     pub guards: &'a GuardArgs,
     pub force_unlock: Option<&'a str>,
 }
@@ -81,6 +83,20 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
             super::state_flag(cli)
         ));
         return Err(Error::NotResumable(changed));
+    }
+    let (report, notify) = args.outputs;
+    let outputs = Outputs {
+        report: Outputs::report_dir(&view, report)
+            .map_err(|e| Error::Usage(format!("--report: {e}; nothing was called")))?,
+        notify: notify.map(str::to_owned),
+    };
+    if let (None, Some(origin)) = (
+        notify,
+        view.drill.as_ref().and_then(|d| d.notify_origin.as_ref()),
+    ) {
+        report::warn(&format!(
+            "warning: the drill was started with --notify to {origin}; the journal keeps no webhook URL (its path is its secret): pass `--notify URL` to post the outcome"
+        ));
     }
     let terminal = Terminal::default();
     let ctx = super::playbook_context(&pb, args.yes, &terminal).await;
@@ -158,5 +174,5 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
             }
         }
     };
-    super::drill::conclude(cli, &state, &run_id, &Outputs::default(), exit).await
+    super::drill::conclude(cli, &state, &run_id, &outputs, exit).await
 }

@@ -65,8 +65,8 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
         &view.playbook,
     )?;
     let terminal = Terminal::default();
-    // Stopping half way through a rollback helps no one: the first signal only warns.
-    let stop = super::signals("finishing the rollback (a second signal abandons it)...");
+    // Stopping half way through a rollback helps no one: signals only warn.
+    let stop = super::signals("the rollback goes on regardless...");
     let ctx = super::context((&view.aws, &view.accounts), yes, &terminal, stop).await;
     let mut console = Console::new(cli.output, terminal);
     let reason = if force {
@@ -83,9 +83,9 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
         Format::Human => report::outcome(&report::human_report(&report, &super::state_flag(cli))),
     }
     // For this command, everything put back is success (`run` says 1: its step failed).
-    Ok(match report.outcome {
-        Outcome::RolledBack => Exit::Success,
-        outcome => Exit::of(outcome),
+    Ok(match Exit::of_report(&report) {
+        Exit::RolledBack => Exit::Success,
+        exit => exit,
     })
 }
 
@@ -119,14 +119,18 @@ async fn verify_drill(
             view.run_id
         )),
     }
-    let exit = super::drill::conclude(
-        cli,
-        state,
-        &view.run_id,
-        &super::drill::Outputs::default(),
-        Exit::Success,
-    )
-    .await?;
+    // The rollback is done: reports that cannot be written are said, never fatal.
+    let report = super::drill::Outputs::report_dir(view, None).unwrap_or_else(|e| {
+        report::warn(&format!(
+            "warning: the drill's reports cannot be written: {e}"
+        ));
+        None
+    });
+    let outputs = super::drill::Outputs {
+        report,
+        notify: None,
+    };
+    let exit = super::drill::conclude(cli, state, &view.run_id, &outputs, Exit::Success).await?;
     // For this command, everything put back (and verified) is success.
     Ok(match exit {
         Exit::HumanNeeded => Exit::HumanNeeded,

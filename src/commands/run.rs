@@ -151,5 +151,5 @@ pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
             report::human_report(report, &super::state_flag(cli))
         )),
     }
-    Exit::of(report.outcome)
+    Exit::of_report(report)
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use crate::aws::eb::{self, Env};
 use crate::aws::route53::{self, RecordSet, Zone};
 use crate::aws::{ssm, tagging, AwsError, Clients};
+use crate::iam::{arn, Grant, Needs};
 
 pub use self::render::render;
 
@@ -20,6 +21,27 @@ pub struct Account {
     pub parameters: Vec<String>,
     pub records: Vec<(Zone, RecordSet)>,
     pub instances: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// What [`read`] and the drafting call: environments, their settings and resources;
+/// parameter names, and the values of those that are no SecureString (never decrypted: no
+/// `kms:Decrypt`); zones and their records; tagged instances.
+pub fn needs() -> Needs {
+    Needs {
+        plan: vec![
+            Grant::any(&[
+                "elasticbeanstalk:DescribeConfigurationSettings",
+                "elasticbeanstalk:DescribeEnvironmentResources",
+                "elasticbeanstalk:DescribeEnvironments",
+                "route53:ListHostedZones",
+                "ssm:DescribeParameters",
+                "tag:GetResources",
+            ]),
+            Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
+            Grant::new(&["ssm:GetParameters"], [arn::parameter("*")]),
+        ],
+        run: Vec::new(),
+    }
 }
 
 /// Reads what drafting needs, once.

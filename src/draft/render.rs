@@ -145,8 +145,26 @@ pub fn render(draft: &Draft, schema: &str, account: &str) -> String {
                 q(record.name.trim_end_matches('.'))
             ));
             w(&format!("    type: {}", q(&record.rtype)));
-            w(&format!("    to: {}", q(&target)));
-            w("    ttl: 60");
+            match &record.alias {
+                // An alias to production's environment: the same alias to the stand-in's, in
+                // the same region's Elastic Beanstalk zone (an A record cannot hold a name).
+                Some(alias) => {
+                    w("    alias:");
+                    w(&format!("      dns_name: {}", q(&target)));
+                    w(&format!(
+                        "      hosted_zone_id: {}",
+                        q(&alias.hosted_zone_id)
+                    ));
+                    w(&format!(
+                        "      evaluate_target_health: {}",
+                        alias.evaluate_target_health
+                    ));
+                }
+                None => {
+                    w(&format!("    to: {}", q(&target)));
+                    w("    ttl: 60");
+                }
+            }
         }
         None => w(&format!(
             "  # TODO: no DNS record points at {}: repoint production's name to {target} here",
@@ -177,7 +195,7 @@ pub fn render(draft: &Draft, schema: &str, account: &str) -> String {
             for (k, v) in tags {
                 w(&format!("      {}: {}", q(k), q(v)));
             }
-            w("    command: systemctl restart queue-worker  # TODO: your workers' restart command");
+            w("    service: queue-worker  # TODO: your workers' systemd service (restarted, and checked)");
             if let (Some((_, to)), false) = (&draft.prefixes, draft.worker_keys.is_empty()) {
                 w("    expect_env:");
                 w(&format!("      from: {}", q(to)));

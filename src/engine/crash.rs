@@ -1,7 +1,10 @@
 //! Test-only crash points: with the `crash-points` feature, `STANDIN_CRASH_AT=POINT:STEP` kills
 //! the process with SIGKILL at that point of that step (POINT: `intent-written`, `applied`,
 //! `step-done`, `undone`), so tests can stop a run at every step boundary exactly; with
-//! `STANDIN_CRASH_AT=panic:STEP` the step's change panics as it starts, as a bug in it would. Without the feature (release builds) the points compile to nothing.
+//! `STANDIN_CRASH_AT=panic:STEP` the step's change panics as it starts, as a bug in it would;
+//! with `STANDIN_CRASH_AT=disk-full:BYTES` a journal file stops taking writes (ENOSPC) once it
+//! holds that many bytes, as on a full disk where a test cannot mount a small one. Without the
+//! feature (release builds) the points compile to nothing.
 
 /// Where a run can be killed: each leaves a different journal behind.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +43,25 @@ pub fn panic_at(step: &str) {
     if std::env::var("STANDIN_CRASH_AT").is_ok_and(|v| v == format!("panic:{step}")) {
         panic!("crash point: a bug in step `{step}`");
     }
+}
+
+/// With `STANDIN_CRASH_AT=disk-full:BYTES`, fails as a full disk does once `journal` holds
+/// that many bytes.
+#[cfg(feature = "crash-points")]
+pub fn disk_full(journal: &std::fs::File) -> std::io::Result<()> {
+    let wanted = std::env::var("STANDIN_CRASH_AT").unwrap_or_default();
+    match wanted.strip_prefix("disk-full:").map(str::parse::<u64>) {
+        Some(Ok(limit)) if journal.metadata()?.len() >= limit => {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn disk_full(_journal: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(not(feature = "crash-points"))]

@@ -153,9 +153,9 @@ pub async fn soak(
         checks,
         broken: match &outcome {
             Soaked::Broken(why) => Some(why.clone()),
-            Soaked::Stopped => Some("ended early by a signal".to_owned()),
-            Soaked::Held => None,
+            Soaked::Stopped | Soaked::Held => None,
         },
+        stopped: matches!(outcome, Soaked::Stopped),
         at: now(),
     };
     journal.append(&record).map_err(journal_err(journal))?;

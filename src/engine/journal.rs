@@ -122,6 +122,9 @@ pub enum Record {
         checks: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         broken: Option<String>,
+        /// A signal ended the soak early (every check so far passed).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stopped: bool,
         at: String,
     },
     /// A drill compared every resource of its snapshot with what it holds after the
@@ -172,6 +175,14 @@ pub struct DrillSpec {
     /// How long the promoted state is held, and how often its gates are checked meanwhile.
     pub soak_secs: f64,
     pub every_secs: f64,
+    /// Where the drill writes its reports (`--report`, absolute): a resumed drill writes
+    /// them there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_dir: Option<String>,
+    /// The scheme, host and port of `--notify` (its path is its secret, so the URL itself is
+    /// never kept): a resumed drill asks for the URL again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_origin: Option<String>,
 }
 
 /// A resource and what it held (`None`: it did not exist).
@@ -249,7 +260,7 @@ impl Fence {
     /// Fails, saying why, once the lock is lost.
     pub fn check(&self) -> io::Result<()> {
         match self.0.get() {
-            Some(why) => Err(io::Error::other(why.clone())),
+            Some(why) => Err(io::Error::other(Superseded(why.clone()))),
             None => Ok(()),
         }
     }
@@ -260,13 +271,32 @@ impl Fence {
     }
 }
 
+/// A write refused because another process may own the run now (it took the lock over, the
+/// lease ran out, or it wrote the journal): this one must stop, not roll back, so that two
+/// processes never act on one run at once.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Superseded(pub String);
+
 /// An open journal, appending.
+///
+/// The process also holds every record of the run in memory from its first append on, so a
+/// rollback can go on from what the process knows when the journal stops taking writes (a full
+/// disk, a bucket that denies writes, a lock lost): once one write fails, nothing more is
+/// written, so the journal in the store stays a clean prefix of the run, and the next
+/// `standin rollback` finds what was put back (every undo is idempotent) and records it.
 pub struct Journal {
     location: String,
     store: Box<dyn Store>,
     fence: Fence,
     /// This process journaled a step's intent: a change may have been made since.
     wrote_intent: bool,
+    /// The run's records as this process knows them (read once, then each append), written
+    /// or not; `None` until the first append.
+    held: Option<Vec<Record>>,
+    /// Why the journal stopped taking writes, once a write failed, and whether because
+    /// another process may own the run now ([`Superseded`]).
+    broken: Option<(String, bool)>,
 }
 
 impl Journal {
@@ -278,6 +308,8 @@ impl Journal {
             store,
             fence,
             wrote_intent: false,
+            held: None,
+            broken: None,
         }
     }
 
@@ -286,17 +318,60 @@ impl Journal {
         &self.location
     }
 
-    /// Appends one record: when this returns, the record is durable. Fails, writing nothing,
-    /// once this process lost its lock.
+    /// Appends one record: when this returns `Ok`, the record is durable. Fails, writing
+    /// nothing, once this process lost its lock, and for good after any write failed. A record
+    /// that was not written is still held (see [`Journal::records`]), but for an intent: a
+    /// step whose intent is not durable never starts its change.
     pub fn append(&mut self, record: &Record) -> io::Result<()> {
+        if self.held.is_none() {
+            self.held = match self.stored() {
+                Ok(records) => Some(records),
+                Err(ReadError::Empty { .. }) => Some(Vec::new()),
+                Err(_) => None,
+            };
+        }
+        let written = match &self.broken {
+            Some((why, _)) => Err(io::Error::other(format!(
+                "not written: the journal stopped taking writes earlier ({why})"
+            ))),
+            None => self.write(record),
+        };
+        match &written {
+            Ok(()) if matches!(record, Record::Intent { .. }) => self.wrote_intent = true,
+            Ok(()) => {}
+            Err(e) => {
+                let superseded = e.get_ref().is_some_and(|inner| inner.is::<Superseded>());
+                self.broken
+                    .get_or_insert_with(|| (e.to_string(), superseded));
+            }
+        }
+        if written.is_ok() || !matches!(record, Record::Intent { .. }) {
+            if let Some(held) = &mut self.held {
+                held.push(record.clone());
+            }
+        }
+        written
+    }
+
+    fn write(&mut self, record: &Record) -> io::Result<()> {
         self.fence.check()?;
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
-        self.store.append(&line)?;
-        if matches!(record, Record::Intent { .. }) {
-            self.wrote_intent = true;
-        }
-        Ok(())
+        self.store.append(&line)
+    }
+
+    /// Why the journal stopped taking writes, if a write failed: the records held since were
+    /// not written.
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.as_ref().map(|(why, _)| why.as_str())
+    }
+
+    /// Why another process may own the run now, if a write found so (see [`Superseded`]).
+    pub fn superseded(&self) -> Option<&str> {
+        self.broken
+            .as_ref()
+            .filter(|(_, superseded)| *superseded)
+            .map(|(why, _)| why.as_str())
     }
 
     /// Whether the run may have changed something: a step's intent is journaled (by this
@@ -310,8 +385,16 @@ impl Journal {
             }
     }
 
-    /// Every record, as [`parse`] reads them.
+    /// Every record: as this process holds them once it appended one (written or not), else
+    /// as [`parse`] reads them from the store.
     pub fn records(&self) -> Result<Vec<Record>, ReadError> {
+        match &self.held {
+            Some(held) if !held.is_empty() => Ok(held.clone()),
+            _ => self.stored(),
+        }
+    }
+
+    fn stored(&self) -> Result<Vec<Record>, ReadError> {
         let bytes = self.store.bytes().map_err(|source| ReadError::Io {
             location: self.location.clone(),
             source,

@@ -1,7 +1,7 @@
 //! The engine: plans, runs and rolls back playbooks through the step traits, journaling every
 //! move. It never names an AWS service, and it reports progress only through [`Observer`].
 
-mod crash;
+pub(crate) mod crash;
 pub mod drill;
 pub mod journal;
 pub mod plan;
@@ -89,6 +89,18 @@ pub struct Report {
     pub undone: Vec<String>,
     pub leftovers: Vec<Leftover>,
     pub secs: f64,
+    /// The journal stopped taking writes: what this report says happened is not all in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unjournaled: Option<Unjournaled>,
+}
+
+/// A journal that stopped taking writes during a run or its rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unjournaled {
+    /// The journal's path or `s3://` URL.
+    pub journal: String,
+    /// The error of the first write that failed.
+    pub why: String,
 }
 
 /// Engine failures that are not a step's: the journal could not be written or read.
@@ -236,7 +248,12 @@ async fn execute(
         }
         let outcomes = {
             let io = Io::new(journal, obs);
-            join_all(unit.iter().map(|&k| attempt(spec, ctx, &io, k, earlier))).await
+            let group = (unit.len() > 1).then(Group::default);
+            join_all(
+                unit.iter()
+                    .map(|&k| attempt(spec, ctx, &io, k, earlier, group.as_ref())),
+            )
+            .await
         };
         match Verdict::of(outcomes, steps) {
             Verdict::Done => {}
@@ -294,14 +311,45 @@ impl<'a> Io<'a> {
     }
 }
 
+/// The members of a parallel group as they run: the first to fail says so, which ends the
+/// others' waits and keeps those not started yet from changing anything, so that the rollback
+/// starts without waiting out their gates.
+struct Group {
+    failed: tokio::sync::watch::Sender<bool>,
+    first: std::sync::OnceLock<String>,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Self {
+            failed: tokio::sync::watch::channel(false).0,
+            first: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl Group {
+    fn fail(&self, step: &str) {
+        let _ = self.first.set(step.to_owned());
+        self.failed.send_replace(true);
+    }
+
+    /// The member that failed first, once one did.
+    fn failed_by(&self) -> Option<&str> {
+        self.first.get().map(String::as_str)
+    }
+}
+
 /// Runs step `k` (settling it first when the journal has it in doubt), reporting its start and
-/// end; a second signal ends it at once.
+/// end; a second signal ends it at once, and so does the failure of another member of its
+/// parallel `group` end its waits.
 async fn attempt(
     spec: &Spec<'_>,
     ctx: &Ctx,
     io: &Io<'_>,
     k: usize,
     earlier: Option<&RunView>,
+    group: Option<&Group>,
 ) -> (usize, Result<bool, RunStepError>) {
     let steps = &spec.playbook.steps;
     let def = &steps[k];
@@ -317,22 +365,27 @@ async fn attempt(
     // by the step.
     let hear = io.obs().waiting();
     let stop = ctx.waits.stop.clone();
-    let ctx = ctx
-        .on(&def.id, def.account.as_deref())
-        .map(|ctx| match hear {
+    let ctx = ctx.on(&def.id, def.account.as_deref()).map(|ctx| {
+        let told = match hear {
             Some(hear) => {
                 let (id, limit) = (def.id.clone(), def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT));
-                let told = Told::new(move |what, waited| hear(&id, what, waited, limit));
-                Ctx {
-                    waits: Waits {
-                        told,
-                        ..ctx.waits.clone()
-                    },
-                    ..ctx
-                }
+                Told::new(move |what, waited| hear(&id, what, waited, limit))
             }
-            None => ctx,
-        });
+            None => ctx.waits.told.clone(),
+        };
+        let stop = match group {
+            Some(group) => ctx.waits.stop.in_group(group.failed.subscribe()),
+            None => ctx.waits.stop.clone(),
+        };
+        Ctx {
+            waits: Waits {
+                told,
+                stop,
+                ..ctx.waits.clone()
+            },
+            ..ctx
+        }
+    });
     let in_doubt = earlier
         .map(|v| &v.steps[k])
         .filter(|s| s.state == StepState::InDoubt);
@@ -346,6 +399,21 @@ async fn attempt(
     let result = tokio::select! {
         result = caught(work) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
         () = stop.aborted() => Err(RunStepError::Aborted),
+    };
+    let result = match (group, result) {
+        // Stopped because another member failed, not by a signal: what it did stands in
+        // the journal (a change that landed, or an intent in doubt) for the rollback.
+        (
+            Some(group),
+            Err(RunStepError::NotStarted | RunStepError::Step(StepError::Interrupted { .. })),
+        ) if !stop.requested() && group.failed_by().is_some() => Err(RunStepError::GroupFailed(
+            group.failed_by().unwrap_or_default().to_owned(),
+        )),
+        (Some(group), Err(e)) if e.fails_run() => {
+            group.fail(&def.id);
+            Err(e)
+        }
+        (_, result) => result,
     };
     let secs = t0.elapsed().as_secs_f64();
     let shown = match &result {
@@ -376,7 +444,8 @@ impl<'a> Verdict<'a> {
         for (k, result) in outcomes {
             let id = steps[k].id.as_str();
             let this = match result {
-                Ok(_) => continue,
+                // The member that failed decides; this one's part is in the journal.
+                Ok(_) | Err(RunStepError::GroupFailed(_)) => continue,
                 Err(RunStepError::Aborted) => Self::Aborted(k),
                 Err(RunStepError::NotStarted) => Self::Halted(Halt::Before(id)),
                 Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
@@ -423,6 +492,7 @@ fn ended(
         undone: Vec::new(),
         leftovers: Vec::new(),
         secs: started.elapsed().as_secs_f64(),
+        unjournaled: None,
     })
 }
 
@@ -475,7 +545,6 @@ async fn stopped(
         && ctx.prompt.confirm(&question) == Some(true)
     {
         let reason = format!("stopped by {signal} {place}");
-        // One more Ctrl-C (the second) abandons this rollback too.
         let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
         report.failed_step = failed_step;
         report.secs = started.elapsed().as_secs_f64();
@@ -556,6 +625,23 @@ enum RunStepError {
     /// A bug in standin: treated as the step failing, so the rollback stack still runs.
     #[error("internal error (a bug in standin, please report it): {0}")]
     Panicked(String),
+    /// Another member of its parallel group failed: this one stopped waiting (or did not
+    /// start its change), and the run rolls back.
+    #[error("stopped: `{0}`, run at the same time, failed")]
+    GroupFailed(String),
+}
+
+impl RunStepError {
+    /// Whether this ends the run with a rollback (not a stop, which may be resumed).
+    fn fails_run(&self) -> bool {
+        !matches!(
+            self,
+            Self::Aborted
+                | Self::NotStarted
+                | Self::GroupFailed(_)
+                | Self::Step(StepError::Interrupted { .. })
+        )
+    }
 }
 
 /// Runs `work`, turning a panic inside it into an error message: a bug in one step must not
@@ -782,8 +868,10 @@ pub fn load_view(journal: &Journal) -> Result<RunView, EngineError> {
 
 /// Undoes every step of `view` that changed something, last first, journaling each result.
 /// A step whose undo fails or is refused (drift) is reported as a leftover; the others are
-/// still undone, so as much as possible is put back. A second Ctrl-C (`stop`) abandons the
-/// steps not undone yet, which stay leftovers for a later `standin rollback`.
+/// still undone, so as much as possible is put back. Once started, a rollback finishes:
+/// signals are only reported (SIGKILL can still end it; `standin rollback` then goes on), and
+/// a journal that stops taking writes does not stop it either: it goes on from the records the
+/// process holds, and the report says what the journal is missing.
 pub async fn rollback(
     view: &RunView,
     ctx: &Ctx,
@@ -792,67 +880,66 @@ pub async fn rollback(
     reason: &str,
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
-    let stop = ctx.waits.stop.for_rollback();
-    // The rollback's own waits (DNS, environments) end only when it is abandoned.
+    // Another process may own the run now: it, not this one, decides what is undone.
+    if let Some(why) = journal.superseded() {
+        return Err(EngineError::Journal {
+            path: journal.location().to_owned(),
+            source: std::io::Error::other(why.to_owned()),
+            changed: true,
+        });
+    }
+    // The rollback's own waits (DNS, environments) are never ended by a signal.
     let ctx = &Ctx {
         waits: Waits {
-            stop: stop.clone(),
+            stop: ctx.waits.stop.for_rollback(),
             ..ctx.waits.clone()
         },
         ..ctx.clone()
     };
     let started = Instant::now();
     obs.rollback_started(reason);
-    journal
-        .append(&Record::RollbackStarted {
-            reason: reason.to_owned(),
-            at: now(),
-        })
-        .map_err(journal_err(journal))?;
+    let _ = journal.append(&Record::RollbackStarted {
+        reason: reason.to_owned(),
+        at: now(),
+    });
     let mut undone = Vec::new();
     let mut leftovers = Vec::new();
-    let mut aborted = false;
     for step in view.rollback_stack() {
         let undo = load_undo(&step.kind, step.undo.clone().unwrap_or_default());
-        let result = match (&undo, aborted) {
-            (_, true) => Err(StepError::failed(
-                &step.id,
-                "not undone: the rollback was aborted by a second signal",
-            )),
-            (Err(e), _) => Err(StepError::failed(&step.id, e)),
-            (Ok(undo), false) => tokio::select! {
-                result = async {
-                    run_undo(undo.as_ref(), &ctx.on(&step.id, step.account.as_deref())?, force).await
-                } => result,
-                () = stop.aborted() => {
-                    aborted = true;
-                    Err(StepError::failed(&step.id, "undo aborted by a second signal; whether it landed is in doubt"))
+        let result = match &undo {
+            Err(e) => Err(StepError::failed(&step.id, e)),
+            Ok(undo) => {
+                async {
+                    run_undo(
+                        undo.as_ref(),
+                        &ctx.on(&step.id, step.account.as_deref())?,
+                        force,
+                    )
+                    .await
                 }
-            },
+                .await
+            }
         };
         crash::at(crash::Point::Undone, &step.id);
+        // A record that cannot be written is held (see `Journal`), and said at the end.
         match result {
             Ok(lines) => {
                 obs.undo_finished(&step.id, Ok(&lines));
-                journal
-                    .append(&Record::Undone {
-                        step: step.id.clone(),
-                        restored: lines,
-                        at: now(),
-                    })
-                    .map_err(journal_err(journal))?;
+                let _ = journal.append(&Record::Undone {
+                    step: step.id.clone(),
+                    restored: lines,
+                    at: now(),
+                });
                 undone.push(step.id.clone());
             }
             Err(e) => {
                 let error = e.to_string();
                 obs.undo_finished(&step.id, Err(&error));
-                journal
-                    .append(&Record::UndoFailed {
-                        step: step.id.clone(),
-                        error: error.clone(),
-                        at: now(),
-                    })
-                    .map_err(journal_err(journal))?;
+                let _ = journal.append(&Record::UndoFailed {
+                    step: step.id.clone(),
+                    error: error.clone(),
+                    at: now(),
+                });
                 leftovers.push(Leftover {
                     step: step.id.clone(),
                     kind: step.kind.clone(),
@@ -875,9 +962,7 @@ pub async fn rollback(
     } else {
         Outcome::RollbackIncomplete
     };
-    journal
-        .append(&Record::Finished { outcome, at: now() })
-        .map_err(journal_err(journal))?;
+    let _ = journal.append(&Record::Finished { outcome, at: now() });
     Ok(Report {
         run_id: view.run_id.clone(),
         outcome,
@@ -885,6 +970,10 @@ pub async fn rollback(
         undone,
         leftovers,
         secs: started.elapsed().as_secs_f64(),
+        unjournaled: journal.broken().map(|why| Unjournaled {
+            journal: journal.location().to_owned(),
+            why: why.to_owned(),
+        }),
     })
 }
 

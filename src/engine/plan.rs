@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::Playbook;
+use crate::steps::clients::Follow;
 use crate::steps::{Action, Change, Ctx, Resource, Value};
 
 /// The saved-plan format this build writes and reads. 3 made values and resources typed (2
@@ -35,6 +36,10 @@ pub struct PlannedStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     pub changes: Vec<Change>,
+    /// When clients follow each DNS record the step changes: once the change is INSYNC, and
+    /// within the TTL the record has before it (as the earlier steps leave it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<Follow>,
     pub warnings: Vec<String>,
     /// Why the step could not be planned (nothing was changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,6 +208,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
                 group: def.group.clone(),
                 account: def.account.clone(),
                 changes,
+                clients: Vec::new(),
                 warnings,
                 error,
             }
@@ -211,6 +217,9 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .collect()
         .await;
     predict(&mut steps);
+    for step in &mut steps {
+        step.clients = step.changes.iter().filter_map(Follow::of_change).collect();
+    }
     overlaps(&mut steps);
     let state = Predicted::in_accounts(
         steps
@@ -540,6 +549,7 @@ mod tests {
             kind: "ssm.put-parameters".into(),
             description: None,
             changes,
+            clients: Vec::new(),
             warnings: Vec::new(),
             error: None,
         }

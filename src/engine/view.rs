@@ -103,6 +103,29 @@ pub struct RunView {
     /// A drill verified its restore.
     #[serde(skip)]
     pub verified: bool,
+    /// Where a drill stands (`None` for a run): what `status` says plainly, so that a drill
+    /// killed mid-soak never reads as a success while production's traffic is on the stand-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drill_stage: Option<DrillStage>,
+}
+
+/// Where a drill stands, by its journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DrillStage {
+    /// Its steps are running (or its process died while they did).
+    Promoting,
+    /// Its steps ran: the promoted state is in place (soaking, or its process died before
+    /// putting it back).
+    Promoted,
+    /// Its rollback started and did not finish.
+    Restoring,
+    /// Put back, or a human must act (`rollback-incomplete`), and not verified yet.
+    Restored,
+    /// Put back and verified against its snapshot: finished.
+    Verified,
+    /// Stopped by a signal with changes in place, before its soak.
+    Stopped,
 }
 
 impl RunView {
@@ -158,10 +181,12 @@ impl RunView {
             snapshot: Vec::new(),
             soaked: false,
             verified: false,
+            drill_stage: None,
         };
         for (at, record) in records.iter().enumerate().skip(1) {
             view.fold(record, at);
         }
+        view.drill_stage = view.drill.as_ref().map(|_| view.stage());
         Some(view)
     }
 
@@ -228,6 +253,17 @@ impl RunView {
             Record::Soaked { .. } => self.soaked = true,
             Record::Verified { .. } => self.verified = true,
             Record::Start { .. } => {}
+        }
+    }
+
+    fn stage(&self) -> DrillStage {
+        match self.outcome {
+            _ if self.rolling_back => DrillStage::Restoring,
+            _ if self.verified => DrillStage::Verified,
+            None => DrillStage::Promoting,
+            Some(Outcome::Succeeded) => DrillStage::Promoted,
+            Some(Outcome::Stopped) => DrillStage::Stopped,
+            Some(Outcome::RolledBack | Outcome::RollbackIncomplete) => DrillStage::Restored,
         }
     }
 

@@ -26,7 +26,7 @@ use self::builtin::{SEVERE, STAGING_DB};
 pub use self::live::{Live, LiveAws};
 pub use self::predicted::Predicted;
 pub use self::tls::serving_warnings;
-use crate::iam::{Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 use crate::playbook::guard::Guard;
 
 /// The built-in guards: name and what each refuses.
@@ -112,20 +112,23 @@ pub fn needs(steps: &[&Needs]) -> Needs {
             "elasticloadbalancing:DescribeLoadBalancers",
             "route53:ListHostedZones",
         ]),
-        Grant::new(
-            &["route53:ListResourceRecordSets"],
-            ["arn:aws:route53:::hostedzone/*".to_owned()],
-        ),
+        Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
     ];
-    let prefix = "arn:aws:ssm:*:*:parameter";
-    let twins: BTreeSet<String> = steps
+    let twins: BTreeSet<Arn> = steps
         .iter()
         .flat_map(|n| n.plan.iter().chain(&n.run))
         .filter(|g| g.actions.contains(&"ssm:PutParameter"))
         .flat_map(|g| &g.resources)
-        .filter_map(|arn| arn.strip_prefix(prefix))
+        .filter_map(|written| match written {
+            Arn::Template {
+                service: "ssm",
+                resource,
+                ..
+            } => resource.strip_prefix("parameter"),
+            _ => None,
+        })
         .flat_map(builtin::staging_twins)
-        .map(|twin| format!("{prefix}{twin}"))
+        .map(|twin| arn::parameter(&twin))
         .collect();
     if !twins.is_empty() {
         plan.push(Grant::new(&["ssm:GetParameter"], twins));

@@ -8,6 +8,7 @@
 
 pub mod guard;
 mod interpolate;
+mod lint;
 mod locate;
 mod plain;
 mod schema;
@@ -67,6 +68,8 @@ pub struct Playbook {
     pub recovery: Option<String>,
     /// The recovery time objective a drill is held to.
     pub rto_target: Option<Duration>,
+    /// What is valid but risky (credentials in a URL), located, for `validate` and `plan`.
+    pub warnings: Vec<Problem>,
 }
 
 /// One step: the fields every kind has, and the kind's own step.
@@ -101,23 +104,39 @@ pub struct Problem {
 
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                p.pos.line,
-                p.pos.col,
-                p.message
-            )?;
-            if let Some(hint) = &p.hint {
-                write!(f, "\n  hint: {hint}")?;
-            }
+        let shown: Vec<String> = self
+            .problems
+            .iter()
+            .map(|p| p.located(&self.file, ""))
+            .collect();
+        f.write_str(&shown.join("\n"))
+    }
+}
+
+impl Problem {
+    /// `FILE:LINE:COL: {prefix}MESSAGE`, and its hint on the next line.
+    fn located(&self, file: &Path, prefix: &str) -> String {
+        let mut out = format!(
+            "{}:{}:{}: {prefix}{}",
+            file.display(),
+            self.pos.line,
+            self.pos.col,
+            self.message
+        );
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("\n  hint: {hint}"));
         }
-        Ok(())
+        out
+    }
+}
+
+impl Playbook {
+    /// Its warnings, located as errors are (`FILE:LINE:COL: warning: ...`).
+    pub fn warnings_text(&self) -> Vec<String> {
+        self.warnings
+            .iter()
+            .map(|w| w.located(&self.path, "warning: "))
+            .collect()
     }
 }
 
@@ -273,8 +292,10 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
     }
     let doc: Value =
         serde_yaml::from_str(source).map_err(|e| invalid(syntax_problem(source, &e)))?;
+    let locator = Locator::new(source);
+    let warnings = lint::credentials(&doc, &locator);
     let mut checker = Checker {
-        locator: Locator::new(source),
+        locator,
         problems: Vec::new(),
         accounts: Vec::new(),
     };
@@ -282,6 +303,7 @@ pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Playbook, Inv
     match playbook {
         Some(mut p) if checker.problems.is_empty() => {
             p.text = text;
+            p.warnings = warnings;
             Ok(p)
         }
         _ => {
@@ -438,6 +460,7 @@ fn check(
         overridden: overrides.iter().map(|(name, _)| name.clone()).collect(),
         recovery,
         rto_target,
+        warnings: Vec::new(),
     })
 }
 
@@ -486,19 +509,20 @@ fn accounts(c: &mut Checker, value: Option<Value>, own: &AwsSettings) -> Option<
         .into_iter()
         .map(|(name, settings)| (name, settings.over(own)))
         .collect();
-    let mut seen: Vec<(&str, &AwsSettings)> = vec![(DEFAULT_ACCOUNT, own)];
+    let mut seen: Vec<(&str, AwsSettings)> = vec![(DEFAULT_ACCOUNT, own.place())];
     for (name, settings) in &accounts {
         if *settings == AwsSettings::default() {
             continue; // reported above
         }
-        if let Some((other, _)) = seen.iter().find(|(_, s)| *s == settings) {
+        let place = settings.place();
+        if let Some((other, _)) = seen.iter().find(|(_, s)| *s == place) {
             c.report(
                 &at.key(name),
                 format!("account `{name}` is the same as `{other}`: with what it leaves to `aws:`, it has the same settings"),
                 Some("give it the profile, role or region that sets it apart, or use the other name".into()),
             );
         }
-        seen.push((name, settings));
+        seen.push((name, place));
     }
     Some(accounts)
 }
@@ -523,6 +547,9 @@ fn recovery_gate(c: &mut Checker, value: Value, steps: Option<&[StepDef]>) -> Op
         .collect();
     match steps.iter().find(|s| s.id == id) {
         Some(s) if s.kind.gate => Some(id),
+        // A step with a problem of its own is left out of `steps`: it may be this one, and
+        // its own problem is the one to fix.
+        None if !c.problems.is_empty() => None,
         found => {
             let problem = match found {
                 Some(s) => format!("step `{id}` is a `{}`, not a gate", s.kind.name),

@@ -11,9 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::engine::journal::{Difference, DrillSpec, Outcome, Record};
 use crate::engine::view::{RunView, StepState};
 use crate::error::Exit;
+use crate::steps::clients::Follow;
 
-/// Version of the report document. Readers should refuse a greater major version.
-pub const REPORT_FORMAT: u32 = 1;
+/// Version of the report document. Readers should refuse a greater one. Fields may be added
+/// within a version; a field whose meaning changes raises it: 2 judges `recovery.met` on
+/// `recovery.clients_secs` (1 judged it on `recovery.secs`, the gate's pass).
+pub const REPORT_FORMAT: u32 = 2;
 
 /// How a run or a drill ended, as a report says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +36,7 @@ pub enum Verdict {
     SoakFailed,
     /// A drill: the rollback finished but a resource does not hold what it held before.
     RestoreDiffers,
-    /// A drill: stopped (a signal, or killed) before its soak, then rolled back.
+    /// A drill: stopped (a signal, or killed) before its soak ended, then rolled back.
     Interrupted,
     /// Some change could not be undone: a human must act.
     RollbackIncomplete,
@@ -67,7 +70,7 @@ impl Verdict {
             Self::StepFailed => "failed: a step failed, everything was rolled back",
             Self::SoakFailed => "failed: a gate broke during the soak, everything was rolled back",
             Self::RestoreDiffers => "failed: the restore differs from the snapshot",
-            Self::Interrupted => "interrupted before its soak, then rolled back",
+            Self::Interrupted => "interrupted before its soak ended, then rolled back",
             Self::RollbackIncomplete => "failed: the rollback is incomplete, a human must act",
             Self::Stopped => "stopped with changes in place",
             Self::Unfinished => "unfinished (running, or its process died)",
@@ -121,11 +124,43 @@ pub struct Recovery {
     /// end). `None` when it was not reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secs: Option<f64>,
+    /// Recovery as clients see it: `secs` plus the longest a resolver may keep an answer from
+    /// before the run, of a record the run changed (`cached`); `secs` when it changed none.
+    /// `None` when recovery was not reached, and in a format 1 document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients_secs: Option<f64>,
+    /// The record behind `clients_secs`: of those the run changed, the one whose answer from
+    /// before the run resolvers may keep longest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<Follow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_secs: Option<f64>,
-    /// Whether recovery was reached within the target (`None` without a target, or not reached).
+    /// Whether clients recovered within the target (`None` without a target, or not reached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub met: Option<bool>,
+}
+
+impl Recovery {
+    /// The time the target is held to: clients', or the gate's in a format 1 document.
+    pub fn judged(&self) -> Option<f64> {
+        self.clients_secs.or(self.secs)
+    }
+
+    /// How long recovery took, for people: the gate's time, and clients' when DNS caches make
+    /// it longer (`0.3s at the gate, 5m 00s for clients (app.example.com. CNAME: TTL 300s
+    /// before the change)`). `None` when recovery was not reached.
+    pub fn took(&self) -> Option<String> {
+        let secs = self.secs?;
+        Some(match (&self.cached, self.clients_secs) {
+            (Some(cached), Some(clients)) if clients > secs => format!(
+                "{} at the gate, {} for clients ({})",
+                span(secs),
+                span(clients),
+                cached.reason()
+            ),
+            _ => span(secs),
+        })
+    }
 }
 
 /// Where the time went, in seconds.
@@ -211,6 +246,9 @@ pub struct Soak {
     pub checks: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<String>,
+    /// A signal ended the soak early (every check so far passed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// The restore's verification against the snapshot.
@@ -240,6 +278,16 @@ pub struct TrendPoint {
     pub outcome: Verdict,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_secs: Option<f64>,
+    /// [`Recovery::clients_secs`] (absent in a format 1 document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients_secs: Option<f64>,
+}
+
+impl TrendPoint {
+    /// The time its target was held to (see [`Recovery::judged`]).
+    pub fn judged(&self) -> Option<f64> {
+        self.clients_secs.or(self.recovery_secs)
+    }
 }
 
 impl RunReport {
@@ -327,13 +375,17 @@ impl RunReport {
                     secs,
                     checks,
                     broken,
+                    stopped,
                     at,
                 } => {
+                    // Journals before `stopped` said so as a broken soak.
+                    let legacy = broken.as_deref() == Some("ended early by a signal");
                     soak = Some(Soak {
                         start_secs: (at_of(at) - secs).max(0.0),
                         secs: *secs,
                         checks: *checks,
-                        broken: broken.clone(),
+                        broken: broken.clone().filter(|_| !legacy),
+                        stopped: *stopped || legacy,
                     });
                     (None, None, at)
                 }
@@ -386,11 +438,16 @@ impl RunReport {
             None => None,
         };
         let target_secs = spec.and_then(|d| d.rto_target_secs);
+        let cached = cached(&view);
+        let clients_secs =
+            recovery_secs.map(|s| s + cached.as_ref().map_or(0.0, |c| c.within_secs as f64));
         let recovery = Recovery {
             gate,
             secs: recovery_secs,
+            clients_secs,
+            cached,
             target_secs,
-            met: recovery_secs.zip(target_secs).map(|(s, t)| s <= t),
+            met: clients_secs.zip(target_secs).map(|(s, t)| s <= t),
         };
         let restore_end = match &verify {
             Some(_) => records.iter().rev().find_map(|r| match r {
@@ -416,6 +473,7 @@ impl RunReport {
                 started: view.started.clone(),
                 outcome,
                 recovery_secs: recovery.secs,
+                clients_secs: recovery.clients_secs,
             });
         }
         Some(Self {
@@ -453,8 +511,20 @@ impl RunReport {
             started: self.started.clone(),
             outcome: self.outcome,
             recovery_secs: self.recovery.secs,
+            clients_secs: self.recovery.clients_secs,
         }
     }
+}
+
+/// Of the records the run changed, the one whose answer from before the run resolvers may keep
+/// longest: read from each step's undo record, which keeps the record set as it was (so a
+/// journal written before reports had this still gives it).
+fn cached(view: &RunView) -> Option<Follow> {
+    Follow::longest(view.steps.iter().filter_map(|s| {
+        let kind = crate::steps::find_kind(&s.kind)?;
+        let undo = (kind.load_undo)(s.undo.clone()?).ok()?;
+        undo.follow()
+    }))
 }
 
 impl DifferenceLine {
@@ -512,21 +582,24 @@ fn verdict(
             if let Some(why) = failed {
                 return (Verdict::StepFailed, Some(why));
             }
-            match soak {
+            let stopped = match soak {
                 Some(Soak {
                     broken: Some(broken),
                     ..
                 }) => return (Verdict::SoakFailed, Some(broken.clone())),
-                None => {
-                    let why = "the drill was stopped before its soak and rolled back";
-                    return match verify {
-                        Some(v) if !v.differences.is_empty() => {
-                            (Verdict::RestoreDiffers, Some(differ(v)))
-                        }
-                        _ => (Verdict::Interrupted, Some(why.to_owned())),
-                    };
+                None => Some("the drill stopped (a signal, or its process died) before its soak ended, and was rolled back"),
+                Some(Soak { stopped: true, .. }) => {
+                    Some("a signal ended the drill's soak (every check of the gates so far passed), and it was rolled back")
                 }
-                Some(_) => {}
+                Some(_) => None,
+            };
+            if let Some(why) = stopped {
+                return match verify {
+                    Some(v) if !v.differences.is_empty() => {
+                        (Verdict::RestoreDiffers, Some(differ(v)))
+                    }
+                    _ => (Verdict::Interrupted, Some(why.to_owned())),
+                };
             }
             match verify {
                 Some(v) if !v.differences.is_empty() => (Verdict::RestoreDiffers, Some(differ(v))),
@@ -534,12 +607,11 @@ fn verdict(
                     Verdict::Unfinished,
                     Some("the restore was not verified".into()),
                 ),
-                Some(_) => match (recovery.met, recovery.secs, recovery.target_secs) {
-                    (Some(false), Some(secs), Some(target)) => (
+                Some(_) => match (recovery.met, recovery.took(), recovery.target_secs) {
+                    (Some(false), Some(took), Some(target)) => (
                         Verdict::MissedRto,
                         Some(format!(
-                            "recovery took {}, over the target of {}",
-                            span(secs),
+                            "recovery took {took}, over the target of {}",
                             span(target)
                         )),
                     ),
@@ -575,10 +647,35 @@ fn seconds(at: &str) -> Option<f64> {
 
 /// A duration as people read it: `4.2s`, `3m 05s`.
 pub fn span(secs: f64) -> String {
-    if secs < 60.0 {
+    // A duration from a journal may be negative (clocks moved) or not a number (tampered):
+    // never `-0.0s`. Under a tenth of a second, two decimals, so that a short target is not
+    // shown as the 0.0s a longer recovery missed.
+    if secs.is_nan() || secs <= 0.0 {
+        "0.0s".to_owned()
+    } else if secs < 0.01 {
+        "<0.01s".to_owned()
+    } else if secs < 0.1 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
         format!("{secs:.1}s")
     } else {
         let whole = secs.round() as u64;
         format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_are_never_negative_and_short_ones_keep_their_size() {
+        assert_eq!(span(-0.0), "0.0s");
+        assert_eq!(span(-0.04), "0.0s");
+        assert_eq!(span(f64::NAN), "0.0s");
+        assert_eq!(span(0.004), "<0.01s");
+        assert_eq!(span(0.03), "0.03s");
+        assert_eq!(span(4.25), "4.2s");
+        assert_eq!(span(185.0), "3m 05s");
     }
 }

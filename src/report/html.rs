@@ -1,5 +1,6 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, nothing fetched) with
-//! the outcome, a timeline of the steps and the trend of recovery times.
+//! the outcome, a timeline of the steps (with the moments production and its clients were
+//! back) and the trend of recovery times as clients saw them.
 //!
 //! Every text of the report goes through [`escape`]. The chart colours below are fixed and used
 //! nowhere else on the page: tests/report_html.rs screenshots the page in a headless browser and
@@ -21,6 +22,8 @@ pub const UNDO_FILL: &str = "#805ad5";
 pub const SOAK_FILL: &str = "#38a169";
 /// Stroke of the vertical recovery marker (amber).
 pub const RECOVERY_STROKE: &str = "#d69e2e";
+/// Stroke of the vertical marker of clients' recovery, when DNS caches make it later (pink).
+pub const CLIENTS_STROKE: &str = "#d53f8c";
 /// Stroke of the dashed RTO target lines, in the timeline and in the trend (slate).
 pub const TARGET_STROKE: &str = "#334155";
 /// Fill of an earlier drill in the trend (teal).
@@ -42,8 +45,8 @@ const LABEL_X: f64 = 236.0;
 const PLOT_X0: f64 = 248.0;
 /// Width of the plot: the whole time span; the 90 units right of it hold the bars' durations.
 const PLOT_W: f64 = 762.0;
-/// Above the first row: the markers' labels.
-const HEAD_H: f64 = 44.0;
+/// Above the first row: the markers' labels, one line each.
+const HEAD_H: f64 = 61.0;
 const ROW_H: f64 = 28.0;
 /// A bar is thinner than its row so that bars never touch.
 const BAR_H: f64 = 18.0;
@@ -51,6 +54,9 @@ const BAR_H: f64 = 18.0;
 const MIN_BAR_W: f64 = 3.0;
 /// Below the last row: the time axis.
 const AXIS_H: f64 = 30.0;
+/// The widest a character of the chart's text is drawn (12px sans-serif), to place text so
+/// that it fits.
+const TEXT_CHAR_W: f64 = 7.5;
 /// Longest row label, in characters (the full text is in the tooltip and the tables).
 const LABEL_CHARS: usize = 32;
 /// Drills shown in the trend chart (the latest).
@@ -71,7 +77,9 @@ pub fn render(report: &RunReport) -> String {
     header(&mut out, report);
     out.push_str("<section id=\"timeline\">\n<h2>Timeline</h2>\n");
     timeline(&mut out, report);
-    out.push_str("</section>\n<section id=\"trend\">\n<h2>Recovery time, drill by drill</h2>\n");
+    out.push_str(
+        "</section>\n<section id=\"trend\">\n<h2>Recovery time for clients, drill by drill</h2>\n",
+    );
     trend(&mut out, report);
     out.push_str("</section>\n");
     tables(&mut out, report);
@@ -88,7 +96,7 @@ h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #e2e8f0;padding-bott
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:10px 0}dl.facts dt{color:#4a5568}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .note{color:#4a5568;font-style:italic}
 svg{display:block;max-width:100%;height:auto;font-size:12px}
-svg text{fill:#1a202c}svg text.dim{fill:#718096;font-style:italic}svg text.bad{fill:#9b2c2c}svg text.rec{fill:#975a16;font-weight:600}svg text.tgt{fill:#2d3748}
+svg text{fill:#1a202c}svg text.dim{fill:#718096;font-style:italic}svg text.bad{fill:#9b2c2c}svg text.rec{fill:#975a16;font-weight:600}svg text.cli{fill:#97266d;font-weight:600}svg text.tgt{fill:#2d3748}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px}th,td{border:1px solid #e2e8f0;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#edf2f7;font-weight:600}td{white-space:pre-wrap;overflow-wrap:anywhere}td.num{text-align:right;white-space:nowrap}
 td.error{color:#9b2c2c}code{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:13px}
@@ -212,6 +220,14 @@ fn recovery_words(r: &RunReport) -> String {
     if let Some(gate) = &rec.gate {
         let _ = write!(words, " (gate <code>{}</code>)", escape(gate));
     }
+    if let (Some(c), Some(cached)) = (clients(r), &rec.cached) {
+        let _ = write!(
+            words,
+            ", <strong>{}</strong> for clients ({})",
+            span(c),
+            escape(&cached.reason())
+        );
+    }
     match (rec.target_secs, rec.met) {
         (Some(target), Some(true)) => {
             let _ = write!(words, " against a target of {}: met", span(secs(target)));
@@ -225,6 +241,12 @@ fn recovery_words(r: &RunReport) -> String {
         (None, _) => words.push_str("; no target set"),
     }
     words
+}
+
+/// When clients were back, if DNS caches made it later than the gate's pass.
+fn clients(r: &RunReport) -> Option<f64> {
+    let gate = secs(r.recovery.secs?);
+    r.recovery.clients_secs.map(secs).filter(|c| *c > gate)
 }
 
 /// The time axis of the timeline.
@@ -305,10 +327,18 @@ fn bar(out: &mut String, scale: &Scale, y: f64, b: &Bar) {
     } else {
         format!(" class=\"{after_class}\"")
     };
+    // After the bar where it fits before the chart's edge; else before the bar, ending where
+    // it starts (a bar that ends late started early enough to leave room), so that no text
+    // runs out of the drawing.
+    let wide = after.chars().count() as f64 * TEXT_CHAR_W;
+    let (at, anchor) = if x + w + 5.0 + wide <= WIDTH {
+        (x + w + 5.0, "")
+    } else {
+        ((x - 5.0).max(wide), " text-anchor=\"end\"")
+    };
     let _ = writeln!(
         out,
-        "<text x=\"{:.1}\" y=\"{:.1}\"{class}>{}</text>",
-        x + w + 5.0,
+        "<text x=\"{at:.1}\" y=\"{:.1}\"{anchor}{class}>{}</text>",
         y + ROW_H / 2.0 + 4.0,
         escape(after),
     );
@@ -329,7 +359,13 @@ fn timeline(out: &mut String, r: &RunReport) {
     // when it fits within twice the drill's own length, and named above the chart otherwise.
     let target = r.recovery.target_secs.map(secs);
     let drawn_target = target.filter(|t| *t <= own * 2.0);
-    let total = drawn_target.map_or(own, |t| own.max(t));
+    // Clients' recovery likewise (a TTL of minutes after a drill of seconds).
+    let clients = clients(r);
+    let drawn_clients = clients.filter(|c| *c <= own * 2.0);
+    let total = [drawn_target, drawn_clients]
+        .into_iter()
+        .flatten()
+        .fold(own, f64::max);
     let scale = Scale {
         total: if total > 0.0 { total } else { 1.0 },
     };
@@ -465,47 +501,101 @@ fn timeline(out: &mut String, r: &RunReport) {
     }
     // The markers, over the bars, from just above the first row; their labels above them, one
     // line each, so that no line crosses a label.
-    let top = HEAD_H - 6.0;
-    let anchor = |x: f64| {
-        if x > PLOT_X0 + PLOT_W * 0.7 {
+    let rows = (HEAD_H - 6.0, bottom);
+    if let Some(target) = target {
+        Marker::TARGET.draw(out, &scale, rows, target, drawn_target.is_some());
+    }
+    if let Some(rec) = r.recovery.secs {
+        Marker::RECOVERY.draw(out, &scale, rows, rec, true);
+    }
+    if let Some(c) = clients {
+        Marker::CLIENTS.draw(out, &scale, rows, c, drawn_clients.is_some());
+    }
+    out.push_str("</svg>\n");
+}
+
+/// A moment marked across the timeline's rows (the RTO target, recovery, clients' recovery),
+/// with its label above the rows on a line of its own.
+struct Marker<'a> {
+    /// Its `class`, after `marker`.
+    class: &'a str,
+    stroke: &'a str,
+    /// The target is dashed; the moments are solid, with crisp edges.
+    dashed: bool,
+    /// The baseline of its label.
+    label_y: u32,
+    label_class: &'a str,
+    /// Its label, before the time.
+    label: &'a str,
+}
+
+impl Marker<'_> {
+    const TARGET: Self = Self {
+        class: "target",
+        stroke: TARGET_STROKE,
+        dashed: true,
+        label_y: 32,
+        label_class: "tgt",
+        label: "RTO target",
+    };
+    const RECOVERY: Self = Self {
+        class: "recovery",
+        stroke: RECOVERY_STROKE,
+        dashed: false,
+        label_y: 15,
+        label_class: "rec",
+        label: "recovery",
+    };
+    const CLIENTS: Self = Self {
+        class: "clients",
+        stroke: CLIENTS_STROKE,
+        dashed: false,
+        label_y: 49,
+        label_class: "cli",
+        label: "clients back",
+    };
+
+    /// Draws the line at `at` seconds from `rows` (top, bottom), its label beside it; or,
+    /// when the chart stops short of it (`drawn` false), only names it at the right edge.
+    fn draw(&self, out: &mut String, scale: &Scale, rows: (f64, f64), at: f64, drawn: bool) {
+        let Self {
+            class,
+            stroke,
+            label_y,
+            label_class,
+            label,
+            ..
+        } = self;
+        let at = secs(at);
+        if !drawn {
+            let _ = writeln!(
+                out,
+                "<text x=\"{:.1}\" y=\"{label_y}\" text-anchor=\"end\" class=\"{label_class}\">{label} {} (beyond the chart) &#8594;</text>",
+                PLOT_X0 + PLOT_W,
+                span(at)
+            );
+            return;
+        }
+        let x = scale.x(at);
+        let (side, tx) = if x > PLOT_X0 + PLOT_W * 0.7 {
             ("end", x + 1.5)
         } else {
             ("start", x - 1.5)
-        }
-    };
-    if let (Some(target), None) = (target, drawn_target) {
+        };
+        let style = if self.dashed {
+            "stroke-width=\"2\" stroke-dasharray=\"6 4\""
+        } else {
+            "stroke-width=\"3\" shape-rendering=\"crispEdges\""
+        };
+        let (top, bottom) = rows;
         let _ = writeln!(
             out,
-            "<text x=\"{:.1}\" y=\"32\" text-anchor=\"end\" class=\"tgt\">RTO target {} (beyond the chart) &#8594;</text>",
-            PLOT_X0 + PLOT_W,
-            span(target)
+            "<line class=\"marker {class}\" data-secs=\"{at:.3}\" x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" \
+             y2=\"{bottom:.1}\" stroke=\"{stroke}\" {style}/>\
+             <text x=\"{tx:.1}\" y=\"{label_y}\" text-anchor=\"{side}\" class=\"{label_class}\">{label} {}</text>",
+            span(at)
         );
     }
-    if let Some(target) = drawn_target {
-        let x = scale.x(target);
-        let (side, tx) = anchor(x);
-        let _ = writeln!(
-            out,
-            "<line class=\"marker target\" data-secs=\"{:.3}\" x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" \
-             y2=\"{bottom:.1}\" stroke=\"{TARGET_STROKE}\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\
-             <text x=\"{tx:.1}\" y=\"32\" text-anchor=\"{side}\" class=\"tgt\">RTO target {}</text>",
-            secs(target),
-            span(secs(target))
-        );
-    }
-    if let Some(rec) = r.recovery.secs {
-        let x = scale.x(rec);
-        let (side, tx) = anchor(x);
-        let _ = writeln!(
-            out,
-            "<line class=\"marker recovery\" data-secs=\"{:.3}\" x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" \
-             y2=\"{bottom:.1}\" stroke=\"{RECOVERY_STROKE}\" stroke-width=\"3\" shape-rendering=\"crispEdges\"/>\
-             <text x=\"{tx:.1}\" y=\"15\" text-anchor=\"{side}\" class=\"rec\">recovery {}</text>",
-            secs(rec),
-            span(secs(rec))
-        );
-    }
-    out.push_str("</svg>\n");
 }
 
 /// The trend: one bar per drill of the playbook (the latest [`MAX_TREND`]), this one
@@ -535,7 +625,7 @@ fn trend(out: &mut String, r: &RunReport) {
     }
     let highest = points
         .iter()
-        .filter_map(|p| p.recovery_secs.map(secs))
+        .filter_map(|p| p.judged().map(secs))
         .fold(0.0, f64::max);
     // As on the timeline: a target far above every drill is named, not drawn.
     let far = r.recovery.target_secs.map(secs);
@@ -567,7 +657,7 @@ fn trend(out: &mut String, r: &RunReport) {
     for (i, p) in points.iter().enumerate() {
         let cx = X0 + slot * (i as f64 + 0.5);
         let current = p.run_id == r.run_id;
-        let tooltip = format!(
+        let mut tooltip = format!(
             "{} ({}): {}, recovery {}",
             p.run_id,
             p.started,
@@ -575,7 +665,10 @@ fn trend(out: &mut String, r: &RunReport) {
             p.recovery_secs
                 .map_or("not reached".to_owned(), |s| span(secs(s)))
         );
-        match p.recovery_secs {
+        if let Some(c) = p.clients_secs {
+            let _ = write!(tooltip, ", {} for clients", span(secs(c)));
+        }
+        match p.judged() {
             Some(s) => {
                 let y = y_of(s);
                 let (fill, class) = if current {
@@ -960,6 +1053,38 @@ mod tests {
     }
 
     #[test]
+    fn clients_recovery_is_marked_when_dns_caches_make_it_later() {
+        let mut r = report();
+        r.recovery.clients_secs = Some(102.0);
+        r.recovery.cached = Some(crate::steps::clients::Follow {
+            record: "app.example.com. CNAME".into(),
+            within_secs: 60,
+            why: crate::steps::clients::Why::Ttl,
+        });
+        let html = render(&r);
+        let x: f64 = attrs(&html, "<line class=\"marker clients\"", "x1")[0]
+            .parse()
+            .unwrap();
+        assert!((x - (PLOT_X0 + 102.0 / 112.0 * PLOT_W)).abs() < 0.1, "{x}");
+        assert_eq!(
+            attrs(&html, "<line class=\"marker clients\"", "stroke"),
+            [CLIENTS_STROKE]
+        );
+        assert!(html.contains(">clients back 1m 42s</text>"));
+        assert!(html.contains("<strong>1m 42s</strong> for clients (app.example.com. CNAME: TTL 60s before the change)"));
+        // Far beyond the drill: named, not drawn (the bars keep their width).
+        r.recovery.clients_secs = Some(4000.0);
+        let html = render(&r);
+        assert!(!html.contains("marker clients"));
+        assert!(html.contains("clients back 66m 40s (beyond the chart)"));
+        // No later than the gate (no record changed): one marker only.
+        r.recovery.clients_secs = r.recovery.secs;
+        let html = render(&r);
+        assert!(!html.contains("marker clients") && !html.contains("clients back"));
+        assert!(!html.contains("</strong> for clients"));
+    }
+
+    #[test]
     fn without_recovery_or_target_there_is_no_marker() {
         let mut r = report();
         r.recovery.secs = None;
@@ -1100,6 +1225,7 @@ mod tests {
             UNDO_FILL,
             SOAK_FILL,
             RECOVERY_STROKE,
+            CLIENTS_STROKE,
             TARGET_STROKE,
             TREND_FILL,
             TREND_CURRENT_FILL,

@@ -59,14 +59,13 @@ pub fn render(doc: &RunReport) -> String {
         let r = &doc.recovery;
         cases.push(Case {
             name: "recovery time objective".into(),
-            secs: r.secs.unwrap_or(0.0),
-            failure: match (r.secs, r.target_secs) {
-                (Some(s), Some(t)) if s > t => Some(format!(
-                    "recovery took {}, over the target of {}",
-                    span(s),
+            secs: r.judged().unwrap_or(0.0),
+            failure: match (r.took(), r.judged(), r.target_secs) {
+                (Some(took), Some(s), Some(t)) if s > t => Some(format!(
+                    "recovery took {took}, over the target of {}",
                     span(t)
                 )),
-                (None, Some(_)) => Some("recovery was not reached".to_owned()),
+                (None, _, Some(_)) => Some("recovery was not reached".to_owned()),
                 _ => None,
             },
             skipped: r
@@ -82,7 +81,7 @@ pub fn render(doc: &RunReport) -> String {
         .count();
     let suite = xml(&format!("standin {} {}", doc.kind, doc.playbook));
     let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\" timestamp=\"{}\">\n    <properties>\n      <property name=\"run_id\" value=\"{}\"/>\n      <property name=\"outcome\" value=\"{}\"/>\n    </properties>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\" timestamp=\"{}\">\n    <properties>\n      <property name=\"run_id\" value=\"{}\"/>\n      <property name=\"outcome\" value=\"{}\"/>\n",
         cases.len(),
         doc.timings.total_secs,
         cases.len(),
@@ -91,6 +90,18 @@ pub fn render(doc: &RunReport) -> String {
         xml(&doc.run_id),
         xml(doc.outcome.words()),
     );
+    // Both recovery times: the gate's, and clients' (DNS caches included).
+    for (name, secs) in [
+        ("recovery_secs", doc.recovery.secs),
+        ("clients_secs", doc.recovery.clients_secs),
+    ] {
+        if let Some(secs) = secs {
+            out.push_str(&format!(
+                "      <property name=\"{name}\" value=\"{secs:.3}\"/>\n"
+            ));
+        }
+    }
+    out.push_str("    </properties>\n");
     let class = xml(&format!("standin.{}", doc.playbook));
     for c in &cases {
         out.push_str(&format!(

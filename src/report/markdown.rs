@@ -6,9 +6,9 @@ use super::document::{span, RunReport};
 /// The document, as Markdown.
 pub fn render(doc: &RunReport) -> String {
     let mut out = format!(
-        "# standin {} of `{}`: {}\n\n",
+        "# standin {} of {}: {}\n\n",
         doc.kind,
-        cell(&doc.playbook),
+        code(&doc.playbook),
         doc.outcome.words()
     );
     if let Some(reason) = &doc.reason {
@@ -16,15 +16,15 @@ pub fn render(doc: &RunReport) -> String {
     }
     out.push_str("| | |\n|---|---|\n");
     let r = &doc.recovery;
-    let recovery = match (r.secs, r.target_secs) {
-        (Some(s), Some(t)) => format!(
+    let recovery = match (r.took(), r.judged(), r.target_secs) {
+        (Some(took), Some(s), Some(t)) => format!(
             "{} (target {}: {})",
-            span(s),
+            cell(&took),
             span(t),
             if s <= t { "met" } else { "**missed**" }
         ),
-        (Some(s), None) => span(s),
-        (None, _) => "not reached".to_owned(),
+        (Some(took), _, None) => cell(&took),
+        _ => "not reached".to_owned(),
     };
     let t = &doc.timings;
     for (k, v) in [
@@ -37,7 +37,7 @@ pub fn render(doc: &RunReport) -> String {
         (
             "Time to recovery",
             match &r.gate {
-                Some(g) => format!("{recovery}, when gate `{}` passed", cell(g)),
+                Some(g) => format!("gate {}: {recovery}", code(g)),
                 None => recovery,
             },
         ),
@@ -58,7 +58,7 @@ pub fn render(doc: &RunReport) -> String {
             format!(
                 "{}: {}",
                 cell(&p.started),
-                p.recovery_secs.map_or("not reached".to_owned(), span)
+                p.judged().map_or("not reached".to_owned(), span)
             )
         })
         .collect();
@@ -71,9 +71,9 @@ pub fn render(doc: &RunReport) -> String {
     out.push_str("\n## Steps\n\n| # | Step | Kind | State | Start | Duration | Error |\n|---|---|---|---|---|---|---|\n");
     for (i, s) in doc.steps.iter().enumerate() {
         out.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             i + 1,
-            cell(&s.id),
+            code(&s.id),
             cell(&s.kind_shown()),
             state(s.state),
             s.start_secs
@@ -88,8 +88,8 @@ pub fn render(doc: &RunReport) -> String {
         for c in &s.changes {
             any = true;
             out.push_str(&format!(
-                "- `{}` {} {}: {} → {}\n",
-                cell(&s.id),
+                "- {} {} {}: {} → {}\n",
+                code(&s.id),
                 cell(&c.sign),
                 cell(&c.resource),
                 c.before.as_deref().map_or("(absent)".to_owned(), cell),
@@ -105,13 +105,13 @@ pub fn render(doc: &RunReport) -> String {
         for u in &doc.undo {
             match &u.error {
                 Some(e) => out.push_str(&format!(
-                    "- `{}`: **not undone**: {}\n",
-                    cell(&u.step),
+                    "- {}: **not undone**: {}\n",
+                    code(&u.step),
                     cell(e)
                 )),
                 None => {
                     for line in &u.restored {
-                        out.push_str(&format!("- `{}`: {}\n", cell(&u.step), cell(line)));
+                        out.push_str(&format!("- {}: {}\n", code(&u.step), cell(line)));
                     }
                 }
             }
@@ -122,9 +122,11 @@ pub fn render(doc: &RunReport) -> String {
             "\n## Soak\n\nHeld {} with {} check(s) of the gates: {}.\n",
             span(soak.secs),
             soak.checks,
-            soak.broken
-                .as_deref()
-                .map_or("every check passed".to_owned(), cell)
+            match (&soak.broken, soak.stopped) {
+                (Some(broken), _) => cell(broken),
+                (None, true) => "every check passed until a signal ended it early".to_owned(),
+                (None, false) => "every check passed".to_owned(),
+            }
         ));
     }
     if let Some(v) = &doc.verify {
@@ -188,13 +190,45 @@ fn cell(text: &str) -> String {
     out
 }
 
+/// Text as a code span, shown exactly as it is: escapes and entities mean nothing inside one,
+/// so only what would end the span (a backtick: the fence is longer than any run inside),
+/// a table's cell (`|`, which GFM reads even there) or a line, and control characters, are
+/// dealt with.
+fn code(text: &str) -> String {
+    let mut inner = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => inner.push_str("\\|"),
+            '\n' | '\r' => inner.push(' '),
+            c if c.is_control() => inner.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => inner.push(c),
+        }
+    }
+    let longest = inner.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if inner.starts_with('`') || inner.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{inner}{pad}{fence}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cell;
+    use super::{cell, code};
 
     #[test]
     fn a_value_cannot_break_out_of_its_cell() {
         assert_eq!(cell("a|b\nc<script>"), "a\\|b c&lt;script&gt;");
         assert_eq!(cell("`x` *y* [z](u)"), "\\`x\\` \\*y\\* \\[z\\](u)");
+    }
+
+    #[test]
+    fn a_code_span_shows_its_text_as_it_is() {
+        assert_eq!(code("a<b>&c_d"), "`a<b>&c_d`");
+        assert_eq!(code("x`y"), "``x`y``");
+        assert_eq!(code("`y"), "`` `y ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
     }
 }

@@ -118,6 +118,15 @@ pub fn outcome(text: &str) {
     }
 }
 
+/// [`print`] of a command's end whose first line says how it ended (a drill's): under `-q`,
+/// that line alone.
+pub fn headline(text: &str) {
+    match text.lines().find(|l| !l.trim().is_empty()) {
+        Some(first) if quiet() => print(&format!("{first}\n")),
+        _ => print(text),
+    }
+}
+
 /// [`print`] of one line.
 pub fn line(text: &str) {
     print(&format!("{text}\n"));

@@ -16,10 +16,7 @@ pub struct NotifyError {
 
 /// Posts the summary of `doc` to `url`, within 10 seconds.
 pub async fn notify(url: &str, doc: &RunReport) -> Result<(), NotifyError> {
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(|h| format!("{}://{h}", u.scheme())))
-        .unwrap_or_else(|| "the --notify URL".to_owned());
+    let host = crate::escape::origin(url);
     let failed = |why: String| NotifyError {
         host: host.clone(),
         why,
@@ -46,9 +43,9 @@ pub async fn notify(url: &str, doc: &RunReport) -> Result<(), NotifyError> {
 
 /// The JSON posted: `text` for people, and the report's summary fields.
 pub fn message(doc: &RunReport) -> serde_json::Value {
-    let recovery = match (doc.recovery.secs, doc.recovery.target_secs) {
-        (Some(s), Some(t)) => format!("recovery {} (target {})", span(s), span(t)),
-        (Some(s), None) => format!("recovery {}", span(s)),
+    let recovery = match (doc.recovery.took(), doc.recovery.target_secs) {
+        (Some(took), Some(t)) => format!("recovery {took} (target {})", span(t)),
+        (Some(took), None) => format!("recovery {took}"),
         (None, _) => "recovery not reached".to_owned(),
     };
     let mut text = format!(

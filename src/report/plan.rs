@@ -70,6 +70,9 @@ impl PlanDoc {
             for c in &step.changes {
                 out.push_str(&format!("    {}\n", change_line(c)));
             }
+            for f in &step.clients {
+                out.push_str(&format!("    > {f}\n"));
+            }
             for w in &step.warnings {
                 out.push_str(&format!("    ! {w}\n"));
             }

@@ -13,6 +13,7 @@ use super::plan::change_line;
 use super::{line, Format};
 use crate::engine::{Hear, Observer, StepResult};
 use crate::playbook::StepDef;
+use crate::steps::clients::Follow;
 use crate::steps::{Action, Prepared, Prompt};
 
 /// The terminal, shared by the progress display and prompts, so a question is never drawn
@@ -145,6 +146,9 @@ impl Observer for Console {
     fn step_planned(&mut self, id: &str, prepared: &Prepared) {
         for change in prepared.changes.iter().filter(|c| c.action != Action::Keep) {
             self.step_line(id, &change_line(change));
+        }
+        for follow in prepared.changes.iter().filter_map(Follow::of_change) {
+            self.step_line(id, &format!("> {follow}"));
         }
         for warning in &prepared.warnings {
             self.step_line(id, &format!("! {warning}"));

@@ -3,8 +3,8 @@
 
 use super::document::{span, RunReport, Verdict};
 use crate::engine::journal::Outcome;
-use crate::engine::view::{RunView, StepState};
-use crate::engine::{FailedStep, Leftover, Report};
+use crate::engine::view::{DrillStage, RunView, StepState};
+use crate::engine::{FailedStep, Leftover, Report, Unjournaled};
 
 /// The end of a run or rollback, for people.
 pub fn human_report(report: &Report, state_flag: &str) -> String {
@@ -53,6 +53,11 @@ pub fn human_report(report: &Report, state_flag: &str) -> String {
             ));
         }
     }
+    if let Some(Unjournaled { journal, why }) = &report.unjournaled {
+        out.push_str(&format!(
+            "THE JOURNAL IS BEHIND: {journal} stopped taking writes ({why}), so it does not hold all of the above. Once the state can be written again (free space, access to the bucket), run `standin{state_flag} rollback {run}`: it finds what is already back, records it, and undoes what is not.\n"
+        ));
+    }
     out
 }
 
@@ -91,24 +96,37 @@ fn leftover_text(l: &Leftover, run: &str, state_flag: &str) -> String {
 
 /// A run's steps and states, for people.
 pub fn human_status(view: &RunView, state_flag: &str) -> String {
-    let outcome = match view.outcome {
-        Some(Outcome::Succeeded) => "succeeded",
-        Some(Outcome::RolledBack) => "rolled back",
-        Some(Outcome::RollbackIncomplete) => "ROLLBACK INCOMPLETE (a human must act)",
-        Some(Outcome::Stopped) => "stopped by the operator, changes in place",
-        None if view.rolling_back => "ROLLBACK UNFINISHED (running, or its process stopped)",
-        None => "unfinished (running, or its process stopped)",
+    let outcome = match (view.drill_stage, view.outcome) {
+        (Some(DrillStage::Promoted), _) => {
+            "UNFINISHED DRILL: promoted, not restored (production's traffic may be on the stand-in)"
+        }
+        (Some(DrillStage::Restored), Some(Outcome::RolledBack)) => {
+            "rolled back; the restore is not verified"
+        }
+        (_, Some(Outcome::Succeeded)) => "succeeded",
+        (_, Some(Outcome::RolledBack)) => "rolled back",
+        (_, Some(Outcome::RollbackIncomplete)) => "ROLLBACK INCOMPLETE (a human must act)",
+        (_, Some(Outcome::Stopped)) => "stopped by the operator, changes in place",
+        (_, None) if view.rolling_back => "ROLLBACK UNFINISHED (running, or its process stopped)",
+        (_, None) => "unfinished (running, or its process stopped)",
     };
     let what = if view.drill.is_some() { "Drill" } else { "Run" };
     let mut out = format!(
         "{what} {} of `{}` ({}), started {}: {outcome}\n",
         view.run_id, view.playbook, view.file, view.started
     );
-    if view.drill.is_some() && view.outcome == Some(Outcome::Succeeded) && !view.rolling_back {
-        out.push_str(&format!(
-            "  the drill's steps ran; its soak, rollback and verification did not finish: `standin{state_flag} resume {}` finishes it\n",
-            view.run_id
-        ));
+    match view.drill_stage {
+        Some(DrillStage::Promoted) => out.push_str(&format!(
+            "  its soak, rollback and verification did not finish: `standin{state_flag} resume {run}` finishes the drill, `standin{state_flag} rollback {run}` puts everything back now\n",
+            run = view.run_id
+        )),
+        Some(DrillStage::Restored) if view.outcome == Some(Outcome::RolledBack) => {
+            out.push_str(&format!(
+                "  `standin{state_flag} resume {}` verifies the restore and writes the drill's report\n",
+                view.run_id
+            ))
+        }
+        _ => {}
     }
     let width = view.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for step in &view.steps {
@@ -170,26 +188,26 @@ pub fn human_drill(doc: &RunReport, state_flag: &str) -> String {
         out.push_str(&format!("  why: {reason}\n"));
     }
     let recovery = &doc.recovery;
-    out.push_str(&match (recovery.secs, recovery.target_secs) {
-        (Some(s), Some(t)) => format!(
-            "  recovery: {} (target {}, {})\n",
-            span(s),
-            span(t),
-            if s <= t { "met" } else { "MISSED" }
-        ),
-        (Some(s), None) => format!(
-            "  recovery: {} (no `rto_target` in the playbook)\n",
-            span(s)
-        ),
-        (None, _) => "  recovery: not reached\n".to_owned(),
-    });
+    out.push_str(
+        &match (recovery.took(), recovery.judged(), recovery.target_secs) {
+            (Some(took), Some(s), Some(t)) => format!(
+                "  recovery: {took} (target {}, {})\n",
+                span(t),
+                if s <= t { "met" } else { "MISSED" }
+            ),
+            (Some(took), _, None) => {
+                format!("  recovery: {took} (no `rto_target` in the playbook)\n")
+            }
+            _ => "  recovery: not reached\n".to_owned(),
+        },
+    );
     let earlier: Vec<String> = doc
         .trend
         .iter()
         .rev()
         .skip(1)
         .take(5)
-        .filter_map(|p| p.recovery_secs.map(span))
+        .filter_map(|p| p.judged().map(span))
         .collect();
     if !earlier.is_empty() {
         out.push_str(&format!(
@@ -210,9 +228,11 @@ pub fn human_drill(doc: &RunReport, state_flag: &str) -> String {
             "  soak: held {} with {} check(s) of the gates{}\n",
             span(soak.secs),
             soak.checks,
-            soak.broken
-                .as_ref()
-                .map_or_else(String::new, |b| format!("; {b}"))
+            match (&soak.broken, soak.stopped) {
+                (Some(broken), _) => format!("; {broken}"),
+                (None, true) => "; ended early by a signal".to_owned(),
+                (None, false) => String::new(),
+            }
         ));
     }
     if let Some(verify) = &doc.verify {

@@ -6,7 +6,7 @@ use std::io;
 
 use crate::aws::s3::Object;
 use crate::aws::Expect;
-use crate::engine::journal::{Fence, Journal, ReadError, Store};
+use crate::engine::journal::{Fence, Journal, ReadError, Store, Superseded};
 
 /// A journal object, as this process last wrote (or read) it.
 pub struct ObjectStore {
@@ -31,10 +31,10 @@ impl ObjectStore {
                 // Our own write, landed twice (the SDK retried it after a lost answer).
                 Some((now, etag)) if now == next => etag,
                 _ => {
-                    return Err(io::Error::other(format!(
+                    return Err(io::Error::other(Superseded(format!(
                         "another process wrote the journal of run {} since this one did; stop and look (`standin status {}`, with the same --state)",
                         self.run_id, self.run_id
-                    )))
+                    ))))
                 }
             },
         };

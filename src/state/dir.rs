@@ -16,6 +16,7 @@ impl Store for FileStore {
     fn append(&mut self, line: &[u8]) -> io::Result<()> {
         let mut file = open_no_follow(&self.path, OpenOptions::new().read(true).append(true))?;
         drop_torn_tail(&mut file)?;
+        crate::engine::crash::disk_full(&file)?;
         file.write_all(line)?;
         file.sync_data()
     }
@@ -170,6 +171,8 @@ mod tests {
         fence.close("lost the lock on s3://b/lock: it was removed".into());
         let err = journal.append(&Record::Resumed { at: now() }).unwrap_err();
         assert!(err.to_string().contains("it was removed"), "{err}");
-        assert_eq!(journal.records().unwrap().len(), 1);
+        // The process still holds the record; the file does not have it.
+        assert_eq!(journal.records().unwrap().len(), 2);
+        assert_eq!(read(Path::new(journal.location())).unwrap().len(), 1);
     }
 }

@@ -189,6 +189,27 @@ impl State {
         format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
     }
 
+    /// Whether `name` is a run id standin makes (`20261125T024541.923Z-e4eb`, or without the
+    /// milliseconds as before them): anything else under `runs/` (a stray directory, a key
+    /// someone wrote) is not a run, and must never pass for the newest one.
+    pub fn is_run_id(name: &str) -> bool {
+        let Some((stamp, tag)) = name.rsplit_once('-') else {
+            return false;
+        };
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let time = stamp
+            .strip_suffix('Z')
+            .and_then(|t| t.split_once('T'))
+            .is_some_and(|(date, time)| {
+                digits(date, 8)
+                    && match time.split_once('.') {
+                        Some((hms, millis)) => digits(hms, 6) && digits(millis, 3),
+                        None => digits(time, 6),
+                    }
+            });
+        time && tag.len() == 4 && tag.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+
     fn journal_path(run_id: &str) -> String {
         format!("runs/{run_id}/journal.jsonl")
     }
@@ -201,6 +222,7 @@ impl State {
                     .filter_map(Result::ok)
                     .filter(|e| e.path().join("journal.jsonl").is_file())
                     .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|id| Self::is_run_id(id))
                     .collect(),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
                 Err(e) => return Err(e),
@@ -211,7 +233,7 @@ impl State {
                 .map_err(io::Error::other)?
                 .into_iter()
                 .filter_map(|key| Some(key.strip_suffix("/journal.jsonl")?.to_owned()))
-                .filter(|id| !id.contains('/'))
+                .filter(|id| Self::is_run_id(id))
                 .collect(),
         };
         ids.sort();
@@ -311,6 +333,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_names_standin_makes_are_run_ids() {
+        assert!(State::is_run_id(&State::new_run_id()));
+        assert!(State::is_run_id("20261125T024541Z-e4eb"));
+        for stray in [
+            "zzz",
+            "a%2Fb",
+            "20261125T024541.923Z-e4eb/x",
+            "20261125T024541.923Z",
+            "2026112T024541Z-e4eb",
+            "20261125T024541.923Z-e4eg",
+        ] {
+            assert!(!State::is_run_id(stray), "{stray}");
+        }
+    }
+
+    #[test]
     fn run_ids_sort_by_time() {
         let a = State::new_run_id();
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -337,5 +375,19 @@ mod tests {
         );
         assert!(LockTable::parse("locks").is_err());
         assert!(LockTable::parse("dynamodb://").is_err());
+        // A scheme's case does not matter; another scheme is not a directory.
+        assert_eq!(
+            Location::parse("S3://b/team").unwrap(),
+            Location::parse("s3://b/team").unwrap()
+        );
+        assert_eq!(
+            LockTable::parse("DynamoDB://locks").unwrap(),
+            LockTable("locks".into())
+        );
+        assert!(Location::parse("gs://b/team").is_err());
+        assert_eq!(
+            Location::parse("./gs://b").unwrap(),
+            Location::Dir("./gs://b".into())
+        );
     }
 }

@@ -9,29 +9,33 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
-    Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
+    StepError, Undo, Value,
 };
 use crate::aws::acm::{self, Certificate};
 use crate::aws::cli::Line;
 use crate::aws::elbv2::{self, Listener};
 use crate::config::AwsSettings;
-use crate::iam::{Grant, Needs};
+use crate::iam::{Arn, Grant, Needs};
 
 /// Fields of an `alb.add-certificate` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddCertificate {
     /// The load balancer's name, e.g. `shop-staging-alb`.
+    #[schemars(schema_with = "limits::load_balancer_schema")]
     load_balancer: String,
     /// The ACM certificate, by ARN; or give `domain`.
     #[serde(default)]
+    #[schemars(schema_with = "limits::certificate_arn_schema")]
     certificate_arn: Option<String>,
     /// The name the certificate must cover: the one issued ACM certificate covering it is used.
     #[serde(default)]
+    #[schemars(length(max = 255))]
     domain: Option<String>,
     /// Only the HTTPS listeners on these ports. Default: every HTTPS listener.
     #[serde(default)]
+    #[schemars(inner(range(min = 1, max = 65_535)))]
     listeners: Option<Vec<i32>>,
 }
 
@@ -63,6 +67,16 @@ impl Kind for AddCertificate {
                 "list ports (`listeners: [443]`), or leave `listeners` out for every HTTPS listener",
             ));
         }
+        limits::load_balancer_name(&self.load_balancer).map_err(|l| l.at(&["load_balancer"]))?;
+        if let Some(arn) = &self.certificate_arn {
+            limits::certificate_arn(arn).map_err(|l| l.at(&["certificate_arn"]))?;
+        }
+        if let Some(domain) = &self.domain {
+            limits::domain_name(domain).map_err(|l| l.at(&["domain"]))?;
+        }
+        for (i, port) in self.listeners.iter().flatten().enumerate() {
+            limits::port(*port).map_err(|l| l.at(&["listeners".to_owned(), i.to_string()]))?;
+        }
         Ok(())
     }
 }
@@ -70,9 +84,9 @@ impl Kind for AddCertificate {
 #[async_trait]
 impl Step for AddCertificate {
     fn needs(&self) -> Needs {
-        let listeners = format!(
-            "arn:aws:elasticloadbalancing:*:*:listener/app/{}/*",
-            self.load_balancer
+        let listeners = Arn::regional(
+            "elasticloadbalancing",
+            format!("listener/app/{}/*", self.load_balancer),
         );
         let mut plan = vec![Grant::any(&[
             "elasticloadbalancing:DescribeLoadBalancers",
@@ -80,12 +94,18 @@ impl Step for AddCertificate {
             "elasticloadbalancing:DescribeListenerCertificates",
         ])];
         match &self.certificate_arn {
-            Some(arn) => plan.push(Grant::new(&["acm:DescribeCertificate"], [arn.clone()])),
+            Some(arn) => plan.push(Grant::new(
+                &["acm:DescribeCertificate"],
+                [Arn::Given(arn.clone())],
+            )),
             // Which certificate is not known before the plan lists them.
-            None => plan.push(Grant::any(&[
-                "acm:ListCertificates",
-                "acm:DescribeCertificate",
-            ])),
+            None => plan.extend([
+                Grant::any(&["acm:ListCertificates"]),
+                Grant::new(
+                    &["acm:DescribeCertificate"],
+                    [Arn::regional("acm", "certificate/*")],
+                ),
+            ]),
         }
         Needs {
             plan,

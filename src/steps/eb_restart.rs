@@ -1,13 +1,15 @@
 //! `eb.restart`: restart an environment's app servers (e.g. so staging picks up production's
-//! configuration) and wait until it is Ready. A restart has no undo.
+//! configuration) and wait until the restart has ended, failing if Elastic Beanstalk reports
+//! it failed. A restart has no undo.
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::eb_shared::{self, environment, ready, wait_ready};
+use super::eb_shared::{self, ended, environment, ready};
 use super::{
-    irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step, StepError,
+    irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Resource, Step,
+    StepError,
 };
 use crate::aws::eb;
 
@@ -16,6 +18,7 @@ use crate::aws::eb;
 #[serde(deny_unknown_fields)]
 pub struct Restart {
     /// The environment's name, e.g. `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
 }
 
@@ -24,6 +27,10 @@ impl Kind for Restart {
     const SUMMARY: &'static str =
         "restart an Elastic Beanstalk environment's app servers and wait until Ready (no undo)";
     type Undo = NoUndo;
+
+    fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("environment", &self.environment)
+    }
 }
 
 #[async_trait]
@@ -62,12 +69,10 @@ impl Step for Restart {
 impl Act for Restart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
         ready(ctx, &self.environment).await?;
-        eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
+        let op = eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
             .await
             .map_err(StepError::aws(format!("environment {}", self.environment)))?;
-        wait_ready(ctx, &[&self.environment])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+        ended(ctx, &[&self.environment], &op).await??;
+        Ok(())
     }
 }

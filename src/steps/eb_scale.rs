@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::eb_shared::{self, Options, OptionsUndo};
-use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
+use super::{limits, Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::eb::OptionKey;
 
 const ASG: &str = "aws:autoscaling:asg";
@@ -26,14 +26,12 @@ pub const CAPACITY: [(&str, &str); 4] = [
     (LAUNCH, "InstanceType"),
 ];
 
-/// Auto Scaling's bounds for a group's size, as Elastic Beanstalk takes them.
-const SIZES: std::ops::RangeInclusive<u32> = 1..=10_000;
-
 /// Fields of an `eb.scale` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scale {
     /// The environment to scale, e.g. `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
     /// The fewest instances (`aws:autoscaling:asg` `MinSize`).
     #[serde(default)]
@@ -46,6 +44,7 @@ pub struct Scale {
     instance_types: Option<Vec<String>>,
     /// Another environment whose capacity to copy, instead of the fields above.
     #[serde(default)]
+    #[schemars(schema_with = "super::limits::environment_schema")]
     from: Option<String>,
 }
 
@@ -92,6 +91,10 @@ impl Kind for Scale {
     type Undo = OptionsUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("environment", &self.environment)?;
+        if let Some(from) = &self.from {
+            eb_shared::check_environment("from", from)?;
+        }
         let explicit = self.min.is_some() || self.max.is_some() || self.instance_types.is_some();
         match &self.from {
             Some(_) if explicit => {
@@ -116,11 +119,8 @@ impl Kind for Scale {
             None => {}
         }
         for (field, size) in [("min", self.min), ("max", self.max)] {
-            if let Some(size) = size.filter(|n| !SIZES.contains(n)) {
-                return Err(
-                    FieldError::at(field, format!("{size} instances is out of range"))
-                        .hint("Auto Scaling takes 1 to 10000"),
-                );
+            if let Some(size) = size {
+                limits::group_size(size).map_err(|l| l.at(&[field]))?;
             }
         }
         if let (Some(min), Some(max)) = (self.min, self.max) {

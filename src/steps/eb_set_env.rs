@@ -19,9 +19,11 @@ use crate::config::AwsSettings;
 #[serde(deny_unknown_fields)]
 pub struct SetEnv {
     /// The environment's name, e.g. `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
     /// Properties to set, name to value.
     #[serde(default)]
+    #[schemars(schema_with = "super::limits::properties_schema")]
     set: BTreeMap<String, String>,
     /// Properties to remove.
     #[serde(default)]
@@ -45,6 +47,7 @@ impl Kind for SetEnv {
     type Undo = SetEnvUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("environment", &self.environment)?;
         check_set_unset(&self.set, &self.unset, "NAME")?;
         fn at<'a>(field: &str, key: &'a str) -> (Vec<String>, &'a str) {
             (vec![field.to_owned(), key.to_owned()], key)
@@ -54,7 +57,8 @@ impl Kind for SetEnv {
                 .keys()
                 .map(|k| at("set", k))
                 .chain(self.unset.iter().map(|k| at("unset", k))),
-        )
+        )?;
+        eb_shared::check_properties(&self.wanted(), |key| vec!["set".into(), key.into()])
     }
 }
 
@@ -70,13 +74,16 @@ impl Step for SetEnv {
 }
 
 /// Journaled before the change, as it always has been: each touched property before and after
-/// (`None`: absent). It is the shared [`OptionsUndo`] of the properties namespace, so journals
-/// written before options were shared roll back the same way.
+/// (`None`: absent), and Elastic Beanstalk's words if the update failed. It is the shared
+/// [`OptionsUndo`] of the properties namespace, so journals written before options were shared
+/// roll back the same way.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetEnvUndo {
     environment: String,
     before: BTreeMap<String, Option<String>>,
     after: BTreeMap<String, Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
 }
 
 impl From<OptionsUndo> for SetEnvUndo {
@@ -87,6 +94,7 @@ impl From<OptionsUndo> for SetEnvUndo {
             environment: u.environment,
             before: names(u.before),
             after: names(u.after),
+            failed: u.failed,
         }
     }
 }
@@ -103,6 +111,7 @@ impl From<&SetEnvUndo> for OptionsUndo {
             environment: u.environment.clone(),
             before: keys(&u.before),
             after: keys(&u.after),
+            failed: u.failed.clone(),
         }
     }
 }

@@ -11,14 +11,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::eb_shared::{self, Options, OptionsUndo};
-use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
-use crate::aws::eb::OptionKey;
+use super::{limits, Ctx, FieldError, Kind, Prepared, Step, StepError};
+use crate::aws::eb::{OptionKey, PROPERTIES};
 
 /// Fields of an `eb.set-options` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetOptions {
     /// The environment's name, e.g. `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
     /// Options to set: namespace, then option name to value.
     #[serde(default)]
@@ -75,6 +76,7 @@ impl Kind for SetOptions {
     type Undo = OptionsUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("environment", &self.environment)?;
         let named = self.named();
         if named.is_empty() {
             return Err(FieldError::at("set", "nothing to set or unset").hint(
@@ -106,7 +108,20 @@ impl Kind for SetOptions {
             )
             .hint("set it, or remove it"));
         }
-        eb_shared::refuse_secrets(named.into_iter().map(|(path, _, name)| (path, name)))
+        eb_shared::refuse_secrets(named.into_iter().map(|(path, _, name)| (path, name)))?;
+        for name in ["MinSize", "MaxSize"] {
+            if let Some(size) = self
+                .set
+                .get("aws:autoscaling:asg")
+                .and_then(|o| o.get(name))
+            {
+                limits::group_size_text(size)
+                    .map_err(|l| l.at(&["set", "aws:autoscaling:asg", name]))?;
+            }
+        }
+        eb_shared::check_properties(&self.wanted(), |key| {
+            vec!["set".into(), PROPERTIES.into(), key.into()]
+        })
     }
 }
 

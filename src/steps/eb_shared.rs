@@ -1,7 +1,8 @@
 //! What the `eb.*` kinds share: finding an environment, refusing to touch one that is not
-//! Ready, waiting until environments settle, and writing configuration options with an exact
-//! undo ([`write_options`], [`OptionsUndo`]): `eb.set-options` writes any, `eb.set-env` the
-//! properties namespace's, `eb.scale` the capacity's.
+//! Ready, waiting until the operation a write started has ended and failing with Elastic
+//! Beanstalk's own words when it reports errors ([`ended`]), and writing configuration options
+//! with an exact undo ([`write_options`], [`OptionsUndo`]): `eb.set-options` writes any,
+//! `eb.set-env` the properties namespace's, `eb.scale` the capacity's.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -11,21 +12,23 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Mutation, Prepared, Resource, StepError, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Mutation, Prepared, Resource, StepError, Value,
 };
 use crate::aws::cli::Line;
-use crate::aws::eb::{self, Env, OptionKey};
+use crate::aws::eb::{self, Accepted, Env, OptionKey};
 use crate::config::AwsSettings;
-use crate::iam::{arn, Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 
-/// Reading environments (and their settings), plus `writes` on them when running, plus what
-/// Elastic Beanstalk does underneath each write with the caller's permissions
-/// ([`underneath`]).
+/// Reading environments (and their settings), plus `writes` on them when running, the events
+/// those writes log, and what Elastic Beanstalk does underneath each write with the caller's
+/// permissions ([`underneath`]).
 pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> Needs {
-    let arns: Vec<String> = environments.iter().map(|e| arn::environment(e)).collect();
+    let arns: Vec<Arn> = environments.iter().map(|e| arn::environment(e)).collect();
     let mut run = Vec::new();
     if !writes.is_empty() {
         run.push(Grant::new(writes, arns));
+        // How the operation a write started ended: the events it logged.
+        run.push(Grant::any(&["elasticbeanstalk:DescribeEvents"]));
     }
     for write in writes {
         run.extend(underneath(write));
@@ -35,7 +38,7 @@ pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> N
             Grant::any(&["elasticbeanstalk:DescribeEnvironments"]),
             Grant::new(
                 &["elasticbeanstalk:DescribeConfigurationSettings"],
-                ["*".to_owned()],
+                [Arn::Any],
             ),
         ],
         run,
@@ -44,10 +47,21 @@ pub(super) fn needs(environments: &[&str], writes: &'static [&'static str]) -> N
 
 /// The environment's CloudFormation stack, Auto Scaling group and storage bucket, as AWS's
 /// managed policy `AdministratorAccess-AWSElasticBeanstalk` scopes them.
-const STACK: &str = "arn:aws:cloudformation:*:*:stack/awseb-*";
-const GROUP: &str = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/awseb-*";
-const BUCKET: &str = "arn:aws:s3:::elasticbeanstalk-*";
-const OBJECTS: &str = "arn:aws:s3:::elasticbeanstalk-*/*";
+fn stack() -> Arn {
+    Arn::regional("cloudformation", "stack/awseb-*")
+}
+fn group() -> Arn {
+    Arn::regional(
+        "autoscaling",
+        "autoScalingGroup:*:autoScalingGroupName/awseb-*",
+    )
+}
+fn bucket() -> Arn {
+    Arn::unowned("s3", "elasticbeanstalk-*")
+}
+fn objects() -> Arn {
+    Arn::unowned("s3", "elasticbeanstalk-*/*")
+}
 
 /// What Elastic Beanstalk calls on the services underneath when the caller makes `write`:
 /// it acts with the caller's permissions (AWS: "Elastic Beanstalk requires AWS CloudFormation
@@ -73,14 +87,14 @@ fn underneath(write: &str) -> Vec<Grant> {
                     "cloudformation:ListStackResources",
                     "cloudformation:UpdateStack",
                 ],
-                [STACK.to_owned()],
+                [stack()],
             ),
             Grant::new(
                 &[
                     "autoscaling:ResumeProcesses",
                     "autoscaling:SuspendProcesses",
                 ],
-                [GROUP.to_owned()],
+                [group()],
             ),
             Grant::any(&[
                 "autoscaling:DescribeAutoScalingGroups",
@@ -110,7 +124,7 @@ fn underneath(write: &str) -> Vec<Grant> {
                     "s3:GetBucketPolicy",
                     "s3:ListBucket",
                 ],
-                [BUCKET.to_owned()],
+                [bucket()],
             ),
             Grant::new(
                 &[
@@ -120,11 +134,11 @@ fn underneath(write: &str) -> Vec<Grant> {
                     "s3:PutObject",
                     "s3:PutObjectAcl",
                 ],
-                [OBJECTS.to_owned()],
+                [objects()],
             ),
         ],
         "elasticbeanstalk:RestartAppServer" => vec![
-            Grant::new(stack_reads, [STACK.to_owned()]),
+            Grant::new(stack_reads, [stack()]),
             Grant::any(&[
                 "autoscaling:DescribeAutoScalingGroups",
                 "autoscaling:DescribeAutoScalingInstances",
@@ -132,7 +146,7 @@ fn underneath(write: &str) -> Vec<Grant> {
             ]),
         ],
         "elasticbeanstalk:SwapEnvironmentCNAMEs" => vec![
-            Grant::new(stack_reads, [STACK.to_owned()]),
+            Grant::new(stack_reads, [stack()]),
             Grant::any(&["elasticloadbalancing:DescribeLoadBalancers"]),
         ],
         _ => Vec::new(),
@@ -152,7 +166,6 @@ pub(super) async fn environment(ctx: &Ctx, name: &str) -> Result<Env, StepError>
         })
 }
 
-/// Fails unless the environment can take a change now.
 /// How long a change waits for an environment busy with another update (the change of a run
 /// killed moments ago, or of a parallel step) to be Ready before writing to it. An
 /// environment whose health is Severe (the incident's production, stuck) is not waited for.
@@ -162,14 +175,19 @@ const BUSY: Duration = Duration::from_secs(120);
 /// waited for up to [`BUSY`].
 pub(super) async fn ready(ctx: &Ctx, name: &str) -> Result<(), StepError> {
     let env = environment(ctx, name).await?;
-    let busy = matches!(env.status.as_str(), "Updating" | "Launching") && !env.is_severe();
-    if env.is_ready() || !busy {
+    if env.is_ready() || !busy(&env) {
         return require_ready(&env);
     }
     match tokio::time::timeout(BUSY, wait_ready(ctx, &[name])).await {
         Ok(waited) => waited.map(drop),
         Err(_) => require_ready(&environment(ctx, name).await?),
     }
+}
+
+/// Updating (or launching) towards Ready: not stuck with Severe health, as the incident's
+/// production is.
+fn busy(env: &Env) -> bool {
+    matches!(env.status.as_str(), "Updating" | "Launching") && !env.is_severe()
 }
 
 fn require_ready(env: &Env) -> Result<(), StepError> {
@@ -192,6 +210,61 @@ pub(super) async fn wait_ready(ctx: &Ctx, names: &[&str]) -> Result<Vec<Env>, St
         .map_err(StepError::aws(format!("environment {}", names.join(", "))))
 }
 
+/// Waits until the operation `op`, which a write made on `names`, has ended (the step's timeout
+/// bounds the wait). `Err(Failed)` when Elastic Beanstalk reported it failed: a deployment that
+/// failed is rolled back, the environment Ready again with the configuration it had.
+pub(super) async fn ended(
+    ctx: &Ctx,
+    names: &[&str],
+    op: &Accepted,
+) -> Result<Result<Vec<Env>, Failed>, StepError> {
+    let resource = format!("environment {}", names.join(", "));
+    let ended = eb::until_ended(&ctx.aws.elasticbeanstalk, names, op, &ctx.waits)
+        .await
+        .map_err(StepError::aws(&resource))
+        .map_err(StepError::after_change)?;
+    let errors: Vec<&str> = ended
+        .events
+        .iter()
+        .filter(|e| e.is_error())
+        .map(|e| e.message.as_str())
+        .collect();
+    if errors.is_empty() {
+        return Ok(Ok(ended.envs));
+    }
+    let now: Vec<String> = ended
+        .envs
+        .iter()
+        .map(|e| format!("{} {}", e.name, e.describe()))
+        .collect();
+    Ok(Err(Failed {
+        resource,
+        words: errors.join(" "),
+        now: now.join(", "),
+    }))
+}
+
+/// An operation Elastic Beanstalk reported failed: its ERROR events' messages, in order, and
+/// the environments' states once it ended.
+#[derive(Debug)]
+pub(super) struct Failed {
+    resource: String,
+    words: String,
+    now: String,
+}
+
+impl From<Failed> for StepError {
+    fn from(f: Failed) -> Self {
+        StepError::failed(
+            f.resource,
+            format!(
+                "Elastic Beanstalk reports the change failed (now {}): {}",
+                f.now, f.words
+            ),
+        )
+    }
+}
+
 /// The aws CLI line that waits, as standin does, until environments are Ready after a change
 /// made by hand (Elastic Beanstalk refuses the next change until then).
 pub fn wait_by_hand(aws: &AwsSettings, environments: &[&str]) -> String {
@@ -207,6 +280,50 @@ pub type Options = BTreeMap<OptionKey, Option<String>>;
 
 /// An environment's options as read: each one that has a value.
 pub type Current = BTreeMap<OptionKey, String>;
+
+/// An environment's name in the step's `field`, as Elastic Beanstalk takes it.
+pub(super) fn check_environment(field: &str, name: &str) -> Result<(), FieldError> {
+    limits::environment_name(name).map_err(|l| l.at(&[field]))
+}
+
+/// What Elastic Beanstalk refuses of the properties a step sets, for their form: names it
+/// does not take, and more bytes than an environment holds in all (the plan counts the
+/// properties the environment keeps as well). `path` locates a property's value.
+pub(super) fn check_properties(
+    wanted: &Options,
+    path: impl Fn(&str) -> Vec<String>,
+) -> Result<(), FieldError> {
+    let set: Vec<(&str, &str)> = wanted
+        .iter()
+        .filter(|(key, _)| key.is_property())
+        .filter_map(|(key, value)| Some((key.name.as_str(), value.as_deref()?)))
+        .collect();
+    for (key, _) in &set {
+        limits::property_key(key).map_err(|l| l.at(&path(key)))?;
+    }
+    limits::properties("the properties this step sets", set).map_err(|l| l.at(&["set"]))
+}
+
+/// Refuses, before any change, a write after which `env`'s properties would not fit: those it
+/// keeps (`current`) and those `wanted` sets, as Elastic Beanstalk counts them.
+fn refuse_oversized(env: &Env, current: &Current, wanted: &Options) -> Result<(), StepError> {
+    if !wanted.keys().any(OptionKey::is_property) {
+        return Ok(());
+    }
+    let mut after: BTreeMap<&str, &str> = current
+        .iter()
+        .filter(|(key, _)| key.is_property())
+        .map(|(key, value)| (key.name.as_str(), value.as_str()))
+        .collect();
+    for (key, value) in wanted.iter().filter(|(key, _)| key.is_property()) {
+        match value {
+            Some(value) => after.insert(&key.name, value),
+            None => after.remove(key.name.as_str()),
+        };
+    }
+    limits::properties("its properties after this step", after)
+        .map_err(|l| l.on(format!("environment {}", env.name)))
+}
 
 /// Refuses option names that look secret ([`super::looks_secret`]), each `(path, name)` located
 /// by its path below the step: Elastic Beanstalk keeps option values, properties included, in
@@ -242,9 +359,7 @@ const REPLACING: &[(&str, &str)] = &[
     ("aws:autoscaling:launchconfiguration", "InstanceType"),
     ("aws:autoscaling:launchconfiguration", "IamInstanceProfile"),
 ];
-const LAUNCH_TEMPLATES: &str = "arn:aws:ec2:*:*:launch-template/*";
-const INSTANCES: &str = "arn:aws:ec2:*:*:instance/*";
-const TARGET_GROUPS: &str = "arn:aws:elasticloadbalancing:*:*:targetgroup/awseb-*";
+
 /// The role of Elastic Beanstalk's default instance profile (profile and role share the name).
 const DEFAULT_INSTANCE_ROLE: &str = "aws-elasticbeanstalk-ec2-role";
 
@@ -286,26 +401,31 @@ pub(super) fn option_needs(environment: &str, options: &Options) -> Needs {
         } else {
             &["autoscaling:UpdateAutoScalingGroup"]
         };
-        needs.run.push(Grant::new(actions, [GROUP.to_owned()]));
+        needs.run.push(Grant::new(actions, [group()]));
     }
     if replaces {
         needs.run.extend([
             Grant::new(
                 &["ec2:CreateLaunchTemplateVersion"],
-                [LAUNCH_TEMPLATES.to_owned()],
+                [Arn::regional("ec2", "launch-template/*")],
             ),
             Grant::any(&["ec2:CreateTags", "ec2:RunInstances"]),
-            Grant::new(&["ec2:TerminateInstances"], [INSTANCES.to_owned()]),
+            Grant::new(
+                &["ec2:TerminateInstances"],
+                [Arn::regional("ec2", "instance/*")],
+            ),
             Grant::new(
                 &[
                     "elasticloadbalancing:DeregisterTargets",
                     "elasticloadbalancing:RegisterTargets",
                 ],
-                [TARGET_GROUPS.to_owned()],
+                [Arn::regional("elasticloadbalancing", "targetgroup/awseb-*")],
             ),
             Grant::new(
                 &["iam:PassRole"],
-                roles.iter().map(|r| format!("arn:aws:iam::*:role/{r}")),
+                roles
+                    .iter()
+                    .map(|r| Arn::global("iam", format!("role/{r}"))),
             ),
         ]);
     }
@@ -322,6 +442,7 @@ where
     R: From<OptionsUndo> + Serialize + 'static,
 {
     let (env, current) = read_options(ctx, environment).await?;
+    refuse_oversized(&env, &current, wanted)?;
     Ok(write_options::<R>(&env, &current, wanted))
 }
 
@@ -347,6 +468,7 @@ where
         environment: env.name.clone(),
         before: Options::new(),
         after: Options::new(),
+        failed: None,
     };
     for (key, want) in wanted {
         let now = current.get(key);
@@ -399,19 +521,30 @@ impl<R: From<OptionsUndo> + Serialize + 'static> Mutation for WriteOptions<R> {
     }
 
     async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
-        self.undo.put(ctx, &self.undo.after).await
+        let failed = self.undo.put(ctx, &self.undo.after).await?;
+        match failed {
+            None => Ok(()),
+            Some(failed) => {
+                // Journaled with the failure, so the undo can say truthfully why it has nothing to do.
+                self.undo.failed = Some(failed.words.clone());
+                Err(failed.into())
+            }
+        }
     }
 }
 
 /// The undo of the kinds that write options: each touched option before and after (`None`: not
-/// set). Journaled as `{"environment", "before": {NAMESPACE: {NAME: value or null}}, "after":
-/// {...}}`; `eb.set-env` journals its own flat form of it.
+/// set), and, when Elastic Beanstalk reported the update failed (and kept the configuration it
+/// had), its words. Journaled as `{"environment", "before": {NAMESPACE: {NAME: value or null}},
+/// "after": {...}, "failed": "..."}` (`failed` only when it did); `eb.set-env` journals its own
+/// flat form of it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(from = "Nested", into = "Nested")]
 pub struct OptionsUndo {
     pub(super) environment: String,
     pub(super) before: Options,
     pub(super) after: Options,
+    pub(super) failed: Option<String>,
 }
 
 /// [`OptionsUndo`] as journaled: options by namespace.
@@ -420,6 +553,8 @@ struct Nested {
     environment: String,
     before: BTreeMap<String, BTreeMap<String, Option<String>>>,
     after: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
 }
 
 impl From<Nested> for OptionsUndo {
@@ -438,6 +573,7 @@ impl From<Nested> for OptionsUndo {
             environment: n.environment,
             before: flat(n.before),
             after: flat(n.after),
+            failed: n.failed,
         }
     }
 }
@@ -459,22 +595,41 @@ impl From<OptionsUndo> for Nested {
             environment: u.environment,
             before: nest(u.before),
             after: nest(u.after),
+            failed: u.failed,
         }
     }
 }
 
 impl OptionsUndo {
-    /// Writes `values` and waits until the environment is Ready again.
-    async fn put(&self, ctx: &Ctx, values: &Options) -> Result<(), StepError> {
+    /// Writes `values` and waits until the update has ended; `Some` when Elastic Beanstalk
+    /// reported it failed (the environment then keeps the values it had).
+    async fn put(&self, ctx: &Ctx, values: &Options) -> Result<Option<Failed>, StepError> {
         let resource = format!("environment {}", self.environment);
         ready(ctx, &self.environment).await?;
-        eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
+        let op = eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
             .await
             .map_err(StepError::aws(&resource))?;
-        wait_ready(ctx, &[&self.environment])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+        Ok(ended(ctx, &[&self.environment], &op).await?.err())
+    }
+
+    /// The line that says there is nothing to put back: what the environment runs is what it
+    /// ran before the run.
+    fn nothing_to_undo(&self) -> String {
+        if let Some(words) = &self.failed {
+            return format!(
+                "environment {}: the run's change never deployed (Elastic Beanstalk: {words}); nothing to undo",
+                self.environment
+            );
+        }
+        let what = if self.before.keys().all(OptionKey::is_property) {
+            "properties"
+        } else {
+            "options"
+        };
+        format!(
+            "environment {}: {what} already as before the run",
+            self.environment
+        )
     }
 }
 
@@ -486,6 +641,12 @@ fn shown(value: Option<&String>) -> String {
 #[async_trait]
 impl super::Undo for OptionsUndo {
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {
+        // An update in progress (an earlier, interrupted undo's, or someone's) decides what the
+        // environment runs only once it ends: until then its values are a draft.
+        let env = environment(ctx, &self.environment).await?;
+        if busy(&env) {
+            wait_ready(ctx, &[&self.environment]).await?;
+        }
         let (_, current) = read_options(ctx, &self.environment).await?;
         let mut restore = Options::new();
         let mut drift = Vec::new();
@@ -508,19 +669,11 @@ impl super::Undo for OptionsUndo {
             return Err(StepError::Drift(drift));
         }
         if restore.is_empty() {
-            // An earlier undo (interrupted) may have written them: done once it is Ready.
-            wait_ready(ctx, &[&self.environment]).await?;
-            let what = if self.before.keys().all(OptionKey::is_property) {
-                "properties"
-            } else {
-                "options"
-            };
-            return Ok(vec![format!(
-                "environment {}: {what} already as before the run",
-                self.environment
-            )]);
+            return Ok(vec![self.nothing_to_undo()]);
         }
-        self.put(ctx, &restore).await?;
+        if let Some(failed) = self.put(ctx, &restore).await? {
+            return Err(failed.into());
+        }
         Ok(restore
             .iter()
             .map(|(key, v)| {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{self, environment, ready, wait_ready};
+use super::eb_shared::{self, ended, environment, ready};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
     Undo, Value,
@@ -19,8 +19,10 @@ use crate::config::AwsSettings;
 #[serde(deny_unknown_fields)]
 pub struct SwapCnames {
     /// One environment, e.g. the standby `shop-staging`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     source: String,
     /// The other, e.g. `shop-prod`.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     destination: String,
 }
 
@@ -31,6 +33,8 @@ impl Kind for SwapCnames {
     type Undo = SwapUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("source", &self.source)?;
+        eb_shared::check_environment("destination", &self.destination)?;
         if self.source == self.destination {
             return Err(FieldError::at(
                 "destination",
@@ -122,21 +126,20 @@ pub struct SwapUndo {
 }
 
 impl SwapUndo {
-    /// Swaps (both must be Ready first) and waits until both are Ready again.
+    /// Swaps (both must be Ready first) and waits until the swap has ended on both, failing if
+    /// Elastic Beanstalk reports it failed.
     async fn swap(&self, ctx: &Ctx) -> Result<(), StepError> {
         for name in [&self.source, &self.destination] {
             ready(ctx, name).await?;
         }
-        eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
+        let op = eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
             .await
             .map_err(StepError::aws(format!(
                 "environments {} and {}",
                 self.source, self.destination
             )))?;
-        wait_ready(ctx, &[&self.source, &self.destination])
-            .await
-            .map(drop)
-            .map_err(StepError::after_change)
+        ended(ctx, &[&self.source, &self.destination], &op).await??;
+        Ok(())
     }
 }
 

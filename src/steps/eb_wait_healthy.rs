@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::eb_shared::{self, environment};
 use super::{
-    duration, irreversible, one_line, Act, Action, Ctx, Kind, NoUndo, Prepared, Resource, Step,
-    StepError,
+    duration, irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared,
+    Resource, Step, StepError,
 };
 use crate::aws::eb::{self, Env};
 
@@ -19,6 +19,7 @@ use crate::aws::eb::{self, Env};
 #[serde(deny_unknown_fields)]
 pub struct WaitHealthy {
     /// The environment's name.
+    #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
     /// How long to wait, e.g. `10m` (default `10m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
@@ -40,6 +41,10 @@ impl Kind for WaitHealthy {
         "gate: wait until an Elastic Beanstalk environment is Ready and Green, or fail the run";
     type Undo = NoUndo;
     const GATE: bool = true;
+
+    fn check(&self) -> Result<(), FieldError> {
+        eb_shared::check_environment("environment", &self.environment)
+    }
 }
 
 #[async_trait]

@@ -69,7 +69,7 @@ impl Kind for HttpCheck {
 
     fn check(&self) -> Result<(), FieldError> {
         let url = reqwest::Url::parse(&self.url)
-            .map_err(|e| FieldError::at("url", format!("invalid URL `{}`: {e}", self.url)))?;
+            .map_err(|e| FieldError::at("url", format!("invalid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FieldError::at(
                 "url",
@@ -97,6 +97,11 @@ impl Kind for HttpCheck {
 }
 
 impl HttpCheck {
+    /// The URL as it may be shown and journaled: no credentials, query or fragment.
+    fn shown(&self) -> String {
+        crate::escape::url(&self.url)
+    }
+
     fn wanted(&self) -> String {
         match &self.expect_body {
             Some(text) => format!("{} containing {text:?}", self.expect_status),
@@ -128,9 +133,9 @@ impl HttpCheck {
         ) {
             builder = builder.resolve(&host, addr);
         }
-        builder
-            .build()
-            .map_err(|e| StepError::failed(&self.url, format!("cannot build an HTTP client: {e}")))
+        builder.build().map_err(|e| {
+            StepError::failed(self.shown(), format!("cannot build an HTTP client: {e}"))
+        })
     }
 
     /// One GET: `Ok(())` when it answers as wanted, else what it answered.
@@ -139,7 +144,7 @@ impl HttpCheck {
             .get(&self.url)
             .send()
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| error_chain(&e.without_url()))?;
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         let body_ok = self
@@ -169,9 +174,7 @@ impl Step for HttpCheck {
         };
         Ok(one_line(
             Action::Check,
-            Resource::Url {
-                url: self.url.clone(),
-            },
+            Resource::Url { url: self.shown() },
             Some(now),
             format!(
                 "answers {} within {}",
@@ -189,7 +192,7 @@ impl Act for HttpCheck {
     /// short too, so the gate never outlasts what the playbook says.
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
         let client = self.client()?;
-        let resource = format!("GET {}", self.url);
+        let resource = format!("GET {}", self.shown());
         let deadline = tokio::time::Instant::now() + self.within;
         let mut last = NOTHING.to_owned();
         loop {

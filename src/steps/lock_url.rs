@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
-    Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
+    StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::elbv2::{self, HostRule, Listener};
 use crate::config::AwsSettings;
-use crate::iam::{Grant, Needs};
+use crate::iam::{Arn, Grant, Needs};
 
 /// Fields of a `lock-url` step: `strategy: alb` or `strategy: dns`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -32,26 +32,32 @@ pub enum LockUrl {
 #[serde(deny_unknown_fields)]
 pub struct AlbLock {
     /// The host name to lock, e.g. `staging.example.com`.
+    #[schemars(schema_with = "limits::host_header_schema")]
     host: String,
     /// One listener's ARN; or give `load_balancer` (and optionally `port`).
     #[serde(default)]
     listener_arn: Option<String>,
     /// The load balancer's name, e.g. `shop-staging-alb`.
     #[serde(default)]
+    #[schemars(schema_with = "limits::load_balancer_schema")]
     load_balancer: Option<String>,
     /// Only the listener on this port of `load_balancer`. Default: every HTTP and HTTPS
     /// listener.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 65_535))]
     port: Option<i32>,
-    /// Rule priority (default: on each listener the lowest free one, so the lock is evaluated
-    /// first).
+    /// Rule priority, 1 to 50000 (default: on each listener the lowest free one, so the lock
+    /// is evaluated first).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 50_000))]
     priority: Option<i32>,
-    /// Status to answer (default 403).
+    /// Status to answer, 2XX, 4XX or 5XX (default 403).
     #[serde(default = "default_status")]
+    #[schemars(schema_with = "fixed_status")]
     status: u16,
-    /// Body to answer (default `access denied`).
+    /// Body to answer, at most 1024 characters (default `access denied`).
     #[serde(default = "default_body")]
+    #[schemars(length(max = 1024))]
     body: String,
 }
 
@@ -60,8 +66,10 @@ pub struct AlbLock {
 #[serde(deny_unknown_fields)]
 pub struct DnsLock {
     /// The host name to lock, e.g. `staging.example.com`.
+    #[schemars(length(max = 255))]
     host: String,
     /// Its hosted zone, by name or id.
+    #[schemars(length(max = 255))]
     zone: String,
     /// The denial target: a host name (CNAME) or address (A) that answers 403.
     to: String,
@@ -80,6 +88,15 @@ pub struct DnsLock {
 fn default_status() -> u16 {
     403
 }
+
+/// The statuses a fixed response answers: `^(2|4|5)\d\d$` (ELBv2 FixedResponseActionConfig).
+fn fixed_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "integer",
+        "default": 403,
+        "anyOf": [{"minimum": 200, "maximum": 299}, {"minimum": 400, "maximum": 599}],
+    })
+}
 fn default_body() -> String {
     "access denied".into()
 }
@@ -94,30 +111,58 @@ impl Kind for LockUrl {
 
     fn check(&self) -> Result<(), FieldError> {
         match self {
-            Self::Alb(alb) => match (&alb.listener_arn, &alb.load_balancer) {
-                (None, None) => Err(FieldError::at("load_balancer", "no listener given").hint(
-                    "give `load_balancer: NAME` (and optionally `port:`) or `listener_arn:`",
-                )),
-                (Some(_), Some(_)) => Err(FieldError::at(
-                    "load_balancer",
-                    "`listener_arn` and `load_balancer` are exclusive",
-                )),
-                (Some(_), None) if alb.port.is_some() => Err(FieldError::at(
-                    "port",
-                    "`port` picks a listener of `load_balancer`; `listener_arn` already names one",
-                )),
-                _ if !(100..=599).contains(&alb.status) => Err(FieldError::at(
-                    "status",
-                    "an HTTP status is between 100 and 599",
-                )),
-                _ => Ok(()),
-            },
+            Self::Alb(alb) => alb.check(),
             Self::Dns(dns) if !matches!(dns.rtype.as_str(), "A" | "AAAA" | "CNAME") => Err(
                 FieldError::at("type", format!("unsupported record type `{}`", dns.rtype))
                     .hint("use A, AAAA or CNAME"),
             ),
-            Self::Dns(_) => Ok(()),
+            // The repoint's own checks, its `record` being this step's `host`.
+            Self::Dns(dns) => dns.repoint().check().map_err(|mut e| {
+                if e.path.first().is_some_and(|f| f == "record") {
+                    e.path[0] = "host".to_owned();
+                }
+                e
+            }),
         }
+    }
+}
+
+impl AlbLock {
+    /// The listeners given, and what CreateRule would refuse for its form (the rule's host,
+    /// priority, status and body).
+    fn check(&self) -> Result<(), FieldError> {
+        match (&self.listener_arn, &self.load_balancer) {
+            (None, None) => {
+                return Err(FieldError::at("load_balancer", "no listener given").hint(
+                    "give `load_balancer: NAME` (and optionally `port:`) or `listener_arn:`",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(FieldError::at(
+                    "load_balancer",
+                    "`listener_arn` and `load_balancer` are exclusive",
+                ))
+            }
+            (Some(_), None) if self.port.is_some() => {
+                return Err(FieldError::at(
+                    "port",
+                    "`port` picks a listener of `load_balancer`; `listener_arn` already names one",
+                ))
+            }
+            _ => {}
+        }
+        limits::host_header(&self.host).map_err(|l| l.at(&["host"]))?;
+        if let Some(name) = &self.load_balancer {
+            limits::load_balancer_name(name).map_err(|l| l.at(&["load_balancer"]))?;
+        }
+        if let Some(port) = self.port {
+            limits::port(port).map_err(|l| l.at(&["port"]))?;
+        }
+        if let Some(priority) = self.priority {
+            limits::rule_priority(priority).map_err(|l| l.at(&["priority"]))?;
+        }
+        limits::fixed_status(self.status).map_err(|l| l.at(&["status"]))?;
+        limits::message_body(&self.body).map_err(|l| l.at(&["body"]))
     }
 }
 
@@ -129,14 +174,17 @@ impl Step for LockUrl {
             Self::Alb(alb) => {
                 let (listener, rules) = match (&alb.listener_arn, &alb.load_balancer) {
                     (Some(arn), _) => (
-                        arn.clone(),
-                        arn.replacen(":listener/", ":listener-rule/", 1) + "/*",
+                        Arn::Given(arn.clone()),
+                        Arn::Given(arn.replacen(":listener/", ":listener-rule/", 1) + "/*"),
                     ),
                     (None, lb) => {
                         let lb = lb.as_deref().unwrap_or("*");
                         (
-                            format!("arn:aws:elasticloadbalancing:*:*:listener/app/{lb}/*"),
-                            format!("arn:aws:elasticloadbalancing:*:*:listener-rule/app/{lb}/*"),
+                            Arn::regional("elasticloadbalancing", format!("listener/app/{lb}/*")),
+                            Arn::regional(
+                                "elasticloadbalancing",
+                                format!("listener-rule/app/{lb}/*"),
+                            ),
                         )
                     }
                 };
@@ -409,6 +457,13 @@ impl Undo for LockUndo {
             Self::Dns(dns) => dns.by_hand(aws),
             Self::Alb(alb) => alb.by_hand(aws),
             Self::OneListener(old) => AlbUndo::from(old).by_hand(aws),
+        }
+    }
+
+    fn follow(&self) -> Option<super::clients::Follow> {
+        match self {
+            Self::Dns(dns) => dns.follow(),
+            Self::Alb(_) | Self::OneListener(_) => None,
         }
     }
 }

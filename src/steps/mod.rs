@@ -7,6 +7,7 @@
 //! the previous state back and refuses when someone changed it since (drift).
 
 pub mod alb_add_certificate;
+pub mod clients;
 pub mod confirm;
 pub mod duration;
 pub mod eb_restart;
@@ -17,6 +18,7 @@ mod eb_shared;
 pub mod eb_swap_cnames;
 pub mod eb_wait_healthy;
 pub mod http_check;
+mod limits;
 pub mod lock_url;
 mod params;
 pub mod pause;
@@ -26,6 +28,7 @@ pub mod ssm_copy_parameters;
 pub mod ssm_edit_env_file;
 pub mod ssm_put_parameters;
 mod value;
+mod worker_env;
 pub mod workers_restart;
 
 use std::fmt;
@@ -226,6 +229,13 @@ pub trait Undo: Send + Sync {
     /// The aws CLI commands that do this undo by hand, for the recovery report when standin
     /// could not (see [`crate::aws::cli`]).
     fn by_hand(&self, aws: &AwsSettings) -> Vec<String>;
+
+    /// When clients followed the step's change to a DNS record, from the record as it was
+    /// before the step: a drill's report adds the time to its recovery. Kinds that change no
+    /// record keep the default.
+    fn follow(&self) -> Option<clients::Follow> {
+        None
+    }
 }
 
 /// A step kind: its playbook fields (serde, unknown fields denied) and its undo record type.

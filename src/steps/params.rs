@@ -7,14 +7,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Change, Ctx, Drift, Mutation, ParamValue, Prepared, Resource, Secretish, StepError,
-    Undo, Value,
+    limits, Action, Change, Ctx, Drift, Mutation, ParamValue, Prepared, Resource, Secretish,
+    StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::pace;
 use crate::aws::ssm::{self, Attrs, Param};
 use crate::config::AwsSettings;
-use crate::iam::Grant;
+use crate::iam::{Arn, Grant};
 
 /// One parameter a step wants to hold `desired` (name, type, value, KMS key; version unused).
 pub struct Wanted {
@@ -23,8 +23,8 @@ pub struct Wanted {
 }
 
 /// What writing and restoring parameters takes, on `resources` (parameter ARNs). SecureStrings
-/// need their KMS key too; keys are not known before the plan reads them, hence `*`.
-pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
+/// need their KMS key too; any key ([`kms_keys`]).
+pub fn write_grants(resources: Vec<Arn>) -> Vec<Grant> {
     vec![
         Grant::new(
             &[
@@ -36,21 +36,48 @@ pub fn write_grants(resources: Vec<String>) -> Vec<Grant> {
             ],
             resources,
         ),
-        Grant::any(&["kms:Encrypt", "kms:GenerateDataKey"]),
+        Grant::new(&["kms:Encrypt", "kms:GenerateDataKey"], [kms_keys()]),
     ]
 }
 
+/// What planning writes of parameters takes: `actions` on `read`, and the history of those
+/// `written`, which the plan reads where one holds Parameter Store's last 100 versions.
+pub fn plan_grants(
+    actions: &'static [&'static str],
+    read: Vec<Arn>,
+    written: Vec<Arn>,
+) -> Vec<Grant> {
+    let mut grants = read_grants(actions, read);
+    grants.push(Grant::new(&["ssm:GetParameterHistory"], written));
+    grants
+}
+
+/// Any KMS key: a SecureString's is known only once a plan reads it.
+fn kms_keys() -> Arn {
+    Arn::regional("kms", "key/*")
+}
+
 /// What reading parameters takes, on `resources`.
-pub fn read_grants(actions: &'static [&'static str], resources: Vec<String>) -> Vec<Grant> {
+pub fn read_grants(actions: &'static [&'static str], resources: Vec<Arn>) -> Vec<Grant> {
     vec![
         Grant::new(actions, resources),
-        Grant::any(&["ssm:DescribeParameters", "kms:Decrypt"]),
+        Grant::any(&["ssm:DescribeParameters"]),
+        Grant::new(&["kms:Decrypt"], [kms_keys()]),
     ]
 }
 
 /// Plans the writes: a change line per parameter, and a mutation writing only those that differ;
 /// warns where Parameter Store's 100-version limit bites.
 pub async fn prepare(ctx: &Ctx, wanted: Vec<Wanted>) -> Result<Prepared, StepError> {
+    let arn_prefix = ssm::region(&ctx.aws.ssm).map_or(limits::SHORTEST_ARN_PREFIX, |r| {
+        limits::parameter_arn_prefix(&r)
+    });
+    for w in wanted
+        .iter()
+        .filter(|w| !w.current.as_ref().is_some_and(|c| unchanged(c, &w.desired)))
+    {
+        refuse(w, arn_prefix)?;
+    }
     let mut warnings = Vec::new();
     for w in &wanted {
         if let Some(current) = w.current.as_ref().filter(|c| !unchanged(c, &w.desired)) {
@@ -60,6 +87,32 @@ pub async fn prepare(ctx: &Ctx, wanted: Vec<Wanted>) -> Result<Prepared, StepErr
     let mut prepared = changes(wanted);
     prepared.warnings = warnings;
     Ok(prepared)
+}
+
+/// Refuses, before any change, a write Parameter Store would refuse for what the parameter
+/// is: its name in this region (with its ARN, at most 1011 characters), a value longer than
+/// its tier holds (the tier written, else the one it has), or one its allowed pattern (the one
+/// written, else its own) does not match. A SecureString's value is never shown.
+fn refuse(w: &Wanted, arn_prefix: usize) -> Result<(), StepError> {
+    let d = &w.desired;
+    let now = w.current.as_ref().map(|c| &c.attrs);
+    let attrs = now.map_or_else(|| d.attrs.clone(), |now| d.attrs.over(now));
+    limits::parameter_name(&d.name, arn_prefix).map_err(|l| l.on(&d.name))?;
+    limits::parameter_value(&d.value, attrs.tier.as_deref()).map_err(|l| l.on(&d.name))?;
+    let pattern = attrs.allowed_pattern.as_deref().filter(|p| !p.is_empty());
+    // A pattern Rust's regex cannot read is left to Parameter Store to judge.
+    if let Some(re) = pattern.and_then(|p| regex::Regex::new(p).ok()) {
+        if !re.is_match(&d.value) {
+            return Err(StepError::failed(
+                &d.name,
+                format!(
+                    "the value does not match the parameter's allowed pattern `{}`: Parameter Store refuses it (ParameterPatternMismatchException)",
+                    crate::escape::value(re.as_str())
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parameter Store keeps a parameter's last 100 versions: a write then evicts the oldest, or is

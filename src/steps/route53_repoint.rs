@@ -8,33 +8,35 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::clients::Follow;
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
-    Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
+    StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
 use crate::config::AwsSettings;
-use crate::iam::{arn, Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 
 /// TTL of a record the step creates when the playbook gives none.
 const DEFAULT_TTL: i64 = 300;
-/// Above this TTL, plans warn that clients keep the old answer for a while.
-const WARN_TTL: i64 = 60;
 
 /// Fields of a `route53.repoint` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Repoint {
     /// Hosted zone, by name (`example.com`) or id (`Z0123456789ABC`).
+    #[schemars(length(max = 255))]
     zone: String,
     /// The record to repoint, fully qualified (`app.example.com`).
+    #[schemars(length(max = 255))]
     record: String,
-    /// Record type: `A`, `AAAA` or `CNAME` (default `CNAME`).
-    #[serde(rename = "type", default)]
-    rtype: RecordType,
+    /// Record type: `A`, `AAAA` or `CNAME` (default `CNAME` for `to`, `A` for `alias`).
+    #[serde(rename = "type", default, deserialize_with = "given")]
+    rtype: Option<RecordType>,
     /// Identifies one record of a weighted, failover, latency or geolocation set.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 128))]
     set_identifier: Option<String>,
     /// The new value: a host name for CNAME, an address for A/AAAA. Exclusive with `alias`.
     #[serde(default)]
@@ -44,6 +46,7 @@ pub struct Repoint {
     alias: Option<Alias>,
     /// New TTL in seconds. Default: keep the record's TTL (300 for a new record).
     #[serde(default)]
+    #[schemars(range(min = 0, max = 2_147_483_647))]
     ttl: Option<i64>,
     /// The hosted zone this process's last plan found: the check right before the change
     /// reads the record there while it looks the zone up by name again (see `replan`).
@@ -52,14 +55,18 @@ pub struct Repoint {
 }
 
 /// Record types a repoint may target.
-#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 enum RecordType {
     A,
     #[serde(rename = "AAAA")]
     Aaaa,
-    #[default]
     #[serde(rename = "CNAME")]
     Cname,
+}
+
+/// A type written in the playbook: an empty `type:` is a mistake, not the default.
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RecordType>, D::Error> {
+    RecordType::deserialize(d).map(Some)
 }
 
 impl RecordType {
@@ -79,23 +86,72 @@ impl Kind for Repoint {
 
     fn check(&self) -> Result<(), FieldError> {
         match (&self.to, &self.alias) {
-            (None, None) => Err(FieldError::at("to", "missing field `to` (or `alias`)")
-                .hint("give the new value with `to:`, or an alias target with `alias:`")),
-            (Some(_), Some(_)) => Err(FieldError::at("alias", "`to` and `alias` are exclusive")
-                .hint("a record is either a plain value (`to`) or an alias (`alias`)")),
+            (None, None) => {
+                return Err(FieldError::at("to", "missing field `to` (or `alias`)")
+                    .hint("give the new value with `to:`, or an alias target with `alias:`"))
+            }
+            (Some(_), Some(_)) => {
+                return Err(FieldError::at("alias", "`to` and `alias` are exclusive")
+                    .hint("a record is either a plain value (`to`) or an alias (`alias`)"))
+            }
             (None, Some(_)) if self.ttl.is_some() => {
-                Err(FieldError::at("ttl", "alias records have no TTL")
+                return Err(FieldError::at("ttl", "alias records have no TTL")
                     .hint("remove `ttl`; Route 53 uses the alias target's TTL"))
             }
-            _ if self.ttl.is_some_and(|t| !(0..=2_147_483_647).contains(&t)) => Err(
-                FieldError::at("ttl", "TTL must be between 0 and 2147483647 seconds"),
-            ),
-            _ => Ok(()),
+            _ => {}
         }
+        if self.ttl.is_some_and(|t| !(0..=2_147_483_647).contains(&t)) {
+            return Err(FieldError::at(
+                "ttl",
+                "TTL must be between 0 and 2147483647 seconds",
+            ));
+        }
+        self.check_forms()
     }
 }
 
 impl Repoint {
+    /// What Route 53 would refuse for its form: the zone, the names, the value for the type,
+    /// and an alias's type where its target's name tells what the target is.
+    fn check_forms(&self) -> Result<(), FieldError> {
+        limits::hosted_zone(&self.zone).map_err(|l| l.at(&["zone"]))?;
+        limits::domain_name(&self.record).map_err(|l| l.at(&["record"]))?;
+        if let Some(id) = &self.set_identifier {
+            limits::set_identifier(id).map_err(|l| l.at(&["set_identifier"]))?;
+        }
+        let rtype = self.record_type().as_str();
+        if let Some(to) = &self.to {
+            limits::record_value(rtype, to).map_err(|l| l.at(&["to"]))?;
+        }
+        let Some(alias) = &self.alias else {
+            return Ok(());
+        };
+        limits::domain_name(&alias.dns_name).map_err(|l| l.at(&["alias", "dns_name"]))?;
+        limits::zone_id(&alias.hosted_zone_id).map_err(|l| l.at(&["alias", "hosted_zone_id"]))?;
+        match limits::alias_types(&alias.dns_name) {
+            Some((target, types)) if !types.contains(&rtype) => Err(FieldError::at(
+                "type",
+                format!(
+                    "an alias to {target} ({}) is of type {}, not {rtype}: Route 53 refuses it",
+                    crate::escape::value(&alias.dns_name),
+                    types.join(" or ")
+                ),
+            )
+            .hint("leave `type` out (an alias is A by default) or say `type: A`")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The record's type: as given, else CNAME for a value and A for an alias (Route 53
+    /// answers an alias to an AWS resource with its addresses).
+    fn record_type(&self) -> RecordType {
+        self.rtype.unwrap_or(if self.alias.is_some() {
+            RecordType::A
+        } else {
+            RecordType::Cname
+        })
+    }
+
     /// A repoint to a plain value, for kinds that repoint as part of their work.
     pub(super) fn to_value(
         zone: String,
@@ -107,11 +163,11 @@ impl Repoint {
         Self {
             zone,
             record,
-            rtype: match rtype {
+            rtype: Some(match rtype {
                 "A" => RecordType::A,
                 "AAAA" => RecordType::Aaaa,
                 _ => RecordType::Cname,
-            },
+            }),
             set_identifier: None,
             to: Some(to),
             alias: None,
@@ -123,16 +179,62 @@ impl Repoint {
     fn resource(&self) -> Resource {
         Resource::record(
             &fqdn(&self.record),
-            self.rtype.as_str(),
+            self.record_type().as_str(),
             self.set_identifier.as_deref(),
         )
+    }
+
+    /// Refuses, before any change, an alias to another record of the zone whose type differs
+    /// from the alias's: "the alias record must have the same type as the record you're
+    /// routing traffic to" (botocore model Route53 ResourceRecordSet, member Type), and Route
+    /// 53 refuses an alias whose target it does not find with that type.
+    async fn refuse_alias_type(&self, ctx: &Ctx, zone: &Zone) -> Result<(), StepError> {
+        let Some(alias) = &self.alias else {
+            return Ok(());
+        };
+        let in_zone = alias.hosted_zone_id.trim_start_matches("/hostedzone/") == zone.id;
+        if !in_zone || limits::alias_types(&alias.dns_name).is_some() {
+            return Ok(());
+        }
+        let rtype = self.record_type().as_str();
+        let sets = route53::sets_named(&ctx.aws.route53, zone, &alias.dns_name)
+            .await
+            .map_err(StepError::aws(self.resource()))?;
+        if sets.iter().any(|(t, _)| t == rtype) {
+            return Ok(());
+        }
+        let mut types: Vec<&str> = sets.iter().map(|(t, _)| t.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+        let (found, hint) = match types.as_slice() {
+            [] => (
+                "no record".to_owned(),
+                "an alias to a record of the zone needs that record to exist".to_owned(),
+            ),
+            [one] => (
+                format!("only {one}"),
+                format!("an alias has its target's type: say `type: {one}`"),
+            ),
+            _ => (
+                types.join(", "),
+                "an alias has its target's type: say which one with `type:`".to_owned(),
+            ),
+        };
+        Err(StepError::failed(
+            self.resource(),
+            format!(
+                "an {rtype} alias to {} in hosted zone {}, which holds {found} of that name: Route 53 refuses it ({hint})",
+                fqdn(&alias.dns_name),
+                zone.name
+            ),
+        ))
     }
 
     /// Refuses, before any change, a new record set that Route 53 would refuse (and that a
     /// plan must not show as a plain add): a CNAME beside other records of its name, another
     /// type beside a CNAME, or a plain record set beside routed ones of its name and type.
     async fn refuse_conflicts(&self, ctx: &Ctx, zone: &Zone) -> Result<(), StepError> {
-        let rtype = self.rtype.as_str();
+        let rtype = self.record_type().as_str();
         let others = route53::sets_named(&ctx.aws.route53, zone, &self.record)
             .await
             .map_err(StepError::aws(self.resource()))?;
@@ -148,8 +250,13 @@ impl Repoint {
                 types.join(", ")
             )
         } else if rtype != "CNAME" && types.contains(&"CNAME") {
+            let instead = if self.alias.is_some() {
+                "repoint the CNAME with `to:` the target's name, or delete the CNAME before the alias"
+            } else {
+                "repoint the CNAME (`type: CNAME`) instead"
+            };
             format!(
-                "{} is a CNAME; no other record can share its name (Route 53 would refuse it): repoint the CNAME (`type: CNAME`) instead",
+                "{} is a CNAME; no other record can share its name (Route 53 would refuse it): {instead}",
                 fqdn(&self.record)
             )
         } else {
@@ -174,7 +281,7 @@ impl Repoint {
     fn desired(&self, current: Option<&RecordSet>) -> RecordSet {
         let mut rs = current.cloned().unwrap_or_else(|| RecordSet {
             set_identifier: self.set_identifier.clone(),
-            ..RecordSet::new(&self.record, self.rtype.as_str())
+            ..RecordSet::new(&self.record, self.record_type().as_str())
         });
         if let Some(alias) = &self.alias {
             rs.alias = Some(alias.clone());
@@ -228,7 +335,7 @@ pub(super) fn repoint_needs(zone: &str) -> Needs {
             ),
             Grant::new(
                 &["route53:GetChange"],
-                ["arn:aws:route53:::change/*".to_owned()],
+                [Arn::unowned("route53", "change/*")],
             ),
         ],
     }
@@ -286,7 +393,7 @@ impl Repoint {
             &ctx.aws.route53,
             &zone,
             &self.record,
-            self.rtype.as_str(),
+            self.record_type().as_str(),
             self.set_identifier.as_deref(),
         )
         .await
@@ -301,24 +408,16 @@ impl Repoint {
             self.refuse_conflicts(ctx, &zone).await?;
         }
         let desired = self.desired(current.as_ref());
+        if !current.as_ref().is_some_and(|c| c.same_as(&desired)) {
+            self.refuse_alias_type(ctx, &zone).await?;
+        }
         let action = match &current {
             None => Action::Add,
             Some(c) if c.same_as(&desired) => Action::Keep,
             Some(_) => Action::Modify,
         };
-        let mut warnings = Vec::new();
-        if let Some(ttl) = current
-            .as_ref()
-            .and_then(|c| c.ttl)
-            .filter(|t| *t > WARN_TTL)
-        {
-            if action != Action::Keep {
-                warnings.push(format!(
-                    "{}: TTL is {ttl}s; resolvers and clients may keep the old answer for up to {ttl}s after the change",
-                    self.resource()
-                ));
-            }
-        }
+        // When clients follow the change, TTL included, the plan says for every record
+        // (`clients`), from the changes as earlier steps leave them.
         Ok(Prepared {
             changes: vec![Change {
                 action,
@@ -328,7 +427,7 @@ impl Repoint {
                     record: desired.clone(),
                 }),
             }],
-            warnings,
+            warnings: Vec::new(),
             mutation: Box::new(RepointMutation {
                 undo: RepointUndo {
                     zone,
@@ -448,6 +547,10 @@ impl Undo for RepointUndo {
                 "{resource}: already absent, as before the run"
             )]),
         }
+    }
+
+    fn follow(&self) -> Option<Follow> {
+        Some(Follow::of(self.resource(), self.before.as_ref()))
     }
 
     fn by_hand(&self, aws: &AwsSettings) -> Vec<String> {

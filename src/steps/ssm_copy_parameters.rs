@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
-use super::{Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Step, StepError};
+use super::{limits, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Step, StepError};
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
@@ -19,8 +19,10 @@ use crate::iam::{arn, Needs};
 #[serde(deny_unknown_fields)]
 pub struct CopyParameters {
     /// Path prefix to copy from, e.g. `/myapp/prod/`.
+    #[schemars(schema_with = "limits::parameter_prefix_schema")]
     from: String,
     /// Path prefix to copy to, e.g. `/myapp/staging/`.
+    #[schemars(schema_with = "limits::parameter_prefix_schema")]
     to: String,
     /// Only these names (relative to the prefixes). Default: every parameter under `from`.
     #[serde(default)]
@@ -73,6 +75,26 @@ impl Kind for CopyParameters {
                 format!("`{key}` is both in `keys` and in `except`"),
             ));
         }
+        self.check_names(&from, &to)
+    }
+}
+
+impl CopyParameters {
+    /// What PutParameter would refuse of the names written: each prefix written, and each
+    /// name of `keys` under them (names found under `from` are checked by the plan).
+    fn check_names(&self, from: &str, to: &str) -> Result<(), FieldError> {
+        let mut written = vec![("to", to)];
+        if self.mode == Mode::Swap {
+            written.push(("from", from));
+        }
+        for (field, prefix) in &written {
+            limits::parameter_name(prefix.trim_end_matches('/'), limits::SHORTEST_ARN_PREFIX)
+                .map_err(|l| l.at(&[*field]))?;
+            for (i, key) in self.keys.iter().flatten().enumerate() {
+                limits::parameter_name(&format!("{prefix}{key}"), limits::SHORTEST_ARN_PREFIX)
+                    .map_err(|l| l.at(&["keys".to_owned(), i.to_string()]))?;
+            }
+        }
         Ok(())
     }
 }
@@ -95,7 +117,7 @@ impl Step for CopyParameters {
             to.to_vec()
         };
         Needs {
-            plan: params::read_grants(&["ssm:GetParameters"], [from, to].concat()),
+            plan: params::plan_grants(&["ssm:GetParameters"], [from, to].concat(), written.clone()),
             run: params::write_grants(written),
         }
     }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::params::{self, Wanted};
 use super::{
-    check_set_unset, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Secretish, Step,
-    StepError, Value,
+    check_set_unset, limits, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Secretish,
+    Step, StepError, Value,
 };
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
@@ -24,6 +24,7 @@ use crate::iam::{arn, Needs};
 #[serde(deny_unknown_fields)]
 pub struct EditEnvFile {
     /// The parameter holding the `.env` text, e.g. `/shop/staging/env`.
+    #[schemars(schema_with = "limits::parameter_name_schema")]
     parameter: String,
     /// Keys to set (added at the end when absent).
     #[serde(default)]
@@ -40,6 +41,8 @@ impl Kind for EditEnvFile {
     type Undo = params::ParamsUndo;
 
     fn check(&self) -> Result<(), FieldError> {
+        limits::parameter_name(&self.parameter, limits::SHORTEST_ARN_PREFIX)
+            .map_err(|l| l.at(&["parameter"]))?;
         check_set_unset(&self.set, &self.unset, "KEY")?;
         let valid = |k: &str| {
             k.chars()
@@ -71,7 +74,7 @@ impl Step for EditEnvFile {
     fn needs(&self) -> Needs {
         let name = vec![arn::parameter(&self.parameter)];
         Needs {
-            plan: params::read_grants(&["ssm:GetParameter"], name.clone()),
+            plan: params::plan_grants(&["ssm:GetParameter"], name.clone(), name.clone()),
             run: params::write_grants(name),
         }
     }

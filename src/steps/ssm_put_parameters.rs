@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
-use super::{Ctx, FieldError, Kind, Prepared, Step, StepError};
+use super::{limits, Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
@@ -16,6 +16,7 @@ use crate::iam::{arn, Needs};
 #[serde(deny_unknown_fields)]
 pub struct PutParameters {
     /// Full parameter name to value, e.g. `/myapp/staging/MAINTENANCE: "false"`.
+    #[schemars(schema_with = "limits::parameter_values_schema")]
     values: BTreeMap<String, String>,
     /// `true` writes SecureStrings, `false` plain Strings. Default: keep each parameter's
     /// current type (String for new ones), so a secret is never downgraded by omission.
@@ -23,6 +24,10 @@ pub struct PutParameters {
     secure: Option<bool>,
     /// KMS key for SecureStrings. Default: the parameter's current key, else `alias/aws/ssm`.
     #[serde(default)]
+    #[schemars(
+        length(min = 1, max = 256),
+        regex(pattern = r"^([a-zA-Z0-9:/_-]+|.*\$\{.+)$")
+    )]
     key_id: Option<String>,
 }
 
@@ -48,6 +53,15 @@ impl Kind for PutParameters {
                     .hint("remove `key_id` or set `secure: true`"),
             );
         }
+        if let Some(key) = &self.key_id {
+            limits::key_id(key).map_err(|l| l.at(&["key_id"]))?;
+        }
+        for (name, value) in &self.values {
+            let at = |l: limits::Limit| l.at(&["values", name.as_str()]);
+            limits::parameter_name(name, limits::SHORTEST_ARN_PREFIX).map_err(at)?;
+            // The tier is the parameter's, read by the plan; no tier holds more than this.
+            limits::parameter_value(value, Some("Advanced")).map_err(at)?;
+        }
         Ok(())
     }
 }
@@ -55,9 +69,9 @@ impl Kind for PutParameters {
 #[async_trait]
 impl Step for PutParameters {
     fn needs(&self) -> Needs {
-        let names: Vec<String> = self.values.keys().map(|n| arn::parameter(n)).collect();
+        let names: Vec<_> = self.values.keys().map(|n| arn::parameter(n)).collect();
         Needs {
-            plan: params::read_grants(&["ssm:GetParameter"], names.clone()),
+            plan: params::plan_grants(&["ssm:GetParameter"], names.clone(), names.clone()),
             run: params::write_grants(names),
         }
     }

@@ -1,7 +1,8 @@
-//! `workers.restart`: restart queue workers through SSM Run Command and wait for every
-//! instance (the incident's forgotten step). With `expect_env`, it then checks that every
-//! worker sees the same queue and database settings as the web tier, since a mismatch there is
-//! what kept the incident's workers stopped. A restart has no undo.
+//! `workers.restart`: restart queue workers through SSM Run Command and wait until the command
+//! has ended on every instance (the incident's forgotten step). With `expect_env`, it then
+//! checks that each worker's service runs with the web tier's queue and database settings
+//! (`worker_env`: the process's own environment, compared by digests), since a mismatch there
+//! is what kept the incident's workers stopped. A restart has no undo.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,13 +11,14 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::worker_env::{EnvCheck, Held};
 use super::{
     duration, irreversible, looks_secret, one_line, Act, Action, Change, Ctx, FieldError, Kind,
     NoUndo, Prepared, Resource, Step, StepError, Value,
 };
-use crate::aws::run_command::{self, Invocation, Rate, Targets};
+use crate::aws::run_command::{self, form, Invocation, Rate, Targets};
 use crate::aws::ssm;
-use crate::iam::{arn, Grant, Needs};
+use crate::iam::{arn, Arn, Grant, Needs};
 
 /// Fields of a `workers.restart` step.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -28,18 +30,26 @@ pub struct WorkersRestart {
     /// Tags selecting the instances, e.g. `{Role: queue-worker}` (a value or a list of values).
     #[serde(default)]
     targets: BTreeMap<String, OneOrMany>,
-    /// The shell command that restarts the workers (default `systemctl restart queue-worker`).
-    #[serde(default = "default_command")]
-    command: String,
+    /// The systemd service that runs the workers (default `queue-worker`; on Elastic Beanstalk's
+    /// Amazon Linux 2 and 2023 platforms, worker environments included, the Procfile's process
+    /// name, `web` first): `expect_env` reads the environment of its main process.
+    #[serde(default = "default_service")]
+    service: String,
+    /// The shell command that restarts the workers (default `systemctl restart SERVICE`).
+    #[serde(default)]
+    command: Option<String>,
     /// The SSM document that runs it (default `AWS-RunShellScript`).
     #[serde(default = "default_document")]
     document: String,
-    /// After the restart, check that each worker sees these settings as the web tier has them.
+    /// After the restart, check that each worker's service runs with these settings as the web
+    /// tier has them.
     #[serde(default)]
     expect_env: Option<ExpectEnv>,
-    /// Prints a worker's environment as `NAME=VALUE` lines (default `printenv`).
-    #[serde(default = "default_env_command")]
-    env_command: String,
+    /// No longer read (it printed a root shell's environment, which is not the worker's, and
+    /// brought every value back into Run Command's history): refused with a hint.
+    #[serde(default)]
+    #[schemars(skip)]
+    env_command: Option<serde_yaml::Value>,
     /// How long the command may take on all instances (default `10m`).
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
     #[schemars(schema_with = "duration::schema")]
@@ -53,15 +63,6 @@ pub struct WorkersRestart {
     /// instances not started yet). The step fails whenever any instance failed.
     #[serde(default)]
     max_errors: Option<String>,
-}
-
-/// Whether `text` is a count from `min` up, or a share `1%`..`100%` (`0%` too when `min` is 0),
-/// as Run Command takes `MaxConcurrency` and `MaxErrors`.
-fn count_or_share(text: &str, min: u64) -> bool {
-    match text.strip_suffix('%') {
-        Some(share) => share.parse::<u64>().is_ok_and(|p| p >= min && p <= 100),
-        None => text.parse::<u64>().is_ok_and(|n| n >= min),
-    }
 }
 
 /// The web tier's settings that workers must match.
@@ -81,16 +82,12 @@ enum OneOrMany {
     Many(Vec<String>),
 }
 
-fn default_command() -> String {
-    "systemctl restart queue-worker".into()
+fn default_service() -> String {
+    "queue-worker".into()
 }
 
 fn default_document() -> String {
     "AWS-RunShellScript".into()
-}
-
-fn default_env_command() -> String {
-    "printenv".into()
 }
 
 fn default_within() -> Duration {
@@ -99,52 +96,217 @@ fn default_within() -> Duration {
 
 impl Kind for WorkersRestart {
     const NAME: &'static str = "workers.restart";
-    const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check they see the web tier's settings (no undo)";
+    const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check their service runs with the web tier's settings (no undo)";
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {
-        match (self.instances.is_empty(), self.targets.is_empty()) {
-            (true, true) => Err(FieldError::at("targets", "no instances selected")
-                .hint("give `targets: {Role: queue-worker}` or `instances: [i-...]`")),
-            (false, false) => Err(FieldError::at(
-                "targets",
-                "`instances` and `targets` are exclusive",
-            )),
-            _ if self
-                .max_concurrency
-                .as_deref()
-                .is_some_and(|c| !count_or_share(c, 1)) =>
-            {
-                Err(FieldError::at(
-                    "max_concurrency",
-                    "not a number of instances or a share of them",
-                )
-                .hint("write e.g. `2` or `25%` (at least 1)"))
-            }
-            _ if self
-                .max_errors
-                .as_deref()
-                .is_some_and(|e| !count_or_share(e, 0)) =>
-            {
-                Err(FieldError::at(
-                    "max_errors",
-                    "not a number of failures or a share of instances",
-                )
-                .hint("write e.g. `0`, `1` or `10%`"))
-            }
-            _ if self.expect_env.as_ref().is_some_and(|e| e.keys.is_empty()) => {
-                Err(FieldError::new(
-                    vec!["expect_env".into(), "keys".into()],
-                    "no keys to compare",
-                )
-                .hint("e.g. `keys: [QUEUE_URL, DB_HOST]`"))
-            }
-            _ => Ok(()),
+        if self.env_command.is_some() {
+            return Err(FieldError::at(
+                "env_command",
+                "`env_command` is no longer used: the check reads the environment of the workers' service process, not a shell's",
+            )
+            .hint("remove it; name the service with `service:` (default `queue-worker`)"));
         }
+        self.check_targets()?;
+        self.check_rates()?;
+        self.check_settings()
+    }
+}
+
+/// A systemd unit name (`queue-worker`, `web.service`, `worker@2`), safe in a script unquoted.
+fn unit_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":-_.@".contains(&b))
+}
+
+/// A rate field that SendCommand would refuse, refused at the field.
+fn rate(
+    field: &str,
+    value: Option<&str>,
+    takes: fn(&str) -> bool,
+    message: &str,
+    hint: &str,
+) -> Result<(), FieldError> {
+    match value {
+        Some(v) if !takes(v) => Err(FieldError::at(field, message).hint(hint)),
+        _ => Ok(()),
+    }
+}
+
+/// An environment variable name, as a shell and `grep` take it unquoted.
+fn env_name(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The unit a `systemctl restart UNIT` (or `start`) command restarts, as its `.service` name.
+fn restarted_unit(command: &str) -> Option<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let words = words.strip_prefix(&["sudo"]).unwrap_or(&words);
+    match words {
+        ["systemctl", "restart" | "start" | "try-restart", unit] => Some(service_unit(unit)),
+        _ => None,
+    }
+}
+
+fn service_unit(name: &str) -> String {
+    if name.contains('.') {
+        name.to_owned()
+    } else {
+        format!("{name}.service")
     }
 }
 
 impl WorkersRestart {
+    /// What SendCommand takes as targets: instance ids or tags, not both, within its limits.
+    fn check_targets(&self) -> Result<(), FieldError> {
+        match (self.instances.is_empty(), self.targets.is_empty()) {
+            (true, true) => {
+                return Err(FieldError::at("targets", "no instances selected")
+                    .hint("give `targets: {Role: queue-worker}` or `instances: [i-...]`"))
+            }
+            (false, false) => {
+                return Err(FieldError::at(
+                    "targets",
+                    "`instances` and `targets` are exclusive",
+                ))
+            }
+            _ => {}
+        }
+        if self.instances.len() > form::MAX_INSTANCE_IDS {
+            return Err(FieldError::new(
+                vec!["instances".into(), form::MAX_INSTANCE_IDS.to_string()],
+                format!(
+                    "{} instance ids: Run Command takes at most {} in one command",
+                    self.instances.len(),
+                    form::MAX_INSTANCE_IDS
+                ),
+            )
+            .hint("select them by tags with `targets:` instead"));
+        }
+        if let Some((i, id)) = self
+            .instances
+            .iter()
+            .enumerate()
+            .find(|(_, id)| !form::instance_id(id))
+        {
+            return Err(FieldError::new(
+                vec!["instances".into(), i.to_string()],
+                format!("`{}` is not an instance id", crate::escape::value(id)),
+            )
+            .hint("e.g. `i-0123456789abcdef0` (`mi-` and 17 characters for a managed node)"));
+        }
+        if let Some(extra) = self.targets.keys().nth(form::MAX_TARGETS) {
+            return Err(FieldError::new(
+                vec!["targets".into(), extra.clone()],
+                format!(
+                    "{} tags: Run Command takes at most {} targets in one command, one per tag",
+                    self.targets.len(),
+                    form::MAX_TARGETS
+                ),
+            )
+            .hint("select by fewer tags, or list the instances with `instances:`"));
+        }
+        for (key, values) in &self.targets {
+            if !form::tag_target(key) {
+                return Err(FieldError::new(
+                    vec!["targets".into(), key.clone()],
+                    format!(
+                        "`tag:{}` is not a target Run Command takes",
+                        crate::escape::value(key)
+                    ),
+                )
+                .hint("a tag key of letters, digits, spaces and `_.:/=-@`, up to 159 characters"));
+            }
+            if let OneOrMany::Many(many) = values {
+                if many.len() > form::MAX_TARGET_VALUES {
+                    return Err(FieldError::new(
+                        vec![
+                            "targets".into(),
+                            key.clone(),
+                            form::MAX_TARGET_VALUES.to_string(),
+                        ],
+                        format!(
+                            "{} values: a Run Command target takes at most {}",
+                            many.len(),
+                            form::MAX_TARGET_VALUES
+                        ),
+                    )
+                    .hint("tag the instances with one value and select that"));
+                }
+            }
+        }
+        if !form::document(&self.document) {
+            return Err(FieldError::at("document", "not an SSM document name")
+                .hint("3 to 128 letters, digits and `_-.:/`, e.g. `AWS-RunShellScript`"));
+        }
+        Ok(())
+    }
+
+    /// `max_concurrency` and `max_errors` exactly as SendCommand takes them.
+    fn check_rates(&self) -> Result<(), FieldError> {
+        rate(
+            "max_concurrency",
+            self.max_concurrency.as_deref(),
+            form::max_concurrency,
+            "not a number of instances or a share of them as Run Command takes it",
+            "write e.g. `2` or `25%`: a whole number from 1, or 1% to 100%, without leading zeros",
+        )?;
+        rate(
+            "max_errors",
+            self.max_errors.as_deref(),
+            form::max_errors,
+            "not a number of failures or a share of instances as Run Command takes it",
+            "write e.g. `0`, `1` or `10%`: a whole number, or 0% to 100%, without leading zeros",
+        )
+    }
+
+    /// The service and the settings the check reads, and that the restart restarts that service.
+    fn check_settings(&self) -> Result<(), FieldError> {
+        if !unit_name(&self.service) {
+            return Err(FieldError::at("service", "not a systemd service name")
+                .hint("e.g. `queue-worker` or `web.service`"));
+        }
+        let Some(expect) = &self.expect_env else {
+            return Ok(());
+        };
+        let at = |i: usize| vec!["expect_env".into(), "keys".into(), i.to_string()];
+        if expect.keys.is_empty() {
+            return Err(FieldError::new(
+                vec!["expect_env".into(), "keys".into()],
+                "no keys to compare",
+            )
+            .hint("e.g. `keys: [QUEUE_URL, DB_HOST]`"));
+        }
+        if let Some((i, key)) = expect.keys.iter().enumerate().find(|(_, k)| !env_name(k)) {
+            return Err(FieldError::new(
+                at(i),
+                format!(
+                    "`{}` is not an environment variable name",
+                    crate::escape::value(key)
+                ),
+            )
+            .hint("letters, digits and `_`, not starting with a digit"));
+        }
+        match self.command.as_deref().and_then(restarted_unit) {
+            Some(unit) if unit != service_unit(&self.service) => Err(FieldError::at(
+                "command",
+                format!(
+                    "the check reads `{}` but `command` restarts `{unit}`",
+                    service_unit(&self.service)
+                ),
+            )
+            .hint(format!(
+                "set `service: {}`",
+                unit.trim_end_matches(".service")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn targets(&self) -> Targets {
         if self.instances.is_empty() {
             Targets::Tags(
@@ -168,25 +330,30 @@ impl WorkersRestart {
         }
     }
 
-    /// Runs a command on every target within `within`, at `rate`; fails naming each instance
-    /// that failed (or that Run Command did not start after too many failures).
+    fn command(&self) -> String {
+        self.command
+            .clone()
+            .unwrap_or_else(|| format!("systemctl restart {}", self.service))
+    }
+
+    /// Runs a script (its lines) on every target within `within`, at `rate`; fails naming each
+    /// instance that failed (or that Run Command did not start after too many failures).
     async fn run(
         &self,
         ctx: &Ctx,
-        command: &str,
+        commands: &[String],
         what: &str,
         rate: &Rate,
     ) -> Result<Vec<Invocation>, StepError> {
         let targets = self.targets();
         let resource = format!("queue workers ({targets})");
-        let commands = [command.to_owned()];
         let ran = tokio::time::timeout(
             self.within,
             run_command::run(
                 &ctx.aws.ssm,
                 &targets,
                 &self.document,
-                &commands,
+                commands,
                 rate,
                 &ctx.waits,
             ),
@@ -231,50 +398,60 @@ impl WorkersRestart {
         }
     }
 
-    /// Compares each worker's environment with the web tier's parameters.
+    /// Compares the environment of each worker's service process with the web tier's
+    /// parameters, by digests computed on the instance (`worker_env`): no value is printed.
     async fn check_env(&self, ctx: &Ctx, expect: &ExpectEnv) -> Result<(), StepError> {
+        let resource = format!("queue workers ({})", self.targets());
         let web = ssm::get_tree(&ctx.aws.ssm, &expect.from)
             .await
             .map_err(StepError::aws(&expect.from))?;
+        let wanted = expect
+            .keys
+            .iter()
+            .map(|key| {
+                web.get(key).map(|p| (key, p)).ok_or_else(|| {
+                    StepError::failed(
+                        &expect.from,
+                        format!("has no parameter {key} to compare with"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let check = EnvCheck::new(&self.service, &expect.keys).map_err(|e| {
+            StepError::failed(&resource, format!("no random salt for the check: {e}"))
+        })?;
         // Reading settings changes nothing: all workers at once.
         let workers = self
             .run(
                 ctx,
-                &self.env_command,
-                "reading the workers' environment",
+                &check.script(),
+                &format!("reading the environment of {}", self.service),
                 &Rate::default(),
             )
             .await?;
         let mut mismatches = Vec::new();
         for worker in &workers {
-            let seen: BTreeMap<&str, &str> = worker
-                .stdout
-                .lines()
-                .filter_map(|line| line.trim().trim_start_matches("export ").split_once('='))
-                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
-                .collect();
-            for key in &expect.keys {
-                let wanted = web.get(key).ok_or_else(|| {
-                    StepError::failed(
-                        &expect.from,
-                        format!("has no parameter {key} to compare with"),
-                    )
-                })?;
-                let found = seen.get(key.as_str()).copied();
-                if found == Some(wanted.value.as_str()) {
-                    continue;
-                }
-                let secret = wanted.is_secure() || looks_secret(key);
-                mismatches.push(match (found, secret) {
-                    (None, _) => format!("{} has no {key}", worker.instance),
-                    (Some(_), true) => {
-                        format!("{} sees a different {key} (sensitive)", worker.instance)
+            let held = check.read(&worker.stdout).map_err(|why| {
+                StepError::failed(
+                    &resource,
+                    format!(
+                        "{}: the check of {} failed: {why}",
+                        worker.instance, self.service
+                    ),
+                )
+            })?;
+            let who = format!("{}'s {}", worker.instance, self.service);
+            for (key, param) in &wanted {
+                let same = Held::Digest(check.digest(key, &param.value));
+                mismatches.push(match &held[key.as_str()] {
+                    now if *now == same => continue,
+                    Held::Missing => format!("{who} has no {key}"),
+                    Held::Digest(_) if param.is_secure() || looks_secret(key) => {
+                        format!("{who} has another {key} (sensitive)")
                     }
-                    (Some(v), false) => format!(
-                        "{} sees {key}={}, web tier has {}",
-                        worker.instance,
-                        crate::escape::value(v),
-                        crate::escape::value(&wanted.value)
+                    Held::Digest(_) => format!(
+                        "{who} has another {key} than {}",
+                        crate::escape::value(&param.value)
                     ),
                 });
             }
@@ -283,9 +460,9 @@ impl WorkersRestart {
             return Ok(());
         }
         Err(StepError::failed(
-            format!("queue workers ({})", self.targets()),
+            resource,
             format!(
-                "workers do not see the web tier's settings ({}): {}",
+                "workers do not run with the web tier's settings ({}): {}; restart them so they load the current ones",
                 expect.from,
                 mismatches.join("; ")
             ),
@@ -296,17 +473,28 @@ impl WorkersRestart {
 #[async_trait]
 impl Step for WorkersRestart {
     fn needs(&self) -> Needs {
+        let document = format!("document/{}", self.document);
+        // AWS's own documents are owned by no account.
         let document = if self.document.starts_with("AWS-") {
-            format!("arn:aws:ssm:*::document/{}", self.document)
+            Arn::Template {
+                service: "ssm",
+                region: "*",
+                account: "",
+                resource: document,
+            }
         } else {
-            format!("arn:aws:ssm:*:*:document/{}", self.document)
+            Arn::regional("ssm", document)
         };
         let mut run = vec![
             Grant::new(
                 &["ssm:SendCommand"],
-                [document, "arn:aws:ec2:*:*:instance/*".to_owned()],
+                [document, Arn::regional("ec2", "instance/*")],
             ),
-            Grant::any(&["ssm:ListCommandInvocations", "ssm:GetCommandInvocation"]),
+            Grant::any(&[
+                "ssm:ListCommands",
+                "ssm:ListCommandInvocations",
+                "ssm:GetCommandInvocation",
+            ]),
         ];
         if let Some(expect) = &self.expect_env {
             run.extend(super::params::read_grants(
@@ -330,7 +518,7 @@ impl Step for WorkersRestart {
             None,
             format!(
                 "run `{}` ({}{})",
-                self.command,
+                self.command(),
                 self.document,
                 match (&self.max_concurrency, &self.max_errors) {
                     (None, None) => String::new(),
@@ -348,7 +536,7 @@ impl Step for WorkersRestart {
                 format!(
                     "the workers ({}) were restarted with the settings of the run: restart them again (`{}`) so they load the restored ones",
                     self.targets(),
-                    self.command
+                    self.command()
                 ),
             ),
         );
@@ -358,7 +546,8 @@ impl Step for WorkersRestart {
                 resource,
                 before: None,
                 after: Some(Value::note(format!(
-                    "see the same {} as {}",
+                    "{} runs with the same {} as {}",
+                    self.service,
                     expect.keys.join(", "),
                     expect.from
                 ))),
@@ -371,7 +560,7 @@ impl Step for WorkersRestart {
 #[async_trait]
 impl Act for WorkersRestart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
-        self.run(ctx, &self.command, "the restart", &self.rate())
+        self.run(ctx, &[self.command()], "the restart", &self.rate())
             .await?;
         match &self.expect_env {
             Some(expect) => self.check_env(ctx, expect).await,
