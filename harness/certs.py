@@ -1,8 +1,9 @@
 """Certificates for the emulated world: a private CA the edge signs its TLS certificates with
 (clients trust it through the READY line's `ca=`), and throwaway certificates to import into ACM.
 
-EC P-256 keys throughout: ACM imports them (EC_prime256v1), every TLS client accepts them,
-and they take a millisecond to make where RSA takes a hundred.
+EC P-256 keys unless asked otherwise: ACM imports them (EC_prime256v1), every TLS client
+accepts them, and they take a millisecond to make where RSA takes a hundred. A certificate to
+import can have any key algorithm ACM imports (`self_signed(names, "RSA_2048")`).
 """
 
 import datetime
@@ -12,12 +13,23 @@ import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# Each key algorithm ACM imports, by the name ACM gives it (KeyAlgorithm).
+KEYS = {
+    "RSA_1024": lambda: rsa.generate_private_key(public_exponent=65537, key_size=1024),
+    "RSA_2048": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    "RSA_3072": lambda: rsa.generate_private_key(public_exponent=65537, key_size=3072),
+    "RSA_4096": lambda: rsa.generate_private_key(public_exponent=65537, key_size=4096),
+    "EC_prime256v1": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "EC_secp384r1": lambda: ec.generate_private_key(ec.SECP384R1()),
+    "EC_secp521r1": lambda: ec.generate_private_key(ec.SECP521R1()),
+}
 
-def _key():
-    return ec.generate_private_key(ec.SECP256R1())
+
+def _key(algorithm="EC_prime256v1"):
+    return KEYS[algorithm]()
 
 
 def _san(name):
@@ -55,10 +67,11 @@ def _leaf(names, issuer_name, issuer_key, key):
     )
 
 
-def self_signed(names):
-    """(certificate PEM, private key PEM) for `names`, signed by itself: what the seed imports
-    into ACM, where only the names matter (the edge re-issues them under its own CA)."""
-    key = _key()
+def self_signed(names, algorithm="EC_prime256v1"):
+    """(certificate PEM, private key PEM) for `names`, signed by itself, with a key of
+    `algorithm` (a key of KEYS): what the seed imports into ACM, where only the names and the
+    key algorithm matter (the edge re-issues them under its own CA)."""
+    key = _key(algorithm)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     return _pem(_leaf(names, subject, key, key), key)
 

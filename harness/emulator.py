@@ -2,6 +2,7 @@
 
     python harness/emulator.py serve [--port 0] [--seed incident|other|none] [--host 127.0.0.1]
                                      [--delays instant|realistic] [--time-scale X]
+                                     [--ssm-describe-lag S] [--ssm-put-rate R] [--ssm-put-burst B]
 
 Prints exactly one line on stdout once the world is seeded:
 `READY http://HOST:PORT edge=HOST:PORT ca=PATH`: the AWS endpoint, then the emulated world's
@@ -15,6 +16,10 @@ Elastic Beanstalk Updating, Run Command InProgress), each delay multiplied by `-
 `instant` (the default) keeps the short test delays. The environment variables
 STANDIN_EMULATOR_DELAYS and STANDIN_EMULATOR_TIME_SCALE set them when the flags are absent.
 Every figure is in delays.py.
+
+`--ssm-describe-lag`, `--ssm-put-rate` and `--ssm-put-burst` set how far DescribeParameters lags
+writes and PutParameter's token bucket (STANDIN_EMULATOR_SSM_DESCRIBE_LAG, _SSM_PUT_RATE and
+_SSM_PUT_BURST when absent); defaults and sources in knobs.py.
 
 Every request passes the oracle (oracle.py) first: one AWS would refuse for its form is
 answered as AWS answers it, printed on stderr and listed at `GET /__oracle/violations`.
@@ -36,7 +41,9 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import delays  # noqa: E402
+import knobs  # noqa: E402
 import leaks  # noqa: E402
+import moto_acm  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
@@ -70,9 +77,11 @@ def parse_args(argv=None, environ=None):
                        help=f"how long changes take (default: ${delays.MODE_VARIABLE}, else instant)")
     serve.add_argument("--time-scale", default=None, metavar="X",
                        help=f"multiplies every realistic delay (default: ${delays.SCALE_VARIABLE}, else 1.0)")
+    knobs.add_arguments(serve)
     args = parser.parse_args(argv)
     try:
         args.delays, args.time_scale = delays.resolve(args.delays, args.time_scale, environ)
+        args.knobs = knobs.resolve({name: getattr(args, name) for name in knobs.KNOBS}, environ)
     except ValueError as e:
         serve.error(str(e))
     return args
@@ -87,7 +96,11 @@ def main():
         print(f"emulator: delays instant: the time scale {args.time_scale:g} applies to realistic delays only",
               file=sys.stderr, flush=True)
 
+    knobs.configure(args.knobs)
+    print(f"emulator: {knobs.describe()}", file=sys.stderr, flush=True)
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_acm.install()
     moto_eb.install()
     moto_eb_iam.install()
     moto_elbv2.install()

@@ -111,9 +111,11 @@ def run_child(args, env):
 
 @contextmanager
 def emulator():
-    """A fresh, empty emulator (moto's server with standin's extensions); yields its endpoint."""
+    """A fresh, empty emulator (moto's server with standin's extensions); yields its endpoint.
+    Without Parameter Store's lag and PutParameter's token bucket (harness/knobs.py): every way
+    is timed on the calls it makes, not on AWS's quotas, and the seed is listed at once."""
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "harness", "emulator.py"), "serve",
-                             "--port", "0", "--seed", "none"],
+                             "--port", "0", "--seed", "none", "--ssm-describe-lag", "0", "--ssm-put-rate", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()

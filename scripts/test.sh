@@ -29,6 +29,8 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_eb_iam.py
     "$STANDIN_PYTHON" harness/test_eb.py
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
+    "$STANDIN_PYTHON" harness/test_acm.py
+    "$STANDIN_PYTHON" harness/test_parameter_store.py
     "$STANDIN_PYTHON" harness/test_run_command.py
     "$STANDIN_PYTHON" harness/test_limits.py
     "$STANDIN_PYTHON" harness/test_oracle.py

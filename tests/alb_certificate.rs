@@ -48,11 +48,25 @@ steps:
     listeners: [443]
 "#;
 
-/// The ARN of the ACM certificate whose domain name is `domain`.
+/// The ARN of the ACM certificate whose domain name is `domain`, of any key algorithm
+/// (ListCertificates lists only RSA_1024 and RSA_2048 certificates unless asked for others).
 fn certificate(world: &World, domain: &str) -> String {
+    use aws_sdk_acm::types::{Filters, KeyAlgorithm};
     let acm = aws_sdk_acm::Client::new(&world.config);
+    let every = KeyAlgorithm::values()
+        .iter()
+        .map(|k| KeyAlgorithm::from(*k));
     world.block_on(async {
-        let out = acm.list_certificates().send().await.expect("certificates");
+        let out = acm
+            .list_certificates()
+            .includes(
+                Filters::builder()
+                    .set_key_types(Some(every.collect()))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("certificates");
         out.certificate_summary_list()
             .iter()
             .find(|c| c.domain_name() == Some(domain))
@@ -289,14 +303,15 @@ fn undo_counts_a_certificate_removed_by_hand_as_done_and_refuses_one_made_defaul
     );
 }
 
-/// Imports a certificate for `names` into the emulator's ACM (harness/certs.py makes it).
-fn import_certificate(world: &World, names: &[&str]) {
+/// Imports a certificate for `names` with a key of `algorithm` (as ACM names it) into the
+/// emulator's ACM (harness/certs.py makes it).
+fn import_certificate(world: &World, algorithm: &str, names: &[&str]) {
     let python = std::env::var_os("STANDIN_PYTHON")
         .map_or_else(|| repo().join("harness/.venv/bin/python"), PathBuf::from);
     let script = "import sys, boto3\n\
         sys.path.insert(0, sys.argv[1])\n\
         from certs import self_signed\n\
-        cert, key = self_signed(sys.argv[3:])\n\
+        cert, key = self_signed(sys.argv[4:], sys.argv[3])\n\
         acm = boto3.client('acm', endpoint_url=sys.argv[2], region_name='us-east-1', \
         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
         acm.import_certificate(Certificate=cert, PrivateKey=key)\n";
@@ -305,6 +320,7 @@ fn import_certificate(world: &World, names: &[&str]) {
         .arg(script)
         .arg(repo().join("harness"))
         .arg(&world.endpoint)
+        .arg(algorithm)
         .args(names)
         .output()
         .expect("run python");
@@ -312,6 +328,67 @@ fn import_certificate(world: &World, names: &[&str]) {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The key algorithm ACM reports for a certificate.
+fn key_algorithm(world: &World, arn: &str) -> String {
+    let acm = aws_sdk_acm::Client::new(&world.config);
+    world.block_on(async {
+        let out = acm
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .expect("the certificate");
+        out.certificate()
+            .and_then(|c| c.key_algorithm())
+            .map(|k| k.as_str().to_owned())
+            .unwrap_or_default()
+    })
+}
+
+/// Production's certificate is an ECDSA one (P-384 here; the seed's is P-256). ListCertificates
+/// lists only RSA_1024 and RSA_2048 certificates unless asked for other key types: the step
+/// asks for every type a load balancer serves, so both it and the plan's TLS check (which
+/// counts what the step adds) find the certificate, and the name is served over TLS.
+#[test]
+fn an_ecdsa_certificate_for_production_is_found_by_the_step_and_the_plans_tls_check() {
+    let world = World::start();
+    let seeded = certificate(&world, "app.example.com");
+    assert_eq!(key_algorithm(&world, &seeded), "EC_prime256v1");
+    let acm = aws_sdk_acm::Client::new(&world.config);
+    world
+        .block_on(acm.delete_certificate().certificate_arn(&seeded).send())
+        .expect("delete the seeded certificate");
+    import_certificate(
+        &world,
+        "EC_secp384r1",
+        &["app.example.com", "www.example.com"],
+    );
+    let prod = certificate(&world, "app.example.com");
+    assert_eq!(key_algorithm(&world, &prod), "EC_secp384r1");
+    let pb = world.playbook("serve-app.yaml", SERVE_APP);
+
+    let plan = world.with_playbook(&["plan"], &pb).expect(0);
+    assert!(
+        plan.stdout.contains(&format!(
+            "+ certificate {prod} on {LB} HTTPS:443: {prod} (app.example.com, www.example.com)"
+        )) && !plan.stdout.contains("no certificate for app.example.com"),
+        "{}",
+        plan.stdout
+    );
+    let json = world
+        .with_playbook(&["--output", "json", "plan"], &pb)
+        .expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("a JSON plan");
+    assert!(doc.get("serving").is_none(), "{doc}");
+
+    let run = world.with_playbook(&["run", "--yes"], &pb).expect(0);
+    assert!(
+        world.listener_certificates(LB)["HTTPS:443"].contains(&(prod.clone(), false)),
+        "{}",
+        run.stdout
     );
 }
 
@@ -360,7 +437,7 @@ fn plans_fail_saying_what_to_do_when_no_certificate_or_listener_fits() {
     );
 
     // A wildcard certificate covers app.example.com too: two candidates, named, and refused.
-    import_certificate(&world, &["*.example.com"]);
+    import_certificate(&world, "EC_prime256v1", &["*.example.com"]);
     let prod = certificate(&world, "app.example.com");
     let wildcard = certificate(&world, "*.example.com");
     fails(

@@ -275,3 +275,34 @@ fn a_restart_over_before_standin_first_looks_is_seen_ended() {
     let out = world.standin(&["run", "--yes", &pb]);
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+/// An operation someone else started a moment ago (a killed run's restart, still in flight
+/// when its rollback begins) shows the environment Ready until it starts: a change made then
+/// is refused as not Ready. The change waits for the operation and is made once it ended.
+#[test]
+fn a_change_refused_by_an_operation_accepted_a_moment_ago_is_made_once_it_ended() {
+    let world = World::start();
+    world.control(&[
+        "tag-env",
+        "shop-staging",
+        "emulator:start-seconds=3",
+        "emulator:update-seconds=1",
+    ]);
+    world
+        .block_on(
+            world
+                .eb
+                .restart_app_server()
+                .environment_name("shop-staging")
+                .send(),
+        )
+        .expect("a restart by hand");
+    assert_eq!(world.environment("shop-staging").0, "Ready");
+    let pb = world.playbook(
+        "props.yaml",
+        "version: 1\nname: props\nsteps:\n  - id: props\n    kind: eb.set-env\n    environment: shop-staging\n    set:\n      APP_ENV: promoted\n",
+    );
+    let out = world.standin(&["run", "--yes", &pb]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(property(&world, "shop-staging", "APP_ENV"), "promoted");
+}

@@ -81,7 +81,7 @@ steps:
   - id: workers-by-tag
     kind: workers.restart
     targets: {Role: queue-worker}
-    command: systemctl restart worker
+    command: systemctl restart queue-worker
     expect_env: {from: /shop/staging/, keys: [QUEUE_URL]}
   - id: workers-own-document
     kind: workers.restart

@@ -25,6 +25,7 @@ mod kinds;
 mod onboarding;
 mod oracle;
 mod parallel;
+mod parameter_store;
 mod plan;
 mod properties;
 mod report_html;

@@ -67,11 +67,38 @@ pub struct World {
     pub dir: TempDir,
     runtime: tokio::runtime::Runtime,
     pub route53: aws_sdk_route53::Client,
+    /// Parameter Store as the world itself: see [`AsWorld`].
     pub ssm: aws_sdk_ssm::Client,
     pub eb: aws_sdk_elasticbeanstalk::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     /// The configuration of the clients above, for more (S3, DynamoDB).
     pub config: aws_config::SdkConfig,
+}
+
+/// Marks a request as the emulated world's own (the header `x-emulator-world: 1`, see
+/// harness/moto_ssm.py): a test's fixtures and its look at the state are the world as it
+/// already is, so the emulator neither throttles them nor lags what they write or read, as it
+/// does standin's calls.
+#[derive(Debug)]
+struct AsWorld;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for AsWorld {
+    fn name(&self) -> &'static str {
+        "the emulated world's own request"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-emulator-world", "1");
+        Ok(())
+    }
 }
 
 /// What a run of the binary printed and returned.
@@ -136,6 +163,12 @@ impl World {
 
     /// Starts an emulator seeded with `seed` (harness/seed.py: `incident`, `other`, `none`).
     pub fn seeded(seed: &str) -> Self {
+        Self::seeded_with(seed, &[])
+    }
+
+    /// Starts an emulator seeded with `seed`, with these environment variables (its knobs:
+    /// `STANDIN_EMULATOR_SSM_PUT_RATE`, ..., see harness/knobs.py).
+    pub fn seeded_with(seed: &str, env: &[(&str, &str)]) -> Self {
         let python = std::env::var_os("STANDIN_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo().join("harness/.venv/bin/python"));
@@ -149,6 +182,7 @@ impl World {
         let mut child = Command::new(&python)
             .arg(repo().join("harness/emulator.py"))
             .args(["serve", "--port", "0", "--seed", seed])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -193,7 +227,11 @@ impl World {
             ca,
             dir,
             route53: aws_sdk_route53::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(&config)
+                    .interceptor(AsWorld)
+                    .build(),
+            ),
             eb: aws_sdk_elasticbeanstalk::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             config,

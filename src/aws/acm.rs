@@ -1,6 +1,6 @@
 //! ACM certificates: which names a certificate covers, and which certificates cover a name.
 
-use aws_sdk_acm::types::CertificateStatus;
+use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm};
 use aws_sdk_acm::Client;
 
 use super::{AwsError, Call};
@@ -73,12 +73,32 @@ pub async fn certificate(client: &Client, arn: &str) -> Result<Option<Certificat
     }))
 }
 
-/// Every issued certificate of the account (in the client's region) that covers `host`.
+/// Every key algorithm a certificate of an Application Load Balancer may have: "Application
+/// Load Balancer supports all of the algorithms available from ACM" (ACM User Guide,
+/// "Prerequisites for importing certificates"). ListCertificates must be asked for them:
+/// without `Includes.keyTypes` it lists only RSA_1024 and RSA_2048 certificates.
+const LOAD_BALANCER_KEY_TYPES: [KeyAlgorithm; 7] = [
+    KeyAlgorithm::Rsa1024,
+    KeyAlgorithm::Rsa2048,
+    KeyAlgorithm::Rsa3072,
+    KeyAlgorithm::Rsa4096,
+    KeyAlgorithm::EcPrime256v1,
+    KeyAlgorithm::EcSecp384r1,
+    KeyAlgorithm::EcSecp521r1,
+];
+
+/// Every issued certificate of the account (in the client's region) that covers `host`, of
+/// any key algorithm a load balancer serves.
 pub async fn covering(client: &Client, host: &str) -> Result<Vec<Certificate>, AwsError> {
     let mut found = Vec::new();
     let mut pages = client
         .list_certificates()
         .certificate_statuses(CertificateStatus::Issued)
+        .includes(
+            Filters::builder()
+                .set_key_types(Some(LOAD_BALANCER_KEY_TYPES.to_vec()))
+                .build(),
+        )
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {

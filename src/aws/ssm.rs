@@ -1,5 +1,12 @@
 //! Parameter Store reads and writes. Values live only in memory: what is journaled about a
 //! parameter is its name, version and type, and a SecureString's value is never formatted.
+//!
+//! DescribeParameters is eventually consistent: right after a write it may not list a
+//! parameter just created, still list one just deleted, or give a parameter's previous version's
+//! KMS key and attributes. GetParameter(s) and GetParameterHistory see the write. So which
+//! parameters exist, at which version, and what they hold are read with those; metadata from
+//! DescribeParameters counts only when it is of the version they found (else it comes from that
+//! version's history). Only a listing of a path has to trust DescribeParameters alone.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -183,15 +190,17 @@ impl Param {
         self.ptype == ParameterType::SecureString
     }
 
-    /// Adds what only DescribeParameters tells: the KMS key (of a SecureString) and the
-    /// attributes.
-    fn describe(&mut self, meta: &ParameterMetadata) {
-        self.modified = meta.last_modified_date().and_then(|t| t.to_millis().ok());
-        self.key_id = meta
-            .key_id()
-            .map(str::to_owned)
-            .filter(|_| self.is_secure());
-        self.attrs = Attrs::of(meta);
+    /// Adds what only metadata tells: the KMS key (of a SecureString) and the attributes.
+    fn describe(&mut self, meta: Meta) {
+        self.key_id = meta.key_id.filter(|_| self.is_secure());
+        self.attrs = meta.attrs;
+    }
+
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            version: self.version,
+            modified: self.modified,
+        }
     }
 
     fn from_sdk(p: &Parameter) -> Self {
@@ -227,14 +236,12 @@ impl fmt::Debug for Param {
 /// Reads one parameter (decrypted, with its KMS key and attributes), or `None` if it does not
 /// exist.
 pub async fn get(client: &Client, name: &str) -> Result<Option<Param>, AwsError> {
-    let Some(mut param) = get_raw(client, name).await?.as_ref().map(Param::from_sdk) else {
+    let Some(param) = get_raw(client, name).await?.as_ref().map(Param::from_sdk) else {
         return Ok(None);
     };
-    let names = [name.to_owned()];
-    if let Some(meta) = describe_many(client, &names).await?.get(name) {
-        param.describe(meta);
-    }
-    Ok(Some(param))
+    let mut params = BTreeMap::from([(param.name.clone(), param)]);
+    describe_all(client, &mut params, None).await?;
+    Ok(params.remove(name))
 }
 
 /// GetParameter (decrypted), with "not found" as `None`.
@@ -285,48 +292,152 @@ async fn get_batched(
         .collect())
 }
 
+/// When a parameter was written, as a consistent read (GetParameter(s)) finds it: its version
+/// and time of writing (a parameter deleted and created again restarts at version 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub version: i64,
+    modified: Option<i64>,
+}
+
+impl Stamp {
+    fn of(p: &Parameter) -> Self {
+        Self {
+            version: p.version(),
+            modified: p.last_modified_date().and_then(|t| t.to_millis().ok()),
+        }
+    }
+
+    /// Whether DescribeParameters' entry is of this very write, not one before it.
+    fn describes(&self, meta: &ParameterMetadata) -> bool {
+        meta.version() == self.version
+            && self.modified.is_some()
+            && meta.last_modified_date().and_then(|t| t.to_millis().ok()) == self.modified
+    }
+}
+
+/// What only metadata tells about a version of a parameter: its KMS key and attributes.
+struct Meta {
+    key_id: Option<String>,
+    attrs: Attrs,
+}
+
+impl Meta {
+    fn of(meta: &ParameterMetadata) -> Self {
+        Self {
+            key_id: meta.key_id().map(str::to_owned),
+            attrs: Attrs::of(meta),
+        }
+    }
+
+    fn of_history(old: &ParameterHistory) -> Self {
+        Self {
+            key_id: old.key_id().map(str::to_owned),
+            attrs: Attrs::of_history(old),
+        }
+    }
+}
+
+/// The metadata of each parameter at the write `stamps` found, keyed by name: from
+/// DescribeParameters (`listed`, when the caller has its answer already; else asked, 50 names
+/// per call) where its entry is of that write; else, since DescribeParameters lags writes, from
+/// that version's history (one parameter at a time, a few at once). A parameter left out was
+/// deleted (or written again) since `stamps` were read: as if read a moment later.
+async fn metadata(
+    client: &Client,
+    stamps: &BTreeMap<String, Stamp>,
+    listed: Option<BTreeMap<String, ParameterMetadata>>,
+) -> Result<BTreeMap<String, Meta>, AwsError> {
+    let listed = match listed {
+        Some(listed) => listed,
+        None => describe_many(client, &stamps.keys().cloned().collect::<Vec<_>>()).await?,
+    };
+    let mut found = BTreeMap::new();
+    let mut behind = Vec::new();
+    for (name, stamp) in stamps {
+        match listed.get(name).filter(|m| stamp.describes(m)) {
+            Some(meta) => {
+                found.insert(name.clone(), Meta::of(meta));
+            }
+            None => behind.push((name.clone(), stamp.version)),
+        }
+    }
+    let behind = &behind;
+    let done = super::pace::all(behind.len(), READERS, |i| async move {
+        let (name, version) = &behind[i];
+        match history_entry(client, name, *version, false).await {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other,
+        }
+    })
+    .await;
+    for (old, (name, _)) in done.all_or_error()?.into_iter().zip(behind) {
+        if let Some(old) = old {
+            found.insert(name.clone(), Meta::of_history(&old));
+        }
+    }
+    Ok(found)
+}
+
+/// Adds to each parameter (as GetParameter(s) just read it) its KMS key and attributes, from
+/// [`metadata`]; one whose metadata is gone is left out.
+async fn describe_all(
+    client: &Client,
+    params: &mut BTreeMap<String, Param>,
+    listed: Option<BTreeMap<String, ParameterMetadata>>,
+) -> Result<(), AwsError> {
+    let stamps = params.iter().map(|(n, p)| (n.clone(), p.stamp())).collect();
+    let mut found = metadata(client, &stamps, listed).await?;
+    params.retain(|name, param| match found.remove(name) {
+        Some(meta) => {
+            param.describe(meta);
+            true
+        }
+        None => false,
+    });
+    Ok(())
+}
+
 /// Reads the named parameters again (decrypted, with KMS key ids and attributes), keyed by
-/// full name; absent ones are left out. The metadata of all, 50 names per DescribeParameters;
-/// values only of those whose version or time of writing differs from `known` (what an
-/// earlier read saw), 10 names per GetParameters: the rest still hold the value read then.
+/// full name; absent ones are left out. Which exist, and at which write, from GetParameters
+/// without decryption (10 names per call): a parameter still at the write `known` (what an
+/// earlier read saw) holds what was read then; the others (decrypted again only if secret)
+/// are read anew, with their metadata (see [`metadata`]).
 pub async fn reread(
     client: &Client,
     names: &[String],
     known: &BTreeMap<String, Param>,
 ) -> Result<BTreeMap<String, Param>, AwsError> {
-    let metadata = describe_many(client, names).await?;
-    let same = |name: &String, meta: &ParameterMetadata| {
-        known.get(name).filter(|p| {
-            p.version == meta.version()
-                && p.modified.is_some()
-                && p.modified == meta.last_modified_date().and_then(|t| t.to_millis().ok())
-        })
-    };
-    let changed: Vec<String> = metadata
-        .iter()
-        .filter(|(name, meta)| same(name, meta).is_none())
-        .map(|(name, _)| name.clone())
-        .collect();
-    let mut params: BTreeMap<String, Param> = get_batched(client, &changed, true)
-        .await?
-        .iter()
-        .map(Param::from_sdk)
-        .map(|p| (p.name.clone(), p))
-        .collect();
-    params.extend(
-        metadata
-            .iter()
-            .filter_map(|(name, meta)| Some((name.clone(), same(name, meta)?.clone()))),
-    );
-    for (name, meta) in &metadata {
-        if let Some(param) = params.get_mut(name) {
-            param.describe(meta);
+    let mut params = BTreeMap::new();
+    let mut changed = BTreeMap::new();
+    let mut secrets = Vec::new();
+    for p in get_batched(client, names, false).await? {
+        let read = Param::from_sdk(&p);
+        match known
+            .get(&read.name)
+            .filter(|k| k.modified.is_some() && k.stamp() == read.stamp())
+        {
+            Some(same) => {
+                params.insert(read.name.clone(), same.clone());
+            }
+            // Its value as read is ciphertext: never kept.
+            None if read.is_secure() => secrets.push(read.name),
+            None => {
+                changed.insert(read.name.clone(), read);
+            }
         }
     }
+    for p in get_batched(client, &secrets, true).await? {
+        let read = Param::from_sdk(&p);
+        changed.insert(read.name.clone(), read);
+    }
+    describe_all(client, &mut changed, None).await?;
+    params.extend(changed);
     Ok(params)
 }
 
-/// The named parameters' metadata, keyed by name (50 names per call).
+/// The named parameters' metadata as DescribeParameters lists it, keyed by name (50 names per
+/// call): possibly behind the latest writes.
 async fn describe_many(
     client: &Client,
     names: &[String],
@@ -412,16 +523,16 @@ pub async fn values_at(
         .collect())
 }
 
-/// Current versions of the named parameters without decrypting them, keyed by name; absent
-/// ones are left out (10 names per call).
+/// When each named parameter was last written (its version), without decrypting anything,
+/// keyed by name; absent ones are left out (10 names per call).
 pub async fn versions(
     client: &Client,
     names: &[String],
-) -> Result<BTreeMap<String, i64>, AwsError> {
+) -> Result<BTreeMap<String, Stamp>, AwsError> {
     Ok(get_batched(client, names, false)
         .await?
         .iter()
-        .filter_map(|p| Some((p.name()?.to_owned(), p.version())))
+        .filter_map(|p| Some((p.name()?.to_owned(), Stamp::of(p))))
         .collect())
 }
 
@@ -432,30 +543,36 @@ pub async fn versions(
 /// values with GetParameters, 10 names per call and several calls at once. GetParametersByPath
 /// would give values 10 per page, but its pages follow one another: at a thousand parameters
 /// that is a hundred round trips in a row where this makes twenty, then batches side by side.
+/// The listing is DescribeParameters' alone: a parameter created a moment ago may be missing
+/// from it (one deleted is left out, as GetParameters no longer finds it), and the metadata
+/// of one just written comes from its history (see [`metadata`]).
 pub async fn get_tree(client: &Client, path: &str) -> Result<BTreeMap<String, Param>, AwsError> {
-    let metadata = described(
+    let listed = described(
         client,
         "Path",
         "Recursive",
         vec![path.trim_end_matches('/').to_owned()],
     )
     .await?;
-    let names: Vec<String> = metadata.keys().cloned().collect();
-    let mut params = BTreeMap::new();
-    // A parameter deleted between the two reads is left out, as if read a moment later.
-    for p in get_batched(client, &names, true).await? {
-        let mut param = Param::from_sdk(&p);
-        if let Some(meta) = metadata.get(&param.name) {
-            param.describe(meta);
-        }
-        let relative = param
-            .name
-            .strip_prefix(path)
-            .unwrap_or(&param.name)
-            .to_owned();
-        params.insert(relative, param);
-    }
-    Ok(params)
+    let names: Vec<String> = listed.keys().cloned().collect();
+    let mut params: BTreeMap<String, Param> = get_batched(client, &names, true)
+        .await?
+        .iter()
+        .map(Param::from_sdk)
+        .map(|p| (p.name.clone(), p))
+        .collect();
+    describe_all(client, &mut params, Some(listed)).await?;
+    Ok(params
+        .into_values()
+        .map(|param| {
+            let relative = param
+                .name
+                .strip_prefix(path)
+                .unwrap_or(&param.name)
+                .to_owned();
+            (relative, param)
+        })
+        .collect())
 }
 
 /// Writes a parameter (creating or overwriting it) with the attributes it gives (the others
@@ -518,10 +635,21 @@ pub async fn history_version(
     name: &str,
     version: i64,
 ) -> Result<Option<ParameterHistory>, AwsError> {
+    history_entry(client, name, version, true).await
+}
+
+/// One version from a parameter's history, its value decrypted or not, or `None` once it was
+/// evicted.
+async fn history_entry(
+    client: &Client,
+    name: &str,
+    version: i64,
+    decrypt: bool,
+) -> Result<Option<ParameterHistory>, AwsError> {
     let mut pages = client
         .get_parameter_history()
         .name(name)
-        .with_decryption(true)
+        .with_decryption(decrypt)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -621,15 +749,16 @@ pub async fn restore_version(
     Ok(out.version())
 }
 
-/// The named parameters' attributes as they are now, keyed by name (50 names per call).
-pub async fn attrs_of(
+/// The attributes of each parameter at the write `stamps` found (see [`versions`]), keyed by
+/// name: exact however recent the write (see [`metadata`]).
+pub async fn attrs_at(
     client: &Client,
-    names: &[String],
+    stamps: &BTreeMap<String, Stamp>,
 ) -> Result<BTreeMap<String, Attrs>, AwsError> {
-    Ok(describe_many(client, names)
+    Ok(metadata(client, stamps, None)
         .await?
         .into_iter()
-        .map(|(name, meta)| (name, Attrs::of(&meta)))
+        .map(|(name, meta)| (name, meta.attrs))
         .collect())
 }
 

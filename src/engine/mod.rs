@@ -562,10 +562,13 @@ async fn stopped(
     ended(journal, run_id, Outcome::Stopped, failed_step, started)
 }
 
-/// Settles a step the journal has in doubt (intent written, no outcome) by planning it again:
-/// nothing left to change means its change landed, so the intent's undo record stands as
-/// applied; the same changes as the intent means it did not land, so it runs again; anything
-/// else (part landed, or someone else changed a resource) fails the step.
+/// Settles a step the journal has in doubt (intent written, no outcome) by planning again what
+/// its intent was about to change (`Step::replan`, as right before a change: those resources
+/// read exactly, where a fresh plan of a prefix lists it with a call that may not show a write
+/// made a moment ago): nothing left to change means its change landed, so the intent's undo
+/// record stands as applied; the same changes as the intent means it did not land, so it runs
+/// again; anything else (part landed, or someone else changed a resource) fails the step. An
+/// intent from before changes were journaled names none: the step is planned afresh.
 async fn settle(
     def: &StepDef,
     in_doubt: &StepView,
@@ -574,7 +577,15 @@ async fn settle(
     checks: &Checks<'_>,
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
-    let prepared = tokio::time::timeout(limit, def.step.plan(ctx))
+    let planned = &in_doubt.changes;
+    let fresh = async {
+        if planned.is_empty() {
+            def.step.plan(ctx).await
+        } else {
+            def.step.replan(ctx, planned).await
+        }
+    };
+    let prepared = tokio::time::timeout(limit, fresh)
         .await
         .map_err(|_| RunStepError::Timeout(limit))??;
     if prepared.is_noop() {
@@ -589,7 +600,7 @@ async fn settle(
         io.append(&record).map_err(RunStepError::Unrecorded)?;
         return Ok(true);
     }
-    let differences = plan::differences(&in_doubt.changes, &prepared.changes);
+    let differences = plan::differences(&changing(planned), &changing(&prepared.changes));
     if differences.is_empty() {
         return run_step(def, ctx, io, checks).await;
     }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::eb_shared::{self, ended, environment, ready};
+use super::eb_shared::{self, ended, environment, when_ready};
 use super::{
     irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Resource, Step,
     StepError,
@@ -68,10 +68,11 @@ impl Step for Restart {
 #[async_trait]
 impl Act for Restart {
     async fn act(&self, ctx: &Ctx) -> Result<(), StepError> {
-        ready(ctx, &self.environment).await?;
-        let op = eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
-            .await
-            .map_err(StepError::aws(format!("environment {}", self.environment)))?;
+        let resource = format!("environment {}", self.environment);
+        let op = when_ready(ctx, &[&self.environment], &resource, || {
+            eb::restart_app_server(&ctx.aws.elasticbeanstalk, &self.environment)
+        })
+        .await?;
         ended(ctx, &[&self.environment], &op).await??;
         Ok(())
     }

@@ -5,8 +5,9 @@
 //! `eb.set-env` the properties namespace's, `eb.scale` the capacity's.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use super::{
 };
 use crate::aws::cli::Line;
 use crate::aws::eb::{self, Accepted, Env, OptionKey};
+use crate::aws::{AwsError, Poller};
 use crate::config::AwsSettings;
 use crate::iam::{arn, Arn, Grant, Needs};
 
@@ -201,6 +203,47 @@ fn require_ready(env: &Env) -> Result<(), StepError> {
             env.describe()
         ),
     ))
+}
+
+/// Elastic Beanstalk's refusal of a write to an environment that is not Ready:
+/// `InvalidParameterValue`, "Environment named X is in an invalid state for this operation.
+/// Must be Ready." (docs/aws-behaviour.md).
+fn refused_not_ready(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("InvalidParameterValue")
+        && e.message.contains("invalid state for this operation")
+}
+
+/// Makes `write`, on the environments `names`, once they are Ready ([`ready`]). An operation
+/// accepted a moment ago (the restart of a run killed an instant earlier, whose rollback
+/// starts now) leaves an environment Ready until it starts: a write then is refused as not
+/// Ready, and is made again once the environment is, for up to [`BUSY`].
+pub(super) async fn when_ready<F, Fut>(
+    ctx: &Ctx,
+    names: &[&str],
+    resource: &str,
+    write: F,
+) -> Result<Accepted, StepError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Accepted, AwsError>>,
+{
+    let started = Instant::now();
+    let mut poller = Poller::new(&ctx.waits);
+    loop {
+        for name in names {
+            ready(ctx, name).await?;
+        }
+        match write().await {
+            Err(e) if refused_not_ready(&e) && started.elapsed() < BUSY => poller
+                .wait(
+                    e.operation,
+                    &format!("{resource}: an operation it accepted"),
+                )
+                .await
+                .map_err(StepError::aws(resource))?,
+            written => return written.map_err(StepError::aws(resource)),
+        }
+    }
 }
 
 /// Waits until every environment in `names` is Ready (the step's timeout bounds the wait).
@@ -605,10 +648,10 @@ impl OptionsUndo {
     /// reported it failed (the environment then keeps the values it had).
     async fn put(&self, ctx: &Ctx, values: &Options) -> Result<Option<Failed>, StepError> {
         let resource = format!("environment {}", self.environment);
-        ready(ctx, &self.environment).await?;
-        let op = eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
-            .await
-            .map_err(StepError::aws(&resource))?;
+        let op = when_ready(ctx, &[&self.environment], &resource, || {
+            eb::update_options(&ctx.aws.elasticbeanstalk, &self.environment, values)
+        })
+        .await?;
         Ok(ended(ctx, &[&self.environment], &op).await?.err())
     }
 

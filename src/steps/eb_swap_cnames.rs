@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{self, ended, environment, ready};
+use super::eb_shared::{self, ended, environment, when_ready};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
     Undo, Value,
@@ -129,15 +129,11 @@ impl SwapUndo {
     /// Swaps (both must be Ready first) and waits until the swap has ended on both, failing if
     /// Elastic Beanstalk reports it failed.
     async fn swap(&self, ctx: &Ctx) -> Result<(), StepError> {
-        for name in [&self.source, &self.destination] {
-            ready(ctx, name).await?;
-        }
-        let op = eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
-            .await
-            .map_err(StepError::aws(format!(
-                "environments {} and {}",
-                self.source, self.destination
-            )))?;
+        let resource = format!("environments {} and {}", self.source, self.destination);
+        let op = when_ready(ctx, &[&self.source, &self.destination], &resource, || {
+            eb::swap_cnames(&ctx.aws.elasticbeanstalk, &self.source, &self.destination)
+        })
+        .await?;
         ended(ctx, &[&self.source, &self.destination], &op).await??;
         Ok(())
     }

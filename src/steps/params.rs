@@ -1,6 +1,8 @@
 //! What every `ssm.*` kind shares: turning "these parameters should hold these values" into
 //! planned changes, a mutation, and one undo record type. Kinds only decide the desired values.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -194,6 +196,7 @@ fn changes(wanted: Vec<Wanted>) -> Prepared {
                     key_id: c.key_id.clone().filter(|_| c.is_secure()),
                 }),
                 written: None,
+                written_attrs: Some(after.attrs.clone()),
             });
             // Every attribute stated, as the parameter will hold it: what a write leaves out
             // is not kept the same way by every Parameter Store (moto resets the data type).
@@ -265,6 +268,11 @@ struct ParamUndo {
     before: Option<Prior>,
     /// The version standin wrote; `None` until the write succeeded.
     written: Option<i64>,
+    /// The attributes that version holds: undo compares the old ones with them without
+    /// reading them back. Journals written before they were kept have none, and undo reads
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    written_attrs: Option<Attrs>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -336,7 +344,7 @@ impl Undo for ParamsUndo {
             .await
             .map_err(StepError::aws(&several(&names)))?;
         for p in &self.params {
-            let now = versions.get(&p.name).copied();
+            let now = versions.get(&p.name).map(|s| s.version);
             if now == p.before.as_ref().map(|b| b.version) {
                 continue;
             }
@@ -377,18 +385,35 @@ impl Undo for ParamsUndo {
         if !drift.is_empty() && !force {
             return Err(StepError::Drift(drift));
         }
-        let restored: Vec<String> = todo
-            .iter()
-            .filter(|p| p.before.is_some())
-            .map(|p| p.name.clone())
-            .collect();
-        let now = if restored.is_empty() {
-            Default::default()
-        } else {
-            ssm::attrs_of(client, &restored)
-                .await
-                .map_err(StepError::aws(&several(&restored)))?
-        };
+        // The attributes each parameter to restore holds now: those of the version this run
+        // wrote, as journaled; the others' read (exactly, however recent the write).
+        let mut now: BTreeMap<String, Attrs> = BTreeMap::new();
+        let mut unknown = BTreeMap::new();
+        for p in todo.iter().filter(|p| p.before.is_some()) {
+            let stamp = versions.get(&p.name);
+            match p
+                .written_attrs
+                .as_ref()
+                .filter(|_| p.wrote(stamp.map(|s| s.version)))
+            {
+                Some(attrs) => {
+                    now.insert(p.name.clone(), attrs.clone());
+                }
+                None => {
+                    if let Some(stamp) = stamp {
+                        unknown.insert(p.name.clone(), *stamp);
+                    }
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let names: Vec<String> = unknown.keys().cloned().collect();
+            now.extend(
+                ssm::attrs_at(client, &unknown)
+                    .await
+                    .map_err(StepError::aws(&several(&names)))?,
+            );
+        }
         // Restores one by one; deletions of what did not exist before, 10 per call.
         let (restores, deletes): (Vec<&ParamUndo>, Vec<&ParamUndo>) =
             todo.into_iter().partition(|p| p.before.is_some());
