@@ -109,7 +109,7 @@ pub enum Error {
     Refused(Vec<String>),
     #[error("the saved plan is stale; nothing was changed:\n{}\nmake a new plan (`standin plan -o FILE`), review it, and run that", lines(.0))]
     Stale(Vec<String>),
-    #[error("cannot resume: {}\nnothing was changed", lines(.0))]
+    #[error("cannot resume:\n{}\nnothing was changed", lines(.0))]
     NotResumable(Vec<String>),
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -1121,3 +1121,170 @@ fn a_resumed_drill_writes_its_reports_where_it_was_started_with() {
     let body: Value = serde_json::from_str(&server.join().unwrap()).unwrap();
     assert_eq!(body["outcome"], "passed", "{body}");
 }
+
+/// A killed drill's journal edited to hold a soak no drill writes (negative, beyond what a
+/// duration holds, no time between checks): `resume` refuses it before changing anything,
+/// naming the value and `rollback`, which puts everything back. It panicked (exit 101) with
+/// the world promoted.
+#[test]
+fn resuming_a_drill_whose_soak_was_edited_is_refused_never_a_panic() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(&world, "10m", "");
+    let running = soaking(&world, &["drill", "--yes", "--soak", "30s"], &playbook);
+    running.signal("KILL");
+    running.finish();
+    let journal = world.run_dir().join("journal.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        text.contains("\"soak_secs\":30.0,\"every_secs\":30.0"),
+        "{text}"
+    );
+    let mut resume = world.playbook_args(&["resume", "--yes"], &playbook);
+    resume.pop();
+    resume.retain(|a| !a.is_empty());
+    for (edit, said) in [
+        ("\"soak_secs\":-5.0,\"every_secs\":30.0", "its soak of -5 s"),
+        (
+            "\"soak_secs\":1e30,\"every_secs\":30.0",
+            "its soak of 1000000000000000000000000000000 s",
+        ),
+        (
+            "\"soak_secs\":30.0,\"every_secs\":0.0",
+            "its time between checks of 0 s",
+        ),
+        (
+            "\"soak_secs\":30.0,\"every_secs\":1e300",
+            "its time between checks of",
+        ),
+    ] {
+        std::fs::write(
+            &journal,
+            text.replace("\"soak_secs\":30.0,\"every_secs\":30.0", edit),
+        )
+        .unwrap();
+        let out = world.standin_env(&[], &resume);
+        assert_eq!(out.code, 4, "{edit}: {}", out.all());
+        assert!(
+            out.stderr.contains(said) && out.stderr.contains("the journal was edited"),
+            "{edit}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(" rollback "), "{}", out.stderr);
+    }
+    world.standin(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+}
+
+/// `rollback` takes no `--var`: a drill run with other values than its playbook's defaults,
+/// killed and rolled back by hand, was verified against the resources the defaults name. The
+/// resource the drill changed was not read, so it was said to be absent (`restore-differs`,
+/// exit 3, with everything back); one absent before was said to be back unread. The restore
+/// is now said to be not verified, naming `resume` with the drill's values, which verifies it.
+#[test]
+fn a_drill_run_with_other_vars_and_rolled_back_by_hand_is_not_verified_against_the_defaults() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = world.playbook(
+        "drill-var.yaml",
+        r#"version: 1
+name: drill-var
+vars:
+  param: /shop/staging/DRILL_FLAG
+recovery: staging-healthy
+steps:
+  - id: set-param
+    kind: ssm.put-parameters
+    values:
+      ${vars.param}: "drilled"
+  - id: staging-healthy
+    kind: eb.wait-healthy
+    environment: shop-staging
+    within: 3s
+"#,
+    );
+    let var = "param=/shop/staging/APP_URL";
+    let running = soaking(
+        &world,
+        &["drill", "--yes", "--soak", "30s", "--var", var],
+        &playbook,
+    );
+    assert_eq!(
+        world.param("/shop/staging/APP_URL").as_deref(),
+        Some("drilled")
+    );
+    running.signal("KILL");
+    running.finish();
+    let out = world.standin(&["rollback", "--last", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(world.state(), before, "everything is put back");
+    assert!(
+        out.stderr.contains("is not verified")
+            && out.stderr.contains("--var param")
+            && out.stderr.contains(" resume ")
+            && out.stderr.contains("--var values the drill ran with")
+            && out
+                .stderr
+                .contains("the playbook here does not plan 1 of the 1 resource(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("restore differs"), "{}", out.stdout);
+    let status = world.standin(&["status", "--output", "json"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["drill_stage"], "restored", "{status}");
+
+    // With the drill's values, `resume` verifies what the rollback put back and reports the
+    // drill as it ended (killed in its soak: `interrupted`, exit 1).
+    let mut resume = world.playbook_args(&["resume", "--yes", "--var", var], &playbook);
+    resume.pop();
+    resume.retain(|a| !a.is_empty());
+    let out = world.standin_env(&[], &resume).expect(1);
+    assert!(
+        out.stdout.contains("interrupted")
+            && out
+                .stdout
+                .contains("restore verified: 1 resource(s) as before"),
+        "{}",
+        out.stdout
+    );
+    let status = world.standin(&["status", "--output", "json"]).expect(0);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["drill_stage"], "verified", "{status}");
+    assert_eq!(world.state(), before);
+}
+
+/// A parameter the drill copied that production no longer has at the end (deleted during the
+/// soak) is not planned again, so not read: the verification says so, where it said the
+/// parameter, put back as it was, was absent.
+#[test]
+fn a_resource_the_playbook_no_longer_plans_is_named_not_read_never_absent() {
+    let world = World::start();
+    let playbook = small_playbook(&world, "10m", "");
+    let staging = world.param("/shop/staging/QUEUE_URL");
+    let running = soaking(
+        &world,
+        &["drill", "--yes", "--soak", "2s", "--every", "1s"],
+        &playbook,
+    );
+    world.block_on(async {
+        world
+            .ssm
+            .delete_parameter()
+            .name("/shop/prod/QUEUE_URL")
+            .send()
+            .await
+            .expect("delete");
+    });
+    let out = running.finish().expect(3);
+    assert_eq!(world.param("/shop/staging/QUEUE_URL"), staging, "put back");
+    assert!(
+        out.stdout.contains("/shop/staging/QUEUE_URL")
+            && out
+                .stdout
+                .contains("not read: the playbook, planned again, does not name it"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("absent"), "{}", out.stdout);
+}

@@ -108,6 +108,12 @@ fn resume_after_a_stop_runs_the_rest_and_a_finished_run_cannot_resume() {
         "{}",
         again.stderr
     );
+    // Each reason on a line of its own, the first as well.
+    assert!(
+        again.stderr.contains("cannot resume:\n  - run "),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]

@@ -164,3 +164,158 @@ fn a_full_disk_mid_run_still_rolls_everything_back() {
     disk.grow();
     recorded_once_writable(&world, &before, &[], &state);
 }
+
+/// A drill of one parameter: the journal's records are start, snapshot, the step's intent
+/// and outcome, `finished`, then the soak's and the rollback's.
+fn tiny_drill(world: &World) -> String {
+    world.playbook(
+        "tiny.yaml",
+        r#"version: 1
+name: tiny
+steps:
+  - id: no-migrations
+    kind: ssm.put-parameters
+    values:
+      /shop/staging/RUN_MIGRATIONS: "false"
+"#,
+    )
+}
+
+/// What a drill whose journal stopped taking writes must say and leave: the world put back,
+/// the restore verified, its report (made from what the process held, not from the journal)
+/// saying how it went, the journal said to be behind, exit 3; then, once writes work again,
+/// `rollback` finds everything back and records it.
+#[track_caller]
+fn drill_put_back_from_memory(world: &World, before: &State, out: &Out, how: &str) {
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(&world.state(), before, "the drill left staging changed");
+    assert!(
+        out.stdout.contains(how) && out.stdout.contains("restore verified"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("To continue the drill") && !out.stdout.contains("unfinished"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("THE JOURNAL IS BEHIND") && out.stderr.contains(" rollback "),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The bucket starts denying writes while the drill holds the promoted state: the soak's
+/// record cannot be written. The drill exited 3 at once ("error: journal ...: AccessDenied"),
+/// leaving production's settings on staging.
+#[test]
+fn a_drill_whose_state_bucket_denies_writes_in_its_soak_still_puts_everything_back() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let before = world.state();
+    let proxy = Proxy::start(&world);
+    let playbook = tiny_drill(&world);
+    let running = world.running(
+        &[
+            "--state", STATE, "drill", "--yes", "--soak", "3s", "--every", "1s", &playbook,
+        ],
+        &[("AWS_ENDPOINT_URL", proxy.url.as_str())],
+    );
+    running.wait_for("Holding the promoted state");
+    proxy.faults(
+        &world,
+        &json!([{"action": "s3 PUT /team-state/shop/runs/*/journal.jsonl", "fault": "deny"}]),
+    );
+    let out = running.finish();
+    drill_put_back_from_memory(&world, &before, &out, "of `tiny`: passed.");
+    assert!(
+        out.stdout.contains("Rolled back: no-migrations"),
+        "{}",
+        out.stdout
+    );
+
+    proxy.faults(&world, &json!([]));
+    let through_proxy = [("AWS_ENDPOINT_URL", proxy.url.as_str())];
+    let state = |args: &[&str]| {
+        let mut all = vec!["--state".to_owned(), STATE.to_owned()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        world.standin_env(&through_proxy, &all)
+    };
+    state(&["rollback", "--last", "--yes"]).expect(0);
+    assert_eq!(world.state(), before);
+    let status = state(&["status"]).expect(0);
+    assert!(status.stdout.contains(": rolled back"), "{}", status.stdout);
+}
+
+/// Every step of the drill is done and journaled, but its `finished` record is refused: the
+/// drill exited 3 ("error: journal ...") with the promoted state in place, neither soaked nor
+/// put back.
+#[test]
+fn a_drill_whose_end_of_steps_cannot_be_journaled_still_puts_everything_back() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let before = world.state();
+    let playbook = tiny_drill(&world);
+    let drill = [
+        "--state", STATE, "drill", "--yes", "--soak", "1s", &playbook,
+    ];
+    // A first drill says how many records come before `finished` (the second writes the
+    // same): the journal's object is created empty, then written once a record.
+    world.standin(&drill).expect(0);
+    let ids = world.block_on(
+        world
+            .s3()
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix("shop/runs/")
+            .send(),
+    );
+    let key = ids.expect("list").contents()[0].key().unwrap().to_owned();
+    let body = world
+        .block_on(world.s3().get_object().bucket(BUCKET).key(&key).send())
+        .expect("journal");
+    let text = String::from_utf8(world.block_on(body.body.collect()).unwrap().to_vec()).unwrap();
+    let before_finished = text
+        .lines()
+        .position(|l| l.contains("\"record\":\"finished\""))
+        .expect("a finished record");
+    let proxy = Proxy::start(&world);
+    proxy.faults(
+        &world,
+        &json!([{"action": "s3 PUT /team-state/shop/runs/*/journal.jsonl", "fault": "deny",
+                 "after": 1 + before_finished}]),
+    );
+    let out = world.standin_env(
+        &[("AWS_ENDPOINT_URL", proxy.url.as_str())],
+        &drill.map(str::to_owned),
+    );
+    drill_put_back_from_memory(&world, &before, &out, "of `tiny`: passed.");
+}
+
+/// The disk fills while the drill's steps run: the run rolls back from memory as a run does,
+/// and the drill's summary says a step failed and everything was put back, where it said
+/// "unfinished" and offered `resume`, which would have promoted staging again.
+#[test]
+fn a_drill_on_a_disk_that_fills_says_a_step_failed_never_to_resume_it() {
+    let world = World::start();
+    let before = world.state();
+    let disk = FullDisk::new(&world);
+    let state = disk.dir.join("state").display().to_string();
+    let args = world.playbook_args(
+        &["--state", &state, "drill", "--yes", "--soak", "1s"],
+        &world.incident_playbook(),
+    );
+    let out = world.standin_env(&disk.env(), &args);
+    drill_put_back_from_memory(
+        &world,
+        &before,
+        &out,
+        ": failed: a step failed, everything was rolled back.",
+    );
+    assert!(
+        out.stdout.contains("No space left on device"),
+        "{}",
+        out.stdout
+    );
+}

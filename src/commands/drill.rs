@@ -137,11 +137,17 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         state_flag: super::state_flag(cli),
     };
     let exit = match ran.outcome {
-        Outcome::Succeeded if ran.unjournaled.is_none() => {
-            rest.hold_and_restore(&mut journal, &mut console).await?
+        // Also when the journal stopped taking writes (its `finished`): a drill always ends
+        // with the world put back, from the records the process holds.
+        Outcome::Succeeded => rest.hold_and_restore(&mut journal, &mut console).await?,
+        // A failed step was rolled back as a run does: the restore is verified all the same
+        // (reads only), also when the journal is behind, which the run's report says.
+        Outcome::RolledBack => {
+            if ran.unjournaled.is_some() && cli.output == Format::Human {
+                super::run::finish(cli, &ran);
+            }
+            rest.verify(&mut journal).await?
         }
-        // A failed step was rolled back as a run does: the restore is verified all the same.
-        Outcome::RolledBack if ran.unjournaled.is_none() => rest.verify(&mut journal).await?,
         _ => {
             // What to do next (resume, rollback, the commands a human needs); the drill's
             // summary follows. For machines, the drill's report alone.
@@ -151,7 +157,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
             Exit::of_report(&ran)
         }
     };
-    conclude(cli, &state, &run_id, &outputs, exit).await
+    conclude(cli, &state, &journal, &outputs, exit).await
 }
 
 /// The part of a drill after its steps ran.
@@ -193,15 +199,19 @@ impl Rest<'_> {
         };
         let view = load_view(journal)?;
         let report = engine::rollback(&view, self.ctx, journal, false, &reason, console).await?;
-        if report.outcome == Outcome::RollbackIncomplete || report.unjournaled.is_some() {
-            if self.output == Format::Human {
-                report::outcome(&format!(
-                    "\n{}",
-                    report::human_report(&report, &self.state_flag)
-                ));
-            }
+        if (report.outcome == Outcome::RollbackIncomplete || report.unjournaled.is_some())
+            && self.output == Format::Human
+        {
+            report::outcome(&format!(
+                "\n{}",
+                report::human_report(&report, &self.state_flag)
+            ));
+        }
+        if report.outcome == Outcome::RollbackIncomplete {
             return Ok(Exit::HumanNeeded);
         }
+        // Put back, also when the journal stopped taking writes: verified all the same (reads
+        // only); [`conclude`] says the journal is behind.
         self.verify(journal).await
     }
 
@@ -209,28 +219,54 @@ impl Rest<'_> {
     /// journals the result.
     pub async fn verify(&self, journal: &mut Journal) -> Result<Exit, Error> {
         let view = load_view(journal)?;
-        let differences = drill::verify(self.pb, self.ctx, &view.snapshot).await;
-        drill::record_verified(journal, view.snapshot.len(), differences)?;
+        // The playbook is the drill's (`resume` refuses another): a resource it no longer
+        // plans (what a step copies from moved) counts as differing, not read.
+        let checked = drill::verify(self.pb, self.ctx, &view.snapshot).await;
+        drill::record_verified(journal, view.snapshot.len(), checked.differences);
         Ok(Exit::Success)
     }
 }
 
-/// Ends a drill: builds its report from the journal, shows it, writes and posts it, and
-/// returns its exit code (the report's, unless `exit` already says a human must act).
+/// Ends a drill: builds its report from the journal's records as this process holds them
+/// (those a journal that stopped taking writes could not take included), shows it, writes and
+/// posts it, and returns its exit code (the report's, unless `exit` already says a human must
+/// act, or the journal is behind).
 pub(super) async fn conclude(
     cli: &Cli,
     state: &State,
-    run_id: &str,
+    journal: &Journal,
     outputs: &Outputs,
     exit: Exit,
 ) -> Result<Exit, Error> {
-    let doc = super::reports::document(state, run_id).await?;
+    let records = journal.records().map_err(engine::EngineError::from)?;
+    let run_id = match records.first() {
+        Some(crate::engine::journal::Record::Start { run_id, .. }) => run_id.clone(),
+        _ => String::new(),
+    };
+    let run_id = run_id.as_str();
+    let mut doc = super::reports::document_of(state, run_id, &records).await?;
+    // What the journal is missing: this report, not the journal, says how the drill ended.
+    let behind = journal.broken().map(|why| {
+        format!(
+            "THE JOURNAL IS BEHIND: {} stopped taking writes ({why}); this report is made from what the drill's process held. Once the state can be written again, run `standin{} rollback {run_id}`: it finds what is already back, records it, and undoes what is not.",
+            journal.location(),
+            super::state_flag(cli)
+        )
+    });
+    if let Some(behind) = &behind {
+        doc.warnings.push(behind.clone());
+        doc.exit_code = Exit::HumanNeeded.code();
+    }
     match cli.output {
         Format::Json => report::print_json(&doc),
         Format::Human => report::headline(&format!(
             "\n{}",
             report::human_drill(&doc, &super::state_flag(cli))
         )),
+    }
+    // On stderr, which `-q` keeps, as it keeps the exit code this sets.
+    if let Some(behind) = &behind {
+        report::warn(behind);
     }
     if let Some(dir) = &outputs.report {
         match super::reports::write(&doc, dir, &crate::report::ReportFormat::ALL) {
@@ -250,6 +286,7 @@ pub(super) async fn conclude(
     }
     Ok(match exit {
         Exit::HumanNeeded => Exit::HumanNeeded,
+        _ if journal.broken().is_some() => Exit::HumanNeeded,
         _ => doc.outcome.exit(),
     })
 }

@@ -84,6 +84,25 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
         ));
         return Err(Error::NotResumable(changed));
     }
+    // What the soak is to be, checked before anything changes: an edited journal must not
+    // stop a resumed drill half way.
+    let soak_every = match view
+        .drill
+        .as_ref()
+        .map(crate::engine::journal::DrillSpec::durations)
+    {
+        Some(Err(why)) => {
+            return Err(Error::NotResumable(vec![
+                format!("drill {run_id}: {why}; the journal was edited"),
+                format!(
+                    "put back what the drill changed with `standin{} rollback {run_id}` instead",
+                    super::state_flag(cli)
+                ),
+            ]))
+        }
+        Some(Ok(durations)) => Some(durations),
+        None => None,
+    };
     let (report, notify) = args.outputs;
     let outputs = Outputs {
         report: Outputs::report_dir(&view, report)
@@ -104,13 +123,11 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
     let rest = |ctx, soaked: bool| super::drill::Rest {
         pb: &pb,
         ctx,
-        soak: match (&view.drill, soaked) {
-            (Some(d), false) => Some(Duration::from_secs_f64(d.soak_secs)),
+        soak: match (soak_every, soaked) {
+            (Some((soak, _)), false) => Some(soak),
             _ => None,
         },
-        every: view.drill.as_ref().map_or(Duration::from_secs(30), |d| {
-            Duration::from_secs_f64(d.every_secs.max(1.0))
-        }),
+        every: soak_every.map_or(Duration::from_secs(30), |(_, every)| every),
         output: cli.output,
         state_flag: super::state_flag(cli),
     };
@@ -174,5 +191,5 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
             }
         }
     };
-    super::drill::conclude(cli, &state, &run_id, &outputs, exit).await
+    super::drill::conclude(cli, &state, &journal, &outputs, exit).await
 }

@@ -104,15 +104,30 @@ async fn verify_drill(
     };
     match super::load(&args) {
         Ok(pb) => {
-            let rest = super::drill::Rest {
-                pb: &pb,
-                ctx,
-                soak: None,
-                every: std::time::Duration::from_secs(30),
-                output: cli.output,
-                state_flag: super::state_flag(cli),
-            };
-            rest.verify(journal).await?;
+            // `rollback` takes no --var: the playbook here has its defaults. When the drill ran
+            // it otherwise (or the playbook was edited since) and the resources it changed are
+            // not all planned here, they cannot be read: not verified, said, and nothing
+            // recorded, so `resume` with the drill's inputs verifies it.
+            let snapshot = crate::engine::load_view(journal)?.snapshot;
+            let checked = crate::engine::drill::verify(&pb, ctx, &snapshot).await;
+            let other = view
+                .source
+                .as_ref()
+                .and_then(|s| s.differs(&pb, "the drill started"));
+            match other {
+                Some(why) if !checked.unread.is_empty() => report::warn(&format!(
+                    "warning: the restore of drill {run} is not verified: {why}, and the playbook here does not plan {} of the {} resource(s) the drill changed; `standin{flag} resume {run}` with the playbook and --var values the drill ran with verifies it and writes its report",
+                    checked.unread.len(),
+                    snapshot.len(),
+                    run = view.run_id,
+                    flag = super::state_flag(cli),
+                )),
+                _ => crate::engine::drill::record_verified(
+                    journal,
+                    snapshot.len(),
+                    checked.differences,
+                ),
+            }
         }
         Err(e) => report::warn(&format!(
             "warning: the restore of drill {} cannot be verified: {e}",
@@ -130,7 +145,7 @@ async fn verify_drill(
         report,
         notify: None,
     };
-    let exit = super::drill::conclude(cli, state, &view.run_id, &outputs, Exit::Success).await?;
+    let exit = super::drill::conclude(cli, state, journal, &outputs, Exit::Success).await?;
     // For this command, everything put back (and verified) is success.
     Ok(match exit {
         Exit::HumanNeeded => Exit::HumanNeeded,

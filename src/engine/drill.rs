@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::journal::{now, Difference, Held, Journal, Record};
 use super::plan::{self, PlanDoc};
-use super::{caught, journal_err, EngineError, DEFAULT_STEP_TIMEOUT};
+use super::{caught, EngineError, DEFAULT_STEP_TIMEOUT};
 use crate::playbook::Playbook;
-use crate::steps::{Action, Ctx, StepError, Value};
+use crate::steps::{Action, Ctx, Resource, StepError, Value};
 
 /// Every resource a plan's steps change or keep, with what it holds before the first step
 /// (a resource's first appearance in the plan is always read live; later ones are
@@ -33,11 +33,23 @@ pub fn snapshot(plan: &PlanDoc) -> Vec<Held> {
         .collect()
 }
 
+/// What a verification found.
+pub struct Verification {
+    /// Each resource of the snapshot that does not hold what it held, or that could not be
+    /// read (its `after` says why).
+    pub differences: Vec<Difference>,
+    /// Resources of the snapshot that the playbook, planned again, does not name at all, so
+    /// were not read: the playbook is not the one the drill ran (other `--var`s, an edit), or
+    /// what a step plans from moved (a parameter gone from the prefix it copies).
+    pub unread: Vec<Resource>,
+}
+
 /// Reads every resource of `snapshot` again (by planning the playbook anew, which changes
 /// nothing) and returns those that differ. Versions do not count (a restore writes a new
 /// version of a parameter); a secret compares by its fingerprint when the snapshot was taken
-/// by this process, else by type and attributes only (its value is never kept).
-pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference> {
+/// by this process, else by type and attributes only (its value is never kept). A resource
+/// the fresh plan does not name was not read: it differs as "not read", never as absent.
+pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Verification {
     let fresh = plan::plan_all(pb, ctx, &BTreeSet::new()).await;
     if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
         // Nothing can be compared: every resource counts as unverified.
@@ -46,24 +58,39 @@ pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference
             step.id,
             step.error.clone().unwrap_or_default()
         ));
-        return before
-            .iter()
-            .map(|h| Difference {
-                resource: h.resource.clone(),
-                account: h.account.clone(),
-                before: h.value.clone(),
-                after: Some(why.clone()),
-            })
-            .collect();
+        return Verification {
+            differences: before
+                .iter()
+                .map(|h| Difference {
+                    resource: h.resource.clone(),
+                    account: h.account.clone(),
+                    before: h.value.clone(),
+                    after: Some(why.clone()),
+                })
+                .collect(),
+            unread: Vec::new(),
+        };
     }
     let now = snapshot(&fresh);
-    before
+    let mut unread = Vec::new();
+    let differences = before
         .iter()
         .filter_map(|held| {
-            let after = now
+            let Some(found) = now
                 .iter()
                 .find(|n| n.resource == held.resource && n.account == held.account)
-                .and_then(|n| n.value.clone());
+            else {
+                unread.push(held.resource.clone());
+                return Some(Difference {
+                    resource: held.resource.clone(),
+                    account: held.account.clone(),
+                    before: held.value.clone(),
+                    after: Some(Value::note(
+                        "not read: the playbook, planned again, does not name it",
+                    )),
+                });
+            };
+            let after = found.value.clone();
             let same = match (&held.value, &after) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.restored_as(b),
@@ -76,7 +103,11 @@ pub async fn verify(pb: &Playbook, ctx: &Ctx, before: &[Held]) -> Vec<Difference
                 after,
             })
         })
-        .collect()
+        .collect();
+    Verification {
+        differences,
+        unread,
+    }
 }
 
 /// How a soak ended.
@@ -158,21 +189,18 @@ pub async fn soak(
         stopped: matches!(outcome, Soaked::Stopped),
         at: now(),
     };
-    journal.append(&record).map_err(journal_err(journal))?;
+    // A journal that stopped taking writes holds the record all the same: the drill goes on
+    // to put everything back from what the process holds.
+    let _ = journal.append(&record);
     Ok(outcome)
 }
 
-/// Journals a verification.
-pub fn record_verified(
-    journal: &mut Journal,
-    checked: usize,
-    differences: Vec<Difference>,
-) -> Result<(), EngineError> {
-    journal
-        .append(&Record::Verified {
-            checked,
-            differences,
-            at: now(),
-        })
-        .map_err(journal_err(journal))
+/// Journals a verification (held, as every record, when the journal stopped taking writes:
+/// the drill's report is made from what the process holds, and says the journal is behind).
+pub fn record_verified(journal: &mut Journal, checked: usize, differences: Vec<Difference>) {
+    let _ = journal.append(&Record::Verified {
+        checked,
+        differences,
+        at: now(),
+    });
 }

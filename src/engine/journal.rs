@@ -185,6 +185,26 @@ pub struct DrillSpec {
     pub notify_origin: Option<String>,
 }
 
+impl DrillSpec {
+    /// How long the soak holds the promoted state, and how long between its checks of the
+    /// gates. A value no drill writes (negative, zero between checks, or beyond what a
+    /// duration holds) means the journal was edited: said, never a panic.
+    pub fn durations(&self) -> Result<(std::time::Duration, std::time::Duration), String> {
+        let soak = std::time::Duration::try_from_secs_f64(self.soak_secs)
+            .map_err(|_| format!("its soak of {} s is not a duration", self.soak_secs))?;
+        let every = std::time::Duration::try_from_secs_f64(self.every_secs)
+            .ok()
+            .filter(|every| !every.is_zero())
+            .ok_or_else(|| {
+                format!(
+                    "its time between checks of {} s is not a duration longer than 0s",
+                    self.every_secs
+                )
+            })?;
+        Ok((soak, every))
+    }
+}
+
 /// A resource and what it held (`None`: it did not exist).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Held {

@@ -474,7 +474,10 @@ impl<'a> Verdict<'a> {
     }
 }
 
-/// Journals how a run ended with nothing undone, and reports it.
+/// Journals how a run ended with nothing undone, and reports it. A journal that no longer
+/// takes writes holds the record all the same, and the report says what it is missing: every
+/// step was done (or stopped) and recorded, so the run ended as said; a drill goes on to put
+/// everything back from what the process holds.
 fn ended(
     journal: &mut Journal,
     run_id: &str,
@@ -482,9 +485,12 @@ fn ended(
     failed_step: Option<FailedStep>,
     started: Instant,
 ) -> Result<Report, EngineError> {
-    journal
-        .append(&Record::Finished { outcome, at: now() })
-        .map_err(journal_err(journal))?;
+    if let Err(e) = journal.append(&Record::Finished { outcome, at: now() }) {
+        // Another process may own the run now: it, not this one, says how it goes on.
+        if journal.superseded().is_some() {
+            return Err(journal_err(journal)(e));
+        }
+    }
     Ok(Report {
         run_id: run_id.to_owned(),
         outcome,
@@ -492,7 +498,10 @@ fn ended(
         undone: Vec::new(),
         leftovers: Vec::new(),
         secs: started.elapsed().as_secs_f64(),
-        unjournaled: None,
+        unjournaled: journal.broken().map(|why| Unjournaled {
+            journal: journal.location().to_owned(),
+            why: why.to_owned(),
+        }),
     })
 }
 
@@ -789,23 +798,38 @@ async fn run_step(
         return Err(RunStepError::NotStarted);
     }
     io.obs().step_planned(&def.id, &prepared);
-    if prepared.is_noop() {
-        io.append(&Record::Unchanged {
-            step: id,
+    // A journal that stops taking writes holds what this process knows (see `Journal`): the
+    // step's failure with it, so that what the process reports (a drill's report) names it.
+    let unwritten = |error: RunStepError, undo: Option<serde_json::Value>| {
+        let _ = io.append(&Record::Failed {
+            step: id.clone(),
+            undo,
+            error: error.to_string(),
             took: took(),
             at: now(),
-        })
-        .map_err(RunStepError::Journal)?;
+        });
+        error
+    };
+    if prepared.is_noop() {
+        if let Err(e) = io.append(&Record::Unchanged {
+            step: id.clone(),
+            took: took(),
+            at: now(),
+        }) {
+            return Err(unwritten(RunStepError::Journal(e), None));
+        }
         return Ok(false);
     }
     let mut mutation = prepared.mutation;
-    io.append(&Record::Intent {
+    if let Err(e) = io.append(&Record::Intent {
         step: id.clone(),
         undo: mutation.undo_record(),
         changes: prepared.changes,
         at: now(),
-    })
-    .map_err(RunStepError::Journal)?;
+    }) {
+        // Not written, so not started: nothing to undo.
+        return Err(unwritten(RunStepError::Journal(e), None));
+    }
     crash::at(crash::Point::IntentWritten, &id);
     let t0 = Instant::now();
     let applying = caught(async {
@@ -823,16 +847,23 @@ async fn run_step(
     let error = match applied {
         Ok(Ok(Ok(()))) => {
             crash::at(crash::Point::Applied, &id);
-            return io
-                .append(&applied_record(mutation.as_ref(), id))
-                .map(|()| true)
-                .map_err(RunStepError::Unrecorded);
+            return match io.append(&applied_record(mutation.as_ref(), id.clone())) {
+                Ok(()) => Ok(true),
+                Err(e) => Err(unwritten(
+                    RunStepError::Unrecorded(e),
+                    Some(mutation.undo_record()),
+                )),
+            };
         }
         // Stopped in the wait after its change was made: the change stands (resume must not
         // make it again), and the run stops here.
         Ok(Ok(Err(e @ StepError::Interrupted { landed: true, .. }))) => {
-            io.append(&applied_record(mutation.as_ref(), id))
-                .map_err(RunStepError::Unrecorded)?;
+            if let Err(e) = io.append(&applied_record(mutation.as_ref(), id.clone())) {
+                return Err(unwritten(
+                    RunStepError::Unrecorded(e),
+                    Some(mutation.undo_record()),
+                ));
+            }
             return Err(RunStepError::Step(e));
         }
         // Stopped before its change was known to be made: the intent stands, in doubt.

@@ -54,8 +54,20 @@ pub fn human_report(report: &Report, state_flag: &str) -> String {
         }
     }
     if let Some(Unjournaled { journal, why }) = &report.unjournaled {
+        let next = match report.outcome {
+            // Every step was done and recorded; only the end was not.
+            Outcome::Succeeded => format!(
+                "run `standin{state_flag} resume {run}`: it finds every step done and records that the run succeeded"
+            ),
+            Outcome::Stopped => format!(
+                "`standin{state_flag} resume {run}` or `standin{state_flag} rollback {run}` goes on from where it stopped"
+            ),
+            Outcome::RolledBack | Outcome::RollbackIncomplete => format!(
+                "run `standin{state_flag} rollback {run}`: it finds what is already back, records it, and undoes what is not"
+            ),
+        };
         out.push_str(&format!(
-            "THE JOURNAL IS BEHIND: {journal} stopped taking writes ({why}), so it does not hold all of the above. Once the state can be written again (free space, access to the bucket), run `standin{state_flag} rollback {run}`: it finds what is already back, records it, and undoes what is not.\n"
+            "THE JOURNAL IS BEHIND: {journal} stopped taking writes ({why}), so it does not hold all of the above. Once the state can be written again (free space, access to the bucket), {next}.\n"
         ));
     }
     out

@@ -186,8 +186,10 @@ impl Lock {
                 let holder = holder.trim();
                 return Err(LockError::Held {
                     place: path.display().to_string(),
+                    // A holder writes its name just after taking the lock (and the OS drops
+                    // the lock of a process that dies): it took it a moment ago.
                     holder: if holder.is_empty() {
-                        "a holder unknown".into()
+                        "another standin that took it a moment ago (its name is not written yet); try again".into()
                     } else {
                         holder.to_owned()
                     },
@@ -497,6 +499,21 @@ mod tests {
         assert!(err.to_string().contains("standin run a.yaml"), "{err}");
         drop(held);
         Lock::file(&path, "standin run b.yaml").unwrap();
+    }
+
+    #[test]
+    fn a_lock_taken_a_moment_ago_is_said_so_before_its_holder_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        // Between another process's lock and its write of its name.
+        let taken = File::create(&path).unwrap();
+        taken.try_lock().unwrap();
+        let err = Lock::file(&path, "standin resume").err().unwrap();
+        assert!(
+            err.to_string()
+                .ends_with("is locked by another standin that took it a moment ago (its name is not written yet); try again"),
+            "{err}"
+        );
     }
 
     #[test]
