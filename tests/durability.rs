@@ -64,15 +64,19 @@ fn every_journal_record_is_synced_before_the_next_aws_call() {
             continue;
         };
         records += 1;
-        let sync = format!("{pid}  fdatasync({fd})");
+        // strace pads a pid to five columns: `123  call`, `12345 call`.
+        let sync = format!("fdatasync({fd})");
+        let synced = |l: &str| {
+            l.split_once(' ').is_some_and(|(p, call)| {
+                p == pid && call.trim_start().starts_with(&sync) && l.trim_end().ends_with("= 0")
+            })
+        };
         let next_request = lines[i + 1..]
             .iter()
             .position(|l| sends_request(l))
             .map_or(lines.len(), |k| i + 1 + k);
         assert!(
-            lines[i + 1..next_request]
-                .iter()
-                .any(|l| l.starts_with(&sync) && l.trim_end().ends_with("= 0")),
+            lines[i + 1..next_request].iter().any(|l| synced(l)),
             "a journal record was not synced before the next AWS call:\n{line}\n{}",
             lines[i + 1..next_request.min(lines.len() - 1) + 1].join("\n")
         );
