@@ -644,3 +644,49 @@ fn a_journal_with_a_forged_step_id_is_refused() {
         );
     }
 }
+
+/// `resume` given other `--var` values than the run's (the names alike, which was all that was
+/// compared) would carry on with steps acting on other resources. The journal keeps a salted
+/// digest of the values: resume refuses, changing nothing, and goes on with the run's own.
+#[test]
+fn resume_with_other_variable_values_is_refused_and_the_runs_own_go_on() {
+    let world = World::start();
+    let pb = world.incident_playbook();
+    world
+        .standin_env(
+            &[("STANDIN_CRASH_AT", "step-done:prod-env-to-staging")],
+            &world.playbook_args(&["run", "--yes"], &pb),
+        )
+        .expect(-1);
+    let run = world.run_dir();
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    assert!(
+        !journal.contains(&world.edge),
+        "a --var value in the journal"
+    );
+    let before = world.full_dump();
+    // resume finds the playbook in the journal: the variables only.
+    let resume = || {
+        let mut args = world.playbook_args(&["resume", "--yes"], &pb);
+        args.pop();
+        args
+    };
+    let mut other = resume();
+    let edge = other
+        .iter()
+        .position(|a| a.starts_with("edge="))
+        .expect("the edge variable");
+    other[edge] = "edge=127.0.0.1:9".to_owned();
+    let out = world.standin_env(&[], &other).expect(4);
+    assert!(
+        out.stderr.contains("the run started with other values of [--var app_check_url --var edge --var staging_check_url]"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        world.full_dump(),
+        before,
+        "a refused resume changed the world"
+    );
+    world.standin_env(&[], &resume()).expect(0);
+}

@@ -1048,6 +1048,7 @@ fn sample_records() -> Vec<Record> {
                 sha256: "ab".repeat(32),
                 vars: ["edge".to_owned()].into_iter().collect(),
                 accounts: Some("cd".repeat(32)),
+                values: Some(format!("{}:{}", "ef".repeat(16), "01".repeat(32))),
             }),
             steps: vec![
                 step("go-ahead", "confirm"),

@@ -86,6 +86,11 @@ pub struct Source {
     /// made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<String>,
+    /// The `--var` values, as `SALT:DIGEST` ([`crate::playbook::Given::digest`]): the same
+    /// names with other values act on other resources. Absent without `--var`, and in plans
+    /// and journals written before it was kept (then only the names are compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<String>,
 }
 
 impl Source {
@@ -99,10 +104,16 @@ impl Source {
             let place = serde_json::json!({"aws": pb.aws, "accounts": pb.accounts, "steps": steps});
             format!("{:x}", Sha256::digest(place.to_string().as_bytes()))
         });
+        // Without a salt (no /dev/urandom) the values are not kept: only their names compare.
+        let values = match crate::digest::salt() {
+            Ok(salt) if !pb.given.is_empty() => Some(format!("{salt}:{}", pb.given.digest(&salt))),
+            _ => None,
+        };
         Self {
             sha256: format!("{:x}", Sha256::digest(pb.text.as_bytes())),
             vars: pb.overridden.clone(),
             accounts,
+            values,
         }
     }
 
@@ -132,6 +143,24 @@ impl Source {
         if self.accounts != now.accounts {
             return Some(format!(
                 "with these variables the playbook acts in other accounts (its `aws:`, `accounts:` or a step's `account:`) than when {when}"
+            ));
+        }
+        let same_values = |kept: &str| {
+            kept.split_once(':')
+                .is_some_and(|(salt, digest)| pb.given.digest(salt) == digest)
+        };
+        if self
+            .values
+            .as_deref()
+            .is_some_and(|kept| !same_values(kept))
+        {
+            return Some(format!(
+                "{when} with other values of [{}] (only a digest of them is kept: give the ones it was given)",
+                now.vars
+                    .iter()
+                    .map(|n| format!("--var {n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ));
         }
         None

@@ -61,8 +61,10 @@ pub struct Playbook {
     pub steps: Vec<StepDef>,
     /// The file as read: saved plans record its digest.
     pub text: String,
-    /// Names of the variables given with `--var` (values are not kept: they may be secrets).
+    /// Names of the variables given with `--var`.
     pub overridden: BTreeSet<String>,
+    /// Their values, only for comparing with a digest (they may be secrets: never shown).
+    pub given: Given,
     /// The id of the gate step whose pass means production is back: drills measure the time
     /// to it.
     pub recovery: Option<String>,
@@ -70,6 +72,23 @@ pub struct Playbook {
     pub rto_target: Option<Duration>,
     /// What is valid but risky (credentials in a URL), located, for `validate` and `plan`.
     pub warnings: Vec<Problem>,
+}
+
+/// The `--var` values a playbook was loaded with. A saved plan or a journal keeps a salted
+/// digest of them, never them: the same playbook with other values acts on other resources.
+pub struct Given(BTreeMap<String, String>);
+
+impl Given {
+    /// The salted digest of every `NAME=VALUE`, in name order (a later `--var` of a name wins,
+    /// as it does for the playbook).
+    pub fn digest(&self, salt: &str) -> String {
+        let lines: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        crate::digest::salted(salt, &lines.join("\n"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// One step: the fields every kind has, and the kind's own step.
@@ -458,6 +477,7 @@ fn check(
         steps: steps?,
         text: String::new(),
         overridden: overrides.iter().map(|(name, _)| name.clone()).collect(),
+        given: Given(overrides.iter().cloned().collect()),
         recovery,
         rto_target,
         warnings: Vec::new(),

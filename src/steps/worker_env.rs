@@ -13,9 +13,6 @@
 //! cannot.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-
-use sha2::{Digest, Sha256};
 
 /// One check: the service whose process is read, the settings, and this check's salt.
 pub struct EnvCheck {
@@ -36,12 +33,10 @@ impl EnvCheck {
     /// A check with a fresh random salt. `service` and `keys` are checked by the kind
     /// (a unit name; environment variable names), so they need no quoting in the script.
     pub fn new(service: &str, keys: &[String]) -> std::io::Result<Self> {
-        let mut bytes = [0u8; 16];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
         Ok(Self {
             service: service.to_owned(),
             keys: keys.to_vec(),
-            salt: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            salt: crate::digest::salt()?,
         })
     }
 
@@ -65,8 +60,7 @@ impl EnvCheck {
 
     /// The digest the script prints for `key` holding `value`.
     pub fn digest(&self, key: &str, value: &str) -> String {
-        let hash = Sha256::digest(format!("{}\n{key}={value}", self.salt));
-        hash.iter().map(|b| format!("{b:02x}")).collect()
+        crate::digest::salted(&self.salt, &format!("{key}={value}"))
     }
 
     /// What the script printed: each key's digest or absence. `Err` when the output is not the
