@@ -260,7 +260,7 @@ async fn execute(
             Verdict::Aborted(k) => {
                 let aborted = FailedStep {
                     step: steps[k].id.clone(),
-                    error: RunStepError::Aborted.to_string(),
+                    error: RunStepError::Aborted(steps[k].kind.changes_nothing).to_string(),
                 };
                 return ended(journal, run_id, Outcome::Stopped, Some(aborted), started);
             }
@@ -398,7 +398,7 @@ async fn attempt(
     };
     let result = tokio::select! {
         result = caught(work) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
-        () = stop.aborted() => Err(RunStepError::Aborted),
+        () = stop.aborted() => Err(RunStepError::Aborted(def.kind.changes_nothing)),
     };
     let result = match (group, result) {
         // Stopped because another member failed, not by a signal: what it did stands in
@@ -446,10 +446,15 @@ impl<'a> Verdict<'a> {
             let this = match result {
                 // The member that failed decides; this one's part is in the journal.
                 Ok(_) | Err(RunStepError::GroupFailed(_)) => continue,
-                Err(RunStepError::Aborted) => Self::Aborted(k),
+                Err(RunStepError::Aborted(_)) => Self::Aborted(k),
                 Err(RunStepError::NotStarted) => Self::Halted(Halt::Before(id)),
                 Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
                     Self::Halted(Halt::After(id))
+                }
+                Err(RunStepError::Step(StepError::Interrupted { .. }))
+                    if steps[k].kind.changes_nothing =>
+                {
+                    Self::Halted(Halt::Waiting(id))
                 }
                 Err(RunStepError::Step(StepError::Interrupted { .. })) => {
                     Self::Halted(Halt::During(id))
@@ -504,6 +509,8 @@ enum Halt<'a> {
     /// While this step waited for its change to settle (or in a gate): its intent is
     /// journaled, so it is in doubt until `resume` checks it.
     During(&'a str),
+    /// In this step's wait, which changes nothing: `resume` runs it again.
+    Waiting(&'a str),
     /// After this step made its change, in the wait for it to settle: the step is done.
     After(&'a str),
 }
@@ -535,6 +542,13 @@ async fn stopped(
             Some(FailedStep {
                 step: step.to_owned(),
                 error: format!("stopped by {signal} while it waited; whether its change landed is in doubt (`standin resume` checks and goes on, `standin rollback` undoes)"),
+            }),
+        ),
+        Halt::Waiting(step) => (
+            format!("during step `{step}`"),
+            Some(FailedStep {
+                step: step.to_owned(),
+                error: format!("stopped by {signal} while waiting; the step changes nothing (`standin resume` waits again and goes on, `standin rollback` undoes what the run changed)"),
             }),
         ),
     };
@@ -617,8 +631,13 @@ enum RunStepError {
     Guard(Vec<String>),
     #[error("the run stopped in the middle of this step, and live state is neither before nor after it: {}", .0.join("; "))]
     Unsettled(Vec<String>),
-    #[error("aborted by a second signal; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)")]
-    Aborted,
+    /// A second signal; `.0`: the step changes nothing, so nothing is in doubt.
+    #[error("{}", if *.0 {
+        "aborted by a second signal while waiting; the step changes nothing (`standin resume` waits again, `standin rollback` undoes what the run changed)"
+    } else {
+        "aborted by a second signal; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)"
+    })]
+    Aborted(bool),
     /// A stop was asked for after the step was planned, before it changed anything.
     #[error("stopped before changing anything, as asked")]
     NotStarted,
@@ -636,7 +655,7 @@ impl RunStepError {
     fn fails_run(&self) -> bool {
         !matches!(
             self,
-            Self::Aborted
+            Self::Aborted(_)
                 | Self::NotStarted
                 | Self::GroupFailed(_)
                 | Self::Step(StepError::Interrupted { .. })

@@ -17,6 +17,10 @@ pub enum StepState {
     NotStarted,
     /// Its undo record was journaled but no outcome: the process stopped mid-change.
     InDoubt,
+    /// Its intent was journaled but no outcome, and its kind changes nothing (a pause, a
+    /// gate, a question): it stopped while waiting, and `resume` runs it again.
+    #[serde(rename = "stopped-while-waiting")]
+    StoppedWaiting,
     Applied,
     /// Nothing to change.
     Unchanged,
@@ -36,7 +40,7 @@ impl StepState {
     fn needs_undo(self) -> bool {
         matches!(
             self,
-            Self::InDoubt | Self::Applied | Self::Failed | Self::UndoFailed
+            Self::InDoubt | Self::StoppedWaiting | Self::Applied | Self::Failed | Self::UndoFailed
         )
     }
 }
@@ -68,6 +72,9 @@ pub struct StepView {
     /// are undone in the reverse of the order they ended in.
     #[serde(skip)]
     moved: usize,
+    /// Its kind changes nothing (see `Kind::CHANGES_NOTHING`).
+    #[serde(skip)]
+    changes_nothing: bool,
 }
 
 /// A run as its journal tells it.
@@ -210,9 +217,14 @@ impl RunView {
                 changes,
                 ..
             } => {
-                self.set(step, StepState::InDoubt, Some(undo.clone()), None);
                 if let Some(s) = self.step(step) {
                     s.changes.clone_from(changes);
+                    let state = if s.changes_nothing {
+                        StepState::StoppedWaiting
+                    } else {
+                        StepState::InDoubt
+                    };
+                    self.set(step, state, Some(undo.clone()), None);
                 }
             }
             Record::Applied { step, undo, .. } => {
@@ -322,6 +334,7 @@ impl StepView {
             undo: None,
             changes: Vec::new(),
             moved: 0,
+            changes_nothing: crate::steps::find_kind(&step.kind).is_some_and(|k| k.changes_nothing),
         }
     }
 }

@@ -146,6 +146,7 @@ fn state_words(state: StepState) -> &'static str {
     match state {
         StepState::NotStarted => "not reached",
         StepState::InDoubt => "in doubt (stopped mid-change)",
+        StepState::StoppedWaiting => "stopped while waiting",
         StepState::Applied => "applied",
         StepState::Unchanged => "unchanged",
         StepState::Failed => "failed",

@@ -133,6 +133,7 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         let state = match step.state {
             StepState::NotStarted => "not started",
             StepState::InDoubt => "IN DOUBT (its change may or may not have happened)",
+            StepState::StoppedWaiting => "stopped while waiting (it changes nothing)",
             StepState::Applied => "applied",
             StepState::Unchanged => "unchanged (nothing to do)",
             StepState::Failed => "failed",
