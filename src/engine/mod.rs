@@ -158,7 +158,47 @@ pub async fn run(
     header: Header,
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
-    let playbook = spec.playbook;
+    begin(spec.playbook, journal, run_id, header)?;
+    execute(spec, ctx, journal, run_id, None, obs).await
+}
+
+/// Journals a run that ended before any change (a step could not be planned, a guard refused
+/// the plan): each step's failure, without an undo record, then `rolled-back` with nothing
+/// undone; so that its reports and `history` show it as any other run's.
+pub fn refused(
+    playbook: &Playbook,
+    journal: &mut Journal,
+    run_id: &str,
+    header: Header,
+    failed: &[FailedStep],
+) -> Result<(), EngineError> {
+    begin(playbook, journal, run_id, header)?;
+    for f in failed {
+        journal
+            .append(&Record::Failed {
+                step: f.step.clone(),
+                undo: None,
+                error: f.error.clone(),
+                took: None,
+                at: now(),
+            })
+            .map_err(journal_err(journal))?;
+    }
+    journal
+        .append(&Record::Finished {
+            outcome: Outcome::RolledBack,
+            at: now(),
+        })
+        .map_err(journal_err(journal))
+}
+
+/// Journals a run's start record (and a drill's snapshot).
+fn begin(
+    playbook: &Playbook,
+    journal: &mut Journal,
+    run_id: &str,
+    header: Header,
+) -> Result<(), EngineError> {
     let start = Record::Start {
         format: if !crate::config::acts_elsewhere(&playbook.aws, &playbook.accounts) {
             FORMAT_ONE_ACCOUNT
@@ -195,7 +235,7 @@ pub async fn run(
             })
             .map_err(journal_err(journal))?;
     }
-    execute(spec, ctx, journal, run_id, None, obs).await
+    Ok(())
 }
 
 /// Continues a run whose process stopped (killed, or Ctrl-C): steps done are skipped, a step
