@@ -1180,6 +1180,7 @@ fn sample_records() -> Vec<Record> {
         Record::UndoFailed {
             step: "no-migrations".into(),
             error: "changed since the run, not overwritten: /shop/staging/RUN_MIGRATIONS holds version 2 (standin wrote version 1)".into(),
+            by_hand: Vec::new(),
             at: T.into(),
         },
         Record::Undone {

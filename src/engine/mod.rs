@@ -994,20 +994,22 @@ pub async fn rollback(
             Err(e) => {
                 let error = e.to_string();
                 obs.undo_finished(&step.id, Err(&error));
+                // Not over someone else's change: that is for a human to decide.
+                let by_hand = match (&e, undo) {
+                    (StepError::Drift(_), _) | (_, Err(_)) => Vec::new(),
+                    (_, Ok(undo)) => view.by_hand(step, undo.as_ref()),
+                };
                 let _ = journal.append(&Record::UndoFailed {
                     step: step.id.clone(),
                     error: error.clone(),
+                    by_hand: by_hand.clone(),
                     at: now(),
                 });
                 leftovers.push(Leftover {
                     step: step.id.clone(),
                     kind: step.kind.clone(),
                     error,
-                    // Not over someone else's change: that is for a human to decide.
-                    by_hand: match (&e, undo) {
-                        (StepError::Drift(_), _) | (_, Err(_)) => Vec::new(),
-                        (_, Ok(undo)) => view.by_hand(step, undo.as_ref()),
-                    },
+                    by_hand,
                     drift: match e {
                         StepError::Drift(items) => items,
                         _ => Vec::new(),

@@ -158,6 +158,9 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         if let Some(e) = &step.undo_error {
             out.push_str(&format!("      undo error: {e}\n"));
         }
+        for line in &step.by_hand {
+            out.push_str(&format!("      by hand: {line}\n"));
+        }
         for line in &step.restored {
             out.push_str(&format!("      {line}\n"));
         }
