@@ -40,7 +40,7 @@ impl Exit {
             Self::RolledBack => "a step failed and everything was rolled back (or nothing had changed yet)",
             Self::Invalid => "invalid input (playbook, arguments, saved plan, journal, state directory): nothing was called",
             Self::HumanNeeded => "a step failed and the rollback is incomplete, or a drill's restore differs from its snapshot: a human must act, as the output says (never when nothing was changed)",
-            Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan, the saved plan is stale, or the run cannot be resumed (nothing was changed)",
+            Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan (a drill then reports it and exits 1), the saved plan is stale, or the run cannot be resumed (nothing was changed)",
             Self::MissedRto => "a drill promoted, held and put everything back, but clients were back later than the playbook's `rto_target` (recovery plus the TTL, as it was before, of the records it changed)",
             Self::Stopped => "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume` or `standin rollback` next",
         }

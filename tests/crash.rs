@@ -10,16 +10,32 @@ use serde_json::Value;
 
 use crate::support::{each, Out, World};
 
-/// A step of the incident playbook, and whether it mutates (journals an intent).
+/// A step of the incident playbook, whether it mutates (journals an intent), and whether its
+/// kind changes nothing (a kill in it leaves it stopped while waiting, not in doubt).
 struct Step {
     id: String,
     mutates: bool,
+    waits: bool,
 }
 
 /// The incident playbook's steps and the end state of an uninterrupted run.
 fn reference() -> (Vec<Step>, BTreeMap<String, String>) {
     let world = World::start();
     world.incident(&["run", "--yes"]).expect(0);
+    let kinds: Value = serde_json::from_str(
+        &world
+            .standin(&["--output", "json", "kinds"])
+            .expect(0)
+            .stdout,
+    )
+    .expect("kinds JSON");
+    let waits = |kind: &Value| {
+        kinds
+            .as_array()
+            .expect("kinds")
+            .iter()
+            .any(|k| k["kind"] == *kind && k["changes_nothing"] == true)
+    };
     let steps = status(&world)["steps"]
         .as_array()
         .expect("steps")
@@ -27,6 +43,7 @@ fn reference() -> (Vec<Step>, BTreeMap<String, String>) {
         .map(|s| Step {
             id: s["id"].as_str().expect("id").to_owned(),
             mutates: s["state"] == "applied",
+            waits: waits(&s["kind"]),
         })
         .collect();
     (steps, world.state())
@@ -66,10 +83,11 @@ fn run_points(steps: &[Step]) -> Vec<(String, usize)> {
     points
 }
 
-/// `status` after a kill at `point` of step `at`: earlier steps done, that step in doubt (or
-/// done, after it), later ones not started; the other members of its parallel group anywhere.
+/// `status` after a kill at `point` of step `at`: earlier steps done, that step in doubt, or
+/// stopped while waiting when it changes nothing (or done, after it), later ones not started;
+/// the other members of its parallel group anywhere.
 #[track_caller]
-fn assert_status(world: &World, point: &str, at: usize) {
+fn assert_status(world: &World, steps: &[Step], point: &str, at: usize) {
     let view = status(world);
     let states: Vec<&str> = view["steps"]
         .as_array()
@@ -78,14 +96,21 @@ fn assert_status(world: &World, point: &str, at: usize) {
         .map(|s| s["state"].as_str().expect("state"))
         .collect();
     let group = |i: usize| view["steps"][i]["group"].as_str();
+    let midway = |i: usize| {
+        if steps[i].waits {
+            "stopped-while-waiting"
+        } else {
+            "in-doubt"
+        }
+    };
     for (i, state) in states.iter().enumerate() {
         let expected: &[&str] = if i != at && group(i).is_some() && group(i) == group(at) {
             // Another member of the step's parallel group: anywhere in its own life.
-            &["applied", "unchanged", "in-doubt", "not-started"]
+            &["applied", "unchanged", midway(i), "not-started"]
         } else if i < at || (i == at && point.starts_with("step-done")) {
             &["applied", "unchanged"]
         } else if i == at {
-            &["in-doubt"]
+            &[midway(at)]
         } else {
             &["not-started"]
         };
@@ -125,7 +150,7 @@ fn a_killed_run_resumes_to_exactly_where_an_uninterrupted_run_ends() {
             let world = World::start();
             let start = world.state();
             crash_run(&world, point);
-            assert_status(&world, point, *at);
+            assert_status(&world, &steps, point, *at);
             let mut args = vec!["resume".to_owned(), "--yes".to_owned()];
             args.extend(world.edge_vars());
             let out = world.standin_env(&[], &args);

@@ -268,6 +268,96 @@ fn a_drill_whose_step_fails_rolls_back_verifies_and_says_why() {
     assert!(verification.1.is_success());
 }
 
+/// A drill that ends before any change (a step cannot be planned; a guard refuses the plan)
+/// still writes every report it was asked for, its JUnit failing at the step with the reason,
+/// and `history` lists it: a scheduled drill publishes its result on the day it found a problem.
+#[test]
+fn a_drill_that_ends_before_any_change_still_reports_why_and_is_in_history() {
+    let world = World::start();
+    let before = world.state();
+    let playbook = small_playbook(
+        &world,
+        "10m",
+        "  - id: ghost-env\n    kind: eb.set-env\n    environment: shop-nowhere\n    set:\n      APP_ENV: production\n",
+    );
+    let failing_case = |reports: &Path, step: &str, why: &str| {
+        let doc = json_file(&reports.join("report.json"));
+        assert_eq!(doc["kind"], "drill", "{doc}");
+        assert_eq!(doc["outcome"], "step-failed", "{doc}");
+        assert_eq!(doc["exit_code"], 1, "{doc}");
+        let reason = doc["reason"].as_str().expect("a reason");
+        assert!(
+            reason.contains(&format!("step `{step}`")) && reason.contains(why),
+            "{doc}"
+        );
+        for file in ["report.md", "report.html"] {
+            let text = std::fs::read_to_string(reports.join(file)).expect(file);
+            assert!(text.contains(step) && text.contains(why), "{file}: {text}");
+        }
+        let cases = junit_cases(&reports.join("junit.xml"));
+        let (_, case) = cases
+            .iter()
+            .find(|(n, _)| n.contains(&format!("step {step} ")))
+            .unwrap_or_else(|| panic!("no case for {step}: {cases:?}"));
+        match case {
+            junit_parser::TestStatus::Failure(f) => assert!(f.text.contains(why), "{f:?}"),
+            other => panic!("{step} should fail: {other:?}"),
+        }
+        doc["run_id"].as_str().expect("run id").to_owned()
+    };
+
+    let reports = report_dir(&world, "unplanned");
+    let out = world
+        .with_playbook(
+            &["drill", "--yes", "--report", reports.to_str().unwrap()],
+            &playbook,
+        )
+        .expect(1);
+    assert!(
+        out.stderr.contains("cannot plan step `ghost-env`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.state(), before);
+    let unplanned = failing_case(&reports, "ghost-env", "cannot be planned");
+
+    // A guard that refuses the plan: the failure is at the first step that changes something.
+    let guarded = std::fs::read_to_string(&playbook).unwrap().replace(
+        "steps:\n",
+        "guards:\n  - name: never-true\n    parameter: /shop/prod/DB_HOST\n    equals: \"nowhere\"\nsteps:\n",
+    );
+    let guarded = world.playbook("guarded.yaml", &guarded.replace(
+        "  - id: ghost-env\n    kind: eb.set-env\n    environment: shop-nowhere\n    set:\n      APP_ENV: production\n",
+        "",
+    ));
+    let reports = report_dir(&world, "refused");
+    world
+        .with_playbook(
+            &["drill", "--yes", "--report", reports.to_str().unwrap()],
+            &guarded,
+        )
+        .expect(1);
+    assert_eq!(world.state(), before);
+    let refused = failing_case(&reports, "prod-env-to-staging", "never-true");
+
+    let history = world.standin(&["history", "--output", "json"]).expect(0);
+    let rows: Value = serde_json::from_str(&history.stdout).unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [unplanned.as_str(), refused.as_str()], "{rows}");
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "drill" && r["outcome"] == "step-failed"),
+        "{rows}"
+    );
+}
+
 #[test]
 fn a_gate_that_breaks_during_the_soak_fails_the_drill_and_everything_is_put_back() {
     let world = World::start();

@@ -28,7 +28,8 @@ steps:
 ";
 
 /// A signal in the pause ends the wait within a second; the run stops before `second`, with
-/// the pause in doubt; `resume` runs the pause again and finishes.
+/// the pause stopped while waiting (a pause changes nothing: nothing is in doubt); `resume`
+/// runs the pause again and finishes.
 fn a_signal_in_a_wait_stops_at_once_then_resume_finishes(signal: &str, name: &str) {
     let world = World::start();
     let pb = world.playbook("pauses.yaml", PAUSES);
@@ -51,10 +52,11 @@ fn a_signal_in_a_wait_stops_at_once_then_resume_finishes(signal: &str, name: &st
     );
     assert!(
         out.stdout
-            .contains(&format!("stopped by {name} while it waited")),
+            .contains(&format!("stopped by {name} while waiting")),
         "{}",
         out.stdout
     );
+    assert!(!out.stdout.contains("doubt"), "{}", out.stdout);
     assert!(out.stdout.contains("standin resume"), "{}", out.stdout);
     // The change before the pause stands; the step after it did not start.
     assert_eq!(
@@ -72,8 +74,81 @@ fn a_signal_in_a_wait_stops_at_once_then_resume_finishes(signal: &str, name: &st
     let view: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(view["outcome"], "stopped", "{view}");
     assert_eq!(view["steps"][0]["state"], "applied", "{view}");
-    assert_eq!(view["steps"][1]["state"], "in-doubt", "{view}");
+    assert_eq!(view["steps"][1]["state"], "stopped-while-waiting", "{view}");
     assert_eq!(view["steps"][2]["state"], "not-started", "{view}");
+    let human = world.standin(&["status"]).expect(0).stdout;
+    assert!(human.contains("stopped while waiting"), "{human}");
+    assert!(!human.contains("DOUBT"), "{human}");
+}
+
+/// Stops `run --output json` of PAUSES (its pause `secs` long) in the pause, with SIGTERM.
+fn stopped_in_the_pause(world: &World, secs: u64) -> serde_json::Value {
+    let pb = world.playbook("pauses.yaml", &PAUSES.replace("30s", &format!("{secs}s")));
+    let run = world.running(&["--output", "json", "run", "--yes", &pb], &[]);
+    world.wait_for_journal(r#""record":"intent","step":"wait""#);
+    run.signal("TERM");
+    let out = run.finish();
+    assert_eq!(out.code, 5, "{}\n{}", out.stdout, out.stderr);
+    serde_json::from_str(&out.stdout).expect("run JSON")
+}
+
+/// A pause changes nothing: stopped in it, the run's JSON says it stopped while waiting (no
+/// doubt), `resume` waits the whole pause again (a new intent, then `applied` after the wait,
+/// not settled as landed), and `rollback` undoes the rest.
+#[test]
+fn a_pause_stopped_while_waiting_is_never_in_doubt_and_resume_waits_again() {
+    let world = World::start();
+    let doc = stopped_in_the_pause(&world, 3);
+    assert_eq!(doc["outcome"], "stopped", "{doc}");
+    assert_eq!(doc["failed_step"]["step"], "wait", "{doc}");
+    let error = doc["failed_step"]["error"].as_str().expect("error");
+    assert!(error.contains("while waiting"), "{doc}");
+    assert!(!error.contains("doubt"), "{doc}");
+    let run_id = doc["run_id"].as_str().expect("run id").to_owned();
+
+    let t0 = Instant::now();
+    let resumed = world
+        .standin(&["--output", "json", "resume", "--yes"])
+        .expect(0);
+    assert!(
+        t0.elapsed() >= Duration::from_secs(3),
+        "resume did not wait the pause again: {:?}\n{}",
+        t0.elapsed(),
+        resumed.stdout
+    );
+    let journal = world.journal(&run_id);
+    let of_wait = |record: &str| {
+        journal
+            .iter()
+            .filter(|r| r["record"] == record && r["step"] == "wait")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of_wait("intent").len(), 2, "{journal:?}");
+    let applied = of_wait("applied");
+    assert_eq!(applied.len(), 1, "{journal:?}");
+    assert!(applied[0]["secs"].as_f64().unwrap() >= 2.9, "{journal:?}");
+    assert_eq!(
+        world.param("/shop/staging/APP_URL").unwrap(),
+        "https://second.example.com"
+    );
+
+    // Stopped in the pause again, then rolled back: everything is put back.
+    let world = World::start();
+    let before = world.state();
+    stopped_in_the_pause(&world, 30);
+    let out = world
+        .standin(&["--output", "json", "rollback", "--last", "--yes"])
+        .expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "rolled-back", "{doc}");
+    assert_eq!(doc["undone"], json!(["wait", "first"]), "{doc}");
+    assert_eq!(world.state(), before);
+    let status = world
+        .standin(&["--output", "json", "status"])
+        .expect(0)
+        .stdout;
+    let view: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(view["steps"][1]["state"], "undone", "{view}");
 }
 
 #[test]

@@ -155,3 +155,85 @@ fn rollback_refuses_a_record_or_an_environment_changed_by_hand_and_force_restore
         .expect(0);
     assert_eq!(world.state(), before);
 }
+
+/// An undo that fails (access denied) leaves aws CLI lines for a human; they are journaled, so
+/// `status`, `report` and every report format show them after the run's process is gone.
+#[test]
+fn by_hand_lines_of_a_failed_undo_are_journaled_and_shown_by_status_and_every_report() {
+    let world = World::start();
+    let proxy = crate::support::Proxy::start(&world);
+    // The first write is the run's; the second step's write and the first's undo are denied.
+    proxy.faults(
+        &world,
+        &serde_json::json!([{"action": "ssm:PutParameter", "fault": "deny", "after": 1}]),
+    );
+    let pb = world.playbook(
+        "denied.yaml",
+        "version: 1\nname: denied\nsteps:\n  - id: first\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/QUEUE_URL: https://sqs.example/first\n  - id: second\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/APP_URL: https://second.example.com\n",
+    );
+    let out = world
+        .standin_env(
+            &[("AWS_ENDPOINT_URL", &proxy.url)],
+            &[
+                "--output".into(),
+                "json".into(),
+                "run".into(),
+                "--yes".into(),
+                pb,
+            ],
+        )
+        .expect(3);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let run_id = doc["run_id"].as_str().unwrap().to_owned();
+    let lines = doc["leftovers"][0]["by_hand"].clone();
+    assert!(lines.to_string().contains("aws ssm put-parameter"), "{doc}");
+    drop(proxy);
+
+    let journaled = world.journal(&run_id);
+    let failed = journaled
+        .iter()
+        .find(|r| r["record"] == "undo-failed" && r["step"] == "first")
+        .expect("the undo's failure");
+    assert_eq!(failed["by_hand"], lines, "{failed}");
+
+    let status = world
+        .standin(&["--output", "json", "status"])
+        .expect(0)
+        .stdout;
+    let view: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(view["steps"][0]["by_hand"], lines, "{view}");
+    let first = lines[lines.as_array().unwrap().len() - 1].as_str().unwrap();
+    let human = world.standin(&["status"]).expect(0).stdout;
+    assert!(human.contains(&format!("by hand: {first}")), "{human}");
+
+    let dir = world.dir.path().join("reports");
+    world
+        .standin(&[
+            "report",
+            &run_id,
+            "--format",
+            "json,md,junit,html",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .expect(0);
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).expect(file);
+    let report: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
+    let undo = report["undo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["step"] == "first")
+        .expect("first's undo");
+    assert_eq!(undo["by_hand"], lines, "{report}");
+    let md = read("report.md");
+    assert!(md.contains(&format!("by hand: `{first}`")), "{md}");
+    let html = read("report.html");
+    assert!(
+        html.contains("by hand: <code>aws ssm put-parameter"),
+        "{html}"
+    );
+    let junit = read("junit.xml");
+    assert!(junit.contains("by hand: aws ssm put-parameter"), "{junit}");
+    World::assert_no_secrets(&(md + &html + &junit));
+}

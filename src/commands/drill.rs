@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::journal::{DrillSpec, Journal, Outcome};
+use crate::engine::plan::PlanDoc;
 use crate::engine::view::RunView;
-use crate::engine::{self, drill, load_view, Header, Spec};
+use crate::engine::{self, drill, load_view, FailedStep, Header, Spec};
 use crate::error::{Error, Exit};
 use crate::playbook::Playbook;
 use crate::report::{self, Console, Format, Terminal};
 use crate::state::State;
-use crate::steps::Ctx;
+use crate::steps::{Action, Ctx};
 
 pub(super) struct DrillArgs<'a> {
     pub playbook: &'a PlaybookArgs,
@@ -79,7 +80,44 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
     let terminal = Terminal::default();
     let ctx = super::playbook_context(&pb, args.yes, &terminal).await;
     let forced = args.guards.forced();
-    let plan = super::run::checked_plan(cli, &pb, &ctx, &forced, args.yes).await?;
+    let plan = super::run::reviewed_plan(cli, &pb, &ctx, &forced, args.yes).await;
+    let spec = DrillSpec {
+        recovery: pb.recovery.clone(),
+        rto_target_secs: pb.rto_target.map(|d| d.as_secs_f64()),
+        soak_secs: args.soak.as_secs_f64(),
+        every_secs: args.every.as_secs_f64(),
+        report_dir: report_dir.as_ref().map(|d| d.display().to_string()),
+        notify_origin: args.notify.map(crate::escape::origin),
+    };
+    let header = |snapshot| Header {
+        by: Some(State::who()),
+        warnings: plan
+            .warnings
+            .iter()
+            .cloned()
+            .chain(plan.steps.iter().flat_map(|s| s.warnings.iter().cloned()))
+            .collect(),
+        drill: Some((spec.clone(), snapshot)),
+    };
+    let outputs = Outputs {
+        report: report_dir.clone(),
+        notify: args.notify.map(str::to_owned),
+    };
+    // Ended before any change: journaled all the same, so that its reports (a scheduled
+    // drill's JUnit file) say why and `history` lists it.
+    if let Some(error) = super::run::refusal(&plan) {
+        report::warn(&error.to_string());
+        let run_id = State::new_run_id();
+        let mut journal = state.create_journal(&run_id, &lock).await?;
+        engine::refused(
+            &pb,
+            &mut journal,
+            &run_id,
+            header(Vec::new()),
+            &unplanned(&plan),
+        )?;
+        return conclude(cli, &state, &run_id, &outputs, error.exit()).await;
+    }
     let snapshot = drill::snapshot(&plan);
     super::confirm(
         args.yes,
@@ -98,24 +136,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
             journal.location()
         ));
     }
-    let spec = DrillSpec {
-        recovery: pb.recovery.clone(),
-        rto_target_secs: pb.rto_target.map(|d| d.as_secs_f64()),
-        soak_secs: args.soak.as_secs_f64(),
-        every_secs: args.every.as_secs_f64(),
-        report_dir: report_dir.as_ref().map(|d| d.display().to_string()),
-        notify_origin: args.notify.map(crate::escape::origin),
-    };
-    let header = Header {
-        by: Some(State::who()),
-        warnings: plan
-            .warnings
-            .iter()
-            .cloned()
-            .chain(plan.steps.iter().flat_map(|s| s.warnings.iter().cloned()))
-            .collect(),
-        drill: Some((spec.clone(), snapshot.clone())),
-    };
+    let header = header(snapshot);
     let mut console = Console::new(cli.output, terminal);
     let run = Spec {
         playbook: &pb,
@@ -124,10 +145,6 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
     };
     let ctx = super::with_stop(ctx, super::run::stop());
     let ran = engine::run(&run, &ctx, &mut journal, &run_id, header, &mut console).await?;
-    let outputs = Outputs {
-        report: report_dir,
-        notify: args.notify.map(str::to_owned),
-    };
     let rest = Rest {
         pb: &pb,
         ctx: &ctx,
@@ -158,6 +175,40 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         }
     };
     conclude(cli, &state, &journal, &outputs, exit).await
+}
+
+/// What stopped a drill before any change, by step: each step that could not be planned, or
+/// the guards that refuse the plan, at its first step that changes something (where a run
+/// would stop).
+fn unplanned(plan: &PlanDoc) -> Vec<FailedStep> {
+    let failed: Vec<FailedStep> = plan
+        .steps
+        .iter()
+        .filter_map(|s| {
+            Some(FailedStep {
+                step: s.id.clone(),
+                error: format!("cannot be planned: {}", s.error.as_ref()?),
+            })
+        })
+        .collect();
+    if !failed.is_empty() {
+        return failed;
+    }
+    let changing = plan
+        .steps
+        .iter()
+        .find(|s| s.changes.iter().any(|c| c.action != Action::Keep))
+        .or(plan.steps.first());
+    changing
+        .map(|s| FailedStep {
+            step: s.id.clone(),
+            error: format!(
+                "refused before any change: {}",
+                super::run::blocking(plan).join("; ")
+            ),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The part of a drill after its steps ran.
@@ -307,7 +358,12 @@ pub(super) fn left(view: &crate::engine::view::RunView) -> Option<Left> {
         Some(Outcome::Succeeded) if !view.rolling_back => Some(Left::Restore {
             soaked: view.soaked,
         }),
-        Some(Outcome::RolledBack) if !view.verified => Some(Left::Verify),
+        // A drill that changed nothing (it ended before any change) has nothing to verify.
+        Some(Outcome::RolledBack)
+            if !view.verified && view.steps.iter().any(|s| s.undo.is_some()) =>
+        {
+            Some(Left::Verify)
+        }
         _ => None,
     }
 }

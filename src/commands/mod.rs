@@ -358,7 +358,10 @@ fn kinds(format: Format) {
         Format::Json => report::print_json(
             &KINDS
                 .iter()
-                .map(|k| serde_json::json!({"kind": k.name, "summary": k.summary}))
+                .map(|k| {
+                    serde_json::json!({"kind": k.name, "summary": k.summary,
+                                       "changes_nothing": k.changes_nothing})
+                })
                 .collect::<Vec<_>>(),
         ),
         Format::Human => {

@@ -120,26 +120,48 @@ pub(super) async fn checked_plan(
     forced: &BTreeSet<String>,
     yes: bool,
 ) -> Result<PlanDoc, Error> {
+    let fresh = reviewed_plan(cli, pb, ctx, forced, yes).await;
+    match refusal(&fresh) {
+        Some(e) => Err(e),
+        None => Ok(fresh),
+    }
+}
+
+/// Plans every step, showing the plan for review.
+pub(super) async fn reviewed_plan(
+    cli: &Cli,
+    pb: &Playbook,
+    ctx: &Ctx,
+    forced: &BTreeSet<String>,
+    yes: bool,
+) -> PlanDoc {
     let fresh = plan::plan_all(pb, ctx, forced).await;
     if cli.output == Format::Human {
         report::for_review(&fresh.human(), yes);
     }
+    fresh
+}
+
+/// Why a plan may not run: a step that could not be planned, or guards that refuse it.
+pub(super) fn refusal(fresh: &PlanDoc) -> Option<Error> {
     if let Some(step) = fresh.steps.iter().find(|s| s.error.is_some()) {
-        return Err(Error::Plan {
+        return Some(Error::Plan {
             step: step.id.clone(),
             message: step.error.clone().unwrap_or_default(),
         });
     }
-    let blocking: Vec<String> = fresh
+    let blocking = blocking(fresh);
+    (!blocking.is_empty()).then_some(Error::Refused(blocking))
+}
+
+/// The guards that refuse a plan, one line each.
+pub(super) fn blocking(fresh: &PlanDoc) -> Vec<String> {
+    fresh
         .guards
         .iter()
         .filter(|g| g.blocks())
         .map(|g| format!("guard `{}`: {}", g.guard, g.message))
-        .collect();
-    if !blocking.is_empty() {
-        return Err(Error::Refused(blocking));
-    }
-    Ok(fresh)
+        .collect()
 }
 
 /// Prints a run's report and maps its outcome to the exit code.

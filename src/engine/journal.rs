@@ -144,9 +144,12 @@ pub enum Record {
         restored: Vec<String>,
         at: String,
     },
+    /// Its undo failed or was refused; `by_hand`: the aws CLI lines that do it by hand.
     UndoFailed {
         step: String,
         error: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        by_hand: Vec<String>,
         at: String,
     },
     Finished {

@@ -158,7 +158,47 @@ pub async fn run(
     header: Header,
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
-    let playbook = spec.playbook;
+    begin(spec.playbook, journal, run_id, header)?;
+    execute(spec, ctx, journal, run_id, None, obs).await
+}
+
+/// Journals a run that ended before any change (a step could not be planned, a guard refused
+/// the plan): each step's failure, without an undo record, then `rolled-back` with nothing
+/// undone; so that its reports and `history` show it as any other run's.
+pub fn refused(
+    playbook: &Playbook,
+    journal: &mut Journal,
+    run_id: &str,
+    header: Header,
+    failed: &[FailedStep],
+) -> Result<(), EngineError> {
+    begin(playbook, journal, run_id, header)?;
+    for f in failed {
+        journal
+            .append(&Record::Failed {
+                step: f.step.clone(),
+                undo: None,
+                error: f.error.clone(),
+                took: None,
+                at: now(),
+            })
+            .map_err(journal_err(journal))?;
+    }
+    journal
+        .append(&Record::Finished {
+            outcome: Outcome::RolledBack,
+            at: now(),
+        })
+        .map_err(journal_err(journal))
+}
+
+/// Journals a run's start record (and a drill's snapshot).
+fn begin(
+    playbook: &Playbook,
+    journal: &mut Journal,
+    run_id: &str,
+    header: Header,
+) -> Result<(), EngineError> {
     let start = Record::Start {
         format: if !crate::config::acts_elsewhere(&playbook.aws, &playbook.accounts) {
             FORMAT_ONE_ACCOUNT
@@ -195,7 +235,7 @@ pub async fn run(
             })
             .map_err(journal_err(journal))?;
     }
-    execute(spec, ctx, journal, run_id, None, obs).await
+    Ok(())
 }
 
 /// Continues a run whose process stopped (killed, or Ctrl-C): steps done are skipped, a step
@@ -260,7 +300,7 @@ async fn execute(
             Verdict::Aborted(k) => {
                 let aborted = FailedStep {
                     step: steps[k].id.clone(),
-                    error: RunStepError::Aborted.to_string(),
+                    error: RunStepError::Aborted(steps[k].kind.changes_nothing).to_string(),
                 };
                 return ended(journal, run_id, Outcome::Stopped, Some(aborted), started);
             }
@@ -398,7 +438,7 @@ async fn attempt(
     };
     let result = tokio::select! {
         result = caught(work) => result.unwrap_or_else(|panic| Err(RunStepError::Panicked(panic))),
-        () = stop.aborted() => Err(RunStepError::Aborted),
+        () = stop.aborted() => Err(RunStepError::Aborted(def.kind.changes_nothing)),
     };
     let result = match (group, result) {
         // Stopped because another member failed, not by a signal: what it did stands in
@@ -446,10 +486,15 @@ impl<'a> Verdict<'a> {
             let this = match result {
                 // The member that failed decides; this one's part is in the journal.
                 Ok(_) | Err(RunStepError::GroupFailed(_)) => continue,
-                Err(RunStepError::Aborted) => Self::Aborted(k),
+                Err(RunStepError::Aborted(_)) => Self::Aborted(k),
                 Err(RunStepError::NotStarted) => Self::Halted(Halt::Before(id)),
                 Err(RunStepError::Step(StepError::Interrupted { landed: true, .. })) => {
                     Self::Halted(Halt::After(id))
+                }
+                Err(RunStepError::Step(StepError::Interrupted { .. }))
+                    if steps[k].kind.changes_nothing =>
+                {
+                    Self::Halted(Halt::Waiting(id))
                 }
                 Err(RunStepError::Step(StepError::Interrupted { .. })) => {
                     Self::Halted(Halt::During(id))
@@ -513,6 +558,8 @@ enum Halt<'a> {
     /// While this step waited for its change to settle (or in a gate): its intent is
     /// journaled, so it is in doubt until `resume` checks it.
     During(&'a str),
+    /// In this step's wait, which changes nothing: `resume` runs it again.
+    Waiting(&'a str),
     /// After this step made its change, in the wait for it to settle: the step is done.
     After(&'a str),
 }
@@ -544,6 +591,13 @@ async fn stopped(
             Some(FailedStep {
                 step: step.to_owned(),
                 error: format!("stopped by {signal} while it waited; whether its change landed is in doubt (`standin resume` checks and goes on, `standin rollback` undoes)"),
+            }),
+        ),
+        Halt::Waiting(step) => (
+            format!("during step `{step}`"),
+            Some(FailedStep {
+                step: step.to_owned(),
+                error: format!("stopped by {signal} while waiting; the step changes nothing (`standin resume` waits again and goes on, `standin rollback` undoes what the run changed)"),
             }),
         ),
     };
@@ -626,8 +680,13 @@ enum RunStepError {
     Guard(Vec<String>),
     #[error("the run stopped in the middle of this step, and live state is neither before nor after it: {}", .0.join("; "))]
     Unsettled(Vec<String>),
-    #[error("aborted by a second signal; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)")]
-    Aborted,
+    /// A second signal; `.0`: the step changes nothing, so nothing is in doubt.
+    #[error("{}", if *.0 {
+        "aborted by a second signal while waiting; the step changes nothing (`standin resume` waits again, `standin rollback` undoes what the run changed)"
+    } else {
+        "aborted by a second signal; whether its change landed is in doubt (`standin resume` checks, `standin rollback` undoes)"
+    })]
+    Aborted(bool),
     /// A stop was asked for after the step was planned, before it changed anything.
     #[error("stopped before changing anything, as asked")]
     NotStarted,
@@ -645,7 +704,7 @@ impl RunStepError {
     fn fails_run(&self) -> bool {
         !matches!(
             self,
-            Self::Aborted
+            Self::Aborted(_)
                 | Self::NotStarted
                 | Self::GroupFailed(_)
                 | Self::Step(StepError::Interrupted { .. })
@@ -966,20 +1025,22 @@ pub async fn rollback(
             Err(e) => {
                 let error = e.to_string();
                 obs.undo_finished(&step.id, Err(&error));
+                // Not over someone else's change: that is for a human to decide.
+                let by_hand = match (&e, undo) {
+                    (StepError::Drift(_), _) | (_, Err(_)) => Vec::new(),
+                    (_, Ok(undo)) => view.by_hand(step, undo.as_ref()),
+                };
                 let _ = journal.append(&Record::UndoFailed {
                     step: step.id.clone(),
                     error: error.clone(),
+                    by_hand: by_hand.clone(),
                     at: now(),
                 });
                 leftovers.push(Leftover {
                     step: step.id.clone(),
                     kind: step.kind.clone(),
                     error,
-                    // Not over someone else's change: that is for a human to decide.
-                    by_hand: match (&e, undo) {
-                        (StepError::Drift(_), _) | (_, Err(_)) => Vec::new(),
-                        (_, Ok(undo)) => view.by_hand(step, undo.as_ref()),
-                    },
+                    by_hand,
                     drift: match e {
                         StepError::Drift(items) => items,
                         _ => Vec::new(),

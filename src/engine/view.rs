@@ -17,6 +17,10 @@ pub enum StepState {
     NotStarted,
     /// Its undo record was journaled but no outcome: the process stopped mid-change.
     InDoubt,
+    /// Its intent was journaled but no outcome, and its kind changes nothing (a pause, a
+    /// gate, a question): it stopped while waiting, and `resume` runs it again.
+    #[serde(rename = "stopped-while-waiting")]
+    StoppedWaiting,
     Applied,
     /// Nothing to change.
     Unchanged,
@@ -36,7 +40,7 @@ impl StepState {
     fn needs_undo(self) -> bool {
         matches!(
             self,
-            Self::InDoubt | Self::Applied | Self::Failed | Self::UndoFailed
+            Self::InDoubt | Self::StoppedWaiting | Self::Applied | Self::Failed | Self::UndoFailed
         )
     }
 }
@@ -59,6 +63,9 @@ pub struct StepView {
     pub undo_error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub restored: Vec<String>,
+    /// The aws CLI lines that do its failed undo by hand (none for drift: a human decides).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_hand: Vec<String>,
     #[serde(skip)]
     pub undo: Option<Value>,
     /// What the step's intent said it would change (resume compares it with live state).
@@ -68,6 +75,9 @@ pub struct StepView {
     /// are undone in the reverse of the order they ended in.
     #[serde(skip)]
     moved: usize,
+    /// Its kind changes nothing (see `Kind::CHANGES_NOTHING`).
+    #[serde(skip)]
+    changes_nothing: bool,
 }
 
 /// A run as its journal tells it.
@@ -210,9 +220,14 @@ impl RunView {
                 changes,
                 ..
             } => {
-                self.set(step, StepState::InDoubt, Some(undo.clone()), None);
                 if let Some(s) = self.step(step) {
                     s.changes.clone_from(changes);
+                    let state = if s.changes_nothing {
+                        StepState::StoppedWaiting
+                    } else {
+                        StepState::InDoubt
+                    };
+                    self.set(step, state, Some(undo.clone()), None);
                 }
             }
             Record::Applied { step, undo, .. } => {
@@ -228,13 +243,20 @@ impl RunView {
                 if let Some(s) = self.step(step) {
                     s.state = StepState::Undone;
                     s.undo_error = None;
+                    s.by_hand.clear();
                     s.restored.clone_from(restored);
                 }
             }
-            Record::UndoFailed { step, error, .. } => {
+            Record::UndoFailed {
+                step,
+                error,
+                by_hand,
+                ..
+            } => {
                 if let Some(s) = self.step(step) {
                     s.state = StepState::UndoFailed;
                     s.undo_error = Some(error.clone());
+                    s.by_hand.clone_from(by_hand);
                 }
             }
             Record::Finished { outcome, .. } => {
@@ -319,9 +341,11 @@ impl StepView {
             error: None,
             undo_error: None,
             restored: Vec::new(),
+            by_hand: Vec::new(),
             undo: None,
             changes: Vec::new(),
             moved: 0,
+            changes_nothing: crate::steps::find_kind(&step.kind).is_some_and(|k| k.changes_nothing),
         }
     }
 }
@@ -374,6 +398,27 @@ mod tests {
             at: "2026-11-30T00:00:00Z".into(),
         }])
         .expect("a start record")
+    }
+
+    /// `by_hand` in `undo-failed` is optional: a journal written before it reads with none.
+    #[test]
+    fn lines_by_hand_are_read_back_from_undo_failed_records_old_and_new() {
+        let read = |line: &str| serde_json::from_str::<Record>(line).expect("a record");
+        let old = read(
+            r#"{"record":"undo-failed","step":"own","error":"denied","at":"2026-11-30T00:00:01Z"}"#,
+        );
+        let new = read(
+            r#"{"record":"undo-failed","step":"net","error":"denied","by_hand":["aws ssm delete-parameter"],"at":"2026-11-30T00:00:02Z"}"#,
+        );
+        let mut v = view(AwsSettings::default(), Accounts::default());
+        v.fold(&old, 1);
+        v.fold(&new, 2);
+        assert!(v.steps[0].by_hand.is_empty());
+        assert_eq!(v.steps[1].by_hand, ["aws ssm delete-parameter"]);
+        assert!(serde_json::to_string(&old)
+            .unwrap()
+            .find("by_hand")
+            .is_none());
     }
 
     #[test]

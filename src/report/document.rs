@@ -200,6 +200,18 @@ pub struct StepReport {
     pub changes: Vec<ChangeLine>,
 }
 
+impl UndoReport {
+    /// A failed undo as a test failure says it: the error, then each line to run by hand.
+    pub fn failure(&self) -> Option<String> {
+        let error = self.error.as_ref()?;
+        let mut text = format!("undo failed: {error}");
+        for line in &self.by_hand {
+            text.push_str(&format!("\nby hand: {line}"));
+        }
+        Some(text)
+    }
+}
+
 impl StepReport {
     /// Its kind, its parallel group if it ran in one, and its account if not the playbook's.
     pub fn kind_shown(&self) -> String {
@@ -236,6 +248,9 @@ pub struct UndoReport {
     pub restored: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The aws CLI lines that do a failed undo by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_hand: Vec<String>,
 }
 
 /// The soak: the promoted state held, its gates checked again.
@@ -358,16 +373,23 @@ impl RunReport {
                         secs: at_of(at) - last,
                         restored: restored.clone(),
                         error: None,
+                        by_hand: Vec::new(),
                     });
                     (None, None, at)
                 }
-                Record::UndoFailed { step, error, at } => {
+                Record::UndoFailed {
+                    step,
+                    error,
+                    by_hand,
+                    at,
+                } => {
                     undo.push(UndoReport {
                         step: step.clone(),
                         start_secs: last,
                         secs: at_of(at) - last,
                         restored: Vec::new(),
                         error: Some(error.clone()),
+                        by_hand: by_hand.clone(),
                     });
                     (None, None, at)
                 }

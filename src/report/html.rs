@@ -146,6 +146,7 @@ fn state_words(state: StepState) -> &'static str {
     match state {
         StepState::NotStarted => "not reached",
         StepState::InDoubt => "in doubt (stopped mid-change)",
+        StepState::StoppedWaiting => "stopped while waiting",
         StepState::Applied => "applied",
         StepState::Unchanged => "unchanged",
         StepState::Failed => "failed",
@@ -814,10 +815,15 @@ fn tables(out: &mut String, r: &RunReport) {
         );
         for u in &r.undo {
             let restored: Vec<String> = u.restored.iter().map(|l| escape(l)).collect();
+            let by_hand: String = u
+                .by_hand
+                .iter()
+                .map(|l| format!("<br>by hand: <code>{}</code>", escape(l)))
+                .collect();
             let _ = writeln!(
                 out,
                 "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td>{}</td><td class=\"error\">{}</td></tr>",
+                 <td>{}</td><td class=\"error\">{}{by_hand}</td></tr>",
                 escape(&u.step),
                 span(secs(u.start_secs)),
                 span(secs(u.secs)),

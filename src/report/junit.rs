@@ -2,7 +2,7 @@
 //! one test case per step, then the soak, the restore's verification and the recovery time
 //! objective, each failing with the reason.
 
-use super::document::{span, RunReport};
+use super::document::{span, RunReport, UndoReport};
 use crate::engine::view::StepState;
 
 /// One test case: name, seconds, and a failure or a reason it was skipped.
@@ -21,7 +21,17 @@ pub fn render(doc: &RunReport) -> String {
         .map(|s| Case {
             name: format!("step {} ({})", s.id, s.kind),
             secs: s.secs.unwrap_or(0.0),
-            failure: s.error.clone(),
+            failure: s
+                .error
+                .iter()
+                .cloned()
+                .chain(
+                    doc.undo
+                        .iter()
+                        .filter(|u| u.step == s.id)
+                        .filter_map(UndoReport::failure),
+                )
+                .reduce(|a, b| format!("{a}\n{b}")),
             skipped: (s.state == StepState::NotStarted).then(|| "not reached".to_owned()),
         })
         .collect();

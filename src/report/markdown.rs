@@ -104,11 +104,16 @@ pub fn render(doc: &RunReport) -> String {
         out.push_str("\n## Restored\n\n");
         for u in &doc.undo {
             match &u.error {
-                Some(e) => out.push_str(&format!(
-                    "- {}: **not undone**: {}\n",
-                    code(&u.step),
-                    cell(e)
-                )),
+                Some(e) => {
+                    out.push_str(&format!(
+                        "- {}: **not undone**: {}\n",
+                        code(&u.step),
+                        cell(e)
+                    ));
+                    for line in &u.by_hand {
+                        out.push_str(&format!("  - by hand: {}\n", code(line)));
+                    }
+                }
                 None => {
                     for line in &u.restored {
                         out.push_str(&format!("- {}: {}\n", code(&u.step), cell(line)));

@@ -145,6 +145,7 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         let state = match step.state {
             StepState::NotStarted => "not started",
             StepState::InDoubt => "IN DOUBT (its change may or may not have happened)",
+            StepState::StoppedWaiting => "stopped while waiting (it changes nothing)",
             StepState::Applied => "applied",
             StepState::Unchanged => "unchanged (nothing to do)",
             StepState::Failed => "failed",
@@ -168,6 +169,9 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         }
         if let Some(e) = &step.undo_error {
             out.push_str(&format!("      undo error: {e}\n"));
+        }
+        for line in &step.by_hand {
+            out.push_str(&format!("      by hand: {line}\n"));
         }
         for line in &step.restored {
             out.push_str(&format!("      {line}\n"));

@@ -22,6 +22,7 @@ impl Kind for Confirm {
     const NAME: &'static str = "confirm";
     const SUMMARY: &'static str =
         "ask a human to confirm before going on (`--yes` answers in automation)";
+    const CHANGES_NOTHING: bool = true;
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {

@@ -248,6 +248,9 @@ pub trait Kind: Step + DeserializeOwned + schemars::JsonSchema + 'static {
     /// A gate checks and changes nothing: a drill checks it again while it soaks, and a
     /// playbook's `recovery:` names one.
     const GATE: bool = false;
+    /// Changes nothing (a wait, a check, a question): a run stopped in it leaves nothing in
+    /// doubt, and `resume` simply runs it again. Every gate changes nothing.
+    const CHANGES_NOTHING: bool = Self::GATE;
     /// The journaled undo record.
     type Undo: Undo + DeserializeOwned + 'static;
     /// Checks the fields together, without I/O (e.g. "`to` or `alias`, not both").
@@ -262,6 +265,8 @@ pub struct KindDef {
     pub summary: &'static str,
     /// See [`Kind::GATE`].
     pub gate: bool,
+    /// See [`Kind::CHANGES_NOTHING`].
+    pub changes_nothing: bool,
     /// Builds the step from its own fields (the common fields already removed).
     pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
     /// Reads an undo record back from the journal.
@@ -275,6 +280,7 @@ const fn def<K: Kind>() -> KindDef {
         name: K::NAME,
         summary: K::SUMMARY,
         gate: K::GATE,
+        changes_nothing: K::CHANGES_NOTHING,
         parse: parse_kind::<K>,
         load_undo: load_undo::<K::Undo>,
         schema: K::json_schema,

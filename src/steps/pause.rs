@@ -24,6 +24,7 @@ pub struct Pause {
 impl Kind for Pause {
     const NAME: &'static str = "pause";
     const SUMMARY: &'static str = "wait a fixed time (e.g. for DNS caches to expire)";
+    const CHANGES_NOTHING: bool = true;
     type Undo = NoUndo;
 }
 
