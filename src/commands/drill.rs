@@ -116,7 +116,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
             header(Vec::new()),
             &unplanned(&plan),
         )?;
-        return conclude(cli, &state, &run_id, &outputs, error.exit()).await;
+        return conclude(cli, &state, &journal, &outputs, error.exit()).await;
     }
     let snapshot = drill::snapshot(&plan);
     super::confirm(
