@@ -1063,6 +1063,10 @@ fn sample_records() -> Vec<Record> {
             ],
             drill: None,
             by: None,
+            principals: vec![standin::engine::journal::Principal {
+                account: Some("network".into()),
+                arn: "arn:aws:sts::111111111111:assumed-role/dns/standin".into(),
+            }],
             warnings: vec![],
             at: T.into(),
         },

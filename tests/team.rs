@@ -592,3 +592,39 @@ fn history_finds_a_playbook_by_any_spelling_of_its_path() {
         assert_eq!(column(row, "succeeded"), outcome, "{table}");
     }
 }
+
+/// A run records who ran it: the person at the machine (by uid when `USER` is unset, as
+/// under cron or in a CI container; it was `unknown@host`) and the credentials it acted
+/// with, as STS names them; reports show both.
+#[test]
+fn a_run_records_the_person_and_the_aws_principal_it_acted_as() {
+    let world = World::start();
+    let pb = world.playbook(
+        "who.yaml",
+        "version: 1\nname: who\nsteps:\n  - id: put\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/WHO: someone\n",
+    );
+    let policy = world.standin(&["iam-policy", &pb]).expect(0);
+    let keys = world.iam_user("ana", &serde_json::from_str(&policy.stdout).unwrap());
+    let mut env: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend([("USER", ""), ("LOGNAME", "")]);
+    world
+        .standin_env(&env, &["run".to_owned(), "--yes".to_owned(), pb.clone()])
+        .expect(0);
+    let me = Command::new("id").arg("-un").output().unwrap();
+    let me = String::from_utf8(me.stdout).unwrap().trim().to_owned();
+    let run = world.run_dir();
+    let id = run.file_name().unwrap().to_string_lossy().into_owned();
+    let start = &world.journal(&id)[0];
+    let by = start["by"].as_str().unwrap();
+    assert!(by.starts_with(&format!("{me}@")), "{start}");
+    let arn = "arn:aws:iam::123456789012:user/ana";
+    assert_eq!(start["principals"], serde_json::json!([{ "arn": arn }]));
+    world.standin(&["report", "--dir", "who"]).expect(0);
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(world.dir.path().join("who/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["principals"][0]["arn"], arn);
+    let md = std::fs::read_to_string(world.dir.path().join("who/report.md")).unwrap();
+    assert!(md.contains(&format!("| Run by | {by}, as {arn} |")), "{md}");
+}

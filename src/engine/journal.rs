@@ -59,6 +59,9 @@ pub enum Record {
         /// Who ran it: `user@host`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
+        /// Whom it acted as in AWS: the caller of each account it names, as STS says.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        principals: Vec<Principal>,
         /// The plan's warnings, for reports.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         warnings: Vec<String>,
@@ -205,6 +208,26 @@ impl DrillSpec {
                 )
             })?;
         Ok((soak, every))
+    }
+}
+
+/// Whom a run acted as in one account: STS GetCallerIdentity's ARN (for an assumed role, the
+/// session's), so that a report says which credentials changed production, not only which
+/// person at which machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The account's name in `accounts:`; absent for the playbook's own (`aws:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub arn: String,
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.account {
+            Some(account) => write!(f, "{account}: {}", self.arn),
+            None => f.write_str(&self.arn),
+        }
     }
 }
 

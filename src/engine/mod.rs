@@ -18,7 +18,7 @@ use futures_util::FutureExt;
 use serde::Serialize;
 
 use self::journal::{
-    now, DrillSpec, Held, Journal, Outcome, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
+    now, DrillSpec, Held, Journal, Outcome, Principal, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
 };
 use self::plan::PlanDoc;
 use self::view::{RunView, StepState, StepView};
@@ -142,6 +142,7 @@ pub struct Spec<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Header {
     pub by: Option<String>,
+    pub principals: Vec<Principal>,
     pub warnings: Vec<String>,
     /// A drill: its measures, and every resource it touches as it is now.
     pub drill: Option<(DrillSpec, Vec<Held>)>,
@@ -223,6 +224,7 @@ fn begin(
             .collect(),
         drill: header.drill.as_ref().map(|(d, _)| d.clone()),
         by: header.by,
+        principals: header.principals,
         warnings: header.warnings,
         at: now(),
     };

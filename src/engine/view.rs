@@ -394,6 +394,7 @@ mod tests {
             steps: vec![step("own", None), step("net", Some("network"))],
             drill: None,
             by: None,
+            principals: Vec::new(),
             warnings: Vec::new(),
             at: "2026-11-30T00:00:00Z".into(),
         }])

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::journal::{Difference, DrillSpec, Outcome, Record};
+use crate::engine::journal::{Difference, DrillSpec, Outcome, Principal, Record};
 use crate::engine::view::{RunView, StepState};
 use crate::error::Exit;
 use crate::steps::clients::Follow;
@@ -90,6 +90,9 @@ pub struct RunReport {
     pub file: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// Whom it acted as in AWS, per account (absent in runs journaled before it was kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<Principal>,
     /// When the first record was written (RFC 3339).
     pub started: String,
     /// When the last record was written.
@@ -306,6 +309,20 @@ impl TrendPoint {
 }
 
 impl RunReport {
+    /// Who ran it, for people: `user@host, as ARN` (each account's caller, `; ` between).
+    pub fn run_by(&self) -> Option<String> {
+        let person = self.by.clone();
+        if self.principals.is_empty() {
+            return person;
+        }
+        let callers: Vec<String> = self.principals.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "{}as {}",
+            person.map(|p| format!("{p}, ")).unwrap_or_default(),
+            callers.join("; ")
+        ))
+    }
+
     /// The report of a journal's records (the first must be the start record), with the
     /// drills of the same playbook before it (`earlier`, oldest first).
     pub fn from_records(records: &[Record], earlier: &[TrendPoint]) -> Option<Self> {
@@ -313,6 +330,7 @@ impl RunReport {
         let Some(Record::Start {
             drill,
             by,
+            principals,
             warnings,
             at,
             ..
@@ -505,6 +523,7 @@ impl RunReport {
             playbook: view.playbook.clone(),
             file: view.file.clone(),
             by: by.clone(),
+            principals: principals.clone(),
             started: at.clone(),
             ended,
             outcome,

@@ -189,7 +189,7 @@ fn header(out: &mut String, r: &RunReport) {
     fact("recovery", &recovery_words(r));
     fact("run id", &format!("<code>{}</code>", escape(&r.run_id)));
     fact("kind", &escape(&r.kind));
-    fact("by", &escape(r.by.as_deref().unwrap_or("unknown")));
+    fact("by", &escape(r.run_by().as_deref().unwrap_or("unknown")));
     fact("started", &escape(&r.started));
     fact("ended", &escape(&r.ended));
     fact(

@@ -30,7 +30,7 @@ pub fn render(doc: &RunReport) -> String {
     for (k, v) in [
         ("Run", cell(&doc.run_id)),
         ("Playbook file", cell(&doc.file)),
-        ("Run by", cell(doc.by.as_deref().unwrap_or("-"))),
+        ("Run by", cell(doc.run_by().as_deref().unwrap_or("-"))),
         ("Started", cell(&doc.started)),
         ("Ended", cell(&doc.ended)),
         ("Exit code", doc.exit_code.to_string()),

@@ -104,6 +104,7 @@ mod tests {
             steps: vec![],
             drill: None,
             by: None,
+            principals: vec![],
             warnings: vec![],
             at: now(),
         }

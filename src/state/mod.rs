@@ -169,11 +169,15 @@ impl State {
         &self.location
     }
 
-    /// Who runs a command, for journals and reports: `user@host`.
+    /// Who runs a command, for journals and reports: `user@host`. Without `USER` or `LOGNAME`
+    /// (cron, CI containers) the user is the process's own, by its uid.
     pub fn who() -> String {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(own_user)
+            .unwrap_or_else(|| "unknown".into());
         format!("{user}@{}", lock::host())
     }
 
@@ -326,6 +330,24 @@ impl State {
             Locking::Lease(place, _) => place.holder().await,
         }
     }
+}
+
+/// The name of the process's real uid in `/etc/passwd`, else `uid N`.
+fn own_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|l| {
+        let mut fields = l.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    });
+    Some(name.unwrap_or_else(|| format!("uid {uid}")))
 }
 
 #[cfg(test)]
