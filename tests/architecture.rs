@@ -94,6 +94,73 @@ fn every_module_uses_only_the_layers_below_it() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// The files of `src/engine` as ARCHITECTURE.md's `engine-layers` block ranks them (`mod` is
+/// `mod.rs`): each uses only those below it, so there is no cycle inside the engine either.
+#[test]
+fn every_file_of_the_engine_uses_only_those_below_it() {
+    let doc = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    let block = doc
+        .split("```engine-layers\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ```engine-layers block in ARCHITECTURE.md");
+    let rank: BTreeMap<&str, usize> = block
+        .lines()
+        .enumerate()
+        .flat_map(|(rank, line)| line.split_whitespace().map(move |m| (m, rank)))
+        .collect();
+    let dir = repo().join("src/engine");
+    let mut wrong = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = entry.path();
+        let file = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let Some(&own) = rank.get(file.as_str()) else {
+            wrong.push(format!("engine/{file}.rs is in no line of engine-layers"));
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        let mut used = std::collections::BTreeSet::new();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            // A file names another as `super::X` (mod.rs's own items: `super::item`), and
+            // mod.rs names its files as `self::X` or `X::`.
+            for part in line.split("super::").skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                used.insert(if rank.contains_key(name.as_str()) && name != "mod" {
+                    name
+                } else {
+                    "mod".to_owned()
+                });
+            }
+            if file == "mod" {
+                for name in rank.keys().filter(|n| **n != "mod") {
+                    let named = line.match_indices(&format!("{name}::")).any(|(at, _)| {
+                        !line[..at]
+                            .chars()
+                            .last()
+                            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                            || line[..at].ends_with("self::")
+                    });
+                    if named {
+                        used.insert((*name).to_owned());
+                    }
+                }
+            }
+        }
+        for other in used.iter().filter(|o| **o != file) {
+            if rank[other.as_str()] <= own {
+                wrong.push(format!(
+                    "engine/{file}.rs uses {other}, which is not below it"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// Every call to AWS goes through `src/aws`: no other module names an SDK crate (it may use
 /// the types `src/aws` re-exports).
 #[test]

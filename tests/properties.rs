@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use standin::config::AwsSettings;
 use standin::engine::journal::Fence;
 use standin::engine::journal::{Outcome, ReadError, Record, StepRef, FORMAT};
-use standin::engine::plan::Source;
+use standin::engine::source::Source;
 use standin::engine::view::{RunView, StepState};
 use standin::engine::{load_view, EngineError};
 use standin::iam::{self, Phase};

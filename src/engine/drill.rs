@@ -7,9 +7,10 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
+use super::caught::caught;
 use super::journal::{now, Difference, Held, Journal, Record};
 use super::plan::{self, PlanDoc};
-use super::{caught, EngineError, DEFAULT_STEP_TIMEOUT};
+use super::{EngineError, DEFAULT_STEP_TIMEOUT};
 use crate::playbook::Playbook;
 use crate::steps::{Action, Ctx, Resource, StepError, Value};
 

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::plan::Source;
+use super::source::Source;
 use crate::config::{Accounts, AwsSettings};
 use crate::steps::{Change, Resource};
 

@@ -1,22 +1,22 @@
 //! The engine: plans, runs and rolls back playbooks through the step traits, journaling every
 //! move. It never names an AWS service, and it reports progress only through [`Observer`].
 
+mod caught;
 pub(crate) mod crash;
 pub mod drill;
 pub mod journal;
 pub mod plan;
+pub mod source;
 pub mod view;
 
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use futures_util::FutureExt;
 use serde::Serialize;
 
+use self::caught::caught;
 use self::journal::{
     now, DrillSpec, Held, Journal, Outcome, Principal, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
 };
@@ -211,7 +211,7 @@ fn begin(
         file: playbook.path.display().to_string(),
         aws: playbook.aws.clone(),
         accounts: playbook.accounts.clone(),
-        source: Some(plan::Source::of(playbook)),
+        source: Some(source::Source::of(playbook)),
         steps: playbook
             .steps
             .iter()
@@ -712,21 +712,6 @@ impl RunStepError {
                 | Self::Step(StepError::Interrupted { .. })
         )
     }
-}
-
-/// Runs `work`, turning a panic inside it into an error message: a bug in one step must not
-/// skip the rollback stack or leave the journal unfinished.
-pub(crate) async fn caught<F: Future>(work: F) -> Result<F::Output, String> {
-    AssertUnwindSafe(work)
-        .catch_unwind()
-        .await
-        .map_err(|panic| {
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "a step panicked".to_owned())
-        })
 }
 
 /// What a step is checked against right before it mutates.

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures_util::{stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::source::Source;
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::Playbook;
 use crate::steps::clients::Follow;
@@ -75,98 +75,6 @@ pub struct PlanDoc {
     pub summary: Summary,
 }
 
-/// The inputs of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    pub sha256: String,
-    pub vars: BTreeSet<String>,
-    /// Where the playbook acts, when it names accounts or a role: the SHA-256 of its `aws:`,
-    /// `accounts:` and each step's account as variables made them. The same text with other
-    /// `--var` values may act elsewhere; a saved plan or a journal is only for where it was
-    /// made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accounts: Option<String>,
-    /// The `--var` values, as `SALT:DIGEST` ([`crate::playbook::Given::digest`]): the same
-    /// names with other values act on other resources. Absent without `--var`, and in plans
-    /// and journals written before it was kept (then only the names are compared).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<String>,
-}
-
-impl Source {
-    pub fn of(pb: &Playbook) -> Self {
-        let accounts = crate::config::acts_elsewhere(&pb.aws, &pb.accounts).then(|| {
-            let steps: Vec<(&str, Option<&str>)> = pb
-                .steps
-                .iter()
-                .map(|s| (s.id.as_str(), s.account.as_deref()))
-                .collect();
-            let place = serde_json::json!({"aws": pb.aws, "accounts": pb.accounts, "steps": steps});
-            format!("{:x}", Sha256::digest(place.to_string().as_bytes()))
-        });
-        // Without a salt (no /dev/urandom) the values are not kept: only their names compare.
-        let values = match crate::digest::salt() {
-            Ok(salt) if !pb.given.is_empty() => Some(format!("{salt}:{}", pb.given.digest(&salt))),
-            _ => None,
-        };
-        Self {
-            sha256: format!("{:x}", Sha256::digest(pb.text.as_bytes())),
-            vars: pb.overridden.clone(),
-            accounts,
-            values,
-        }
-    }
-
-    /// How `pb` differs from these inputs, if it does; `when` names the moment they were
-    /// taken ("the plan was made").
-    pub fn differs(&self, pb: &Playbook, when: &str) -> Option<String> {
-        let now = Self::of(pb);
-        if self.sha256 != now.sha256 {
-            return Some(format!(
-                "the playbook {} was edited since {when}",
-                pb.path.display()
-            ));
-        }
-        if self.vars != now.vars {
-            let names = |v: &BTreeSet<String>| {
-                v.iter()
-                    .map(|n| format!("--var {n}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            return Some(format!(
-                "{when} with [{}], now given [{}]",
-                names(&self.vars),
-                names(&now.vars)
-            ));
-        }
-        if self.accounts != now.accounts {
-            return Some(format!(
-                "with these variables the playbook acts in other accounts (its `aws:`, `accounts:` or a step's `account:`) than when {when}"
-            ));
-        }
-        let same_values = |kept: &str| {
-            kept.split_once(':')
-                .is_some_and(|(salt, digest)| pb.given.digest(salt) == digest)
-        };
-        if self
-            .values
-            .as_deref()
-            .is_some_and(|kept| !same_values(kept))
-        {
-            return Some(format!(
-                "{when} with other values of [{}] (only a digest of them is kept: give the ones it was given)",
-                now.vars
-                    .iter()
-                    .map(|n| format!("--var {n}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ));
-        }
-        None
-    }
-}
-
 /// Counts of a plan's changes.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
@@ -219,7 +127,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
                 let ctx = ctx.on(&def.id, def.account.as_deref())?;
                 def.step.plan(&ctx).await
             };
-            let (changes, warnings, error) = match super::caught(planned).await {
+            let (changes, warnings, error) = match super::caught::caught(planned).await {
                 Ok(Ok(p)) => (p.changes, p.warnings, None),
                 Ok(Err(e)) => (Vec::new(), Vec::new(), Some(e.to_string())),
                 Err(panic) => (

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::journal::{DrillSpec, Held, Outcome, Record, StepRef};
-use super::plan::Source;
+use super::source::Source;
 use crate::config::{Accounts, AwsSettings};
 use crate::steps::Change;
 
