@@ -91,14 +91,19 @@ def parse_mode(value):
     return mode
 
 
-def parse_scale(value):
+def non_negative(value, what):
+    """`value` as a finite number >= 0; `what` names it in the error (a flag, "time scale")."""
     try:
-        scale = float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"time scale must be a number, not {value!r}") from None
-    if not math.isfinite(scale) or scale < 0:
-        raise ValueError(f"time scale must be a finite number >= 0, not {value!r}")
-    return scale
+        raise ValueError(f"{what} must be a number, not {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{what} must be a finite number >= 0, not {value!r}")
+    return number
+
+
+def parse_scale(value):
+    return non_negative(value, "time scale")
 
 
 def resolve(mode=None, scale=None, environ=None):

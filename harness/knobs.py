@@ -15,9 +15,10 @@ value is a usage error. moto_ssm.py reads them:
 Where each default comes from is in DEFAULTS and in docs/aws-behaviour.md ("Parameter Store").
 """
 
-import math
 import os
 from dataclasses import dataclass
+
+import delays
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,7 @@ _values = {name: knob.default for name, knob in KNOBS.items()}
 
 def parse(name, value):
     """A knob's value from text: a finite number >= 0 (a burst of at least 1)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{KNOBS[name].flag} must be a number, not {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{KNOBS[name].flag} must be a finite number >= 0, not {value!r}")
+    number = delays.non_negative(value, KNOBS[name].flag)
     if name == "ssm_put_burst" and number < 1:
         raise ValueError(f"{KNOBS[name].flag} must be at least 1, not {value!r}")
     return number

@@ -6,7 +6,6 @@ algorithm as ACM names it.
 """
 
 import os
-import subprocess
 import sys
 import unittest
 
@@ -15,6 +14,7 @@ import boto3
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from certs import KEYS, self_signed  # noqa: E402
+from selftest import start_emulator  # noqa: E402
 
 ALL = list(KEYS)
 
@@ -22,11 +22,7 @@ ALL = list(KEYS)
 class ListCertificates(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.emulator = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "emulator.py"), "serve", "--port", "0", "--seed", "none"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        ready = cls.emulator.stdout.readline().split()
-        assert ready and ready[0] == "READY", f"emulator did not start: {ready}"
+        cls.emulator, ready = start_emulator("none")
         cls.acm = boto3.client("acm", endpoint_url=ready[1], region_name="us-east-1",
                                aws_access_key_id="testing", aws_secret_access_key="testing")
         # One certificate of each key algorithm ACM imports, named after it.

@@ -19,7 +19,6 @@ import datetime
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -40,6 +39,7 @@ from botocore.serialize import create_serializer  # noqa: E402
 
 import oracle  # noqa: E402
 from oracle_rules import compiled, java_pattern  # noqa: E402
+from selftest import start_emulator  # noqa: E402
 
 SECRET = "prod-Sup3rSecret-7f3a9c"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
@@ -216,11 +216,7 @@ class Emulator(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.log = tempfile.NamedTemporaryFile(prefix="oracle-emulator-", suffix=".log")
-        cls.emulator = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "emulator.py"), "serve", "--port", "0", "--seed", "incident"],
-            stdout=subprocess.PIPE, stderr=cls.log, text=True)
-        line = cls.emulator.stdout.readline().split()
-        assert line and line[0] == "READY", f"emulator did not start: {line}"
+        cls.emulator, line = start_emulator(stderr=cls.log)
         cls.endpoint = line[1]
         cls.seeded = cls.control("GET", "violations")
 

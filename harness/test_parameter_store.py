@@ -9,7 +9,6 @@ with ThrottlingException, nothing written, then accepted again; the world's own 
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, HERE)
 import emulator  # noqa: E402
 import knobs  # noqa: E402
 import seed  # noqa: E402
+from selftest import start_emulator  # noqa: E402
 
 LAG = 2.0
 
@@ -64,11 +64,7 @@ class Emulated(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stderr = tempfile.TemporaryFile(mode="w+")
-        cls.emulator = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "emulator.py"), "serve", "--port", "0", "--seed", "none"],
-            stdout=subprocess.PIPE, stderr=cls.stderr, text=True, env=dict(os.environ, **cls.env))
-        ready = cls.emulator.stdout.readline().split()
-        assert ready and ready[0] == "READY", f"emulator did not start: {ready}"
+        cls.emulator, ready = start_emulator("none", dict(os.environ, **cls.env), cls.stderr)
         cls.ssm = boto3.client("ssm", endpoint_url=ready[1], region_name="us-east-1",
                                aws_access_key_id="testing", aws_secret_access_key="testing",
                                config=Config(retries={"total_max_attempts": 1}))
