@@ -15,7 +15,12 @@ pub struct Caller {
 
 /// Asks STS who the caller is (a call that needs no permission).
 pub async fn caller(config: &SdkConfig) -> Result<Caller, AwsError> {
-    let out = super::client!(aws_sdk_sts, config)
+    identity(&super::client!(aws_sdk_sts, config)).await
+}
+
+/// As [`caller`], with an account's own STS client.
+pub async fn identity(sts: &aws_sdk_sts::Client) -> Result<Caller, AwsError> {
+    let out = sts
         .get_caller_identity()
         .send()
         .await

@@ -59,6 +59,7 @@ pub struct Clients {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub acm: aws_sdk_acm::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -82,7 +83,8 @@ impl Clients {
             elasticbeanstalk: client!(aws_sdk_elasticbeanstalk, &config, name.clone()),
             elbv2: client!(aws_sdk_elasticloadbalancingv2, &config, name.clone()),
             acm: client!(aws_sdk_acm, &config, name.clone()),
-            tagging: client!(aws_sdk_resourcegroupstagging, &config, name),
+            tagging: client!(aws_sdk_resourcegroupstagging, &config, name.clone()),
+            sts: client!(aws_sdk_sts, &config, name),
         }
     }
 }

@@ -89,7 +89,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         report_dir: report_dir.as_ref().map(|d| d.display().to_string()),
         notify_origin: args.notify.map(crate::escape::origin),
     };
-    let principals = super::principals(&pb).await;
+    let principals = super::principals(&ctx).await;
     let header = |snapshot| Header {
         by: Some(State::who()),
         principals: principals.clone(),

@@ -418,15 +418,12 @@ fn signals(then: &'static str) -> Stop {
 /// Whom a run acts as in AWS: the caller in the playbook's own account and in each of its
 /// `accounts:` (STS GetCallerIdentity, which needs no permission). One that cannot be told
 /// is left out, said in the verbose log: it never stops a run.
-async fn principals(pb: &Playbook) -> Vec<crate::engine::journal::Principal> {
-    let places = std::iter::once((None, &pb.aws))
-        .chain(pb.accounts.iter().map(|(name, s)| (Some(name.clone()), s)));
+async fn principals(ctx: &Ctx) -> Vec<crate::engine::journal::Principal> {
     let mut found = Vec::new();
-    for (account, settings) in places {
-        let config = aws::config(settings).await;
-        match aws::iam::caller(&config).await {
+    for (account, clients) in ctx.accounts.all() {
+        match aws::iam::identity(&clients.sts).await {
             Ok(caller) => found.push(crate::engine::journal::Principal {
-                account,
+                account: account.map(str::to_owned),
                 arn: caller.arn,
             }),
             Err(e) => report::detail(&format!(

@@ -97,7 +97,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
     let ctx = super::with_stop(ctx, stop());
     let header = engine::Header {
         by: Some(State::who()),
-        principals: super::principals(&pb).await,
+        principals: super::principals(&ctx).await,
         warnings: expected.warnings.clone(),
         drill: None,
     };
