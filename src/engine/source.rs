@@ -29,6 +29,19 @@ pub struct Source {
 
 impl Source {
     pub fn of(pb: &Playbook) -> Self {
+        let mut source = Self::unsalted(pb);
+        // Without a salt (no /dev/urandom) the values are not kept: only their names compare.
+        if !pb.given.is_empty() {
+            source.values = crate::digest::salt()
+                .ok()
+                .map(|salt| format!("{salt}:{}", pb.given.digest(&salt)));
+        }
+        source
+    }
+
+    /// All but the values' digest, which needs a salt: a kept source's own (see
+    /// [`Source::differs`]).
+    fn unsalted(pb: &Playbook) -> Self {
         let accounts = crate::config::acts_elsewhere(&pb.aws, &pb.accounts).then(|| {
             let steps: Vec<(&str, Option<&str>)> = pb
                 .steps
@@ -38,23 +51,18 @@ impl Source {
             let place = serde_json::json!({"aws": pb.aws, "accounts": pb.accounts, "steps": steps});
             format!("{:x}", Sha256::digest(place.to_string().as_bytes()))
         });
-        // Without a salt (no /dev/urandom) the values are not kept: only their names compare.
-        let values = match crate::digest::salt() {
-            Ok(salt) if !pb.given.is_empty() => Some(format!("{salt}:{}", pb.given.digest(&salt))),
-            _ => None,
-        };
         Self {
             sha256: format!("{:x}", Sha256::digest(pb.text.as_bytes())),
             vars: pb.overridden.clone(),
             accounts,
-            values,
+            values: None,
         }
     }
 
     /// How `pb` differs from these inputs, if it does; `when` names the moment they were
     /// taken ("the plan was made").
     pub fn differs(&self, pb: &Playbook, when: &str) -> Option<String> {
-        let now = Self::of(pb);
+        let now = Self::unsalted(pb);
         if self.sha256 != now.sha256 {
             return Some(format!(
                 "the playbook {} was edited since {when}",
