@@ -416,26 +416,39 @@ fn signals(then: &'static str) -> Stop {
 }
 
 /// Whom a run acts as in AWS: the caller in the playbook's own account and in each of its
-/// `accounts:` (STS GetCallerIdentity, which needs no permission). One that cannot be told
-/// is left out, said in the verbose log: it never stops a run.
+/// `accounts:` (STS GetCallerIdentity, which needs no permission), asked at once. One that
+/// cannot be told within [`WHO_WITHIN`] is left out with a warning: it never holds up a run
+/// (an unreachable endpoint would take the SDK's whole timeout, retries included).
 async fn principals(ctx: &Ctx) -> Vec<crate::engine::journal::Principal> {
+    let asked = ctx.accounts.all().map(|(account, clients)| async move {
+        let answer = tokio::time::timeout(WHO_WITHIN, aws::iam::identity(&clients.sts)).await;
+        (account, answer)
+    });
     let mut found = Vec::new();
-    for (account, clients) in ctx.accounts.all() {
-        match aws::iam::identity(&clients.sts).await {
-            Ok(caller) => found.push(crate::engine::journal::Principal {
-                account: account.map(str::to_owned),
-                arn: caller.arn,
-            }),
-            Err(e) => report::detail(&format!(
-                "who the run acts as{} is not known: {e}",
-                account
-                    .map(|a| format!(" in account `{a}`"))
-                    .unwrap_or_default()
-            )),
-        }
+    for (account, answer) in futures_util::future::join_all(asked).await {
+        let why = match answer {
+            Ok(Ok(caller)) => {
+                found.push(crate::engine::journal::Principal {
+                    account: account.map(str::to_owned),
+                    arn: caller.arn,
+                });
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("STS.GetCallerIdentity: no answer within {WHO_WITHIN:?}"),
+        };
+        report::warn(&format!(
+            "warning: whom the run acts as{} is not known ({why}); the run goes on",
+            account
+                .map(|a| format!(" in account `{a}`"))
+                .unwrap_or_default()
+        ));
     }
     found
 }
+
+/// How long a run waits to learn whom it acts as before it goes on without knowing.
+const WHO_WITHIN: Duration = Duration::from_secs(5);
 
 /// The context with `stop` ending its waits.
 fn with_stop(ctx: Ctx, stop: Stop) -> Ctx {

@@ -79,11 +79,11 @@ pub struct Playbook {
 pub struct Given(BTreeMap<String, String>);
 
 impl Given {
-    /// The salted digest of every `NAME=VALUE`, in name order (a later `--var` of a name wins,
-    /// as it does for the playbook).
+    /// The salted digest of the values by name, as a JSON object in name order (a later
+    /// `--var` of a name wins, as it does for the playbook): JSON keeps `a=1\nb=2` one value.
     pub fn digest(&self, salt: &str) -> String {
-        let lines: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        crate::digest::salted(salt, &lines.join("\n"))
+        let text = serde_json::to_string(&self.0).unwrap_or_default();
+        crate::digest::salted(salt, &text)
     }
 
     pub fn is_empty(&self) -> bool {
