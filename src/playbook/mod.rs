@@ -782,11 +782,11 @@ fn group(
         let Some(def) = step(c, fields, &at, seen) else {
             continue;
         };
-        if def.kind.name == <steps::confirm::Confirm as steps::Kind>::NAME {
+        if !def.kind.in_parallel {
             c.report(
                 &at.key("kind"),
-                "a `confirm` step cannot run in a parallel group: it waits for a person before the steps after it",
-                Some("put the `confirm` step before the group".into()),
+                format!("a `{}` step cannot run in a parallel group: it waits for a person before the steps after it", def.kind.name),
+                Some(format!("put the `{}` step before the group", def.kind.name)),
             );
         }
         defs.push(def);

@@ -147,12 +147,11 @@ fn with_common(object: &mut Value, kind: &KindDef) {
 
 /// `steps:`: steps of any kind, or `parallel:` groups of them (no `confirm` inside one).
 fn step_list(generator: &mut SchemaGenerator) -> Schema {
-    let confirm = <steps::confirm::Confirm as steps::Kind>::NAME;
     let mut any = Vec::new();
     let mut grouped = Vec::new();
     for kind in steps::KINDS {
         let schema = step(generator, kind).to_value();
-        if kind.name != confirm {
+        if kind.in_parallel {
             grouped.push(schema.clone());
         }
         any.push(schema);

@@ -23,6 +23,7 @@ impl Kind for Confirm {
     const SUMMARY: &'static str =
         "ask a human to confirm before going on (`--yes` answers in automation)";
     const CHANGES_NOTHING: bool = true;
+    const IN_PARALLEL: bool = false;
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {

@@ -251,6 +251,15 @@ pub trait Kind: Step + DeserializeOwned + schemars::JsonSchema + 'static {
     /// Changes nothing (a wait, a check, a question): a run stopped in it leaves nothing in
     /// doubt, and `resume` simply runs it again. Every gate changes nothing.
     const CHANGES_NOTHING: bool = Self::GATE;
+    /// May run in a `parallel:` group. Not a question to a person (`confirm`): the steps
+    /// after it wait for the answer.
+    const IN_PARALLEL: bool = true;
+    /// Its time is waiting for DNS (out a TTL, or for a change to be INSYNC): a drill's report
+    /// adds it up as such.
+    const WAITS_ON_DNS: bool = false;
+    /// Restarts the queue workers: a plan that changes configuration with no such step warns
+    /// that the workers keep their old settings.
+    const RESTARTS_WORKERS: bool = false;
     /// The journaled undo record.
     type Undo: Undo + DeserializeOwned + 'static;
     /// Checks the fields together, without I/O (e.g. "`to` or `alias`, not both").
@@ -267,6 +276,12 @@ pub struct KindDef {
     pub gate: bool,
     /// See [`Kind::CHANGES_NOTHING`].
     pub changes_nothing: bool,
+    /// See [`Kind::IN_PARALLEL`].
+    pub in_parallel: bool,
+    /// See [`Kind::WAITS_ON_DNS`].
+    pub waits_on_dns: bool,
+    /// See [`Kind::RESTARTS_WORKERS`].
+    pub restarts_workers: bool,
     /// Builds the step from its own fields (the common fields already removed).
     pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
     /// Reads an undo record back from the journal.
@@ -281,6 +296,9 @@ const fn def<K: Kind>() -> KindDef {
         summary: K::SUMMARY,
         gate: K::GATE,
         changes_nothing: K::CHANGES_NOTHING,
+        in_parallel: K::IN_PARALLEL,
+        waits_on_dns: K::WAITS_ON_DNS,
+        restarts_workers: K::RESTARTS_WORKERS,
         parse: parse_kind::<K>,
         load_undo: load_undo::<K::Undo>,
         schema: K::json_schema,

@@ -25,6 +25,7 @@ impl Kind for Pause {
     const NAME: &'static str = "pause";
     const SUMMARY: &'static str = "wait a fixed time (e.g. for DNS caches to expire)";
     const CHANGES_NOTHING: bool = true;
+    const WAITS_ON_DNS: bool = true;
     type Undo = NoUndo;
 }
 

@@ -82,6 +82,7 @@ impl RecordType {
 impl Kind for Repoint {
     const NAME: &'static str = "route53.repoint";
     const SUMMARY: &'static str = "point a DNS record at a new value or alias target; undo restores the exact previous record set";
+    const WAITS_ON_DNS: bool = true;
     type Undo = RepointUndo;
 
     fn check(&self) -> Result<(), FieldError> {

@@ -97,6 +97,7 @@ fn default_within() -> Duration {
 impl Kind for WorkersRestart {
     const NAME: &'static str = "workers.restart";
     const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check their service runs with the web tier's settings (no undo)";
+    const RESTARTS_WORKERS: bool = true;
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {
