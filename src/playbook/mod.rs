@@ -6,6 +6,7 @@
 //! kind checks its own fields. Positions of later problems come from [`locate::Locator`];
 //! serde's messages are put in the operator's words by [`plain`].
 
+pub mod docs;
 pub mod guard;
 mod interpolate;
 mod lint;

@@ -185,7 +185,7 @@ pub fn schema() -> Schema {
 /// What editors should offer, from what schemars derives: an absent field is how a playbook
 /// leaves one out, so an `Option`'s `null` goes (type, `anyOf` branch, `default: null`), and
 /// a default duration reads as a playbook writes it (`2m`), not as serde serializes one.
-fn tidy(schema: &mut Value) {
+pub(super) fn tidy(schema: &mut Value) {
     match schema {
         Value::Object(object) => {
             if let Some(Value::Array(types)) = object.get_mut("type") {
