@@ -20,6 +20,9 @@ A rule: {"action": "ssm:PutParameter", "fault": "throttle", "after": 0, "times":
 - fault: `throttle` | `error500` | `deny` (an AWS error answer in the request's protocol, not
   forwarded) | `reset` (the request is read, not forwarded, and the connection reset) |
   `slow` (waits `seconds`, default 5, then forwards).
+- until (default none): an action; the fault is held until a call of that action has been
+  answered (at most 60 s), so a test can order two parallel steps: deny a step's call only
+  once its sibling's change has landed.
 Every rule whose action matches counts the call in `seen`; the first of them whose window
 (`after` <= call index < `after` + `times`) is open injects, and counts it in `injected`.
 
@@ -161,11 +164,12 @@ class Faults:
         for rule in rules:
             if not isinstance(rule, dict):
                 raise ValueError(f"a rule is a JSON object, not {rule!r}")
-            unknown = set(rule) - {"action", "fault", "after", "times", "seconds", "share"}
+            unknown = set(rule) - {"action", "fault", "after", "times", "seconds", "share", "until"}
             if unknown:
                 raise ValueError(f"unknown rule keys {sorted(unknown)}")
             r = {"action": rule.get("action"), "fault": rule.get("fault"), "after": rule.get("after", 0),
-                 "times": rule.get("times"), "seconds": rule.get("seconds", 5), "share": rule.get("share", 1)}
+                 "times": rule.get("times"), "seconds": rule.get("seconds", 5), "share": rule.get("share", 1),
+                 "until": rule.get("until")}
             if not isinstance(r["action"], str) or not r["action"]:
                 raise ValueError(f"`action` must be a non-empty string: {rule!r}")
             if r["fault"] not in KINDS:
@@ -176,6 +180,8 @@ class Faults:
                 raise ValueError(f"`times` must be an integer >= 0 or null: {rule!r}")
             if type(r["seconds"]) not in (int, float) or r["seconds"] < 0:
                 raise ValueError(f"`seconds` must be a number >= 0: {rule!r}")
+            if r["until"] is not None and (not isinstance(r["until"], str) or not r["until"]):
+                raise ValueError(f"`until` must be a non-empty string: {rule!r}")
             if type(r["share"]) not in (int, float) or not 0 < r["share"] <= 1:
                 raise ValueError(f"`share` must be a number in (0, 1]: {rule!r}")
             parsed.append(dict(r, seen=0, injected=0))
@@ -225,7 +231,10 @@ def start_proxy(upstream, host="127.0.0.1", faults=None):
     `Faults` (rules can be set in-process too); `faults` is an optional initial list of rules."""
     target = urlsplit(upstream)
     counts = Counter()
+    # Forwarded calls answered, by action: what `until` waits for.
+    answered = Counter()
     lock = threading.Lock()
+    answer_seen = threading.Condition(lock)
     rules = Faults()
     rules.set(faults or [])
 
@@ -286,6 +295,9 @@ def start_proxy(upstream, host="127.0.0.1", faults=None):
             with lock:
                 counts[action] += 1
             rule = rules.pick(action)
+            if rule and rule["until"]:
+                with answer_seen:
+                    answer_seen.wait_for(lambda: answered[rule["until"]] > 0, timeout=60)
             if rule and rule["fault"] == "reset":
                 return self._reset()
             if rule and rule["fault"] in ERRORS:
@@ -306,6 +318,9 @@ def start_proxy(upstream, host="127.0.0.1", faults=None):
             self.end_headers()
             self.wfile.write(data)
             conn.close()
+            with answer_seen:
+                answered[action] += 1
+                answer_seen.notify_all()
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 

@@ -74,8 +74,15 @@ fn cases() -> Vec<Case> {
         });
     }
     // The incident: a service starts denying after the run used it, and a later step fails,
-    // so the rollback needs the denied service. (`after`: the run's own calls.)
-    let later_failure = json!({"action": "ssm:SendCommand", "fault": "deny"});
+    // so the rollback needs the denied service. (`after`: the run's own calls.) The workers'
+    // restart fails; it runs beside lock-staging-url, so its denial waits until the lock's rule
+    // exists: else, on a loaded machine, the group stops the lock before its change and there
+    // is nothing to undo (seen in CI).
+    let later_failure = json!({
+        "action": "ssm:SendCommand",
+        "fault": "deny",
+        "until": "elasticloadbalancing:CreateRule",
+    });
     for (step, action, after) in [
         ("prod-env-to-staging", "ssm:PutParameter", 5),
         (

@@ -37,21 +37,28 @@ pub fn each<T: Sync>(cases: &[T], name: impl Fn(&T) -> String + Sync, check: imp
                         .cloned()
                         .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                         .unwrap_or_default();
-                    failures
-                        .lock()
-                        .unwrap()
-                        .push(format!("{}: {message}", name(case)));
+                    failures.lock().unwrap().push((name(case), message));
                 }
             });
         }
     });
-    let failures = failures.into_inner().unwrap();
+    let failures: Vec<(String, String)> = failures.into_inner().unwrap();
+    // The names again at the end: a CI log keeps the head and the tail of a long message.
     assert!(
         failures.is_empty(),
-        "{} of {} cases failed:\n{}",
+        "{} of {} cases failed:\n{}\n\nfailed cases: {}",
         failures.len(),
         cases.len(),
-        failures.join("\n\n")
+        failures
+            .iter()
+            .map(|(name, message)| format!("{name}: {message}"))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        failures
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     );
 }
 
