@@ -1,6 +1,6 @@
 //! The top-level error: every failure a command can end with, and the exit code it means.
 
-use crate::engine::journal::Outcome;
+use crate::engine::record::Outcome;
 use crate::engine::EngineError;
 use crate::playbook::Invalid;
 use crate::state::{LockError, StateError};

@@ -6,7 +6,8 @@
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use standin::engine::journal::{self, Outcome, Record};
+use standin::engine::record;
+use standin::engine::record::{Outcome, Record};
 
 use crate::support::World;
 
@@ -156,7 +157,7 @@ fn a_run_in_s3_is_read_and_rolled_back_from_another_machine() {
     // The journal is the local format, byte for byte: every line a record, each `\n`-ended.
     let text = journal_text(&world, &run_id);
     assert!(text.ends_with('\n'));
-    let records = journal::parse("s3", text.as_bytes()).unwrap();
+    let records = record::parse("s3", text.as_bytes()).unwrap();
     assert_eq!(records.len(), text.lines().count());
     assert!(matches!(
         records.last(),

@@ -419,7 +419,7 @@ fn signals(then: &'static str) -> Stop {
 /// `accounts:` (STS GetCallerIdentity, which needs no permission), asked at once. One that
 /// cannot be told within [`WHO_WITHIN`] is left out with a warning: it never holds up a run
 /// (an unreachable endpoint would take the SDK's whole timeout, retries included).
-async fn principals(ctx: &Ctx) -> Vec<crate::engine::journal::Principal> {
+async fn principals(ctx: &Ctx) -> Vec<crate::engine::record::Principal> {
     let asked = ctx.accounts.all().map(|(account, clients)| async move {
         let answer = tokio::time::timeout(WHO_WITHIN, aws::iam::identity(&clients.sts)).await;
         (account, answer)
@@ -428,7 +428,7 @@ async fn principals(ctx: &Ctx) -> Vec<crate::engine::journal::Principal> {
     for (account, answer) in futures_util::future::join_all(asked).await {
         let why = match answer {
             Ok(Ok(caller)) => {
-                found.push(crate::engine::journal::Principal {
+                found.push(crate::engine::record::Principal {
                     account: account.map(str::to_owned),
                     arn: caller.arn,
                 });

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::engine::journal::Record;
+use crate::engine::record::Record;
 use crate::error::{Error, Exit};
 use crate::report::document::{span, RunReport, TrendPoint, Verdict};
 use crate::report::{self, Format, ReportFormat};

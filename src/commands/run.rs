@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
+use crate::engine::life::{Begin, Life};
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::{self, Report, Spec};
 use crate::error::{Error, Exit};
@@ -101,7 +102,19 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
         warnings: expected.warnings.clone(),
         drill: None,
     };
-    let report = engine::run(&spec, &ctx, &mut journal, &run_id, header, &mut console).await?;
+    let lived = Life {
+        playbook: Some(&pb),
+        ctx: &ctx,
+        journal: &mut journal,
+        obs: &mut console,
+    }
+    .live(Begin::Run {
+        spec: &spec,
+        run_id: &run_id,
+        header: Box::new(header),
+    })
+    .await?;
+    let report = lived.steps.expect("a run that began runs its steps");
     Ok(finish(cli, &report))
 }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::journal::{Difference, DrillSpec, Outcome, Principal, Record};
+use crate::engine::record::{Difference, DrillSpec, Outcome, Principal, Record};
 use crate::engine::view::{RunView, StepState};
 use crate::error::Exit;
 use crate::steps::clients::Follow;

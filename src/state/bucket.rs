@@ -6,7 +6,8 @@ use std::io;
 
 use crate::aws::s3::Object;
 use crate::aws::Expect;
-use crate::engine::journal::{Fence, Journal, ReadError, Store, Superseded};
+use crate::engine::journal::{Fence, Journal, Store, Superseded};
+use crate::engine::record::ReadError;
 
 /// A journal object, as this process last wrote (or read) it.
 pub struct ObjectStore {
