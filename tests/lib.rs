@@ -10,6 +10,7 @@ mod bad_input;
 mod capacity;
 mod carry;
 mod crash;
+mod docs;
 mod drill;
 mod durability;
 mod eb_deployments;

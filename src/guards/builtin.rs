@@ -10,7 +10,7 @@ use super::predicted::Predicted;
 use crate::aws::eb::{Env, OptionKey};
 use crate::aws::route53::RecordSet;
 use crate::playbook::Playbook;
-use crate::steps::{self, Kind, Resource, Value};
+use crate::steps::{self, Resource, Value};
 
 pub(super) const STAGING_DB: &str = "staging-db-in-production";
 pub(super) const SEVERE: &str = "severe-target";
@@ -249,10 +249,7 @@ pub async fn playbook_warnings(
             Resource::Parameter { .. } | Resource::Property { .. }
         )
     });
-    let restarts_workers = pb
-        .steps
-        .iter()
-        .any(|s| s.kind.name == <steps::workers_restart::WorkersRestart as Kind>::NAME);
+    let restarts_workers = pb.steps.iter().any(|s| s.kind.restarts_workers);
     let mut out = Vec::new();
     if configures && !restarts_workers {
         out.push("the plan changes configuration but restarts no queue workers: workers keep their old settings (database, queue) until restarted; add a `workers.restart` step, or confirm the playbook has no workers".into());

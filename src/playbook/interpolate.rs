@@ -39,7 +39,7 @@ pub fn interpolate(
             // Keys are strings too (e.g. parameter names under `values:`): rebuild the mapping.
             let entries = std::mem::take(map);
             for (mut key, mut item) in entries {
-                let at = path.key(&super::key_name(&key));
+                let at = path.key(&super::plain::key_name(&key));
                 interpolate(&mut key, vars, &at, errors);
                 interpolate(&mut item, vars, &at, errors);
                 map.insert(key, item);

@@ -147,12 +147,11 @@ fn with_common(object: &mut Value, kind: &KindDef) {
 
 /// `steps:`: steps of any kind, or `parallel:` groups of them (no `confirm` inside one).
 fn step_list(generator: &mut SchemaGenerator) -> Schema {
-    let confirm = <steps::confirm::Confirm as steps::Kind>::NAME;
     let mut any = Vec::new();
     let mut grouped = Vec::new();
     for kind in steps::KINDS {
         let schema = step(generator, kind).to_value();
-        if kind.name != confirm {
+        if kind.in_parallel {
             grouped.push(schema.clone());
         }
         any.push(schema);
@@ -186,7 +185,7 @@ pub fn schema() -> Schema {
 /// What editors should offer, from what schemars derives: an absent field is how a playbook
 /// leaves one out, so an `Option`'s `null` goes (type, `anyOf` branch, `default: null`), and
 /// a default duration reads as a playbook writes it (`2m`), not as serde serializes one.
-fn tidy(schema: &mut Value) {
+pub(super) fn tidy(schema: &mut Value) {
     match schema {
         Value::Object(object) => {
             if let Some(Value::Array(types)) = object.get_mut("type") {

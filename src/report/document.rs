@@ -463,7 +463,7 @@ impl RunReport {
             .fold(0.0, f64::max);
         let dns_wait_secs = steps
             .iter()
-            .filter(|s| matches!(s.kind.as_str(), "pause" | "route53.repoint"))
+            .filter(|s| crate::steps::find_kind(&s.kind).is_some_and(|k| k.waits_on_dns))
             .filter_map(|s| s.secs)
             .sum();
         let spec = drill.as_ref();

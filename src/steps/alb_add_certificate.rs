@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
-    StepError, Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Journaled, Kind, Mutation, Prepared, Resource,
+    Step, StepError, Undo, Value,
 };
 use crate::aws::acm::{self, Certificate};
 use crate::aws::cli::Line;
@@ -25,15 +25,20 @@ pub struct AddCertificate {
     /// The load balancer's name, e.g. `shop-staging-alb`.
     #[schemars(schema_with = "limits::load_balancer_schema")]
     load_balancer: String,
-    /// The ACM certificate, by ARN; or give `domain`.
+    /// The ACM certificate, by ARN (in the load balancer's region; ISSUED). `certificate_arn` or
+    /// `domain` is required.
     #[serde(default)]
     #[schemars(schema_with = "limits::certificate_arn_schema")]
     certificate_arn: Option<String>,
-    /// The name the certificate must cover: the one issued ACM certificate covering it is used.
+    /// A name the certificate must cover (exactly, or by a `*.` wildcard one label up): the one
+    /// ISSUED ACM certificate covering it, of any key algorithm a load balancer serves (RSA 1024 to
+    /// 4096 bits, ECDSA P-256, P-384, P-521). None: the plan fails (requesting and validating a
+    /// certificate is not something a run can do, DNS validation takes minutes to hours: prepare it
+    /// in calm times); several: the plan fails naming them, give `certificate_arn`.
     #[serde(default)]
     #[schemars(length(max = 255))]
     domain: Option<String>,
-    /// Only the HTTPS listeners on these ports. Default: every HTTPS listener.
+    /// Only the HTTPS listeners on these ports, e.g. `[443]`. Default: every HTTPS listener.
     #[serde(default)]
     #[schemars(inner(range(min = 1, max = 65_535)))]
     listeners: Option<Vec<i32>>,
@@ -41,7 +46,20 @@ pub struct AddCertificate {
 
 impl Kind for AddCertificate {
     const NAME: &'static str = "alb.add-certificate";
-    const SUMMARY: &'static str = "attach an ACM certificate (by ARN, or the issued one covering a name) to a load balancer's HTTPS listeners; undo removes exactly what was added";
+    const SUMMARY: &'static str = "attach an ACM certificate (by ARN, or the issued one covering a name) to a load balancer's HTTPS listeners, e.g. one for the production name on the stand-in's; undo removes exactly what was added";
+    const DOC: &'static str = r#"
+Attach an ACM certificate to the HTTPS listeners of an Application Load Balancer, so the
+stand-in can serve the production name over TLS (a staging load balancer usually holds only a
+certificate for the staging name: clients asking for the production name would get a
+certificate error). The certificate joins each listener's certificate list (served by SNI to
+the names it covers); the listener's default certificate is not changed. The plan shows one
+line per listener, `=` where the listener already has the certificate (as its default or in its
+list), and fails when the load balancer has no HTTPS listener. Undo removes the certificate from
+exactly the listeners the run added it to, and never removes a default certificate: if the
+certificate has become a listener's default since the run, undo refuses (drift; even
+`--force` leaves a default in place). A certificate someone already removed counts as removed;
+a listener deleted since the run is drift.
+"#;
     type Undo = CertificateUndo;
 
     fn check(&self) -> Result<(), FieldError> {
@@ -361,6 +379,13 @@ enum Found {
     Listed,
     /// Not there (removed since, or never added).
     Absent,
+}
+
+impl Journaled for CertificateUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[(
+        "",
+        r#"`{"load_balancer", "listeners": [{"listener_arn", "listener", "certificate_arn", "added"}]}`: one entry per listener the plan adds the certificate to (`listener` is its label, `HTTPS:443`), journaled before the first add; `added` is `false` until that add succeeded (undo removes a certificate found in the list even then: the plan found it absent, so it is the run's)"#,
+    )];
 }
 
 #[async_trait]

@@ -22,7 +22,12 @@ impl Kind for Confirm {
     const NAME: &'static str = "confirm";
     const SUMMARY: &'static str =
         "ask a human to confirm before going on (`--yes` answers in automation)";
+    const DOC: &'static str = r#"
+Ask a human a yes/no question before going on (field `message`). `standin run --yes` answers
+it in automation; without a terminal and without `--yes`, the run fails at this step.
+"#;
     const CHANGES_NOTHING: bool = true;
+    const IN_PARALLEL: bool = false;
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {

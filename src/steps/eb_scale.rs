@@ -33,16 +33,18 @@ pub struct Scale {
     /// The environment to scale, e.g. `shop-staging`.
     #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
-    /// The fewest instances (`aws:autoscaling:asg` `MinSize`).
+    /// The fewest instances (`aws:autoscaling:asg` `MinSize`), 1 to 10000. At least one of `min`,
+    /// `max`, `instance_types` or `from` is required.
     #[serde(default)]
     min: Option<u32>,
-    /// The most instances (`aws:autoscaling:asg` `MaxSize`).
+    /// The most instances (`aws:autoscaling:asg` `MaxSize`), at least `min`.
     #[serde(default)]
     max: Option<u32>,
-    /// The instance types, the first preferred (`aws:ec2:instances` `InstanceTypes`).
+    /// The instance types, the first preferred, e.g. `[m5.large]` (`aws:ec2:instances`
+    /// `InstanceTypes`).
     #[serde(default)]
     instance_types: Option<Vec<String>>,
-    /// Another environment whose capacity to copy, instead of the fields above.
+    /// Another environment whose capacity to copy (production), instead of the fields above.
     #[serde(default)]
     #[schemars(schema_with = "super::limits::environment_schema")]
     from: Option<String>,
@@ -87,7 +89,20 @@ impl Scale {
 
 impl Kind for Scale {
     const NAME: &'static str = "eb.scale";
-    const SUMMARY: &'static str = "set the capacity of an Elastic Beanstalk environment (instances, instance types), or copy another's; waits until it is Ready";
+    const SUMMARY: &'static str = "set the capacity of an Elastic Beanstalk environment (instances, instance types), or copy another's (production's, with `from`); waits until it is Ready";
+    const DOC: &'static str = r#"
+The capacity of an environment: how many instances its Auto Scaling group keeps and of which
+types, given, or copied from another environment (production). One change per option, written
+and undone as `eb.set-options` writes and undoes them. With `from`, the plan reads the other
+environment's `aws:autoscaling:asg` MinSize and MaxSize, `aws:ec2:instances` InstanceTypes and
+`aws:autoscaling:launchconfiguration` InstanceType with DescribeConfigurationSettings, which
+answers even while that environment is stuck and accepts no change, and copies those it has a
+value for. The plan fails when the group would get a MinSize above its MaxSize.
+
+Where the stand-in's capacity is compared with production's: in the plan, wherever it moves
+traffic (below, Plans), not in the step: a playbook that forgets to scale is the one that
+needs the warning.
+"#;
     type Undo = OptionsUndo;
 
     fn check(&self) -> Result<(), FieldError> {

@@ -18,10 +18,11 @@ use crate::config::AwsSettings;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetEnv {
-    /// The environment's name, e.g. `shop-staging`.
+    /// The environment's name, e.g. `shop-staging` (4 to 40 letters, digits and hyphens, as for
+    /// every `eb.*` kind).
     #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
-    /// Properties to set, name to value.
+    /// Properties to set, name to value (names of letters, digits and `_ . : / + \ - @`).
     #[serde(default)]
     #[schemars(schema_with = "super::limits::properties_schema")]
     set: BTreeMap<String, String>,
@@ -44,6 +45,19 @@ impl SetEnv {
 impl Kind for SetEnv {
     const NAME: &'static str = "eb.set-env";
     const SUMMARY: &'static str = "set or unset environment properties of an Elastic Beanstalk environment; waits until it is Ready";
+    const DOC: &'static str = r#"
+Set or unset environment properties of an Elastic Beanstalk environment (UpdateEnvironment),
+then wait until the update has ended (below, "How an `eb.*` step ends"). The environment must be
+Ready first. Undo puts every touched
+property back exactly (its value, or its absence). Keys that look secret (`PASSWORD`, `TOKEN`,
+`SECRET`, ...) are refused: properties are plaintext and undo would have to journal the old
+value; keep secrets in Parameter Store.
+
+Elastic Beanstalk holds at most 4,096 bytes of properties in all, each counted as
+`key=value`: `validate` refuses a step whose own properties come to more, and the plan one
+after which the environment's would (with those it keeps). `eb.set-options` counts the
+properties namespace the same way.
+"#;
     type Undo = SetEnvUndo;
 
     fn check(&self) -> Result<(), FieldError> {
@@ -114,6 +128,13 @@ impl From<&SetEnvUndo> for OptionsUndo {
             failed: u.failed.clone(),
         }
     }
+}
+
+impl super::Journaled for SetEnvUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[(
+        "",
+        r#"`{"environment", "before": {NAME: value or null}, "after": {...}}`: each property the step changes, before and after (`null`: absent; undo removes it). The same as before `eb.set-options` shared its machinery: older journals roll back as written"#,
+    )];
 }
 
 #[async_trait]

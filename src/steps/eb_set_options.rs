@@ -21,10 +21,10 @@ pub struct SetOptions {
     /// The environment's name, e.g. `shop-staging`.
     #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
-    /// Options to set: namespace, then option name to value.
+    /// Options to set: namespace, then option name to value (values are text: quote numbers).
     #[serde(default)]
     set: BTreeMap<String, BTreeMap<String, String>>,
-    /// Options to remove: namespace, then option names.
+    /// Options to remove: namespace, then the option names.
     #[serde(default)]
     unset: BTreeMap<String, Vec<String>>,
 }
@@ -73,6 +73,46 @@ impl SetOptions {
 impl Kind for SetOptions {
     const NAME: &'static str = "eb.set-options";
     const SUMMARY: &'static str = "set or remove configuration options of an Elastic Beanstalk environment, in any namespace; waits until it is Ready";
+    const DOC: &'static str = r#"
+Set or remove configuration options of an Elastic Beanstalk environment in any namespace, in one
+UpdateEnvironment, then wait until the update has ended (`eb.set-env` is its case of the properties
+namespace, `aws:elasticbeanstalk:application:environment`; options there show and guard as
+properties). The environment must be Ready first. The plan shows one line per option, as
+`shop-staging aws:autoscaling:asg MinSize`. Undo puts every touched option back exactly: its
+value, or, for an option the step added, its absence (removed with `OptionsToRemove`, so
+Elastic Beanstalk's default applies again). Option names that look secret are refused in every
+namespace, as `eb.set-env` refuses them.
+
+```yaml
+- id: capacity
+  kind: eb.set-options
+  environment: shop-staging
+  unset:
+    aws:autoscaling:launchconfiguration: [InstanceType]
+  set:
+    aws:autoscaling:asg: {MinSize: "4", MaxSize: "12"}
+    aws:ec2:instances: {InstanceTypes: m5.large}
+```
+
+Elastic Beanstalk lists the options it knows with their defaults; an option it lists without a
+value counts as not set. `aws:autoscaling:asg` MinSize and MaxSize must be whole numbers from 1
+to 10000, and properties follow `eb.set-env`'s limits; other options' names and values are
+Elastic Beanstalk's to judge (the platform decides which exist). Options that replace instances (instance types, the instance profile)
+take as long as the replacement: the step's `timeout` bounds the wait.
+
+How an `eb.*` step ends: a write starts an operation that runs on after the call, so the step
+waits until that operation has ended: the environment Ready again and, since the call, seen
+Updating or modified (its `DateUpdated`) no earlier than the operation's first event (a restart
+or swap leaves it Ready a moment before it turns Updating; Ready alone proves nothing). It then
+reads the events the operation logged (DescribeEvents, by the call's RequestId) and, if Elastic
+Beanstalk reported errors, fails with its words, e.g. `environment shop-staging: Elastic
+Beanstalk reports the change failed (now shop-staging Ready, Red (Severe)): ... Failed to deploy
+configuration. The environment was reverted to the previous configuration setting.`, and the run
+rolls back. While an update deploys, or after one failed, Elastic Beanstalk lists its values as
+a draft beside the deployed configuration; standin reads only what is deployed (plans, guards,
+undo), so the undo of a step whose update failed finds the values as before and says the
+change never deployed.
+"#;
     type Undo = OptionsUndo;
 
     fn check(&self) -> Result<(), FieldError> {

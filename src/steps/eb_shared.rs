@@ -681,6 +681,13 @@ fn shown(value: Option<&String>) -> String {
     value.map_or_else(|| "(absent)".to_owned(), Clone::clone)
 }
 
+impl super::Journaled for OptionsUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[(
+        "",
+        r#"`{"environment", "before": {NAMESPACE: {NAME: value or null}}, "after": {...}}`: each option the step changes, by namespace (`{"aws:autoscaling:asg": {"MinSize": "2"}}`), before and after (`null`: not set; undo removes it)"#,
+    )];
+}
+
 #[async_trait]
 impl super::Undo for OptionsUndo {
     async fn undo(&self, ctx: &Ctx, force: bool) -> Result<Vec<String>, StepError> {

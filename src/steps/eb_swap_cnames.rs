@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::eb_shared::{self, ended, environment, when_ready};
 use super::{
-    Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step, StepError,
-    Undo, Value,
+    Action, Change, Ctx, Drift, FieldError, Journaled, Kind, Mutation, Prepared, Resource, Step,
+    StepError, Undo, Value,
 };
 use crate::aws::cli::{self, Line};
 use crate::aws::eb;
@@ -18,10 +18,11 @@ use crate::config::AwsSettings;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SwapCnames {
-    /// One environment, e.g. the standby `shop-staging`.
+    /// The environment being promoted, e.g. the standby `shop-staging`: it takes `destination`'s
+    /// CNAME.
     #[schemars(schema_with = "super::limits::environment_schema")]
     source: String,
-    /// The other, e.g. `shop-prod`.
+    /// The other, e.g. production's `shop-prod`.
     #[schemars(schema_with = "super::limits::environment_schema")]
     destination: String,
 }
@@ -30,6 +31,10 @@ impl Kind for SwapCnames {
     const NAME: &'static str = "eb.swap-cnames";
     const SUMMARY: &'static str =
         "swap the CNAMEs of two Elastic Beanstalk environments (blue/green); undo swaps back";
+    const DOC: &'static str = r#"
+Swap the CNAMEs of two environments (blue/green). Both must be Ready; waits until the swap
+has ended on both. Undo swaps back, after checking the CNAMEs are still as the swap left them.
+"#;
     type Undo = SwapUndo;
 
     fn check(&self) -> Result<(), FieldError> {
@@ -137,6 +142,13 @@ impl SwapUndo {
         ended(ctx, &[&self.source, &self.destination], &op).await??;
         Ok(())
     }
+}
+
+impl Journaled for SwapUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[(
+        "",
+        r#"`{"source", "destination", "source_cname", "destination_cname"}`"#,
+    )];
 }
 
 #[async_trait]

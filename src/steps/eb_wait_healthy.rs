@@ -21,7 +21,7 @@ pub struct WaitHealthy {
     /// The environment's name.
     #[schemars(schema_with = "super::limits::environment_schema")]
     environment: String,
-    /// How long to wait, e.g. `10m` (default `10m`).
+    /// How long to wait.
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
     #[schemars(schema_with = "duration::schema")]
     within: Duration,
@@ -39,6 +39,10 @@ impl Kind for WaitHealthy {
     const NAME: &'static str = "eb.wait-healthy";
     const SUMMARY: &'static str =
         "gate: wait until an Elastic Beanstalk environment is Ready and Green, or fail the run";
+    const DOC: &'static str = r#"
+Wait until the environment is Ready and its health Green; otherwise fail the run, which rolls
+back the steps before it.
+"#;
     type Undo = NoUndo;
     const GATE: bool = true;
 

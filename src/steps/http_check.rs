@@ -19,25 +19,25 @@ use super::{
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheck {
-    /// The URL to GET. Redirects are not followed: a redirect is an answer.
+    /// The URL to GET, http or https. Redirects are not followed: a redirect is an answer.
     url: String,
-    /// The status to wait for (default 200).
+    /// The status to wait for.
     #[serde(default = "default_status")]
     expect_status: u16,
     /// Text the body must contain, when given.
     #[serde(default)]
     expect_body: Option<String>,
-    /// How long to keep trying (default `2m`).
+    /// How long to keep trying, the last try included: the gate never takes longer.
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
     #[schemars(schema_with = "duration::schema")]
     within: Duration,
-    /// Pause between tries (default `2s`).
+    /// Pause between tries.
     #[serde(default = "default_every", deserialize_with = "duration::deserialize")]
     #[schemars(schema_with = "duration::schema")]
     every: Duration,
-    /// Connect to this address (`IP` or `IP:PORT`) instead of resolving the URL's host, like
-    /// `curl --connect-to`: check an environment directly before DNS has moved, or where
-    /// resolvers still cache the old answer. Empty: resolve as usual.
+    /// Connect to this address (`IP` or `IP:PORT`) instead of resolving the URL's host, like `curl
+    /// --connect-to`: check an environment directly before DNS has moved, or where resolvers still
+    /// cache the old answer. Empty: ordinary DNS.
     #[serde(default)]
     via: Option<String>,
 }
@@ -64,6 +64,15 @@ impl Kind for HttpCheck {
     const NAME: &'static str = "http.check";
     const SUMMARY: &'static str =
         "gate: GET a URL until it answers the expected status (and body text), or fail the run";
+    const DOC: &'static str = r#"
+GET a URL until it answers the expected status (and body text), or fail the run. Redirects are
+not followed: a redirect is an answer.
+
+The URL is shown and kept (plan, journal, reports, a drill's webhook) as scheme, host, port
+and path only: credentials (`user:password@`), the query and the fragment are dropped (`?…`
+says a query was there). A URL with credentials written anywhere in a playbook is a warning of
+`validate` and `plan`, located (`FILE:LINE:COL: warning: ...`): pass such a URL with `--var`.
+"#;
     type Undo = NoUndo;
     const GATE: bool = true;
 

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::route53_repoint::{repoint_needs, Repoint, RepointUndo};
 use super::{
-    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
-    StepError, Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Journaled, Kind, Mutation, Prepared, Resource,
+    Step, StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::elbv2::{self, HostRule, Listener};
@@ -34,10 +34,11 @@ pub struct AlbLock {
     /// The host name to lock, e.g. `staging.example.com`.
     #[schemars(schema_with = "limits::host_header_schema")]
     host: String,
-    /// One listener's ARN; or give `load_balancer` (and optionally `port`).
+    /// One listener, directly, by its ARN; or give `load_balancer` (and optionally `port`).
     #[serde(default)]
     listener_arn: Option<String>,
-    /// The load balancer's name, e.g. `shop-staging-alb`.
+    /// The load balancer's name, e.g. `shop-staging-alb`. `load_balancer` or `listener_arn` is
+    /// required.
     #[serde(default)]
     #[schemars(schema_with = "limits::load_balancer_schema")]
     load_balancer: Option<String>,
@@ -51,11 +52,11 @@ pub struct AlbLock {
     #[serde(default)]
     #[schemars(range(min = 1, max = 50_000))]
     priority: Option<i32>,
-    /// Status to answer, 2XX, 4XX or 5XX (default 403).
+    /// Status to answer, 2XX, 4XX or 5XX (a fixed response cannot redirect).
     #[serde(default = "default_status")]
     #[schemars(schema_with = "fixed_status")]
     status: u16,
-    /// Body to answer, at most 1024 characters (default `access denied`).
+    /// Body to answer, at most 1,024 characters.
     #[serde(default = "default_body")]
     #[schemars(length(max = 1024))]
     body: String,
@@ -73,10 +74,10 @@ pub struct DnsLock {
     zone: String,
     /// The denial target: a host name (CNAME) or address (A) that answers 403.
     to: String,
-    /// Record type (default `CNAME`).
+    /// Record type: A, AAAA or CNAME.
     #[serde(rename = "type", default = "default_type")]
     rtype: String,
-    /// TTL of the locked record (default: keep the current one).
+    /// TTL of the locked record. Default: keep the record's TTL.
     #[serde(default)]
     ttl: Option<i64>,
     /// The repoint that does the work, made once, so that the check before the change reads
@@ -107,6 +108,23 @@ fn default_type() -> String {
 impl Kind for LockUrl {
     const NAME: &'static str = "lock-url";
     const SUMMARY: &'static str = "make a host answer \"access denied\": ALB fixed-403 rules on every HTTP/HTTPS listener, or a DNS repoint; undo removes the lock";
+    const DOC: &'static str = r#"
+Make a host name answer "access denied", so nobody keeps using the old staging URL.
+
+`strategy: alb` adds, on every HTTP and HTTPS listener of an Application Load Balancer, a
+listener rule with a host-header condition and a fixed response (a staging URL is usually
+HTTPS on 443 with 80 redirecting to it: locking only one listener would leave the site open);
+the plan shows one line per listener, and undo deletes exactly the rules the run created. Each
+rule takes its listener's lowest free priority, and the step refuses if another rule for the
+same host would answer first.
+
+`host` is what the rule matches: at most 128 letters, digits, `-` and `.` (`*` and `?` as
+wildcards), with a `.` and only letters after the last one; `load_balancer` a load balancer's
+name (at most 32 letters, digits and hyphens).
+
+`strategy: dns` repoints the host name to a denial target, exactly as `route53.repoint` does
+(and undoes it the same way).
+"#;
     type Undo = LockUndo;
 
     fn check(&self) -> Result<(), FieldError> {
@@ -440,6 +458,16 @@ impl From<&OneListenerUndo> for AlbUndo {
             }],
         }
     }
+}
+
+impl Journaled for LockUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[
+        (
+            "with `strategy: alb`",
+            r#"`{"host", "rules": [{"listener_arn", "listener", "priority", "rule_arn"}]}`: one rule per listener (`listener` is its label, `HTTPS:443`), journaled before the first is created; `rule_arn` is `null` until that rule exists. Journals of standin 0.1 hold one listener's: `{"listener_arn", "host", "priority", "rule_arn"}`"#,
+        ),
+        ("with `strategy: dns`", RepointUndo::SHAPES[0].1),
+    ];
 }
 
 #[async_trait]

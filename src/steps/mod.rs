@@ -243,30 +243,63 @@ pub trait Undo: Send + Sync {
 pub trait Kind: Step + DeserializeOwned + schemars::JsonSchema + 'static {
     /// The `kind:` value in playbooks.
     const NAME: &'static str;
-    /// One line for `standin kinds`.
+    /// One line for `standin kinds` and README's list of kinds.
     const SUMMARY: &'static str;
+    /// Its section of docs/playbook.md, in Markdown: what it does, how it is undone, what it
+    /// refuses. The table of its fields (from their doc comments) follows the first paragraph.
+    const DOC: &'static str;
     /// A gate checks and changes nothing: a drill checks it again while it soaks, and a
     /// playbook's `recovery:` names one.
     const GATE: bool = false;
     /// Changes nothing (a wait, a check, a question): a run stopped in it leaves nothing in
     /// doubt, and `resume` simply runs it again. Every gate changes nothing.
     const CHANGES_NOTHING: bool = Self::GATE;
+    /// May run in a `parallel:` group. Not a question to a person (`confirm`): the steps
+    /// after it wait for the answer.
+    const IN_PARALLEL: bool = true;
+    /// Its time is waiting for DNS (out a TTL, or for a change to be INSYNC): a drill's report
+    /// adds it up as such.
+    const WAITS_ON_DNS: bool = false;
+    /// Restarts the queue workers: a plan that changes configuration with no such step warns
+    /// that the workers keep their old settings.
+    const RESTARTS_WORKERS: bool = false;
     /// The journaled undo record.
-    type Undo: Undo + DeserializeOwned + 'static;
+    type Undo: Undo + Journaled + DeserializeOwned + 'static;
     /// Checks the fields together, without I/O (e.g. "`to` or `alias`, not both").
     fn check(&self) -> Result<(), FieldError> {
         Ok(())
     }
 }
 
+/// What an undo record holds, as docs/journal.md shows it: beside the type, so that kinds
+/// sharing a record share its description.
+pub trait Journaled {
+    /// Each shape the record takes: when (`""`: always; e.g. "with `strategy: alb`") and its
+    /// JSON with what undo does with it, in Markdown.
+    const SHAPES: &'static [(&'static str, &'static str)];
+}
+
 /// A registered kind, type-erased for the registry.
 pub struct KindDef {
     pub name: &'static str,
     pub summary: &'static str,
+    /// See [`Kind::DOC`].
+    pub doc: &'static str,
+    /// See [`Journaled::SHAPES`].
+    pub undo_shapes: &'static [(&'static str, &'static str)],
+    /// The names of its fields, in the order the kind declares them (empty when its fields are
+    /// an enum): the schema's are sorted.
+    pub field_order: fn() -> &'static [&'static str],
     /// See [`Kind::GATE`].
     pub gate: bool,
     /// See [`Kind::CHANGES_NOTHING`].
     pub changes_nothing: bool,
+    /// See [`Kind::IN_PARALLEL`].
+    pub in_parallel: bool,
+    /// See [`Kind::WAITS_ON_DNS`].
+    pub waits_on_dns: bool,
+    /// See [`Kind::RESTARTS_WORKERS`].
+    pub restarts_workers: bool,
     /// Builds the step from its own fields (the common fields already removed).
     pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
     /// Reads an undo record back from the journal.
@@ -279,8 +312,14 @@ const fn def<K: Kind>() -> KindDef {
     KindDef {
         name: K::NAME,
         summary: K::SUMMARY,
+        doc: K::DOC,
+        undo_shapes: <K::Undo as Journaled>::SHAPES,
+        field_order: field_order::<K>,
         gate: K::GATE,
         changes_nothing: K::CHANGES_NOTHING,
+        in_parallel: K::IN_PARALLEL,
+        waits_on_dns: K::WAITS_ON_DNS,
+        restarts_workers: K::RESTARTS_WORKERS,
         parse: parse_kind::<K>,
         load_undo: load_undo::<K::Undo>,
         schema: K::json_schema,
@@ -291,6 +330,40 @@ fn parse_kind<K: Kind>(fields: serde_yaml::Value) -> Result<Box<dyn Step>, Field
     let step: K = fields_of(fields)?;
     step.check()?;
     Ok(Box::new(step))
+}
+
+/// The names of `T`'s fields in the order it declares them, as serde's derive hands them to a
+/// deserializer; empty for an enum or a map.
+fn field_order<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    struct Names(&'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for &mut Names {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom(
+                "only the names of the fields are asked for",
+            ))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            self.deserialize_any(visitor)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut names = Names(&[]);
+    let _ = T::deserialize(&mut names);
+    names.0
 }
 
 /// Deserializes a mapping of fields, locating the first problem by its path.
@@ -389,6 +462,11 @@ impl Action {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct NoUndo {
     pub note: String,
+}
+
+impl Journaled for NoUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] =
+        &[("", r#"`{"note": "..."}`: nothing to undo"#)];
 }
 
 #[async_trait]

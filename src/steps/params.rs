@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    limits, Action, Change, Ctx, Drift, Mutation, ParamValue, Prepared, Resource, Secretish,
-    StepError, Undo, Value,
+    limits, Action, Change, Ctx, Drift, Journaled, Mutation, ParamValue, Prepared, Resource,
+    Secretish, StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::pace;
@@ -329,6 +329,13 @@ impl ParamUndo {
             None => now == Some(self.before.as_ref().map_or(1, |b| b.version + 1)),
         }
     }
+}
+
+impl Journaled for ParamsUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[(
+        "",
+        r#"`{"params": [{"name", "before", "written"}]}`: `before` is `null` (the parameter did not exist: undo deletes it) or `{"version", "type", "value"}`, `value` only when `type` is not `SecureString` (it lets undo restore a version already gone from the parameter's history); `written` is the version standin wrote, `null` until the write succeeded; `written_attrs` (optional) the attributes that version holds, which undo compares the old ones with instead of reading them back"#,
+    )];
 }
 
 #[async_trait]

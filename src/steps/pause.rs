@@ -24,7 +24,11 @@ pub struct Pause {
 impl Kind for Pause {
     const NAME: &'static str = "pause";
     const SUMMARY: &'static str = "wait a fixed time (e.g. for DNS caches to expire)";
+    const DOC: &'static str = r#"
+Wait a fixed time, e.g. for DNS caches (field `duration`, e.g. `60s`).
+"#;
     const CHANGES_NOTHING: bool = true;
+    const WAITS_ON_DNS: bool = true;
     type Undo = NoUndo;
 }
 

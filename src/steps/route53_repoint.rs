@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::clients::Follow;
 use super::{
-    limits, Action, Change, Ctx, Drift, FieldError, Kind, Mutation, Prepared, Resource, Step,
-    StepError, Undo, Value,
+    limits, Action, Change, Ctx, Drift, FieldError, Journaled, Kind, Mutation, Prepared, Resource,
+    Step, StepError, Undo, Value,
 };
 use crate::aws::cli::Line;
 use crate::aws::route53::{self, fqdn, Alias, RecordSet, Zone};
@@ -28,20 +28,23 @@ pub struct Repoint {
     /// Hosted zone, by name (`example.com`) or id (`Z0123456789ABC`).
     #[schemars(length(max = 255))]
     zone: String,
-    /// The record to repoint, fully qualified (`app.example.com`).
+    /// The record, fully qualified (`app.example.com`).
     #[schemars(length(max = 255))]
     record: String,
-    /// Record type: `A`, `AAAA` or `CNAME` (default `CNAME` for `to`, `A` for `alias`).
+    /// Record type: `A`, `AAAA` or `CNAME`. Default `CNAME` with `to`, `A` with `alias`.
     #[serde(rename = "type", default, deserialize_with = "given")]
     rtype: Option<RecordType>,
-    /// Identifies one record of a weighted, failover, latency or geolocation set.
+    /// One record of a weighted, failover, latency or geolocation set (1 to 128 characters): the
+    /// record must exist, its routing fields are kept.
     #[serde(default)]
     #[schemars(length(min = 1, max = 128))]
     set_identifier: Option<String>,
-    /// The new value: a host name for CNAME, an address for A/AAAA. Exclusive with `alias`.
+    /// The new value: a host name for CNAME, an IPv4 address for A, IPv6 for AAAA. `to` or `alias`
+    /// is required, not both.
     #[serde(default)]
     to: Option<String>,
-    /// An alias target instead of `to` (load balancers, CloudFront, another record).
+    /// An alias target instead of `to` (load balancers, CloudFront, another record): `{dns_name,
+    /// hosted_zone_id, evaluate_target_health}`. Alias records have no TTL.
     #[serde(default)]
     alias: Option<Alias>,
     /// New TTL in seconds. Default: keep the record's TTL (300 for a new record).
@@ -82,6 +85,29 @@ impl RecordType {
 impl Kind for Repoint {
     const NAME: &'static str = "route53.repoint";
     const SUMMARY: &'static str = "point a DNS record at a new value or alias target; undo restores the exact previous record set";
+    const DOC: &'static str = r#"
+Point a DNS record at a new value or alias target. Apply is an UPSERT followed by a wait until
+Route 53 reports the change INSYNC. Undo restores the exact previous record set (values, TTL,
+alias, routing fields), or deletes the record if the step created it.
+
+An alias has the type its target can have, as Route 53 requires: a load balancer or a CloudFront
+distribution A or AAAA; an Elastic Beanstalk environment, an S3 website endpoint, an API
+Gateway API, a VPC interface endpoint or a Global Accelerator A (validate knows the target from
+its name); another record of the zone, that record's type (the plan reads it). Names are DNS
+names (labels of at most 63 bytes, 255 in all), `zone` an id of at most 32 characters or a
+name.
+
+The plan says when clients follow the change: once it is INSYNC, and within the TTL the
+record had before it (resolvers keep the old answer that long, whatever TTL the change sets;
+an alias counts 60 s, a new record 0); so does the run, and a drill adds the longest such TTL
+to its recovery time (docs/output.md, `clients`). To repoint quickly, lower the TTL days ahead
+of the day it matters, not in the step. Records with CIDR or geoproximity routing are refused,
+since standin could not restore them exactly. Right before the change, the record is read
+again in the zone the plan found while a zone given by name is looked up again: a zone
+replaced since the plan (deleted and made again, or a second one of that name) stops the
+step before it changes anything.
+"#;
+    const WAITS_ON_DNS: bool = true;
     type Undo = RepointUndo;
 
     fn check(&self) -> Result<(), FieldError> {
@@ -482,6 +508,13 @@ impl RepointUndo {
         )
         .to_string()
     }
+}
+
+impl Journaled for RepointUndo {
+    const SHAPES: &'static [(&'static str, &'static str)] = &[(
+        "",
+        r#"`{"zone": {"id", "name"}, "before": <record set or null>, "after": <record set>}`; a record set has `name`, `type` and, as set, `ttl`, `values`, `alias`, `set_identifier`, `weight`, `region`. Reports read `before` (its TTL) for recovery as clients see it ([output.md](output.md), `clients_secs`)"#,
+    )];
 }
 
 #[async_trait]

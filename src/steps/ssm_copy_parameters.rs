@@ -18,7 +18,7 @@ use crate::iam::{arn, Needs};
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyParameters {
-    /// Path prefix to copy from, e.g. `/myapp/prod/`.
+    /// Path prefix to copy from, e.g. `/myapp/prod/` (read recursively).
     #[schemars(schema_with = "limits::parameter_prefix_schema")]
     from: String,
     /// Path prefix to copy to, e.g. `/myapp/staging/`.
@@ -27,10 +27,11 @@ pub struct CopyParameters {
     /// Only these names (relative to the prefixes). Default: every parameter under `from`.
     #[serde(default)]
     keys: Option<Vec<String>>,
-    /// Names left alone, e.g. `APP_URL`, which must keep naming the environment itself.
+    /// Names left alone, e.g. `[APP_URL]`, which must keep naming the environment itself.
     #[serde(default)]
     except: Vec<String>,
-    /// `copy` (default) writes `from` onto `to`; `swap` exchanges both sides.
+    /// `copy` (default) writes `from` onto `to`; `swap` exchanges both sides (each name must exist
+    /// on both).
     #[serde(default)]
     mode: Mode,
     /// Both sides as this process's last plan read them, by full name: the check before the
@@ -50,6 +51,10 @@ enum Mode {
 impl Kind for CopyParameters {
     const NAME: &'static str = "ssm.copy-parameters";
     const SUMMARY: &'static str = "copy (or swap) the parameters under one path prefix to another, keeping types and KMS keys";
+    const DOC: &'static str = r#"
+Make one environment's parameters match another's (the incident's "swap the `.env`").
+Types (String, StringList, SecureString) and KMS keys travel with the values.
+"#;
     type Undo = params::ParamsUndo;
 
     fn check(&self) -> Result<(), FieldError> {

@@ -38,6 +38,12 @@ impl Kind for EditEnvFile {
     const NAME: &'static str = "ssm.edit-env-file";
     const SUMMARY: &'static str =
         "set/unset keys inside a parameter holding a whole .env file, keeping order and comments";
+    const DOC: &'static str = r#"
+Where the whole `.env` lives in one parameter: set and unset keys inside it, keeping every
+other line, the order and the comments. New keys are appended; values that a loader would
+misread are double-quoted. Undo restores the parameter's previous version. For a SecureString,
+plans show each key's change only as versions.
+"#;
     type Undo = params::ParamsUndo;
 
     fn check(&self) -> Result<(), FieldError> {

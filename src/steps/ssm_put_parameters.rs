@@ -15,7 +15,7 @@ use crate::iam::{arn, Needs};
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutParameters {
-    /// Full parameter name to value, e.g. `/myapp/staging/MAINTENANCE: "false"`.
+    /// Map of full parameter name to value, e.g. `/myapp/staging/MAINTENANCE: "false"`.
     #[schemars(schema_with = "limits::parameter_values_schema")]
     values: BTreeMap<String, String>,
     /// `true` writes SecureStrings, `false` plain Strings. Default: keep each parameter's
@@ -34,6 +34,21 @@ pub struct PutParameters {
 impl Kind for PutParameters {
     const NAME: &'static str = "ssm.put-parameters";
     const SUMMARY: &'static str = "set parameters to given values (optionally as SecureStrings)";
+    const DOC: &'static str = r#"
+Set parameters to values given in the playbook (or by `--var`).
+
+Parameter Store's limits hold for every `ssm.*` kind: a name has letters, digits, `_.-` and `/`
+between at most 15 levels (starting with `/`), does not start with `aws` or `ssm`, and is at
+most 1011 characters with the ARN before it (`arn:aws:ssm:REGION:ACCOUNT:parameter/`: at most
+966 in the shortest regions); a value is at most 4,096 characters in the Standard tier and 8,192
+in the Advanced; a `key_id` is 1 to 256 of `a-zA-Z0-9:/_-`. The plan refuses a value longer than
+its parameter's tier holds (a new parameter is Standard: make it Advanced first), a name too
+long in its region, and a value the parameter's allowed pattern does not match.
+
+Both `ssm.*` kinds undo the same way: every parameter they wrote goes back to its previous
+value, type and KMS key (written as a new version, read back from the parameter's history), and
+parameters they created are deleted. The journal holds versions, never SecureString values.
+"#;
     type Undo = params::ParamsUndo;
 
     fn check(&self) -> Result<(), FieldError> {

@@ -24,25 +24,29 @@ use crate::iam::{arn, Arn, Grant, Needs};
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkersRestart {
-    /// Instance ids to restart workers on. Exclusive with `targets`.
+    /// Instance ids (`i-...`, `mi-...`), at most 50. Exclusive with `targets`.
     #[serde(default)]
     instances: Vec<String>,
-    /// Tags selecting the instances, e.g. `{Role: queue-worker}` (a value or a list of values).
+    /// Tags selecting the instances, e.g. `{Role: queue-worker}` (a value or a list of values); at
+    /// most 5 tags, 50 values each (SendCommand's limits). `targets` or `instances` is required.
     #[serde(default)]
     targets: BTreeMap<String, OneOrMany>,
-    /// The systemd service that runs the workers (default `queue-worker`; on Elastic Beanstalk's
-    /// Amazon Linux 2 and 2023 platforms, worker environments included, the Procfile's process
-    /// name, `web` first): `expect_env` reads the environment of its main process.
+    /// The systemd service that runs the workers: the one restarted by default and whose main
+    /// process `expect_env` reads. On Elastic Beanstalk's Amazon Linux 2 and 2023 platforms (worker
+    /// environments too) each Procfile process runs as a service of its name, `web` for the
+    /// application (check with `systemctl list-units` on one instance).
     #[serde(default = "default_service")]
     service: String,
-    /// The shell command that restarts the workers (default `systemctl restart SERVICE`).
+    /// The shell command that restarts the workers (default `systemctl restart SERVICE`); with
+    /// `expect_env`, a `systemctl restart UNIT` of another unit than `service` is refused.
     #[serde(default)]
     command: Option<String>,
-    /// The SSM document that runs it (default `AWS-RunShellScript`).
+    /// The SSM document that runs it.
     #[serde(default = "default_document")]
     document: String,
-    /// After the restart, check that each worker's service runs with these settings as the web
-    /// tier has them.
+    /// After the restart, check that each worker's service runs with these settings as the web tier
+    /// has them: `{from: /app/staging/, keys: [QUEUE_URL, DB_HOST]}`, the Parameter Store prefix of
+    /// the web tier's settings and the names (environment variable names) that must match.
     #[serde(default)]
     expect_env: Option<ExpectEnv>,
     /// No longer read (it printed a root shell's environment, which is not the worker's, and
@@ -50,17 +54,20 @@ pub struct WorkersRestart {
     #[serde(default)]
     #[schemars(skip)]
     env_command: Option<serde_yaml::Value>,
-    /// How long the command may take on all instances (default `10m`).
+    /// How long the command may take on all instances.
     #[serde(default = "default_within", deserialize_with = "duration::deserialize")]
     #[schemars(schema_with = "duration::schema")]
     within: Duration,
-    /// How many instances restart at once, a number or a share (`2`, `25%`): restart in waves
-    /// and keep jobs flowing. Default: Run Command's (50 instances).
+    /// How many instances restart at once, a number or a share (`2`, `25%`), as Run Command's
+    /// `MaxConcurrency` takes it (no leading zeros; 1% to 100%): restart in waves and keep jobs
+    /// flowing. Default: Run Command's (50 instances).
     #[serde(default)]
     max_concurrency: Option<String>,
-    /// How many failed restarts Run Command tolerates before it starts no more instances, a
-    /// number or a share (`0`, `10%`). Default: Run Command's (0: the first failure stops the
-    /// instances not started yet). The step fails whenever any instance failed.
+    /// How many failed restarts Run Command tolerates before it starts no more instances, a number
+    /// or a share (`0`, `1`, `10%`), as its `MaxErrors`. Default: Run Command's (0: the first
+    /// failure stops the instances not started yet, which end `Cancelled`). The step itself fails
+    /// whenever any instance failed, naming each: a worker that did not restart is never taken for
+    /// success.
     #[serde(default)]
     max_errors: Option<String>,
 }
@@ -96,7 +103,40 @@ fn default_within() -> Duration {
 
 impl Kind for WorkersRestart {
     const NAME: &'static str = "workers.restart";
-    const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check their service runs with the web tier's settings (no undo)";
+    const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check their service process runs with the web tier's settings, by digests computed on the instance (no undo)";
+    const DOC: &'static str = r#"
+Restart queue workers through SSM Run Command, wait until the command has ended, and fail
+naming each instance whose command failed or timed out. Whether the command has ended comes
+from ListCommands' status and counts, which are the command's own; the list of invocations
+comes in as Run Command reaches the instances (empty at first, tag targets over time), so it
+is read, every page, only once the command has ended. No undo: after a rollback, restart the
+workers again so they pick up the restored settings.
+
+With `expect_env`, standin then checks that each worker's **service process** runs with the web
+tier's settings (the incident's workers were stopped by exactly such a mismatch). A worker's
+settings are in its process, loaded when the service last started (systemd's
+`EnvironmentFile=`, Beanstalk's environment file): a shell of Run Command, root's, holds none of
+them, and Parameter Store holds what the worker *would* load if restarted. So the check reads
+`/proc/PID/environ` of the service's main process (`systemctl show -p MainPID SERVICE`) and,
+for each key, prints a SHA-256 digest of `NAME=VALUE` salted with a random salt of this check;
+standin computes the digest of the web tier's value and compares. A worker whose service was
+not restarted (a `reload`, a restart of another unit, a restart that did not happen) keeps its
+old values and fails the check by name. The instance needs `systemctl`, GNU `grep` and
+`sha256sum` (Amazon Linux, Ubuntu, RHEL, Debian have them).
+
+No value, secret or not, leaves the instance: Run Command keeps every command's text and output
+in its history, readable by anyone allowed `ssm:ListCommandInvocations` or
+`ssm:GetCommandInvocation` in the account. From that history one can learn the service's and the
+keys' names, which keys a worker lacks, and whether the workers of one check hold the same
+value; not the values. The salt is in the command, so a value with few possibilities
+(`true`/`false`, one of a few hosts) can be confirmed by trying each guess; a random secret
+cannot be. The salt changes with every check, so no table made in advance helps and a value
+cannot be followed from one run to the next.
+
+`env_command` (which printed a shell's environment) is no longer read: a playbook that sets it
+is refused, with a hint.
+"#;
+    const RESTARTS_WORKERS: bool = true;
     type Undo = NoUndo;
 
     fn check(&self) -> Result<(), FieldError> {
