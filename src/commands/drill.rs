@@ -12,7 +12,7 @@ use crate::engine::plan::PlanDoc;
 use crate::engine::record::{DrillSpec, Outcome};
 use crate::engine::view::RunView;
 use crate::engine::{self, drill, FailedStep, Header, Spec};
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error, Exit};
 use crate::report::{self, Console, Format, Terminal};
 use crate::state::State;
 use crate::steps::Action;
@@ -48,7 +48,7 @@ impl Outputs {
     }
 }
 
-pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error> {
+pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Error> {
     let pb = super::load(args.playbook)?;
     if args.every.is_zero() {
         return Err(Error::Usage(
@@ -119,7 +119,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
             header(Vec::new()),
             &unplanned(&plan),
         )?;
-        return conclude(cli, &state, &journal, &outputs, error.exit()).await;
+        return conclude(cli, &state, &journal, &outputs, false).await;
     }
     let snapshot = drill::snapshot(&plan);
     super::confirm(
@@ -159,8 +159,8 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         header: Box::new(header),
     })
     .await?;
-    let exit = shown(cli, &run_id, &lived);
-    conclude(cli, &state, &journal, &outputs, exit).await
+    shown(cli, &run_id, &lived);
+    conclude(cli, &state, &journal, &outputs, false).await
 }
 
 /// What stopped a drill before any change, by step: each step that could not be planned, or
@@ -200,12 +200,11 @@ fn unplanned(plan: &PlanDoc) -> Vec<FailedStep> {
 /// Shows what a drill's life in this process leaves for a person to read before the drill's
 /// report: the run's end when its steps did not all run (what to do next: resume, rollback,
 /// the commands a human needs), a rollback that left work or could not be journaled, a
-/// restore that could not be verified. Returns [`Exit::HumanNeeded`] when a human must act,
-/// else success (the report decides: see [`conclude`]).
-pub(super) fn shown(cli: &Cli, run: &str, lived: &Lived) -> Exit {
+/// restore that could not be verified. How the drill ended is its report's to say (see
+/// [`conclude`]).
+pub(super) fn shown(cli: &Cli, run: &str, lived: &Lived) {
     let human = cli.output == Format::Human;
     let flag = super::state_flag(cli);
-    let mut exit = Exit::Success;
     if let Some(ran) = &lived.steps {
         let told = match ran.outcome {
             Outcome::Succeeded => false,
@@ -215,17 +214,11 @@ pub(super) fn shown(cli: &Cli, run: &str, lived: &Lived) -> Exit {
         if told && human {
             super::run::finish(cli, ran);
         }
-        if told {
-            exit = Exit::of_report(ran);
-        }
     }
     if let Some(restore) = &lived.rollback {
         let incomplete = restore.outcome == Outcome::RollbackIncomplete;
         if (incomplete || restore.unjournaled.is_some()) && human {
             report::outcome(&format!("\n{}", report::human_report(restore, &flag)));
-        }
-        if incomplete {
-            exit = Exit::HumanNeeded;
         }
     }
     if let Some(Unverified {
@@ -238,20 +231,19 @@ pub(super) fn shown(cli: &Cli, run: &str, lived: &Lived) -> Exit {
             "warning: the restore of drill {run} is not verified: {why}, and the playbook here does not plan {unread} of the {changed} resource(s) the drill changed; `standin{flag} resume {run}` with the playbook and --var values the drill ran with verifies it and writes its report"
         ));
     }
-    exit
 }
 
 /// Ends a drill: builds its report from the journal's records as this process holds them
 /// (those a journal that stopped taking writes could not take included), shows it, writes and
-/// posts it, and returns its exit code (the report's, unless `exit` already says a human must
-/// act, or the journal is behind).
+/// posts it, and says how it ended: as the report says, unless the journal is behind (and
+/// `by_rollback`: `standin rollback` put it back).
 pub(super) async fn conclude(
     cli: &Cli,
     state: &State,
     journal: &Journal,
     outputs: &Outputs,
-    exit: Exit,
-) -> Result<Exit, Error> {
+    by_rollback: bool,
+) -> Result<Ending, Error> {
     let records = journal.records().map_err(engine::EngineError::from)?;
     let run_id = match records.first() {
         Some(crate::engine::record::Record::Start { run_id, .. }) => run_id.clone(),
@@ -269,7 +261,7 @@ pub(super) async fn conclude(
     });
     if let Some(behind) = &behind {
         doc.warnings.push(behind.clone());
-        doc.exit_code = Exit::HumanNeeded.code();
+        doc.exit_code = Exit::of(Ending::ended(doc.outcome, true)).code();
     }
     match cli.output {
         Format::Json => report::print_json(&doc),
@@ -298,9 +290,9 @@ pub(super) async fn conclude(
             ));
         }
     }
-    Ok(match exit {
-        Exit::HumanNeeded => Exit::HumanNeeded,
-        _ if journal.broken().is_some() => Exit::HumanNeeded,
-        _ => doc.outcome.exit(),
+    Ok(Ending::Ended {
+        verdict: doc.outcome,
+        behind: behind.is_some(),
+        by_rollback,
     })
 }

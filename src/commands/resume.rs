@@ -6,7 +6,7 @@ use super::drill::Outputs;
 use crate::cli::{Cli, GuardArgs};
 use crate::engine::life::{self, Begin, Life, Next, Unresumable};
 use crate::engine::{self, Spec};
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::report::{self, Console, Format, Terminal};
 
 pub(super) struct ResumeArgs<'a> {
@@ -19,7 +19,7 @@ pub(super) struct ResumeArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Error> {
+pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Ending, Error> {
     let state = super::state(cli).await?;
     let run_id = super::status::resolve(&state, args.run_id).await?;
     let lock = state
@@ -108,8 +108,8 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Exit, Erro
         let report = lived.steps.expect("a run resumed runs its steps");
         return Ok(super::run::finish(cli, &report));
     }
-    let exit = super::drill::shown(cli, &run_id, &lived);
-    super::drill::conclude(cli, &state, &journal, &outputs, exit).await
+    super::drill::shown(cli, &run_id, &lived);
+    super::drill::conclude(cli, &state, &journal, &outputs, false).await
 }
 
 /// Why a run cannot be resumed, and what to do instead, one line each.

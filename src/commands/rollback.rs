@@ -4,7 +4,7 @@ use crate::cli::Cli;
 use crate::engine;
 use crate::engine::life::{Begin, Life};
 use crate::engine::record::Outcome;
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::report::{self, Console, Format, Terminal};
 
 pub(super) struct RollbackArgs<'a> {
@@ -14,7 +14,7 @@ pub(super) struct RollbackArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, Error> {
+pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending, Error> {
     let RollbackArgs {
         run_id,
         yes,
@@ -84,10 +84,10 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
                 "Run {run_id}: nothing to roll back (no step left a change in place)."
             )),
         }
-        return Ok(Exit::Success);
+        return Ok(Ending::Done);
     };
     if view.drill.is_some() && report.outcome == Outcome::RolledBack {
-        let exit = super::drill::shown(cli, &run_id, &lived);
+        super::drill::shown(cli, &run_id, &lived);
         // The rollback is done: reports that cannot be written are said, never fatal.
         let dir = super::drill::Outputs::report_dir(&view, None).unwrap_or_else(|e| {
             report::warn(&format!(
@@ -99,20 +99,13 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Exit, 
             report: dir,
             notify: None,
         };
-        let exit = super::drill::conclude(cli, &state, &journal, &outputs, exit).await?;
         // For this command, everything put back (and verified) is success.
-        return Ok(match exit {
-            Exit::HumanNeeded => Exit::HumanNeeded,
-            _ => Exit::Success,
-        });
+        return super::drill::conclude(cli, &state, &journal, &outputs, true).await;
     }
     match cli.output {
         Format::Json => report::print_json(report),
         Format::Human => report::outcome(&report::human_report(report, &super::state_flag(cli))),
     }
     // For this command, everything put back is success (`run` says 1: its step failed).
-    Ok(match Exit::of_report(report) {
-        Exit::RolledBack => Exit::Success,
-        exit => exit,
-    })
+    Ok(Ending::of_report(report, true))
 }

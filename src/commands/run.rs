@@ -7,7 +7,7 @@ use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::life::{Begin, Life};
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::{self, Report, Spec};
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::playbook::Playbook;
 use crate::report::{self, Console, Format, Terminal};
 use crate::state::State;
@@ -23,7 +23,7 @@ pub(super) struct RunArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
+pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     let saved = args.plan.map(|p| super::plan::load_saved(p)).transpose()?;
     let path = match (args.playbook, &saved) {
         (Some(path), _) => path.clone(),
@@ -179,7 +179,7 @@ pub(super) fn blocking(fresh: &PlanDoc) -> Vec<String> {
 }
 
 /// Prints a run's report and maps its outcome to the exit code.
-pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
+pub(super) fn finish(cli: &Cli, report: &Report) -> Ending {
     match cli.output {
         Format::Json => report::print_json(report),
         Format::Human => report::outcome(&format!(
@@ -187,5 +187,5 @@ pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
             report::human_report(report, &super::state_flag(cli))
         )),
     }
-    Exit::of_report(report)
+    Ending::of_report(report, false)
 }

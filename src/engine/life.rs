@@ -330,7 +330,7 @@ mod tests {
             accounts: Default::default(),
             source: None,
             steps: vec![step("a", "pause"), step("b", "ssm.put-parameters")],
-            drill: drill.then(|| DrillSpec {
+            drill: drill.then_some(DrillSpec {
                 recovery: None,
                 rto_target_secs: None,
                 soak_secs: 1.0,
@@ -367,7 +367,8 @@ mod tests {
     #[test]
     fn what_comes_next_and_what_resume_may_do_are_decided_by_the_journal_alone() {
         use Next::*;
-        let cases: &[(bool, &[&str], Next, Result<Next, Unresumable>)] = &[
+        type Case<'a> = (bool, &'a [&'a str], Next, Result<Next, Unresumable>);
+        let cases: &[Case] = &[
             // Killed before any step, or mid-change, or stopped by a signal: its steps.
             (false, &[], Steps, Ok(Steps)),
             (false, &[INTENT_B], Steps, Ok(Steps)),
