@@ -98,6 +98,15 @@ impl Journal {
         }
     }
 
+    /// The journal of a new run, just created empty: nothing to read back.
+    pub fn created(mut self) -> Self {
+        self.known = Some(Known {
+            records: Vec::new(),
+            view: None,
+        });
+        self
+    }
+
     /// The file's path or the object's `s3://` URL.
     pub fn location(&self) -> &str {
         &self.location

@@ -81,7 +81,7 @@ pub async fn create(object: Object, run_id: &str, fence: Fence) -> io::Result<Jo
                 format!("run {run_id} already has a journal"),
             )
         })?;
-    Ok(journal(object, run_id, Vec::new(), etag, fence))
+    Ok(journal(object, run_id, Vec::new(), etag, fence).created())
 }
 
 /// Reads a journal object, to append to it from where it is now.

@@ -43,7 +43,7 @@ pub fn create(run_dir: &Path, fence: Fence) -> io::Result<Journal> {
     if let Some(parent) = run_dir.parent() {
         sync_dir(parent)?;
     }
-    Ok(open(&path, fence))
+    Ok(open(&path, fence).created())
 }
 
 /// The journal file at `path`, to read and append to (an earlier run's, for resume and
