@@ -143,7 +143,7 @@ pub enum DrillStage {
 
 impl RunView {
     /// The aws CLI lines that do `step`'s undo by hand, in the account it acted in (see
-    /// [`crate::aws::cli::as_account`]).
+    /// [`crate::steps::by_hand_in`]).
     pub fn by_hand(&self, step: &StepView, undo: &dyn crate::steps::Undo) -> Vec<String> {
         let (name, settings) = match &step.account {
             None => (crate::config::DEFAULT_ACCOUNT, &self.aws),
@@ -152,13 +152,7 @@ impl RunView {
                 None => return Vec::new(),
             },
         };
-        let (settings, mut lines) = crate::aws::cli::as_account(name, settings);
-        let by_hand = undo.by_hand(&settings);
-        if by_hand.is_empty() {
-            return by_hand;
-        }
-        lines.extend(by_hand);
-        lines
+        crate::steps::by_hand_in(undo, name, settings)
     }
 
     /// Folds the records. The first must be the start record.
