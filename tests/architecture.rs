@@ -72,6 +72,14 @@ fn uses() -> BTreeMap<String, BTreeMap<String, String>> {
     out
 }
 
+/// The engine sees steps only through their traits: it names no AWS service (no `aws`
+/// module, no SDK), outside its unit tests.
+#[test]
+fn the_engine_names_no_aws_service() {
+    let used = uses().remove("engine").unwrap_or_default();
+    assert_eq!(used.get("aws"), None, "the engine uses crate::aws");
+}
+
 #[test]
 fn every_module_uses_only_the_layers_below_it() {
     let layers = layers();

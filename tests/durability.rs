@@ -88,3 +88,46 @@ fn every_journal_record_is_synced_before_the_next_aws_call() {
         "no AWS call was seen: the check could not fail"
     );
 }
+
+/// How often a command opens a journal of the state directory to read it, watched with
+/// strace: the journal folds each record it appends into the run's view, so a drill and a
+/// run never read their own back, and `rollback` reads the run's once, when it opens it.
+/// (Measured before this: a drill and a run read their new, empty journal once, `rollback`
+/// the run's twice.)
+#[test]
+fn each_command_reads_a_journal_at_most_once() {
+    let world = World::start();
+    let pb = world.playbook(
+        "reads.yaml",
+        "version: 1\nname: reads\nsteps:\n  - id: put\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/QUEUE_URL: https://sqs.example/reads\n  - id: wait\n    kind: pause\n    duration: 1s\n",
+    );
+    let reads = |args: &[&str]| {
+        let log = world.dir.path().join("reads.log");
+        let mut traced = vec!["-f", "-qq", "-e", "trace=open,openat", "-o"];
+        traced.extend([log.to_str().unwrap(), env!("CARGO_BIN_EXE_standin")]);
+        traced.extend(args);
+        let out: crate::support::Out = world
+            .program("strace", &traced)
+            .output()
+            .expect("strace (apt-get install strace; scripts/test.sh does)")
+            .into();
+        let trace = std::fs::read_to_string(&log).unwrap();
+        let reads = trace
+            .lines()
+            .filter(|l| l.contains("journal.jsonl\"") && l.contains("O_RDONLY"))
+            .count();
+        (out.expect(0), reads)
+    };
+    let (_, drill) = reads(&["drill", "--yes", "--soak", "0s", &pb]);
+    assert_eq!(drill, 0, "a drill reads its own journal");
+    let (run, reads_in_run) = reads(&["run", "--yes", &pb]);
+    assert_eq!(reads_in_run, 0, "a run reads its own journal");
+    let run_id = run
+        .stdout
+        .split("/runs/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the run's journal");
+    let (_, rollback) = reads(&["rollback", "--yes", run_id]);
+    assert_eq!(rollback, 1, "rollback reads the run's journal once");
+}

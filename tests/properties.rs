@@ -18,7 +18,7 @@ use crate::support::{cases, Rng};
 use serde_json::{json, Value};
 use standin::config::AwsSettings;
 use standin::engine::journal::Fence;
-use standin::engine::journal::{Outcome, ReadError, Record, StepRef, FORMAT};
+use standin::engine::record::{Outcome, ReadError, Record, StepRef, FORMAT};
 use standin::engine::source::Source;
 use standin::engine::view::{RunView, StepState};
 use standin::engine::{load_view, EngineError};
@@ -1063,7 +1063,7 @@ fn sample_records() -> Vec<Record> {
             ],
             drill: None,
             by: None,
-            principals: vec![standin::engine::journal::Principal {
+            principals: vec![standin::engine::record::Principal {
                 account: Some("network".into()),
                 arn: "arn:aws:sts::111111111111:assumed-role/dns/standin".into(),
             }],
@@ -1367,7 +1367,7 @@ fn check_view(path: &Path, records: &[Record]) -> Result<(), String> {
             "a view iff the first record is a start record ({starts})"
         ));
     }
-    match load_view(&state::open_journal_file(path, Fence::default())) {
+    match load_view(&mut state::open_journal_file(path, Fence::default())) {
         Ok(_) if !starts => return Err("load_view accepted a journal without a start".into()),
         Err(EngineError::Read(ReadError::Corrupt { line: 1, .. })) if !starts => {}
         Err(e) if starts => return Err(format!("load_view refused what read accepted: {e}")),

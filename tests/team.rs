@@ -6,7 +6,8 @@
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use standin::engine::journal::{self, Outcome, Record};
+use standin::engine::record;
+use standin::engine::record::{Outcome, Record};
 
 use crate::support::World;
 
@@ -156,7 +157,7 @@ fn a_run_in_s3_is_read_and_rolled_back_from_another_machine() {
     // The journal is the local format, byte for byte: every line a record, each `\n`-ended.
     let text = journal_text(&world, &run_id);
     assert!(text.ends_with('\n'));
-    let records = journal::parse("s3", text.as_bytes()).unwrap();
+    let records = record::parse("s3", text.as_bytes()).unwrap();
     assert_eq!(records.len(), text.lines().count());
     assert!(matches!(
         records.last(),
@@ -627,4 +628,40 @@ fn a_run_records_the_person_and_the_aws_principal_it_acted_as() {
     assert_eq!(doc["principals"][0]["arn"], arn);
     let md = std::fs::read_to_string(world.dir.path().join("who/report.md")).unwrap();
     assert!(md.contains(&format!("| Run by | {by}, as {arn} |")), "{md}");
+}
+
+/// How often each command reads a journal back from S3 (`GetObject`; the lock is in
+/// DynamoDB, so every S3 read is a journal's): the journal folds what it appends, so a drill
+/// never reads its own back, and `resume` and `rollback` read the run's once, when they open
+/// it (as they did before: a bucket's journal keeps the bytes it read and wrote).
+#[test]
+fn each_command_reads_a_journal_from_s3_at_most_once() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    world.create_lock_table(TABLE);
+    let state = ["--state", STATE, "--lock", "dynamodb://standin-locks", "-v"];
+    let gets = |stderr: &str| stderr.matches("aws S3.GetObject:").count();
+    let args: Vec<&str> = state
+        .iter()
+        .copied()
+        .chain(["drill", "--yes", "--soak", "0s"])
+        .collect();
+    let drill = world.incident(&args).expect(0);
+    assert_eq!(gets(&drill.stderr), 0, "{}", drill.stderr);
+    let args: Vec<&str> = state.iter().copied().chain(["run", "--yes"]).collect();
+    let run = world.incident(&args).expect(0);
+    assert_eq!(gets(&run.stderr), 0, "{}", run.stderr);
+    let run_id = run
+        .stdout
+        .split("s3://team-state/shop/runs/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the run's journal");
+    let args: Vec<&str> = state
+        .iter()
+        .copied()
+        .chain(["rollback", "--yes", run_id])
+        .collect();
+    let rollback = world.standin(&args).expect(0);
+    assert_eq!(gets(&rollback.stderr), 1, "{}", rollback.stderr);
 }

@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
-use crate::engine::journal::{DrillSpec, Journal, Outcome};
+use crate::engine::journal::Journal;
+use crate::engine::life::{Begin, Life, Lived, Unverified};
 use crate::engine::plan::PlanDoc;
+use crate::engine::record::{DrillSpec, Outcome};
 use crate::engine::view::RunView;
-use crate::engine::{self, drill, load_view, FailedStep, Header, Spec};
-use crate::error::{Error, Exit};
-use crate::playbook::Playbook;
+use crate::engine::{self, drill, FailedStep, Header, Spec};
+use crate::error::{Ending, Error, Exit};
 use crate::report::{self, Console, Format, Terminal};
 use crate::state::State;
-use crate::steps::{Action, Ctx};
+use crate::steps::Action;
 
 pub(super) struct DrillArgs<'a> {
     pub playbook: &'a PlaybookArgs,
@@ -47,7 +48,7 @@ impl Outputs {
     }
 }
 
-pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error> {
+pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Error> {
     let pb = super::load(args.playbook)?;
     if args.every.is_zero() {
         return Err(Error::Usage(
@@ -118,7 +119,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
             header(Vec::new()),
             &unplanned(&plan),
         )?;
-        return conclude(cli, &state, &journal, &outputs, error.exit()).await;
+        return conclude(cli, &state, &journal, &outputs, false).await;
     }
     let snapshot = drill::snapshot(&plan);
     super::confirm(
@@ -146,37 +147,20 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Exit, Error>
         forced: &forced,
     };
     let ctx = super::with_stop(ctx, super::run::stop());
-    let ran = engine::run(&run, &ctx, &mut journal, &run_id, header, &mut console).await?;
-    let rest = Rest {
-        pb: &pb,
+    let lived = Life {
+        playbook: Some(&pb),
         ctx: &ctx,
-        soak: Some(args.soak),
-        every: args.every,
-        output: cli.output,
-        state_flag: super::state_flag(cli),
-    };
-    let exit = match ran.outcome {
-        // Also when the journal stopped taking writes (its `finished`): a drill always ends
-        // with the world put back, from the records the process holds.
-        Outcome::Succeeded => rest.hold_and_restore(&mut journal, &mut console).await?,
-        // A failed step was rolled back as a run does: the restore is verified all the same
-        // (reads only), also when the journal is behind, which the run's report says.
-        Outcome::RolledBack => {
-            if ran.unjournaled.is_some() && cli.output == Format::Human {
-                super::run::finish(cli, &ran);
-            }
-            rest.verify(&mut journal).await?
-        }
-        _ => {
-            // What to do next (resume, rollback, the commands a human needs); the drill's
-            // summary follows. For machines, the drill's report alone.
-            if cli.output == Format::Human {
-                super::run::finish(cli, &ran);
-            }
-            Exit::of_report(&ran)
-        }
-    };
-    conclude(cli, &state, &journal, &outputs, exit).await
+        journal: &mut journal,
+        obs: &mut console,
+    }
+    .live(Begin::Run {
+        spec: &run,
+        run_id: &run_id,
+        header: Box::new(header),
+    })
+    .await?;
+    shown(cli, &run_id, &lived);
+    conclude(cli, &state, &journal, &outputs, false).await
 }
 
 /// What stopped a drill before any change, by step: each step that could not be planned, or
@@ -213,87 +197,56 @@ fn unplanned(plan: &PlanDoc) -> Vec<FailedStep> {
         .collect()
 }
 
-/// The part of a drill after its steps ran.
-pub(super) struct Rest<'a> {
-    pub pb: &'a Playbook,
-    pub ctx: &'a Ctx,
-    /// `None`: the soak already happened (a resumed drill goes on with the rollback).
-    pub soak: Option<Duration>,
-    pub every: Duration,
-    pub output: Format,
-    /// `--state ...` as suggested commands repeat it.
-    pub state_flag: String,
-}
-
-impl Rest<'_> {
-    /// Soaks, rolls back and verifies; the exit code is decided by [`conclude`] from the
-    /// journal unless the rollback leaves work for a human.
-    pub async fn hold_and_restore(
-        &self,
-        journal: &mut Journal,
-        console: &mut Console,
-    ) -> Result<Exit, Error> {
-        let reason = match self.soak {
-            None => "the resumed drill puts everything back".to_owned(),
-            Some(soak) => {
-                if !soak.is_zero() {
-                    report::warn(&format!(
-                        "Holding the promoted state for {}, checking the gates every {}...",
-                        humantime::format_duration(soak),
-                        humantime::format_duration(self.every)
-                    ));
-                }
-                match drill::soak(self.pb, self.ctx, journal, soak, self.every).await? {
-                    drill::Soaked::Held => "the drill puts everything back".to_owned(),
-                    drill::Soaked::Broken(why) => format!("the drill's soak failed: {why}"),
-                    drill::Soaked::Stopped => "the drill's soak was ended by a signal".to_owned(),
-                }
-            }
+/// Shows what a drill's life in this process leaves for a person to read before the drill's
+/// report: the run's end when its steps did not all run (what to do next: resume, rollback,
+/// the commands a human needs), a rollback that left work or could not be journaled, a
+/// restore that could not be verified. How the drill ended is its report's to say (see
+/// [`conclude`]).
+pub(super) fn shown(cli: &Cli, run: &str, lived: &Lived) {
+    let human = cli.output == Format::Human;
+    let flag = super::state_flag(cli);
+    if let Some(ran) = &lived.steps {
+        let told = match ran.outcome {
+            Outcome::Succeeded => false,
+            Outcome::RolledBack => ran.unjournaled.is_some(),
+            _ => true,
         };
-        let view = load_view(journal)?;
-        let report = engine::rollback(&view, self.ctx, journal, false, &reason, console).await?;
-        if (report.outcome == Outcome::RollbackIncomplete || report.unjournaled.is_some())
-            && self.output == Format::Human
-        {
-            report::outcome(&format!(
-                "\n{}",
-                report::human_report(&report, &self.state_flag)
-            ));
+        if told && human {
+            super::run::finish(cli, ran);
         }
-        if report.outcome == Outcome::RollbackIncomplete {
-            return Ok(Exit::HumanNeeded);
-        }
-        // Put back, also when the journal stopped taking writes: verified all the same (reads
-        // only); [`conclude`] says the journal is behind.
-        self.verify(journal).await
     }
-
-    /// Compares every resource of the journal's snapshot with what it holds now, and
-    /// journals the result.
-    pub async fn verify(&self, journal: &mut Journal) -> Result<Exit, Error> {
-        let view = load_view(journal)?;
-        // The playbook is the drill's (`resume` refuses another): a resource it no longer
-        // plans (what a step copies from moved) counts as differing, not read.
-        let checked = drill::verify(self.pb, self.ctx, &view.snapshot).await;
-        drill::record_verified(journal, view.snapshot.len(), checked.differences);
-        Ok(Exit::Success)
+    if let Some(restore) = &lived.rollback {
+        let incomplete = restore.outcome == Outcome::RollbackIncomplete;
+        if (incomplete || restore.unjournaled.is_some()) && human {
+            report::outcome(&format!("\n{}", report::human_report(restore, &flag)));
+        }
+    }
+    if let Some(Unverified {
+        why,
+        unread,
+        changed,
+    }) = &lived.unverified
+    {
+        report::warn(&format!(
+            "warning: the restore of drill {run} is not verified: {why}, and the playbook here does not plan {unread} of the {changed} resource(s) the drill changed; `standin{flag} resume {run}` with the playbook and --var values the drill ran with verifies it and writes its report"
+        ));
     }
 }
 
 /// Ends a drill: builds its report from the journal's records as this process holds them
 /// (those a journal that stopped taking writes could not take included), shows it, writes and
-/// posts it, and returns its exit code (the report's, unless `exit` already says a human must
-/// act, or the journal is behind).
+/// posts it, and says how it ended: as the report says, unless the journal is behind (and
+/// `by_rollback`: `standin rollback` put it back).
 pub(super) async fn conclude(
     cli: &Cli,
     state: &State,
     journal: &Journal,
     outputs: &Outputs,
-    exit: Exit,
-) -> Result<Exit, Error> {
+    by_rollback: bool,
+) -> Result<Ending, Error> {
     let records = journal.records().map_err(engine::EngineError::from)?;
     let run_id = match records.first() {
-        Some(crate::engine::journal::Record::Start { run_id, .. }) => run_id.clone(),
+        Some(crate::engine::record::Record::Start { run_id, .. }) => run_id.clone(),
         _ => String::new(),
     };
     let run_id = run_id.as_str();
@@ -308,7 +261,7 @@ pub(super) async fn conclude(
     });
     if let Some(behind) = &behind {
         doc.warnings.push(behind.clone());
-        doc.exit_code = Exit::HumanNeeded.code();
+        doc.exit_code = Exit::of(Ending::ended(doc.outcome, true)).code();
     }
     match cli.output {
         Format::Json => report::print_json(&doc),
@@ -337,35 +290,9 @@ pub(super) async fn conclude(
             ));
         }
     }
-    Ok(match exit {
-        Exit::HumanNeeded => Exit::HumanNeeded,
-        _ if journal.broken().is_some() => Exit::HumanNeeded,
-        _ => doc.outcome.exit(),
+    Ok(Ending::Ended {
+        verdict: doc.outcome,
+        behind: behind.is_some(),
+        by_rollback,
     })
-}
-
-/// What is left of a drill whose process stopped after its steps ran.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Left {
-    /// Its soak (unless done), rollback and verification.
-    Restore { soaked: bool },
-    /// Its verification: the rollback finished.
-    Verify,
-}
-
-/// What `resume` has left to do of a drill past its steps, if anything.
-pub(super) fn left(view: &crate::engine::view::RunView) -> Option<Left> {
-    view.drill.as_ref()?;
-    match view.outcome {
-        Some(Outcome::Succeeded) if !view.rolling_back => Some(Left::Restore {
-            soaked: view.soaked,
-        }),
-        // A drill that changed nothing (it ended before any change) has nothing to verify.
-        Some(Outcome::RolledBack)
-            if !view.verified && view.steps.iter().any(|s| s.undo.is_some()) =>
-        {
-            Some(Left::Verify)
-        }
-        _ => None,
-    }
 }

@@ -13,7 +13,7 @@ use crate::aws::iam::{self as aws_iam, Decision};
 use crate::cli::{Cli, GuardArgs};
 use crate::config::AwsSettings;
 use crate::engine::plan::{self, PlanDoc};
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::iam::{Arn, Grant, Needs, Phase};
 use crate::playbook::Playbook;
 use crate::report::{self, Format};
@@ -56,7 +56,7 @@ struct Denied {
     decision: String,
 }
 
-pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<Exit, Error> {
+pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<Ending, Error> {
     let terminal = crate::report::Terminal::default();
     let ctx = super::playbook_context(pb, true, &terminal).await;
     let plan = plan::plan_all(pb, &ctx, &guards.forced()).await;
@@ -110,9 +110,9 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
         Format::Human => report::print(&human(&evaluation)),
     }
     Ok(if evaluation.blockers.is_empty() {
-        Exit::Success
+        Ending::Done
     } else {
-        Exit::NotStarted
+        Ending::Blocked
     })
 }
 

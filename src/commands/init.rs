@@ -9,7 +9,7 @@ use crate::aws::Clients;
 use crate::cli::Cli;
 use crate::config::AwsSettings;
 use crate::draft;
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::report::{self, Format, Terminal};
 
 pub struct InitArgs<'a> {
@@ -30,7 +30,7 @@ pub async fn policy() -> crate::iam::Policy {
     )
 }
 
-pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
+pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Ending, Error> {
     if let Some((prod, staging)) = args.only.filter(|(p, s)| p == s) {
         return Err(Error::Usage(format!(
             "--prod {prod} and --staging {staging} name one environment: a stand-in is another environment"
@@ -136,7 +136,7 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Exit, Error> {
             }
         }
     }
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }
 
 fn written(path: &Path, e: &std::io::Error) -> Error {

@@ -7,17 +7,17 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 
-pub fn completions(shell: clap_complete::Shell) -> Result<Exit, Error> {
+pub fn completions(shell: clap_complete::Shell) -> Result<Ending, Error> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "standin", &mut out);
     print(&out);
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }
 
 /// The man page of `standin` to stdout, or one page per command into `dir`.
-pub fn man(dir: Option<&Path>) -> Result<Exit, Error> {
+pub fn man(dir: Option<&Path>) -> Result<Ending, Error> {
     let command = Cli::command();
     let written = match dir {
         None => {
@@ -34,7 +34,7 @@ pub fn man(dir: Option<&Path>) -> Result<Exit, Error> {
         let into = dir.map_or_else(String::new, |d| format!(" into {}", d.display()));
         Error::Usage(format!("cannot write the man pages{into}: {e}"))
     })?;
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }
 
 /// Raw bytes to stdout; a closed pipe (`| head`) is not an error.

@@ -24,7 +24,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, PlaybookArgs};
 use crate::config::Location;
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error, Exit};
 use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
 use crate::state::State;
@@ -42,11 +42,11 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             crate::report::warn(&format!("error: cannot start the async runtime: {e}"));
-            return ExitCode::from(Exit::RolledBack.code());
+            return ExitCode::from(Exit::of(Ending::NoRuntime).code());
         }
     };
     match runtime.block_on(dispatch(&cli)) {
-        Ok(exit) => ExitCode::from(exit.code()),
+        Ok(ending) => ExitCode::from(Exit::of(ending).code()),
         Err(e) => {
             print_error(&e);
             ExitCode::from(e.exit().code())
@@ -83,7 +83,7 @@ fn print_error(err: &Error) {
     }
 }
 
-pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
+pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
     match &cli.command {
         Command::Validate(args) => validate(cli, args),
         Command::Plan {
@@ -183,7 +183,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
             let playbook = match (phase, playbook, account) {
                 (crate::iam::Phase::Init, None, None) => {
                     report::print_json(&init::policy().await);
-                    return Ok(Exit::Success);
+                    return Ok(Ending::Done);
                 }
                 (crate::iam::Phase::Init, _, _) => {
                     return Err(Error::Usage(
@@ -231,11 +231,11 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
                     )))
                 }
             }
-            Ok(Exit::Success)
+            Ok(Ending::Done)
         }
         Command::Kinds => {
             kinds(cli.output);
-            Ok(Exit::Success)
+            Ok(Ending::Done)
         }
         Command::Init {
             dir,
@@ -254,7 +254,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Exit, Error> {
         }
         Command::Schema => {
             report::print_json(&playbook::schema());
-            Ok(Exit::Success)
+            Ok(Ending::Done)
         }
         Command::Completions { shell } => manual::completions(*shell),
         Command::Man { dir } => manual::man(dir.as_deref()),
@@ -330,7 +330,7 @@ fn load(args: &PlaybookArgs) -> Result<Playbook, Error> {
     Ok(playbook::load(&args.playbook, &args.vars)?)
 }
 
-fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Exit, Error> {
+fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Ending, Error> {
     let pb = load(args)?;
     let warnings = pb.warnings_text();
     match cli.output {
@@ -350,7 +350,7 @@ fn validate(cli: &Cli, args: &PlaybookArgs) -> Result<Exit, Error> {
             pb.steps.len()
         ));
     }
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }
 
 fn kinds(format: Format) {
@@ -419,7 +419,7 @@ fn signals(then: &'static str) -> Stop {
 /// `accounts:` (STS GetCallerIdentity, which needs no permission), asked at once. One that
 /// cannot be told within [`WHO_WITHIN`] is left out with a warning: it never holds up a run
 /// (an unreachable endpoint would take the SDK's whole timeout, retries included).
-async fn principals(ctx: &Ctx) -> Vec<crate::engine::journal::Principal> {
+async fn principals(ctx: &Ctx) -> Vec<crate::engine::record::Principal> {
     let asked = ctx.accounts.all().map(|(account, clients)| async move {
         let answer = tokio::time::timeout(WHO_WITHIN, aws::iam::identity(&clients.sts)).await;
         (account, answer)
@@ -428,7 +428,7 @@ async fn principals(ctx: &Ctx) -> Vec<crate::engine::journal::Principal> {
     for (account, answer) in futures_util::future::join_all(asked).await {
         let why = match answer {
             Ok(Ok(caller)) => {
-                found.push(crate::engine::journal::Principal {
+                found.push(crate::engine::record::Principal {
                     account: account.map(str::to_owned),
                     arn: caller.arn,
                 });

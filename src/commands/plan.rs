@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
 use crate::engine::plan::{self, PlanDoc, PLAN_FORMAT};
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::report::{self, Format, Terminal};
 
 pub(super) async fn plan(
@@ -12,7 +12,7 @@ pub(super) async fn plan(
     args: &PlaybookArgs,
     out: Option<&Path>,
     guards: &GuardArgs,
-) -> Result<Exit, Error> {
+) -> Result<Ending, Error> {
     let pb = super::load(args)?;
     pb.warnings_text().iter().for_each(|w| report::warn(w));
     let ctx = super::playbook_context(&pb, false, &Terminal::default()).await;
@@ -35,9 +35,9 @@ pub(super) async fn plan(
         }
     }
     Ok(if doc.runnable() {
-        Exit::Success
+        Ending::Done
     } else {
-        Exit::RolledBack
+        Ending::Unrunnable
     })
 }
 

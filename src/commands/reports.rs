@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::engine::journal::Record;
-use crate::error::{Error, Exit};
+use crate::engine::record::Record;
+use crate::error::{Ending, Error};
 use crate::report::document::{span, RunReport, TrendPoint, Verdict};
 use crate::report::{self, Format, ReportFormat};
 use crate::state::State;
@@ -97,7 +97,7 @@ pub(super) async fn report(
     run_id: Option<&str>,
     formats: &[ReportFormat],
     dir: &Path,
-) -> Result<Exit, Error> {
+) -> Result<Ending, Error> {
     let state = super::state(cli).await?;
     let run_id = super::status::resolve(&state, run_id).await?;
     let doc = document(&state, &run_id).await?;
@@ -118,7 +118,7 @@ pub(super) async fn report(
             }
         }
     }
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }
 
 /// One line of `standin history`.
@@ -159,7 +159,7 @@ fn same_file(a: &str, b: &str) -> bool {
     }
 }
 
-pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, Error> {
+pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Ending, Error> {
     let state = super::state(cli).await?;
     let mut entries = Vec::new();
     let mut unreadable = Vec::new();
@@ -245,5 +245,5 @@ pub(super) async fn history(cli: &Cli, playbook: Option<&str>) -> Result<Exit, E
             }
         }
     }
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }

@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, GuardArgs, PlaybookArgs};
+use crate::engine::life::{Begin, Life};
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::{self, Report, Spec};
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::playbook::Playbook;
 use crate::report::{self, Console, Format, Terminal};
 use crate::state::State;
@@ -22,7 +23,7 @@ pub(super) struct RunArgs<'a> {
     pub force_unlock: Option<&'a str>,
 }
 
-pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
+pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     let saved = args.plan.map(|p| super::plan::load_saved(p)).transpose()?;
     let path = match (args.playbook, &saved) {
         (Some(path), _) => path.clone(),
@@ -101,7 +102,19 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Exit, Error> {
         warnings: expected.warnings.clone(),
         drill: None,
     };
-    let report = engine::run(&spec, &ctx, &mut journal, &run_id, header, &mut console).await?;
+    let lived = Life {
+        playbook: Some(&pb),
+        ctx: &ctx,
+        journal: &mut journal,
+        obs: &mut console,
+    }
+    .live(Begin::Run {
+        spec: &spec,
+        run_id: &run_id,
+        header: Box::new(header),
+    })
+    .await?;
+    let report = lived.steps.expect("a run that began runs its steps");
     Ok(finish(cli, &report))
 }
 
@@ -166,7 +179,7 @@ pub(super) fn blocking(fresh: &PlanDoc) -> Vec<String> {
 }
 
 /// Prints a run's report and maps its outcome to the exit code.
-pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
+pub(super) fn finish(cli: &Cli, report: &Report) -> Ending {
     match cli.output {
         Format::Json => report::print_json(report),
         Format::Human => report::outcome(&format!(
@@ -174,5 +187,5 @@ pub(super) fn finish(cli: &Cli, report: &Report) -> Exit {
             report::human_report(report, &super::state_flag(cli))
         )),
     }
-    Exit::of_report(report)
+    Ending::of_report(report, false)
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::engine::view::RunView;
-use crate::error::{Error, Exit};
+use crate::error::{Ending, Error};
 use crate::report::{self, Format};
 use crate::state::{Holder, State};
 
@@ -49,7 +49,7 @@ struct Lock<'a> {
     expired: bool,
 }
 
-pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<Exit, Error> {
+pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<Ending, Error> {
     let state = super::state(cli).await?;
     let run_id = resolve(&state, run_id).await?;
     let view = state.view(&run_id).await?;
@@ -73,5 +73,5 @@ pub(super) async fn status(cli: &Cli, run_id: Option<&str>) -> Result<Exit, Erro
             }
         }
     }
-    Ok(Exit::Success)
+    Ok(Ending::Done)
 }

@@ -8,8 +8,9 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use super::caught::caught;
-use super::journal::{now, Difference, Held, Journal, Record};
+use super::journal::Journal;
 use super::plan::{self, PlanDoc};
+use super::record::{now, Difference, Held, Record};
 use super::{EngineError, DEFAULT_STEP_TIMEOUT};
 use crate::playbook::Playbook;
 use crate::steps::{Action, Ctx, Resource, StepError, Value};

@@ -5,7 +5,9 @@ mod caught;
 pub(crate) mod crash;
 pub mod drill;
 pub mod journal;
+pub mod life;
 pub mod plan;
+pub mod record;
 pub mod source;
 pub mod view;
 
@@ -17,10 +19,11 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use self::caught::caught;
-use self::journal::{
-    now, DrillSpec, Held, Journal, Outcome, Principal, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
-};
+use self::journal::Journal;
 use self::plan::PlanDoc;
+use self::record::{
+    now, DrillSpec, Held, Outcome, Principal, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
+};
 use self::view::{RunView, StepState, StepView};
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::{Playbook, StepDef};
@@ -36,6 +39,8 @@ pub trait Observer: Send {
     fn step_planned(&mut self, id: &str, prepared: &Prepared);
     fn step_finished(&mut self, id: &str, result: &StepResult);
     fn rollback_started(&mut self, reason: &str);
+    /// A drill holds its promoted state for `soak`, checking its gates every `every`.
+    fn soaking(&mut self, soak: Duration, every: Duration);
     fn undo_finished(&mut self, id: &str, result: Result<&[String], &str>);
     /// Where steps' waits say what they wait for (called from any step's task): the step,
     /// what it waits for, how long so far, and the step's bound. None hears nothing.
@@ -116,7 +121,7 @@ pub enum EngineError {
         changed: bool,
     },
     #[error(transparent)]
-    Read(#[from] journal::ReadError),
+    Read(#[from] record::ReadError),
 }
 
 /// Names the journal in an append error.
@@ -146,21 +151,6 @@ pub struct Header {
     pub warnings: Vec<String>,
     /// A drill: its measures, and every resource it touches as it is now.
     pub drill: Option<(DrillSpec, Vec<Held>)>,
-}
-
-/// Runs every step in order; on the first failure, undoes the completed steps in reverse.
-/// Right before each mutation the step is planned again: it must still do what the plan says,
-/// and the guards must still hold on the state it leads to; otherwise it fails, unchanged.
-pub async fn run(
-    spec: &Spec<'_>,
-    ctx: &Ctx,
-    journal: &mut Journal,
-    run_id: &str,
-    header: Header,
-    obs: &mut dyn Observer,
-) -> Result<Report, EngineError> {
-    begin(spec.playbook, journal, run_id, header)?;
-    execute(spec, ctx, journal, run_id, None, obs).await
 }
 
 /// Journals a run that ended before any change (a step could not be planned, a guard refused
@@ -240,23 +230,11 @@ fn begin(
     Ok(())
 }
 
-/// Continues a run whose process stopped (killed, or Ctrl-C): steps done are skipped, a step
-/// in doubt is checked against live state first (its change landed: recorded as applied; it
-/// did not: run again; anything else: the step fails and the run rolls back), the rest run as
-/// in [`run`].
-pub async fn resume(
-    spec: &Spec<'_>,
-    ctx: &Ctx,
-    journal: &mut Journal,
-    view: &RunView,
-    obs: &mut dyn Observer,
-) -> Result<Report, EngineError> {
-    journal
-        .append(&Record::Resumed { at: now() })
-        .map_err(journal_err(journal))?;
-    execute(spec, ctx, journal, &view.run_id, Some(view), obs).await
-}
-
+/// Runs every step in order (of a resumed run, `earlier`, those not done yet: a step in
+/// doubt is checked against live state first, see [`settle`]); on the first failure, undoes
+/// the completed steps in reverse. Right before each mutation the step is planned again: it
+/// must still do what the plan says, and the guards must still hold on the state it leads
+/// to; otherwise it fails, unchanged.
 async fn execute(
     spec: &Spec<'_>,
     ctx: &Ctx,
@@ -931,16 +909,10 @@ async fn run_step(
     Err(error)
 }
 
-/// Reads a run's journal into a view.
-pub fn load_view(journal: &Journal) -> Result<RunView, EngineError> {
-    let records = journal.records()?;
-    RunView::from_records(&records).ok_or_else(|| {
-        EngineError::Read(journal::ReadError::Corrupt {
-            location: journal.location().to_owned(),
-            line: 1,
-            message: "the first record is not a start record".into(),
-        })
-    })
+/// What a run's journal says about it (folded as it was read and written: see
+/// [`Journal::view`]).
+pub fn load_view(journal: &mut Journal) -> Result<RunView, EngineError> {
+    Ok(journal.view()?.clone())
 }
 
 /// Undoes every step of `view` that changed something, last first, journaling each result.

@@ -175,7 +175,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         playbook: pb.name.clone(),
         file: pb.path.display().to_string(),
         source: Source::of(pb),
-        created: super::journal::now(),
+        created: super::record::now(),
         warnings,
         serving,
         steps,

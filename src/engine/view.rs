@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::journal::{DrillSpec, Held, Outcome, Record, StepRef};
+use super::record::{DrillSpec, Held, Outcome, Record, StepRef};
 use super::source::Source;
 use crate::config::{Accounts, AwsSettings};
 use crate::steps::Change;
@@ -117,6 +117,9 @@ pub struct RunView {
     /// killed mid-soak never reads as a success while production's traffic is on the stand-in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drill_stage: Option<DrillStage>,
+    /// How many records were folded after the start record.
+    #[serde(skip)]
+    folded: usize,
 }
 
 /// Where a drill stands, by its journal.
@@ -140,7 +143,7 @@ pub enum DrillStage {
 
 impl RunView {
     /// The aws CLI lines that do `step`'s undo by hand, in the account it acted in (see
-    /// [`crate::aws::cli::as_account`]).
+    /// [`crate::steps::by_hand_in`]).
     pub fn by_hand(&self, step: &StepView, undo: &dyn crate::steps::Undo) -> Vec<String> {
         let (name, settings) = match &step.account {
             None => (crate::config::DEFAULT_ACCOUNT, &self.aws),
@@ -149,13 +152,7 @@ impl RunView {
                 None => return Vec::new(),
             },
         };
-        let (settings, mut lines) = crate::aws::cli::as_account(name, settings);
-        let by_hand = undo.by_hand(&settings);
-        if by_hand.is_empty() {
-            return by_hand;
-        }
-        lines.extend(by_hand);
-        lines
+        crate::steps::by_hand_in(undo, name, settings)
     }
 
     /// Folds the records. The first must be the start record.
@@ -192,12 +189,20 @@ impl RunView {
             soaked: false,
             verified: false,
             drill_stage: None,
+            folded: 0,
         };
-        for (at, record) in records.iter().enumerate().skip(1) {
-            view.fold(record, at);
-        }
         view.drill_stage = view.drill.as_ref().map(|_| view.stage());
+        for record in &records[1..] {
+            view.push(record);
+        }
         Some(view)
+    }
+
+    /// Folds the next record of the run.
+    pub fn push(&mut self, record: &Record) {
+        self.folded += 1;
+        self.fold(record, self.folded);
+        self.drill_stage = self.drill.as_ref().map(|_| self.stage());
     }
 
     fn step(&mut self, id: &str) -> Option<&mut StepView> {
@@ -384,7 +389,7 @@ mod tests {
             account: account.map(str::to_owned),
         };
         RunView::from_records(&[Record::Start {
-            format: super::super::journal::FORMAT,
+            format: super::super::record::FORMAT,
             run_id: "r".into(),
             playbook: "p".into(),
             file: "p.yaml".into(),
@@ -412,8 +417,8 @@ mod tests {
             r#"{"record":"undo-failed","step":"net","error":"denied","by_hand":["aws ssm delete-parameter"],"at":"2026-11-30T00:00:02Z"}"#,
         );
         let mut v = view(AwsSettings::default(), Accounts::default());
-        v.fold(&old, 1);
-        v.fold(&new, 2);
+        v.push(&old);
+        v.push(&new);
         assert!(v.steps[0].by_hand.is_empty());
         assert_eq!(v.steps[1].by_hand, ["aws ssm delete-parameter"]);
         assert!(serde_json::to_string(&old)

@@ -8,75 +8,16 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::journal::{Difference, DrillSpec, Outcome, Principal, Record};
+use crate::engine::record::{Difference, DrillSpec, Outcome, Principal, Record};
 use crate::engine::view::{RunView, StepState};
-use crate::error::Exit;
+pub use crate::error::Verdict;
+use crate::error::{Ending, Exit};
 use crate::steps::clients::Follow;
 
 /// Version of the report document. Readers should refuse a greater one. Fields may be added
 /// within a version; a field whose meaning changes raises it: 2 judges `recovery.met` on
 /// `recovery.clients_secs` (1 judged it on `recovery.secs`, the gate's pass).
 pub const REPORT_FORMAT: u32 = 2;
-
-/// How a run or a drill ended, as a report says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// A run: every step applied (or had nothing to do).
-    Succeeded,
-    /// A run: a step failed (or a rollback was asked for) and every change was undone.
-    RolledBack,
-    /// A drill: promoted, held, put back exactly, within its recovery time objective.
-    Passed,
-    /// A drill: promoted, held and put back exactly, but recovery took longer than the target.
-    MissedRto,
-    /// A drill: a step failed; what it had changed was rolled back.
-    StepFailed,
-    /// A drill: a gate failed while the promoted state was held; everything was rolled back.
-    SoakFailed,
-    /// A drill: the rollback finished but a resource does not hold what it held before.
-    RestoreDiffers,
-    /// A drill: stopped (a signal, or killed) before its soak ended, then rolled back.
-    Interrupted,
-    /// Some change could not be undone: a human must act.
-    RollbackIncomplete,
-    /// Stopped by a signal with changes in place (or killed): resume or roll it back.
-    Stopped,
-    /// The journal ends without an outcome: the run is going on, or its process died.
-    Unfinished,
-}
-
-impl Verdict {
-    /// The exit code the run or drill ended with.
-    pub fn exit(self) -> Exit {
-        match self {
-            Self::Succeeded | Self::Passed => Exit::Success,
-            Self::RolledBack | Self::StepFailed | Self::SoakFailed | Self::Interrupted => {
-                Exit::RolledBack
-            }
-            Self::MissedRto => Exit::MissedRto,
-            Self::RestoreDiffers | Self::RollbackIncomplete => Exit::HumanNeeded,
-            Self::Stopped | Self::Unfinished => Exit::Stopped,
-        }
-    }
-
-    /// Words for a person.
-    pub fn words(self) -> &'static str {
-        match self {
-            Self::Succeeded => "succeeded",
-            Self::RolledBack => "rolled back",
-            Self::Passed => "passed",
-            Self::MissedRto => "missed its recovery time objective",
-            Self::StepFailed => "failed: a step failed, everything was rolled back",
-            Self::SoakFailed => "failed: a gate broke during the soak, everything was rolled back",
-            Self::RestoreDiffers => "failed: the restore differs from the snapshot",
-            Self::Interrupted => "interrupted before its soak ended, then rolled back",
-            Self::RollbackIncomplete => "failed: the rollback is incomplete, a human must act",
-            Self::Stopped => "stopped with changes in place",
-            Self::Unfinished => "unfinished (running, or its process died)",
-        }
-    }
-}
 
 /// A run or drill, as reports show it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -527,7 +468,7 @@ impl RunReport {
             started: at.clone(),
             ended,
             outcome,
-            exit_code: outcome.exit().code(),
+            exit_code: Exit::of(Ending::ended(outcome, false)).code(),
             reason,
             recovery,
             timings,

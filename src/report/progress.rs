@@ -177,6 +177,17 @@ impl Observer for Console {
         self.line(&format!("Rolling back ({reason})"));
     }
 
+    /// On stderr in every format, as the drill's other words to whoever waits for it.
+    fn soaking(&mut self, soak: Duration, every: Duration) {
+        if !soak.is_zero() {
+            super::warn(&format!(
+                "Holding the promoted state for {}, checking the gates every {}...",
+                humantime::format_duration(soak),
+                humantime::format_duration(every)
+            ));
+        }
+    }
+
     /// On a terminal the spinner says what the step waits for and how long it has; plain
     /// output gets a line each time what a step waits for changes.
     fn waiting(&self) -> Option<Hear> {

@@ -2,7 +2,7 @@
 //! what was put back, and what a human must still do, with the commands to do it.
 
 use super::document::{span, RunReport, Verdict};
-use crate::engine::journal::Outcome;
+use crate::engine::record::Outcome;
 use crate::engine::view::{DrillStage, RunView, StepState};
 use crate::engine::{FailedStep, Leftover, Report, Unjournaled};
 

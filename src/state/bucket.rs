@@ -6,7 +6,8 @@ use std::io;
 
 use crate::aws::s3::Object;
 use crate::aws::Expect;
-use crate::engine::journal::{Fence, Journal, ReadError, Store, Superseded};
+use crate::engine::journal::{Fence, Journal, Store, Superseded};
+use crate::engine::record::ReadError;
 
 /// A journal object, as this process last wrote (or read) it.
 pub struct ObjectStore {
@@ -80,7 +81,7 @@ pub async fn create(object: Object, run_id: &str, fence: Fence) -> io::Result<Jo
                 format!("run {run_id} already has a journal"),
             )
         })?;
-    Ok(journal(object, run_id, Vec::new(), etag, fence))
+    Ok(journal(object, run_id, Vec::new(), etag, fence).created())
 }
 
 /// Reads a journal object, to append to it from where it is now.

@@ -5,7 +5,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::open_no_follow;
-use crate::engine::journal::{Fence, Journal, ReadError, Record, Store};
+use crate::engine::journal::{Fence, Journal, Store};
+use crate::engine::record::{ReadError, Record};
 
 /// A journal file.
 pub struct FileStore {
@@ -42,7 +43,7 @@ pub fn create(run_dir: &Path, fence: Fence) -> io::Result<Journal> {
     if let Some(parent) = run_dir.parent() {
         sync_dir(parent)?;
     }
-    Ok(open(&path, fence))
+    Ok(open(&path, fence).created())
 }
 
 /// The journal file at `path`, to read and append to (an earlier run's, for resume and
@@ -57,7 +58,7 @@ pub fn open(path: &Path, fence: Fence) -> Journal {
     )
 }
 
-/// Reads every record of a journal file, as [`crate::engine::journal::parse`] does.
+/// Reads every record of a journal file, as [`crate::engine::record::parse`] does.
 pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
     open(path, Fence::default()).records()
 }
@@ -90,7 +91,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::config::AwsSettings;
-    use crate::engine::journal::{now, FORMAT};
+    use crate::engine::record::{now, FORMAT};
 
     fn start() -> Record {
         Record::Start {

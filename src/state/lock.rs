@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::aws::dynamodb::Item;
 use crate::aws::s3::Object;
 use crate::aws::{AwsError, Expect};
-use crate::engine::journal::{now, Fence};
+use crate::engine::journal::Fence;
+use crate::engine::record::now;
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,8 @@ use self::lock::{Lease, Place};
 use crate::aws::dynamodb::Item;
 use crate::aws::s3::Bucket;
 use crate::config::{AwsSettings, Location, LockTable};
-use crate::engine::journal::{Fence, Journal, ReadError, Record};
+use crate::engine::journal::{Fence, Journal};
+use crate::engine::record::{ReadError, Record};
 use crate::engine::view::RunView;
 use crate::engine::{load_view, EngineError};
 
@@ -292,7 +293,7 @@ impl State {
 
     /// What a run's journal says, read without the lock.
     pub async fn view(&self, run_id: &str) -> Result<RunView, EngineError> {
-        load_view(&self.journal(run_id, Fence::default()).await?)
+        load_view(&mut self.journal(run_id, Fence::default()).await?)
     }
 
     /// Every record of a run's journal, read without the lock.

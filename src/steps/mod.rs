@@ -109,6 +109,19 @@ pub(crate) fn param_value(param: &crate::aws::ssm::Param) -> Value {
     params::show(param, param.version)
 }
 
+/// The aws CLI lines that do `undo` by hand in account `name` (reached with `aws`): the
+/// profile a role needs first (see [`crate::aws::cli::as_account`]), then the undo's own;
+/// none when the undo has nothing to do by hand.
+pub fn by_hand_in(undo: &dyn Undo, name: &str, aws: &AwsSettings) -> Vec<String> {
+    let (settings, mut lines) = crate::aws::cli::as_account(name, aws);
+    let by_hand = undo.by_hand(&settings);
+    if by_hand.is_empty() {
+        return by_hand;
+    }
+    lines.extend(by_hand);
+    lines
+}
+
 /// Looks a kind up by its playbook name.
 pub fn find_kind(name: &str) -> Option<&'static KindDef> {
     KINDS.iter().find(|k| k.name == name)
