@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::eb_needs;
 use super::eb_shared::{self, ended, environment, when_ready};
 use super::{
     irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared, Resource, Step,
@@ -40,7 +41,7 @@ step ends"), failing if Elastic Beanstalk reports errors. No undo (plans mark it
 #[async_trait]
 impl Step for Restart {
     fn needs(&self) -> crate::iam::Needs {
-        eb_shared::needs(&[&self.environment], &["elasticbeanstalk:RestartAppServer"])
+        eb_needs::needs(&[&self.environment], &["elasticbeanstalk:RestartAppServer"])
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {

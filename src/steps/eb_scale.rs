@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::eb_shared::{self, Options, OptionsUndo};
+use super::eb_options::{self, Options, OptionsUndo};
+use super::{eb_needs, eb_shared};
 use super::{limits, Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::eb::OptionKey;
 
@@ -71,7 +72,7 @@ impl Scale {
 
     /// The capacity options `from` has a value for.
     async fn copied(ctx: &Ctx, from: &str) -> Result<Options, StepError> {
-        let (_, theirs) = eb_shared::read_options(ctx, from).await?;
+        let (_, theirs) = eb_options::read_options(ctx, from).await?;
         let wanted: Options = CAPACITY
             .iter()
             .map(|(ns, name)| OptionKey::new(ns, name))
@@ -154,7 +155,7 @@ needs the warning.
             if let Some((i, bad)) = types
                 .iter()
                 .enumerate()
-                .find(|(_, t)| !eb_shared::is_instance_type(t))
+                .find(|(_, t)| !eb_options::is_instance_type(t))
             {
                 return Err(FieldError::new(
                     vec!["instance_types".into(), i.to_string()],
@@ -178,7 +179,7 @@ impl Step for Scale {
                 .collect(),
             None => self.given(),
         };
-        eb_shared::option_needs(&self.environment, &options)
+        eb_needs::option_needs(&self.environment, &options)
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
@@ -186,7 +187,7 @@ impl Step for Scale {
             Some(from) => Self::copied(ctx, from).await?,
             None => self.given(),
         };
-        let (env, current) = eb_shared::read_options(ctx, &self.environment).await?;
+        let (env, current) = eb_options::read_options(ctx, &self.environment).await?;
         let after = Capacity::of(|key| match wanted.get(key) {
             Some(value) => value.clone(),
             None => current.get(key).cloned(),
@@ -199,7 +200,7 @@ impl Step for Scale {
                 ));
             }
         }
-        Ok(eb_shared::write_options::<OptionsUndo>(
+        Ok(eb_options::write_options::<OptionsUndo>(
             &env, &current, &wanted,
         ))
     }

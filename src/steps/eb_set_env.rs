@@ -1,6 +1,6 @@
 //! `eb.set-env`: set or unset environment properties of an Elastic Beanstalk environment: the
 //! options of the properties namespace, written by the machinery `eb.set-options` shares
-//! ([`eb_shared::write_options`]). Undo puts every touched property back exactly (value, or
+//! ([`eb_options::write_options`]). Undo puts every touched property back exactly (value, or
 //! absence).
 
 use std::collections::BTreeMap;
@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::eb_shared::{self, Options, OptionsUndo};
+use super::eb_options::{self, Options, OptionsUndo};
 use super::{check_set_unset, Ctx, FieldError, Kind, Prepared, Step, StepError};
+use super::{eb_needs, eb_shared};
 use crate::aws::eb::OptionKey;
 use crate::config::AwsSettings;
 
@@ -66,24 +67,24 @@ properties namespace the same way.
         fn at<'a>(field: &str, key: &'a str) -> (Vec<String>, &'a str) {
             (vec![field.to_owned(), key.to_owned()], key)
         }
-        eb_shared::refuse_secrets(
+        eb_options::refuse_secrets(
             self.set
                 .keys()
                 .map(|k| at("set", k))
                 .chain(self.unset.iter().map(|k| at("unset", k))),
         )?;
-        eb_shared::check_properties(&self.wanted(), |key| vec!["set".into(), key.into()])
+        eb_options::check_properties(&self.wanted(), |key| vec!["set".into(), key.into()])
     }
 }
 
 #[async_trait]
 impl Step for SetEnv {
     fn needs(&self) -> crate::iam::Needs {
-        eb_shared::option_needs(&self.environment, &self.wanted())
+        eb_needs::option_needs(&self.environment, &self.wanted())
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
-        eb_shared::plan_options::<SetEnvUndo>(ctx, &self.environment, &self.wanted()).await
+        eb_options::plan_options::<SetEnvUndo>(ctx, &self.environment, &self.wanted()).await
     }
 }
 

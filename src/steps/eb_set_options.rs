@@ -2,7 +2,7 @@
 //! any namespace (`aws:autoscaling:asg` `MinSize`, `aws:ec2:instances` `InstanceTypes`, ...),
 //! in one UpdateEnvironment, then wait until it is Ready again. Undo puts every touched option
 //! back exactly: its value, or not set (removed). `eb.set-env` is its case of the properties
-//! namespace; both are [`eb_shared::write_options`].
+//! namespace; both are [`eb_options::write_options`].
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::eb_shared::{self, Options, OptionsUndo};
+use super::eb_options::{self, Options, OptionsUndo};
+use super::{eb_needs, eb_shared};
 use super::{limits, Ctx, FieldError, Kind, Prepared, Step, StepError};
 use crate::aws::eb::{OptionKey, PROPERTIES};
 
@@ -148,7 +149,7 @@ change never deployed.
             )
             .hint("set it, or remove it"));
         }
-        eb_shared::refuse_secrets(named.into_iter().map(|(path, _, name)| (path, name)))?;
+        eb_options::refuse_secrets(named.into_iter().map(|(path, _, name)| (path, name)))?;
         for name in ["MinSize", "MaxSize"] {
             if let Some(size) = self
                 .set
@@ -159,7 +160,7 @@ change never deployed.
                     .map_err(|l| l.at(&["set", "aws:autoscaling:asg", name]))?;
             }
         }
-        eb_shared::check_properties(&self.wanted(), |key| {
+        eb_options::check_properties(&self.wanted(), |key| {
             vec!["set".into(), PROPERTIES.into(), key.into()]
         })
     }
@@ -168,11 +169,11 @@ change never deployed.
 #[async_trait]
 impl Step for SetOptions {
     fn needs(&self) -> crate::iam::Needs {
-        eb_shared::option_needs(&self.environment, &self.wanted())
+        eb_needs::option_needs(&self.environment, &self.wanted())
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {
-        eb_shared::plan_options::<OptionsUndo>(ctx, &self.environment, &self.wanted()).await
+        eb_options::plan_options::<OptionsUndo>(ctx, &self.environment, &self.wanted()).await
     }
 }
 

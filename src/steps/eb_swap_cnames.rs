@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::eb_needs;
 use super::eb_shared::{self, ended, environment, when_ready};
 use super::{
     Action, Change, Ctx, Drift, FieldError, Journaled, Kind, Mutation, Prepared, Resource, Step,
@@ -53,7 +54,7 @@ has ended on both. Undo swaps back, after checking the CNAMEs are still as the s
 #[async_trait]
 impl Step for SwapCnames {
     fn needs(&self) -> crate::iam::Needs {
-        eb_shared::needs(
+        eb_needs::needs(
             &[&self.source, &self.destination],
             &["elasticbeanstalk:SwapEnvironmentCNAMEs"],
         )

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::eb_needs;
 use super::eb_shared::{self, environment};
 use super::{
     duration, irreversible, one_line, Act, Action, Ctx, FieldError, Kind, NoUndo, Prepared,
@@ -54,7 +55,7 @@ back the steps before it.
 #[async_trait]
 impl Step for WaitHealthy {
     fn needs(&self) -> crate::iam::Needs {
-        eb_shared::needs(&[&self.environment], &[])
+        eb_needs::needs(&[&self.environment], &[])
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {

@@ -10,6 +10,8 @@ pub mod alb_add_certificate;
 pub mod clients;
 pub mod confirm;
 pub mod duration;
+mod eb_needs;
+mod eb_options;
 pub mod eb_restart;
 pub mod eb_scale;
 pub mod eb_set_env;
