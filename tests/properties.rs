@@ -887,7 +887,7 @@ fn field_errors_are_in_plain_words_at_the_field() {
         // workers.restart with an empty tag value
         (
             format!(
-                "{head}    kind: workers.restart\n    command: true\n    targets:\n      Role:\n"
+                "{head}    kind: workers.restart\n    command: systemctl restart w\n    targets:\n      Role:\n"
             ),
             "8:7: `targets.Role` is empty; expected text or a list",
         ),

@@ -1,12 +1,13 @@
 //! Problems found while a playbook is checked, located and put in the operator's words, with
 //! a hint: serde's messages, and the nearest name to a typo.
 
-use serde_yaml::Value;
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value};
 
 use super::locate::{Locator, YamlPath};
-use super::plain;
+use super::plain::{self, key_name};
 use super::Problem;
-use crate::steps::FieldError;
+use crate::steps::{self, FieldError};
 
 /// Collects problems with their positions while a playbook is checked.
 pub(super) struct Checker {
@@ -51,6 +52,39 @@ impl Checker {
         });
         self.report_serde(&path, e.message, hint);
         None
+    }
+
+    /// Decodes the mapping at `at` as `T` one field at a time, so that every bad field is a
+    /// problem of its own, and gives `T` of the good ones: `T`'s fields are all optional (a
+    /// missing one is for the caller to report, with its own hint). An empty field (`name:`) is
+    /// refused, as the schema has it: a field left out is left out. Unknown fields get a hint
+    /// naming `T`'s fields when none is near.
+    pub(super) fn fields<T: DeserializeOwned>(
+        &mut self,
+        at: &YamlPath,
+        map: Mapping,
+        what: &str,
+    ) -> Option<T> {
+        let known = steps::field_order::<T>();
+        let mut good = Mapping::new();
+        for (key, value) in map {
+            let name = key_name(&key);
+            if value.is_null() {
+                self.report(
+                    &at.key(&name),
+                    format!("`{name}` is empty"),
+                    Some(format!("give `{name}` a value, or leave the line out")),
+                );
+                continue;
+            }
+            let hint = (!known.contains(&name.as_str()))
+                .then(|| format!("{what} are {}", backticked(known)));
+            let one = Value::Mapping(Mapping::from_iter([(key.clone(), value.clone())]));
+            if self.decode(at, one, steps::fields_of::<T>, hint).is_some() {
+                good.insert(key, value);
+            }
+        }
+        self.decode(at, Value::Mapping(good), steps::fields_of::<T>, None)
     }
 
     /// Reports a serde message, pointing unknown fields at the offending key.

@@ -1,22 +1,73 @@
-//! The top of a playbook: its version, name, `aws:`, `accounts:`, `state:`, `vars:`,
-//! `guards:`, `recovery:` and `rto_target:`, checked field by field so that every problem is
-//! reported at once; the steps are `step_list.rs`'s.
+//! The top of a playbook ([`Header`]): its version, name, `aws:`, `accounts:`, `state:`,
+//! `vars:`, `guards:`, `recovery:` and `rto_target:`, decoded field by field so that every
+//! problem is reported at once, then checked together; the steps are `step_list.rs`'s.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_yaml::Value;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
 
-use super::checker::{backticked, nearest, Checker};
+use super::checker::{nearest, Checker};
 use super::guard::{self, Guard};
 use super::locate::YamlPath;
 use super::plain::{key_name, shown};
+use super::schema;
 use super::step_list::steps;
 use super::{
     interpolate, valid_id, Accounts, AwsSettings, Given, Playbook, StateBlock, StepDef,
-    DEFAULT_ACCOUNT, TOP_FIELDS, VERSION,
+    DEFAULT_ACCOUNT, VERSION,
 };
-use crate::steps::{self, FieldError};
+use crate::steps::{self, duration};
+
+/// A playbook: where it acts, what must hold, and its steps.
+// The parser decodes it one field at a time (each bad field a problem of its own), then checks
+// the fields together; the JSON Schema's root is made from it, so the schema says what the
+// parser reads, and the doc comments are its hover text. Fields whose parts are checked one by
+// one, so that every bad variable, guard and step is reported, are taken as written; their
+// schema says what those checks accept.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "standin playbook")]
+pub(super) struct Header {
+    /// The playbook format: 1.
+    // Any value: a version this build cannot read is refused saying which one it reads.
+    #[schemars(with = "u64", range(min = 1, max = 1))]
+    version: Option<Value>,
+    /// The playbook's name: confirmations, journals and reports name it.
+    #[schemars(with = "String", length(min = 1))]
+    name: Option<String>,
+    /// What the playbook is for.
+    description: Option<String>,
+    /// Where and as whom to call AWS. Default: the standard chain (AWS_PROFILE, AWS_REGION,
+    /// AWS_ENDPOINT_URL).
+    aws: Option<AwsSettings>,
+    /// Other accounts steps act in, by name (a step's `account:`), each with settings like
+    /// `aws:`: e.g. DNS in a shared networking account reached through `role_arn`.
+    #[serde(default)]
+    #[schemars(schema_with = "schema::accounts")]
+    accounts: Option<Accounts>,
+    /// Where runs are kept when no `--state` or `--lock` says otherwise.
+    state: Option<StateBlock>,
+    /// Variables: names to text, used as `${vars.NAME}` in any string of the playbook;
+    /// `--var NAME=VALUE` overrides one.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    vars: Option<Value>,
+    /// Assertions on the state each plan leads to, checked again before each change.
+    #[schemars(with = "Option<Vec<guard::Fields>>")]
+    guards: Option<Value>,
+    /// The id of the gate step whose pass means production is back (drills measure the time
+    /// to it).
+    recovery: Option<String>,
+    /// The recovery time objective a drill is held to.
+    #[serde(default)]
+    #[schemars(schema_with = "duration::schema")]
+    rto_target: Option<String>,
+    /// The steps, in order; undone in reverse. A `parallel:` entry runs its steps at once.
+    #[schemars(schema_with = "schema::step_list")]
+    steps: Option<Value>,
+}
 
 pub(super) fn check(
     c: &mut Checker,
@@ -33,50 +84,51 @@ pub(super) fn check(
         );
         return None;
     };
-    for key in top.keys() {
-        let name = key_name(key);
-        if !TOP_FIELDS.contains(&name.as_str()) {
-            let hint = nearest(&name, TOP_FIELDS.iter().copied()).map_or_else(
-                || format!("top-level fields are {}", backticked(TOP_FIELDS)),
-                |n| format!("did you mean `{n}`?"),
-            );
-            c.report(
-                &root.key(&name),
-                format!("unknown field `{name}`"),
-                Some(hint),
-            );
-        }
-    }
-    match top.get("version") {
-        Some(v) if v.as_u64() == Some(VERSION) => {}
-        Some(v) => c.report(
-            &root.key("version"),
-            format!("unsupported playbook version {}", shown(v)),
-            Some(format!("this standin reads `version: {VERSION}`")),
-        ),
-        None => c.report(
-            &root,
-            "missing field `version`",
-            Some(format!("add `version: {VERSION}`")),
-        ),
-    }
-    let vars = variables(c, top.remove("vars"), overrides);
+    const WHAT: &str = "top-level fields";
+    // `vars` first: they are substituted into the other fields before those are decoded.
+    let vars = top
+        .remove_entry("vars")
+        .and_then(|entry| c.fields::<Header>(&root, Mapping::from_iter([entry]), WHAT))
+        .and_then(|h| h.vars);
+    let vars = variables(c, vars, overrides);
     let mut errors = Vec::new();
     let mut rest = Value::Mapping(top);
     interpolate::interpolate(&mut rest, &vars, &root, &mut errors);
     for e in errors {
         c.report(&e.path, e.message, e.hint);
     }
-    let Value::Mapping(mut top) = rest else {
+    let Value::Mapping(top) = rest else {
         unreachable!("still a mapping")
     };
-    let name = match top.remove("name") {
-        Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
+    // Steps are checked against the account names even when their settings are wrong: one
+    // problem, not one more per step that names the account.
+    if let Some(Value::Mapping(names)) = top.get("accounts") {
+        c.accounts = names.keys().map(key_name).collect();
+    }
+    let written = |field: &str| top.contains_key(field);
+    let (has_version, has_name) = (written("version"), written("name"));
+    let header: Header = c.fields(&root, top, WHAT)?;
+    match &header.version {
+        Some(v) if v.as_u64() == Some(VERSION) => {}
+        Some(v) => c.report(
+            &root.key("version"),
+            format!("unsupported playbook version {}", shown(v)),
+            Some(format!("this standin reads `version: {VERSION}`")),
+        ),
+        None if !has_version => c.report(
+            &root,
+            "missing field `version`",
+            Some(format!("add `version: {VERSION}`")),
+        ),
+        None => {}
+    }
+    let name = match header.name {
+        Some(name) if !name.trim().is_empty() => Some(name),
         Some(_) => {
             c.report(&root.key("name"), "`name` must be a non-empty string", None);
             None
         }
-        None => {
+        None if !has_name => {
             c.report(
                 &root,
                 "missing field `name`",
@@ -84,52 +136,30 @@ pub(super) fn check(
             );
             None
         }
+        None => None,
     };
-    let description = top.remove("description").and_then(|v| {
-        c.decode(
-            &root.key("description"),
-            v,
-            steps::fields_of::<String>,
-            None,
-        )
-    });
-    let aws = match top.remove("aws") {
-        Some(v) => c.decode(&root.key("aws"), v, steps::fields_of::<AwsSettings>, None),
-        None => Some(AwsSettings::default()),
-    };
-    if let Some((field, problem)) = aws.as_ref().and_then(AwsSettings::problem) {
+    let aws = header.aws.unwrap_or_default();
+    if let Some((field, problem)) = aws.problem() {
         c.report(&root.key("aws").key(field), problem, None);
     }
-    let own = aws.clone().unwrap_or_default();
-    let accounts = accounts(c, top.remove("accounts"), &own);
-    let state = match top.remove("state") {
-        Some(v) => c
-            .decode(&root.key("state"), v, steps::fields_of::<StateBlock>, None)
-            .map(Some),
-        None => Some(None),
-    };
-    let guards = guard_list(c, top.remove("guards"));
-    let rto_target = top.remove("rto_target").and_then(|v| {
-        c.decode(
-            &root.key("rto_target"),
-            v,
-            |v| {
-                let text: String = steps::fields_of(v)?;
-                steps::duration::parse(&text).map_err(|e| FieldError::new(Vec::new(), e))
-            },
-            None,
-        )
+    let accounts = accounts(c, header.accounts.unwrap_or_default(), &aws);
+    let guards = guard_list(c, header.guards);
+    let rto_target = header.rto_target.and_then(|text| {
+        steps::duration::parse(&text)
+            .map_err(|e| c.report(&root.key("rto_target"), e, None))
+            .ok()
     });
-    let recovery_value = top.remove("recovery");
-    let steps = steps(c, top.remove("steps"));
-    let recovery = recovery_value.and_then(|v| recovery_gate(c, v, steps.as_deref()));
+    let steps = steps(c, header.steps);
+    let recovery = header
+        .recovery
+        .and_then(|id| recovery_gate(c, id, steps.as_deref()));
     Some(Playbook {
         path: path.to_owned(),
         name: name?,
-        description,
-        aws: aws?,
-        accounts: accounts?,
-        state: state?,
+        description: header.description,
+        aws,
+        accounts,
+        state: header.state,
         guards,
         steps: steps?,
         text: String::new(),
@@ -147,17 +177,8 @@ pub(super) fn check(
 /// Each account is `aws:` with its own overrides: what it leaves out (region, profile,
 /// endpoint) is taken from `own`, except a role, which is each account's own. An account
 /// that then says what `aws:` or another account says is the same place under two names.
-fn accounts(c: &mut Checker, value: Option<Value>, own: &AwsSettings) -> Option<Accounts> {
+fn accounts(c: &mut Checker, accounts: Accounts, own: &AwsSettings) -> Accounts {
     let at = YamlPath::default().key("accounts");
-    let Some(value) = value else {
-        return Some(Accounts::new());
-    };
-    // Steps are checked against the names even when the settings are wrong: one problem, not
-    // one more per step that names the account.
-    if let Value::Mapping(names) = &value {
-        c.accounts = names.keys().map(key_name).collect();
-    }
-    let accounts: Accounts = c.decode(&at, value, steps::fields_of::<Accounts>, None)?;
     let hint = "name each account with letters, digits, `-` or `_`, and give it `profile`, `region`, `role_arn` (+ `external_id`) or `endpoint_url`";
     for (name, settings) in &accounts {
         let (place, problem) = if name.eq_ignore_ascii_case(DEFAULT_ACCOUNT) {
@@ -201,21 +222,13 @@ fn accounts(c: &mut Checker, value: Option<Value>, own: &AwsSettings) -> Option<
         }
         seen.push((name, place));
     }
-    Some(accounts)
+    accounts
 }
 
 /// `recovery:` must name a gate step (one whose kind checks, e.g. `http.check`): its pass is
 /// the moment production is back.
-fn recovery_gate(c: &mut Checker, value: Value, steps: Option<&[StepDef]>) -> Option<String> {
+fn recovery_gate(c: &mut Checker, id: String, steps: Option<&[StepDef]>) -> Option<String> {
     let at = YamlPath::default().key("recovery");
-    let Value::String(id) = value else {
-        c.report(
-            &at,
-            "`recovery` takes the id of a gate step",
-            Some("e.g. `recovery: production-answers`".into()),
-        );
-        return None;
-    };
     let steps = steps?;
     let gates: Vec<&str> = steps
         .iter()

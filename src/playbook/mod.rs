@@ -38,21 +38,6 @@ use crate::steps::{KindDef, Step};
 /// The only playbook format version this build reads.
 pub const VERSION: u64 = 1;
 
-const TOP_FIELDS: &[&str] = &[
-    "version",
-    "name",
-    "description",
-    "aws",
-    "accounts",
-    "state",
-    "vars",
-    "guards",
-    "recovery",
-    "rto_target",
-    "steps",
-];
-const STEP_FIELDS: &[&str] = &["id", "kind", "description", "timeout", "account"];
-
 /// A checked playbook, ready to plan.
 pub struct Playbook {
     pub path: PathBuf,

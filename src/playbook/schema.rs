@@ -1,62 +1,19 @@
 //! The JSON Schema of the playbook format (`standin schema`), for editors: the YAML language
 //! server completes and checks a playbook from it. Generated from the types that parse
-//! playbooks: each kind's field struct ([`KindDef::schema`]), the `aws:` and `state:` blocks,
-//! the guard fields. The header and a step's common fields are checked by hand in
-//! `playbook/mod.rs` (for located errors), so [`Header`] and [`common`] describe them, and a
-//! test holds their field names to the lists that code accepts.
-
-use std::collections::BTreeMap;
+//! playbooks: the top-level fields ([`Header`]), a step's common fields ([`Common`]), each
+//! kind's field struct ([`KindDef::schema`]), the `aws:` and `state:` blocks, the guard fields.
 
 use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
-use super::guard::Fields as GuardFields;
-use crate::config::{AwsSettings, StateBlock};
-use crate::steps::{self, duration, KindDef};
+use super::header::Header;
+use super::step_list::Common;
+use crate::config::AwsSettings;
+use crate::steps::{self, KindDef};
 
-/// The top of a playbook, as `playbook::load` reads it (only its schema is used).
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields, title = "standin playbook")]
-#[allow(dead_code)]
-struct Header {
-    /// The playbook format: 1.
-    #[schemars(range(min = 1, max = 1))]
-    version: u64,
-    /// The playbook's name: confirmations, journals and reports name it.
-    #[schemars(length(min = 1))]
-    name: String,
-    /// What the playbook is for.
-    description: Option<String>,
-    /// Where and as whom to call AWS. Default: the standard chain (AWS_PROFILE, AWS_REGION,
-    /// AWS_ENDPOINT_URL).
-    aws: Option<AwsSettings>,
-    /// Other accounts steps act in, by name (a step's `account:`), each with settings like
-    /// `aws:`: e.g. DNS in a shared networking account reached through `role_arn`.
-    #[serde(default)]
-    #[schemars(schema_with = "accounts")]
-    accounts: Option<BTreeMap<String, AwsSettings>>,
-    /// Where runs are kept when no `--state` or `--lock` says otherwise.
-    state: Option<StateBlock>,
-    /// Variables: names to text, used as `${vars.NAME}` in any string of the playbook;
-    /// `--var NAME=VALUE` overrides one.
-    vars: Option<BTreeMap<String, String>>,
-    /// Assertions on the state each plan leads to, checked again before each change.
-    guards: Option<Vec<GuardFields>>,
-    /// The id of the gate step whose pass means production is back (drills measure the time
-    /// to it).
-    recovery: Option<String>,
-    /// The recovery time objective a drill is held to.
-    #[serde(default)]
-    #[schemars(schema_with = "duration::schema")]
-    rto_target: Option<String>,
-    /// The steps, in order; undone in reverse. A `parallel:` entry runs its steps at once.
-    #[schemars(schema_with = "step_list")]
-    steps: Vec<Value>,
-}
-
-/// Step ids and group ids.
-fn id(what: &str) -> Schema {
+/// Step ids, group ids and the account names steps give.
+pub(super) fn id(what: &str) -> Schema {
     json_schema!({
         "type": "string",
         // `${vars.NAME}` is substituted before ids are checked.
@@ -66,7 +23,7 @@ fn id(what: &str) -> Schema {
 }
 
 /// `accounts:`: names (not `default`, the playbook's own) to settings.
-fn accounts(generator: &mut SchemaGenerator) -> Schema {
+pub(super) fn accounts(generator: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
         "propertyNames": {
@@ -76,38 +33,6 @@ fn accounts(generator: &mut SchemaGenerator) -> Schema {
         },
         "additionalProperties": generator.subschema_for::<AwsSettings>(),
     })
-}
-
-/// A step's common fields, as `playbook/mod.rs` reads them (`STEP_FIELDS`), for `kind`.
-fn common(kind: &KindDef) -> [(&'static str, Schema); 5] {
-    [
-        ("id", id("the step's id")),
-        (
-            "kind",
-            json_schema!({"const": kind.name, "description": kind.summary}),
-        ),
-        (
-            "description",
-            json_schema!({"type": "string", "description": "shown in plans and reports"}),
-        ),
-        ("timeout", {
-            let mut timeout = duration::schema(&mut SchemaGenerator::default());
-            timeout.insert(
-                "description".into(),
-                "bound on the whole step: plan, change and waits (default 15m)".into(),
-            );
-            timeout
-        }),
-        ("account", {
-            let mut account = id("the account of `accounts:` the step acts in");
-            account.insert(
-                "description".into(),
-                "the account of `accounts:` the step acts in (default: the playbook's `aws:`)"
-                    .into(),
-            );
-            account
-        }),
-    ]
 }
 
 /// One step of `kind`: its common fields and its own. A kind whose fields are an internally
@@ -125,28 +50,29 @@ fn step(generator: &mut SchemaGenerator, kind: &KindDef) -> Schema {
     Schema::try_from(schema).expect("still a schema")
 }
 
-/// Adds a step's common fields to an object schema of a kind's own fields.
+/// Adds a step's common fields ([`Common`], its `kind` this one) to an object schema of a
+/// kind's own fields.
 fn with_common(object: &mut Value, kind: &KindDef) {
+    let mut common = Common::json_schema(&mut SchemaGenerator::default()).to_value();
+    common["properties"]["kind"] =
+        json_schema!({"const": kind.name, "description": kind.summary}).to_value();
+    let object = object.as_object_mut().expect("an object schema");
     let properties = object
-        .as_object_mut()
-        .expect("an object schema")
         .entry("properties")
         .or_insert_with(|| Value::Object(Default::default()));
-    for (name, field) in common(kind) {
-        properties[name] = field.to_value();
+    for (name, field) in common["properties"].as_object().expect("an object schema") {
+        properties[name] = field.clone();
     }
     let required = object
-        .as_object_mut()
-        .expect("an object schema")
         .entry("required")
         .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(required) = required {
-        required.splice(0..0, ["id".into(), "kind".into()]);
+    if let (Value::Array(required), Value::Array(common)) = (required, &common["required"]) {
+        required.splice(0..0, common.iter().cloned());
     }
 }
 
 /// `steps:`: steps of any kind, or `parallel:` groups of them (no `confirm` inside one).
-fn step_list(generator: &mut SchemaGenerator) -> Schema {
+pub(super) fn step_list(generator: &mut SchemaGenerator) -> Schema {
     let mut any = Vec::new();
     let mut grouped = Vec::new();
     for kind in steps::KINDS {
@@ -238,18 +164,14 @@ mod tests {
     }
 
     #[test]
-    fn the_schema_names_the_fields_the_parser_accepts() {
-        let schema = schema().to_value();
-        let mut top: Vec<String> = super::super::TOP_FIELDS
-            .iter()
-            .map(|f| f.to_string())
-            .collect();
-        top.sort();
-        assert_eq!(keys(&schema["properties"]), top);
+    fn a_step_has_the_common_fields_and_its_own() {
         let confirm = steps::find_kind("confirm").unwrap();
         let fields = step(&mut SchemaGenerator::default(), confirm).to_value();
-        for field in super::super::STEP_FIELDS {
-            assert!(fields["properties"].get(field).is_some(), "{field}");
-        }
+        let mut names = keys(&fields["properties"]);
+        names.retain(|name| steps::field_order::<Common>().contains(&name.as_str()));
+        assert_eq!(names, ["account", "description", "id", "kind", "timeout"]);
+        assert_eq!(fields["properties"]["kind"]["const"], "confirm");
+        assert_eq!(fields["required"][0], "id");
+        assert_eq!(fields["required"][1], "kind");
     }
 }

@@ -1,15 +1,18 @@
-//! `steps:`: each step's common fields (`id`, `kind`, `description`, `timeout`, `account`),
-//! then the kind's own through the kind registry, and `parallel:` groups of steps.
+//! `steps:`: each step's common fields ([`Common`]: `id`, `kind`, `description`, `timeout`,
+//! `account`), then the kind's own through the kind registry, and `parallel:` groups of steps.
 
 use std::collections::HashMap;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 use super::checker::{backticked, nearest, Checker};
 use super::locate::{Pos, YamlPath};
 use super::plain::{key_name, shown};
-use super::{valid_id, StepDef, DEFAULT_ACCOUNT, STEP_FIELDS};
-use crate::steps;
+use super::schema;
+use super::{valid_id, StepDef, DEFAULT_ACCOUNT};
+use crate::steps::{self, duration};
 
 pub(super) fn steps(c: &mut Checker, steps: Option<Value>) -> Option<Vec<StepDef>> {
     let path = YamlPath::default().key("steps");
@@ -129,15 +132,59 @@ fn group(
     defs
 }
 
+/// The fields every step has, beside its kind's own. The parser decodes them one at a time
+/// (each bad field a problem of its own) and the schema adds them to each kind's; their doc
+/// comments are its hover text.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Common {
+    #[schemars(schema_with = "step_id")]
+    id: Option<String>,
+    // The schema has one entry per kind, whose `kind` names it and says what it does.
+    #[schemars(with = "String")]
+    kind: Option<String>,
+    /// Shown in plans and reports.
+    description: Option<String>,
+    /// Bound on the whole step: plan, change and waits (default 15m).
+    #[serde(default)]
+    #[schemars(schema_with = "duration::schema")]
+    timeout: Option<String>,
+    /// The account of `accounts:` the step acts in (default: the playbook's `aws:`).
+    #[serde(default)]
+    #[schemars(schema_with = "account_name")]
+    account: Option<String>,
+}
+
+fn step_id(_: &mut SchemaGenerator) -> Schema {
+    schema::id("the step's id")
+}
+
+fn account_name(_: &mut SchemaGenerator) -> Schema {
+    schema::id("the account of `accounts:` the step acts in")
+}
+
 fn step(
     c: &mut Checker,
-    mut fields: Mapping,
+    fields: Mapping,
     at: &YamlPath,
     seen: &mut HashMap<String, Pos>,
 ) -> Option<StepDef> {
-    let id = match fields.remove("id") {
-        Some(value) => checked_id(c, value, &at.key("id"), seen, "step"),
-        None => {
+    let names = steps::field_order::<Common>();
+    let (common, own): (Mapping, Mapping) = fields
+        .into_iter()
+        .partition(|(key, _)| names.contains(&key_name(key).as_str()));
+    let (has_id, has_kind) = (common.contains_key("id"), common.contains_key("kind"));
+    let what = "common step fields";
+    let Common {
+        id,
+        kind,
+        description,
+        timeout,
+        account,
+    } = c.fields(at, common, what)?;
+    let id = match id {
+        Some(id) => checked_id(c, Value::from(id), &at.key("id"), seen, "step"),
+        None if !has_id => {
             c.report(
                 at,
                 "missing field `id`",
@@ -145,9 +192,10 @@ fn step(
             );
             None
         }
+        None => None,
     };
-    let kind = match fields.remove("kind") {
-        Some(Value::String(name)) => {
+    let kind = match kind {
+        Some(name) => {
             let found = steps::find_kind(&name);
             if found.is_none() {
                 let hint = nearest(&name, steps::KINDS.iter().map(|k| k.name)).map_or_else(
@@ -162,15 +210,7 @@ fn step(
             }
             found
         }
-        Some(other) => {
-            c.report(
-                &at.key("kind"),
-                format!("`kind` must be a string, found `{}`", shown(&other)),
-                None,
-            );
-            None
-        }
-        None => {
+        None if !has_kind => {
             c.report(
                 at,
                 "missing field `kind`",
@@ -178,38 +218,23 @@ fn step(
             );
             None
         }
-    };
-    let description = fields
-        .remove("description")
-        .and_then(|v| c.decode(&at.key("description"), v, steps::fields_of::<String>, None));
-    let timeout = match fields.remove("timeout") {
         None => None,
-        Some(Value::String(text)) => match steps::duration::parse(&text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                c.report(
-                    &at.key("timeout"),
-                    format!("invalid timeout: {e}"),
-                    Some("write a duration such as `90s`, `5m` or `1h`".into()),
-                );
-                None
-            }
-        },
-        Some(other) => {
+    };
+    let timeout = timeout.and_then(|text| match steps::duration::parse(&text) {
+        Ok(d) => Some(d),
+        Err(e) => {
             c.report(
                 &at.key("timeout"),
-                format!("invalid timeout `{}`", shown(&other)),
-                Some("write a duration with its unit, such as `90s` or `5m`".into()),
+                format!("invalid timeout: {e}"),
+                Some("write a duration such as `90s`, `5m` or `1h`".into()),
             );
             None
         }
-    };
-    let account = fields
-        .remove("account")
-        .and_then(|v| step_account(c, v, &at.key("account")));
+    });
+    let account = account.and_then(|name| step_account(c, name, &at.key("account")));
     let kind = kind?;
-    let common = format!("common step fields are {}", backticked(STEP_FIELDS));
-    let step = c.decode(at, Value::Mapping(fields), kind.parse, Some(common));
+    let common = format!("{what} are {}", backticked(names));
+    let step = c.decode(at, Value::Mapping(own), kind.parse, Some(common));
     // A step that calls no AWS API acts in no account: saying one would mislead the reader
     // (an `http.check` is made from where standin runs, whatever the account).
     if let (Some(account), Some(step)) = (&account, &step) {
@@ -238,35 +263,28 @@ fn step(
 
 /// A step's `account:`, one `accounts:` declares (`default`: the playbook's `aws:`, kept as
 /// `None`).
-fn step_account(c: &mut Checker, value: Value, at: &YamlPath) -> Option<String> {
-    let known = || {
-        let mut names = vec![DEFAULT_ACCOUNT.to_owned()];
-        names.extend(c.accounts.iter().cloned());
-        names
-    };
-    match value {
-        Value::String(name) if name == DEFAULT_ACCOUNT => None,
-        Value::String(name) if c.accounts.contains(&name) => Some(name),
-        other => {
-            let names = known();
-            let hint = match &other {
-                Value::String(name) => nearest(name, names.iter().map(String::as_str))
-                    .map(|n| format!("did you mean `{n}`?")),
-                _ => None,
-            }
-            .unwrap_or_else(|| {
-                format!(
-                    "name an account of `accounts:` ({})",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+fn step_account(c: &mut Checker, name: String, at: &YamlPath) -> Option<String> {
+    match name {
+        name if name == DEFAULT_ACCOUNT => None,
+        name if c.accounts.contains(&name) => Some(name),
+        name => {
+            let mut names = vec![DEFAULT_ACCOUNT.to_owned()];
+            names.extend(c.accounts.iter().cloned());
+            let hint = nearest(&name, names.iter().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| {
+                    format!(
+                        "name an account of `accounts:` ({})",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
             c.report(
                 at,
-                format!("unknown account `{}`", shown(&other)),
+                format!("unknown account `{}`", shown(&Value::from(name))),
                 Some(hint),
             );
             None

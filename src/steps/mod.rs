@@ -349,7 +349,7 @@ fn parse_kind<K: Kind>(fields: serde_yaml::Value) -> Result<Box<dyn Step>, Field
 
 /// The names of `T`'s fields in the order it declares them, as serde's derive hands them to a
 /// deserializer; empty for an enum or a map.
-fn field_order<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+pub(crate) fn field_order<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
     struct Names(&'static [&'static str]);
     impl<'de> serde::Deserializer<'de> for &mut Names {
         type Error = serde::de::value::Error;
