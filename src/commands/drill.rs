@@ -119,7 +119,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
             header(Vec::new()),
             &unplanned(&plan),
         )?;
-        return conclude(cli, &state, &journal, &outputs, false).await;
+        return conclude(cli, &state, &mut journal, &outputs, false).await;
     }
     let snapshot = drill::snapshot(&plan);
     super::confirm(
@@ -160,7 +160,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
     })
     .await?;
     shown(cli, &run_id, &lived);
-    conclude(cli, &state, &journal, &outputs, false).await
+    conclude(cli, &state, &mut journal, &outputs, false).await
 }
 
 /// What stopped a drill before any change, by step: each step that could not be planned, or
@@ -233,24 +233,20 @@ pub(super) fn shown(cli: &Cli, run: &str, lived: &Lived) {
     }
 }
 
-/// Ends a drill: builds its report from the journal's records as this process holds them
-/// (those a journal that stopped taking writes could not take included), shows it, writes and
+/// Ends a drill: builds its report from the journal's view as this process holds it (the records
+/// a journal that stopped taking writes could not take folded in too), shows it, writes and
 /// posts it, and says how it ended: as the report says, unless the journal is behind (and
 /// `by_rollback`: `standin rollback` put it back).
 pub(super) async fn conclude(
     cli: &Cli,
     state: &State,
-    journal: &Journal,
+    journal: &mut Journal,
     outputs: &Outputs,
     by_rollback: bool,
 ) -> Result<Ending, Error> {
-    let records = journal.records().map_err(engine::EngineError::from)?;
-    let run_id = match records.first() {
-        Some(crate::engine::record::Record::Start { run_id, .. }) => run_id.clone(),
-        _ => String::new(),
-    };
-    let run_id = run_id.as_str();
-    let mut doc = super::reports::document_of(state, run_id, &records).await?;
+    let view = journal.view().map_err(engine::EngineError::from)?.clone();
+    let run_id = view.run_id.as_str();
+    let mut doc = super::reports::document_of(state, &view).await?;
     // What the journal is missing: this report, not the journal, says how the drill ended.
     let behind = journal.broken().map(|why| {
         format!(

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::engine::record::Record;
+use crate::engine::view::RunView;
 use crate::error::{Ending, Error};
 use crate::report::document::{span, RunReport, TrendPoint, Verdict};
 use crate::report::{self, Format, ReportFormat};
@@ -20,17 +21,15 @@ async fn records(state: &State, run_id: &str) -> Result<Vec<Record>, Error> {
 /// The report of a run, with the trend of the drills of its playbook up to it.
 pub(super) async fn document(state: &State, run_id: &str) -> Result<RunReport, Error> {
     let mine = records(state, run_id).await?;
-    document_of(state, run_id, &mine).await
+    let view = RunView::from_records(&mine).ok_or_else(|| not_a_journal(run_id))?;
+    document_of(state, &view).await
 }
 
-/// The report of run `run_id` from `mine`, its records (a drill's process holds those its
-/// journal could not take), with the trend of the drills in the state up to it.
-pub(super) async fn document_of(
-    state: &State,
-    run_id: &str,
-    mine: &[Record],
-) -> Result<RunReport, Error> {
-    let mut doc = RunReport::from_records(mine, &[]).ok_or_else(|| not_a_journal(run_id))?;
+/// The report of a run from its journal's fold (a drill's process folds the records its
+/// journal could not take too), with the trend of the drills in the state up to it.
+pub(super) async fn document_of(state: &State, view: &RunView) -> Result<RunReport, Error> {
+    let run_id = view.run_id.as_str();
+    let mut doc = RunReport::of(view, &[]).ok_or_else(|| not_a_journal(run_id))?;
     if doc.is_drill() {
         let mut earlier = Vec::new();
         for id in state.run_ids().await.map_err(|e| listing(state, &e))? {

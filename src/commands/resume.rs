@@ -109,7 +109,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Ending, Er
         return Ok(super::run::finish(cli, &report));
     }
     super::drill::shown(cli, &run_id, &lived);
-    super::drill::conclude(cli, &state, &journal, &outputs, false).await
+    super::drill::conclude(cli, &state, &mut journal, &outputs, false).await
 }
 
 /// Why a run cannot be resumed, and what to do instead, one line each.

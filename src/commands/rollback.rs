@@ -100,7 +100,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
             notify: None,
         };
         // For this command, everything put back (and verified) is success.
-        return super::drill::conclude(cli, &state, &journal, &outputs, true).await;
+        return super::drill::conclude(cli, &state, &mut journal, &outputs, true).await;
     }
     match cli.output {
         Format::Json => report::print_json(report),

@@ -9,6 +9,7 @@ pub mod life;
 pub mod plan;
 pub mod record;
 pub mod source;
+pub mod timeline;
 pub mod view;
 
 use std::collections::BTreeSet;

@@ -4,8 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::record::{DrillSpec, Held, Outcome, Record, StepRef};
+use super::record::{DrillSpec, Held, Outcome, Principal, Record, StepRef};
 use super::source::Source;
+use super::timeline::Timeline;
 use crate::config::{Accounts, AwsSettings};
 use crate::steps::Change;
 
@@ -87,6 +88,15 @@ pub struct RunView {
     pub playbook: String,
     pub file: String,
     pub started: String,
+    /// Who ran it: `user@host`.
+    #[serde(skip)]
+    pub by: Option<String>,
+    /// Whom it acted as in AWS, per account.
+    #[serde(skip)]
+    pub principals: Vec<Principal>,
+    /// What its plan warned of.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     #[serde(skip)]
     pub aws: AwsSettings,
     #[serde(skip)]
@@ -117,6 +127,9 @@ pub struct RunView {
     /// killed mid-soak never reads as a success while production's traffic is on the stand-in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drill_stage: Option<DrillStage>,
+    /// When each part of it happened.
+    #[serde(skip)]
+    pub timeline: Timeline,
     /// How many records were folded after the start record.
     #[serde(skip)]
     folded: usize,
@@ -166,6 +179,9 @@ impl RunView {
             source,
             steps,
             drill,
+            by,
+            principals,
+            warnings,
             at,
             ..
         }) = records.first()
@@ -177,6 +193,9 @@ impl RunView {
             playbook: playbook.clone(),
             file: file.clone(),
             started: at.clone(),
+            by: by.clone(),
+            principals: principals.clone(),
+            warnings: warnings.clone(),
             aws: aws.clone(),
             accounts: accounts.clone(),
             source: source.clone(),
@@ -189,6 +208,7 @@ impl RunView {
             soaked: false,
             verified: false,
             drill_stage: None,
+            timeline: Timeline::new(at),
             folded: 0,
         };
         view.drill_stage = view.drill.as_ref().map(|_| view.stage());
@@ -202,6 +222,7 @@ impl RunView {
     pub fn push(&mut self, record: &Record) {
         self.folded += 1;
         self.fold(record, self.folded);
+        self.timeline.push(record);
         self.drill_stage = self.drill.as_ref().map(|_| self.stage());
     }
 

@@ -4,11 +4,10 @@
 //! the other formats ([`super::markdown`], [`super::junit`], [`super::html`]) render it.
 //! docs/output.md describes it; [`REPORT_FORMAT`] versions it.
 
-use std::time::SystemTime;
-
 use serde::{Deserialize, Serialize};
 
-use crate::engine::record::{Difference, DrillSpec, Outcome, Principal, Record};
+use crate::engine::record::{DrillSpec, Outcome, Principal, Record};
+pub use crate::engine::timeline::{DifferenceLine, Soak, UndoReport, Verify};
 use crate::engine::view::{RunView, StepState};
 pub use crate::error::Verdict;
 use crate::error::{Ending, Exit};
@@ -182,53 +181,6 @@ pub struct ChangeLine {
     pub after: Option<String>,
 }
 
-/// One step's undo.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UndoReport {
-    pub step: String,
-    pub start_secs: f64,
-    pub secs: f64,
-    /// What it restored, one line per resource.
-    pub restored: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The aws CLI lines that do a failed undo by hand.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub by_hand: Vec<String>,
-}
-
-/// The soak: the promoted state held, its gates checked again.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Soak {
-    pub start_secs: f64,
-    pub secs: f64,
-    pub checks: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broken: Option<String>,
-    /// A signal ended the soak early (every check so far passed).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub stopped: bool,
-}
-
-/// The restore's verification against the snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Verify {
-    pub checked: usize,
-    pub differences: Vec<DifferenceLine>,
-}
-
-/// A resource that differs after the drill.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DifferenceLine {
-    pub resource: String,
-    /// What it held before the drill (`None`: it did not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
-    /// What it holds now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
-}
-
 /// One drill in the trend.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrendPoint {
@@ -267,136 +219,43 @@ impl RunReport {
     /// The report of a journal's records (the first must be the start record), with the
     /// drills of the same playbook before it (`earlier`, oldest first).
     pub fn from_records(records: &[Record], earlier: &[TrendPoint]) -> Option<Self> {
-        let view = RunView::from_records(records)?;
-        let Some(Record::Start {
-            drill,
-            by,
-            principals,
-            warnings,
-            at,
-            ..
-        }) = records.first()
-        else {
+        Self::of(&RunView::from_records(records)?, earlier)
+    }
+
+    /// The report of a run as its journal's fold tells it (`None`: its start's time does
+    /// not read), with the drills of the same playbook before it (`earlier`, oldest first).
+    pub fn of(view: &RunView, earlier: &[TrendPoint]) -> Option<Self> {
+        let timeline = &view.timeline;
+        if !timeline.is_timed() {
             return None;
-        };
-        let t0 = seconds(at)?;
-        let at_of = |at: &str| seconds(at).map_or(0.0, |t| (t - t0).max(0.0));
-        let mut steps: Vec<StepReport> = view
+        }
+        let steps: Vec<StepReport> = view
             .steps
             .iter()
-            .map(|s| StepReport {
-                id: s.id.clone(),
-                kind: s.kind.clone(),
-                group: s.group.clone(),
-                account: s.account.clone(),
-                state: s.state,
-                start_secs: None,
-                secs: None,
-                error: s.error.clone(),
-                changes: s
-                    .changes
-                    .iter()
-                    .map(|c| ChangeLine {
-                        sign: c.action.sign().to_string(),
-                        resource: c.resource.to_string(),
-                        before: c.before.as_ref().map(ToString::to_string),
-                        after: c.after.as_ref().map(ToString::to_string),
-                    })
-                    .collect(),
+            .map(|s| {
+                let time = timeline.steps.get(&s.id);
+                StepReport {
+                    id: s.id.clone(),
+                    kind: s.kind.clone(),
+                    group: s.group.clone(),
+                    account: s.account.clone(),
+                    state: s.state,
+                    start_secs: time.map(|t| t.start_secs),
+                    secs: time.map(|t| t.secs),
+                    error: s.error.clone(),
+                    changes: s
+                        .changes
+                        .iter()
+                        .map(|c| ChangeLine {
+                            sign: c.action.sign().to_string(),
+                            resource: c.resource.to_string(),
+                            before: c.before.as_ref().map(ToString::to_string),
+                            after: c.after.as_ref().map(ToString::to_string),
+                        })
+                        .collect(),
+                }
             })
             .collect();
-        let mut undo = Vec::new();
-        let mut soak = None;
-        let mut verify = None;
-        let mut rollback_started = None;
-        let mut last = 0.0_f64;
-        let mut ended = at.clone();
-        // When each step passed (the recovery gate's pass is the recovery moment).
-        let mut passed_at = std::collections::HashMap::new();
-        for record in &records[1..] {
-            let (step, took, at) = match record {
-                Record::Applied { step, took, at, .. }
-                | Record::Unchanged { step, took, at, .. }
-                | Record::Failed { step, took, at, .. } => (Some(step), *took, at),
-                Record::Intent { at, .. }
-                | Record::Resumed { at }
-                | Record::Snapshot { at, .. } => (None, None, at),
-                Record::RollbackStarted { at, .. } => {
-                    rollback_started.get_or_insert(at_of(at));
-                    (None, None, at)
-                }
-                Record::Undone { step, restored, at } => {
-                    undo.push(UndoReport {
-                        step: step.clone(),
-                        start_secs: last,
-                        secs: at_of(at) - last,
-                        restored: restored.clone(),
-                        error: None,
-                        by_hand: Vec::new(),
-                    });
-                    (None, None, at)
-                }
-                Record::UndoFailed {
-                    step,
-                    error,
-                    by_hand,
-                    at,
-                } => {
-                    undo.push(UndoReport {
-                        step: step.clone(),
-                        start_secs: last,
-                        secs: at_of(at) - last,
-                        restored: Vec::new(),
-                        error: Some(error.clone()),
-                        by_hand: by_hand.clone(),
-                    });
-                    (None, None, at)
-                }
-                Record::Soaked {
-                    secs,
-                    checks,
-                    broken,
-                    stopped,
-                    at,
-                } => {
-                    // Journals before `stopped` said so as a broken soak.
-                    let legacy = broken.as_deref() == Some("ended early by a signal");
-                    soak = Some(Soak {
-                        start_secs: (at_of(at) - secs).max(0.0),
-                        secs: *secs,
-                        checks: *checks,
-                        broken: broken.clone().filter(|_| !legacy),
-                        stopped: *stopped || legacy,
-                    });
-                    (None, None, at)
-                }
-                Record::Verified {
-                    checked,
-                    differences,
-                    at,
-                } => {
-                    verify = Some(Verify {
-                        checked: *checked,
-                        differences: differences.iter().map(DifferenceLine::of).collect(),
-                    });
-                    (None, None, at)
-                }
-                Record::Finished { at, .. } | Record::Start { at, .. } => (None, None, at),
-            };
-            let now = at_of(at);
-            if let Some(step) = step {
-                if let Some(s) = steps.iter_mut().find(|s| &s.id == step) {
-                    let secs = took.unwrap_or(now - last);
-                    s.start_secs = Some((now - secs).max(0.0));
-                    s.secs = Some(secs);
-                    if !matches!(record, Record::Failed { .. }) {
-                        passed_at.insert(step.clone(), now);
-                    }
-                }
-            }
-            last = now;
-            ended.clone_from(at);
-        }
         // The later undo of a step does not change when it ran; only its state says undone.
         let steps_secs = steps
             .iter()
@@ -407,19 +266,19 @@ impl RunReport {
             .filter(|s| crate::steps::find_kind(&s.kind).is_some_and(|k| k.waits_on_dns))
             .filter_map(|s| s.secs)
             .sum();
-        let spec = drill.as_ref();
+        let spec = view.drill.as_ref();
         let gate = spec.and_then(|d| d.recovery.clone());
         let all_done = view
             .steps
             .iter()
             .all(|s| s.state.is_done() || (s.state == StepState::Undone && s.error.is_none()));
         let recovery_secs = match &gate {
-            Some(g) => passed_at.get(g).copied(),
+            Some(g) => timeline.steps.get(g).and_then(|t| t.passed),
             None if all_done => Some(steps_secs),
             None => None,
         };
         let target_secs = spec.and_then(|d| d.rto_target_secs);
-        let cached = cached(&view);
+        let cached = cached(view);
         let clients_secs =
             recovery_secs.map(|s| s + cached.as_ref().map_or(0.0, |c| c.within_secs as f64));
         let recovery = Recovery {
@@ -430,23 +289,19 @@ impl RunReport {
             target_secs,
             met: clients_secs.zip(target_secs).map(|(s, t)| s <= t),
         };
-        let restore_end = match &verify {
-            Some(_) => records.iter().rev().find_map(|r| match r {
-                Record::Verified { at, .. } => Some(at_of(at)),
-                _ => None,
-            }),
-            None => records.iter().rev().find_map(|r| match r {
-                Record::Finished { at, .. } => Some(at_of(at)),
-                _ => None,
-            }),
-        };
         let timings = Timings {
-            total_secs: at_of(&ended),
+            total_secs: timeline.total_secs(),
             steps_secs,
             dns_wait_secs,
-            restore_secs: rollback_started.zip(restore_end).map(|(a, b)| b - a),
+            restore_secs: timeline.restore_secs(),
         };
-        let (outcome, reason) = verdict(&view, spec, soak.as_ref(), verify.as_ref(), &recovery);
+        let (outcome, reason) = verdict(
+            view,
+            spec,
+            timeline.soak.as_ref(),
+            timeline.verify.as_ref(),
+            &recovery,
+        );
         let mut trend = earlier.to_vec();
         if spec.is_some() {
             trend.push(TrendPoint {
@@ -463,20 +318,20 @@ impl RunReport {
             kind: if spec.is_some() { "drill" } else { "run" }.to_owned(),
             playbook: view.playbook.clone(),
             file: view.file.clone(),
-            by: by.clone(),
-            principals: principals.clone(),
-            started: at.clone(),
-            ended,
+            by: view.by.clone(),
+            principals: view.principals.clone(),
+            started: view.started.clone(),
+            ended: timeline.ended.clone(),
             outcome,
             exit_code: Exit::of(Ending::ended(outcome, false)).code(),
             reason,
             recovery,
             timings,
             steps,
-            undo,
-            soak,
-            verify,
-            warnings: warnings.clone(),
+            undo: timeline.undo.clone(),
+            soak: timeline.soak.clone(),
+            verify: timeline.verify.clone(),
+            warnings: view.warnings.clone(),
             trend,
         })
     }
@@ -507,19 +362,6 @@ fn cached(view: &RunView) -> Option<Follow> {
         let undo = (kind.load_undo)(s.undo.clone()?).ok()?;
         undo.follow()
     }))
-}
-
-impl DifferenceLine {
-    fn of(d: &Difference) -> Self {
-        Self {
-            resource: match &d.account {
-                Some(account) => format!("{} (account {account})", d.resource),
-                None => d.resource.to_string(),
-            },
-            before: d.before.as_ref().map(ToString::to_string),
-            after: d.after.as_ref().map(ToString::to_string),
-        }
-    }
 }
 
 /// How the run or drill ended, and why when it did not pass.
@@ -616,15 +458,6 @@ fn differ(v: &Verify) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
-}
-
-/// Seconds since the epoch of an RFC 3339 time.
-fn seconds(at: &str) -> Option<f64> {
-    humantime::parse_rfc3339_weak(at.trim_end_matches('Z'))
-        .ok()?
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs_f64())
 }
 
 /// A duration as people read it: `4.2s`, `3m 05s`.
