@@ -6,7 +6,9 @@
 use schemars::SchemaGenerator;
 use serde_json::Value;
 
+use super::checker::backticked;
 use super::schema::tidy;
+use crate::iam::Grant;
 use crate::steps::{KindDef, KINDS};
 
 /// A generated block of the repository's docs.
@@ -52,17 +54,62 @@ fn kind_sections() -> String {
     KINDS.iter().map(section).collect::<Vec<_>>().join("\n")
 }
 
-/// `### NAME`, the first paragraph of its `DOC`, its fields, the rest of its `DOC`.
+/// `### NAME`, the first paragraph of its `DOC`, its fields, its example with the IAM actions
+/// that needs, the rest of its `DOC`.
 fn section(kind: &KindDef) -> String {
     let gate = if kind.gate { " (gate)" } else { "" };
     let doc = kind.doc.trim();
     let (first, rest) = doc.split_once("\n\n").unwrap_or((doc, ""));
-    let mut out = format!("### `{}`{gate}\n{first}\n\n{}", kind.name, fields(kind));
+    let mut out = format!(
+        "### `{}`{gate}\n{first}\n\n{}\n{}",
+        kind.name,
+        fields(kind),
+        example(kind)
+    );
     if !rest.is_empty() {
         out.push('\n');
         out.push_str(rest);
         out.push('\n');
     }
+    out
+}
+
+/// The kind's [`EXAMPLE`](crate::steps::Kind::EXAMPLE) as a step of a playbook, and the IAM
+/// actions it needs to be planned and, besides, to be run and rolled back (what
+/// `standin iam-policy` grants for it).
+fn example(kind: &KindDef) -> String {
+    let fields: serde_yaml::Value = serde_yaml::from_str(kind.example)
+        .unwrap_or_else(|e| panic!("{}'s EXAMPLE is not YAML: {e}", kind.name));
+    let step = (kind.parse)(fields)
+        .unwrap_or_else(|e| panic!("{}'s EXAMPLE is refused: {}", kind.name, e.message));
+    let mut out = format!("```yaml\n- id: example\n  kind: {}\n", kind.name);
+    for line in kind.example.trim().lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str("```\n\n");
+    let needs = step.needs();
+    let names = |grants: &[Grant]| {
+        let mut names: Vec<&str> = grants
+            .iter()
+            .flat_map(|g| g.actions.iter().copied())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    let plan = names(&needs.plan);
+    let mut run = names(&needs.run);
+    run.retain(|action| !plan.contains(action));
+    out.push_str(&match (plan.is_empty(), run.is_empty()) {
+        (true, true) => "IAM: none; it calls no AWS API.\n".to_owned(),
+        (false, true) => format!("IAM, to plan and run it: {}.\n", backticked(&plan)),
+        (true, false) => format!("IAM, to run and roll it back: {}.\n", backticked(&run)),
+        (false, false) => format!(
+            "IAM, to plan it: {}; to run and roll it back, besides: {}.\n",
+            backticked(&plan),
+            backticked(&run)
+        ),
+    });
     out
 }
 

@@ -47,6 +47,10 @@ pub struct AddCertificate {
 impl Kind for AddCertificate {
     const NAME: &'static str = "alb.add-certificate";
     const SUMMARY: &'static str = "attach an ACM certificate (by ARN, or the issued one covering a name) to a load balancer's HTTPS listeners, e.g. one for the production name on the stand-in's; undo removes exactly what was added";
+    const EXAMPLE: &'static str = r#"
+load_balancer: shop-staging-alb
+domain: app.example.com
+"#;
     const DOC: &'static str = r#"
 Attach an ACM certificate to the HTTPS listeners of an Application Load Balancer, so the
 stand-in can serve the production name over TLS (a staging load balancer usually holds only a

@@ -22,6 +22,9 @@ impl Kind for Confirm {
     const NAME: &'static str = "confirm";
     const SUMMARY: &'static str =
         "ask a human to confirm before going on (`--yes` answers in automation)";
+    const EXAMPLE: &'static str = r#"
+message: Production is down and staging is healthy. Promote staging?
+"#;
     const DOC: &'static str = r#"
 Ask a human a yes/no question before going on (field `message`). `standin run --yes` answers
 it in automation; without a terminal and without `--yes`, the run fails at this step.

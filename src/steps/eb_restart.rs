@@ -27,6 +27,9 @@ impl Kind for Restart {
     const NAME: &'static str = "eb.restart";
     const SUMMARY: &'static str =
         "restart an Elastic Beanstalk environment's app servers and wait until Ready (no undo)";
+    const EXAMPLE: &'static str = r#"
+environment: shop-staging
+"#;
     const DOC: &'static str = r#"
 RestartAppServer, then wait until the restart has ended (not merely Ready: see "How an `eb.*`
 step ends"), failing if Elastic Beanstalk reports errors. No undo (plans mark it `!`).

@@ -91,6 +91,10 @@ impl Scale {
 impl Kind for Scale {
     const NAME: &'static str = "eb.scale";
     const SUMMARY: &'static str = "set the capacity of an Elastic Beanstalk environment (instances, instance types), or copy another's (production's, with `from`); waits until it is Ready";
+    const EXAMPLE: &'static str = r#"
+environment: shop-staging
+from: shop-prod
+"#;
     const DOC: &'static str = r#"
 The capacity of an environment: how many instances its Auto Scaling group keeps and of which
 types, given, or copied from another environment (production). One change per option, written

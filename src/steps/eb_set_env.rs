@@ -46,6 +46,11 @@ impl SetEnv {
 impl Kind for SetEnv {
     const NAME: &'static str = "eb.set-env";
     const SUMMARY: &'static str = "set or unset environment properties of an Elastic Beanstalk environment; waits until it is Ready";
+    const EXAMPLE: &'static str = r#"
+environment: shop-staging
+set:
+  APP_ENV: production
+"#;
     const DOC: &'static str = r#"
 Set or unset environment properties of an Elastic Beanstalk environment (UpdateEnvironment),
 then wait until the update has ended (below, "How an `eb.*` step ends"). The environment must be

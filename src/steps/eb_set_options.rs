@@ -74,6 +74,11 @@ impl SetOptions {
 impl Kind for SetOptions {
     const NAME: &'static str = "eb.set-options";
     const SUMMARY: &'static str = "set or remove configuration options of an Elastic Beanstalk environment, in any namespace; waits until it is Ready";
+    const EXAMPLE: &'static str = r#"
+environment: shop-staging
+set:
+  aws:autoscaling:asg: {MinSize: "4", MaxSize: "12"}
+"#;
     const DOC: &'static str = r#"
 Set or remove configuration options of an Elastic Beanstalk environment in any namespace, in one
 UpdateEnvironment, then wait until the update has ended (`eb.set-env` is its case of the properties

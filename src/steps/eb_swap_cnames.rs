@@ -32,6 +32,10 @@ impl Kind for SwapCnames {
     const NAME: &'static str = "eb.swap-cnames";
     const SUMMARY: &'static str =
         "swap the CNAMEs of two Elastic Beanstalk environments (blue/green); undo swaps back";
+    const EXAMPLE: &'static str = r#"
+source: shop-staging
+destination: shop-prod
+"#;
     const DOC: &'static str = r#"
 Swap the CNAMEs of two environments (blue/green). Both must be Ready; waits until the swap
 has ended on both. Undo swaps back, after checking the CNAMEs are still as the swap left them.

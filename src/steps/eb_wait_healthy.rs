@@ -40,6 +40,10 @@ impl Kind for WaitHealthy {
     const NAME: &'static str = "eb.wait-healthy";
     const SUMMARY: &'static str =
         "gate: wait until an Elastic Beanstalk environment is Ready and Green, or fail the run";
+    const EXAMPLE: &'static str = r#"
+environment: shop-staging
+within: 5m
+"#;
     const DOC: &'static str = r#"
 Wait until the environment is Ready and its health Green; otherwise fail the run, which rolls
 back the steps before it.

@@ -64,6 +64,11 @@ impl Kind for HttpCheck {
     const NAME: &'static str = "http.check";
     const SUMMARY: &'static str =
         "gate: GET a URL until it answers the expected status (and body text), or fail the run";
+    const EXAMPLE: &'static str = r#"
+url: https://app.example.com/health
+expect_status: 200
+within: 3m
+"#;
     const DOC: &'static str = r#"
 GET a URL until it answers the expected status (and body text), or fail the run. Redirects are
 not followed: a redirect is an answer.

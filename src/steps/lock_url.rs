@@ -108,6 +108,11 @@ fn default_type() -> String {
 impl Kind for LockUrl {
     const NAME: &'static str = "lock-url";
     const SUMMARY: &'static str = "make a host answer \"access denied\": ALB fixed-403 rules on every HTTP/HTTPS listener, or a DNS repoint; undo removes the lock";
+    const EXAMPLE: &'static str = r#"
+strategy: alb
+load_balancer: shop-staging-alb
+host: staging.example.com
+"#;
     const DOC: &'static str = r#"
 Make a host name answer "access denied", so nobody keeps using the old staging URL.
 

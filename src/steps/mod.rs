@@ -263,6 +263,9 @@ pub trait Kind: Step + DeserializeOwned + schemars::JsonSchema + 'static {
     /// Its section of docs/playbook.md, in Markdown: what it does, how it is undone, what it
     /// refuses. The table of its fields (from their doc comments) follows the first paragraph.
     const DOC: &'static str;
+    /// A typical step of the kind: its own fields, in YAML. The docs show it, with the IAM
+    /// actions it needs (from [`Step::needs`]); a test holds that it parses and checks.
+    const EXAMPLE: &'static str;
     /// A gate checks and changes nothing: a drill checks it again while it soaks, and a
     /// playbook's `recovery:` names one.
     const GATE: bool = false;
@@ -300,6 +303,8 @@ pub struct KindDef {
     pub summary: &'static str,
     /// See [`Kind::DOC`].
     pub doc: &'static str,
+    /// See [`Kind::EXAMPLE`].
+    pub example: &'static str,
     /// See [`Journaled::SHAPES`].
     pub undo_shapes: &'static [(&'static str, &'static str)],
     /// The names of its fields, in the order the kind declares them (empty when its fields are
@@ -328,6 +333,7 @@ const fn def<K: Kind>() -> KindDef {
         name: K::NAME,
         summary: K::SUMMARY,
         doc: K::DOC,
+        example: K::EXAMPLE,
         undo_shapes: <K::Undo as Journaled>::SHAPES,
         field_order: field_order::<K>,
         gate: K::GATE,

@@ -24,6 +24,9 @@ pub struct Pause {
 impl Kind for Pause {
     const NAME: &'static str = "pause";
     const SUMMARY: &'static str = "wait a fixed time (e.g. for DNS caches to expire)";
+    const EXAMPLE: &'static str = r#"
+duration: 60s
+"#;
     const DOC: &'static str = r#"
 Wait a fixed time, e.g. for DNS caches (field `duration`, e.g. `60s`).
 "#;

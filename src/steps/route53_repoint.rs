@@ -85,6 +85,13 @@ impl RecordType {
 impl Kind for Repoint {
     const NAME: &'static str = "route53.repoint";
     const SUMMARY: &'static str = "point a DNS record at a new value or alias target; undo restores the exact previous record set";
+    const EXAMPLE: &'static str = r#"
+zone: example.com
+record: app.example.com
+type: CNAME
+to: shop-staging.us-east-1.elasticbeanstalk.com
+ttl: 60
+"#;
     const DOC: &'static str = r#"
 Point a DNS record at a new value or alias target. Apply is an UPSERT followed by a wait until
 Route 53 reports the change INSYNC. Undo restores the exact previous record set (values, TTL,

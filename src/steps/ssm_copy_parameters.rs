@@ -51,6 +51,11 @@ enum Mode {
 impl Kind for CopyParameters {
     const NAME: &'static str = "ssm.copy-parameters";
     const SUMMARY: &'static str = "copy (or swap) the parameters under one path prefix to another, keeping types and KMS keys";
+    const EXAMPLE: &'static str = r#"
+from: /shop/prod/
+to: /shop/staging/
+except: [APP_URL]
+"#;
     const DOC: &'static str = r#"
 Make one environment's parameters match another's (the incident's "swap the `.env`").
 Types (String, StringList, SecureString) and KMS keys travel with the values.

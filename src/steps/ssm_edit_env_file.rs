@@ -38,6 +38,12 @@ impl Kind for EditEnvFile {
     const NAME: &'static str = "ssm.edit-env-file";
     const SUMMARY: &'static str =
         "set/unset keys inside a parameter holding a whole .env file, keeping order and comments";
+    const EXAMPLE: &'static str = r#"
+parameter: /shop/staging/env
+set:
+  APP_ENV: production
+unset: [DEBUG]
+"#;
     const DOC: &'static str = r#"
 Where the whole `.env` lives in one parameter: set and unset keys inside it, keeping every
 other line, the order and the comments. New keys are appended; values that a loader would

@@ -34,6 +34,10 @@ pub struct PutParameters {
 impl Kind for PutParameters {
     const NAME: &'static str = "ssm.put-parameters";
     const SUMMARY: &'static str = "set parameters to given values (optionally as SecureStrings)";
+    const EXAMPLE: &'static str = r#"
+values:
+  /shop/staging/RUN_MIGRATIONS: "false"
+"#;
     const DOC: &'static str = r#"
 Set parameters to values given in the playbook (or by `--var`).
 

@@ -104,6 +104,11 @@ fn default_within() -> Duration {
 impl Kind for WorkersRestart {
     const NAME: &'static str = "workers.restart";
     const SUMMARY: &'static str = "restart queue workers via SSM Run Command, wait for every instance, optionally check their service process runs with the web tier's settings, by digests computed on the instance (no undo)";
+    const EXAMPLE: &'static str = r#"
+targets:
+  Role: queue-worker
+command: systemctl restart queue-worker
+"#;
     const DOC: &'static str = r#"
 Restart queue workers through SSM Run Command, wait until the command has ended, and fail
 naming each instance whose command failed or timed out. Whether the command has ended comes
