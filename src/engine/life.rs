@@ -4,10 +4,12 @@
 //! until nothing is left that this process may do. The commands parse, confirm and print.
 
 use super::drill::{self, Soaked};
+use super::execute::execute;
 use super::journal::Journal;
 use super::record::{now, Outcome, Record};
+use super::rollback::rollback;
 use super::view::RunView;
-use super::{execute, journal_err, rollback, EngineError, Header, Observer, Report, Spec};
+use super::{journal_err, EngineError, Header, Observer, Report, Spec};
 use crate::playbook::Playbook;
 use crate::steps::Ctx;
 
