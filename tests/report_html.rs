@@ -1,7 +1,7 @@
 //! The HTML report as a browser draws it: headless Chromium screenshots a rendered page and the
 //! test counts the pixels of the chart colours, so what is checked is what a person sees, not
-//! the HTML text. The colours are read from src/report/html.rs's consts, which are drawn with
-//! crisp edges and used nowhere else on the page.
+//! the HTML text. The colours are read from src/report/html/mod.rs's consts, which are drawn
+//! with crisp edges and used nowhere else on the page.
 //!
 //! Needs Debian's `chromium` (`apt-get install -y chromium`; .ci/run installs it). Without it the
 //! test fails, unless `STANDIN_NO_BROWSER=1` says to skip it. `STANDIN_KEEP_SCREENSHOT=FILE.png`
@@ -37,13 +37,13 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 /// A drawn colour may differ from its value by this much per channel (colour management).
 const TOLERANCE: u8 = 3;
 
-/// A chart colour of src/report/html.rs (`pub const NAME: &str = "#rrggbb";`).
+/// A chart colour of src/report/html/mod.rs (`pub const NAME: &str = "#rrggbb";`).
 fn colour(name: &str) -> [u8; 3] {
-    let source = std::fs::read_to_string(repo().join("src/report/html.rs")).unwrap();
+    let source = std::fs::read_to_string(repo().join("src/report/html/mod.rs")).unwrap();
     let prefix = format!("pub const {name}: &str = \"#");
     let at = source
         .find(&prefix)
-        .unwrap_or_else(|| panic!("src/report/html.rs has no `{prefix}`"))
+        .unwrap_or_else(|| panic!("src/report/html/mod.rs has no `{prefix}`"))
         + prefix.len();
     let hex = &source[at..at + 6];
     let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();

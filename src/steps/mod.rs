@@ -5,6 +5,10 @@
 //! a [`Mutation`]; the engine journals the mutation's undo record, then calls
 //! [`Mutation::apply`]; the undo record, read back from the journal, becomes an [`Undo`] that puts
 //! the previous state back and refuses when someone changed it since (drift).
+//!
+//! This file holds the traits, the context a step works with and the registry itself; apart
+//! are a kind type-erased for the registry (`kind_def.rs`), how steps fail (`error.rs`) and
+//! what kinds with no undo share (`no_undo.rs`).
 
 pub mod alb_add_certificate;
 pub mod clients;
@@ -19,9 +23,12 @@ pub mod eb_set_options;
 mod eb_shared;
 pub mod eb_swap_cnames;
 pub mod eb_wait_healthy;
+mod error;
 pub mod http_check;
+mod kind_def;
 mod limits;
 pub mod lock_url;
+mod no_undo;
 mod params;
 pub mod pause;
 mod resource;
@@ -33,16 +40,20 @@ mod value;
 mod worker_env;
 pub mod workers_restart;
 
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use self::error::{Drift, FieldError, StepError};
+use self::kind_def::def;
+pub use self::kind_def::KindDef;
+pub(crate) use self::kind_def::{field_order, fields_of};
+pub use self::no_undo::{irreversible, one_line, Act, NoUndo};
 pub use self::resource::Resource;
 pub use self::value::{ParamValue, Secretish, Value};
-use crate::aws::{Accounts, AwsError, Clients};
+use crate::aws::{Accounts, Clients};
 use crate::config::AwsSettings;
 pub use crate::iam::Needs;
 use crate::stop::Waits;
@@ -297,146 +308,6 @@ pub trait Journaled {
     const SHAPES: &'static [(&'static str, &'static str)];
 }
 
-/// A registered kind, type-erased for the registry.
-pub struct KindDef {
-    pub name: &'static str,
-    pub summary: &'static str,
-    /// See [`Kind::DOC`].
-    pub doc: &'static str,
-    /// See [`Kind::EXAMPLE`].
-    pub example: &'static str,
-    /// See [`Journaled::SHAPES`].
-    pub undo_shapes: &'static [(&'static str, &'static str)],
-    /// The names of its fields, in the order the kind declares them (empty when its fields are
-    /// an enum): the schema's are sorted.
-    pub field_order: fn() -> &'static [&'static str],
-    /// See [`Kind::GATE`].
-    pub gate: bool,
-    /// See [`Kind::CHANGES_NOTHING`].
-    pub changes_nothing: bool,
-    /// See [`Kind::IN_PARALLEL`].
-    pub in_parallel: bool,
-    /// See [`Kind::WAITS_ON_DNS`].
-    pub waits_on_dns: bool,
-    /// See [`Kind::RESTARTS_WORKERS`].
-    pub restarts_workers: bool,
-    /// Builds the step from its own fields (the common fields already removed).
-    pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
-    /// Reads an undo record back from the journal.
-    pub load_undo: fn(serde_json::Value) -> Result<Box<dyn Undo>, serde_json::Error>,
-    /// The JSON Schema of the kind's own fields (an object schema).
-    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
-}
-
-const fn def<K: Kind>() -> KindDef {
-    KindDef {
-        name: K::NAME,
-        summary: K::SUMMARY,
-        doc: K::DOC,
-        example: K::EXAMPLE,
-        undo_shapes: <K::Undo as Journaled>::SHAPES,
-        field_order: field_order::<K>,
-        gate: K::GATE,
-        changes_nothing: K::CHANGES_NOTHING,
-        in_parallel: K::IN_PARALLEL,
-        waits_on_dns: K::WAITS_ON_DNS,
-        restarts_workers: K::RESTARTS_WORKERS,
-        parse: parse_kind::<K>,
-        load_undo: load_undo::<K::Undo>,
-        schema: K::json_schema,
-    }
-}
-
-fn parse_kind<K: Kind>(fields: serde_yaml::Value) -> Result<Box<dyn Step>, FieldError> {
-    let step: K = fields_of(fields)?;
-    step.check()?;
-    Ok(Box::new(step))
-}
-
-/// The names of `T`'s fields in the order it declares them, as serde's derive hands them to a
-/// deserializer; empty for an enum or a map.
-pub(crate) fn field_order<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
-    struct Names(&'static [&'static str]);
-    impl<'de> serde::Deserializer<'de> for &mut Names {
-        type Error = serde::de::value::Error;
-        fn deserialize_any<V: serde::de::Visitor<'de>>(
-            self,
-            _: V,
-        ) -> Result<V::Value, Self::Error> {
-            Err(serde::de::Error::custom(
-                "only the names of the fields are asked for",
-            ))
-        }
-        fn deserialize_struct<V: serde::de::Visitor<'de>>(
-            self,
-            _name: &'static str,
-            fields: &'static [&'static str],
-            visitor: V,
-        ) -> Result<V::Value, Self::Error> {
-            self.0 = fields;
-            self.deserialize_any(visitor)
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-            ignored_any
-        }
-    }
-    let mut names = Names(&[]);
-    let _ = T::deserialize(&mut names);
-    names.0
-}
-
-/// Deserializes a mapping of fields, locating the first problem by its path.
-pub(crate) fn fields_of<T: DeserializeOwned>(fields: serde_yaml::Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(fields).map_err(|e| {
-        let path = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                _ => None,
-            })
-            .collect();
-        FieldError::new(path, e.into_inner().to_string())
-    })
-}
-
-fn load_undo<U: Undo + DeserializeOwned + 'static>(
-    record: serde_json::Value,
-) -> Result<Box<dyn Undo>, serde_json::Error> {
-    Ok(Box::new(serde_json::from_value::<U>(record)?))
-}
-
-/// A problem with a step's fields, located by its path below the step (e.g. `["alias", "dns_name"]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub path: Vec<String>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl FieldError {
-    pub fn new(path: Vec<String>, message: impl Into<String>) -> Self {
-        Self {
-            path,
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    pub fn at(field: &str, message: impl Into<String>) -> Self {
-        Self::new(vec![field.to_owned()], message)
-    }
-
-    #[must_use]
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
 /// One resource a step would touch, before and after.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Change {
@@ -475,167 +346,5 @@ impl Action {
             Self::Run => '!',
             Self::Check => '?',
         }
-    }
-}
-
-/// The undo record of kinds that change nothing reversible (gates, restarts): undo says why
-/// there is nothing to do.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct NoUndo {
-    pub note: String,
-}
-
-impl Journaled for NoUndo {
-    const SHAPES: &'static [(&'static str, &'static str)] =
-        &[("", r#"`{"note": "..."}`: nothing to undo"#)];
-}
-
-#[async_trait]
-impl Undo for NoUndo {
-    async fn undo(&self, _ctx: &Ctx, _force: bool) -> Result<Vec<String>, StepError> {
-        Ok(vec![format!("nothing to undo: {}", self.note)])
-    }
-
-    fn by_hand(&self, _aws: &AwsSettings) -> Vec<String> {
-        Vec::new()
-    }
-}
-
-/// Kinds whose apply is one action with no undo implement this; [`irreversible`] makes it a
-/// mutation.
-#[async_trait]
-pub trait Act: Send + Sync + 'static {
-    async fn act(&self, ctx: &Ctx) -> Result<(), StepError>;
-}
-
-/// A mutation that performs `act` and journals `note` as its (empty) undo.
-pub fn irreversible(act: impl Act, note: impl Into<String>) -> Box<dyn Mutation> {
-    Box::new(ActMutation {
-        act,
-        undo: NoUndo { note: note.into() },
-    })
-}
-
-struct ActMutation<A> {
-    act: A,
-    undo: NoUndo,
-}
-
-#[async_trait]
-impl<A: Act> Mutation for ActMutation<A> {
-    fn undo_record(&self) -> serde_json::Value {
-        serde_json::to_value(&self.undo).expect("a note serializes")
-    }
-
-    async fn apply(&mut self, ctx: &Ctx) -> Result<(), StepError> {
-        self.act.act(ctx).await
-    }
-}
-
-/// A step that only gates or acts: one plan line, no undo.
-pub fn one_line(
-    action: Action,
-    resource: Resource,
-    now: Option<String>,
-    wanted: impl Into<String>,
-    mutation: Box<dyn Mutation>,
-) -> Prepared {
-    Prepared {
-        changes: vec![Change {
-            action,
-            resource,
-            before: now.map(Value::note),
-            after: Some(Value::note(wanted)),
-        }],
-        warnings: Vec::new(),
-        mutation,
-    }
-}
-
-/// Why a step (or its undo) failed; always names the resource.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error("{resource}: {source}")]
-    Aws {
-        resource: String,
-        #[source]
-        source: AwsError,
-    },
-    #[error("{resource}: {message}")]
-    Failed { resource: String, message: String },
-    #[error("changed since the run, not overwritten: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Drift(Vec<Drift>),
-    /// A wait ended by a stop request (a signal), not a failure. `landed`: the step's change
-    /// (or action) was made before the wait; only its settling was not waited for.
-    #[error("{resource}: stopped waiting, as asked")]
-    Interrupted { resource: String, landed: bool },
-}
-
-impl StepError {
-    pub fn aws(resource: impl fmt::Display) -> impl FnOnce(AwsError) -> Self {
-        let resource = resource.to_string();
-        move |source| {
-            if source.is_interrupted() {
-                Self::Interrupted {
-                    resource,
-                    landed: false,
-                }
-            } else {
-                Self::Aws { resource, source }
-            }
-        }
-    }
-
-    /// A wait in `resource` that a stop ended.
-    pub fn interrupted(
-        resource: impl fmt::Display,
-    ) -> impl FnOnce(crate::stop::Interrupted) -> Self {
-        let resource = resource.to_string();
-        move |_| Self::Interrupted {
-            resource,
-            landed: false,
-        }
-    }
-
-    /// This error, from a wait that came after the step's change was accepted: a stop that
-    /// ended it leaves the change made (so `resume` does not make it again).
-    #[must_use]
-    pub fn after_change(self) -> Self {
-        match self {
-            Self::Interrupted { resource, .. } => Self::Interrupted {
-                resource,
-                landed: true,
-            },
-            other => other,
-        }
-    }
-
-    pub fn failed(resource: impl fmt::Display, message: impl Into<String>) -> Self {
-        Self::Failed {
-            resource: resource.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// A resource that no longer holds what standin wrote.
-#[derive(Debug, Clone, Serialize)]
-pub struct Drift {
-    pub resource: String,
-    /// What standin wrote (and expects to find).
-    pub expected: String,
-    /// What is there now.
-    pub found: String,
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} holds {} (standin wrote {})",
-            self.resource,
-            crate::escape::value(&self.found),
-            crate::escape::value(&self.expected)
-        )
     }
 }
