@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from proxy import start_proxy  # noqa: E402
+from proxy import Faults, start_proxy  # noqa: E402
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=20)
 RETRY = Config(retries={"total_max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=20)
@@ -172,7 +172,31 @@ class ProxyFaults(unittest.TestCase):
         self.assertEqual(outcomes, ["ok", "ThrottlingException", "ok"])
         [rule] = self.control("GET", "/__proxy/faults")
         self.assertEqual(rule, {"action": "ssm:GetParameter", "fault": "throttle", "after": 1, "times": 1,
-                                "seconds": 5, "share": 1, "seen": 3, "injected": 1})
+                                "seconds": 5, "share": 1, "until": None, "seen": 3, "injected": 1})
+
+    def test_until_holds_the_fault_until_that_action_is_answered(self):
+        ssm = self.client("ssm")
+        self.faults({"action": "ssm:GetParameter", "fault": "deny", "until": "ssm:PutParameter"})
+        outcome = []
+
+        def held():
+            try:
+                ssm.get_parameter(Name="/shop/prod/APP_URL")
+                outcome.append("ok")
+            except ClientError as e:
+                outcome.append(e.response["Error"]["Code"])
+
+        caller = threading.Thread(target=held)
+        caller.start()
+        caller.join(1.0)
+        self.assertTrue(caller.is_alive(), "answered before any PutParameter")
+        ssm.put_parameter(Name="/shop/prod/UNTIL", Value="x", Type="String", Overwrite=True)
+        caller.join(10)
+        self.assertEqual(outcome, ["AccessDeniedException"])
+        with self.assertRaises(ClientError):  # from then on, denied at once
+            ssm.get_parameter(Name="/shop/prod/APP_URL")
+        with self.assertRaises(ValueError):
+            Faults.parse({"action": "*", "fault": "deny", "until": ""})
 
     def test_share_spreads_faults_over_the_window(self):
         ssm = self.client("ssm")
