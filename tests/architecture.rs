@@ -1,6 +1,6 @@
 //! The house as ARCHITECTURE.md draws it: every module uses only the layers below its own, so
-//! there is no cycle between top-level modules; and README's exit codes are the ones the code
-//! decides.
+//! there is no cycle between top-level modules; README's exit codes are the ones the code
+//! decides; and every file and test the page names exists.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -252,5 +252,79 @@ fn the_minimum_rust_version_covers_every_dependency() {
     assert!(
         needed.is_empty(),
         "rust-version {ours} is older than these dependencies need: {needed:?}"
+    );
+}
+
+/// What ARCHITECTURE.md names is there, so the page cannot go stale unnoticed: every file (a
+/// path with a `/`, from the repository or from src/; a bare `NAME.rs` under the directory of
+/// the bullet it is in, such as the `engine/` one, or at the top of src/), and every test (a
+/// backticked snake_case name of four words or more: some `fn NAME(` in src/ or tests/).
+#[test]
+fn every_file_and_test_architecture_md_names_exists() {
+    let repo = repo();
+    let src = repo.join("src");
+    let doc = std::fs::read_to_string(repo.join("ARCHITECTURE.md")).unwrap();
+    let mut code = Vec::new();
+    walk(&src, &mut code);
+    walk(&repo.join("tests"), &mut code);
+    let code: Vec<String> = code
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    let under = |dir: &Path, name: &str| {
+        let mut files = Vec::new();
+        walk(dir, &mut files);
+        files
+            .iter()
+            .any(|f| f.file_name().is_some_and(|n| n == name))
+    };
+    let mut missing = Vec::new();
+    let mut scope: Option<std::path::PathBuf> = None;
+    let mut fenced = false;
+    for line in doc.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if line.starts_with('#') || line.starts_with("- ") {
+            scope = line
+                .strip_prefix("- **`")
+                .and_then(|rest| rest.split_once("/`**"))
+                .map(|(dir, _)| src.join(dir));
+        }
+        let path_chars = |c: char| c.is_ascii_alphanumeric() || "_/.-".contains(c);
+        for token in line.split(|c: char| !path_chars(c)) {
+            let token = token.trim_end_matches('.');
+            let file = token.rsplit('/').next().unwrap_or_default();
+            let named = [".rs", ".py", ".md"].iter().any(|e| file.ends_with(e));
+            if !named || file.len() <= 3 {
+                continue;
+            }
+            let found = if token.contains('/') {
+                repo.join(token).is_file() || src.join(token).is_file()
+            } else {
+                src.join(token).is_file() || scope.as_ref().is_some_and(|dir| under(dir, token))
+            };
+            if !found {
+                missing.push(format!("the file {token}"));
+            }
+        }
+        for (i, part) in line.split('`').enumerate() {
+            let test_like = i % 2 == 1
+                && part.matches('_').count() >= 3
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if test_like && !code.iter().any(|c| c.contains(&format!("fn {part}("))) {
+                missing.push(format!("the test {part}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names what is not there: {missing:#?}"
     );
 }
