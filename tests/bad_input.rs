@@ -182,6 +182,30 @@ fn an_undeclared_var_override_is_refused() {
     );
 }
 
+/// A URL parser drops a line break or tab anywhere, and a space at either end, without a
+/// word: a `--var` with one (pasted, or from a file's last line) would check another URL.
+#[test]
+fn a_check_url_with_a_line_break_or_tab_is_refused_not_cleaned() {
+    let world = World::start();
+    for (value, what) in [
+        ("https://app.example.com/he\nalth", "a line break"),
+        ("https://app.example.com/health\n", "a line break"),
+        ("https://app.example.com/\thealth", "a tab"),
+        (" https://app.example.com/health", "a space at one end"),
+    ] {
+        let var = format!("app_check_url={value}");
+        let out = world
+            .standin(&["validate", "--var", &var, &world.incident_playbook()])
+            .expect(2);
+        assert!(
+            out.stderr
+                .contains(&format!("the URL holds {what}, which URLs drop silently")),
+            "{value:?}: {}",
+            out.stderr
+        );
+    }
+}
+
 /// A step with a problem of its own is the problem: a `recovery:` that names it is not said
 /// to name no step.
 #[test]

@@ -82,6 +82,34 @@ says a query was there). A URL with credentials written anywhere in a playbook i
     const GATE: bool = true;
 
     fn check(&self) -> Result<(), FieldError> {
+        // A URL parser drops tabs and line breaks anywhere, and control characters and spaces
+        // at either end, without a word (WHATWG URL): the URL checked would not be the one
+        // written, e.g. from a `--var` with a stray line break.
+        if let Some(c) = self
+            .url
+            .chars()
+            .find(|c| matches!(c, '\t' | '\n' | '\r'))
+            .or_else(|| {
+                [self.url.chars().next(), self.url.chars().last()]
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c.is_ascii_control() || *c == ' ')
+            })
+        {
+            return Err(FieldError::at(
+                "url",
+                format!(
+                    "the URL holds {}, which URLs drop silently",
+                    match c {
+                        '\n' | '\r' => "a line break".to_owned(),
+                        '\t' => "a tab".to_owned(),
+                        ' ' => "a space at one end".to_owned(),
+                        c => format!("a control character (U+{:04X}) at one end", c as u32),
+                    }
+                ),
+            )
+            .hint("write the URL on one line, with nothing around it"));
+        }
         let url = reqwest::Url::parse(&self.url)
             .map_err(|e| FieldError::at("url", format!("invalid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
