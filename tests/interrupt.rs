@@ -76,8 +76,21 @@ fn a_signal_in_a_wait_stops_at_once_then_resume_finishes(signal: &str, name: &st
     assert_eq!(view["steps"][0]["state"], "applied", "{view}");
     assert_eq!(view["steps"][1]["state"], "stopped-while-waiting", "{view}");
     assert_eq!(view["steps"][2]["state"], "not-started", "{view}");
+    // Why it stopped is the journal's: `status` says it once the run's process is gone.
+    assert_eq!(view["stopped_at"]["step"], "wait", "{view}");
+    let why = view["stopped_at"]["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains(&format!("stopped by {name} while waiting")),
+        "{view}"
+    );
     let human = world.standin(&["status"]).expect(0).stdout;
     assert!(human.contains("stopped while waiting"), "{human}");
+    assert!(
+        human.contains(&format!(
+            "stopped at step `wait`: stopped by {name} while waiting"
+        )),
+        "{human}"
+    );
     assert!(!human.contains("DOUBT"), "{human}");
 }
 

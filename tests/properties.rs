@@ -18,14 +18,14 @@ use crate::support::{cases, Rng};
 use serde_json::{json, Value};
 use standin::config::AwsSettings;
 use standin::engine::journal::Fence;
-use standin::engine::record::{Outcome, ReadError, Record, StepRef, FORMAT};
+use standin::engine::record::{FailedStep, Outcome, ReadError, Record, StepRef, FORMAT};
 use standin::engine::source::Source;
 use standin::engine::view::{RunView, StepState};
-use standin::engine::{load_view, EngineError};
+use standin::engine::{load_view, EngineError, Report};
 use standin::iam::{self, Phase};
 use standin::playbook::{self, Invalid, Playbook};
 use standin::state;
-use standin::steps::{self, Action, Change, ParamValue, Resource, Secretish, Value as Held};
+use standin::steps::{self, Action, Change, Drift, ParamValue, Resource, Secretish, Value as Held};
 
 // ---------------------------------------------------------------------------------------------
 // Shared: temp files (the seeded PRNG and case counts are in support).
@@ -1111,6 +1111,7 @@ fn sample_records() -> Vec<Record> {
         },
         Record::Finished {
             outcome: Outcome::Stopped,
+            failed: None,
             at: T.into(),
         },
         Record::Resumed { at: T.into() },
@@ -1170,6 +1171,10 @@ fn sample_records() -> Vec<Record> {
         },
         Record::RollbackStarted {
             reason: "step `restart-staging` failed: état « Updating »".into(),
+            failed: Some(FailedStep {
+                step: "restart-staging".into(),
+                error: "état « Updating »".into(),
+            }),
             at: T.into(),
         },
         Record::Undone {
@@ -1186,6 +1191,11 @@ fn sample_records() -> Vec<Record> {
             step: "no-migrations".into(),
             error: "changed since the run, not overwritten: /shop/staging/RUN_MIGRATIONS holds version 2 (standin wrote version 1)".into(),
             by_hand: Vec::new(),
+            drift: vec![Drift {
+                resource: "/shop/staging/RUN_MIGRATIONS".into(),
+                expected: "version 1".into(),
+                found: "version 2".into(),
+            }],
             at: T.into(),
         },
         Record::Undone {
@@ -1200,6 +1210,7 @@ fn sample_records() -> Vec<Record> {
         },
         Record::Finished {
             outcome: Outcome::RollbackIncomplete,
+            failed: None,
             at: T.into(),
         },
     ]
@@ -1416,6 +1427,31 @@ fn sample_journal_reads_back_and_folds_as_documented() {
     assert_eq!(view.outcome, Some(Outcome::RollbackIncomplete));
     assert_eq!(view.resumed.len(), 1);
     assert!(!view.resumable());
+    // The end of the run as the run printed it, from the fold alone: the step that failed,
+    // what was undone in order, and the leftover with its drift.
+    let report = Report::of(&view, 1.5, None);
+    assert_eq!(
+        report.failed_step.map(|f| f.step),
+        Some("restart-staging".to_owned())
+    );
+    assert_eq!(
+        report.undone,
+        [
+            "restart-staging",
+            "staging-runs-as-production",
+            "prod-env-to-staging",
+            "go-ahead"
+        ]
+    );
+    let [left] = &report.leftovers[..] else {
+        panic!("one leftover: {:?}", report.leftovers)
+    };
+    assert_eq!(
+        (left.step.as_str(), left.kind.as_str()),
+        ("no-migrations", "ssm.put-parameters")
+    );
+    assert_eq!(left.drift[0].found, "version 2");
+    assert!(left.error.starts_with("changed since the run"));
     // Before the rollback: every step with an undo record that is applied, failed or in doubt,
     // last first.
     let rollback = records

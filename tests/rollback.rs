@@ -1,5 +1,9 @@
 //! `standin rollback` from the journal: exact restore, and refusal on drift.
 
+use standin::engine::record::Record;
+use standin::engine::view::RunView;
+use standin::engine::Report;
+
 use crate::support::World;
 
 #[test]
@@ -71,6 +75,40 @@ fn rollback_refuses_to_clobber_drift_and_force_overrides() {
 
     let status = world.standin(&["status"]).expect(0);
     assert!(status.stdout.contains("UNDO FAILED"), "{}", status.stdout);
+
+    // Refused again: what the command prints is the journal's account, record for record, and
+    // `status` keeps the drift once the process is gone.
+    let again = world
+        .standin(&["--output", "json", "rollback", "--last", "--yes"])
+        .expect(3);
+    let mut printed: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    let run_id = printed["run_id"].as_str().unwrap().to_owned();
+    let records: Vec<Record> = world
+        .journal(&run_id)
+        .into_iter()
+        .map(|r| serde_json::from_value(r).expect("a record"))
+        .collect();
+    let view = RunView::from_records(&records).expect("a start record");
+    let mut folded = serde_json::to_value(Report::of(&view, 0.0, None)).unwrap();
+    printed["secs"] = 0.0.into();
+    folded["secs"] = 0.0.into();
+    assert_eq!(printed, folded);
+    assert_eq!(
+        printed["leftovers"][0]["drift"][0]["resource"], "/shop/staging/QUEUE_URL",
+        "{printed}"
+    );
+    let status = world.standin(&["--output", "json", "status"]).expect(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let drifted = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == "undo-failed")
+        .expect("the refused step");
+    assert_eq!(
+        drifted["drift"], printed["leftovers"][0]["drift"],
+        "{status}"
+    );
 
     world
         .standin(&["rollback", "--last", "--yes", "--force"])

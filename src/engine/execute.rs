@@ -15,8 +15,8 @@ use super::rollback::rollback;
 use super::step::{run_step, settle, Checks, Io, RunStepError};
 use super::view::{RunView, StepState};
 use super::{
-    journal_err, load_view, EngineError, FailedStep, Observer, Report, Spec, StepResult,
-    Unjournaled, DEFAULT_STEP_TIMEOUT,
+    journal_err, load_view, reported, EngineError, FailedStep, Observer, Report, Spec, StepResult,
+    DEFAULT_STEP_TIMEOUT,
 };
 use crate::playbook::StepDef;
 use crate::steps::{Ctx, StepError};
@@ -31,7 +31,6 @@ pub(super) async fn execute(
     spec: &Spec<'_>,
     ctx: &Ctx,
     journal: &mut Journal,
-    run_id: &str,
     earlier: Option<&RunView>,
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
@@ -56,7 +55,7 @@ pub(super) async fn execute(
         };
         if stop.requested() {
             let halt = Halt::Before(&steps[first].id);
-            return stopped(ctx, journal, run_id, halt, obs, started).await;
+            return stopped(ctx, journal, halt, obs, started).await;
         }
         let outcomes = {
             let io = Io::new(journal, obs);
@@ -74,26 +73,27 @@ pub(super) async fn execute(
                     step: steps[k].id.clone(),
                     error: RunStepError::Aborted(steps[k].kind.changes_nothing).to_string(),
                 };
-                return ended(journal, run_id, Outcome::Stopped, Some(aborted), started);
+                return ended(journal, Outcome::Stopped, Some(aborted), started);
             }
             Verdict::Failed(k, error) => {
                 let id = &steps[k].id;
                 let reason = format!("step `{id}` failed: {error}");
-                let view = load_view(journal)?;
-                let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
-                report.failed_step = Some(FailedStep {
+                let failed = FailedStep {
                     step: id.clone(),
                     error: error.to_string(),
-                });
+                };
+                let view = load_view(journal)?;
+                let mut report =
+                    rollback(&view, ctx, journal, false, (&reason, Some(failed)), obs).await?;
                 report.secs = started.elapsed().as_secs_f64();
                 return Ok(report);
             }
             Verdict::Halted(halt) => {
-                return stopped(ctx, journal, run_id, halt, obs, started).await;
+                return stopped(ctx, journal, halt, obs, started).await;
             }
         }
     }
-    ended(journal, run_id, Outcome::Succeeded, None, started)
+    ended(journal, Outcome::Succeeded, None, started)
 }
 
 /// The members of a parallel group as they run: the first to fail says so, which ends the
@@ -270,29 +270,22 @@ impl<'a> Verdict<'a> {
 /// everything back from what the process holds.
 fn ended(
     journal: &mut Journal,
-    run_id: &str,
     outcome: Outcome,
     failed_step: Option<FailedStep>,
     started: Instant,
 ) -> Result<Report, EngineError> {
-    if let Err(e) = journal.append(&Record::Finished { outcome, at: now() }) {
+    let end = Record::Finished {
+        outcome,
+        failed: failed_step,
+        at: now(),
+    };
+    if let Err(e) = journal.append(&end) {
         // Another process may own the run now: it, not this one, says how it goes on.
         if journal.superseded().is_some() {
             return Err(journal_err(journal)(e));
         }
     }
-    Ok(Report {
-        run_id: run_id.to_owned(),
-        outcome,
-        failed_step,
-        undone: Vec::new(),
-        leftovers: Vec::new(),
-        secs: started.elapsed().as_secs_f64(),
-        unjournaled: journal.broken().map(|why| Unjournaled {
-            journal: journal.location().to_owned(),
-            why: why.to_owned(),
-        }),
-    })
+    reported(journal, started)
 }
 
 /// Where a run stopped on request.
@@ -315,7 +308,6 @@ enum Halt<'a> {
 async fn stopped(
     ctx: &Ctx,
     journal: &mut Journal,
-    run_id: &str,
     halt: Halt<'_>,
     obs: &mut dyn Observer,
     started: Instant,
@@ -353,10 +345,9 @@ async fn stopped(
         && ctx.prompt.confirm(&question) == Some(true)
     {
         let reason = format!("stopped by {signal} {place}");
-        let mut report = rollback(&view, ctx, journal, false, &reason, obs).await?;
-        report.failed_step = failed_step;
+        let mut report = rollback(&view, ctx, journal, false, (&reason, failed_step), obs).await?;
         report.secs = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    ended(journal, run_id, Outcome::Stopped, failed_step, started)
+    ended(journal, Outcome::Stopped, failed_step, started)
 }

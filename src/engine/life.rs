@@ -218,22 +218,14 @@ impl Life<'_> {
 
     /// Runs the steps: all of a new run's, or those not done yet of one `resuming`.
     async fn steps(&mut self, spec: &Spec<'_>, resuming: bool) -> Result<Report, EngineError> {
-        let view = self.journal.view()?.clone();
         if !resuming {
-            return execute(spec, self.ctx, self.journal, &view.run_id, None, self.obs).await;
+            return execute(spec, self.ctx, self.journal, None, self.obs).await;
         }
+        let view = self.journal.view()?.clone();
         self.journal
             .append(&Record::Resumed { at: now() })
             .map_err(journal_err(self.journal))?;
-        execute(
-            spec,
-            self.ctx,
-            self.journal,
-            &view.run_id,
-            Some(&view),
-            self.obs,
-        )
-        .await
+        execute(spec, self.ctx, self.journal, Some(&view), self.obs).await
     }
 
     /// Holds a drill's promoted state as its journal says, and says why the rollback follows.
@@ -271,15 +263,23 @@ impl Life<'_> {
                 self.journal
                     .append(&Record::Finished {
                         outcome: Outcome::RolledBack,
+                        failed: None,
                         at: now(),
                     })
                     .map_err(journal_err(self.journal))?;
             }
             return Ok(None);
         }
-        rollback(&view, self.ctx, self.journal, force, reason, self.obs)
-            .await
-            .map(Some)
+        rollback(
+            &view,
+            self.ctx,
+            self.journal,
+            force,
+            (reason, None),
+            self.obs,
+        )
+        .await
+        .map(Some)
     }
 
     /// Compares every resource of the drill's snapshot with what it holds now, and journals

@@ -31,6 +31,8 @@ use self::record::{
     now, DrillSpec, Held, Outcome, Principal, Record, StepRef, FORMAT, FORMAT_ONE_ACCOUNT,
 };
 use self::view::RunView;
+
+pub use self::record::FailedStep;
 use crate::playbook::{Playbook, StepDef};
 use crate::steps::{Drift, Prepared};
 
@@ -79,13 +81,6 @@ pub struct Leftover {
     pub by_hand: Vec<String>,
 }
 
-/// The step that stopped a run, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct FailedStep {
-    pub step: String,
-    pub error: String,
-}
-
 /// The end of a run or a rollback.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -101,6 +96,52 @@ pub struct Report {
     /// The journal stopped taking writes: what this report says happened is not all in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unjournaled: Option<Unjournaled>,
+}
+
+impl Report {
+    /// The end of a run, or of its rollback, as the journal says it: the view folded from its
+    /// records (those held unwritten too), so that what the run prints and what `status` and
+    /// the reports read later are one account. The process adds only what it measured: its
+    /// `secs`, and whether the journal stopped taking writes.
+    pub fn of(view: &RunView, secs: f64, unjournaled: Option<Unjournaled>) -> Self {
+        let leftovers = view
+            .left
+            .iter()
+            .filter_map(|id| view.steps.iter().find(|s| &s.id == id))
+            .map(|s| Leftover {
+                step: s.id.clone(),
+                kind: s.kind.clone(),
+                error: s.undo_error.clone().unwrap_or_default(),
+                drift: s.drift.clone(),
+                by_hand: s.by_hand.clone(),
+            })
+            .collect();
+        Self {
+            run_id: view.run_id.clone(),
+            // Never unset here: the end is appended (held, if not written) before the report.
+            outcome: view.outcome.unwrap_or(Outcome::Stopped),
+            failed_step: view.stopped_at.clone(),
+            undone: view.undone.clone(),
+            leftovers,
+            secs,
+            unjournaled,
+        }
+    }
+}
+
+/// The report of the part of a run this process just ended (its `finished` record appended),
+/// `started` when that part did.
+fn reported(journal: &mut Journal, started: std::time::Instant) -> Result<Report, EngineError> {
+    let unjournaled = journal.broken().map(|why| Unjournaled {
+        journal: journal.location().to_owned(),
+        why: why.to_owned(),
+    });
+    let view = journal.view()?;
+    Ok(Report::of(
+        view,
+        started.elapsed().as_secs_f64(),
+        unjournaled,
+    ))
 }
 
 /// A journal that stopped taking writes during a run or its rollback.
@@ -182,6 +223,7 @@ pub fn refused(
     journal
         .append(&Record::Finished {
             outcome: Outcome::RolledBack,
+            failed: failed.first().cloned(),
             at: now(),
         })
         .map_err(journal_err(journal))

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::source::Source;
 use crate::config::{Accounts, AwsSettings};
-use crate::steps::{Change, Resource};
+use crate::steps::{Change, Drift, Resource};
 
 /// Journal format version written by this build. 2 added the playbook's fingerprint to the
 /// start record, the planned changes to intents, `resumed` records and the `stopped` outcome;
@@ -67,10 +67,7 @@ pub enum Record {
     },
     /// A drill's record of every resource its steps touch, as it was before the first step
     /// (secrets by version only): what the restore is verified against.
-    Snapshot {
-        resources: Vec<Held>,
-        at: String,
-    },
+    Snapshot { resources: Vec<Held>, at: String },
     /// Written and fsynced before a step mutates anything: how to undo it, and what it is
     /// about to change (so `resume` can tell whether the change landed).
     Intent {
@@ -85,9 +82,7 @@ pub enum Record {
         at: String,
     },
     /// `standin resume` took the run over from a process that stopped.
-    Resumed {
-        at: String,
-    },
+    Resumed { at: String },
     /// The step's mutation completed; `undo` includes what it learned (e.g. versions written).
     Applied {
         step: String,
@@ -135,8 +130,11 @@ pub enum Record {
         differences: Vec<Difference>,
         at: String,
     },
+    /// `failed`: the step that stopped the run, and why, when that is why it rolls back.
     RollbackStarted {
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed: Option<FailedStep>,
         at: String,
     },
     /// The step's changes were undone; one line per resource.
@@ -151,10 +149,17 @@ pub enum Record {
         error: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         by_hand: Vec<String>,
+        /// The resources changed since the run, when that is why it was refused.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        drift: Vec<Drift>,
         at: String,
     },
+    /// `failed`: the step that stopped the run (a signal, a second one) when it ends so,
+    /// without a rollback.
     Finished {
         outcome: Outcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed: Option<FailedStep>,
         at: String,
     },
 }
@@ -164,6 +169,13 @@ pub enum Record {
 /// change landed, and otherwise rolls back.
 fn typed_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Change>, D::Error> {
     Ok(serde_json::from_value(Value::deserialize(d)?).unwrap_or_default())
+}
+
+/// The step that stopped a run (it failed, or a signal stopped the run in it), and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedStep {
+    pub step: String,
+    pub error: String,
 }
 
 /// What a drill measures (from the playbook's `recovery:` and `rto_target:`) and how long it

@@ -7,9 +7,9 @@ use std::time::Instant;
 use super::caught::caught;
 use super::crash;
 use super::journal::Journal;
-use super::record::{now, Outcome, Record};
+use super::record::{now, FailedStep, Outcome, Record};
 use super::view::RunView;
-use super::{EngineError, Leftover, Observer, Report, Unjournaled, DEFAULT_STEP_TIMEOUT};
+use super::{reported, EngineError, Observer, Report, DEFAULT_STEP_TIMEOUT};
 use crate::steps::{self, Ctx, StepError, Undo};
 use crate::stop::Waits;
 
@@ -18,13 +18,14 @@ use crate::stop::Waits;
 /// still undone, so as much as possible is put back. Once started, a rollback finishes:
 /// signals are only reported (SIGKILL can still end it; `standin rollback` then goes on), and
 /// a journal that stops taking writes does not stop it either: it goes on from the records the
-/// process holds, and the report says what the journal is missing.
+/// process holds, and the report says what the journal is missing. `failed`: the step that
+/// stopped the run, when that is why it rolls back (journaled with the rollback's start).
 pub async fn rollback(
     view: &RunView,
     ctx: &Ctx,
     journal: &mut Journal,
     force: bool,
-    reason: &str,
+    (reason, failed): (&str, Option<FailedStep>),
     obs: &mut dyn Observer,
 ) -> Result<Report, EngineError> {
     // Another process may own the run now: it, not this one, decides what is undone.
@@ -47,10 +48,10 @@ pub async fn rollback(
     obs.rollback_started(reason);
     let _ = journal.append(&Record::RollbackStarted {
         reason: reason.to_owned(),
+        failed,
         at: now(),
     });
-    let mut undone = Vec::new();
-    let mut leftovers = Vec::new();
+    let mut left = false;
     for step in view.rollback_stack() {
         let undo = load_undo(&step.kind, step.undo.clone().unwrap_or_default());
         let result = match &undo {
@@ -77,7 +78,6 @@ pub async fn rollback(
                     restored: lines,
                     at: now(),
                 });
-                undone.push(step.id.clone());
             }
             Err(e) => {
                 let error = e.to_string();
@@ -89,41 +89,29 @@ pub async fn rollback(
                 };
                 let _ = journal.append(&Record::UndoFailed {
                     step: step.id.clone(),
-                    error: error.clone(),
-                    by_hand: by_hand.clone(),
-                    at: now(),
-                });
-                leftovers.push(Leftover {
-                    step: step.id.clone(),
-                    kind: step.kind.clone(),
                     error,
                     by_hand,
                     drift: match e {
                         StepError::Drift(items) => items,
                         _ => Vec::new(),
                     },
+                    at: now(),
                 });
+                left = true;
             }
         }
     }
-    let outcome = if leftovers.is_empty() {
-        Outcome::RolledBack
-    } else {
+    let outcome = if left {
         Outcome::RollbackIncomplete
+    } else {
+        Outcome::RolledBack
     };
-    let _ = journal.append(&Record::Finished { outcome, at: now() });
-    Ok(Report {
-        run_id: view.run_id.clone(),
+    let _ = journal.append(&Record::Finished {
         outcome,
-        failed_step: None,
-        undone,
-        leftovers,
-        secs: started.elapsed().as_secs_f64(),
-        unjournaled: journal.broken().map(|why| Unjournaled {
-            journal: journal.location().to_owned(),
-            why: why.to_owned(),
-        }),
-    })
+        failed: None,
+        at: now(),
+    });
+    reported(journal, started)
 }
 
 /// Reads a journaled undo record with its kind's type.

@@ -4,11 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::record::{DrillSpec, Held, Outcome, Principal, Record, StepRef};
+use super::record::{DrillSpec, FailedStep, Held, Outcome, Principal, Record, StepRef};
 use super::source::Source;
 use super::timeline::Timeline;
 use crate::config::{Accounts, AwsSettings};
-use crate::steps::Change;
+use crate::steps::{Change, Drift};
 
 /// Where a step stands according to the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -67,6 +67,9 @@ pub struct StepView {
     /// The aws CLI lines that do its failed undo by hand (none for drift: a human decides).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub by_hand: Vec<String>,
+    /// What changed since the run, when that is why its undo was refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
     #[serde(skip)]
     pub undo: Option<Value>,
     /// What the step's intent said it would change (resume compares it with live state).
@@ -108,6 +111,16 @@ pub struct RunView {
     pub outcome: Option<Outcome>,
     /// A rollback started and has not finished (the process died or was aborted during it).
     pub rolling_back: bool,
+    /// The step that stopped the run (it failed, or a signal stopped the run in it), and
+    /// why: as its latest end, or its rollback's start, says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<FailedStep>,
+    /// The latest rollback's undone steps, in the order it undid them.
+    #[serde(skip)]
+    pub undone: Vec<String>,
+    /// The latest rollback's steps left to a human (their undo failed or was refused), in order.
+    #[serde(skip)]
+    pub left: Vec<String>,
     /// When `standin resume` took the run over, each time.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<String>,
@@ -202,6 +215,9 @@ impl RunView {
             steps: steps.iter().map(StepView::new).collect(),
             outcome: None,
             rolling_back: false,
+            stopped_at: None,
+            undone: Vec::new(),
+            left: Vec::new(),
             resumed: Vec::new(),
             drill: drill.clone(),
             snapshot: Vec::new(),
@@ -270,31 +286,46 @@ impl RunView {
                     s.state = StepState::Undone;
                     s.undo_error = None;
                     s.by_hand.clear();
+                    s.drift.clear();
                     s.restored.clone_from(restored);
+                    self.undone.push(step.clone());
                 }
             }
             Record::UndoFailed {
                 step,
                 error,
                 by_hand,
+                drift,
                 ..
             } => {
                 if let Some(s) = self.step(step) {
                     s.state = StepState::UndoFailed;
                     s.undo_error = Some(error.clone());
                     s.by_hand.clone_from(by_hand);
+                    s.drift.clone_from(drift);
+                    self.left.push(step.clone());
                 }
             }
-            Record::Finished { outcome, .. } => {
+            Record::Finished {
+                outcome, failed, ..
+            } => {
+                // A rollback's end keeps what stopped the run (said when it started).
+                if failed.is_some() || !self.rolling_back {
+                    self.stopped_at.clone_from(failed);
+                }
                 self.outcome = Some(*outcome);
                 self.rolling_back = false;
             }
-            Record::RollbackStarted { .. } => {
+            Record::RollbackStarted { failed, .. } => {
                 self.outcome = None;
                 self.rolling_back = true;
+                self.stopped_at.clone_from(failed);
+                self.undone.clear();
+                self.left.clear();
             }
             Record::Resumed { at } => {
                 self.outcome = None;
+                self.stopped_at = None;
                 self.resumed.push(at.clone());
             }
             Record::Snapshot { resources, .. } => self.snapshot.clone_from(resources),
@@ -368,6 +399,7 @@ impl StepView {
             undo_error: None,
             restored: Vec::new(),
             by_hand: Vec::new(),
+            drift: Vec::new(),
             undo: None,
             changes: Vec::new(),
             moved: 0,

@@ -127,6 +127,12 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         "{what} {} of `{}` ({}), started {}: {outcome}\n",
         view.run_id, view.playbook, view.file, view.started
     );
+    // Where a signal stopped it (a failed step shows its own error below).
+    if let (Some(Outcome::Stopped), Some(FailedStep { step, error })) =
+        (view.outcome, &view.stopped_at)
+    {
+        out.push_str(&format!("  stopped at step `{step}`: {error}\n"));
+    }
     match view.drill_stage {
         Some(DrillStage::Promoted) => out.push_str(&format!(
             "  its soak, rollback and verification did not finish: `standin{state_flag} resume {run}` finishes the drill, `standin{state_flag} rollback {run}` puts everything back now\n",

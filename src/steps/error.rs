@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsError;
 
@@ -102,8 +102,9 @@ impl StepError {
     }
 }
 
-/// A resource that no longer holds what standin wrote.
-#[derive(Debug, Clone, Serialize)]
+/// A resource that no longer holds what standin wrote (journaled with its `undo-failed`, so
+/// a leftover reads the same from the journal as from the run that met it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {
     pub resource: String,
     /// What standin wrote (and expects to find).
