@@ -7,6 +7,7 @@ pub mod aws;
 pub mod cli;
 mod commands;
 pub mod config;
+pub mod coverage;
 pub mod digest;
 pub mod dotenv;
 pub mod draft;

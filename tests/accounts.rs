@@ -460,15 +460,20 @@ fn a_dry_drill_checks_each_account_s_permissions_as_its_role() {
         .standin(&["drill", "--dry", "--output", "json", &pb])
         .expect(4);
     let json: Value = serde_json::from_str(&out.stdout).unwrap();
-    // What still blocks is staging's certificate, and the playbook's own caller (the
-    // emulator's key, no IAM user: IAM cannot simulate it), not a permission of `network`.
+    // What still blocks is staging's certificate, api's blue record (it points at production
+    // and the playbook repoints only app), and the playbook's own caller (the emulator's key,
+    // no IAM user: IAM cannot simulate it), not a permission of `network`.
     let blockers = json["blockers"].as_array().unwrap();
-    assert_eq!(blockers.len(), 2, "{blockers:?}");
+    assert_eq!(blockers.len(), 3, "{blockers:?}");
     assert!(blockers[0]
         .as_str()
         .unwrap()
         .contains("no certificate for app.example.com"));
     assert!(blockers[1]
+        .as_str()
+        .unwrap()
+        .starts_with("part of production left behind: api.example.com. CNAME [blue]"));
+    assert!(blockers[2]
         .as_str()
         .unwrap()
         .starts_with("permissions not checked: cannot simulate the policies of "));

@@ -9,6 +9,7 @@ mod alb_certificate;
 mod bad_input;
 mod capacity;
 mod carry;
+mod coverage;
 mod crash;
 mod docs;
 mod drill;

@@ -78,6 +78,13 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
             .map(|g| format!("guard `{}` refuses: {}", g.guard, g.message)),
     );
     blockers.extend(plan.serving.iter().cloned());
+    // A part of production added since the playbook was written fails the scheduled drill.
+    blockers.extend(plan.coverage.iter().filter(|f| !f.ignored).map(|f| {
+        format!(
+            "part of production left behind: {} [{}]: {}",
+            f.resource, f.id, f.why
+        )
+    }));
     blockers.extend(not_ready(&plan, &ctx).await);
     let own = permissions(pb, None, &pb.aws).await;
     let mut accounts = BTreeMap::new();

@@ -293,6 +293,7 @@ fn needs<'p>(
         .map(|(s, needs)| (s.id.as_str(), needs))
         .collect();
     needs.push(("built-in guards", guards));
+    needs.push(("coverage", crate::coverage::needs()));
     if phase == crate::iam::Phase::Drill {
         needs.push(("drill --dry", dry::needs()));
     }

@@ -9,6 +9,7 @@ use futures_util::{stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::source::Source;
+use crate::coverage::{Finding, Planned};
 use crate::guards::{self, GuardResult, Predicted};
 use crate::playbook::Playbook;
 use crate::steps::clients::Follow;
@@ -72,6 +73,9 @@ pub struct PlanDoc {
     /// Every guard, checked against the state the plan leads to.
     #[serde(default)]
     pub guards: Vec<GuardResult>,
+    /// Each part of production no step covers (those ignored on purpose too, marked so).
+    #[serde(default)]
+    pub coverage: Vec<Finding>,
     pub summary: Summary,
 }
 
@@ -90,6 +94,12 @@ pub struct Summary {
     /// Guards that do not hold (and were not forced).
     #[serde(default)]
     pub failed_guards: usize,
+    /// Parts of production no step covers and the playbook does not ignore.
+    #[serde(default)]
+    pub uncovered: usize,
+    /// Parts of production the playbook ignores on purpose.
+    #[serde(default)]
+    pub ignored: usize,
 }
 
 impl PlanDoc {
@@ -114,6 +124,8 @@ impl PlanDoc {
             }
         }
         s.failed_guards = self.guards.iter().filter(|g| g.blocks()).count();
+        s.ignored = self.coverage.iter().filter(|f| f.ignored).count();
+        s.uncovered = self.coverage.len() - s.ignored;
         self.summary = s;
     }
 }
@@ -164,12 +176,22 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
             .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c))),
     );
     let live = guards::LiveAws::new(ctx);
+    let planned: Vec<Planned> = steps
+        .iter()
+        .map(|s| Planned {
+            kind: &s.kind,
+            account: s.account.as_deref(),
+            changes: &s.changes,
+        })
+        .collect();
     // At once: they read much the same things, each once through `live`.
-    let (guards, warnings, serving) = tokio::join!(
+    let (guards, mut warnings, serving, coverage) = tokio::join!(
         guards::check(&pb.guards, &state, &live, forced),
         guards::playbook_warnings(pb, &state, &live),
-        guards::serving_warnings(&state, &live)
+        guards::serving_warnings(&state, &live),
+        crate::coverage::check(pb, &planned, ctx)
     );
+    warnings.extend(coverage.unchecked);
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),
@@ -180,6 +202,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         serving,
         steps,
         guards,
+        coverage: coverage.findings,
         summary: Summary::default(),
     };
     doc.summarize();

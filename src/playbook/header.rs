@@ -1,5 +1,5 @@
 //! The top of a playbook ([`Header`]): its version, name, `aws:`, `accounts:`, `state:`,
-//! `vars:`, `guards:`, `recovery:` and `rto_target:`, decoded field by field so that every
+//! `vars:`, `guards:`, `recovery:`, `rto_target:`, `production:` and `coverage:`, decoded field by field so that every
 //! problem is reported at once, then checked together; the steps are `step_list.rs`'s.
 
 use std::collections::BTreeMap;
@@ -64,6 +64,11 @@ pub(super) struct Header {
     #[serde(default)]
     #[schemars(schema_with = "duration::schema")]
     rto_target: Option<String>,
+    /// What production is, where the steps do not say it (the plan's coverage lists each
+    /// part of production no step covers).
+    production: Option<crate::coverage::Production>,
+    /// Parts of production the plan's coverage leaves out on purpose, each with a reason.
+    coverage: Option<crate::coverage::Settings>,
     /// The steps, in order; undone in reverse. A `parallel:` entry runs its steps at once.
     #[schemars(schema_with = "schema::step_list")]
     steps: Option<Value>,
@@ -150,6 +155,31 @@ pub(super) fn check(
             .ok()
     });
     let steps = steps(c, header.steps);
+    let production = header.production.unwrap_or_default();
+    for (k, endpoint) in production.endpoints.iter().enumerate() {
+        if let Err(limit) = steps::limits::domain_name(endpoint) {
+            let at = root.key("production").key("endpoints").index(k);
+            c.report(&at, limit.message, Some(limit.hint));
+        }
+    }
+    let coverage = header.coverage.unwrap_or_default();
+    for (k, ignore) in coverage.ignore.iter().enumerate() {
+        let at = root.key("coverage").key("ignore").index(k);
+        if ignore.id.trim().is_empty() {
+            c.report(
+                &at.key("id"),
+                "an ignored finding needs its `id`",
+                Some("copy the id the plan prints for it".into()),
+            );
+        }
+        if ignore.reason.trim().is_empty() {
+            c.report(
+                &at.key("reason"),
+                "say why this part of production is left out",
+                Some("e.g. `reason: served by the CDN, failed over on its own`".into()),
+            );
+        }
+    }
     let recovery = header
         .recovery
         .and_then(|id| recovery_gate(c, id, steps.as_deref()));
@@ -167,6 +197,8 @@ pub(super) fn check(
         given: Given(overrides.iter().cloned().collect()),
         recovery,
         rto_target,
+        production,
+        coverage,
         warnings: Vec::new(),
     })
 }

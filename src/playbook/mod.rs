@@ -62,6 +62,10 @@ pub struct Playbook {
     pub recovery: Option<String>,
     /// The recovery time objective a drill is held to.
     pub rto_target: Option<Duration>,
+    /// What production is, where the steps do not say it.
+    pub production: crate::coverage::Production,
+    /// Parts of production the plan's coverage leaves out on purpose.
+    pub coverage: crate::coverage::Settings,
     /// What is valid but risky (credentials in a URL), located, for `validate` and `plan`.
     pub warnings: Vec<Problem>,
 }

@@ -80,6 +80,37 @@ impl PlanDoc {
         for w in self.warnings.iter().chain(&self.serving) {
             out.push_str(&format!("\n! {w}\n"));
         }
+        let (ignored, uncovered): (Vec<_>, Vec<_>) = self.coverage.iter().partition(|f| f.ignored);
+        if !uncovered.is_empty() {
+            out.push_str(&format!(
+                "\nCoverage: {} part(s) of production no step covers:\n",
+                uncovered.len()
+            ));
+            for f in &uncovered {
+                out.push_str(&format!(
+                    "  ! {} [{}]\n      {}\n      cover it with:\n",
+                    f.resource, f.id, f.why
+                ));
+                for line in f.cover.lines() {
+                    out.push_str(&format!("        {line}\n"));
+                }
+                out.push_str(&format!("      or leave it out on purpose: `coverage: {{ignore: [{{id: \"{}\", reason: ...}}]}}`\n", f.id));
+            }
+        }
+        if !ignored.is_empty() {
+            out.push_str(&format!(
+                "\nCoverage: {} part(s) of production left out on purpose:\n",
+                ignored.len()
+            ));
+            for f in &ignored {
+                out.push_str(&format!(
+                    "    {} [{}]: {}\n",
+                    f.resource,
+                    f.id,
+                    f.reason.as_deref().unwrap_or_default()
+                ));
+            }
+        }
         if !self.guards.is_empty() {
             out.push_str("\nGuards (checked on the state this plan leads to, and again before each change):\n");
         }
@@ -101,6 +132,12 @@ impl PlanDoc {
             out.push_str(&format!(
                 " {} step(s) could not be planned.",
                 s.failed_steps
+            ));
+        }
+        if s.uncovered > 0 {
+            out.push_str(&format!(
+                " {} part(s) of production left behind.",
+                s.uncovered
             ));
         }
         if s.failed_guards > 0 {

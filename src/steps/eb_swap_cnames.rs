@@ -30,6 +30,7 @@ pub struct SwapCnames {
 
 impl Kind for SwapCnames {
     const NAME: &'static str = "eb.swap-cnames";
+    const MOVES_PRODUCTION: bool = true;
     const SUMMARY: &'static str =
         "swap the CNAMEs of two Elastic Beanstalk environments (blue/green); undo swaps back";
     const EXAMPLE: &'static str = r#"

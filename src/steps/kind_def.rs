@@ -31,6 +31,8 @@ pub struct KindDef {
     pub waits_on_dns: bool,
     /// See [`Kind::RESTARTS_WORKERS`].
     pub restarts_workers: bool,
+    /// See [`Kind::MOVES_PRODUCTION`].
+    pub moves_production: bool,
     /// Builds the step from its own fields (the common fields already removed).
     pub parse: fn(serde_yaml::Value) -> Result<Box<dyn Step>, FieldError>,
     /// Reads an undo record back from the journal.
@@ -52,6 +54,7 @@ pub(super) const fn def<K: Kind>() -> KindDef {
         in_parallel: K::IN_PARALLEL,
         waits_on_dns: K::WAITS_ON_DNS,
         restarts_workers: K::RESTARTS_WORKERS,
+        moves_production: K::MOVES_PRODUCTION,
         parse: parse_kind::<K>,
         load_undo: load_undo::<K::Undo>,
         schema: K::json_schema,

@@ -26,7 +26,7 @@ pub mod eb_wait_healthy;
 mod error;
 pub mod http_check;
 mod kind_def;
-mod limits;
+pub(crate) mod limits;
 pub mod lock_url;
 mod no_undo;
 mod params;
@@ -292,6 +292,11 @@ pub trait Kind: Step + DeserializeOwned + schemars::JsonSchema + 'static {
     /// Restarts the queue workers: a plan that changes configuration with no such step warns
     /// that the workers keep their old settings.
     const RESTARTS_WORKERS: bool = false;
+    /// Moves production's name to the stand-in (a repoint, a CNAME swap): what the records
+    /// or CNAMEs it changes pointed at before are production's endpoints, and every other
+    /// record that points at one is a part of production the playbook leaves behind
+    /// ([`crate::coverage`]).
+    const MOVES_PRODUCTION: bool = false;
     /// The journaled undo record.
     type Undo: Undo + Journaled + DeserializeOwned + 'static;
     /// Checks the fields together, without I/O (e.g. "`to` or `alias`, not both").

@@ -115,6 +115,7 @@ replaced since the plan (deleted and made again, or a second one of that name) s
 step before it changes anything.
 "#;
     const WAITS_ON_DNS: bool = true;
+    const MOVES_PRODUCTION: bool = true;
     type Undo = RepointUndo;
 
     fn check(&self) -> Result<(), FieldError> {

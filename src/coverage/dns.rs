@@ -1,0 +1,223 @@
+//! DNS records that point at production and that no step repoints: after the failover they
+//! still send their traffic to production, which is down (the incident's `www` repointed and
+//! `api` forgotten). Every zone of every account the playbook can read is listed; a record
+//! counts when its CNAME value or alias target is one of production's endpoints, unless a step
+//! changes that very record, or swaps the CNAME it points at (a record that points at a
+//! swapped CNAME follows the swap).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::join_all;
+
+use super::{host, Checked, Finding, Planned};
+use crate::aws::route53::{self, RecordSet, Zone};
+use crate::playbook::Playbook;
+use crate::steps::{self, Ctx, Resource, Value};
+
+/// What the plan says of production's names: each endpoint, with the record set a step
+/// points its name at instead (`None`: named by `production.endpoints` and moved by no step).
+#[derive(Default)]
+struct Moves {
+    endpoints: BTreeMap<String, Option<RecordSet>>,
+    /// Endpoints that are an environment's CNAME a step swaps: records at them follow.
+    swapped: BTreeSet<String>,
+    /// Records some step changes: (account, name, type, set identifier).
+    changed: BTreeSet<(Option<String>, String, String, Option<String>)>,
+}
+
+impl Moves {
+    fn of(pb: &Playbook, steps: &[Planned<'_>]) -> Self {
+        let mut moves = Self::default();
+        for step in steps {
+            let moving = steps::find_kind(step.kind).is_some_and(|k| k.moves_production);
+            for change in step.changes {
+                match (&change.resource, &change.before) {
+                    (
+                        Resource::Record {
+                            name,
+                            rtype,
+                            set_id,
+                        },
+                        before,
+                    ) => {
+                        moves.changed.insert((
+                            step.account.map(str::to_owned),
+                            host(name),
+                            rtype.clone(),
+                            set_id.clone(),
+                        ));
+                        let Some(Value::Record { record }) = before.as_ref().filter(|_| moving)
+                        else {
+                            continue;
+                        };
+                        let after = match &change.after {
+                            Some(Value::Record { record }) => Some(record.clone()),
+                            _ => None,
+                        };
+                        for target in targets(record) {
+                            moves.endpoints.insert(target, after.clone());
+                        }
+                    }
+                    (Resource::Cname { .. }, Some(Value::Text { text })) if moving => {
+                        moves.swapped.insert(host(text));
+                        moves.endpoints.entry(host(text)).or_insert(None);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for endpoint in &pb.production.endpoints {
+            moves.endpoints.entry(host(endpoint)).or_insert(None);
+        }
+        moves
+    }
+}
+
+/// The names a record set sends its traffic to: its alias target, or a CNAME's value.
+fn targets(record: &RecordSet) -> Vec<String> {
+    match &record.alias {
+        Some(alias) => vec![host(&alias.dns_name)
+            .trim_start_matches("dualstack.")
+            .to_owned()],
+        None if record.rtype == "CNAME" => record.values.iter().map(|v| host(v)).collect(),
+        None => Vec::new(),
+    }
+}
+
+pub(super) async fn check(pb: &Playbook, steps: &[Planned<'_>], ctx: &Ctx) -> Checked {
+    let moves = Moves::of(pb, steps);
+    let mut checked = Checked::default();
+    if moves.endpoints.is_empty() {
+        return checked;
+    }
+    let accounts = join_all(ctx.accounts.all().map(|(account, clients)| async move {
+        let client = &clients.route53;
+        let zones = route53::zones(client).await?;
+        let records = join_all(zones.into_iter().map(|zone| async move {
+            let records = route53::records(client, &zone).await;
+            (zone, records)
+        }))
+        .await;
+        Ok::<_, crate::aws::AwsError>((account, records))
+    }))
+    .await;
+    for (read, (name, _)) in accounts.into_iter().zip(ctx.accounts.all()) {
+        let in_account = name.map_or(String::new(), |n| format!(" in account `{n}`"));
+        let (account, zones) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                checked.unchecked.push(format!(
+                    "could not check DNS records{in_account} for production's endpoints: {e}"
+                ));
+                continue;
+            }
+        };
+        for (zone, records) in zones {
+            let records = match records {
+                Ok(records) => records,
+                Err(e) => {
+                    checked.unchecked.push(format!(
+                        "could not check DNS records of zone {}{in_account} for production's endpoints: {e}",
+                        zone.name
+                    ));
+                    continue;
+                }
+            };
+            for record in &records {
+                if let Some(finding) = finding(&moves, account, &zone, record) {
+                    checked.findings.push(finding);
+                }
+            }
+        }
+    }
+    checked
+}
+
+/// The finding for `record` in `zone` of `account`, when it points at production and no step
+/// covers it.
+fn finding(
+    moves: &Moves,
+    account: Option<&str>,
+    zone: &Zone,
+    record: &RecordSet,
+) -> Option<Finding> {
+    let name = host(&record.name);
+    let key = (
+        account.map(str::to_owned),
+        name.clone(),
+        record.rtype.clone(),
+        record.set_identifier.clone(),
+    );
+    if moves.changed.contains(&key) {
+        return None;
+    }
+    let endpoint = targets(record)
+        .into_iter()
+        .find(|t| moves.endpoints.contains_key(t) && !moves.swapped.contains(t))?;
+    let mut id = format!("dns:{name}:{}", record.rtype);
+    if let Some(set) = &record.set_identifier {
+        id.push_str(&format!(":{set}"));
+    }
+    if let Some(account) = account {
+        id.push_str(&format!("@{account}"));
+    }
+    let in_account = account.map_or(String::new(), |a| format!(" in account `{a}`"));
+    Some(Finding {
+        id,
+        kind: "dns-record".into(),
+        account: account.map(str::to_owned),
+        resource: Resource::Record {
+            name: route53::fqdn(&record.name),
+            rtype: record.rtype.clone(),
+            set_id: record.set_identifier.clone(),
+        }
+        .to_string(),
+        why: format!(
+            "points at production's endpoint {endpoint}{in_account}, and no step repoints it: after the failover it still sends its traffic to production"
+        ),
+        cover: cover(
+            account,
+            zone,
+            record,
+            moves.endpoints.get(&endpoint).cloned().flatten(),
+        ),
+        ignored: false,
+        reason: None,
+    })
+}
+
+/// A `route53.repoint` step that points `record` where the playbook points production's
+/// name (`to`: the record set a step writes instead of production's), as playbook YAML.
+fn cover(account: Option<&str>, zone: &Zone, record: &RecordSet, to: Option<RecordSet>) -> String {
+    let name = host(&record.name);
+    let id: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let mut yaml = format!(
+        "- id: repoint-{id}\n  kind: route53.repoint\n  zone: {}\n  record: {name}\n  type: {}\n",
+        host(&zone.name),
+        record.rtype
+    );
+    if let Some(set) = &record.set_identifier {
+        yaml.push_str(&format!("  set_identifier: {set}\n"));
+    }
+    let target = to.as_ref().and_then(|to| match &to.alias {
+        Some(alias) => Some(host(&alias.dns_name)),
+        None => to.values.first().map(|v| host(v)),
+    });
+    match (&record.alias, target) {
+        (Some(alias), Some(target)) => yaml.push_str(&format!(
+            "  alias:\n    dns_name: {target}\n    hosted_zone_id: {}  # the zone of {target}'s service and region\n",
+            to.as_ref()
+                .and_then(|t| t.alias.as_ref())
+                .map_or(alias.hosted_zone_id.as_str(), |a| a.hosted_zone_id.as_str())
+        )),
+        (None, Some(target)) => yaml.push_str(&format!("  to: {target}\n")),
+        (_, None) => yaml.push_str("  to: STAND_IN_ENDPOINT  # where the stand-in takes this traffic\n"),
+    }
+    if let Some(account) = account {
+        yaml.push_str(&format!("  account: {account}\n"));
+    }
+    yaml
+}

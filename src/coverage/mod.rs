@@ -1,0 +1,123 @@
+//! Coverage: the parts of production a playbook leaves behind. In the incident the team
+//! promoted staging by hand and forgot the queue workers; a playbook can forget the same way
+//! (it repoints `www` and not `api`). The plan reads the account and names each part of
+//! production no step covers, why it matters and the step that would cover it, ready to paste;
+//! `coverage: {ignore: ...}` leaves one out on purpose, with a reason.
+//!
+//! What production is comes from the playbook's `production:` block, or is inferred from its
+//! steps (what the records it repoints point at now). Each kind of part has its own file
+//! (`dns.rs`: records that point at production). Every read is read-only and granted by
+//! `iam-policy --for plan` ([`needs`]); a read that fails is a named warning, never a pass.
+
+mod dns;
+
+use std::collections::BTreeSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::iam::{arn, Grant, Needs};
+use crate::playbook::Playbook;
+use crate::steps::{Change, Ctx};
+
+/// A step as planned: what the coverage check needs of the plan.
+pub struct Planned<'a> {
+    pub kind: &'a str,
+    /// Its account (`None`: the playbook's own).
+    pub account: Option<&'a str>,
+    pub changes: &'a [Change],
+}
+
+/// What production is, when the steps do not say it well enough.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Production {
+    /// Production's endpoints: the names its traffic goes to (an Elastic Beanstalk
+    /// environment's CNAME, a load balancer's DNS name). Every DNS record that points at one
+    /// must be repointed. Default: what the records the playbook repoints point at now.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+}
+
+/// `coverage:`: what the plan's coverage leaves out on purpose.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Findings left out on purpose, each with why: the plan still counts them.
+    #[serde(default)]
+    pub ignore: Vec<Ignore>,
+}
+
+/// One finding left out on purpose.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    /// The finding's id, as the plan prints it (`dns:api.example.com:CNAME`).
+    #[schemars(length(min = 1))]
+    pub id: String,
+    /// Why it is left out: plans keep it with the finding.
+    #[schemars(length(min = 1))]
+    pub reason: String,
+}
+
+/// A part of production that no step covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable across plans: what `coverage.ignore` names.
+    pub id: String,
+    /// What kind of part: `dns-record`.
+    pub kind: String,
+    /// The account it is in (`None`: the playbook's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The part, as people name it (`api.example.com. CNAME`).
+    pub resource: String,
+    /// Why it matters on the day.
+    pub why: String,
+    /// The step that would cover it, as playbook YAML.
+    pub cover: String,
+    /// Left out on purpose (`coverage.ignore`), with its reason.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What the coverage check found, and what it could not read.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub findings: Vec<Finding>,
+    /// Reads that failed, each a warning naming what went unchecked and why.
+    pub unchecked: Vec<String>,
+}
+
+/// Every part of production the plan's `steps` leave behind, in every account the playbook
+/// can read, with those the playbook ignores marked so.
+pub async fn check(pb: &Playbook, steps: &[Planned<'_>], ctx: &Ctx) -> Checked {
+    let mut checked = dns::check(pb, steps, ctx).await;
+    let mut seen = BTreeSet::new();
+    checked.findings.retain(|f| seen.insert(f.id.clone()));
+    for finding in &mut checked.findings {
+        if let Some(ignore) = pb.coverage.ignore.iter().find(|i| i.id == finding.id) {
+            finding.ignored = true;
+            finding.reason = Some(ignore.reason.clone());
+        }
+    }
+    checked
+}
+
+/// What the coverage check reads, in every account: read-only calls, for the plan's policy.
+pub fn needs() -> Needs {
+    Needs {
+        plan: vec![
+            Grant::any(&["route53:ListHostedZones"]),
+            Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
+        ],
+        run: Vec::new(),
+    }
+}
+
+/// A DNS name as compared: lower case, without the final dot.
+fn host(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}

@@ -1,0 +1,201 @@
+//! Coverage: the plan names each part of production that no step covers (issue 28), as the
+//! incident's team forgot one: a record, found by reading every zone, ready to paste.
+
+use serde_json::Value;
+
+use crate::support::{Proxy, World};
+
+/// Repoints `app` only, as a playbook written before `shop` existed would.
+const APP_ONLY: &str = "version: 1
+name: app-only
+steps:
+  - id: repoint-app
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+";
+
+fn findings(plan: &Value) -> Vec<(String, bool)> {
+    plan["coverage"]
+        .as_array()
+        .expect("coverage in the plan")
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_owned(), f["ignored"] == true))
+        .collect()
+}
+
+#[test]
+fn records_pointing_at_production_are_named_until_covered_or_ignored() {
+    let world = World::start();
+    let prod = world
+        .record("app.example.com.", "CNAME")
+        .expect("app's record");
+    assert!(prod.starts_with("shop-prod."), "{prod}");
+    // A second name for production, added by hand after the playbook was written.
+    world.upsert_record("example.com.", "shop.example.com.", "CNAME", &prod);
+    let pb = world.playbook("app-only.yaml", APP_ONLY);
+
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    // The hand-made record, and the weighted `blue` half of api's set the world has.
+    assert_eq!(
+        findings(&plan),
+        [
+            ("dns:api.example.com:CNAME:blue".to_owned(), false),
+            ("dns:shop.example.com:CNAME".to_owned(), false),
+        ],
+        "{plan}"
+    );
+    assert_eq!(plan["summary"]["uncovered"], 2, "{plan}");
+
+    let human = world.standin(&["plan", &pb]).expect(0).stdout;
+    assert!(
+        human.contains("Coverage: 2 part(s) of production no step covers"),
+        "{human}"
+    );
+    assert!(
+        human.contains("shop.example.com. CNAME [dns:shop.example.com:CNAME]"),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("points at production's endpoint {prod}")),
+        "{human}"
+    );
+    assert!(
+        human.contains("2 part(s) of production left behind."),
+        "{human}"
+    );
+
+    // A scheduled dry drill fails while a part is left behind.
+    let dry = world.standin(&["drill", "--dry", &pb]).expect(4);
+    assert!(
+        dry.stdout
+            .contains("part of production left behind: shop.example.com. CNAME"),
+        "{}",
+        dry.stdout
+    );
+
+    // The cover, pasted as printed, and the blue record ignored with a reason: clean.
+    let shop = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "dns:shop.example.com:CNAME")
+        .unwrap();
+    let cover: String = shop["cover"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    let covered = format!(
+        "coverage:\n  ignore:\n    - id: dns:api.example.com:CNAME:blue\n      reason: the release switch shifts api's weights\n{APP_ONLY}{cover}"
+    );
+    let pb = world.playbook("covered.yaml", &covered);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        findings(&plan),
+        [("dns:api.example.com:CNAME:blue".to_owned(), true)],
+        "{plan}"
+    );
+    assert_eq!(
+        plan["coverage"][0]["reason"],
+        "the release switch shifts api's weights"
+    );
+    assert_eq!(plan["summary"]["uncovered"], 0, "{plan}");
+    assert_eq!(plan["summary"]["ignored"], 1, "{plan}");
+    let human = world.standin(&["plan", &pb]).expect(0).stdout;
+    assert!(human.contains("left out on purpose"), "{human}");
+    assert!(!human.contains("left behind"), "{human}");
+    let dry = world.standin(&["drill", "--dry", &pb]);
+    assert!(!dry.stdout.contains("left behind"), "{}", dry.stdout);
+
+    // The pasted step does what it says: shop follows app to the stand-in.
+    world.standin(&["run", "--yes", &pb]).expect(0);
+    assert_eq!(
+        world.record("shop.example.com.", "CNAME").as_deref(),
+        world.record("app.example.com.", "CNAME").as_deref()
+    );
+    assert!(world
+        .record("shop.example.com.", "CNAME")
+        .unwrap()
+        .starts_with("shop-staging."));
+}
+
+/// Production named by `production.endpoints`, and a CNAME swap that moves it: records at a
+/// swapped CNAME follow the swap, so nothing is left behind.
+#[test]
+fn named_endpoints_count_and_a_swap_covers_the_records_at_its_cnames() {
+    let world = World::start();
+    let prod = world.record("app.example.com.", "CNAME").unwrap();
+    let named = format!(
+        "version: 1\nname: named\nproduction:\n  endpoints: [{}]\nsteps:\n  - id: go\n    kind: pause\n    duration: 1s\n",
+        prod.to_uppercase()
+    );
+    let pb = world.playbook("named.yaml", &named);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let ids: Vec<String> = findings(&plan).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        ids,
+        [
+            "dns:api.example.com:CNAME:blue",
+            "dns:app.example.com:CNAME"
+        ],
+        "{plan}"
+    );
+    // No step moves production's name: the cover says where to fill in the stand-in.
+    assert!(
+        plan["coverage"][1]["cover"]
+            .as_str()
+            .unwrap()
+            .contains("to: STAND_IN_ENDPOINT"),
+        "{plan}"
+    );
+
+    let swap = "version: 1\nname: swap\nsteps:\n  - id: swap\n    kind: eb.swap-cnames\n    source: shop-staging\n    destination: shop-prod\n";
+    let pb = world.playbook("swap.yaml", swap);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(findings(&plan), [], "{plan}");
+}
+
+/// A read that fails is a named warning, never a silent pass and never a crash; the reads
+/// are in the plan's policy.
+#[test]
+fn a_denied_read_is_a_named_warning() {
+    let world = World::start();
+    let policy = world
+        .standin(&[
+            "iam-policy",
+            "--for",
+            "plan",
+            &world.playbook("app-only.yaml", APP_ONLY),
+        ])
+        .expect(0)
+        .stdout;
+    for action in ["route53:ListHostedZones", "route53:ListResourceRecordSets"] {
+        assert!(policy.contains(action), "{action}: {policy}");
+    }
+    let proxy = Proxy::start(&world);
+    proxy.faults(
+        &world,
+        &serde_json::json!([{"action": "route53 GET /2013-04-01/hostedzone", "fault": "deny"}]),
+    );
+    let pb = world.playbook("app-only.yaml", APP_ONLY);
+    let out = world.standin_env(
+        &[("AWS_ENDPOINT_URL", &proxy.url)],
+        &["--output".into(), "json".into(), "plan".into(), pb],
+    );
+    assert_ne!(out.code, 101, "{}", out.stderr);
+    let plan: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+    assert_eq!(findings(&plan), [], "{plan}");
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("could not check DNS records for production's endpoints")
+            && warnings.contains("AccessDenied"),
+        "{plan}"
+    );
+}
