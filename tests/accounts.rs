@@ -461,10 +461,11 @@ fn a_dry_drill_checks_each_account_s_permissions_as_its_role() {
         .expect(4);
     let json: Value = serde_json::from_str(&out.stdout).unwrap();
     // What still blocks is staging's certificate, api's blue record (it points at production
-    // and the playbook repoints only app), and the playbook's own caller (the emulator's key,
-    // no IAM user: IAM cannot simulate it), not a permission of `network`.
+    // and the playbook repoints only app), production's worker tier (no step restarts
+    // workers), and the playbook's own caller (the emulator's key, no IAM user: IAM cannot
+    // simulate it), not a permission of `network`.
     let blockers = json["blockers"].as_array().unwrap();
-    assert_eq!(blockers.len(), 3, "{blockers:?}");
+    assert_eq!(blockers.len(), 4, "{blockers:?}");
     assert!(blockers[0]
         .as_str()
         .unwrap()
@@ -474,6 +475,10 @@ fn a_dry_drill_checks_each_account_s_permissions_as_its_role() {
         .unwrap()
         .starts_with("part of production left behind: api.example.com. CNAME [blue]"));
     assert!(blockers[2]
+        .as_str()
+        .unwrap()
+        .starts_with("part of production left behind: worker environment shop-worker"));
+    assert!(blockers[3]
         .as_str()
         .unwrap()
         .starts_with("permissions not checked: cannot simulate the policies of "));

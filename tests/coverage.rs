@@ -38,20 +38,22 @@ fn records_pointing_at_production_are_named_until_covered_or_ignored() {
 
     let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
-    // The hand-made record, and the weighted `blue` half of api's set the world has.
+    // The hand-made record, the weighted `blue` half of api's set the world has, and the
+    // worker tier of production's application (the playbook restarts no workers).
     assert_eq!(
         findings(&plan),
         [
             ("dns:api.example.com:CNAME:blue".to_owned(), false),
             ("dns:shop.example.com:CNAME".to_owned(), false),
+            ("workers:eb:shop-worker".to_owned(), false),
         ],
         "{plan}"
     );
-    assert_eq!(plan["summary"]["uncovered"], 2, "{plan}");
+    assert_eq!(plan["summary"]["uncovered"], 3, "{plan}");
 
     let human = world.standin(&["plan", &pb]).expect(0).stdout;
     assert!(
-        human.contains("Coverage: 2 part(s) of production no step covers"),
+        human.contains("Coverage: 3 part(s) of production no step covers"),
         "{human}"
     );
     assert!(
@@ -63,7 +65,7 @@ fn records_pointing_at_production_are_named_until_covered_or_ignored() {
         "{human}"
     );
     assert!(
-        human.contains("2 part(s) of production left behind."),
+        human.contains("3 part(s) of production left behind."),
         "{human}"
     );
 
@@ -90,14 +92,17 @@ fn records_pointing_at_production_are_named_until_covered_or_ignored() {
         .map(|l| format!("  {l}\n"))
         .collect();
     let covered = format!(
-        "coverage:\n  ignore:\n    - id: dns:api.example.com:CNAME:blue\n      reason: the release switch shifts api's weights\n{APP_ONLY}{cover}"
+        "coverage:\n  ignore:\n    - id: dns:api.example.com:CNAME:blue\n      reason: the release switch shifts api's weights\n    - id: workers:eb:shop-worker\n      reason: it reads its queue's URL at each job\n{APP_ONLY}{cover}"
     );
     let pb = world.playbook("covered.yaml", &covered);
     let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         findings(&plan),
-        [("dns:api.example.com:CNAME:blue".to_owned(), true)],
+        [
+            ("dns:api.example.com:CNAME:blue".to_owned(), true),
+            ("workers:eb:shop-worker".to_owned(), true)
+        ],
         "{plan}"
     );
     assert_eq!(
@@ -105,7 +110,7 @@ fn records_pointing_at_production_are_named_until_covered_or_ignored() {
         "the release switch shifts api's weights"
     );
     assert_eq!(plan["summary"]["uncovered"], 0, "{plan}");
-    assert_eq!(plan["summary"]["ignored"], 1, "{plan}");
+    assert_eq!(plan["summary"]["ignored"], 2, "{plan}");
     let human = world.standin(&["plan", &pb]).expect(0).stdout;
     assert!(human.contains("left out on purpose"), "{human}");
     assert!(!human.contains("left behind"), "{human}");
@@ -142,7 +147,8 @@ fn named_endpoints_count_and_a_swap_covers_the_records_at_its_cnames() {
         ids,
         [
             "dns:api.example.com:CNAME:blue",
-            "dns:app.example.com:CNAME"
+            "dns:app.example.com:CNAME",
+            "workers:eb:shop-worker"
         ],
         "{plan}"
     );
@@ -159,7 +165,61 @@ fn named_endpoints_count_and_a_swap_covers_the_records_at_its_cnames() {
     let pb = world.playbook("swap.yaml", swap);
     let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(findings(&plan), [], "{plan}");
+    assert_eq!(
+        findings(&plan),
+        [("workers:eb:shop-worker".to_owned(), false)],
+        "{plan}"
+    );
+}
+
+/// Production's workers: the worker tier of its application, and instances that carry
+/// production's tags and look like workers, one finding per role; a `workers.restart` step
+/// covers them all.
+#[test]
+fn production_s_workers_are_named_until_a_step_restarts_workers() {
+    let world = World::start();
+    // The world's tagged workers stand for production's here.
+    let tagged = APP_ONLY.replace(
+        "name: app-only\n",
+        "name: tagged\nproduction:\n  tags: {Environment: staging}\n",
+    );
+    let pb = world.playbook("tagged.yaml", &tagged);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let workers: Vec<&Value> = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "workers")
+        .collect();
+    let ids: Vec<&str> = workers.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["workers:eb:shop-worker", "workers:ec2:Role=queue-worker"],
+        "{plan}"
+    );
+    let resource = workers[1]["resource"].as_str().unwrap();
+    assert!(
+        resource.starts_with("2 instance(s) tagged Environment=staging and Role=queue-worker (i-"),
+        "{resource}"
+    );
+    assert!(workers[1]["cover"]
+        .as_str()
+        .unwrap()
+        .contains("kind: workers.restart"));
+
+    let restarts = format!(
+        "{tagged}  - id: restart-workers\n    kind: workers.restart\n    targets:\n      Role: queue-worker\n    command: systemctl restart queue-worker\n"
+    );
+    let pb = world.playbook("restarts.yaml", &restarts);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        findings(&plan)
+            .iter()
+            .all(|(id, _)| !id.starts_with("workers:")),
+        "{plan}"
+    );
 }
 
 /// A read that fails is a named warning, never a silent pass and never a crash; the reads
@@ -191,7 +251,12 @@ fn a_denied_read_is_a_named_warning() {
     );
     assert_ne!(out.code, 101, "{}", out.stderr);
     let plan: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
-    assert_eq!(findings(&plan), [], "{plan}");
+    // The worker tier is still found: only the DNS read was denied.
+    assert_eq!(
+        findings(&plan),
+        [("workers:eb:shop-worker".to_owned(), false)],
+        "{plan}"
+    );
     let warnings = plan["warnings"].to_string();
     assert!(
         warnings.contains("could not check DNS records for production's endpoints")

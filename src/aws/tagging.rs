@@ -11,10 +11,28 @@ use super::{AwsError, Call};
 pub async fn instances(
     client: &Client,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    instances_tagged(client, &BTreeMap::new()).await
+}
+
+/// Every EC2 instance that carries each of `tags` (its value), with all its tags, by id.
+pub async fn instances_tagged(
+    client: &Client,
+    tags: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    let filters = tags
+        .iter()
+        .map(|(key, value)| {
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key(key)
+                .values(value)
+                .build()
+        })
+        .collect();
     let mut found = BTreeMap::new();
     let mut pages = client
         .get_resources()
         .resource_type_filters("ec2:instance")
+        .set_tag_filters(Some(filters))
         .resources_per_page(100)
         .into_paginator()
         .send();

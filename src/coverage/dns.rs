@@ -5,87 +5,14 @@
 //! changes that very record, or swaps the CNAME it points at (a record that points at a
 //! swapped CNAME follows the swap).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use futures_util::future::join_all;
 
-use super::{host, Checked, Finding, Planned};
+use super::production::{targets, Moves};
+use super::{host, Checked, Finding};
 use crate::aws::route53::{self, RecordSet, Zone};
-use crate::playbook::Playbook;
-use crate::steps::{self, Ctx, Resource, Value};
+use crate::steps::{Ctx, Resource};
 
-/// What the plan says of production's names: each endpoint, with the record set a step
-/// points its name at instead (`None`: named by `production.endpoints` and moved by no step).
-#[derive(Default)]
-struct Moves {
-    endpoints: BTreeMap<String, Option<RecordSet>>,
-    /// Endpoints that are an environment's CNAME a step swaps: records at them follow.
-    swapped: BTreeSet<String>,
-    /// Records some step changes: (account, name, type, set identifier).
-    changed: BTreeSet<(Option<String>, String, String, Option<String>)>,
-}
-
-impl Moves {
-    fn of(pb: &Playbook, steps: &[Planned<'_>]) -> Self {
-        let mut moves = Self::default();
-        for step in steps {
-            let moving = steps::find_kind(step.kind).is_some_and(|k| k.moves_production);
-            for change in step.changes {
-                match (&change.resource, &change.before) {
-                    (
-                        Resource::Record {
-                            name,
-                            rtype,
-                            set_id,
-                        },
-                        before,
-                    ) => {
-                        moves.changed.insert((
-                            step.account.map(str::to_owned),
-                            host(name),
-                            rtype.clone(),
-                            set_id.clone(),
-                        ));
-                        let Some(Value::Record { record }) = before.as_ref().filter(|_| moving)
-                        else {
-                            continue;
-                        };
-                        let after = match &change.after {
-                            Some(Value::Record { record }) => Some(record.clone()),
-                            _ => None,
-                        };
-                        for target in targets(record) {
-                            moves.endpoints.insert(target, after.clone());
-                        }
-                    }
-                    (Resource::Cname { .. }, Some(Value::Text { text })) if moving => {
-                        moves.swapped.insert(host(text));
-                        moves.endpoints.entry(host(text)).or_insert(None);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        for endpoint in &pb.production.endpoints {
-            moves.endpoints.entry(host(endpoint)).or_insert(None);
-        }
-        moves
-    }
-}
-
-/// The names a record set sends its traffic to: its alias target, or a CNAME's value.
-fn targets(record: &RecordSet) -> Vec<String> {
-    match &record.alias {
-        Some(alias) => vec![host(&alias.dns_name)
-            .trim_start_matches("dualstack.")
-            .to_owned()],
-        None if record.rtype == "CNAME" => record.values.iter().map(|v| host(v)).collect(),
-        None => Vec::new(),
-    }
-}
-
-pub(super) async fn check(pb: &Playbook, steps: &[Planned<'_>], ctx: &Ctx) -> Checked {
-    let moves = Moves::of(pb, steps);
+pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
     if moves.endpoints.is_empty() {
         return checked;
@@ -124,7 +51,7 @@ pub(super) async fn check(pb: &Playbook, steps: &[Planned<'_>], ctx: &Ctx) -> Ch
                 }
             };
             for record in &records {
-                if let Some(finding) = finding(&moves, account, &zone, record) {
+                if let Some(finding) = finding(moves, account, &zone, record) {
                     checked.findings.push(finding);
                 }
             }

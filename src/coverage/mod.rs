@@ -5,15 +5,17 @@
 //! `coverage: {ignore: ...}` leaves one out on purpose, with a reason.
 //!
 //! What production is comes from the playbook's `production:` block, or is inferred from its
-//! steps (what the records it repoints point at now). Each kind of part has its own file
-//! (`dns.rs`: records that point at production). Every read is read-only and granted by
+//! steps (what the records it repoints point at now: `production.rs`). Each kind of part has
+//! its own file (`dns.rs`: records that point at production; `workers.rs`: production's queue
+//! workers when no step restarts workers). Every read is read-only and granted by
 //! `iam-policy --for plan` ([`needs`]); a read that fails is a named warning, never a pass.
 
 mod dns;
+mod production;
+mod workers;
 
 use std::collections::BTreeSet;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::iam::{arn, Grant, Needs};
@@ -28,44 +30,12 @@ pub struct Planned<'a> {
     pub changes: &'a [Change],
 }
 
-/// What production is, when the steps do not say it well enough.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Production {
-    /// Production's endpoints: the names its traffic goes to (an Elastic Beanstalk
-    /// environment's CNAME, a load balancer's DNS name). Every DNS record that points at one
-    /// must be repointed. Default: what the records the playbook repoints point at now.
-    #[serde(default)]
-    pub endpoints: Vec<String>,
-}
-
-/// `coverage:`: what the plan's coverage leaves out on purpose.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Findings left out on purpose, each with why: the plan still counts them.
-    #[serde(default)]
-    pub ignore: Vec<Ignore>,
-}
-
-/// One finding left out on purpose.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Ignore {
-    /// The finding's id, as the plan prints it (`dns:api.example.com:CNAME`).
-    #[schemars(length(min = 1))]
-    pub id: String,
-    /// Why it is left out: plans keep it with the finding.
-    #[schemars(length(min = 1))]
-    pub reason: String,
-}
-
 /// A part of production that no step covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable across plans: what `coverage.ignore` names.
     pub id: String,
-    /// What kind of part: `dns-record`.
+    /// What kind of part: `dns-record`, `workers`.
     pub kind: String,
     /// The account it is in (`None`: the playbook's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,7 +64,11 @@ pub struct Checked {
 /// Every part of production the plan's `steps` leave behind, in every account the playbook
 /// can read, with those the playbook ignores marked so.
 pub async fn check(pb: &Playbook, steps: &[Planned<'_>], ctx: &Ctx) -> Checked {
-    let mut checked = dns::check(pb, steps, ctx).await;
+    let moves = production::Moves::of(pb, steps);
+    let (mut checked, workers) =
+        tokio::join!(dns::check(&moves, ctx), workers::check(pb, &moves, ctx));
+    checked.findings.extend(workers.findings);
+    checked.unchecked.extend(workers.unchecked);
     let mut seen = BTreeSet::new();
     checked.findings.retain(|f| seen.insert(f.id.clone()));
     for finding in &mut checked.findings {
@@ -112,6 +86,7 @@ pub fn needs() -> Needs {
         plan: vec![
             Grant::any(&["route53:ListHostedZones"]),
             Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
+            Grant::any(&["elasticbeanstalk:DescribeEnvironments", "tag:GetResources"]),
         ],
         run: Vec::new(),
     }

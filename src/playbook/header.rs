@@ -66,9 +66,9 @@ pub(super) struct Header {
     rto_target: Option<String>,
     /// What production is, where the steps do not say it (the plan's coverage lists each
     /// part of production no step covers).
-    production: Option<crate::coverage::Production>,
+    production: Option<super::Production>,
     /// Parts of production the plan's coverage leaves out on purpose, each with a reason.
-    coverage: Option<crate::coverage::Settings>,
+    coverage: Option<super::Coverage>,
     /// The steps, in order; undone in reverse. A `parallel:` entry runs its steps at once.
     #[schemars(schema_with = "schema::step_list")]
     steps: Option<Value>,

@@ -15,6 +15,7 @@ mod interpolate;
 mod lint;
 mod locate;
 mod plain;
+mod production;
 mod schema;
 mod step_list;
 
@@ -31,6 +32,7 @@ use self::guard::Guard;
 use self::header::check;
 use self::locate::Locator;
 pub use self::locate::{Pos, YamlPath};
+pub use self::production::{Coverage, Ignore, Production};
 pub use self::schema::schema;
 pub use crate::config::{Accounts, AwsSettings, StateBlock, DEFAULT_ACCOUNT};
 use crate::steps::{KindDef, Step};
@@ -63,9 +65,9 @@ pub struct Playbook {
     /// The recovery time objective a drill is held to.
     pub rto_target: Option<Duration>,
     /// What production is, where the steps do not say it.
-    pub production: crate::coverage::Production,
+    pub production: Production,
     /// Parts of production the plan's coverage leaves out on purpose.
-    pub coverage: crate::coverage::Settings,
+    pub coverage: Coverage,
     /// What is valid but risky (credentials in a URL), located, for `validate` and `plan`.
     pub warnings: Vec<Problem>,
 }

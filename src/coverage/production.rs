@@ -1,0 +1,80 @@
+//! What production is, as the plan says it: the endpoints its traffic goes to (what the
+//! records and CNAMEs that steps move to the stand-in point at now, and `production.endpoints`),
+//! and what the steps change. Every kind of coverage compares the account with this.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{host, Planned};
+use crate::aws::route53::RecordSet;
+use crate::playbook::Playbook;
+use crate::steps::{self, Resource, Value};
+
+/// What the plan says of production's names: each endpoint, with the record set a step
+/// points its name at instead (`None`: named by `production.endpoints` and moved by no step).
+#[derive(Default)]
+pub(super) struct Moves {
+    pub endpoints: BTreeMap<String, Option<RecordSet>>,
+    /// Endpoints that are an environment's CNAME a step swaps: records at them follow.
+    pub swapped: BTreeSet<String>,
+    /// Records some step changes: (account, name, type, set identifier).
+    pub changed: BTreeSet<(Option<String>, String, String, Option<String>)>,
+}
+
+impl Moves {
+    pub fn of(pb: &Playbook, steps: &[Planned<'_>]) -> Self {
+        let mut moves = Self::default();
+        for step in steps {
+            let moving = steps::find_kind(step.kind).is_some_and(|k| k.moves_production);
+            for change in step.changes {
+                match (&change.resource, &change.before) {
+                    (
+                        Resource::Record {
+                            name,
+                            rtype,
+                            set_id,
+                        },
+                        before,
+                    ) => {
+                        moves.changed.insert((
+                            step.account.map(str::to_owned),
+                            host(name),
+                            rtype.clone(),
+                            set_id.clone(),
+                        ));
+                        let Some(Value::Record { record }) = before.as_ref().filter(|_| moving)
+                        else {
+                            continue;
+                        };
+                        let after = match &change.after {
+                            Some(Value::Record { record }) => Some(record.clone()),
+                            _ => None,
+                        };
+                        for target in targets(record) {
+                            moves.endpoints.insert(target, after.clone());
+                        }
+                    }
+                    (Resource::Cname { .. }, Some(Value::Text { text })) if moving => {
+                        moves.swapped.insert(host(text));
+                        moves.endpoints.entry(host(text)).or_insert(None);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for endpoint in &pb.production.endpoints {
+            moves.endpoints.entry(host(endpoint)).or_insert(None);
+        }
+        moves
+    }
+}
+
+/// The names a record set sends its traffic to: its alias target, or a CNAME's value.
+pub(super) fn targets(record: &RecordSet) -> Vec<String> {
+    match &record.alias {
+        Some(alias) => vec![host(&alias.dns_name)
+            .trim_start_matches("dualstack.")
+            .to_owned()],
+        None if record.rtype == "CNAME" => record.values.iter().map(|v| host(v)).collect(),
+        None => Vec::new(),
+    }
+}
