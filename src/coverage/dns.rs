@@ -10,27 +10,31 @@ use futures_util::future::join_all;
 use super::production::{targets, Moves};
 use super::{host, Checked, Finding};
 use crate::aws::route53::{self, RecordSet, Zone};
+use crate::aws::{pace, AwsError};
 use crate::steps::{Ctx, Resource};
+
+/// Zones read at once in an account: Route 53 answers five requests a second per account,
+/// and the plan's other reads share them (throttled calls back off, see [`pace`]).
+const ZONES_AT_ONCE: usize = 4;
 
 pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
     if moves.endpoints.is_empty() {
         return checked;
     }
-    let accounts = join_all(ctx.accounts.all().map(|(account, clients)| async move {
+    let accounts = join_all(ctx.accounts.all().map(|(_, clients)| async move {
         let client = &clients.route53;
         let zones = route53::zones(client).await?;
-        let records = join_all(zones.into_iter().map(|zone| async move {
-            let records = route53::records(client, &zone).await;
-            (zone, records)
-        }))
+        let done = pace::all(zones.len(), ZONES_AT_ONCE, |k| {
+            route53::records(client, &zones[k])
+        })
         .await;
-        Ok::<_, crate::aws::AwsError>((account, records))
+        Ok::<_, AwsError>((zones, done))
     }))
     .await;
-    for (read, (name, _)) in accounts.into_iter().zip(ctx.accounts.all()) {
-        let in_account = name.map_or(String::new(), |n| format!(" in account `{n}`"));
-        let (account, zones) = match read {
+    for (read, (account, _)) in accounts.into_iter().zip(ctx.accounts.all()) {
+        let in_account = account.map_or(String::new(), |n| format!(" in account `{n}`"));
+        let (zones, done) = match read {
             Ok(read) => read,
             Err(e) => {
                 checked.unchecked.push(format!(
@@ -39,19 +43,16 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
                 continue;
             }
         };
-        for (zone, records) in zones {
-            let records = match records {
-                Ok(records) => records,
-                Err(e) => {
-                    checked.unchecked.push(format!(
-                        "could not check DNS records of zone {}{in_account} for production's endpoints: {e}",
-                        zone.name
-                    ));
-                    continue;
-                }
-            };
-            for record in &records {
-                if let Some(finding) = finding(moves, account, &zone, record) {
+        if let Some((k, e)) = &done.error {
+            let left = done.answers.iter().filter(|a| a.is_none()).count();
+            checked.unchecked.push(format!(
+                "could not check DNS records of {left} zone(s){in_account} for production's endpoints: zone {}: {e}",
+                zones[*k].name
+            ));
+        }
+        for (zone, records) in zones.iter().zip(done.answers) {
+            for record in records.iter().flatten() {
+                if let Some(finding) = finding(moves, account, zone, record) {
                     checked.findings.push(finding);
                 }
             }
