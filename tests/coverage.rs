@@ -152,14 +152,44 @@ fn named_endpoints_count_and_a_swap_covers_the_records_at_its_cnames() {
         ],
         "{plan}"
     );
-    // No step moves production's name: the cover says where to fill in the stand-in.
+    // No step moves production's name: the cover says where to fill in the stand-in, and
+    // `validate` refuses it as pasted, until someone does; each cover is a step of its own.
+    let covers: String = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            f["cover"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .map(|l| format!("  {l}\n"))
+        })
+        .collect();
     assert!(
-        plan["coverage"][1]["cover"]
-            .as_str()
-            .unwrap()
-            .contains("to: STAND_IN_ENDPOINT"),
-        "{plan}"
+        covers.contains("# to: <the stand-in's name for this traffic>"),
+        "{covers}"
     );
+    let pasted = world.playbook(
+        "pasted.yaml",
+        &format!("version: 1\nname: pasted\nsteps:\n{covers}"),
+    );
+    let out = world.standin(&["validate", &pasted]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(
+        out.stderr
+            .matches("missing field `to` (or `alias`)")
+            .count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("is not an instance id"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("duplicate"), "{}", out.stderr);
 
     let swap = "version: 1\nname: swap\nsteps:\n  - id: swap\n    kind: eb.swap-cnames\n    source: shop-staging\n    destination: shop-prod\n";
     let pb = world.playbook("swap.yaml", swap);
@@ -247,7 +277,7 @@ fn a_denied_read_is_a_named_warning() {
     let pb = world.playbook("app-only.yaml", APP_ONLY);
     let out = world.standin_env(
         &[("AWS_ENDPOINT_URL", &proxy.url)],
-        &["--output".into(), "json".into(), "plan".into(), pb],
+        &["--output".into(), "json".into(), "plan".into(), pb.clone()],
     );
     assert_ne!(out.code, 101, "{}", out.stderr);
     let plan: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
@@ -257,10 +287,67 @@ fn a_denied_read_is_a_named_warning() {
         [("workers:eb:shop-worker".to_owned(), false)],
         "{plan}"
     );
-    let warnings = plan["warnings"].to_string();
+    let unchecked = plan["unchecked"].to_string();
     assert!(
-        warnings.contains("could not check DNS records for production's endpoints")
-            && warnings.contains("AccessDenied"),
+        unchecked.contains("could not check DNS records for production's endpoints")
+            && unchecked.contains("AccessDenied"),
         "{plan}"
+    );
+    // A scheduled dry drill does not pass on what it did not see.
+    let dry = world.standin_env(
+        &[("AWS_ENDPOINT_URL", &proxy.url)],
+        &world.playbook_args(&["drill", "--dry"], &pb),
+    );
+    assert_eq!(dry.code, 4, "{}", dry.all());
+    assert!(
+        dry.stdout
+            .contains("coverage not checked: could not check DNS records"),
+        "{}",
+        dry.stdout
+    );
+}
+
+/// Production's endpoint is what a repointed record points at live, even when an earlier step
+/// moves the same name first (a lock to a maintenance page): the plan's predicted state would
+/// say the maintenance page.
+#[test]
+fn an_earlier_step_on_the_same_name_does_not_hide_production() {
+    let world = World::start();
+    let pb = world.playbook(
+        "locked-first.yaml",
+        "version: 1
+name: locked-first
+steps:
+  - id: lock-app
+    kind: lock-url
+    strategy: dns
+    zone: example.com
+    host: app.example.com
+    to: maintenance.example.net
+  - id: repoint-app
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+",
+    );
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let blue = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "dns:api.example.com:CNAME:blue")
+        .unwrap_or_else(|| panic!("api's blue record: {plan}"));
+    assert!(
+        blue["why"].as_str().unwrap().contains("shop-prod."),
+        "{blue}"
+    );
+    assert!(
+        blue["cover"]
+            .as_str()
+            .unwrap()
+            .contains("to: shop-staging.us-east-1.elasticbeanstalk.com"),
+        "{blue}"
     );
 }

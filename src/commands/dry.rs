@@ -85,6 +85,11 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
             f.resource, f.id, f.why
         )
     }));
+    blockers.extend(
+        plan.unchecked
+            .iter()
+            .map(|why| format!("coverage not checked: {why}")),
+    );
     blockers.extend(not_ready(&plan, &ctx).await);
     let own = permissions(pb, None, &pb.aws).await;
     let mut accounts = BTreeMap::new();

@@ -1,48 +1,70 @@
 //! DNS records that point at production and that no step repoints: after the failover they
 //! still send their traffic to production, which is down (the incident's `www` repointed and
-//! `api` forgotten). Every zone of every account the playbook can read is listed; a record
+//! `api` forgotten). Every zone of every account the playbook can read is listed, each zone
+//! once (Route 53 is global: accounts that reach the same one see the same zones); a record
 //! counts when its CNAME value or alias target is one of production's endpoints, unless a step
 //! changes that very record, or swaps the CNAME it points at (a record that points at a
 //! swapped CNAME follows the swap).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use futures_util::future::join_all;
 
 use super::production::{targets, Moves};
-use super::{host, Checked, Finding};
+use super::{host, id_of, yaml, Checked, Finding};
+use crate::aws::pace;
 use crate::aws::route53::{self, RecordSet, Zone};
-use crate::aws::{pace, AwsError};
+use crate::escape;
 use crate::steps::{Ctx, Resource};
 
 /// Zones read at once in an account: Route 53 answers five requests a second per account,
 /// and the plan's other reads share them (throttled calls back off, see [`pace`]).
 const ZONES_AT_ONCE: usize = 4;
 
+/// What a cover says where the playbook does not tell where the traffic goes: in a comment,
+/// so that `validate` refuses the step (no `to`) until someone fills it in.
+const FILL_IN: &str = "<the stand-in's name for this traffic>";
+
 pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
     if moves.endpoints.is_empty() {
         return checked;
     }
-    let accounts = join_all(ctx.accounts.all().map(|(_, clients)| async move {
-        let client = &clients.route53;
-        let zones = route53::zones(client).await?;
-        let done = pace::all(zones.len(), ZONES_AT_ONCE, |k| {
-            route53::records(client, &zones[k])
+    let listed = join_all(
+        ctx.accounts
+            .all()
+            .map(|(_, clients)| route53::zones(&clients.route53)),
+    )
+    .await;
+    // Each zone once, in the first account that lists it.
+    let mut seen = BTreeSet::new();
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut zones_of = Vec::new();
+    for (read, (account, clients)) in listed.into_iter().zip(ctx.accounts.all()) {
+        let in_account = account.map_or(String::new(), |n| format!(" in account `{n}`"));
+        match read {
+            Ok(zones) => {
+                let zones: Vec<Zone> = zones
+                    .into_iter()
+                    .filter(|z| seen.insert(z.id.clone()))
+                    .collect();
+                for zone in &zones {
+                    *names.entry(zone.name.clone()).or_default() += 1;
+                }
+                zones_of.push((account, in_account, clients, zones));
+            }
+            Err(e) => checked.unchecked.push(format!(
+                "could not check DNS records{in_account} for production's endpoints: {e}"
+            )),
+        }
+    }
+    let read = join_all(zones_of.iter().map(|(_, _, clients, zones)| {
+        pace::all(zones.len(), ZONES_AT_ONCE, |k| {
+            route53::records(&clients.route53, &zones[k])
         })
-        .await;
-        Ok::<_, AwsError>((zones, done))
     }))
     .await;
-    for (read, (account, _)) in accounts.into_iter().zip(ctx.accounts.all()) {
-        let in_account = account.map_or(String::new(), |n| format!(" in account `{n}`"));
-        let (zones, done) = match read {
-            Ok(read) => read,
-            Err(e) => {
-                checked.unchecked.push(format!(
-                    "could not check DNS records{in_account} for production's endpoints: {e}"
-                ));
-                continue;
-            }
-        };
+    for ((account, in_account, _, zones), done) in zones_of.iter().zip(read) {
         if let Some((k, e)) = &done.error {
             let left = done.answers.iter().filter(|a| a.is_none()).count();
             checked.unchecked.push(format!(
@@ -51,8 +73,10 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
             ));
         }
         for (zone, records) in zones.iter().zip(done.answers) {
+            // Two zones of one name (public and private): the zone's id tells them apart.
+            let shared = names.get(&zone.name).is_some_and(|n| *n > 1);
             for record in records.iter().flatten() {
-                if let Some(finding) = finding(moves, account, zone, record) {
+                if let Some(finding) = finding(moves, *account, zone, shared, record) {
                     checked.findings.push(finding);
                 }
             }
@@ -62,16 +86,16 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
 }
 
 /// The finding for `record` in `zone` of `account`, when it points at production and no step
-/// covers it.
+/// covers it; `shared`: another zone has the same name.
 fn finding(
     moves: &Moves,
     account: Option<&str>,
     zone: &Zone,
+    shared: bool,
     record: &RecordSet,
 ) -> Option<Finding> {
     let name = host(&record.name);
     let key = (
-        account.map(str::to_owned),
         name.clone(),
         record.rtype.clone(),
         record.set_identifier.clone(),
@@ -82,9 +106,12 @@ fn finding(
     let endpoint = targets(record)
         .into_iter()
         .find(|t| moves.endpoints.contains_key(t) && !moves.swapped.contains(t))?;
-    let mut id = format!("dns:{name}:{}", record.rtype);
+    let mut id = format!("dns:{}:{}", escape::value(&name), record.rtype);
     if let Some(set) = &record.set_identifier {
-        id.push_str(&format!(":{set}"));
+        id.push_str(&format!(":{}", escape::value(set)));
+    }
+    if shared {
+        id.push_str(&format!("/{}", zone.id));
     }
     if let Some(account) = account {
         id.push_str(&format!("@{account}"));
@@ -101,11 +128,13 @@ fn finding(
         }
         .to_string(),
         why: format!(
-            "points at production's endpoint {endpoint}{in_account}, and no step repoints it: after the failover it still sends its traffic to production"
+            "points at production's endpoint {}{in_account}, and no step repoints it: after the failover it still sends its traffic to production",
+            escape::value(&endpoint)
         ),
         cover: cover(
             account,
             zone,
+            shared,
             record,
             moves.endpoints.get(&endpoint).cloned().flatten(),
         ),
@@ -116,36 +145,63 @@ fn finding(
 
 /// A `route53.repoint` step that points `record` where the playbook points production's
 /// name (`to`: the record set a step writes instead of production's), as playbook YAML.
-fn cover(account: Option<&str>, zone: &Zone, record: &RecordSet, to: Option<RecordSet>) -> String {
+fn cover(
+    account: Option<&str>,
+    zone: &Zone,
+    shared: bool,
+    record: &RecordSet,
+    to: Option<RecordSet>,
+) -> String {
     let name = host(&record.name);
-    let id: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let mut yaml = format!(
-        "- id: repoint-{id}\n  kind: route53.repoint\n  zone: {}\n  record: {name}\n  type: {}\n",
-        host(&zone.name),
-        record.rtype
+    let mut id = format!("repoint-{}", id_of(&name));
+    if let Some(set) = &record.set_identifier {
+        id.push_str(&format!("-{}", id_of(set)));
+    }
+    let zone_field = if shared {
+        zone.id.clone()
+    } else {
+        host(&zone.name)
+    };
+    let mut out = format!(
+        "- id: {}\n  kind: route53.repoint\n  zone: {}\n  record: {}\n  type: {}\n",
+        yaml(&id),
+        yaml(&zone_field),
+        yaml(&name),
+        yaml(&record.rtype)
     );
     if let Some(set) = &record.set_identifier {
-        yaml.push_str(&format!("  set_identifier: {set}\n"));
+        out.push_str(&format!("  set_identifier: {}\n", yaml(set)));
     }
     let target = to.as_ref().and_then(|to| match &to.alias {
-        Some(alias) => Some(host(&alias.dns_name)),
-        None => to.values.first().map(|v| host(v)),
+        Some(alias) => Some((host(&alias.dns_name), Some(alias))),
+        None => to.values.first().map(|v| (host(v), None)),
     });
+    let zone_id = "<the hosted zone id of its service and region>";
     match (&record.alias, target) {
-        (Some(alias), Some(target)) => yaml.push_str(&format!(
-            "  alias:\n    dns_name: {target}\n    hosted_zone_id: {}  # the zone of {target}'s service and region\n",
-            to.as_ref()
-                .and_then(|t| t.alias.as_ref())
-                .map_or(alias.hosted_zone_id.as_str(), |a| a.hosted_zone_id.as_str())
+        (Some(_), Some((name, Some(alias)))) => out.push_str(&format!(
+            "  alias:\n    dns_name: {}\n    hosted_zone_id: {}\n    evaluate_target_health: {}\n",
+            yaml(&name),
+            yaml(&alias.hosted_zone_id),
+            alias.evaluate_target_health
         )),
-        (None, Some(target)) => yaml.push_str(&format!("  to: {target}\n")),
-        (_, None) => yaml.push_str("  to: STAND_IN_ENDPOINT  # where the stand-in takes this traffic\n"),
+        // Where the playbook points a plain name: the zone of its service and region is not
+        // known here, and the placeholder is not a zone id.
+        (Some(found), Some((name, None))) => out.push_str(&format!(
+            "  alias:\n    dns_name: {}\n    hosted_zone_id: {}\n    evaluate_target_health: {}\n",
+            yaml(&name),
+            yaml(zone_id),
+            found.evaluate_target_health
+        )),
+        (Some(_), None) => out.push_str(&format!(
+            "  # alias: {{dns_name: {FILL_IN}, hosted_zone_id: {zone_id}}}  (fill in: a repoint needs `to` or `alias`)\n"
+        )),
+        (None, Some((target, _))) => out.push_str(&format!("  to: {}\n", yaml(&target))),
+        (None, None) => out.push_str(&format!(
+            "  # to: {FILL_IN}  (fill in: a repoint needs `to` or `alias`)\n"
+        )),
     }
     if let Some(account) = account {
-        yaml.push_str(&format!("  account: {account}\n"));
+        out.push_str(&format!("  account: {}\n", yaml(account)));
     }
-    yaml
+    out
 }

@@ -25,8 +25,7 @@ use crate::steps::{Change, Ctx};
 /// A step as planned: what the coverage check needs of the plan.
 pub struct Planned<'a> {
     pub kind: &'a str,
-    /// Its account (`None`: the playbook's own).
-    pub account: Option<&'a str>,
+    /// Its changes as it read them live (before the plan put the steps in order).
     pub changes: &'a [Change],
 }
 
@@ -92,7 +91,35 @@ pub fn needs() -> Needs {
     }
 }
 
-/// A DNS name as compared: lower case, without the final dot.
+/// A DNS name as compared: lower case, without the final dot, and without the `dualstack.`
+/// that Elastic Load Balancing puts before its names for IPv6 (the same load balancer).
 fn host(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    match name.strip_prefix("dualstack.") {
+        Some(rest) => rest.to_owned(),
+        None => name,
+    }
+}
+
+/// A step id from `text`: letters, digits and `-`, as the playbook takes ids.
+fn id_of(text: &str) -> String {
+    let id: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    id.trim_matches('-').to_owned()
+}
+
+/// `text` as one YAML scalar, quoted where YAML would read it otherwise (`*`, `#`, `: `, a
+/// line break), so a cover pasted under `steps:` says exactly this.
+fn yaml(text: &str) -> String {
+    serde_yaml::to_string(text)
+        .map(|s| s.trim_end().to_owned())
+        .unwrap_or_else(|_| format!("{text:?}"))
 }

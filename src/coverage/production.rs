@@ -9,15 +9,18 @@ use crate::aws::route53::RecordSet;
 use crate::playbook::Playbook;
 use crate::steps::{self, Resource, Value};
 
-/// What the plan says of production's names: each endpoint, with the record set a step
+/// What the plan says of production's names (from the changes as each step read them live,
+/// before the plan put them in order: a name an earlier step moves elsewhere first, a lock,
+/// still counts as production's): each endpoint, with the record set a step
 /// points its name at instead (`None`: named by `production.endpoints` and moved by no step).
 #[derive(Default)]
 pub(super) struct Moves {
     pub endpoints: BTreeMap<String, Option<RecordSet>>,
     /// Endpoints that are an environment's CNAME a step swaps: records at them follow.
     pub swapped: BTreeSet<String>,
-    /// Records some step changes: (account, name, type, set identifier).
-    pub changed: BTreeSet<(Option<String>, String, String, Option<String>)>,
+    /// Records some step changes: (name, type, set identifier). Route 53 is global, so the
+    /// same zone may be read through several accounts: a record is one whichever it is.
+    pub changed: BTreeSet<(String, String, Option<String>)>,
 }
 
 impl Moves {
@@ -35,12 +38,9 @@ impl Moves {
                         },
                         before,
                     ) => {
-                        moves.changed.insert((
-                            step.account.map(str::to_owned),
-                            host(name),
-                            rtype.clone(),
-                            set_id.clone(),
-                        ));
+                        moves
+                            .changed
+                            .insert((host(name), rtype.clone(), set_id.clone()));
                         let Some(Value::Record { record }) = before.as_ref().filter(|_| moving)
                         else {
                             continue;
@@ -71,9 +71,7 @@ impl Moves {
 /// The names a record set sends its traffic to: its alias target, or a CNAME's value.
 pub(super) fn targets(record: &RecordSet) -> Vec<String> {
     match &record.alias {
-        Some(alias) => vec![host(&alias.dns_name)
-            .trim_start_matches("dualstack.")
-            .to_owned()],
+        Some(alias) => vec![host(&alias.dns_name)],
         None if record.rtype == "CNAME" => record.values.iter().map(|v| host(v)).collect(),
         None => Vec::new(),
     }

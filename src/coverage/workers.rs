@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use super::production::Moves;
-use super::{host, Checked, Finding};
+use super::{host, id_of, yaml, Checked, Finding};
 use crate::aws::{eb, tagging, AwsError};
+use crate::escape;
 use crate::playbook::Playbook;
 use crate::steps::Ctx;
 
@@ -82,23 +83,39 @@ const WHY: &str = "the playbook restarts no queue workers: after the failover th
 /// A worker-tier environment of production's application.
 fn environment(env: &eb::Env, account: Option<&str>) -> Finding {
     let at = account.map_or(String::new(), |a| format!("@{a}"));
+    let (name, application) = (escape::value(&env.name), escape::value(&env.application));
     Finding {
-        id: format!("workers:eb:{}{at}", env.name),
+        id: format!("workers:eb:{name}{at}"),
         kind: "workers".into(),
         account: account.map(str::to_owned),
-        resource: format!(
-            "worker environment {} of application {}",
-            env.name, env.application
-        ),
-        why: format!("it runs {}'s queue jobs, and {WHY}", env.application),
+        resource: format!("worker environment {name} of application {application}"),
+        why: format!("it runs {application}'s queue jobs, and {WHY}"),
         cover: cover(
-            &format!("elasticbeanstalk:environment-name: {}", env.name),
-            "the stand-in's worker environment: its name here",
+            &format!("restart-workers-{}", id_of(&env.name)),
+            "`elasticbeanstalk:environment-name: <its worker environment>`",
             account,
         ),
         ignored: false,
         reason: None,
     }
+}
+
+/// The tag that says an instance is a worker: `Role` (any case) with `worker` in it, else
+/// `Name` with `worker` in it, its last number cut off (`prod-worker-3` is one of
+/// `prod-worker`), so that one finding stands for every instance of a role.
+fn role(tags: &BTreeMap<String, String>) -> Option<(String, String)> {
+    let worker = |value: &str| value.to_ascii_lowercase().contains("worker");
+    let find = |wanted: &str| {
+        tags.iter()
+            .find(|(key, value)| key.eq_ignore_ascii_case(wanted) && worker(value))
+    };
+    if let Some((key, value)) = find("Role") {
+        return Some((key.clone(), value.clone()));
+    }
+    let (key, value) = find("Name")?;
+    let stem = value.trim_end_matches(|c: char| c.is_ascii_digit());
+    let stem = stem.trim_end_matches(['-', '_', '.']);
+    Some((key.clone(), format!("{stem}*")))
 }
 
 /// Production's tagged instances that look like workers, one finding per role.
@@ -107,50 +124,62 @@ fn tagged(
     tags: &BTreeMap<String, String>,
     account: Option<&str>,
 ) -> Vec<Finding> {
-    let mut roles: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    let mut roles: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for (id, its) in instances {
-        let role = ["Role", "Name"]
-            .into_iter()
-            .find_map(|key| its.get_key_value(key))
-            .filter(|(_, value)| value.to_ascii_lowercase().contains("worker"));
-        if let Some((key, value)) = role {
-            roles.entry((key, value)).or_default().push(id);
+        if let Some(role) = role(its) {
+            roles.entry(role).or_default().push(id);
         }
     }
-    let production: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let production: Vec<String> = tags
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape::value(k), escape::value(v)))
+        .collect();
     let at = account.map_or(String::new(), |a| format!("@{a}"));
     roles
         .into_iter()
-        .map(|((key, value), ids)| Finding {
-            id: format!("workers:ec2:{key}={value}{at}"),
-            kind: "workers".into(),
-            account: account.map(str::to_owned),
-            resource: format!(
-                "{} instance(s) tagged {} and {key}={value} ({})",
-                ids.len(),
-                production.join(", "),
-                ids.join(", ")
-            ),
-            why: format!("they look like production's queue workers, and {WHY}"),
-            cover: cover(
-                &format!("{key}: {value}"),
-                "and the stand-in's own tags, so that only its workers restart",
-                account,
-            ),
-            ignored: false,
-            reason: None,
+        .map(|((key, value), ids)| {
+            let tag = format!("{}={}", escape::value(&key), escape::value(&value));
+            Finding {
+                id: format!("workers:ec2:{tag}{at}"),
+                kind: "workers".into(),
+                account: account.map(str::to_owned),
+                resource: format!(
+                    "{} instance(s) tagged {} and {tag} ({})",
+                    ids.len(),
+                    production.join(", "),
+                    ids.iter()
+                        .map(|i| escape::value(i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                why: format!("they look like production's queue workers, and {WHY}"),
+                cover: cover(
+                    &format!("restart-workers-{}", id_of(&value)),
+                    &format!("`{key}: {value}`"),
+                    account,
+                ),
+                ignored: false,
+                reason: None,
+            }
         })
         .collect()
 }
 
-/// A `workers.restart` step for the stand-in's workers selected by `target` (a tag), as
-/// playbook YAML; `note` says what to fill in.
-fn cover(target: &str, note: &str, account: Option<&str>) -> String {
-    let mut yaml = format!(
-        "- id: restart-workers\n  kind: workers.restart\n  targets:\n    {target}  # {note}\n  command: systemctl restart queue-worker  # the workers' own service\n"
+/// A `workers.restart` step named `id` for the stand-in's workers, as playbook YAML. Which
+/// instances are the stand-in's is not known here: the placeholder says what to fill in
+/// (`select`: the tag production's are found by) and is not an instance id, so `validate`
+/// refuses the step until someone does.
+fn cover(id: &str, select: &str, account: Option<&str>) -> String {
+    let mut out = format!(
+        "- id: {}\n  kind: workers.restart\n  instances: [{}]\n  command: {}\n",
+        yaml(id),
+        yaml(&format!(
+            "<the stand-in's workers: their ids, or instead `targets:` with {select} and the stand-in's own tag>"
+        )),
+        yaml("systemctl restart <the workers' service>")
     );
     if let Some(account) = account {
-        yaml.push_str(&format!("  account: {account}\n"));
+        out.push_str(&format!("  account: {}\n", yaml(account)));
     }
-    yaml
+    out
 }

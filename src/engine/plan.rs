@@ -76,6 +76,10 @@ pub struct PlanDoc {
     /// Each part of production no step covers (those ignored on purpose too, marked so).
     #[serde(default)]
     pub coverage: Vec<Finding>,
+    /// What the coverage check could not read, and why: warnings for `plan`, blockers for
+    /// `drill --dry` (a scheduled check must not pass on what it did not see).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
     pub summary: Summary,
 }
 
@@ -165,6 +169,8 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .buffered(PLAN_CONCURRENCY)
         .collect()
         .await;
+    // Coverage reads what each step found live, not the state earlier steps lead to.
+    let read: Vec<Vec<Change>> = steps.iter().map(|s| s.changes.clone()).collect();
     predict(&mut steps);
     for step in &mut steps {
         step.clients = step.changes.iter().filter_map(Follow::of_change).collect();
@@ -178,20 +184,19 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
     let live = guards::LiveAws::new(ctx);
     let planned: Vec<Planned> = steps
         .iter()
-        .map(|s| Planned {
+        .zip(&read)
+        .map(|(s, changes)| Planned {
             kind: &s.kind,
-            account: s.account.as_deref(),
-            changes: &s.changes,
+            changes,
         })
         .collect();
     // At once: they read much the same things, each once through `live`.
-    let (guards, mut warnings, serving, coverage) = tokio::join!(
+    let (guards, warnings, serving, coverage) = tokio::join!(
         guards::check(&pb.guards, &state, &live, forced),
         guards::playbook_warnings(pb, &state, &live),
         guards::serving_warnings(&state, &live),
         crate::coverage::check(pb, &planned, ctx)
     );
-    warnings.extend(coverage.unchecked);
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),
@@ -203,6 +208,7 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         steps,
         guards,
         coverage: coverage.findings,
+        unchecked: coverage.unchecked,
         summary: Summary::default(),
     };
     doc.summarize();

@@ -77,7 +77,12 @@ impl PlanDoc {
                 out.push_str(&format!("    ! {w}\n"));
             }
         }
-        for w in self.warnings.iter().chain(&self.serving) {
+        for w in self
+            .warnings
+            .iter()
+            .chain(&self.serving)
+            .chain(&self.unchecked)
+        {
             out.push_str(&format!("\n! {w}\n"));
         }
         let (ignored, uncovered): (Vec<_>, Vec<_>) = self.coverage.iter().partition(|f| f.ignored);
