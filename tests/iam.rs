@@ -144,6 +144,7 @@ fn the_policy_is_a_valid_document_with_no_wildcard_actions() {
                         "autoscaling",
                         "ec2",
                         "s3",
+                        "tag",
                     ]
                     .contains(&service),
                     "{action}"
