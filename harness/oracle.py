@@ -306,8 +306,13 @@ class Oracle:
             return self.control(environ, start_response, path)
         if path.startswith(SKIPPED):
             return self.app(environ, start_response)
+        body = read_body(environ)
+        if len(body) < int(environ.get("CONTENT_LENGTH") or 0):
+            # The client went away mid-request: no request AWS would see, nothing to judge.
+            start_response("400 Bad Request", [("Content-Length", "0")])
+            return [b""]
         started = time.perf_counter()
-        check = Check(self.models, environ, read_body(environ))
+        check = Check(self.models, environ, body)
         try:
             check.run()
         except Exception:  # noqa: BLE001 - an oracle defect must fail the test, not pass silently

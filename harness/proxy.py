@@ -288,6 +288,11 @@ def start_proxy(upstream, host="127.0.0.1", faults=None):
         def _forward(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                # The client went away mid-request (a command dropping its other reads once
+                # one failed): AWS never gets such a request, so neither does the emulator.
+                self.close_connection = True
+                return
             path = urlsplit(self.path).path
             if path.startswith("/__proxy/"):
                 return self._control(path, body)

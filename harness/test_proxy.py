@@ -159,6 +159,16 @@ class ProxyFaults(unittest.TestCase):
                 with self.assertRaises((ConnectionClosedError, EndpointConnectionError, HTTPClientError)):
                     call(self.client(service))
 
+    def test_a_request_cut_short_is_not_forwarded(self):
+        # A client that goes away mid-body (a command dropping its other reads once one
+        # failed) sent no request AWS would see: the emulator must not get half of one.
+        before = dict(self.control("GET", "/__proxy/counts"))
+        with socket.create_connection(self.server.server_address) as raw:
+            raw.sendall(b"POST / HTTP/1.1\r\nHost: proxy\r\nContent-Length: 100\r\n\r\nAction=Descr")
+            raw.shutdown(socket.SHUT_WR)
+            self.assertEqual(raw.recv(100), b"")
+        self.assertEqual(dict(self.control("GET", "/__proxy/counts")), before)
+
     def test_after_and_times(self):
         ssm = self.client("ssm")
         self.faults({"action": "ssm:GetParameter", "fault": "throttle", "after": 1, "times": 1})
