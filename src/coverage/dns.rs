@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use super::production::{targets, Moves};
-use super::{host, id_of, yaml, Checked, Finding};
+use super::{at, host, id_of, in_account, yaml, Checked, Finding};
 use crate::aws::pace;
 use crate::aws::route53::{self, RecordSet, Zone};
 use crate::escape;
@@ -41,7 +41,7 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     let mut zones_of = Vec::new();
     for (read, (account, clients)) in listed.into_iter().zip(ctx.accounts.all()) {
-        let in_account = account.map_or(String::new(), |n| format!(" in account `{n}`"));
+        let in_account = in_account(account);
         match read {
             Ok(zones) => {
                 let zones: Vec<Zone> = zones
@@ -113,10 +113,8 @@ fn finding(
     if shared {
         id.push_str(&format!("/{}", zone.id));
     }
-    if let Some(account) = account {
-        id.push_str(&format!("@{account}"));
-    }
-    let in_account = account.map_or(String::new(), |a| format!(" in account `{a}`"));
+    id.push_str(&at(account));
+    let in_account = in_account(account);
     Some(Finding {
         id,
         kind: "dns-record".into(),

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::production::Moves;
 use crate::iam::{arn, Grant, Needs};
 use crate::playbook::Playbook;
 use crate::steps::{Change, Ctx};
@@ -60,12 +61,12 @@ pub struct Checked {
     pub unchecked: Vec<String>,
 }
 
-/// Every part of production the plan's `steps` leave behind, in every account the playbook
-/// can read, with those the playbook ignores marked so.
-pub async fn check(pb: &Playbook, steps: &[Planned<'_>], ctx: &Ctx) -> Checked {
-    let moves = production::Moves::of(pb, steps);
+/// Every part of production the plan leaves behind (`moves`: what its steps say of
+/// production, [`Moves::of`]), in every account the playbook can read, with those the
+/// playbook ignores marked so.
+pub async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
     let (mut checked, workers) =
-        tokio::join!(dns::check(&moves, ctx), workers::check(pb, &moves, ctx));
+        tokio::join!(dns::check(moves, ctx), workers::check(pb, moves, ctx));
     checked.findings.extend(workers.findings);
     checked.unchecked.extend(workers.unchecked);
     let mut seen = BTreeSet::new();
@@ -89,6 +90,16 @@ pub fn needs() -> Needs {
         ],
         run: Vec::new(),
     }
+}
+
+/// ` in account `NAME`` for a message about `account` (nothing for the playbook's own).
+fn in_account(account: Option<&str>) -> String {
+    account.map_or(String::new(), |a| format!(" in account `{a}`"))
+}
+
+/// `@NAME`, the end of a finding's id in `account` (nothing for the playbook's own).
+fn at(account: Option<&str>) -> String {
+    account.map_or(String::new(), |a| format!("@{a}"))
 }
 
 /// A DNS name as compared: lower case, without the final dot, and without the `dualstack.`

@@ -14,13 +14,13 @@ use crate::steps::{self, Resource, Value};
 /// still counts as production's): each endpoint, with the record set a step
 /// points its name at instead (`None`: named by `production.endpoints` and moved by no step).
 #[derive(Default)]
-pub(super) struct Moves {
-    pub endpoints: BTreeMap<String, Option<RecordSet>>,
+pub struct Moves {
+    pub(super) endpoints: BTreeMap<String, Option<RecordSet>>,
     /// Endpoints that are an environment's CNAME a step swaps: records at them follow.
-    pub swapped: BTreeSet<String>,
+    pub(super) swapped: BTreeSet<String>,
     /// Records some step changes: (name, type, set identifier). Route 53 is global, so the
     /// same zone may be read through several accounts: a record is one whichever it is.
-    pub changed: BTreeSet<(String, String, Option<String>)>,
+    pub(super) changed: BTreeSet<(String, String, Option<String>)>,
 }
 
 impl Moves {

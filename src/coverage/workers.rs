@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use super::production::Moves;
-use super::{host, id_of, yaml, Checked, Finding};
+use super::{at, host, id_of, in_account, yaml, Checked, Finding};
 use crate::aws::{eb, tagging, AwsError};
 use crate::escape;
 use crate::playbook::Playbook;
@@ -52,7 +52,7 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
         .map(|e| e.application.clone())
         .collect();
     for ((environments, instances), account) in reads.into_iter().zip(accounts) {
-        let in_account = account.map_or(String::new(), |n| format!(" in account `{n}`"));
+        let in_account = in_account(account);
         match environments {
             Ok(environments) => checked.findings.extend(
                 environments
@@ -82,7 +82,7 @@ const WHY: &str = "the playbook restarts no queue workers: after the failover th
 
 /// A worker-tier environment of production's application.
 fn environment(env: &eb::Env, account: Option<&str>) -> Finding {
-    let at = account.map_or(String::new(), |a| format!("@{a}"));
+    let at = at(account);
     let (name, application) = (escape::value(&env.name), escape::value(&env.application));
     Finding {
         id: format!("workers:eb:{name}{at}"),
@@ -134,7 +134,7 @@ fn tagged(
         .iter()
         .map(|(k, v)| format!("{}={}", escape::value(k), escape::value(v)))
         .collect();
-    let at = account.map_or(String::new(), |a| format!("@{a}"));
+    let at = at(account);
     roles
         .into_iter()
         .map(|((key, value), ids)| {

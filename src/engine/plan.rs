@@ -170,7 +170,16 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         .collect()
         .await;
     // Coverage reads what each step found live, not the state earlier steps lead to.
-    let read: Vec<Vec<Change>> = steps.iter().map(|s| s.changes.clone()).collect();
+    let production = crate::coverage::Moves::of(
+        pb,
+        &steps
+            .iter()
+            .map(|s| Planned {
+                kind: &s.kind,
+                changes: &s.changes,
+            })
+            .collect::<Vec<_>>(),
+    );
     predict(&mut steps);
     for step in &mut steps {
         step.clients = step.changes.iter().filter_map(Follow::of_change).collect();
@@ -182,20 +191,12 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
             .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c))),
     );
     let live = guards::LiveAws::new(ctx);
-    let planned: Vec<Planned> = steps
-        .iter()
-        .zip(&read)
-        .map(|(s, changes)| Planned {
-            kind: &s.kind,
-            changes,
-        })
-        .collect();
     // At once: they read much the same things, each once through `live`.
     let (guards, warnings, serving, coverage) = tokio::join!(
         guards::check(&pb.guards, &state, &live, forced),
         guards::playbook_warnings(pb, &state, &live),
         guards::serving_warnings(&state, &live),
-        crate::coverage::check(pb, &planned, ctx)
+        crate::coverage::check(pb, &production, ctx)
     );
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
