@@ -1,6 +1,6 @@
 """Starts moto's server with standin's extensions, optionally seeded, on a local port.
 
-    python harness/emulator.py serve [--port 0] [--seed incident|other|none] [--host 127.0.0.1]
+    python harness/emulator.py serve [--port 0] [--seed incident|forgotten|other|none] [--host 127.0.0.1]
                                      [--delays instant|realistic] [--time-scale X]
                                      [--ssm-describe-lag S] [--ssm-put-rate R] [--ssm-put-burst B]
 
@@ -72,7 +72,7 @@ def parse_args(argv=None, environ=None):
     serve = sub.add_parser("serve", help="start the emulator")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    serve.add_argument("--seed", choices=["incident", "other", "none"], default="incident")
+    serve.add_argument("--seed", choices=["incident", "forgotten", "other", "none"], default="incident")
     serve.add_argument("--delays", choices=delays.MODES, default=None,
                        help=f"how long changes take (default: ${delays.MODE_VARIABLE}, else instant)")
     serve.add_argument("--time-scale", default=None, metavar="X",
@@ -117,6 +117,8 @@ def main():
     endpoint = f"http://{args.host}:{port}"
     if args.seed == "incident":
         seed.seed_incident(endpoint)
+    elif args.seed == "forgotten":
+        seed.seed_forgotten(endpoint)
     elif args.seed == "other":
         seed.seed_other(endpoint)
     edge, edge_addr = start_edge(endpoint, host=args.host)

@@ -53,6 +53,8 @@ ANSWERS = {
     "ec2": {"operation": (400, "InvalidAction"), "required": (400, "MissingParameter"),
             "unknown": (400, "UnknownParameter"), "*": (400, "InvalidParameterValue")},
     "rest-xml": {"operation": (404, "UnknownOperationException"), "*": (400, "InvalidInput")},
+    # EventBridge Scheduler's model: ValidationException (400) for input it refuses.
+    "rest-json": {"operation": (404, "UnknownOperationException"), "*": (400, "ValidationException")},
     "s3": {"operation": (405, "MethodNotAllowed"), "malformed": (400, "MalformedXML"),
            "*": (400, "InvalidArgument")},
 }
@@ -192,14 +194,19 @@ class Check:
             return operation, lambda reader: reader.query(operation.input_shape, params, self.protocol == "ec2")
         self.protocol = "s3" if self.signing == "s3" else "rest-xml"
         for model in models:
-            if "rest-xml" not in protocols(model):
+            rest = [p for p in ("rest-xml", "rest-json") if p in protocols(model)]
+            if not rest:
                 continue
             found = self.models.rest_routes(model).match(wire)
             if found is not None:
                 self.service = model.service_name
                 operation, labels = found
+                if rest[0] == "rest-json":
+                    self.protocol = "rest-json"
+                    return operation, lambda reader: reader.rest_json(operation, wire, labels)
                 return operation, lambda reader: reader.rest_xml(operation, wire, labels)
-        unread = [m.service_name for m in models if not {"rest-xml", "query", "ec2", "json"} & set(protocols(m))]
+        unread = [m.service_name for m in models
+                  if not {"rest-xml", "rest-json", "query", "ec2", "json"} & set(protocols(m))]
         if unread:
             raise Found("unchecked", f"The oracle does not read the protocols of {', '.join(unread)}")
         raise Found("operation", f"No operation of {self.signing!r} is {wire.method} {wire.path}")

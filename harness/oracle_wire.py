@@ -181,7 +181,15 @@ class Reader:
 
     def rest_xml(self, operation, wire, labels):
         """The input from a REST request that matched `operation`'s URI (`labels`: the
-        template's labels, decoded)."""
+        template's labels, decoded), its body XML."""
+        return self.rest(operation, wire, labels, self.xml_body)
+
+    def rest_json(self, operation, wire, labels):
+        """As `rest_xml`, for the rest-json protocol: the body is one JSON object of the
+        members not bound to the URI, the query string or headers (EventBridge Scheduler)."""
+        return self.rest(operation, wire, labels, self.json_body)
+
+    def rest(self, operation, wire, labels, read_body):
         shape = operation.input_shape
         out = {}
         if shape is None:
@@ -232,7 +240,30 @@ class Reader:
                 query = {}
         for key in sorted(query):
             self.unknown(f"?{key}")
-        out.update(self.xml_body(shape, body_members, wire.body))
+        out.update(read_body(shape, body_members, wire.body))
+        return out
+
+    def json_body(self, shape, body_members, body):
+        """The members of a rest-json body: a JSON object, or the one payload member."""
+        if not body.strip():
+            return {}
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return self.bad("", "The body must be JSON", body.decode("utf-8", "replace")[:80], False)
+        payload = shape.serialization.get("payload")
+        if payload:
+            return {payload: self.json(shape.members[payload], value, payload)}
+        if not isinstance(value, dict):
+            return self.bad("", "The body must be a JSON object", value, False)
+        names = {shape.members[n].serialization.get("name", n): n for n in body_members}
+        out = {}
+        for key, item in value.items():
+            name = names.get(key)
+            if name is None:
+                self.unknown(key)
+            elif item is not None:
+                out[name] = self.json(shape.members[name], item, name)
         return out
 
     def header(self, shape, text, path, sensitive):

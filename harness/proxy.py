@@ -59,6 +59,7 @@ ERRORS = {
         "query": (400, "Throttling", "Rate exceeded"),
         "ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
         "rest-xml": (400, "Throttling", "Rate exceeded"),
+        "rest-json": (429, "ThrottlingException", "Rate exceeded"),
         "s3": (503, "SlowDown", "Please reduce your request rate."),
     },
     "error500": {
@@ -66,6 +67,7 @@ ERRORS = {
         "query": (500, "InternalFailure", "An internal error occurred."),
         "ec2": (500, "InternalError", "An internal error has occurred."),
         "rest-xml": (500, "InternalFailure", "An internal error occurred."),
+        "rest-json": (500, "InternalServerException", "An internal error occurred."),
         "s3": (500, "InternalError", "We encountered an internal error. Please try again."),
     },
     "deny": {
@@ -73,6 +75,7 @@ ERRORS = {
         "query": (400, "AccessDenied", DENIED),
         "ec2": (403, "UnauthorizedOperation", "You are not authorized to perform this operation. " + DENIED),
         "rest-xml": (403, "AccessDenied", DENIED),
+        "rest-json": (403, "AccessDeniedException", DENIED),
         "s3": (403, "AccessDenied", DENIED),
     },
 }
@@ -98,9 +101,16 @@ def action_of(method, path, headers, body):
     return f"{service} {method} {route}"
 
 
+# The SigV4 signing names of the rest-json services standin calls (EventBridge Scheduler): a
+# REST request with no X-Amz-Target whose errors are JSON.
+REST_JSON = {"scheduler"}
+
+
 def protocol_of(service, headers, body):
     if headers.get("X-Amz-Target"):
         return "json"
+    if service in REST_JSON:
+        return "rest-json"
     if body and b"Action=" in body:
         return "ec2" if service == "ec2" else "query"
     return "s3" if service == "s3" else "rest-xml"
@@ -114,9 +124,14 @@ def error_response(kind, action, service, headers, body):
 
 
 def aws_error(protocol, status, code, message, service, headers, body):
-    """(status, headers, body) of an AWS error answer in `protocol` (json, query, ec2, rest-xml
-    or s3); `service` is the SigV4 signing name, `headers` and `body` the request's."""
+    """(status, headers, body) of an AWS error answer in `protocol` (json, rest-json, query, ec2,
+    rest-xml or s3); `service` is the SigV4 signing name, `headers` and `body` the request's."""
     request_id = str(uuid.uuid4())
+    if protocol == "rest-json":
+        # The code goes in X-Amzn-ErrorType (the SDKs read it first), the body says it again.
+        data = json.dumps({"message": message})
+        return status, {"Content-Type": "application/json", "x-amzn-RequestId": request_id,
+                        "x-amzn-ErrorType": code}, data.encode()
     if protocol == "json":
         content_type = headers.get("Content-Type", "")
         if not content_type.startswith("application/x-amz-json"):

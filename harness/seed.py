@@ -245,3 +245,40 @@ def seed_other(endpoint_url):
                               TagSpecifications=[{"ResourceType": "instance",
                                                   "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+
+
+# The incident world with the parts a playbook forgets (coverage's world, issue 28): a second
+# name for production, production's own workers, a nightly rule and an hourly schedule that
+# send to production's queue, and a CDN in front of production.
+PROD_QUEUE, STAGING_QUEUE = "shop-prod-jobs", "shop-staging-jobs"
+PROD_TAGS = {"Environment": "production"}
+FORGOTTEN_RULE, FORGOTTEN_SCHEDULE, CDN_ORIGIN = "nightly-report", "hourly-sync", "shop-prod-origin"
+
+
+def seed_forgotten(endpoint_url):
+    seed_incident(endpoint_url)
+    route53, sqs, ec2 = (client(s, endpoint_url) for s in ("route53", "sqs", "ec2"))
+    zone = route53.list_hosted_zones_by_name(DNSName="example.com.")["HostedZones"][0]["Id"]
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {"Name": "shop.example.com.", "Type": "CNAME", "TTL": 300,
+                                                  "ResourceRecords": [{"Value": PROD_CNAME}]}}]})
+    tags = [{"Key": k, "Value": v} for k, v in PROD_TAGS.items()]
+    arns = {}
+    for name in (PROD_QUEUE, STAGING_QUEUE):
+        url = sqs.create_queue(QueueName=name, tags={} if name == STAGING_QUEUE else PROD_TAGS)["QueueUrl"]
+        arns[name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.small", TagSpecifications=[
+        {"ResourceType": "instance", "Tags": tags + [{"Key": "Role", "Value": "queue-worker"}]}])
+    events = client("events", endpoint_url)
+    events.put_rule(Name=FORGOTTEN_RULE, ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED")
+    events.put_targets(Rule=FORGOTTEN_RULE, Targets=[{"Id": "jobs", "Arn": arns[PROD_QUEUE]}])
+    client("scheduler", endpoint_url).create_schedule(
+        Name=FORGOTTEN_SCHEDULE, ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": arns[PROD_QUEUE], "RoleArn": "arn:aws:iam::123456789012:role/scheduler-sends-jobs"})
+    client("cloudfront", endpoint_url).create_distribution(DistributionConfig={
+        "CallerReference": "shop-cdn", "Comment": "shop's static files", "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": ["static.example.com"]},
+        "Origins": {"Quantity": 1, "Items": [{"Id": CDN_ORIGIN, "DomainName": PROD_CNAME, "CustomOriginConfig": {
+            "HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": CDN_ORIGIN, "ViewerProtocolPolicy": "redirect-to-https"}})

@@ -50,6 +50,13 @@ WHEN = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
 # (service, operation, params): read back exactly, no violation.
 ROUND_TRIPS = [
+    ("scheduler", "ListSchedules", {"GroupName": "default", "MaxResults": 100, "NextToken": "t"}),
+    ("scheduler", "CreateSchedule", {"Name": "nightly", "GroupName": "jobs", "ScheduleExpression": "rate(1 day)",
+                                     "FlexibleTimeWindow": {"Mode": "OFF"}, "ClientToken": "c",
+                                     "Target": {"Arn": "arn:aws:sqs:us-east-1:123456789012:prod-jobs",
+                                                "RoleArn": "arn:aws:iam::123456789012:role/scheduler"}}),
+    ("events", "ListTargetsByRule", {"Rule": "nightly", "EventBusName": "default", "Limit": 100}),
+    ("cloudfront", "ListDistributions", {"MaxItems": "100", "Marker": "m"}),
     ("ssm", "PutParameter", {"Name": "/shop/prod/DB_PASSWORD", "Value": SECRET, "Type": "SecureString",
                              "Overwrite": True, "Tier": "Standard"}),
     ("ssm", "SendCommand", {"DocumentName": "AWS-RunShellScript", "Targets": [{"Key": "tag:Role", "Values": ["web"]}],
@@ -315,6 +322,11 @@ class Emulator(unittest.TestCase):
             lambda: iam.get_user(UserName="nobody"),
             lambda: sts.get_caller_identity(),
             lambda: ec2.describe_instances(Filters=[{"Name": "tag:Role", "Values": ["queue-worker"]}]),
+            lambda: self.client("events").list_event_buses(Limit=100),
+            lambda: self.client("events").list_rules(EventBusName="default", Limit=100),
+            lambda: self.client("events").list_api_destinations(Limit=100),
+            lambda: self.client("scheduler").list_schedules(MaxResults=100),
+            lambda: self.client("cloudfront").list_distributions(MaxItems="100"),
         ]
         for call in calls:
             try:
@@ -505,6 +517,21 @@ class Emulator(unittest.TestCase):
     def test_rest_xml_unknown_route(self):
         self.expect(self.send("route53", method="GET", path="/2013-04-01/nothing"),
                     404, "UnknownOperationException", "?", "", "operation")
+
+    # ---- rest-json: EventBridge Scheduler ----
+
+    def test_rest_json_range_unknown_and_route(self):
+        for query, member, rule in (("MaxResults=0", "MaxResults", "range"), ("Bogus=1", "?Bogus", "unknown")):
+            status, data = self.send("scheduler", method="GET", path="/schedules", query=query)
+            self.assertEqual(status, 400, data)
+            found = self.control("DELETE", "violations")
+            self.assertIn(("ListSchedules", member, rule), [(v["operation"], v["member"], v["rule"]) for v in found])
+        status, data = self.send("scheduler", path="/schedules/nightly", body=b'{"Bogus": 1}',
+                                 headers={"Content-Type": "application/json"})
+        found = self.control("DELETE", "violations")
+        self.assertIn(("CreateSchedule", "Bogus", "unknown"), [(v["operation"], v["member"], v["rule"]) for v in found])
+        self.assertEqual(status, 400)
+        self.assertIn("message", json.loads(data))
 
     # ---- rest-xml: S3 ----
 

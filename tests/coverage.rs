@@ -351,3 +351,200 @@ steps:
         "{blue}"
     );
 }
+
+/// Copies production's parameters but its queue's: written before the nightly rule, the
+/// hourly schedule, the CDN and production's own workers existed.
+const FORGETFUL: &str = "version: 1
+name: forgetful
+production:
+  tags: {Environment: production}
+steps:
+  - id: repoint-app
+    kind: route53.repoint
+    zone: example.com
+    record: app.example.com
+    to: shop-staging.us-east-1.elasticbeanstalk.com
+  - id: swap-env
+    kind: ssm.copy-parameters
+    from: /shop/prod/
+    to: /shop/staging/
+    except: [APP_URL, QUEUE_URL]
+";
+
+/// The issue's world: a second record at production's CNAME, production's workers tagged
+/// like production with no restart step, a scheduled rule and a schedule that send to
+/// production's queue (which the copy leaves out), and a CloudFront origin on production.
+/// Each is named with an id, fails a dry drill, and is clean once ignored or covered; the
+/// covers run.
+#[test]
+fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
+    let world = World::seeded("forgotten");
+    let pb = world.playbook("forgetful.yaml", FORGETFUL);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let found = plan["coverage"].as_array().unwrap();
+    let mut ids: Vec<&str> = found.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    let cdn = ids[0];
+    assert!(
+        cdn.starts_with("cloudfront:") && cdn.ends_with("/shop-prod-origin"),
+        "{plan}"
+    );
+    assert_eq!(
+        ids[1..],
+        [
+            "dns:api.example.com:CNAME:blue",
+            "dns:shop.example.com:CNAME",
+            "events:default/nightly-report",
+            "schedule:default/hourly-sync",
+            "sqs:shop-prod-jobs",
+            "workers:eb:shop-worker",
+            "workers:ec2:Role=queue-worker",
+        ],
+        "{plan}"
+    );
+    for f in found {
+        for field in ["id", "kind", "resource", "why", "cover"] {
+            assert!(
+                f[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{field}: {f}"
+            );
+        }
+    }
+    let by_id = |id: &str| found.iter().find(|f| f["id"] == id).unwrap();
+    let queue = by_id("sqs:shop-prod-jobs");
+    assert!(
+        queue["why"]
+            .as_str()
+            .unwrap()
+            .contains("production's parameter /shop/prod/QUEUE_URL names it"),
+        "{queue}"
+    );
+    let rule = by_id("events:default/nightly-report");
+    assert!(
+        rule["why"]
+            .as_str()
+            .unwrap()
+            .contains("production's queue arn:aws:sqs:us-east-1:123456789012:shop-prod-jobs"),
+        "{rule}"
+    );
+    let human = world.standin(&["plan", &pb]).expect(0).stdout;
+    assert!(
+        human.contains("Coverage: 8 part(s) of production no step covers"),
+        "{human}"
+    );
+    assert!(
+        human.contains("EventBridge rule nightly-report (bus default)"),
+        "{human}"
+    );
+    assert!(human.contains("static.example.com"), "{human}");
+    let dry = world.standin(&["drill", "--dry", &pb]).expect(4);
+    assert!(
+        dry.stdout
+            .contains("part of production left behind: EventBridge Scheduler schedule hourly-sync"),
+        "{}",
+        dry.stdout
+    );
+
+    // Ignored with reasons, or covered by the covers as printed: clean.
+    let ignore = "coverage:\n  ignore:\n    - id: dns:api.example.com:CNAME:blue\n      reason: the release switch shifts api's weights\n    - id: workers:eb:shop-worker\n      reason: it reads its queue's URL at each job\n    - id: workers:ec2:Role=queue-worker\n      reason: production's workers stop with production\n";
+    let covers: String = found
+        .iter()
+        .filter(|f| {
+            !["dns:api", "workers:"]
+                .iter()
+                .any(|p| f["id"].as_str().unwrap().starts_with(p))
+        })
+        .flat_map(|f| {
+            f["cover"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .map(|l| format!("  {l}\n"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let covered = format!("{ignore}{FORGETFUL}{covers}");
+    let pb = world.playbook("covered.yaml", &covered);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["uncovered"], 0, "{plan}");
+    assert_eq!(plan["summary"]["ignored"], 3, "{plan}");
+    let dry = world.standin(&["drill", "--dry", &pb]);
+    assert!(!dry.stdout.contains("left behind"), "{}", dry.all());
+
+    // The covers run: the stand-in names production's queue, and each question was asked.
+    let run = world.standin(&["run", "--yes", &pb]).expect(0);
+    assert_eq!(
+        world.param("/shop/staging/QUEUE_URL").as_deref(),
+        Some("https://sqs.us-east-1.amazonaws.com/123456789012/shop-prod-jobs"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        world.record("shop.example.com.", "CNAME").as_deref(),
+        world.record("app.example.com.", "CNAME").as_deref()
+    );
+    assert!(run.stdout.contains("nightly-report"), "{}", run.stdout);
+}
+
+/// A denied discovery read of the new kinds is a named warning too, in the service's own
+/// error (EventBridge's JSON, Scheduler's REST JSON, CloudFront's XML).
+#[test]
+fn a_denied_rule_schedule_or_distribution_read_is_a_named_warning() {
+    let world = World::seeded("forgotten");
+    let proxy = Proxy::start(&world);
+    proxy.faults(
+        &world,
+        &serde_json::json!([
+            {"action": "events:ListRules", "fault": "deny"},
+            {"action": "scheduler GET /schedules", "fault": "deny"},
+            {"action": "cloudfront GET /2020-05-31/distribution", "fault": "deny"}
+        ]),
+    );
+    let pb = world.playbook("forgetful.yaml", FORGETFUL);
+    let out = world.standin_env(
+        &[("AWS_ENDPOINT_URL", &proxy.url)],
+        &["--output".into(), "json".into(), "plan".into(), pb.clone()],
+    );
+    assert_ne!(out.code, 101, "{}", out.stderr);
+    let plan: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+    let unchecked: Vec<&str> = plan["unchecked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    for what in [
+        "could not check EventBridge rules",
+        "could not check EventBridge Scheduler schedules",
+        "could not check CloudFront distributions",
+    ] {
+        assert!(
+            unchecked
+                .iter()
+                .any(|u| u.starts_with(what) && u.contains("AccessDenied")),
+            "{what}: {unchecked:?}"
+        );
+    }
+    // What was read is still named.
+    assert!(
+        findings(&plan)
+            .iter()
+            .any(|(id, _)| id == "sqs:shop-prod-jobs"),
+        "{plan}"
+    );
+    let policy = world
+        .standin(&["iam-policy", "--for", "plan", &pb])
+        .expect(0)
+        .stdout;
+    for action in [
+        "events:ListRules",
+        "events:ListTargetsByRule",
+        "scheduler:ListSchedules",
+        "cloudfront:ListDistributions",
+        "ssm:GetParametersByPath",
+    ] {
+        assert!(policy.contains(action), "{action}: {policy}");
+    }
+}

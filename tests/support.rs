@@ -168,7 +168,8 @@ impl World {
         Self::seeded("incident")
     }
 
-    /// Starts an emulator seeded with `seed` (harness/seed.py: `incident`, `other`, `none`).
+    /// Starts an emulator seeded with `seed` (harness/seed.py: `incident`, `forgotten`, `other`,
+    /// `none`).
     pub fn seeded(seed: &str) -> Self {
         Self::seeded_with(seed, &[])
     }

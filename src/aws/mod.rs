@@ -8,9 +8,11 @@
 pub mod acm;
 mod calls;
 pub mod cli;
+pub mod cloudfront;
 pub mod dynamodb;
 pub mod eb;
 pub mod elbv2;
+pub mod events;
 pub mod iam;
 pub mod pace;
 pub mod route53;
@@ -60,6 +62,9 @@ pub struct Clients {
     pub acm: aws_sdk_acm::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub sts: aws_sdk_sts::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
 }
 
 impl Clients {
@@ -84,7 +89,10 @@ impl Clients {
             elbv2: client!(aws_sdk_elasticloadbalancingv2, &config, name.clone()),
             acm: client!(aws_sdk_acm, &config, name.clone()),
             tagging: client!(aws_sdk_resourcegroupstagging, &config, name.clone()),
-            sts: client!(aws_sdk_sts, &config, name),
+            sts: client!(aws_sdk_sts, &config, name.clone()),
+            eventbridge: client!(aws_sdk_eventbridge, &config, name.clone()),
+            scheduler: client!(aws_sdk_scheduler, &config, name.clone()),
+            cloudfront: client!(aws_sdk_cloudfront, &config, name),
         }
     }
 }

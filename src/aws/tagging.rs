@@ -1,5 +1,6 @@
-//! The Resource Groups Tagging API: which EC2 instances carry which tags, read in pages of
-//! 100 with one call per page (`standin init` looks for queue workers by tag).
+//! The Resource Groups Tagging API: which resources (EC2 instances, queues, functions) carry
+//! which tags, read in pages of 100 with one call per page (`standin init` and coverage look
+//! for production's parts by tag).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,20 @@ pub async fn instances_tagged(
     client: &Client,
     tags: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    Ok(tagged(client, tags, Some("ec2:instance"))
+        .await?
+        .into_iter()
+        .filter_map(|(arn, tags)| Some((arn.rsplit('/').next()?.to_owned(), tags)))
+        .collect())
+}
+
+/// Every resource (of `kind`, `service:type`, when given) that carries each of `tags`, with
+/// all its tags, by ARN.
+pub async fn tagged(
+    client: &Client,
+    tags: &BTreeMap<String, String>,
+    kind: Option<&str>,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
     let filters = tags
         .iter()
         .map(|(key, value)| {
@@ -31,7 +46,7 @@ pub async fn instances_tagged(
     let mut found = BTreeMap::new();
     let mut pages = client
         .get_resources()
-        .resource_type_filters("ec2:instance")
+        .set_resource_type_filters(kind.map(|k| vec![k.to_owned()]))
         .set_tag_filters(Some(filters))
         .resources_per_page(100)
         .into_paginator()
@@ -41,10 +56,7 @@ pub async fn instances_tagged(
             .op("ResourceGroupsTagging.GetResources")?
             .resource_tag_mapping_list()
         {
-            let Some(id) = resource
-                .resource_arn()
-                .and_then(|arn| arn.rsplit('/').next())
-            else {
+            let Some(arn) = resource.resource_arn() else {
                 continue;
             };
             let tags = resource
@@ -52,7 +64,7 @@ pub async fn instances_tagged(
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect();
-            found.insert(id.to_owned(), tags);
+            found.insert(arn.to_owned(), tags);
         }
     }
     Ok(found)

@@ -21,6 +21,8 @@ pub struct Moves {
     /// Records some step changes: (name, type, set identifier). Route 53 is global, so the
     /// same zone may be read through several accounts: a record is one whichever it is.
     pub(super) changed: BTreeSet<(String, String, Option<String>)>,
+    /// The values steps write to parameters, where the plan shows them (not a secret's).
+    pub(super) written: Vec<String>,
 }
 
 impl Moves {
@@ -29,6 +31,12 @@ impl Moves {
         for step in steps {
             let moving = steps::find_kind(step.kind).is_some_and(|k| k.moves_production);
             for change in step.changes {
+                let written = match &change.after {
+                    Some(Value::Parameter(p)) => p.held.value.as_ref(),
+                    Some(Value::EnvKey(held)) => held.value.as_ref(),
+                    _ => None,
+                };
+                moves.written.extend(written.cloned());
                 match (&change.resource, &change.before) {
                     (
                         Resource::Record {

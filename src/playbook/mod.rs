@@ -101,6 +101,8 @@ pub struct StepDef {
     pub group: Option<String>,
     /// The account of `accounts:` the step acts in; `None`: the playbook's `aws:`.
     pub account: Option<String>,
+    /// Coverage findings this step covers (`covers:`), by id.
+    pub covers: Vec<String>,
     pub step: Box<dyn Step>,
 }
 

@@ -16,9 +16,15 @@ pub struct Production {
     #[serde(default)]
     pub endpoints: Vec<String>,
     /// Tags production's resources carry (`{Environment: prod}`): its EC2 instances that look
-    /// like queue workers (a `Role` or `Name` tag with `worker` in it) are found by them.
+    /// like queue workers (a `Role` or `Name` tag with `worker` in it) are found by them, and
+    /// rules and schedules that send to its tagged queues and functions.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Path prefixes of production's parameters (`/shop/prod/`), in the playbook's own
+    /// account: the SQS queues their values name must still be named by the stand-in's after
+    /// the copy. Default: the `from:` of each `ssm.copy-parameters`.
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 /// `coverage:`: what the plan's coverage leaves out on purpose.

@@ -169,7 +169,10 @@ mod tests {
         let fields = step(&mut SchemaGenerator::default(), confirm).to_value();
         let mut names = keys(&fields["properties"]);
         names.retain(|name| steps::field_order::<Common>().contains(&name.as_str()));
-        assert_eq!(names, ["account", "description", "id", "kind", "timeout"]);
+        assert_eq!(
+            names,
+            ["account", "covers", "description", "id", "kind", "timeout"]
+        );
         assert_eq!(fields["properties"]["kind"]["const"], "confirm");
         assert_eq!(fields["required"][0], "id");
         assert_eq!(fields["required"][1], "kind");

@@ -153,6 +153,11 @@ pub(super) struct Common {
     #[serde(default)]
     #[schemars(schema_with = "account_name")]
     account: Option<String>,
+    /// Parts of production the plan's coverage names that this step takes care of, by the
+    /// finding's id (`events:default/nightly`): a `confirm` that asks a person to retarget a
+    /// rule standin cannot change, say. The plan no longer lists them.
+    #[serde(default)]
+    covers: Vec<String>,
 }
 
 fn step_id(_: &mut SchemaGenerator) -> Schema {
@@ -181,6 +186,7 @@ fn step(
         description,
         timeout,
         account,
+        covers,
     } = c.fields(at, common, what)?;
     let id = match id {
         Some(id) => checked_id(c, Value::from(id), &at.key("id"), seen, "step"),
@@ -257,6 +263,7 @@ fn step(
         timeout,
         group: None,
         account,
+        covers,
         step: step?,
     })
 }

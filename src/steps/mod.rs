@@ -217,6 +217,33 @@ pub trait Step: Send + Sync {
     fn needs(&self) -> Needs {
         Needs::default()
     }
+
+    /// The parameters this step gives the stand-in from production's, when it copies some
+    /// (`ssm.copy-parameters`): coverage reads production's parameters there.
+    fn copies(&self) -> Option<ParamCopy> {
+        None
+    }
+}
+
+/// Parameters copied from one path prefix to another, as [`Step::copies`] says them.
+#[derive(Debug, Clone)]
+pub struct ParamCopy {
+    /// Both with a trailing `/`.
+    pub from: String,
+    pub to: String,
+    /// Only these names (relative to the prefixes); `None`: all of them.
+    pub keys: Option<Vec<String>>,
+    pub except: Vec<String>,
+}
+
+impl ParamCopy {
+    /// Whether the copy writes `key` (relative to the prefixes) onto the stand-in.
+    pub fn copies(&self, key: &str) -> bool {
+        self.keys
+            .as_ref()
+            .is_none_or(|k| k.iter().any(|k| k == key))
+            && !self.except.iter().any(|k| k == key)
+    }
 }
 
 /// The outcome of planning one step: what would change, and the mutation that does it.

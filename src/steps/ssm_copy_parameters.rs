@@ -10,7 +10,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::params::{self, Wanted};
-use super::{limits, Action, Change, Ctx, FieldError, Kind, Prepared, Resource, Step, StepError};
+use super::{
+    limits, Action, Change, Ctx, FieldError, Kind, ParamCopy, Prepared, Resource, Step, StepError,
+};
 use crate::aws::ssm::{self, Param};
 use crate::iam::{arn, Needs};
 
@@ -130,6 +132,15 @@ impl Step for CopyParameters {
             plan: params::plan_grants(&["ssm:GetParameters"], [from, to].concat(), written.clone()),
             run: params::write_grants(written),
         }
+    }
+
+    fn copies(&self) -> Option<ParamCopy> {
+        Some(ParamCopy {
+            from: prefix(&self.from),
+            to: prefix(&self.to),
+            keys: self.keys.clone(),
+            except: self.except.clone(),
+        })
     }
 
     async fn plan(&self, ctx: &Ctx) -> Result<Prepared, StepError> {

@@ -238,6 +238,35 @@ pub async fn all_names(client: &Client) -> Result<Vec<String>, AwsError> {
         .collect())
 }
 
+/// The values of every `String` and `StringList` parameter below `path` (recursively), by full
+/// name, without decrypting anything: a SecureString's value is never read (GetParametersByPath,
+/// 10 per page).
+pub async fn plain_values(
+    client: &Client,
+    path: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut found = BTreeMap::new();
+    let mut pages = client
+        .get_parameters_by_path()
+        .path(path.trim_end_matches('/'))
+        .recursive(true)
+        .with_decryption(false)
+        .max_results(10)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for p in page.op("SSM.GetParametersByPath")?.parameters() {
+            if p.r#type() == Some(&ParameterType::SecureString) {
+                continue;
+            }
+            if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                found.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The values of the named parameters of type `String`, without decrypting anything (10 names
 /// per GetParameters); secrets, lists and absent names are left out.
 pub async fn string_values(

@@ -1,0 +1,220 @@
+//! EventBridge rules and EventBridge Scheduler schedules that send to production: its queues
+//! (named by its parameters, or tagged like production), its other tagged resources (a Lambda
+//! function, a state machine) and API destinations whose URL is on one of production's
+//! endpoints. After the failover they go on firing at production (the incident's nightly jobs).
+//! standin changes no rule or schedule, so the cover is a `confirm` that asks a person to
+//! retarget it, and `covers:` it. Rules and schedules that are disabled, and rules another AWS
+//! service manages, are left out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::join_all;
+
+use super::production::Moves;
+use super::{at, by_hand, host, in_account, Checked, Finding};
+use crate::aws::{events, tagging, AwsError};
+use crate::escape;
+use crate::playbook::Playbook;
+use crate::steps::Ctx;
+
+/// `queues`: every queue production's parameters name, by ARN.
+pub(super) async fn check(
+    pb: &Playbook,
+    moves: &Moves,
+    queues: &BTreeSet<String>,
+    ctx: &Ctx,
+) -> Checked {
+    let mut checked = Checked::default();
+    let tags = &pb.production.tags;
+    if queues.is_empty() && tags.is_empty() && moves.endpoints.is_empty() {
+        return checked;
+    }
+    let reads = join_all(ctx.accounts.all().map(|(_, clients)| async move {
+        let tagged = async {
+            if tags.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            tagging::tagged(&clients.tagging, tags, None).await
+        };
+        let destinations = async {
+            if moves.endpoints.is_empty() {
+                return Ok(Vec::new());
+            }
+            events::api_destinations(&clients.eventbridge).await
+        };
+        tokio::join!(
+            tagged,
+            destinations,
+            events::rules(&clients.eventbridge),
+            events::schedules(&clients.scheduler)
+        )
+    }))
+    .await;
+    // Production's ARNs, from every account: a rule may send across accounts.
+    let mut production: BTreeMap<String, String> = queues
+        .iter()
+        .map(|q| (q.clone(), "queue".to_owned()))
+        .collect();
+    let accounts: Vec<_> = ctx.accounts.all().map(|(name, _)| name).collect();
+    for ((tagged, destinations, _, _), account) in reads.iter().zip(&accounts) {
+        match tagged {
+            Ok(tagged) => {
+                for arn in tagged.keys() {
+                    production
+                        .entry(arn.clone())
+                        .or_insert_with(|| "tagged resource".into());
+                }
+            }
+            Err(e) => {
+                checked
+                    .unchecked
+                    .push(unread("resources tagged as production's", *account, e))
+            }
+        }
+        match destinations {
+            Ok(destinations) => production.extend(
+                destinations
+                    .iter()
+                    .filter(|d| on_production(&d.endpoint, moves))
+                    .map(|d| {
+                        (
+                            d.arn.clone(),
+                            format!("API destination to {}", escape::value(&d.endpoint)),
+                        )
+                    }),
+            ),
+            Err(e) => checked
+                .unchecked
+                .push(unread("API destinations", *account, e)),
+        }
+    }
+    for ((_, _, rules, schedules), account) in reads.into_iter().zip(accounts) {
+        match rules {
+            Ok(rules) => checked.findings.extend(
+                rules
+                    .iter()
+                    .filter(|r| r.enabled && !r.managed)
+                    .filter_map(|r| {
+                        let (target, what) =
+                            r.targets.iter().find_map(|t| sends_to(t, &production))?;
+                        Some(rule(r, target, what, account))
+                    }),
+            ),
+            Err(e) => checked
+                .unchecked
+                .push(unread("EventBridge rules", account, &e)),
+        }
+        match schedules {
+            Ok(schedules) => {
+                checked
+                    .findings
+                    .extend(schedules.iter().filter(|s| s.enabled).filter_map(|s| {
+                        let (target, what) = sends_to(&s.target, &production)?;
+                        Some(schedule(s, target, what, account))
+                    }))
+            }
+            Err(e) => {
+                checked
+                    .unchecked
+                    .push(unread("EventBridge Scheduler schedules", account, &e))
+            }
+        }
+    }
+    checked
+}
+
+fn unread(what: &str, account: Option<&str>, e: &AwsError) -> String {
+    format!("could not check {what}{}: {e}", in_account(account))
+}
+
+/// Whether `url`'s host is one of production's endpoints (and not a CNAME a step swaps).
+fn on_production(url: &str, moves: &Moves) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let name = authority.rsplit('@').next().unwrap_or_default();
+    let name = name.split(':').next().unwrap_or_default();
+    let name = host(name);
+    moves.endpoints.contains_key(&name) && !moves.swapped.contains(&name)
+}
+
+/// The production resource `target` is (itself, or a version or alias of a function), with
+/// what it is.
+fn sends_to<'a>(
+    target: &'a str,
+    production: &'a BTreeMap<String, String>,
+) -> Option<(&'a str, &'a str)> {
+    production
+        .iter()
+        .find(|(arn, _)| {
+            target == arn.as_str()
+                || target
+                    .strip_prefix(arn.as_str())
+                    .is_some_and(|r| r.starts_with(':'))
+        })
+        .map(|(arn, what)| (arn.as_str(), what.as_str()))
+}
+
+const WHY: &str =
+    "and no step takes care of it: after the failover it goes on firing at production";
+
+fn rule(rule: &events::Rule, target: &str, what: &str, account: Option<&str>) -> Finding {
+    let (bus, name) = (escape::value(&rule.bus), escape::value(&rule.name));
+    let id = format!("events:{bus}/{name}{}", at(account));
+    Finding {
+        cover: by_hand(
+            &format!("retarget-rule-{name}"),
+            &id,
+            &format!(
+                "Is EventBridge rule {name} (bus {bus}){} now sending to the stand-in instead of production's {}?",
+                in_account(account),
+                escape::value(target)
+            ),
+        ),
+        id,
+        kind: "event-rule".into(),
+        account: account.map(str::to_owned),
+        resource: format!("EventBridge rule {name} (bus {bus})"),
+        why: format!(
+            "it sends to production's {what} {}{}, {WHY}",
+            escape::value(target),
+            in_account(account)
+        ),
+        ignored: false,
+        reason: None,
+    }
+}
+
+fn schedule(
+    schedule: &events::Schedule,
+    target: &str,
+    what: &str,
+    account: Option<&str>,
+) -> Finding {
+    let (group, name) = (
+        escape::value(&schedule.group),
+        escape::value(&schedule.name),
+    );
+    let id = format!("schedule:{group}/{name}{}", at(account));
+    Finding {
+        cover: by_hand(
+            &format!("retarget-schedule-{name}"),
+            &id,
+            &format!(
+                "Is EventBridge Scheduler schedule {name} (group {group}){} now sending to the stand-in instead of production's {}?",
+                in_account(account),
+                escape::value(target)
+            ),
+        ),
+        id,
+        kind: "schedule".into(),
+        account: account.map(str::to_owned),
+        resource: format!("EventBridge Scheduler schedule {name} (group {group})"),
+        why: format!(
+            "it sends to production's {what} {}{}, {WHY}",
+            escape::value(target),
+            in_account(account)
+        ),
+        ignored: false,
+        reason: None,
+    }
+}
