@@ -145,6 +145,9 @@ fn the_policy_is_a_valid_document_with_no_wildcard_actions() {
                         "ec2",
                         "s3",
                         "tag",
+                        "events",
+                        "scheduler",
+                        "cloudfront",
                     ]
                     .contains(&service),
                     "{action}"
@@ -255,10 +258,15 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
 }
 
 /// The IAM action of a call the proxy recorded: `service:Action` for JSON and query calls (the
-/// SigV4 service name is the IAM prefix, but for the tagging API's `tag`), a Route 53 REST
-/// route by its action.
+/// SigV4 service name is the IAM prefix, but for the tagging API's `tag`), a REST route (Route
+/// 53, CloudFront, EventBridge Scheduler) by its action.
 fn iam_action(call: &str) -> String {
-    let route53 = [
+    let rest = [
+        (
+            "cloudfront GET /2020-05-31/distribution",
+            "cloudfront:ListDistributions",
+        ),
+        ("scheduler GET /schedules", "scheduler:ListSchedules"),
         (
             "route53 GET /2013-04-01/hostedzone",
             "route53:ListHostedZones",
@@ -281,7 +289,7 @@ fn iam_action(call: &str) -> String {
             "route53:GetHostedZone",
         ),
     ];
-    if let Some((_, action)) = route53.iter().find(|(route, _)| *route == call) {
+    if let Some((_, action)) = rest.iter().find(|(route, _)| *route == call) {
         return (*action).to_owned();
     }
     assert!(

@@ -172,8 +172,14 @@ fn the_incident_world_gets_the_incident_steps() {
     ] {
         assert!(text.contains(expected), "{expected:?} not in\n{text}");
     }
-    // The routed (weighted) record is not taken for production's name.
-    assert!(!text.contains("api.example.com"), "{text}");
+    // The routed (weighted) record is not taken for production's name: it is a part of
+    // production the draft leaves behind, listed at its end with its cover.
+    assert!(!text.contains("\n    record: api.example.com"), "{text}");
+    assert!(
+        text.contains("\n# dns:api.example.com:CNAME:blue: "),
+        "{text}"
+    );
+    assert!(text.contains("\n#     record: api.example.com\n"), "{text}");
     world.standin(&["plan", path.to_str().unwrap()]).expect(0);
     World::assert_no_secrets(&text);
 }
@@ -290,4 +296,61 @@ fn drafts_never_share_a_file_and_one_environment_is_not_a_pair() {
         same.stderr
     );
     assert!(!world.dir.path().join("same").exists());
+}
+
+/// init runs the plan's coverage check on each draft: what it leaves behind is listed at its
+/// end, as comments, the same parts `plan` names; uncommented, the covers leave nothing behind.
+#[test]
+fn a_draft_lists_what_it_leaves_behind_and_its_covers_cover_it() {
+    let world = World::seeded("forgotten");
+    let out = world
+        .standin(&["--output", "json", "init", "--yes"])
+        .expect(0);
+    let written: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(written["written"][0]["uncovered"], 5, "{written}");
+    let path = world.dir.path().join("playbooks/promote-shop.yaml");
+    let text = read(&path);
+    let listed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| !l.starts_with(' ') && l.contains(": "))
+        .filter_map(|l| l.split_once(": ").map(|(id, _)| id))
+        .filter(|id| id.contains(':'))
+        .collect();
+    let plan = world
+        .standin(&["--output", "json", "plan", path.to_str().unwrap()])
+        .expect(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let named: Vec<&str> = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, named, "{text}");
+    for id in [
+        "dns:shop.example.com:CNAME",
+        "events:default/nightly-report",
+        "schedule:default/hourly-sync",
+    ] {
+        assert!(named.contains(&id), "{id}: {named:?}");
+    }
+    assert!(
+        named.iter().any(|id| id.starts_with("cloudfront:")),
+        "{named:?}"
+    );
+
+    // Each cover uncommented under `steps:` (the last key): nothing is left behind.
+    let covers: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .filter(|l| l.starts_with("- ") || l.starts_with("  "))
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    std::fs::write(&path, format!("{text}{covers}")).unwrap();
+    let plan = world
+        .standin(&["--output", "json", "plan", path.to_str().unwrap()])
+        .expect(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(plan["summary"]["uncovered"], 0, "{plan}");
 }

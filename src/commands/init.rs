@@ -101,6 +101,7 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Ending, Error> {
     }
     let today = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut lines = Vec::new();
+    let mut uncovered = Vec::new();
     for (drafted, path) in &drafts {
         let text = draft::render(
             drafted,
@@ -111,13 +112,26 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Ending, Error> {
         // bug, not the user's) is never left where it would block the next `init`.
         let trial = path.with_extension("yaml.draft");
         super::write_file(&trial, text.as_bytes()).map_err(|e| written(&trial, &e))?;
-        if let Err(invalid) = crate::playbook::load(&trial, &[]) {
-            let _ = std::fs::remove_file(&trial);
-            return Err(invalid.into());
-        }
+        let pb = match crate::playbook::load(&trial, &[]) {
+            Ok(pb) => pb,
+            Err(invalid) => {
+                let _ = std::fs::remove_file(&trial);
+                return Err(invalid.into());
+            }
+        };
+        // The plan's own coverage check, on the draft: what it leaves behind is listed at
+        // its end, as comments with their covers.
+        let checked = coverage(&pb, drafted).await;
+        let text = format!("{text}{}", checked.as_comments());
+        super::write_file(&trial, text.as_bytes()).map_err(|e| written(&trial, &e))?;
         std::fs::rename(&trial, path).map_err(|e| written(path, &e))?;
+        let gaps = match checked.findings.len() {
+            0 => String::new(),
+            n => format!("; {n} part(s) of production it leaves behind are listed at its end"),
+        };
+        uncovered.push(checked.findings.len());
         lines.push(format!(
-            "wrote {} ({} stands in for {}); next: standin plan {}",
+            "wrote {} ({} stands in for {}{gaps}); next: standin plan {}",
             path.display(),
             drafted.staging.name,
             drafted.production.name,
@@ -126,8 +140,9 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Ending, Error> {
     }
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
-            "written": drafts.iter().map(|(d, p)| serde_json::json!({
+            "written": drafts.iter().zip(&uncovered).map(|((d, p), n)| serde_json::json!({
                 "path": p, "production": d.production.name, "staging": d.staging.name,
+                "uncovered": n,
             })).collect::<Vec<_>>(),
         })),
         Format::Human => {
@@ -137,6 +152,25 @@ pub async fn init(cli: &Cli, args: InitArgs<'_>) -> Result<Ending, Error> {
         }
     }
     Ok(Ending::Done)
+}
+
+/// The coverage of the draft `pb` of `drafted`: production is its environment's CNAME, which
+/// the draft's repoint moves to the stand-in's.
+async fn coverage(
+    pb: &crate::playbook::Playbook,
+    drafted: &draft::Draft,
+) -> crate::coverage::Checked {
+    let Some(endpoint) = drafted.production.cname.as_deref() else {
+        return crate::coverage::Checked::default();
+    };
+    let to = drafted.staging.cname.as_deref().unwrap_or_default();
+    let moves = crate::coverage::Moves::drafted(
+        endpoint,
+        drafted.record.as_ref().map(|(_, record)| record),
+        to,
+    );
+    let ctx = super::playbook_context(pb, false, &Terminal::default()).await;
+    crate::coverage::check(pb, &moves, &ctx).await
 }
 
 fn written(path: &Path, e: &std::io::Error) -> Error {

@@ -103,6 +103,36 @@ pub async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
     checked
 }
 
+impl Checked {
+    /// The findings and what went unread as YAML comments, for the end of a draft (`standin
+    /// init`): each part with why, and its cover to uncomment under `steps:`.
+    pub fn as_comments(&self) -> String {
+        let mut out = String::new();
+        if self.findings.is_empty() && self.unchecked.is_empty() {
+            return out;
+        }
+        out.push_str("\n# Coverage, as `standin plan` checks it: ");
+        if self.findings.is_empty() {
+            out.push_str("nothing of production left behind that could be read.\n");
+        } else {
+            out.push_str(&format!(
+                "{} part(s) of production this draft leaves behind.\n# Uncomment a cover under `steps:` (fill in its <placeholders>), or leave the part\n# out on purpose under `coverage: {{ignore: [{{id: ID, reason: WHY}}]}}`.\n",
+                self.findings.len()
+            ));
+        }
+        for f in &self.findings {
+            out.push_str(&format!("#\n# {}: {}\n#   {}\n", f.id, f.resource, f.why));
+            for line in f.cover.lines() {
+                out.push_str(&format!("#   {line}\n"));
+            }
+        }
+        for unchecked in &self.unchecked {
+            out.push_str(&format!("# Not checked: {unchecked}\n"));
+        }
+        out
+    }
+}
+
 /// What the coverage check reads, in every account: read-only calls, for the plan's policy.
 pub fn needs() -> Needs {
     Needs {
@@ -112,7 +142,6 @@ pub fn needs() -> Needs {
             Grant::any(&[
                 "elasticbeanstalk:DescribeEnvironments",
                 "tag:GetResources",
-                "ssm:GetParametersByPath",
                 "events:ListEventBuses",
                 "events:ListRules",
                 "events:ListTargetsByRule",
@@ -120,6 +149,8 @@ pub fn needs() -> Needs {
                 "scheduler:ListSchedules",
                 "cloudfront:ListDistributions",
             ]),
+            // Production's and the stand-in's prefixes: which, a plan knows only from steps.
+            Grant::new(&["ssm:GetParametersByPath"], [arn::parameter("*")]),
         ],
         run: Vec::new(),
     }

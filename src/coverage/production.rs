@@ -76,6 +76,26 @@ impl Moves {
     }
 }
 
+impl Moves {
+    /// What a draft of `standin init` says of production before any plan: `endpoint` (its
+    /// environment's CNAME) is production's, and the draft repoints `record` to the stand-in's
+    /// `to` (its CNAME), so records left at the endpoint get covers that point there too.
+    pub fn drafted(endpoint: &str, record: Option<&RecordSet>, to: &str) -> Self {
+        let mut moves = Self::default();
+        let after = record.filter(|r| r.alias.is_none()).map(|r| RecordSet {
+            values: vec![to.to_owned()],
+            ..r.clone()
+        });
+        moves.endpoints.insert(host(endpoint), after);
+        if let Some(r) = record {
+            moves
+                .changed
+                .insert((host(&r.name), r.rtype.clone(), r.set_identifier.clone()));
+        }
+        moves
+    }
+}
+
 /// The names a record set sends its traffic to: its alias target, or a CNAME's value.
 pub(super) fn targets(record: &RecordSet) -> Vec<String> {
     match &record.alias {
