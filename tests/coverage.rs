@@ -548,3 +548,18 @@ fn a_denied_rule_schedule_or_distribution_read_is_a_named_warning() {
         assert!(policy.contains(action), "{action}: {policy}");
     }
 }
+
+/// `production.parameters` are path prefixes, checked before any AWS call.
+#[test]
+fn production_parameters_must_be_path_prefixes() {
+    let world = World::seeded("none");
+    let pb = world.playbook(
+        "bad.yaml",
+        "version: 1\nname: bad\nproduction:\n  parameters: [/shop/prod/, shop/prod]\nsteps:\n  - id: go\n    kind: pause\n    duration: 1s\n",
+    );
+    world.standin(&["validate", &pb]).expect_invalid(
+        "a prefix without its slash",
+        "bad.yaml:4:29: `shop/prod` is not a path prefix",
+        "write a path such as `/shop/prod/`",
+    );
+}

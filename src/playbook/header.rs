@@ -162,6 +162,21 @@ pub(super) fn check(
             c.report(&at, limit.message, Some(limit.hint));
         }
     }
+    for (k, prefix) in production.parameters.iter().enumerate() {
+        let at = root.key("production").key("parameters").index(k);
+        if !prefix.starts_with('/') {
+            c.report(
+                &at,
+                format!("`{}` is not a path prefix", crate::escape::value(prefix)),
+                Some("write a path such as `/shop/prod/`".into()),
+            );
+        } else if let Err(limit) = steps::limits::parameter_name(
+            prefix.trim_end_matches('/'),
+            steps::limits::SHORTEST_ARN_PREFIX,
+        ) {
+            c.report(&at, limit.message, Some(limit.hint));
+        }
+    }
     let coverage = header.coverage.unwrap_or_default();
     for (k, ignore) in coverage.ignore.iter().enumerate() {
         let at = root.key("coverage").key("ignore").index(k);
