@@ -5,6 +5,8 @@
     python harness/control.py ENDPOINT tag-env ENV KEY=VALUE...
     python harness/control.py ENDPOINT untag-env ENV KEY...
     python harness/control.py ENDPOINT iam-user NAME POLICY.json   # prints `ACCESS_KEY_ID SECRET`
+    python harness/control.py ENDPOINT rule NAME STATE TARGET_ARN   # an EventBridge rule on the default bus
+    python harness/control.py ENDPOINT api-destination NAME URL     # prints its ARN
 """
 
 import sys
@@ -41,6 +43,17 @@ def main(endpoint, action, target, *args):
             iam.put_user_policy(UserName=target, PolicyName="standin", PolicyDocument=f.read())
         key = iam.create_access_key(UserName=target)["AccessKey"]
         print(key["AccessKeyId"], key["SecretAccessKey"])
+    elif action == "rule":
+        state, arn = args
+        events = client("events", endpoint)
+        events.put_rule(Name=target, EventPattern='{"source": ["shop.orders"]}', State=state)
+        events.put_targets(Rule=target, Targets=[{"Id": "1", "Arn": arn}])
+    elif action == "api-destination":
+        events = client("events", endpoint)
+        connection = events.create_connection(Name=f"{target}-auth", AuthorizationType="API_KEY", AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "not-a-real-key"}})
+        print(events.create_api_destination(Name=target, ConnectionArn=connection["ConnectionArn"],
+                                            InvocationEndpoint=args[0], HttpMethod="POST")["ApiDestinationArn"])
     elif action == "untag-env":
         eb = client("elasticbeanstalk", endpoint)
         eb.update_tags_for_resource(ResourceArn=env_arn(eb, target), TagsToRemove=list(args))

@@ -397,7 +397,7 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
             "dns:shop.example.com:CNAME",
             "events:default/nightly-report",
             "schedule:default/hourly-sync",
-            "sqs:shop-prod-jobs",
+            "sqs:us-east-1:123456789012:shop-prod-jobs",
             "workers:eb:shop-worker",
             "workers:ec2:Role=queue-worker",
         ],
@@ -412,7 +412,7 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
         }
     }
     let by_id = |id: &str| found.iter().find(|f| f["id"] == id).unwrap();
-    let queue = by_id("sqs:shop-prod-jobs");
+    let queue = by_id("sqs:us-east-1:123456789012:shop-prod-jobs");
     assert!(
         queue["why"]
             .as_str()
@@ -531,7 +531,7 @@ fn a_denied_rule_schedule_or_distribution_read_is_a_named_warning() {
     assert!(
         findings(&plan)
             .iter()
-            .any(|(id, _)| id == "sqs:shop-prod-jobs"),
+            .any(|(id, _)| id == "sqs:us-east-1:123456789012:shop-prod-jobs"),
         "{plan}"
     );
     let policy = world
@@ -562,4 +562,98 @@ fn production_parameters_must_be_path_prefixes() {
         "bad.yaml:4:29: `shop/prod` is not a path prefix",
         "write a path such as `/shop/prod/`",
     );
+}
+
+/// From the unlucky side: a rule in CloudTrail's enabled state counts and a disabled one does
+/// not; an API destination's credentials and query never show; one value naming two queues of
+/// one name in two regions is two findings; every printed cover has its own step id; a
+/// `production.parameters` prefix that holds nothing is unchecked, not clean; an ignore that
+/// names nothing is a warning.
+#[test]
+fn odd_rules_queues_and_names_are_found_safely() {
+    let world = World::seeded("forgotten");
+    let queue = "arn:aws:sqs:us-east-1:123456789012:shop-prod-jobs";
+    world.control(&[
+        "rule",
+        "audit-trail",
+        "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+        queue,
+    ]);
+    world.control(&["rule", "retired", "DISABLED", queue]);
+    let hook = world.control(&[
+        "api-destination",
+        "orders-hook",
+        "https://admin:hunter2@SHOP-PROD.us-east-1.elasticbeanstalk.com.:8443/hook?token=SECRET-TOKEN-123",
+    ]);
+    world.control(&["rule", "webhook", "ENABLED", &hook]);
+    world.put_param(
+        "/shop/extra/WORKERS",
+        "JOBS=https://sqs.us-east-1.amazonaws.com/123456789012/jobs\nEU=https://sqs.eu-west-1.amazonaws.com/123456789012/jobs\n",
+    );
+    let text = FORGETFUL.replace(
+        "  tags: {Environment: production}\n",
+        "  tags: {Environment: production}\n  parameters: [/shop/extra/, /shop/prd/]\ncoverage:\n  ignore:\n    - {id: \"dns:nope.example.com:CNAME\", reason: typo}\n",
+    );
+    let pb = world.playbook("odd.yaml", &text);
+    let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    for secret in ["hunter2", "SECRET-TOKEN-123", "admin:"] {
+        assert!(!out.stdout.contains(secret), "{secret}: {}", out.stdout);
+    }
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let ids: Vec<String> = findings(&plan).into_iter().map(|(id, _)| id).collect();
+    for id in [
+        "events:default/audit-trail",
+        "events:default/webhook",
+        "sqs:us-east-1:123456789012:jobs",
+        "sqs:eu-west-1:123456789012:jobs",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id}: {ids:?}");
+    }
+    assert!(!ids.iter().any(|i| i.contains("retired")), "{ids:?}");
+    let webhook = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "events:default/webhook")
+        .unwrap();
+    assert!(
+        webhook["why"].as_str().unwrap().contains(
+            "API destination (to https://shop-prod.us-east-1.elasticbeanstalk.com.:8443/hook?…) arn:aws:events:"
+        ),
+        "{webhook}"
+    );
+    // Every cover its own step id, so that all can be pasted at once.
+    let mut step_ids: Vec<&str> = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["cover"].as_str().unwrap().lines().next().unwrap())
+        .collect();
+    let count = step_ids.len();
+    step_ids.sort_unstable();
+    step_ids.dedup();
+    assert_eq!(step_ids.len(), count, "{step_ids:?}");
+    assert!(
+        plan["unchecked"]
+            .to_string()
+            .contains("/shop/prd/ holds no String or StringList parameter"),
+        "{plan}"
+    );
+    // Only once everything was read can an ignore be said to name nothing.
+    assert!(!plan["warnings"].to_string().contains("dns:nope"), "{plan}");
+    let read_all = world.playbook("read-all.yaml", &text.replace(", /shop/prd/", ""));
+    let out = world
+        .standin(&["--output", "json", "plan", &read_all])
+        .expect(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        plan["warnings"]
+            .to_string()
+            .contains("coverage.ignore names `dns:nope.example.com:CNAME`"),
+        "{plan}"
+    );
+    let human = world.standin(&["plan", &pb]).expect(0).stdout;
+    for secret in ["hunter2", "SECRET-TOKEN-123"] {
+        assert!(!human.contains(secret), "{secret}: {human}");
+    }
 }

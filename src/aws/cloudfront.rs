@@ -10,6 +10,8 @@ use super::{AwsError, Call};
 #[derive(Debug, Clone)]
 pub struct Distribution {
     pub id: String,
+    /// A disabled distribution serves no viewer.
+    pub enabled: bool,
     pub domain: String,
     pub aliases: Vec<String>,
     pub origins: Vec<(String, String)>,
@@ -32,6 +34,7 @@ pub async fn distributions(client: &Client) -> Result<Vec<Distribution>, AwsErro
         found.extend(list.items().iter().map(|d| {
             Distribution {
                 id: d.id().to_owned(),
+                enabled: d.enabled(),
                 domain: d.domain_name().to_owned(),
                 aliases: d.aliases().map(|a| a.items().to_vec()).unwrap_or_default(),
                 origins: d

@@ -14,6 +14,7 @@ const RULES_AT_ONCE: usize = 8;
 /// An EventBridge rule and the ARN of each of its targets.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    pub arn: String,
     pub bus: String,
     pub name: String,
     pub enabled: bool,
@@ -32,6 +33,7 @@ pub struct ApiDestination {
 /// An EventBridge Scheduler schedule and its target's ARN.
 #[derive(Debug, Clone)]
 pub struct Schedule {
+    pub arn: String,
     pub group: String,
     pub name: String,
     pub enabled: bool,
@@ -75,9 +77,12 @@ pub async fn rules(client: &Events) -> Result<Vec<Rule>, AwsError> {
                 .op("EventBridge.ListRules")?;
             rules.extend(page.rules().iter().filter_map(|r| {
                 Some(Rule {
+                    arn: r.arn()?.to_owned(),
                     bus: bus.clone(),
                     name: r.name()?.to_owned(),
-                    enabled: r.state().is_some_and(|s| s.as_str() == "ENABLED"),
+                    // ENABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, and any state
+                    // added later: only DISABLED stops a rule.
+                    enabled: r.state().is_none_or(|s| s.as_str() != "DISABLED"),
                     managed: r.managed_by().is_some(),
                     targets: Vec::new(),
                 })
@@ -100,11 +105,12 @@ pub async fn rules(client: &Events) -> Result<Vec<Rule>, AwsError> {
     Ok(rules)
 }
 
+/// A rule's targets; none when it was deleted since it was listed (it fires no more).
 async fn targets_of(client: &Events, rule: &Rule) -> Result<Vec<String>, AwsError> {
     let mut arns = Vec::new();
     let mut token = None;
     loop {
-        let page = client
+        let page = match client
             .list_targets_by_rule()
             .rule(&rule.name)
             .event_bus_name(&rule.bus)
@@ -112,7 +118,15 @@ async fn targets_of(client: &Events, rule: &Rule) -> Result<Vec<String>, AwsErro
             .set_next_token(token)
             .send()
             .await
-            .op("EventBridge.ListTargetsByRule")?;
+        {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(Vec::new())
+            }
+            sent => sent.op("EventBridge.ListTargetsByRule")?,
+        };
         arns.extend(page.targets().iter().map(|t| t.arn().to_owned()));
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
@@ -161,9 +175,10 @@ pub async fn schedules(client: &Scheduler) -> Result<Vec<Schedule>, AwsError> {
                 .iter()
                 .filter_map(|s| {
                     Some(Schedule {
+                        arn: s.arn()?.to_owned(),
                         group: s.group_name().unwrap_or("default").to_owned(),
                         name: s.name()?.to_owned(),
-                        enabled: s.state().is_some_and(|s| s.as_str() == "ENABLED"),
+                        enabled: s.state().is_none_or(|s| s.as_str() != "DISABLED"),
                         target: s.target()?.arn().to_owned(),
                     })
                 }),

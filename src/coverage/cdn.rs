@@ -3,7 +3,8 @@
 //! gets production's errors. An origin on a CNAME a step swaps follows the swap, and one on a
 //! public name the playbook repoints follows the repoint. standin changes no distribution, so
 //! the cover is a `confirm` that asks a person to point the origin at the stand-in, and
-//! `covers:` it. CloudFront is global: a distribution two accounts reach is read once.
+//! `covers:` it. CloudFront is global: a distribution two accounts reach is read once. A
+//! disabled distribution serves no one and is left out.
 
 use std::collections::BTreeSet;
 
@@ -38,7 +39,8 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
                 continue;
             }
         };
-        for distribution in distributions.iter().filter(|d| seen.insert(d.id.clone())) {
+        let enabled = distributions.iter().filter(|d| d.enabled);
+        for distribution in enabled.filter(|d| seen.insert(d.id.clone())) {
             for (origin, domain) in &distribution.origins {
                 let name = host(domain);
                 if moves.endpoints.contains_key(&name) && !moves.swapped.contains(&name) {
@@ -76,7 +78,7 @@ fn finding(
     let finding_id = format!("cloudfront:{id}/{origin}{}", at(account));
     Finding {
         cover: by_hand(
-            &format!("repoint-cloudfront-{id}"),
+            "repoint",
             &finding_id,
             &format!(
                 "Does CloudFront distribution {id}{} fetch origin {origin} from the stand-in instead of production's {domain}?",

@@ -115,8 +115,17 @@ fn finding(
     }
     id.push_str(&at(account));
     let in_account = in_account(account);
+    let cover = cover(
+        &id,
+        account,
+        zone,
+        shared,
+        record,
+        moves.endpoints.get(&endpoint).cloned().flatten(),
+    );
     Some(Finding {
         id,
+        cover,
         kind: "dns-record".into(),
         account: account.map(str::to_owned),
         resource: Resource::Record {
@@ -129,13 +138,6 @@ fn finding(
             "points at production's endpoint {}{in_account}, and no step repoints it: after the failover it still sends its traffic to production",
             escape::value(&endpoint)
         ),
-        cover: cover(
-            account,
-            zone,
-            shared,
-            record,
-            moves.endpoints.get(&endpoint).cloned().flatten(),
-        ),
         ignored: false,
         reason: None,
     })
@@ -144,6 +146,7 @@ fn finding(
 /// A `route53.repoint` step that points `record` where the playbook points production's
 /// name (`to`: the record set a step writes instead of production's), as playbook YAML.
 fn cover(
+    finding: &str,
     account: Option<&str>,
     zone: &Zone,
     shared: bool,
@@ -151,10 +154,9 @@ fn cover(
     to: Option<RecordSet>,
 ) -> String {
     let name = host(&record.name);
-    let mut id = format!("repoint-{}", id_of(&name));
-    if let Some(set) = &record.set_identifier {
-        id.push_str(&format!("-{}", id_of(set)));
-    }
+    // From the whole finding id: two records of one name (A and AAAA, two zones, two
+    // accounts) get steps of their own.
+    let id = format!("repoint-{}", id_of(finding.trim_start_matches("dns:")));
     let zone_field = if shared {
         zone.id.clone()
     } else {

@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 pub use self::production::Moves;
+use crate::escape;
 use crate::iam::{arn, Grant, Needs};
 use crate::playbook::Playbook;
 use crate::steps::{Change, Ctx};
@@ -62,6 +63,9 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// Reads that failed, each a warning naming what went unchecked and why.
     pub unchecked: Vec<String>,
+    /// Ids that `coverage.ignore` or a step's `covers:` name and that the check did not find
+    /// (a typo, or a part since gone): warnings, not blockers.
+    pub stale: Vec<String>,
 }
 
 /// Every part of production the plan leaves behind (`moves`: what its steps say of
@@ -90,6 +94,26 @@ pub async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
         .iter()
         .flat_map(|s| s.covers.iter().map(String::as_str))
         .collect();
+    // Only when everything was read can a name be said to match nothing.
+    if checked.unchecked.is_empty() {
+        let found: BTreeSet<&str> = checked.findings.iter().map(|f| f.id.as_str()).collect();
+        let ignored = pb
+            .coverage
+            .ignore
+            .iter()
+            .map(|i| ("coverage.ignore", i.id.as_str()));
+        let covers = covered.iter().map(|id| ("a step's covers:", *id));
+        checked.stale = ignored
+            .chain(covers)
+            .filter(|(_, id)| !found.contains(id))
+            .map(|(what, id)| {
+                format!(
+                    "{what} names `{}`, which the coverage check did not find: a typo, or a part of production since gone",
+                    escape::value(id)
+                )
+            })
+            .collect();
+    }
     let mut seen = BTreeSet::new();
     checked
         .findings
@@ -156,12 +180,13 @@ pub fn needs() -> Needs {
     }
 }
 
-/// A `confirm` step named `step` that asks a person `question` and covers the finding `id`:
-/// the cover of a part standin does not change itself, as playbook YAML.
-fn by_hand(step: &str, id: &str, question: &str) -> String {
+/// A `confirm` step that asks a person `question` and covers the finding `id` (its step id:
+/// `verb` and the whole finding id, so that no two covers share one): the cover of a part
+/// standin does not change itself, as playbook YAML.
+fn by_hand(verb: &str, id: &str, question: &str) -> String {
     format!(
         "- id: {}\n  kind: confirm\n  covers: [{}]\n  message: {}\n",
-        yaml(&id_of(step)),
+        yaml(&format!("{verb}-{}", id_of(id))),
         yaml(id),
         yaml(question)
     )
@@ -187,9 +212,11 @@ fn host(name: &str) -> String {
     }
 }
 
-/// A step id from `text`: letters, digits and `-`, as the playbook takes ids.
+/// A step id from `text`: letters, digits and `-`, as the playbook takes ids (a wildcard is
+/// `wildcard`, so `*.example.com` and `example.com` differ).
 fn id_of(text: &str) -> String {
     let id: String = text
+        .replace('*', "wildcard")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

@@ -23,34 +23,36 @@ use crate::steps::{Ctx, ParamCopy};
 /// refuses the step until someone fills it in.
 const FILL_IN: &str = "<the stand-in's prefix, such as /shop/staging/>";
 
-/// A queue as its URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`, and the older
-/// `REGION.queue.amazonaws.com` and `queue.amazonaws.com`) or its ARN names it.
+/// A queue as its URL or its ARN names it. URLs: `https://sqs.REGION.DOMAIN/ACCOUNT/NAME`
+/// (any partition's domain, a port, `sqs-fips.`, an interface endpoint's
+/// `vpce-ID.sqs.REGION.vpce.DOMAIN`), and the older `REGION.queue.amazonaws.com` and
+/// `queue.amazonaws.com` (us-east-1); hosts in any case.
 static QUEUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"https?://(?:sqs\.(?P<r1>[a-z0-9-]+)|(?P<r2>[a-z0-9-]+)\.queue|queue)",
-        r"\.amazonaws\.com(?P<cn>\.cn)?/(?P<a1>\d{12})/(?P<n1>[A-Za-z0-9_-]+(?:\.fifo)?)",
-        r"|arn:(?P<p>aws[a-z-]*):sqs:(?P<r3>[a-z0-9-]+):(?P<a2>\d{12}):(?P<n2>[A-Za-z0-9_-]+(?:\.fifo)?)",
+        r"(?i:https?://(?:[a-z0-9-]+\.)*?",
+        r"(?:sqs(?:-fips)?\.(?P<r1>[a-z]{2,}(?:-[a-z]+)+-\d+)|(?P<r2>[a-z]{2,}(?:-[a-z]+)+-\d+)\.queue|queue)",
+        r"\.[a-z0-9.-]+(?::\d+)?)/(?P<a1>\d{12})/(?P<n1>[A-Za-z0-9_-]+(?:\.fifo)?)",
+        r"|arn:aws[a-z-]*:sqs:(?P<r3>[a-z0-9-]+):(?P<a2>\d{12}):(?P<n2>[A-Za-z0-9_-]+(?:\.fifo)?)",
     ))
     .expect("a valid pattern")
 });
 
-/// The ARN of each queue `text` names.
+/// The ARN of each queue `text` names (in a JSON text too: `https:\/\/...`), in the
+/// partition of its region.
 pub(super) fn queues_in(text: &str) -> BTreeSet<String> {
+    let text = text.replace("\\/", "/");
     QUEUE
-        .captures_iter(text)
+        .captures_iter(&text)
         .filter_map(|c| {
             let name = |k: &str| c.name(k).map(|m| m.as_str());
             let region = name("r1")
                 .or(name("r2"))
                 .or(name("r3"))
-                .unwrap_or("us-east-1");
-            let partition = name("p").unwrap_or(if name("cn").is_some() {
-                "aws-cn"
-            } else {
-                "aws"
-            });
+                .unwrap_or("us-east-1")
+                .to_ascii_lowercase();
             Some(format!(
-                "arn:{partition}:sqs:{region}:{}:{}",
+                "arn:{}:sqs:{region}:{}:{}",
+                crate::iam::partition(Some(&region)),
                 name("a1").or(name("a2"))?,
                 name("n1").or(name("n2"))?
             ))
@@ -62,6 +64,15 @@ pub(super) fn queues_in(text: &str) -> BTreeSet<String> {
 struct Prefix {
     account: Option<String>,
     path: String,
+}
+
+/// A prefix `production.parameters` names that holds nothing to read: most likely a typo,
+/// which must not pass as "no queue left behind".
+fn empty(path: &str) -> String {
+    format!(
+        "could not check the queues production's parameters name: {} holds no String or StringList parameter (is the prefix right?)",
+        escape::value(path)
+    )
 }
 
 /// The findings, and every queue production's parameters name (by ARN: rules and schedules
@@ -130,6 +141,14 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> (Checked, 
                 continue;
             }
         };
+        let given = pb
+            .production
+            .parameters
+            .iter()
+            .any(|p| format!("{}/", p.trim_end_matches('/')) == path);
+        if values.is_empty() && given && account.is_none() {
+            checked.unchecked.push(empty(&path));
+        }
         for (name, value) in &values {
             let key = name.strip_prefix(&path).unwrap_or(name);
             let copy = copies.iter().find(|(a, c)| *a == account && c.from == path);
@@ -173,10 +192,12 @@ fn finding(
     to: Option<&str>,
     account: Option<&str>,
 ) -> Finding {
-    let name = queue.rsplit(':').next().unwrap_or(queue);
+    // `arn:PARTITION:sqs:REGION:ACCOUNT:NAME`: the id keeps what tells two queues apart.
+    let tail = queue.splitn(4, ':').nth(3).unwrap_or(queue);
+    let id = format!("sqs:{}{}", escape::value(tail), at(account));
     let mut cover = format!(
         "- id: {}\n  kind: ssm.copy-parameters\n  from: {}\n  to: {}\n  keys: [{}]\n",
-        yaml(&format!("copy-{}", id_of(key))),
+        yaml(&format!("copy-{}-for-{}", id_of(key), id_of(tail))),
         yaml(from),
         yaml(to.unwrap_or(FILL_IN)),
         yaml(key)
@@ -185,7 +206,7 @@ fn finding(
         cover.push_str(&format!("  account: {}\n", yaml(account)));
     }
     Finding {
-        id: format!("sqs:{}{}", escape::value(name), at(account)),
+        id,
         kind: "queue".into(),
         account: account.map(str::to_owned),
         resource: format!("SQS queue {}", escape::value(queue)),
@@ -224,6 +245,22 @@ mod tests {
                 "arn:aws:sqs:us-east-2:123456789012:orders.fifo",
                 arn("us-east-2", "orders.fifo"),
             ),
+            (
+                "https://SQS.US-EAST-1.AMAZONAWS.COM:443/123456789012/q",
+                arn("us-east-1", "q"),
+            ),
+            (
+                "https://sqs-fips.us-east-1.amazonaws.com/123456789012/q",
+                arn("us-east-1", "q"),
+            ),
+            (
+                "https://vpce-0a1b-c2d3.sqs.us-east-1.vpce.amazonaws.com/123456789012/q",
+                arn("us-east-1", "q"),
+            ),
+            (
+                r#"{"queue":"https:\/\/sqs.us-east-1.amazonaws.com\/123456789012\/q"}"#,
+                arn("us-east-1", "q"),
+            ),
         ] {
             assert_eq!(
                 queues_in(text).into_iter().collect::<Vec<_>>(),
@@ -235,8 +272,14 @@ mod tests {
             queues_in("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q"),
             ["arn:aws-cn:sqs:cn-north-1:123456789012:q".to_owned()].into()
         );
+        assert_eq!(
+            queues_in("https://sqs.us-gov-west-1.amazonaws.com/123456789012/q"),
+            ["arn:aws-us-gov:sqs:us-gov-west-1:123456789012:q".to_owned()].into()
+        );
+        let two = "arn:aws:sqs:us-east-1:123456789012:jobs https://sqs.eu-west-1.amazonaws.com/123456789012/jobs";
+        assert_eq!(queues_in(two).len(), 2);
         assert!(queues_in(
-            "https://sqs.example.com/123/q and arn:aws:sns:us-east-1:123456789012:t"
+            "https://sqs.example.com/123456789012/q and arn:aws:sns:us-east-1:123456789012:t"
         )
         .is_empty());
     }

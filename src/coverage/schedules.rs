@@ -79,7 +79,7 @@ pub(super) async fn check(
                     .map(|d| {
                         (
                             d.arn.clone(),
-                            format!("API destination to {}", escape::value(&d.endpoint)),
+                            format!("API destination (to {})", escape::url(&d.endpoint)),
                         )
                     }),
             ),
@@ -88,30 +88,31 @@ pub(super) async fn check(
                 .push(unread("API destinations", *account, e)),
         }
     }
+    // Two accounts of the playbook may be one AWS account (another region): each rule and
+    // schedule once, by its ARN.
+    let mut seen = BTreeSet::new();
     for ((_, _, rules, schedules), account) in reads.into_iter().zip(accounts) {
         match rules {
-            Ok(rules) => checked.findings.extend(
-                rules
-                    .iter()
-                    .filter(|r| r.enabled && !r.managed)
-                    .filter_map(|r| {
-                        let (target, what) =
-                            r.targets.iter().find_map(|t| sends_to(t, &production))?;
-                        Some(rule(r, target, what, account))
-                    }),
-            ),
+            Ok(rules) => {
+                for r in rules.iter().filter(|r| r.enabled && !r.managed) {
+                    let sends = r.targets.iter().find_map(|t| sends_to(t, &production));
+                    if let Some((target, what)) = sends.filter(|_| seen.insert(r.arn.clone())) {
+                        checked.findings.push(rule(r, target, what, account));
+                    }
+                }
+            }
             Err(e) => checked
                 .unchecked
                 .push(unread("EventBridge rules", account, &e)),
         }
         match schedules {
             Ok(schedules) => {
-                checked
-                    .findings
-                    .extend(schedules.iter().filter(|s| s.enabled).filter_map(|s| {
-                        let (target, what) = sends_to(&s.target, &production)?;
-                        Some(schedule(s, target, what, account))
-                    }))
+                for s in schedules.iter().filter(|s| s.enabled) {
+                    let sends = sends_to(&s.target, &production);
+                    if let Some((target, what)) = sends.filter(|_| seen.insert(s.arn.clone())) {
+                        checked.findings.push(schedule(s, target, what, account));
+                    }
+                }
             }
             Err(e) => {
                 checked
@@ -129,11 +130,12 @@ fn unread(what: &str, account: Option<&str>, e: &AwsError) -> String {
 
 /// Whether `url`'s host is one of production's endpoints (and not a CNAME a step swaps).
 fn on_production(url: &str, moves: &Moves) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let name = authority.rsplit('@').next().unwrap_or_default();
-    let name = name.split(':').next().unwrap_or_default();
-    let name = host(name);
+    let Some(name) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(host))
+    else {
+        return false;
+    };
     moves.endpoints.contains_key(&name) && !moves.swapped.contains(&name)
 }
 
@@ -162,7 +164,7 @@ fn rule(rule: &events::Rule, target: &str, what: &str, account: Option<&str>) ->
     let id = format!("events:{bus}/{name}{}", at(account));
     Finding {
         cover: by_hand(
-            &format!("retarget-rule-{name}"),
+            "retarget",
             &id,
             &format!(
                 "Is EventBridge rule {name} (bus {bus}){} now sending to the stand-in instead of production's {}?",
@@ -197,7 +199,7 @@ fn schedule(
     let id = format!("schedule:{group}/{name}{}", at(account));
     Finding {
         cover: by_hand(
-            &format!("retarget-schedule-{name}"),
+            "retarget",
             &id,
             &format!(
                 "Is EventBridge Scheduler schedule {name} (group {group}){} now sending to the stand-in instead of production's {}?",

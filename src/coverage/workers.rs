@@ -51,6 +51,9 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
         })
         .map(|e| e.application.clone())
         .collect();
+    // Two accounts of the playbook may be one AWS account (another region): each instance
+    // once (its id is AWS's only).
+    let mut seen = BTreeSet::new();
     for ((environments, instances), account) in reads.into_iter().zip(accounts) {
         let in_account = in_account(account);
         match environments {
@@ -65,7 +68,10 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
                 .push(unread("worker environments", &in_account, &e)),
         }
         match instances {
-            Ok(instances) => checked.findings.extend(tagged(&instances, tags, account)),
+            Ok(mut instances) => {
+                instances.retain(|id, _| seen.insert(id.clone()));
+                checked.findings.extend(tagged(&instances, tags, account));
+            }
             Err(e) => checked
                 .unchecked
                 .push(unread("tagged worker instances", &in_account, &e)),

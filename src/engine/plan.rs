@@ -198,6 +198,8 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         guards::serving_warnings(&state, &live),
         crate::coverage::check(pb, &production, ctx)
     );
+    let mut warnings = warnings;
+    warnings.extend(coverage.stale);
     let mut doc = PlanDoc {
         format: PLAN_FORMAT,
         playbook: pb.name.clone(),

@@ -99,7 +99,9 @@ impl PlanDoc {
                 for line in f.cover.lines() {
                     out.push_str(&format!("        {line}\n"));
                 }
-                out.push_str(&format!("      or leave it out on purpose: `coverage: {{ignore: [{{id: \"{}\", reason: ...}}]}}`\n", f.id));
+                // JSON's quoting is YAML's too, and holds in a flow mapping whatever the id.
+                let id = serde_json::to_string(&f.id).expect("a string serializes");
+                out.push_str(&format!("      or leave it out on purpose: `coverage: {{ignore: [{{id: {id}, reason: ...}}]}}`\n"));
             }
         }
         if !ignored.is_empty() {
