@@ -248,11 +248,12 @@ def seed_other(endpoint_url):
 
 
 # The incident world with the parts a playbook forgets (coverage's world, issue 28): a second
-# name for production, production's own workers, a nightly rule and an hourly schedule that
+# name for production, production's own workers (tagged, and an Auto Scaling group), a nightly rule and an hourly schedule that
 # send to production's queue, and a CDN in front of production.
 PROD_QUEUE, STAGING_QUEUE = "shop-prod-jobs", "shop-staging-jobs"
 PROD_TAGS = {"Environment": "production"}
 FORGOTTEN_RULE, FORGOTTEN_SCHEDULE, CDN_ORIGIN = "nightly-report", "hourly-sync", "shop-prod-origin"
+PROD_WORKER_GROUP = "shop-prod-workers"
 
 
 def seed_forgotten(endpoint_url):
@@ -270,6 +271,14 @@ def seed_forgotten(endpoint_url):
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.small", TagSpecifications=[
         {"ResourceType": "instance", "Tags": tags + [{"Key": "Role", "Value": "queue-worker"}]}])
+    # A worker group whose tags do not reach its instances (PropagateAtLaunch false).
+    autoscaling = client("autoscaling", endpoint_url)
+    autoscaling.create_launch_configuration(LaunchConfigurationName="shop-prod-workers", ImageId=image,
+                                            InstanceType="t3.small")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=PROD_WORKER_GROUP, LaunchConfigurationName="shop-prod-workers", MinSize=1, MaxSize=1,
+        AvailabilityZones=[f"{REGION}a"],
+        Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": False} for k, v in PROD_TAGS.items()])
     events = client("events", endpoint_url)
     events.put_rule(Name=FORGOTTEN_RULE, ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED")
     events.put_targets(Rule=FORGOTTEN_RULE, Targets=[{"Id": "jobs", "Arn": arns[PROD_QUEUE]}])

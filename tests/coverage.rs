@@ -398,6 +398,7 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
             "events:default/nightly-report",
             "schedule:default/hourly-sync",
             "sqs:us-east-1:123456789012:shop-prod-jobs",
+            "workers:asg:shop-prod-workers",
             "workers:eb:shop-worker",
             "workers:ec2:Role=queue-worker",
         ],
@@ -430,7 +431,7 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
     );
     let human = world.standin(&["plan", &pb]).expect(0).stdout;
     assert!(
-        human.contains("Coverage: 8 part(s) of production no step covers"),
+        human.contains("Coverage: 9 part(s) of production no step covers"),
         "{human}"
     );
     assert!(
@@ -447,7 +448,7 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
     );
 
     // Ignored with reasons, or covered by the covers as printed: clean.
-    let ignore = "coverage:\n  ignore:\n    - id: dns:api.example.com:CNAME:blue\n      reason: the release switch shifts api's weights\n    - id: workers:eb:shop-worker\n      reason: it reads its queue's URL at each job\n    - id: workers:ec2:Role=queue-worker\n      reason: production's workers stop with production\n";
+    let ignore = "coverage:\n  ignore:\n    - id: dns:api.example.com:CNAME:blue\n      reason: the release switch shifts api's weights\n    - id: workers:eb:shop-worker\n      reason: it reads its queue's URL at each job\n    - id: workers:ec2:Role=queue-worker\n      reason: production's workers stop with production\n    - id: workers:asg:shop-prod-workers\n      reason: production's workers stop with production\n";
     let covers: String = found
         .iter()
         .filter(|f| {
@@ -469,7 +470,7 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
     let out = world.standin(&["--output", "json", "plan", &pb]).expect(0);
     let plan: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["uncovered"], 0, "{plan}");
-    assert_eq!(plan["summary"]["ignored"], 3, "{plan}");
+    assert_eq!(plan["summary"]["ignored"], 4, "{plan}");
     let dry = world.standin(&["drill", "--dry", &pb]);
     assert!(!dry.stdout.contains("left behind"), "{}", dry.all());
 

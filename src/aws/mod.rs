@@ -6,6 +6,7 @@
 //! `aws:` block overrides the chain where it says something.
 
 pub mod acm;
+pub mod autoscaling;
 mod calls;
 pub mod cli;
 pub mod cloudfront;
@@ -65,6 +66,7 @@ pub struct Clients {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub scheduler: aws_sdk_scheduler::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl Clients {
@@ -92,7 +94,8 @@ impl Clients {
             sts: client!(aws_sdk_sts, &config, name.clone()),
             eventbridge: client!(aws_sdk_eventbridge, &config, name.clone()),
             scheduler: client!(aws_sdk_scheduler, &config, name.clone()),
-            cloudfront: client!(aws_sdk_cloudfront, &config, name),
+            cloudfront: client!(aws_sdk_cloudfront, &config, name.clone()),
+            autoscaling: client!(aws_sdk_autoscaling, &config, name),
         }
     }
 }

@@ -166,6 +166,7 @@ pub fn needs() -> Needs {
             Grant::any(&[
                 "elasticbeanstalk:DescribeEnvironments",
                 "tag:GetResources",
+                "autoscaling:DescribeAutoScalingGroups",
                 "events:ListEventBuses",
                 "events:ListRules",
                 "events:ListTargetsByRule",

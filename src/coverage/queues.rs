@@ -100,7 +100,23 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> (Checked, 
         .iter()
         .map(|(a, c)| (a.clone(), c.to.clone()))
         .collect();
+    // What a copy's plan read already, where it read that prefix; else a read of our own.
+    let planned = |account: &Option<String>, path: &str| {
+        copies
+            .iter()
+            .filter(|(a, c)| a == account && (c.from == path || c.to == path))
+            .find_map(|(_, c)| c.read.as_ref())
+            .map(|read| {
+                read.iter()
+                    .filter(|(name, _)| name.starts_with(path))
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect::<BTreeMap<_, _>>()
+            })
+    };
     let read = |account: Option<String>, path: String| async move {
+        if let Some(values) = planned(&account, &path) {
+            return (account, path, Ok(values));
+        }
         let clients = ctx.accounts.get(account.as_deref());
         let values = match clients {
             Some(clients) => ssm::plain_values(&clients.ssm, &path).await,

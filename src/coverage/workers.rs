@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 
 use super::production::Moves;
 use super::{at, host, id_of, in_account, yaml, Checked, Finding};
-use crate::aws::{eb, tagging, AwsError};
+use crate::aws::{autoscaling, eb, tagging, AwsError};
 use crate::escape;
 use crate::playbook::Playbook;
 use crate::steps::Ctx;
@@ -36,14 +36,20 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
             }
             tagging::instances_tagged(&clients.tagging, tags).await
         };
-        tokio::join!(environments, instances)
+        let groups = async {
+            if tags.is_empty() {
+                return Ok(Vec::new());
+            }
+            autoscaling::groups_tagged(&clients.autoscaling, tags).await
+        };
+        tokio::join!(environments, instances, groups)
     }))
     .await;
     let accounts: Vec<_> = ctx.accounts.all().map(|(name, _)| name).collect();
     // Production's applications, from every account: a worker tier may live in another.
     let applications: BTreeSet<String> = reads
         .iter()
-        .flat_map(|(envs, _)| envs.iter().flatten())
+        .flat_map(|(envs, _, _)| envs.iter().flatten())
         .filter(|e| {
             e.cname
                 .as_deref()
@@ -54,7 +60,7 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
     // Two accounts of the playbook may be one AWS account (another region): each instance
     // once (its id is AWS's only).
     let mut seen = BTreeSet::new();
-    for ((environments, instances), account) in reads.into_iter().zip(accounts) {
+    for ((environments, instances, groups), account) in reads.into_iter().zip(accounts) {
         let in_account = in_account(account);
         match environments {
             Ok(environments) => checked.findings.extend(
@@ -75,6 +81,20 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
             Err(e) => checked
                 .unchecked
                 .push(unread("tagged worker instances", &in_account, &e)),
+        }
+        match groups {
+            // A group whose instances were all named by their own tags adds nothing.
+            Ok(groups) => checked.findings.extend(
+                groups
+                    .iter()
+                    .filter(|g| {
+                        g.instances.is_empty() || !g.instances.iter().all(|i| seen.contains(i))
+                    })
+                    .filter_map(|g| group(g, account)),
+            ),
+            Err(e) => checked
+                .unchecked
+                .push(unread("worker Auto Scaling groups", &in_account, &e)),
         }
     }
     checked
@@ -104,6 +124,35 @@ fn environment(env: &eb::Env, account: Option<&str>) -> Finding {
         ignored: false,
         reason: None,
     }
+}
+
+/// An Auto Scaling group of production's (its tags) that looks like workers: its name, or
+/// its `Role` tag, has `worker` in it. Its instances need not carry production's tags.
+fn group(group: &autoscaling::Group, account: Option<&str>) -> Option<Finding> {
+    let role = role(&group.tags).map(|(_, value)| value);
+    if role.is_none() && !group.name.to_ascii_lowercase().contains("worker") {
+        return None;
+    }
+    let name = escape::value(&group.name);
+    let instances: Vec<_> = group.instances.iter().map(|i| escape::value(i)).collect();
+    Some(Finding {
+        id: format!("workers:asg:{name}{}", at(account)),
+        kind: "workers".into(),
+        account: account.map(str::to_owned),
+        resource: format!(
+            "Auto Scaling group {name} ({} instance(s): {})",
+            instances.len(),
+            instances.join(", ")
+        ),
+        why: format!("it looks like production's queue workers, and {WHY}"),
+        cover: cover(
+            &format!("restart-workers-{}", id_of(&group.name)),
+            "`aws:autoscaling:groupName: <the stand-in's worker group>`",
+            account,
+        ),
+        ignored: false,
+        reason: None,
+    })
 }
 
 /// The tag that says an instance is a worker: `Role` (any case) with `worker` in it, else

@@ -234,6 +234,9 @@ pub struct ParamCopy {
     /// Only these names (relative to the prefixes); `None`: all of them.
     pub keys: Option<Vec<String>>,
     pub except: Vec<String>,
+    /// The `String` and `StringList` values of both sides as this process's plan read them,
+    /// by full name (`None` before a plan): coverage reads them here, not again.
+    pub read: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ParamCopy {

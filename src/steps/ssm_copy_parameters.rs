@@ -135,11 +135,19 @@ impl Step for CopyParameters {
     }
 
     fn copies(&self) -> Option<ParamCopy> {
+        let seen = self.seen.lock().expect("not poisoned");
+        let read = (!seen.is_empty()).then(|| {
+            seen.values()
+                .filter(|p| !p.is_secure())
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect()
+        });
         Some(ParamCopy {
             from: prefix(&self.from),
             to: prefix(&self.to),
             keys: self.keys.clone(),
             except: self.except.clone(),
+            read,
         })
     }
 
