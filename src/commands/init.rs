@@ -170,7 +170,9 @@ async fn coverage(
         to,
     );
     let ctx = super::playbook_context(pb, false, &Terminal::default()).await;
-    crate::coverage::check(pb, &moves, &ctx).await
+    let later = crate::coverage::Later::default();
+    later.give(moves);
+    crate::coverage::check(pb, &later, &ctx).await
 }
 
 fn written(path: &Path, e: &std::io::Error) -> Error {

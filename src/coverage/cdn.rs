@@ -11,14 +11,15 @@ use std::collections::BTreeSet;
 use futures_util::future::join_all;
 
 use super::production::Moves;
-use super::{at, by_hand, host, in_account, Checked, Finding};
+use super::{at, by_hand, could_move, host, in_account, Checked, Finding, Later};
 use crate::aws::cloudfront;
 use crate::escape;
+use crate::playbook::Playbook;
 use crate::steps::Ctx;
 
-pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
+pub(super) async fn check(pb: &Playbook, moves: &Later<Moves>, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
-    if moves.endpoints.is_empty() {
+    if !could_move(pb) {
         return checked;
     }
     let reads = join_all(
@@ -27,6 +28,7 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
             .map(|(_, clients)| cloudfront::distributions(&clients.cloudfront)),
     )
     .await;
+    let moves = moves.get().await;
     let mut seen = BTreeSet::new();
     for (read, (account, _)) in reads.into_iter().zip(ctx.accounts.all()) {
         let distributions = match read {

@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use super::production::{targets, Moves};
-use super::{at, host, id_of, in_account, yaml, Checked, Finding};
+use super::{at, could_move, host, id_of, in_account, yaml, Checked, Finding, Later};
 use crate::aws::pace;
 use crate::aws::route53::{self, RecordSet, Zone};
 use crate::escape;
+use crate::playbook::Playbook;
 use crate::steps::{Ctx, Resource};
 
 /// Zones read at once in an account: Route 53 answers five requests a second per account,
@@ -25,9 +26,9 @@ const ZONES_AT_ONCE: usize = 4;
 /// so that `validate` refuses the step (no `to`) until someone fills it in.
 const FILL_IN: &str = "<the stand-in's name for this traffic>";
 
-pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
+pub(super) async fn check(pb: &Playbook, moves: &Later<Moves>, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
-    if moves.endpoints.is_empty() {
+    if !could_move(pb) {
         return checked;
     }
     let listed = join_all(
@@ -64,6 +65,11 @@ pub(super) async fn check(moves: &Moves, ctx: &Ctx) -> Checked {
         })
     }))
     .await;
+    // Which records are production's, the steps' plans tell: read meanwhile.
+    let moves = moves.get().await;
+    if moves.endpoints.is_empty() {
+        return checked;
+    }
     for ((account, in_account, _, zones), done) in zones_of.iter().zip(read) {
         if let Some((k, e)) = &done.error {
             let left = done.answers.iter().filter(|a| a.is_none()).count();

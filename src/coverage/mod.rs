@@ -18,6 +18,9 @@ mod schedules;
 mod workers;
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use tokio::sync::Notify;
 
 use serde::{Deserialize, Serialize};
 
@@ -68,21 +71,55 @@ pub struct Checked {
     pub stale: Vec<String>,
 }
 
+/// A value given later, awaited meanwhile: what the plan says of production, once its steps
+/// are planned. Coverage reads the account while they plan, and compares once it is given.
+#[derive(Default)]
+pub struct Later<T> {
+    value: OnceLock<T>,
+    given: Notify,
+}
+
+impl<T> Later<T> {
+    pub fn give(&self, value: T) {
+        let _ = self.value.set(value);
+        self.given.notify_waiters();
+    }
+
+    async fn get(&self) -> &T {
+        loop {
+            // Made before the look, so that a give in between still wakes it.
+            let given = self.given.notified();
+            if let Some(value) = self.value.get() {
+                return value;
+            }
+            given.await;
+        }
+    }
+}
+
+/// Whether any step may move production's name (or the playbook names its endpoints): else
+/// there is no production endpoint to read the account for.
+fn could_move(pb: &Playbook) -> bool {
+    !pb.production.endpoints.is_empty() || pb.steps.iter().any(|s| s.kind.moves_production)
+}
+
 /// Every part of production the plan leaves behind (`moves`: what its steps say of
-/// production, [`Moves::of`]), in every account the playbook can read, with those the
-/// playbook ignores marked so.
-pub async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
+/// production, [`Moves::of`], given once they are planned: the account's reads go on
+/// meanwhile), in every account the playbook can read, with those the playbook ignores
+/// marked so.
+pub async fn check(pb: &Playbook, moves: &Later<Moves>, ctx: &Ctx) -> Checked {
     // Rules and schedules are production's when they send to its queues, which its
-    // parameters name: that read comes first, the others go on beside both.
+    // parameters name: both are read at once, then compared.
     let sends = async {
-        let (queues, named) = queues::check(pb, moves, ctx).await;
-        let schedules = schedules::check(pb, moves, &named, ctx).await;
+        let (reads, (queues, named)) =
+            tokio::join!(schedules::read(pb, ctx), queues::check(pb, moves, ctx));
+        let schedules = schedules::check(moves.get().await, &named, reads, ctx);
         [queues, schedules]
     };
     let (mut checked, workers, cdn, sends) = tokio::join!(
-        dns::check(moves, ctx),
+        dns::check(pb, moves, ctx),
         workers::check(pb, moves, ctx),
-        cdn::check(moves, ctx),
+        cdn::check(pb, moves, ctx),
         sends
     );
     for part in [workers, cdn].into_iter().chain(sends) {

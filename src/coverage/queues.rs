@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use regex::Regex;
 
 use super::production::Moves;
-use super::{at, id_of, in_account, yaml, Checked, Finding};
+use super::{at, id_of, in_account, yaml, Checked, Finding, Later};
 use crate::aws::ssm;
 use crate::escape;
 use crate::playbook::Playbook;
@@ -77,7 +77,13 @@ fn empty(path: &str) -> String {
 
 /// The findings, and every queue production's parameters name (by ARN: rules and schedules
 /// that send to one are production's too).
-pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> (Checked, BTreeSet<String>) {
+pub(super) async fn check(
+    pb: &Playbook,
+    moves: &Later<Moves>,
+    ctx: &Ctx,
+) -> (Checked, BTreeSet<String>) {
+    // What the copies read and write, their plans tell: once they are done.
+    let moves = moves.get().await;
     let mut checked = Checked::default();
     let copies: Vec<(Option<String>, ParamCopy)> = pb
         .steps

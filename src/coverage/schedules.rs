@@ -11,25 +11,31 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use super::production::Moves;
-use super::{at, by_hand, host, in_account, Checked, Finding};
+use super::{at, by_hand, could_move, host, in_account, Checked, Finding};
 use crate::aws::{events, tagging, AwsError};
 use crate::escape;
 use crate::playbook::Playbook;
 use crate::steps::Ctx;
 
-/// `queues`: every queue production's parameters name, by ARN.
-pub(super) async fn check(
-    pb: &Playbook,
-    moves: &Moves,
-    queues: &BTreeSet<String>,
-    ctx: &Ctx,
-) -> Checked {
-    let mut checked = Checked::default();
+/// What is read of each account: resources tagged as production's, API destinations, rules
+/// and schedules (in the order of `ctx.accounts.all()`).
+pub(super) type Read = Vec<(
+    Result<BTreeMap<String, BTreeMap<String, String>>, AwsError>,
+    Result<Vec<events::ApiDestination>, AwsError>,
+    Result<Vec<events::Rule>, AwsError>,
+    Result<Vec<events::Schedule>, AwsError>,
+)>;
+
+/// Reads every account's rules and schedules, and what tells production's targets (the
+/// plan's steps go on meanwhile); nothing when the playbook says nothing of production.
+pub(super) async fn read(pb: &Playbook, ctx: &Ctx) -> Read {
     let tags = &pb.production.tags;
-    if queues.is_empty() && tags.is_empty() && moves.endpoints.is_empty() {
-        return checked;
+    let copies = pb.steps.iter().any(|s| s.step.copies().is_some());
+    let moving = could_move(pb);
+    if tags.is_empty() && !moving && !copies && pb.production.parameters.is_empty() {
+        return Vec::new();
     }
-    let reads = join_all(ctx.accounts.all().map(|(_, clients)| async move {
+    join_all(ctx.accounts.all().map(|(_, clients)| async move {
         let tagged = async {
             if tags.is_empty() {
                 return Ok(BTreeMap::new());
@@ -37,7 +43,7 @@ pub(super) async fn check(
             tagging::tagged(&clients.tagging, tags, None).await
         };
         let destinations = async {
-            if moves.endpoints.is_empty() {
+            if !moving {
                 return Ok(Vec::new());
             }
             events::api_destinations(&clients.eventbridge).await
@@ -49,7 +55,18 @@ pub(super) async fn check(
             events::schedules(&clients.scheduler)
         )
     }))
-    .await;
+    .await
+}
+
+/// The rules and schedules of `reads` that send to production (`queues`: every queue
+/// production's parameters name, by ARN).
+pub(super) fn check(
+    moves: &Moves,
+    queues: &BTreeSet<String>,
+    reads: Read,
+    ctx: &Ctx,
+) -> Checked {
+    let mut checked = Checked::default();
     // Production's ARNs, from every account: a rule may send across accounts.
     let mut production: BTreeMap<String, String> = queues
         .iter()

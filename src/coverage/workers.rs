@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use super::production::Moves;
-use super::{at, host, id_of, in_account, yaml, Checked, Finding};
+use super::{at, could_move, host, id_of, in_account, yaml, Checked, Finding, Later};
 use crate::aws::{autoscaling, eb, tagging, AwsError};
 use crate::escape;
 use crate::playbook::Playbook;
 use crate::steps::Ctx;
 
-pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
+pub(super) async fn check(pb: &Playbook, moves: &Later<Moves>, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
     if pb.steps.iter().any(|s| s.kind.restarts_workers) {
         return checked;
@@ -25,7 +25,7 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
     let tags = &pb.production.tags;
     let reads = join_all(ctx.accounts.all().map(|(_, clients)| async move {
         let environments = async {
-            if moves.endpoints.is_empty() {
+            if !could_move(pb) {
                 return Ok(Vec::new());
             }
             eb::list(&clients.elasticbeanstalk).await
@@ -45,6 +45,7 @@ pub(super) async fn check(pb: &Playbook, moves: &Moves, ctx: &Ctx) -> Checked {
         tokio::join!(environments, instances, groups)
     }))
     .await;
+    let moves = moves.get().await;
     let accounts: Vec<_> = ctx.accounts.all().map(|(name, _)| name).collect();
     // Production's applications, from every account: a worker tier may live in another.
     let applications: BTreeSet<String> = reads

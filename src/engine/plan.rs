@@ -137,65 +137,74 @@ impl PlanDoc {
 /// Plans every step, predicts, and checks the guards (`forced` built-in guards are reported
 /// but do not block).
 pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> PlanDoc {
-    let mut steps: Vec<PlannedStep> = stream::iter(&pb.steps)
-        .map(|def| async move {
-            let planned = async {
-                let ctx = ctx.on(&def.id, def.account.as_deref())?;
-                def.step.plan(&ctx).await
-            };
-            let (changes, warnings, error) = match super::caught::caught(planned).await {
-                Ok(Ok(p)) => (p.changes, p.warnings, None),
-                Ok(Err(e)) => (Vec::new(), Vec::new(), Some(e.to_string())),
-                Err(panic) => (
-                    Vec::new(),
-                    Vec::new(),
-                    Some(format!(
-                        "internal error (a bug in standin, please report it): {panic}"
-                    )),
-                ),
-            };
-            PlannedStep {
-                id: def.id.clone(),
-                kind: def.kind.name.to_owned(),
-                description: def.description.clone(),
-                group: def.group.clone(),
-                account: def.account.clone(),
-                changes,
-                clients: Vec::new(),
-                warnings,
-                error,
-            }
-        })
-        .buffered(PLAN_CONCURRENCY)
-        .collect()
-        .await;
-    // Coverage reads what each step found live, not the state earlier steps lead to.
-    let production = crate::coverage::Moves::of(
-        pb,
-        &steps
-            .iter()
-            .map(|s| Planned {
-                kind: &s.kind,
-                changes: &s.changes,
+    // Coverage reads the account while the steps plan, and compares once they tell it what
+    // production is (from what each step found live, not the state earlier steps lead to).
+    let production = crate::coverage::Later::default();
+    let planning = async {
+        let mut steps: Vec<PlannedStep> = stream::iter(&pb.steps)
+            .map(|def| async move {
+                let planned = async {
+                    let ctx = ctx.on(&def.id, def.account.as_deref())?;
+                    def.step.plan(&ctx).await
+                };
+                let (changes, warnings, error) = match super::caught::caught(planned).await {
+                    Ok(Ok(p)) => (p.changes, p.warnings, None),
+                    Ok(Err(e)) => (Vec::new(), Vec::new(), Some(e.to_string())),
+                    Err(panic) => (
+                        Vec::new(),
+                        Vec::new(),
+                        Some(format!(
+                            "internal error (a bug in standin, please report it): {panic}"
+                        )),
+                    ),
+                };
+                PlannedStep {
+                    id: def.id.clone(),
+                    kind: def.kind.name.to_owned(),
+                    description: def.description.clone(),
+                    group: def.group.clone(),
+                    account: def.account.clone(),
+                    changes,
+                    clients: Vec::new(),
+                    warnings,
+                    error,
+                }
             })
-            .collect::<Vec<_>>(),
-    );
-    predict(&mut steps);
-    for step in &mut steps {
-        step.clients = step.changes.iter().filter_map(Follow::of_change).collect();
-    }
-    overlaps(&mut steps);
-    let state = Predicted::in_accounts(
-        steps
-            .iter()
-            .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c))),
-    );
-    let live = guards::LiveAws::new(ctx);
-    // At once: they read much the same things, each once through `live`.
-    let (guards, warnings, serving, coverage) = tokio::join!(
-        guards::check(&pb.guards, &state, &live, forced),
-        guards::playbook_warnings(pb, &state, &live),
-        guards::serving_warnings(&state, &live),
+            .buffered(PLAN_CONCURRENCY)
+            .collect()
+            .await;
+        production.give(crate::coverage::Moves::of(
+            pb,
+            &steps
+                .iter()
+                .map(|s| Planned {
+                    kind: &s.kind,
+                    changes: &s.changes,
+                })
+                .collect::<Vec<_>>(),
+        ));
+        predict(&mut steps);
+        for step in &mut steps {
+            step.clients = step.changes.iter().filter_map(Follow::of_change).collect();
+        }
+        overlaps(&mut steps);
+        let state = Predicted::in_accounts(
+            steps
+                .iter()
+                .flat_map(|s| s.changes.iter().map(|c| (s.account.as_deref(), c))),
+        );
+        let live = guards::LiveAws::new(ctx);
+        // At once: they read much the same things, each once through `live`.
+        let (guards, warnings, serving) = tokio::join!(
+            guards::check(&pb.guards, &state, &live, forced),
+            guards::playbook_warnings(pb, &state, &live),
+            guards::serving_warnings(&state, &live),
+        );
+        drop(state);
+        (steps, guards, warnings, serving)
+    };
+    let ((steps, guards, warnings, serving), coverage) = tokio::join!(
+        planning,
         crate::coverage::check(pb, &production, ctx)
     );
     let mut warnings = warnings;
