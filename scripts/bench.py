@@ -15,6 +15,9 @@ the world is dumped and must be exactly what the failover should leave (and afte
 rollback, the seeded world again): a difference stops the benchmark. Timings are figures
 only; nothing is asserted about them.
 
+Every service is read once before a way is timed (world.warm): the emulator's first call to a
+service loads its model and backend, which AWS does not make anyone wait for.
+
 The emulator answers in about a millisecond and one call at a time; AWS takes tens of
 milliseconds a round trip and answers many at once. `--latency MS` puts the proxy in front of
 every run (timed ones too) and holds each call MS milliseconds before forwarding it, so what
@@ -238,6 +241,7 @@ def once(way, size, reference, counted):
     run goes through the proxy, which holds each call that long before forwarding it."""
     with emulator() as endpoint:
         world.seed(endpoint, size)
+        world.warm(endpoint)
         if not reference:
             reference["seeded"] = world.dump(endpoint)
             reference["expected"] = world.expected_after(reference["seeded"], size)

@@ -23,8 +23,9 @@ pub struct InitArgs<'a> {
 pub async fn policy() -> crate::iam::Policy {
     let partition =
         crate::iam::partition(crate::aws::region(&AwsSettings::default()).await.as_deref());
+    // The drafting's reads, and the plan's coverage check that init runs on each draft.
     crate::iam::policy(
-        &[("init", draft::needs())],
+        &[("init", draft::needs()), ("init", crate::coverage::needs())],
         crate::iam::Phase::Init,
         |arn| arn.render(partition, None),
     )

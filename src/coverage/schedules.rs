@@ -60,12 +60,7 @@ pub(super) async fn read(pb: &Playbook, ctx: &Ctx) -> Read {
 
 /// The rules and schedules of `reads` that send to production (`queues`: every queue
 /// production's parameters name, by ARN).
-pub(super) fn check(
-    moves: &Moves,
-    queues: &BTreeSet<String>,
-    reads: Read,
-    ctx: &Ctx,
-) -> Checked {
+pub(super) fn check(moves: &Moves, queues: &BTreeSet<String>, reads: Read, ctx: &Ctx) -> Checked {
     let mut checked = Checked::default();
     // Production's ARNs, from every account: a rule may send across accounts.
     let mut production: BTreeMap<String, String> = queues
@@ -178,29 +173,13 @@ const WHY: &str =
 
 fn rule(rule: &events::Rule, target: &str, what: &str, account: Option<&str>) -> Finding {
     let (bus, name) = (escape::value(&rule.bus), escape::value(&rule.name));
-    let id = format!("events:{bus}/{name}{}", at(account));
-    Finding {
-        cover: by_hand(
-            "retarget",
-            &id,
-            &format!(
-                "Is EventBridge rule {name} (bus {bus}){} now sending to the stand-in instead of production's {}?",
-                in_account(account),
-                escape::value(target)
-            ),
-        ),
-        id,
-        kind: "event-rule".into(),
-        account: account.map(str::to_owned),
-        resource: format!("EventBridge rule {name} (bus {bus})"),
-        why: format!(
-            "it sends to production's {what} {}{}, {WHY}",
-            escape::value(target),
-            in_account(account)
-        ),
-        ignored: false,
-        reason: None,
-    }
+    sender(
+        "event-rule",
+        format!("events:{bus}/{name}{}", at(account)),
+        format!("EventBridge rule {name} (bus {bus})"),
+        (target, what),
+        account,
+    )
 }
 
 fn schedule(
@@ -213,26 +192,38 @@ fn schedule(
         escape::value(&schedule.group),
         escape::value(&schedule.name),
     );
-    let id = format!("schedule:{group}/{name}{}", at(account));
+    sender(
+        "schedule",
+        format!("schedule:{group}/{name}{}", at(account)),
+        format!("EventBridge Scheduler schedule {name} (group {group})"),
+        (target, what),
+        account,
+    )
+}
+
+/// The finding `id` of a rule or schedule (`resource`, as people name it) that sends to
+/// production's `target` (`what` it is).
+fn sender(
+    kind: &str,
+    id: String,
+    resource: String,
+    (target, what): (&str, &str),
+    account: Option<&str>,
+) -> Finding {
+    let (target, in_account) = (escape::value(target), in_account(account));
     Finding {
         cover: by_hand(
             "retarget",
             &id,
             &format!(
-                "Is EventBridge Scheduler schedule {name} (group {group}){} now sending to the stand-in instead of production's {}?",
-                in_account(account),
-                escape::value(target)
+                "Is {resource}{in_account} now sending to the stand-in instead of production's {target}?"
             ),
         ),
         id,
-        kind: "schedule".into(),
+        kind: kind.into(),
         account: account.map(str::to_owned),
-        resource: format!("EventBridge Scheduler schedule {name} (group {group})"),
-        why: format!(
-            "it sends to production's {what} {}{}, {WHY}",
-            escape::value(target),
-            in_account(account)
-        ),
+        why: format!("it sends to production's {what} {target}{in_account}, {WHY}"),
+        resource,
         ignored: false,
         reason: None,
     }

@@ -25,25 +25,21 @@ pub struct Account {
 
 /// What [`read`] and the drafting call: environments, their settings and resources;
 /// parameter names, and the values of those that are no SecureString (never decrypted: no
-/// `kms:Decrypt`); zones and their records; tagged instances; and what the plan's coverage
-/// check reads, run on each draft.
+/// `kms:Decrypt`); zones and their records; tagged instances.
 pub fn needs() -> Needs {
-    let mut plan = vec![
-        Grant::any(&[
-            "elasticbeanstalk:DescribeConfigurationSettings",
-            "elasticbeanstalk:DescribeEnvironmentResources",
-            "elasticbeanstalk:DescribeEnvironments",
-            "route53:ListHostedZones",
-            "ssm:DescribeParameters",
-            "tag:GetResources",
-        ]),
-        Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
-        Grant::new(&["ssm:GetParameters"], [arn::parameter("*")]),
-    ];
-    // The draft's coverage: the plan's own check, run on it.
-    plan.extend(crate::coverage::needs().plan);
     Needs {
-        plan,
+        plan: vec![
+            Grant::any(&[
+                "elasticbeanstalk:DescribeConfigurationSettings",
+                "elasticbeanstalk:DescribeEnvironmentResources",
+                "elasticbeanstalk:DescribeEnvironments",
+                "route53:ListHostedZones",
+                "ssm:DescribeParameters",
+                "tag:GetResources",
+            ]),
+            Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
+            Grant::new(&["ssm:GetParameters"], [arn::parameter("*")]),
+        ],
         run: Vec::new(),
     }
 }

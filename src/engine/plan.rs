@@ -203,10 +203,8 @@ pub async fn plan_all(pb: &Playbook, ctx: &Ctx, forced: &BTreeSet<String>) -> Pl
         drop(state);
         (steps, guards, warnings, serving)
     };
-    let ((steps, guards, warnings, serving), coverage) = tokio::join!(
-        planning,
-        crate::coverage::check(pb, &production, ctx)
-    );
+    let ((steps, guards, warnings, serving), coverage) =
+        tokio::join!(planning, crate::coverage::check(pb, &production, ctx));
     let mut warnings = warnings;
     warnings.extend(coverage.stale);
     let mut doc = PlanDoc {
