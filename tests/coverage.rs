@@ -487,6 +487,14 @@ fn every_part_a_playbook_forgets_is_named_until_ignored_or_covered() {
         world.record("app.example.com.", "CNAME").as_deref()
     );
     assert!(run.stdout.contains("nightly-report"), "{}", run.stdout);
+    // Planned again after the failover, a repoint already done says nothing of production:
+    // the stand-in's name is not taken for production's.
+    let again = world.standin(&["--output", "json", "plan", &pb]).expect(0);
+    assert!(
+        !again.stdout.contains("endpoint shop-staging"),
+        "{}",
+        again.stdout
+    );
 }
 
 /// A denied discovery read of the new kinds is a named warning too, in the service's own

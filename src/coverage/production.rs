@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{host, Planned};
 use crate::aws::route53::RecordSet;
 use crate::playbook::Playbook;
-use crate::steps::{self, Resource, Value};
+use crate::steps::{self, Action, Resource, Value};
 
 /// What the plan says of production's names (from the changes as each step read them live,
 /// before the plan put them in order: a name an earlier step moves elsewhere first, a lock,
@@ -49,7 +49,10 @@ impl Moves {
                         moves
                             .changed
                             .insert((host(name), rtype.clone(), set_id.clone()));
-                        let Some(Value::Record { record }) = before.as_ref().filter(|_| moving)
+                        // A record already where the step wants it (a resumed run, a second
+                        // plan after the failover) says nothing of where production is.
+                        let moves_it = moving && change.action != Action::Keep;
+                        let Some(Value::Record { record }) = before.as_ref().filter(|_| moves_it)
                         else {
                             continue;
                         };
@@ -61,7 +64,9 @@ impl Moves {
                             moves.endpoints.insert(target, after.clone());
                         }
                     }
-                    (Resource::Cname { .. }, Some(Value::Text { text })) if moving => {
+                    (Resource::Cname { .. }, Some(Value::Text { text }))
+                        if moving && change.action != Action::Keep =>
+                    {
                         moves.swapped.insert(host(text));
                         moves.endpoints.entry(host(text)).or_insert(None);
                     }
