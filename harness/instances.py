@@ -20,6 +20,7 @@ are their own, set STANDIN_EMULATOR_SCRIPTS=any to run every script.
 """
 
 import atexit
+import fcntl
 import os
 import re
 import sys
@@ -41,6 +42,7 @@ PREFIX = "standin-instances-"
 
 _root = None
 _keepalive = None  # (read end every service process holds, write end only the emulator holds)
+_keepalive_inode = None
 _locks = {}
 _guard = threading.Lock()
 
@@ -70,10 +72,39 @@ def _setup():
             atexit.register(shutil.rmtree, _root, True)
             os.mkdir(os.path.join(_root, "bin"))
             os.symlink(os.path.join(HERE, "systemctl"), os.path.join(_root, "bin", "systemctl"))
-            # The write end is never inherited: when the emulator ends, every service's `cat`
-            # reads end-of-file and ends too.
-            _keepalive = os.pipe()
+            _keepalive = _pipe()
+        elif not _intact():
+            # A closed end makes every service's `cat` read end-of-file: all workers would stop
+            # at once (the flake of crash::a_killed_run_resumes_..., "queue-worker is not
+            # running" on every instance right after a restart). Say so, and serve on.
+            print(f"emulator: the services' keep-alive pipe {_keepalive} was closed or replaced by "
+                  "someone; every emulated service has stopped; a new pipe serves from now on",
+                  file=sys.stderr, flush=True)
+            _keepalive = _pipe()
         return _root
+
+
+def _pipe():
+    """The keep-alive pipe, its ends moved to high descriptor numbers: a library that closes a
+    descriptor twice closes whatever took its low number since, which must never be this pipe.
+    The write end is never inherited: when the emulator ends, every service's `cat` reads
+    end-of-file and ends too."""
+    global _keepalive_inode
+    low = os.pipe()
+    high = tuple(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 900) for fd in low)
+    for fd in low:
+        os.close(fd)
+    os.set_inheritable(high[0], False)
+    _keepalive_inode = os.fstat(high[0]).st_ino
+    return high
+
+
+def _intact():
+    """Whether both ends of the keep-alive pipe are still the pipe made."""
+    try:
+        return all(os.fstat(fd).st_ino == _keepalive_inode for fd in _keepalive)
+    except OSError:
+        return False
 
 
 def settings(account_id, region, path, as_of=None):
