@@ -43,11 +43,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import delays  # noqa: E402
 import knobs  # noqa: E402
 import leaks  # noqa: E402
+import moto_account  # noqa: E402
 import moto_acm  # noqa: E402
 import moto_eb  # noqa: E402
 import moto_eb_iam  # noqa: E402
 import moto_elbv2  # noqa: E402
 import moto_elbv2_rules  # noqa: E402
+import moto_health  # noqa: E402
+import moto_iam_credentials  # noqa: E402
+import moto_iam_quarantine  # noqa: E402
+import moto_iam_root  # noqa: E402
 import moto_iam_simulate  # noqa: E402
 import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
@@ -100,11 +105,16 @@ def main():
     print(f"emulator: {knobs.describe()}", file=sys.stderr, flush=True)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_account.install()
     moto_acm.install()
     moto_eb.install()
     moto_eb_iam.install()
     moto_elbv2.install()
     moto_elbv2_rules.install()
+    moto_health.install()
+    moto_iam_credentials.install()
+    moto_iam_quarantine.install()
+    moto_iam_root.install()
     moto_iam_simulate.install()
     moto_route53.install()
     moto_run_command.install()

@@ -8,10 +8,8 @@ account and region). Test harness only: AWS has no such thing.
         [{"account", "region", "name", "version", "value"}, ...]
 """
 
-import json
-
 import moto_run_command
-from moto.moto_api._internal import urls
+import standin_api
 from moto.ssm.models import ssm_backends
 
 
@@ -28,17 +26,7 @@ def secure_strings():
     return found
 
 
-def _answer(read):
-    def handler(request, full_url, headers):
-        if request.method != "GET":
-            return 405, {}, json.dumps({"error": "GET only"})
-        return 200, {"Content-Type": "application/json"}, json.dumps(read())
-
-    handler.__name__ = f"standin_{read.__name__}"
-    return handler
-
-
 def install():
     """Adds the endpoints to moto's own API (before the server answers its first request)."""
-    urls.url_paths["{0}/moto-api/standin/run-command-outputs"] = _answer(moto_run_command.outputs)
-    urls.url_paths["{0}/moto-api/standin/secure-strings"] = _answer(secure_strings)
+    standin_api.route("run-command-outputs", GET=lambda _: moto_run_command.outputs())
+    standin_api.route("secure-strings", GET=lambda _: secure_strings())

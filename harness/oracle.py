@@ -6,8 +6,9 @@ not.
 `install()` wraps the WSGI application `ThreadedMotoServer` builds (moto's
 `DomainDispatcherApplication`) in `Oracle`. For each request it finds the service (the SigV4
 credential scope's signing name, then the model among those signing so whose protocol the
-request speaks: `X-Amz-Target`'s prefix for json, `Version` for query/ec2, the URI for
-rest-xml) and the operation, reads the input off the wire (oracle_wire.py) and checks it
+request speaks: `X-Amz-Target`'s prefix for json, the `/service/{targetPrefix}/` path of a
+`smithy-protocol: rpc-v2-cbor` request, `Version` for query/ec2, the URI for rest-xml) and the
+operation, reads the input off the wire (oracle_wire.py) and checks it
 (oracle_rules.py). A request that breaks a rule is not passed on: it is answered as AWS
 answers invalid input in that protocol (`ANSWERS`), each violation is printed on stderr and
 kept, and tests read them:
@@ -35,6 +36,7 @@ import botocore
 import botocore.session
 from werkzeug.datastructures import EnvironHeaders
 
+import rpcv2_cbor
 from oracle_rules import Checker, temp_cache
 from oracle_wire import Reader, Routes, Wire, parse_query
 from proxy import aws_error, service_of
@@ -55,6 +57,9 @@ ANSWERS = {
     "rest-xml": {"operation": (404, "UnknownOperationException"), "*": (400, "InvalidInput")},
     # EventBridge Scheduler's model: ValidationException (400) for input it refuses.
     "rest-json": {"operation": (404, "UnknownOperationException"), "*": (400, "ValidationException")},
+    # As json: the same services (Health) answer the same errors in either protocol.
+    rpcv2_cbor.PROTOCOL: {"operation": (404, "UnknownOperationException"), "malformed": (400, "SerializationException"),
+                          "type": (400, "SerializationException"), "*": (400, "ValidationException")},
     "s3": {"operation": (405, "MethodNotAllowed"), "malformed": (400, "MalformedXML"),
            "*": (400, "InvalidArgument")},
 }
@@ -174,7 +179,7 @@ class Check:
             operation = self.operation_of(model, name)
             return operation, lambda reader: self.read_json(reader, operation)
         if wire.headers.get("smithy-protocol"):
-            raise Found("unchecked", f"The oracle does not read {wire.headers['smithy-protocol']} requests")
+            return self.identify_rpcv2(models)
         params = dict(wire.query)
         content_type = wire.headers.get("content-type", "")
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -211,6 +216,24 @@ class Check:
             raise Found("unchecked", f"The oracle does not read the protocols of {', '.join(unread)}")
         raise Found("operation", f"No operation of {self.signing!r} is {wire.method} {wire.path}")
 
+    def identify_rpcv2(self, models):
+        """(operation model, reader) of a Smithy RPC v2 request: `POST
+        /service/{targetPrefix}/operation/{Operation}`, its body CBOR."""
+        wire = self.wire
+        if wire.headers["smithy-protocol"] != rpcv2_cbor.HEADER:
+            raise Found("unchecked", f"The oracle does not read {wire.headers['smithy-protocol']} requests")
+        self.protocol = rpcv2_cbor.PROTOCOL
+        route = rpcv2_cbor.ROUTE.fullmatch(wire.path)
+        if wire.method != "POST" or route is None:
+            raise Found("operation", f"No operation of {self.signing!r} is {wire.method} {wire.path}")
+        prefix, name = route.groups()
+        model = next((m for m in models if rpcv2_cbor.PROTOCOL in protocols(m)
+                      and m.metadata.get("targetPrefix") == prefix), None)
+        if model is None:
+            raise Found("operation", f"No RPC v2 model of {self.signing!r} is named {prefix!r}")
+        operation = self.operation_of(model, name)
+        return operation, lambda reader: self.read_document(reader, operation, rpcv2_cbor.decode, reader.cbor)
+
     def operation_of(self, model, name):
         self.service = model.service_name
         if name not in model.operation_names:
@@ -219,14 +242,23 @@ class Check:
         return model.operation_model(name)
 
     def read_json(self, reader, operation):
-        body = self.wire.body
+        def decode(body):
+            try:
+                return json.loads(body) if body.strip() else {}
+            except ValueError as e:
+                raise ValueError(f"The body is not JSON: {e}")
+
+        return self.read_document(reader, operation, decode, reader.json)
+
+    def read_document(self, reader, operation, decode, read):
+        """The input of a body `decode` reads (ValueError: malformed), `read` by its shape."""
         try:
-            value = json.loads(body) if body.strip() else {}
+            value = decode(self.wire.body)
         except ValueError as e:
-            raise Found("malformed", f"The body is not JSON: {e}")
+            raise Found("malformed", str(e))
         if operation.input_shape is None:
             return self.nothing_else(reader, value if isinstance(value, dict) else {})
-        return reader.json(operation.input_shape, value)
+        return read(operation.input_shape, value)
 
     @staticmethod
     def nothing_else(reader, params):

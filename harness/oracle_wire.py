@@ -1,6 +1,7 @@
 """The oracle's readers: an HTTP request, as it came over the wire, read into its operation's
 input (Python values keyed by the model's member names) the way AWS reads it in the service's
-protocol: `json` (a JSON body), `query` and `ec2` (form parameters: `Name.member.N`,
+protocol: `json` (a JSON body), `smithy-rpc-v2-cbor` (a CBOR body, read as JSON is but for its
+byte strings and tag-1 timestamps; rpcv2_cbor.py), `query` and `ec2` (form parameters: `Name.member.N`,
 `Name.entry.N.key`, `Name.N` for ec2 and flattened lists, `locationName`/`queryName`), and
 `rest-xml` (the request URI's labels, query string, headers and an XML body). Each reader is the
 inverse of botocore's serializer for that protocol (botocore/serialize.py).
@@ -23,6 +24,7 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qsl, unquote
 
 from oracle_rules import BAD, join
+from rpcv2_cbor import Epoch
 
 ISO8601 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE)
 INTEGER = re.compile(r"-?\d+")
@@ -41,6 +43,7 @@ class Reader:
 
     def __init__(self, report):
         self.report = report
+        self.binary = False  # reading a CBOR body (`cbor`), not a JSON one
 
     def bad(self, path, constraint, value, sensitive):
         self.report(path, "type", constraint, value, sensitive)
@@ -111,7 +114,16 @@ class Reader:
                     pass
         return self.bad(path, f"Member must be a timestamp ({form})", value, sensitive)
 
-    # ---- json ----
+    # ---- json and smithy-rpc-v2-cbor ----
+
+    def cbor(self, shape, value):
+        """As `json`, for a body rpcv2_cbor.decode read: a blob is a byte string, a timestamp a
+        tag-1 `Epoch`."""
+        self.binary = True
+        try:
+            return self.json(shape, value)
+        finally:
+            self.binary = False
 
     def json(self, shape, value, path="", sensitive=False):
         sensitive = sensitive or bool(shape.metadata.get("sensitive"))
@@ -158,10 +170,18 @@ class Reader:
             if value in ("NaN", "Infinity", "-Infinity"):
                 return float(value)
             return self.bad(path, f"Member must be a {kind}", value, sensitive)
+        if kind == "blob" and self.binary:
+            if isinstance(value, bytes):
+                return value
+            return self.bad(path, "Member must be a byte string", value, sensitive)
         if kind == "blob":
             if isinstance(value, str):
                 return self.base64(value, path, sensitive)
             return self.bad(path, "Member must be a base64 string", value, sensitive)
+        if kind == "timestamp" and self.binary:
+            if isinstance(value, Epoch):  # whatever the shape's timestampFormat says
+                return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+            return self.bad(path, "Member must be a timestamp (CBOR tag 1)", value, sensitive)
         if kind == "timestamp":
             return self.timestamp(shape, value, path, sensitive, "unixtimestamp")
         return self.bad(path, f"Member of type {kind} is not read from JSON", value, sensitive)

@@ -26,7 +26,8 @@ A rule: {"action": "ssm:PutParameter", "fault": "throttle", "after": 0, "times":
 Every rule whose action matches counts the call in `seen`; the first of them whose window
 (`after` <= call index < `after` + `times`) is open injects, and counts it in `injected`.
 
-The error answers, by protocol (X-Amz-Target: JSON; `Action=` in the body: query; else REST):
+The error answers, by protocol (X-Amz-Target: JSON; `smithy-protocol: rpc-v2-cbor`: as JSON, in a
+CBOR body (Health, to the AWS SDK for Rust); `Action=` in the body: query; else REST):
 
     fault     JSON (ssm, dynamodb)          query (elasticbeanstalk, elb)  ec2                          route53 (REST-XML)   s3
     throttle  400 ThrottlingException       400 Throttling                 503 RequestLimitExceeded     400 Throttling       503 SlowDown
@@ -47,6 +48,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+import rpcv2_cbor
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
@@ -79,6 +82,8 @@ ERRORS = {
         "s3": (403, "AccessDenied", DENIED),
     },
 }
+for _answers in ERRORS.values():
+    _answers[rpcv2_cbor.PROTOCOL] = _answers["json"]  # the same services, the same errors
 KINDS = set(ERRORS) | {"slow", "reset"}
 
 
@@ -89,11 +94,14 @@ def service_of(headers):
 
 
 def action_of(method, path, headers, body):
-    """`service:Action` for JSON and query protocols; `service METHOD /path` (ids elided) for REST."""
+    """`service:Action` for JSON, RPC v2 and query protocols; `service METHOD /path` (ids elided) for REST."""
     service = service_of(headers)
     target = headers.get("X-Amz-Target")
     if target:
         return f"{service}:{target.split('.')[-1]}"
+    rpc = rpcv2_cbor.ROUTE.fullmatch(urlsplit(path).path) if headers.get("smithy-protocol") else None
+    if rpc:
+        return f"{service}:{rpc.group(2)}"
     if body and b"Action=" in body:
         action = parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
         return f"{service}:{action}"
@@ -109,6 +117,8 @@ REST_JSON = {"scheduler"}
 def protocol_of(service, headers, body):
     if headers.get("X-Amz-Target"):
         return "json"
+    if headers.get("smithy-protocol") == rpcv2_cbor.HEADER:
+        return rpcv2_cbor.PROTOCOL
     if service in REST_JSON:
         return "rest-json"
     if body and b"Action=" in body:
@@ -124,9 +134,13 @@ def error_response(kind, action, service, headers, body):
 
 
 def aws_error(protocol, status, code, message, service, headers, body):
-    """(status, headers, body) of an AWS error answer in `protocol` (json, rest-json, query, ec2,
-    rest-xml or s3); `service` is the SigV4 signing name, `headers` and `body` the request's."""
+    """(status, headers, body) of an AWS error answer in `protocol` (json, smithy-rpc-v2-cbor,
+    rest-json, query, ec2, rest-xml or s3); `service` is the SigV4 signing name, `headers` and
+    `body` the request's."""
     request_id = str(uuid.uuid4())
+    if protocol == rpcv2_cbor.PROTOCOL:
+        return status, {"Content-Type": rpcv2_cbor.CONTENT_TYPE, "smithy-protocol": rpcv2_cbor.HEADER,
+                        "x-amzn-RequestId": request_id}, rpcv2_cbor.error_body(code, message)
     if protocol == "rest-json":
         # The code goes in X-Amzn-ErrorType (the SDKs read it first), the body says it again.
         data = json.dumps({"message": message})

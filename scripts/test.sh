@@ -30,6 +30,7 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_eb.py
     "$STANDIN_PYTHON" harness/test_iam_simulate.py
     "$STANDIN_PYTHON" harness/test_acm.py
+    "$STANDIN_PYTHON" harness/test_doctor.py
     "$STANDIN_PYTHON" harness/test_parameter_store.py
     "$STANDIN_PYTHON" harness/test_run_command.py
     "$STANDIN_PYTHON" harness/test_limits.py

@@ -106,6 +106,8 @@ pub enum Command {
         #[command(flatten)]
         guards: GuardArgs,
         #[command(flatten)]
+        account: AccountArgs,
+        #[command(flatten)]
         unlock: UnlockArgs,
     },
     /// Undo a run's changes in reverse order, from its journal.
@@ -180,7 +182,30 @@ pub enum Command {
         #[command(flatten)]
         guards: GuardArgs,
         #[command(flatten)]
+        account: AccountArgs,
+        #[command(flatten)]
         unlock: UnlockArgs,
+    },
+    /// Check the accounts a playbook acts in (without one: the current account) before the
+    /// bad day, with read-only calls (`iam-policy --for doctor`): AWS Health's risk, abuse
+    /// and security events and scheduled changes, who is acting (the root user, a key AWS
+    /// quarantined, old access keys, root's keys and recent sign-ins: the IAM credential
+    /// report), whether AWS can reach the team (security and operations alternate contacts),
+    /// and with a playbook whether it is ready to fail over (`drill --dry`'s checks, and its
+    /// last passing drill against `drill_every:`). Each finding is a blocker, a warning or a
+    /// note; `run` and `drill` check the blockers first. Exits 7 on blockers, 8 on warnings
+    /// only.
+    Doctor {
+        /// The playbook (YAML); without it, the account of the standard AWS chain.
+        #[arg(value_hint = ValueHint::FilePath)]
+        playbook: Option<PathBuf>,
+        /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var, requires = "playbook")]
+        vars: Vec<(String, String)>,
+        /// POST the findings (JSON: Slack-compatible `text` plus `findings`) to URL. A
+        /// failed post is reported and never changes the exit code.
+        #[arg(long, value_name = "URL", value_parser = notify_url)]
+        notify: Option<String>,
     },
     /// Write the reports of a past run or drill, from its journal alone.
     Report {
@@ -251,14 +276,15 @@ pub enum Command {
     /// (`aws.region`, else AWS_REGION or the profile's: `arn:aws-cn:` for cn-*,
     /// `arn:aws-us-gov:` for us-gov-*, ...). Calls nothing.
     IamPolicy {
-        /// The playbook (YAML); none with `--for init`.
+        /// The playbook (YAML); none with `--for init`, optional with `--for doctor`.
         #[arg(value_hint = ValueHint::FilePath)]
         playbook: Option<PathBuf>,
         /// Override a playbook variable: `--var NAME=VALUE` (repeatable).
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
         /// For `plan` (reads only), `run` (also `resume` and `rollback`), `drill` (a drill and
-        /// `drill --dry`: also iam:GetRole and iam:SimulatePrincipalPolicy) or `init` (its reads).
+        /// `drill --dry`: also iam:GetRole and iam:SimulatePrincipalPolicy), `init` (its reads)
+        /// or `doctor` (its reads; with a playbook, its dry drill's too).
         #[arg(long = "for", value_enum, default_value = "run")]
         phase: crate::iam::Phase,
         /// Only the policy of this account of the playbook's `accounts:` (`default`: its
@@ -278,8 +304,35 @@ pub struct UnlockArgs {
     pub force_unlock: Option<String>,
 }
 
-/// Overruling built-in guards, by name, one at a time.
+/// Going ahead although `standin doctor`'s blocker checks, which `run` and `drill` make
+/// first, found one.
 #[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// Act although the credentials are the account's root user: root used from a new place
+    /// is what AWS flags as irregular activity (in the incident, it got the account locked
+    /// mid-upgrade). Use an IAM role or user whenever there is one.
+    #[arg(long)]
+    pub allow_root: bool,
+    /// Go ahead although this blocker of `standin doctor` was found (repeatable), by its id:
+    /// `quarantined`, `health:AWS_RISK_CREDENTIALS_EXPOSED`, ...
+    #[arg(long = "force-blocker", value_name = "ID")]
+    pub force_blocker: Vec<String>,
+}
+
+impl AccountArgs {
+    /// The blocker ids that are overruled.
+    pub fn forced(&self) -> std::collections::BTreeSet<String> {
+        let mut forced: std::collections::BTreeSet<String> =
+            self.force_blocker.iter().cloned().collect();
+        if self.allow_root {
+            forced.insert("root-caller".to_owned());
+        }
+        forced
+    }
+}
+
+/// Overruling built-in guards, by name, one at a time.
+#[derive(Debug, Clone, Default, Args)]
 pub struct GuardArgs {
     /// Go ahead although this built-in guard fails (repeatable): `staging-db-in-production`
     /// or `severe-target`. The plan still shows the guard as FORCED.

@@ -16,10 +16,12 @@ pub enum Exit {
     NotStarted = 4,
     Stopped = 5,
     MissedRto = 6,
+    Blockers = 7,
+    Warnings = 8,
 }
 
 impl Exit {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Success,
         Self::RolledBack,
         Self::Invalid,
@@ -27,6 +29,8 @@ impl Exit {
         Self::NotStarted,
         Self::Stopped,
         Self::MissedRto,
+        Self::Blockers,
+        Self::Warnings,
     ];
 
     pub fn code(self) -> u8 {
@@ -40,8 +44,10 @@ impl Exit {
             Self::RolledBack => "a step failed and everything was rolled back (or nothing had changed yet)",
             Self::Invalid => "invalid input (playbook, arguments, saved plan, journal, state directory): nothing was called",
             Self::HumanNeeded => "a step failed and the rollback is incomplete, a drill's restore differs from its snapshot, or the journal stopped taking writes: a human must act, as the output says (never when nothing was changed)",
-            Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan (a drill then reports it and exits 1; `drill --dry` exits 4 for whatever would stop the drill), the saved plan is stale, the run cannot be resumed, or the process could not start (nothing was changed)",
+            Self::NotStarted => "did not start: another run holds the lock, the state cannot be locked or journaled, the confirmation was not given (or cannot be: no terminal and no `--yes`), a guard refused the plan (a drill then reports it and exits 1; `drill --dry` exits 4 for whatever would stop the drill), the account's blocker checks found one (`standin doctor`: the root user without `--allow-root`, a quarantined key, an AWS risk notice), the saved plan is stale, the run cannot be resumed, or the process could not start (nothing was changed)",
             Self::MissedRto => "a drill promoted, held and put everything back, but clients were back later than the playbook's `rto_target` (recovery plus the TTL, as it was before, of the records it changed)",
+            Self::Blockers => "`standin doctor` found a blocker (`run` and `drill` would refuse to start), and maybe warnings and notes",
+            Self::Warnings => "`standin doctor` found warnings but no blocker (notes alone exit 0)",
             Self::Stopped => "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume` or `standin rollback` next",
         }
     }
@@ -52,6 +58,9 @@ impl Exit {
             Ending::Done => return Self::Success,
             Ending::Unrunnable => return Self::RolledBack,
             Ending::Blocked | Ending::NoRuntime => return Self::NotStarted,
+            Ending::Findings { blockers: true, .. } => return Self::Blockers,
+            Ending::Findings { warnings: true, .. } => return Self::Warnings,
+            Ending::Findings { .. } => return Self::Success,
             Ending::Ended {
                 verdict,
                 behind,
@@ -192,6 +201,8 @@ pub enum Ending {
     },
     /// The process could not start (no async runtime): nothing was called.
     NoRuntime,
+    /// `doctor`: whether it found blockers, and warnings (notes change nothing).
+    Findings { blockers: bool, warnings: bool },
 }
 
 impl Ending {
@@ -235,6 +246,9 @@ pub enum Error {
     Account(#[from] crate::aws::AwsError),
     #[error("refused before any change:\n{}\nnothing was changed; fix the playbook or the world, or overrule a built-in guard with `--force-guard NAME`", lines(.0))]
     Refused(Vec<String>),
+    /// `doctor`'s blocker checks found what makes acting in the account unsafe.
+    #[error("refused before any change: the account is not safe to act in:\n{}\nnothing was changed; `standin doctor` says more; go ahead anyway with `--force-blocker ID` (`--allow-root` for the root user)", lines(.0))]
+    AccountBlocked(Vec<String>),
     #[error("the saved plan is stale; nothing was changed:\n{}\nmake a new plan (`standin plan -o FILE`), review it, and run that", lines(.0))]
     Stale(Vec<String>),
     #[error("cannot resume:\n{}\nnothing was changed", lines(.0))]
@@ -265,6 +279,7 @@ impl Error {
             | Self::Declined
             | Self::NoConfirmation
             | Self::Refused(_)
+            | Self::AccountBlocked(_)
             | Self::Stale(_)
             | Self::NotResumable(_) => Exit::NotStarted,
             // Nothing can have changed before the state is locked.
@@ -317,10 +332,42 @@ mod tests {
             (Ending::Unrunnable, 1),
             (Ending::Blocked, 4),
             (Ending::NoRuntime, 4),
+            (
+                Ending::Findings {
+                    blockers: true,
+                    warnings: true,
+                },
+                7,
+            ),
+            (
+                Ending::Findings {
+                    blockers: true,
+                    warnings: false,
+                },
+                7,
+            ),
+            (
+                Ending::Findings {
+                    blockers: false,
+                    warnings: true,
+                },
+                8,
+            ),
+            (
+                Ending::Findings {
+                    blockers: false,
+                    warnings: false,
+                },
+                0,
+            ),
         ];
         for (ending, code) in others {
             match ending {
-                Ending::Done | Ending::Unrunnable | Ending::Blocked | Ending::NoRuntime => {}
+                Ending::Done
+                | Ending::Unrunnable
+                | Ending::Blocked
+                | Ending::NoRuntime
+                | Ending::Findings { .. } => {}
                 Ending::Ended { .. } => unreachable!("above"),
             }
             assert_eq!(Exit::of(ending).code(), code, "{ending:?}");

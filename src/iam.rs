@@ -192,6 +192,9 @@ pub enum Phase {
     Drill,
     /// `standin init`: the reads it drafts playbooks from (give no playbook).
     Init,
+    /// `standin doctor`: the accounts' health, and with a playbook the reads of its dry drill
+    /// (a playbook is optional).
+    Doctor,
 }
 
 impl Phase {

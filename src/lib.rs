@@ -9,6 +9,7 @@ mod commands;
 pub mod config;
 pub mod coverage;
 pub mod digest;
+pub mod doctor;
 pub mod dotenv;
 pub mod draft;
 pub mod engine;

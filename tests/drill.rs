@@ -775,7 +775,7 @@ fn a_killed_drill_rolled_back_by_hand_is_verified_and_reported_interrupted() {
 }
 
 /// A one-shot HTTP server: answers `status` to the first request and hands back its body.
-fn webhook(status: u16) -> (String, std::thread::JoinHandle<String>) {
+pub(crate) fn webhook(status: u16) -> (String, std::thread::JoinHandle<String>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://{}/services/T000/B000/SECRETPATH",

@@ -148,6 +148,7 @@ fn the_policy_is_a_valid_document_with_no_wildcard_actions() {
                         "events",
                         "scheduler",
                         "cloudfront",
+                        "health",
                     ]
                     .contains(&service),
                     "{action}"
@@ -260,13 +261,17 @@ fn each_write_is_allowed_only_on_what_the_playbook_changes() {
 /// The IAM action of a call the proxy recorded: `service:Action` for JSON and query calls (the
 /// SigV4 service name is the IAM prefix, but for the tagging API's `tag`), a REST route (Route
 /// 53, CloudFront, EventBridge Scheduler) by its action.
-fn iam_action(call: &str) -> String {
+pub(crate) fn iam_action(call: &str) -> String {
     let rest = [
         (
             "cloudfront GET /2020-05-31/distribution",
             "cloudfront:ListDistributions",
         ),
         ("scheduler GET /schedules", "scheduler:ListSchedules"),
+        (
+            "account POST /getAlternateContact",
+            "account:GetAlternateContact",
+        ),
         (
             "route53 GET /2013-04-01/hostedzone",
             "route53:ListHostedZones",
@@ -303,7 +308,7 @@ fn iam_action(call: &str) -> String {
 }
 
 /// Whether an IAM action pattern (`*` and `?` wildcards, case-insensitive) matches `action`.
-fn matches(pattern: &str, action: &str) -> bool {
+pub(crate) fn matches(pattern: &str, action: &str) -> bool {
     let regex = pattern
         .chars()
         .map(|c| match c {

@@ -12,6 +12,7 @@ mod carry;
 mod coverage;
 mod crash;
 mod docs;
+mod doctor;
 mod drill;
 mod durability;
 mod eb_deployments;

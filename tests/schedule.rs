@@ -19,9 +19,10 @@ use standin::config::{Location, LockTable};
 use crate::support::repo;
 
 /// Everything in examples/schedule/: each is checked below.
-const FILES: [&str; 8] = [
+const FILES: [&str; 9] = [
     "README.md",
     "crontab",
+    "doctor.crontab",
     "eventbridge-scheduler.json",
     "github-actions.yml",
     "kubernetes-cronjob.yaml",
@@ -394,15 +395,20 @@ fn the_cron_check_refuses_what_cron_would() {
 // ---------------------------------------------------------------------------------------------
 // crontab
 
-#[test]
-fn crontab_runs_the_monthly_drill() {
-    let text = read("crontab");
-    let entries: Vec<&str> = text
+/// A crontab's entries: its lines but comments, blank lines and variable settings.
+fn cron_entries(name: &str) -> Vec<String> {
+    read(name)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter(|l| !is_assignment(l.split_whitespace().next().unwrap_or("")))
-        .collect();
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn crontab_runs_the_monthly_drill() {
+    let entries = cron_entries("crontab");
     assert_eq!(
         entries.len(),
         1,
@@ -420,6 +426,40 @@ fn crontab_runs_the_monthly_drill() {
     let commands = shell_commands(command);
     assert_eq!(commands.len(), 1, "crontab: `{command}`");
     check_drill("crontab", &drill_argv("crontab", &commands[0]));
+}
+
+/// The daily `standin doctor` of the team's state and playbook, as standin parses it.
+#[test]
+fn doctor_crontab_checks_the_accounts_every_day() {
+    let entries = cron_entries("doctor.crontab");
+    assert_eq!(entries.len(), 1, "doctor.crontab: {entries:?}");
+    let fields: Vec<&str> = entries[0].splitn(6, char::is_whitespace).collect();
+    assert_eq!(
+        fields[2..5],
+        ["*", "*", "*"],
+        "doctor.crontab: not daily: {fields:?}"
+    );
+    assert!(cron_field_ok(fields[0], (0, 59), &[], 0) && cron_field_ok(fields[1], (0, 23), &[], 0));
+    let commands = shell_commands(fields[5]);
+    let argv = commands
+        .iter()
+        .filter_map(|c| simple(c))
+        .find(|c| basename(&c[0]) == "standin")
+        .expect("doctor.crontab runs standin");
+    let cli = Cli::try_parse_from(&argv)
+        .unwrap_or_else(|e| panic!("doctor.crontab: standin rejects {argv:?}:\n{}", e.render()));
+    assert!(matches!(cli.state, Some(Location::S3 { .. })), "{argv:?}");
+    match cli.command {
+        Command::Doctor { playbook, .. } => {
+            assert_eq!(playbook.as_deref(), Some(Path::new(PLAYBOOK)), "{argv:?}");
+        }
+        other => panic!("doctor.crontab: not doctor: {other:?}"),
+    }
+    let playbook = std::fs::read_to_string(repo().join(PLAYBOOK)).unwrap();
+    assert!(
+        playbook.contains("\ndrill_every: "),
+        "the drilled playbook says how often"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Who the caller is (STS) and what its identity policies allow (IAM policy simulation), for
-//! `standin drill --dry`'s permission check.
+//! `standin drill --dry`'s permission check; the managed policies attached to it and the
+//! account's credential report, for `standin doctor`.
 
 use aws_config::SdkConfig;
 
@@ -46,6 +47,96 @@ pub async fn principal(config: &SdkConfig, caller: &Caller) -> Result<String, Aw
         .await
         .op("IAM.GetRole")?;
     Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+}
+
+/// Whether `arn` is an account's root user (`arn:PARTITION:iam::ACCOUNT:root`), as STS names
+/// a caller with the root user's credentials.
+pub fn is_root(arn: &str) -> bool {
+    matches!(
+        arn.splitn(6, ':').collect::<Vec<_>>().as_slice(),
+        ["arn", _, "iam", "", _, "root"]
+    )
+}
+
+/// The ARNs of the managed policies attached to an IAM user or role (`principal`, as
+/// [`principal`] gives it); none for anything else (the root user, a federated user).
+pub async fn attached_policies(
+    config: &SdkConfig,
+    principal: &str,
+) -> Result<Vec<String>, AwsError> {
+    let client = super::client!(aws_sdk_iam, config);
+    let resource = principal.splitn(6, ':').nth(5).unwrap_or_default();
+    let name = resource.rsplit('/').next().unwrap_or_default().to_owned();
+    let mut arns = Vec::new();
+    if resource.starts_with("user/") {
+        let mut pages = client
+            .list_attached_user_policies()
+            .user_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.op("IAM.ListAttachedUserPolicies")?;
+            arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
+            );
+        }
+    } else if resource.starts_with("role/") {
+        let mut pages = client
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.op("IAM.ListAttachedRolePolicies")?;
+            arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
+            );
+        }
+    }
+    Ok(arns)
+}
+
+/// The account's IAM credential report (CSV text), generated anew: IAM makes one at most
+/// every four hours and answers with the last until then; until the first is ready,
+/// `GetCredentialReport` says `ReportInProgress` (or `ReportNotPresent`), so it is asked
+/// again for up to 20 seconds.
+pub async fn credential_report(config: &SdkConfig) -> Result<String, AwsError> {
+    let client = super::client!(aws_sdk_iam, config);
+    client
+        .generate_credential_report()
+        .send()
+        .await
+        .op("IAM.GenerateCredentialReport")?;
+    let started = std::time::Instant::now();
+    loop {
+        match client
+            .get_credential_report()
+            .send()
+            .await
+            .op("IAM.GetCredentialReport")
+        {
+            Ok(out) => {
+                let bytes = out
+                    .content()
+                    .map(|b| b.as_ref().to_vec())
+                    .unwrap_or_default();
+                return Ok(String::from_utf8_lossy(&bytes).into_owned());
+            }
+            Err(e)
+                if matches!(
+                    e.code.as_deref(),
+                    Some("ReportInProgress" | "ReportNotPresent")
+                ) && started.elapsed() < std::time::Duration::from_secs(20) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The role's name in an assumed role's session ARN.
@@ -114,7 +205,16 @@ pub async fn simulate(
 
 #[cfg(test)]
 mod tests {
-    use super::assumed_role;
+    use super::{assumed_role, is_root};
+
+    #[test]
+    fn only_the_root_users_arn_is_root() {
+        assert!(is_root("arn:aws:iam::123456789012:root"));
+        assert!(is_root("arn:aws-cn:iam::123456789012:root"));
+        assert!(!is_root("arn:aws:iam::123456789012:user/root"));
+        assert!(!is_root("arn:aws:sts::123456789012:assumed-role/root/s"));
+        assert!(!is_root("arn:aws:iam::123456789012:root/x"));
+    }
 
     #[test]
     fn an_assumed_role_session_names_its_role_without_its_path() {

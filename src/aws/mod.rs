@@ -5,6 +5,7 @@
 //! AWS_ENDPOINT_URL), so the local emulator is reached with no code path of its own. A playbook's
 //! `aws:` block overrides the chain where it says something.
 
+pub mod account;
 pub mod acm;
 pub mod autoscaling;
 mod calls;
@@ -14,6 +15,7 @@ pub mod dynamodb;
 pub mod eb;
 pub mod elbv2;
 pub mod events;
+pub mod health;
 pub mod iam;
 pub mod pace;
 pub mod route53;
@@ -119,6 +121,10 @@ pub async fn region(settings: &AwsSettings) -> Option<String> {
     .await
     .map(|r| r.to_string())
 }
+
+/// An account's SDK configuration (credentials, region, endpoint), as [`config`] loads it:
+/// the clients of a read that is made once (`doctor`'s) are built from it where they are used.
+pub type Config = SdkConfig;
 
 /// The standard chain with `settings`' overrides, and the retry and timeout policy of every
 /// client (see [`Clients::load`]).
@@ -281,6 +287,7 @@ impl Kind {
                 | "ParameterVersionNotFound"
                 | "NoSuchHostedZone"
                 | "NoSuchKey"
+                | "NoSuchEntity"
                 | "NotFound"
                 | "LoadBalancerNotFound"
                 | "ListenerNotFound"

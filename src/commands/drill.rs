@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Cli, GuardArgs, PlaybookArgs};
+use crate::cli::{AccountArgs, Cli, GuardArgs, PlaybookArgs};
 use crate::engine::journal::Journal;
 use crate::engine::life::{Begin, Life, Lived, Unverified};
 use crate::engine::plan::PlanDoc;
@@ -26,6 +26,7 @@ pub(super) struct DrillArgs<'a> {
     pub notify: Option<&'a str>,
     pub yes: bool,
     pub guards: &'a GuardArgs,
+    pub account: &'a AccountArgs,
     pub force_unlock: Option<&'a str>,
 }
 
@@ -61,7 +62,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
                 "`drill --dry` changes nothing and reports no drill: `--report` and `--notify` are for a drill that runs (use `--output json` for what --dry found)".into(),
             ));
         }
-        return super::dry::dry(cli, &pb, args.guards).await;
+        return super::dry::dry(cli, &pb, args.guards, args.account).await;
     }
     // Where the reports go is checked before anything changes: found only at the end, a
     // directory that cannot take them would cost the drill's outcome.
@@ -70,6 +71,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
         .map(super::reports::ready)
         .transpose()
         .map_err(|e| Error::Usage(format!("--report: {e}; nothing was called")))?;
+    super::doctor::refuse(&pb, args.account).await?;
     let cli = &super::with_state_of(cli, &pb);
     let state = super::state(cli).await?;
     let lock = state

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::aws::iam::{self as aws_iam, Decision};
-use crate::cli::{Cli, GuardArgs};
+use crate::cli::{AccountArgs, Cli, GuardArgs};
 use crate::config::AwsSettings;
 use crate::engine::plan::{self, PlanDoc};
 use crate::error::{Ending, Error};
@@ -21,10 +21,10 @@ use crate::steps::{Action, Ctx, Resource};
 
 /// What a dry drill found.
 #[derive(Serialize)]
-struct Evaluation<'a> {
-    plan: &'a PlanDoc,
+pub(super) struct Evaluation {
+    pub plan: PlanDoc,
     /// What would stop a real drill; empty when nothing would.
-    blockers: Vec<String>,
+    pub blockers: Vec<String>,
     /// What would not stop a drill but would make it miss its target: a DNS record whose TTL
     /// alone takes up the whole `rto_target`.
     warnings: Vec<String>,
@@ -56,7 +56,32 @@ struct Denied {
     decision: String,
 }
 
-pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<Ending, Error> {
+pub(super) async fn dry(
+    cli: &Cli,
+    pb: &Playbook,
+    guards: &GuardArgs,
+    account: &AccountArgs,
+) -> Result<Ending, Error> {
+    let mut evaluation = evaluate(pb, guards).await;
+    // What `drill` checks of the accounts before anything else would stop it first.
+    let findings = super::doctor::blockers(pb, account).await;
+    evaluation
+        .blockers
+        .splice(0..0, findings.iter().map(super::doctor::refusal));
+    match cli.output {
+        Format::Json => report::print_json(&evaluation),
+        Format::Human => report::print(&human(&evaluation)),
+    }
+    Ok(if evaluation.blockers.is_empty() {
+        Ending::Done
+    } else {
+        Ending::Blocked
+    })
+}
+
+/// What would block a real drill of `pb`, and what would make it miss its target (the
+/// accounts' own blockers aside: `doctor` checks those).
+pub(super) async fn evaluate(pb: &Playbook, guards: &GuardArgs) -> Evaluation {
     let terminal = crate::report::Terminal::default();
     let ctx = super::playbook_context(pb, true, &terminal).await;
     let plan = plan::plan_all(pb, &ctx, &guards.forced()).await;
@@ -110,22 +135,14 @@ pub(super) async fn dry(cli: &Cli, pb: &Playbook, guards: &GuardArgs) -> Result<
             )
         }));
     }
-    let evaluation = Evaluation {
-        plan: &plan,
+    let warnings = ttl_over_target(&plan, pb.rto_target);
+    Evaluation {
+        plan,
         blockers,
-        warnings: ttl_over_target(&plan, pb.rto_target),
+        warnings,
         permissions,
         accounts,
-    };
-    match cli.output {
-        Format::Json => report::print_json(&evaluation),
-        Format::Human => report::print(&human(&evaluation)),
     }
-    Ok(if evaluation.blockers.is_empty() {
-        Ending::Done
-    } else {
-        Ending::Blocked
-    })
 }
 
 /// Each account's permission check, the playbook's own first, with how a line names where
@@ -141,7 +158,7 @@ fn each_account<'e>(
     )
 }
 
-fn human(e: &Evaluation<'_>) -> String {
+fn human(e: &Evaluation) -> String {
     let mut out = e.plan.human();
     for (place, p) in each_account(&e.permissions, &e.accounts) {
         out.push_str(&match (&p.not_checked, &p.principal) {

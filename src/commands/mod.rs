@@ -1,5 +1,6 @@
 //! One function per subcommand; they share loading, planning and confirmation.
 
+mod doctor;
 mod drill;
 mod dry;
 mod init;
@@ -97,6 +98,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             plan,
             yes,
             guards,
+            account,
             unlock,
         } => {
             let args = run::RunArgs {
@@ -105,6 +107,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
                 plan: plan.as_ref(),
                 yes: *yes,
                 guards,
+                account,
                 force_unlock: unlock.force_unlock.as_deref(),
             };
             run::run(cli, args).await
@@ -152,6 +155,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             notify,
             yes,
             guards,
+            account,
             unlock,
         } => {
             let args = drill::DrillArgs {
@@ -163,9 +167,22 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
                 notify: notify.as_deref(),
                 yes: *yes,
                 guards,
+                account,
                 force_unlock: unlock.force_unlock.as_deref(),
             };
             drill::drill(cli, args).await
+        }
+        Command::Doctor {
+            playbook,
+            vars,
+            notify,
+        } => {
+            let args = doctor::DoctorArgs {
+                playbook: playbook.as_ref(),
+                vars,
+                notify: notify.as_deref(),
+            };
+            doctor::doctor(cli, args).await
         }
         Command::Report {
             run_id,
@@ -185,6 +202,15 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
                     report::print_json(&init::policy().await);
                     return Ok(Ending::Done);
                 }
+                (crate::iam::Phase::Doctor, None, None) => {
+                    let region = aws::region(&AwsSettings::default()).await;
+                    let partition = crate::iam::partition(region.as_deref());
+                    let needs = [("doctor", crate::doctor::needs(crate::doctor::Depth::Full))];
+                    report::print_json(&crate::iam::policy(&needs, *phase, |arn| {
+                        arn.render(partition, None)
+                    }));
+                    return Ok(Ending::Done);
+                }
                 (crate::iam::Phase::Init, _, _) => {
                     return Err(Error::Usage(
                         "`--for init` takes no playbook and no --account: init reads the account of the standard chain".into(),
@@ -196,7 +222,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
                 },
                 (_, None, _) => {
                     return Err(Error::Usage(
-                        "give the playbook whose policy to print (only `--for init` takes none)"
+                        "give the playbook whose policy to print (only `--for init` and `--for doctor` take none)"
                             .into(),
                     ))
                 }
@@ -294,7 +320,16 @@ fn needs<'p>(
         .collect();
     needs.push(("built-in guards", guards));
     needs.push(("coverage", crate::coverage::needs()));
-    if phase == crate::iam::Phase::Drill {
+    let doctor = match phase {
+        crate::iam::Phase::Doctor => Some(crate::doctor::Depth::Full),
+        crate::iam::Phase::Run | crate::iam::Phase::Drill => Some(crate::doctor::Depth::Blockers),
+        crate::iam::Phase::Plan | crate::iam::Phase::Init => None,
+    };
+    if let Some(depth) = doctor {
+        needs.push(("account checks", crate::doctor::needs(depth)));
+    }
+    // `doctor` makes `drill --dry`'s checks of the playbook.
+    if matches!(phase, crate::iam::Phase::Drill | crate::iam::Phase::Doctor) {
         needs.push(("drill --dry", dry::needs()));
     }
     // A role is assumed with its account's profile (or the standard chain): the playbook's

@@ -58,6 +58,39 @@ fn not_a_journal(run_id: &str) -> Error {
     ))
 }
 
+/// The newest passing drill of `pb` in `state` (its run id, and when it ended), for
+/// `doctor`'s `drill_every:`; an unreadable journal is skipped, as `history` skips it.
+pub(super) async fn last_passed(
+    state: &State,
+    pb: &crate::playbook::Playbook,
+) -> Result<Option<(String, std::time::SystemTime)>, String> {
+    let file = pb.path.display().to_string();
+    let mut newest: Option<(String, std::time::SystemTime)> = None;
+    for id in state
+        .run_ids()
+        .await
+        .map_err(|e| listing(state, &e).to_string())?
+    {
+        let Ok(records) = records(state, &id).await else {
+            continue;
+        };
+        let Some(doc) = RunReport::from_records(&records, &[]) else {
+            continue;
+        };
+        let ours = doc.playbook == pb.name || same_file(&file, &doc.file);
+        if !ours || !doc.is_drill() || doc.outcome != crate::error::Verdict::Passed {
+            continue;
+        }
+        let Ok(ended) = humantime::parse_rfc3339_weak(&doc.ended) else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|(_, at)| ended > *at) {
+            newest = Some((doc.run_id, ended));
+        }
+    }
+    Ok(newest)
+}
+
 fn listing(state: &State, e: &std::io::Error) -> Error {
     Error::Usage(format!("cannot list runs in {}: {e}", state.location()))
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, GuardArgs, PlaybookArgs};
+use crate::cli::{AccountArgs, Cli, GuardArgs, PlaybookArgs};
 use crate::engine::life::{Begin, Life};
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::{self, Report, Spec};
@@ -20,6 +20,7 @@ pub(super) struct RunArgs<'a> {
     pub plan: Option<&'a PathBuf>,
     pub yes: bool,
     pub guards: &'a GuardArgs,
+    pub account: &'a AccountArgs,
     pub force_unlock: Option<&'a str>,
 }
 
@@ -48,6 +49,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
             )));
         }
     }
+    super::doctor::refuse(&pb, args.account).await?;
     let cli = &super::with_state_of(cli, &pb);
     let state = super::state(cli).await?;
     let lock = state

@@ -110,9 +110,17 @@ pub fn needs(steps: &[&Needs]) -> Needs {
             "elasticbeanstalk:DescribeEnvironments",
             "elasticbeanstalk:DescribeEnvironmentResources",
             "elasticloadbalancing:DescribeLoadBalancers",
+            // The TLS check (`tls.rs`): the stand-in's listeners, their certificates and rules.
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeListenerCertificates",
+            "elasticloadbalancing:DescribeRules",
             "route53:ListHostedZones",
         ]),
         Grant::new(&["route53:ListResourceRecordSets"], [arn::hosted_zones()]),
+        Grant::new(
+            &["acm:DescribeCertificate"],
+            [Arn::regional("acm", "certificate/*")],
+        ),
     ];
     let twins: BTreeSet<Arn> = steps
         .iter()

@@ -1,5 +1,5 @@
 //! The top of a playbook ([`Header`]): its version, name, `aws:`, `accounts:`, `state:`,
-//! `vars:`, `guards:`, `recovery:`, `rto_target:`, `production:` and `coverage:`, decoded field by field so that every
+//! `vars:`, `guards:`, `recovery:`, `rto_target:`, `drill_every:`, `production:` and `coverage:`, decoded field by field so that every
 //! problem is reported at once, then checked together; the steps are `step_list.rs`'s.
 
 use std::collections::BTreeMap;
@@ -64,6 +64,11 @@ pub(super) struct Header {
     #[serde(default)]
     #[schemars(schema_with = "duration::schema")]
     rto_target: Option<String>,
+    /// How often the playbook must pass a drill (e.g. `30d`): `standin doctor` warns when
+    /// its last passing drill is older, or when it has none.
+    #[serde(default)]
+    #[schemars(schema_with = "duration::period_schema")]
+    drill_every: Option<String>,
     /// What production is, where the steps do not say it (the plan's coverage lists each
     /// part of production no step covers).
     production: Option<super::Production>,
@@ -154,6 +159,11 @@ pub(super) fn check(
             .map_err(|e| c.report(&root.key("rto_target"), e, None))
             .ok()
     });
+    let drill_every = header.drill_every.and_then(|text| {
+        steps::duration::parse_period(&text)
+            .map_err(|e| c.report(&root.key("drill_every"), e, None))
+            .ok()
+    });
     let steps = steps(c, header.steps);
     let production = header.production.unwrap_or_default();
     for (k, endpoint) in production.endpoints.iter().enumerate() {
@@ -212,6 +222,7 @@ pub(super) fn check(
         given: Given(overrides.iter().cloned().collect()),
         recovery,
         rto_target,
+        drill_every,
         production,
         coverage,
         warnings: Vec::new(),

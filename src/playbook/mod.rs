@@ -64,6 +64,8 @@ pub struct Playbook {
     pub recovery: Option<String>,
     /// The recovery time objective a drill is held to.
     pub rto_target: Option<Duration>,
+    /// How often a drill must pass (`standin doctor` warns when the last is older).
+    pub drill_every: Option<Duration>,
     /// What production is, where the steps do not say it.
     pub production: Production,
     /// Parts of production the plan's coverage leaves out on purpose.

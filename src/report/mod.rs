@@ -9,7 +9,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
-mod notify;
+pub mod notify;
 mod plan;
 mod progress;
 mod run;

@@ -16,12 +16,16 @@ pub struct NotifyError {
 
 /// Posts the summary of `doc` to `url`, within 10 seconds.
 pub async fn notify(url: &str, doc: &RunReport) -> Result<(), NotifyError> {
+    post(url, &message(doc)).await
+}
+
+/// Posts `body` (JSON) to `url`, within 10 seconds, following no redirect.
+pub async fn post(url: &str, body: &serde_json::Value) -> Result<(), NotifyError> {
     let host = crate::escape::origin(url);
     let failed = |why: String| NotifyError {
         host: host.clone(),
         why,
     };
-    let body = message(doc);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())

@@ -1,0 +1,244 @@
+//! `standin doctor`'s account checks (issue 29): what AWS itself says about an account before
+//! the bad day. In the incident AWS had written several times about irregular activity (root
+//! credentials used from a new place); the messages went unread and AWS restricted the account
+//! in the middle of an Elastic Beanstalk upgrade. Each account a playbook acts in is read
+//! (read-only calls, all at once): who is acting (`caller.rs`: the root user, a quarantined
+//! key, old keys, root's recent use), AWS Health's open events (`health.rs`) and whether AWS
+//! can reach anyone but the root address (`contacts.rs`). `run` and `drill` make the blocker
+//! checks first ([`Depth::Blockers`]: a few reads) and stop on a blocker unless it is forced
+//! by its id. Whether the playbook is ready to fail over (its dry drill, its last drill) is
+//! the command's (`commands/doctor.rs`), which has the state.
+
+mod caller;
+mod contacts;
+mod health;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::aws::AwsError;
+use crate::config::AwsSettings;
+use crate::iam::{Arn, Grant, Needs};
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// `run` and `drill` stop on it unless it is forced by its id.
+    Blocker,
+    /// Fix it before the bad day.
+    Warning,
+    /// Worth knowing; changes no exit code.
+    Note,
+}
+
+impl Severity {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Blocker => "BLOCKER",
+            Self::Warning => "WARNING",
+            Self::Note => "NOTE",
+        }
+    }
+}
+
+/// One thing found, with what it means and what to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable, for `--force-blocker ID` and for scripts: `root-caller`, `quarantined`,
+    /// `health:AWS_RISK_CREDENTIALS_EXPOSED`, ...
+    pub id: String,
+    pub severity: Severity,
+    /// The playbook's account (`default`: its `aws:`).
+    pub account: String,
+    /// The AWS account's id, when STS said it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    pub what: String,
+    pub why: String,
+    pub fix: String,
+}
+
+/// A finding before it is placed in an account.
+pub(crate) struct Found {
+    id: String,
+    severity: Severity,
+    what: String,
+    why: String,
+    fix: String,
+}
+
+impl Found {
+    fn new(
+        id: impl Into<String>,
+        severity: Severity,
+        what: impl Into<String>,
+        why: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            severity,
+            what: what.into(),
+            why: why.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// A read that failed: a note that names what could not be read, never a crash.
+    fn unread(id: &str, what: &str, e: &AwsError, needs: &str) -> Self {
+        let code = e.code.as_deref().unwrap_or("error");
+        Self::new(
+            format!("unread:{id}"),
+            Severity::Note,
+            format!("could not read {what}: {code}"),
+            e.to_string(),
+            format!(
+                "allow {needs} (`standin iam-policy --for doctor`) and run `standin doctor` again"
+            ),
+        )
+    }
+}
+
+/// How much to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// What `run` and `drill` check first: the caller and AWS Health's risk events.
+    Blockers,
+    /// Everything `standin doctor` checks.
+    Full,
+}
+
+/// An account to check: its name in the playbook (`None`: `aws:`) and settings.
+pub type Account<'a> = (Option<&'a str>, &'a AwsSettings);
+
+/// Checks every account at once; in each, every read at once. `resources` are the names and
+/// ids the playbook acts on (a scheduled change that touches one is a warning).
+pub async fn check(
+    accounts: &[Account<'_>],
+    depth: Depth,
+    resources: &BTreeSet<String>,
+) -> Vec<Finding> {
+    let each = accounts.iter().map(|(name, settings)| async move {
+        let label = name.unwrap_or("default").to_owned();
+        let within = match depth {
+            Depth::Blockers => BLOCKERS_WITHIN,
+            Depth::Full => FULL_WITHIN,
+        };
+        match tokio::time::timeout(within, one(settings, depth, resources)).await {
+            Ok((account_id, found)) => place(found, &label, account_id),
+            Err(_) => place(
+                vec![Found::new(
+                    "unread:account",
+                    Severity::Note,
+                    format!("no answer from AWS within {within:?}"),
+                    "the checks of this account did not end in time",
+                    "check the network and the credentials, and run `standin doctor` again",
+                )],
+                &label,
+                None,
+            ),
+        }
+    });
+    let mut findings: Vec<Finding> = futures_util::future::join_all(each)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    findings.sort_by_key(|f| f.severity);
+    findings
+}
+
+/// How long `run` and `drill` wait for the blocker checks before going on without them.
+const BLOCKERS_WITHIN: Duration = Duration::from_secs(15);
+/// How long `doctor` waits for an account (the credential report takes a few seconds).
+const FULL_WITHIN: Duration = Duration::from_secs(60);
+
+fn place(found: Vec<Found>, account: &str, account_id: Option<String>) -> Vec<Finding> {
+    found
+        .into_iter()
+        .map(|f| Finding {
+            id: f.id,
+            severity: f.severity,
+            account: account.to_owned(),
+            account_id: account_id.clone(),
+            what: f.what,
+            why: f.why,
+            fix: f.fix,
+        })
+        .collect()
+}
+
+/// One account's findings, and its id when STS said it.
+async fn one(
+    settings: &AwsSettings,
+    depth: Depth,
+    resources: &BTreeSet<String>,
+) -> (Option<String>, Vec<Found>) {
+    let config = crate::aws::config(settings).await;
+    let full = depth == Depth::Full;
+    let (caller, events, report, contacts) = tokio::join!(
+        caller::check(&config),
+        health::check(&config, depth, resources),
+        async {
+            if full {
+                caller::credentials(&config, SystemTime::now()).await
+            } else {
+                Vec::new()
+            }
+        },
+        async {
+            if full {
+                contacts::check(&config).await
+            } else {
+                Vec::new()
+            }
+        },
+    );
+    let (account_id, mut found) = caller;
+    found.extend(events);
+    found.extend(report);
+    found.extend(contacts);
+    (account_id, found)
+}
+
+/// The forced ids that name no blocker found: a typo would otherwise force nothing, silently.
+pub fn unknown_forced<'a>(forced: &'a BTreeSet<String>, findings: &[Finding]) -> Vec<&'a str> {
+    forced
+        .iter()
+        .filter(|id| !findings.iter().any(|f| &f.id == *id))
+        .map(String::as_str)
+        .collect()
+}
+
+/// What the checks call, for `iam-policy` (STS's GetCallerIdentity needs no permission).
+pub fn needs(depth: Depth) -> Needs {
+    let mut plan = vec![
+        Grant::new(
+            &["iam:ListAttachedUserPolicies"],
+            [Arn::global("iam", "user/*")],
+        ),
+        Grant::new(
+            &["iam:ListAttachedRolePolicies", "iam:GetRole"],
+            [Arn::global("iam", "role/*")],
+        ),
+        Grant::any(&["health:DescribeEvents"]),
+    ];
+    if depth == Depth::Full {
+        plan.push(Grant::any(&[
+            "health:DescribeAffectedEntities",
+            "iam:GenerateCredentialReport",
+            "iam:GetCredentialReport",
+        ]));
+        plan.push(Grant::new(
+            &["account:GetAlternateContact"],
+            [Arn::global("account", "account")],
+        ));
+    }
+    Needs {
+        plan,
+        run: Vec::new(),
+    }
+}
