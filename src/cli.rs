@@ -314,7 +314,8 @@ pub struct AccountArgs {
     #[arg(long)]
     pub allow_root: bool,
     /// Go ahead although this blocker of `standin doctor` was found (repeatable), by its id:
-    /// `quarantined`, `health:AWS_RISK_CREDENTIALS_EXPOSED`, ...
+    /// `quarantined`, `health:AWS_RISK_CREDENTIALS_EXPOSED`, ... An id forces that blocker
+    /// in every account of the playbook, as `--allow-root` allows the root user in each.
     #[arg(long = "force-blocker", value_name = "ID")]
     pub force_blocker: Vec<String>,
 }

@@ -148,6 +148,17 @@ fn a_quarantined_caller_and_an_aws_risk_event_are_blockers() {
         out.stderr
     );
     assert_eq!(world.state(), before);
+    // A scheduled drill refused so says it to its webhook.
+    let (url, server) = crate::drill::webhook(200);
+    world
+        .as_user(&ops, &["drill", "--yes", "--notify", &url, &pb])
+        .expect(4);
+    let body: Value = serde_json::from_str(&server.join().unwrap()).expect("JSON body");
+    let text = body["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("did not start") && text.contains("[quarantined]"),
+        "{body}"
+    );
     // Forced by its id, like a guard; an id that matches nothing is said.
     let out = world
         .as_user(
@@ -220,6 +231,79 @@ fn a_quarantined_caller_and_an_aws_risk_event_are_blockers() {
             "warning"
         ),
         "{found:?}"
+    );
+}
+
+/// Only AWS's own policy is AWS's quarantine (a customer's of the same name is not), and it
+/// counts through a group as much as attached to the user.
+#[test]
+fn the_quarantine_is_awss_policy_directly_or_through_a_group() {
+    let world = World::start();
+    let admin = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    let dev = world.iam_user("dev", &admin);
+    let iam = aws_sdk_iam::Client::new(&world.config);
+    world.block_on(async {
+        let lookalike = iam
+            .create_policy()
+            .policy_name("AWSCompromisedKeyQuarantineV3")
+            .policy_document(admin.to_string())
+            .send()
+            .await
+            .expect("a customer's policy");
+        let arn = lookalike.policy().unwrap().arn().unwrap().to_owned();
+        iam.attach_user_policy()
+            .user_name("dev")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    });
+    let found = doctor(&world, Some(&dev), &[], 8);
+    assert!(
+        !found.iter().any(|(id, _)| id == "quarantined"),
+        "{found:?}"
+    );
+    world.block_on(async {
+        iam.create_group().group_name("devs").send().await.unwrap();
+        iam.add_user_to_group()
+            .group_name("devs")
+            .user_name("dev")
+            .send()
+            .await
+            .unwrap();
+        iam.attach_group_policy()
+            .group_name("devs")
+            .policy_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3")
+            .send()
+            .await
+            .unwrap();
+    });
+    let found = doctor(&world, Some(&dev), &[], 7);
+    assert!(has(&found, "quarantined", "blocker"), "{found:?}");
+}
+
+/// A Health endpoint that does not answer costs only Health's check: the root user is still
+/// refused, and the check not made is said.
+#[test]
+fn a_health_endpoint_that_hangs_still_refuses_the_root_user() {
+    let world = World::start();
+    let root = keys(&world.control(&["root-key"]));
+    let proxy = Proxy::start(&world);
+    proxy.faults(
+        &world,
+        &serde_json::json!([{"action": "health:DescribeEvents", "fault": "slow", "seconds": 30}]),
+    );
+    let pb = world.playbook("small.yaml", &small("30d"));
+    let mut env: Vec<(&str, &str)> = root.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("AWS_ENDPOINT_URL", proxy.url.as_str()));
+    let out = world.standin_env(&env, &["run".into(), "--yes".into(), pb]);
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(out.stderr.contains("[root-caller]"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("could not read AWS Health's events: no answer within"),
+        "{}",
+        out.stderr
     );
 }
 

@@ -26,6 +26,8 @@ pub struct Event {
     pub status: String,
     /// When it starts (or started), RFC 3339.
     pub start: Option<String>,
+    /// `ACCOUNT_SPECIFIC` (about this account), `PUBLIC` (a service's, in a region) or `NONE`.
+    pub scope: String,
 }
 
 /// The region whose endpoint serves `partition`'s Health API (the SDK's endpoint rules make
@@ -76,6 +78,7 @@ pub async fn events(client: &Client) -> Result<Vec<Event>, AwsError> {
                 category: text(e.event_type_category().map(|c| c.as_str())),
                 region: text(e.region()),
                 status: text(e.status_code().map(|s| s.as_str())),
+                scope: text(e.event_scope_code().map(|s| s.as_str())),
                 start: e
                     .start_time()
                     .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),

@@ -58,8 +58,9 @@ pub fn is_root(arn: &str) -> bool {
     )
 }
 
-/// The ARNs of the managed policies attached to an IAM user or role (`principal`, as
-/// [`principal`] gives it); none for anything else (the root user, a federated user).
+/// The ARNs of the managed policies attached to an IAM user (directly or through its
+/// groups) or role (`principal`, as [`principal`] gives it); none for anything else (the
+/// root user, a federated user).
 pub async fn attached_policies(
     config: &SdkConfig,
     principal: &str,
@@ -68,40 +69,59 @@ pub async fn attached_policies(
     let resource = principal.splitn(6, ':').nth(5).unwrap_or_default();
     let name = resource.rsplit('/').next().unwrap_or_default().to_owned();
     let mut arns = Vec::new();
+    // One call's attached policies (a user's, a group's or a role's), page by page.
+    macro_rules! attached {
+        ($call:ident, $named:ident, $name:expr, $op:literal) => {{
+            let mut pages = client.$call().$named($name).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.op($op)?;
+                arns.extend(
+                    page.attached_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_owned)),
+                );
+            }
+        }};
+    }
     if resource.starts_with("user/") {
+        attached!(
+            list_attached_user_policies,
+            user_name,
+            &name,
+            "IAM.ListAttachedUserPolicies"
+        );
+        // A user's groups' policies apply to it too.
+        let mut groups = Vec::new();
         let mut pages = client
-            .list_attached_user_policies()
-            .user_name(name)
+            .list_groups_for_user()
+            .user_name(&name)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.op("IAM.ListAttachedUserPolicies")?;
-            arns.extend(
-                page.attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
+            let page = page.op("IAM.ListGroupsForUser")?;
+            groups.extend(page.groups().iter().map(|g| g.group_name().to_owned()));
+        }
+        for group in groups {
+            attached!(
+                list_attached_group_policies,
+                group_name,
+                group,
+                "IAM.ListAttachedGroupPolicies"
             );
         }
     } else if resource.starts_with("role/") {
-        let mut pages = client
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.op("IAM.ListAttachedRolePolicies")?;
-            arns.extend(
-                page.attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
-            );
-        }
+        attached!(
+            list_attached_role_policies,
+            role_name,
+            name,
+            "IAM.ListAttachedRolePolicies"
+        );
     }
     Ok(arns)
 }
 
-/// The account's IAM credential report (CSV text), generated anew: IAM makes one at most
-/// every four hours and answers with the last until then; until the first is ready,
+/// The account's IAM credential report (CSV text), as GenerateCredentialReport leaves it: IAM
+/// makes a new one only when the last is four hours old, else the last serves; until it is ready,
 /// `GetCredentialReport` says `ReportInProgress` (or `ReportNotPresent`), so it is asked
 /// again for up to 20 seconds.
 pub async fn credential_report(config: &SdkConfig) -> Result<String, AwsError> {

@@ -71,7 +71,21 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
         .map(super::reports::ready)
         .transpose()
         .map_err(|e| Error::Usage(format!("--report: {e}; nothing was called")))?;
-    super::doctor::refuse(&pb, args.account).await?;
+    if let Err(refused) = super::doctor::refuse(&pb, args.account).await {
+        // A scheduled drill refused for the account's sake must not end in silence.
+        if let Some(url) = args.notify {
+            let body = serde_json::json!({
+                "text": format!("standin drill of {} did not start: {refused}", pb.name),
+                "kind": "drill",
+                "playbook": pb.name,
+                "exit_code": refused.exit().code(),
+            });
+            if let Err(e) = report::notify::post(url, &body).await {
+                report::warn(&format!("warning: {e}"));
+            }
+        }
+        return Err(refused);
+    }
     let cli = &super::with_state_of(cli, &pb);
     let state = super::state(cli).await?;
     let lock = state

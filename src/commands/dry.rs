@@ -27,7 +27,7 @@ pub(super) struct Evaluation {
     pub blockers: Vec<String>,
     /// What would not stop a drill but would make it miss its target: a DNS record whose TTL
     /// alone takes up the whole `rto_target`.
-    warnings: Vec<String>,
+    pub warnings: Vec<String>,
     /// In the playbook's own account (`aws:`).
     permissions: Permissions,
     /// In each account of `accounts:`, by name.

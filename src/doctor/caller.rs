@@ -20,8 +20,11 @@ pub(super) async fn check(config: &crate::aws::Config) -> (Option<String>, Vec<F
     let caller = match iam::caller(config).await {
         Ok(caller) => caller,
         Err(e) => {
-            let found = Found::unread("caller", "who is acting", &e, "sts:GetCallerIdentity");
-            return (None, vec![found]);
+            // GetCallerIdentity needs no permission: its failure is the credentials or the
+            // network, and then nothing of the caller was checked.
+            let mut found = Found::unread("caller", "who is acting", &e, "sts:GetCallerIdentity");
+            found.fix = "check the credentials (expired, revoked, or none found) and the network, and run `standin doctor` again".to_owned();
+            return (None, vec![found.blind()]);
         }
     };
     let account = Some(caller.account.clone());
@@ -29,7 +32,10 @@ pub(super) async fn check(config: &crate::aws::Config) -> (Option<String>, Vec<F
         let found = Found::new(
             "root-caller",
             Severity::Blocker,
-            format!("the credentials are the account's root user ({})", caller.arn),
+            format!(
+                "the credentials are the account's root user ({})",
+                crate::escape::value(&caller.arn)
+            ),
             "root used from a new place is what AWS flags as irregular activity; in the incident it got the account restricted mid-upgrade. A failover must not add to it",
             "act as an IAM role or user with `standin iam-policy` (a break-glass role), or pass `--allow-root` to `run` or `drill` if there is truly no other way",
         );
@@ -60,7 +66,11 @@ pub(super) async fn check(config: &crate::aws::Config) -> (Option<String>, Vec<F
                 Found::new(
                     "quarantined",
                     Severity::Blocker,
-                    format!("{principal} has AWS's quarantine policy attached ({arn})"),
+                    format!(
+                        "{} has AWS's quarantine policy attached ({})",
+                        crate::escape::value(&principal),
+                        crate::escape::value(arn)
+                    ),
                     "AWS attaches it when it finds the principal's access key exposed: the key must be treated as compromised, and the account is at risk of being restricted",
                     "follow AWS's notice (AWS Health, the root address's mail): rotate and delete the exposed key, review CloudTrail, then detach the policy; act with other credentials meanwhile",
                 )
@@ -71,7 +81,7 @@ pub(super) async fn check(config: &crate::aws::Config) -> (Option<String>, Vec<F
             "caller-policies",
             "the caller's policies",
             &e,
-            "iam:ListAttachedUserPolicies and iam:ListAttachedRolePolicies",
+            "iam:ListAttachedUserPolicies, iam:ListGroupsForUser, iam:ListAttachedGroupPolicies and iam:ListAttachedRolePolicies",
         )],
     };
     (account, found)
@@ -119,7 +129,15 @@ fn read_report(text: &str, now: SystemTime) -> Vec<Found> {
                     "delete the root user's access keys (IAM console, signed in as root: Security credentials) and use IAM roles",
                 ));
             }
-            let used = column(&row, "password_last_used").and_then(|t| when(&t));
+            // Its last sign-in, or its keys' last use: root acting from a new place either way.
+            let used = [
+                "password_last_used",
+                "access_key_1_last_used_date",
+                "access_key_2_last_used_date",
+            ]
+            .iter()
+            .filter_map(|c| column(&row, c).and_then(|t| when(&t)))
+            .max();
             if let Some(ago) = used
                 .and_then(|t| now.duration_since(t).ok())
                 .filter(|ago| *ago < ROOT_USE)
@@ -127,9 +145,9 @@ fn read_report(text: &str, now: SystemTime) -> Vec<Found> {
                 found.push(Found::new(
                     "root-used",
                     Severity::Warning,
-                    format!("the root user signed in {} ago", days(ago)),
-                    "root sign-ins from new places are what AWS reads as irregular activity",
-                    "make sure each sign-in was yours (CloudTrail ConsoleLogin events); keep root for the few tasks only it can do, with MFA",
+                    format!("the root user acted {} ago (a sign-in or an access key)", days(ago)),
+                    "root acting from new places is what AWS reads as irregular activity",
+                    "make sure each use was yours (CloudTrail: ConsoleLogin events, and calls whose userIdentity.type is Root); keep root for the few tasks only it can do, with MFA",
                 ));
             }
             continue;
@@ -157,13 +175,29 @@ fn read_report(text: &str, now: SystemTime) -> Vec<Found> {
     found
 }
 
-/// A report's time (`2026-12-01T10:00:00+00:00`); `N/A`, `no_information`, `not_supported`
-/// are none.
+/// A report's time, ISO 8601 with an offset (`2026-12-01T10:00:00+00:00`) or `Z`; `N/A`,
+/// `no_information`, `not_supported` are none.
 fn when(text: &str) -> Option<SystemTime> {
-    let utc = text
-        .strip_suffix("+00:00")
-        .map_or_else(|| text.to_owned(), |t| format!("{t}Z"));
-    humantime::parse_rfc3339_weak(&utc).ok()
+    let text = text.trim();
+    if let Some(local) = text.strip_suffix('Z') {
+        return humantime::parse_rfc3339_weak(&format!("{local}Z")).ok();
+    }
+    // `±HH:MM` at the end: the local time, moved back by the offset.
+    let (local, offset) = text.split_at(text.len().checked_sub(6)?);
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1i64,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (hours, minutes) = offset[1..].split_once(':')?;
+    let shift = sign * (hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60);
+    let at = humantime::parse_rfc3339_weak(&format!("{local}Z")).ok()?;
+    let by = Duration::from_secs(shift.unsigned_abs());
+    if shift >= 0 {
+        at.checked_sub(by)
+    } else {
+        at.checked_add(by)
+    }
 }
 
 fn days(span: Duration) -> String {
@@ -198,6 +232,18 @@ mod tests {
             ids(&format!("{root}{old}{fresh}")),
             ["root-access-key", "root-used", "old-access-key:ops,eu"]
         );
+        // Root's key used lately counts as root used; a report in another offset is read.
+        let keyed = "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,no_information,not_supported,not_supported,true,false,2021-01-01T00:00:00+00:00,2026-12-06T20:00:00-02:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n";
+        assert_eq!(ids(keyed), ["root-used"]);
+        assert_eq!(
+            when("2026-12-07T01:00:00+02:00"),
+            when("2026-12-06T23:00:00+00:00")
+        );
+        assert_eq!(
+            when("2026-12-06T21:00:00-02:00"),
+            when("2026-12-06T23:00:00Z")
+        );
+        assert_eq!(when("N/A"), None);
         // Root long unused and without keys, an inactive old key: nothing.
         let quiet = "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2025-01-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n";
         let inactive = "ops,arn:aws:iam::123456789012:user/ops,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,2020-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n";

@@ -30,6 +30,12 @@ pub(super) async fn check(
             )]
         }
     };
+    // A public event (a service's trouble in a region) says nothing of this account.
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|e| e.scope == "ACCOUNT_SPECIFIC")
+        .map(shown)
+        .collect();
     let mut found: Vec<Found> = events.iter().filter(|e| standing(e)).map(blocker).collect();
     if depth == Depth::Blockers {
         return found;
@@ -100,6 +106,20 @@ pub(super) async fn check(
     found
 }
 
+/// The event with every field a person reads escaped (it comes from AWS, or whatever answers
+/// at the endpoint).
+fn shown(e: Event) -> Event {
+    let text = |s: &str| crate::escape::value(s).into_owned();
+    Event {
+        type_code: text(&e.type_code),
+        region: text(&e.region),
+        status: text(&e.status),
+        start: e.start.as_deref().map(text),
+        arn: text(&e.arn),
+        ..e
+    }
+}
+
 /// Whether an event is about the account's standing: AWS's risk, abuse or security notices.
 fn standing(event: &Event) -> bool {
     STANDING.contains(&event.service.as_str())
@@ -146,6 +166,7 @@ mod tests {
             region: "us-east-1".into(),
             status: "open".into(),
             start: None,
+            scope: "ACCOUNT_SPECIFIC".into(),
         }
     }
 

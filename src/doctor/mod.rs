@@ -51,7 +51,8 @@ pub struct Finding {
     /// `health:AWS_RISK_CREDENTIALS_EXPOSED`, ...
     pub id: String,
     pub severity: Severity,
-    /// The playbook's account (`default`: its `aws:`).
+    /// The playbook's account (`default`: its `aws:`; `playbook`: a finding of the playbook
+    /// itself, such as an overdue drill).
     pub account: String,
     /// The AWS account's id, when STS said it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,19 +94,38 @@ impl Found {
         Self::new(
             format!("unread:{id}"),
             Severity::Note,
-            format!("could not read {what}: {code}"),
+            format!("could not read {what}: {}", crate::escape::value(code)),
             e.to_string(),
             format!(
                 "allow {needs} (`standin iam-policy --for doctor`) and run `standin doctor` again"
             ),
         )
     }
+
+    /// A read that did not end in time: a note, as a failed read is.
+    fn slow(id: &str, what: &str, within: Duration) -> Self {
+        Self::new(
+            format!("unread:{id}"),
+            Severity::Note,
+            format!("could not read {what}: no answer within {within:?}"),
+            "AWS did not answer in time (the network, throttling, or an endpoint this machine cannot reach)",
+            "check the network and the credentials, and run `standin doctor` again",
+        )
+    }
+
+    /// The checks could not tell who is acting, so none of the caller's blockers was
+    /// checked: worth a warning, not a note.
+    fn blind(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
 }
 
 /// How much to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
-    /// What `run` and `drill` check first: the caller and AWS Health's risk events.
+    /// What `run` and `drill` check first: the caller (root, AWS's quarantine policy) and
+    /// AWS Health's risk, abuse and security events.
     Blockers,
     /// Everything `standin doctor` checks.
     Full,
@@ -121,25 +141,24 @@ pub async fn check(
     depth: Depth,
     resources: &BTreeSet<String>,
 ) -> Vec<Finding> {
+    let within = match depth {
+        Depth::Blockers => BLOCKERS_WITHIN,
+        Depth::Full => FULL_WITHIN,
+    };
     let each = accounts.iter().map(|(name, settings)| async move {
         let label = name.unwrap_or("default").to_owned();
-        let within = match depth {
-            Depth::Blockers => BLOCKERS_WITHIN,
-            Depth::Full => FULL_WITHIN,
-        };
-        match tokio::time::timeout(within, one(settings, depth, resources)).await {
+        // Each read has its own time, so a slow one (Health's endpoint is far, and throttles)
+        // costs only its own findings; this bounds loading the credentials too.
+        match tokio::time::timeout(within * 2, one(settings, depth, resources, within)).await {
             Ok((account_id, found)) => place(found, &label, account_id),
-            Err(_) => place(
-                vec![Found::new(
-                    "unread:account",
-                    Severity::Note,
-                    format!("no answer from AWS within {within:?}"),
-                    "the checks of this account did not end in time",
-                    "check the network and the credentials, and run `standin doctor` again",
-                )],
-                &label,
-                None,
-            ),
+            Err(_) => {
+                let what = "the account (its credentials did not load)";
+                place(
+                    vec![Found::slow("account", what, within * 2).blind()],
+                    &label,
+                    None,
+                )
+            }
         }
     });
     let mut findings: Vec<Finding> = futures_util::future::join_all(each)
@@ -151,10 +170,10 @@ pub async fn check(
     findings
 }
 
-/// How long `run` and `drill` wait for the blocker checks before going on without them.
-const BLOCKERS_WITHIN: Duration = Duration::from_secs(15);
-/// How long `doctor` waits for an account (the credential report takes a few seconds).
-const FULL_WITHIN: Duration = Duration::from_secs(60);
+/// How long `run` and `drill` wait for each read of the blocker checks.
+const BLOCKERS_WITHIN: Duration = Duration::from_secs(10);
+/// How long `doctor` waits for each read (the credential report takes a few seconds).
+const FULL_WITHIN: Duration = Duration::from_secs(45);
 
 fn place(found: Vec<Found>, account: &str, account_id: Option<String>) -> Vec<Finding> {
     found
@@ -171,33 +190,55 @@ fn place(found: Vec<Found>, account: &str, account_id: Option<String>) -> Vec<Fi
         .collect()
 }
 
+/// `part`'s findings, or a note that it did not end within `within`.
+async fn bounded(
+    within: Duration,
+    id: &str,
+    what: &str,
+    part: impl std::future::Future<Output = Vec<Found>>,
+) -> Vec<Found> {
+    tokio::time::timeout(within, part)
+        .await
+        .unwrap_or_else(|_| vec![Found::slow(id, what, within)])
+}
+
 /// One account's findings, and its id when STS said it.
 async fn one(
     settings: &AwsSettings,
     depth: Depth,
     resources: &BTreeSet<String>,
+    within: Duration,
 ) -> (Option<String>, Vec<Found>) {
     let config = crate::aws::config(settings).await;
     let full = depth == Depth::Full;
+    let health = health::check(&config, depth, resources);
     let (caller, events, report, contacts) = tokio::join!(
-        caller::check(&config),
-        health::check(&config, depth, resources),
-        async {
-            if full {
-                caller::credentials(&config, SystemTime::now()).await
-            } else {
-                Vec::new()
+        tokio::time::timeout(within, caller::check(&config)),
+        bounded(within, "health", "AWS Health's events", health),
+        bounded(
+            within,
+            "credential-report",
+            "the credential report",
+            async {
+                if full {
+                    caller::credentials(&config, SystemTime::now()).await
+                } else {
+                    Vec::new()
+                }
             }
-        },
-        async {
+        ),
+        bounded(within, "contacts", "the alternate contacts", async {
             if full {
                 contacts::check(&config).await
             } else {
                 Vec::new()
             }
-        },
+        }),
     );
-    let (account_id, mut found) = caller;
+    let (account_id, mut found) = caller.unwrap_or_else(|_| {
+        let slow = Found::slow("caller", "who is acting", within).blind();
+        (None, vec![slow])
+    });
     found.extend(events);
     found.extend(report);
     found.extend(contacts);
@@ -217,8 +258,12 @@ pub fn unknown_forced<'a>(forced: &'a BTreeSet<String>, findings: &[Finding]) ->
 pub fn needs(depth: Depth) -> Needs {
     let mut plan = vec![
         Grant::new(
-            &["iam:ListAttachedUserPolicies"],
+            &["iam:ListAttachedUserPolicies", "iam:ListGroupsForUser"],
             [Arn::global("iam", "user/*")],
+        ),
+        Grant::new(
+            &["iam:ListAttachedGroupPolicies"],
+            [Arn::global("iam", "group/*")],
         ),
         Grant::new(
             &["iam:ListAttachedRolePolicies", "iam:GetRole"],
