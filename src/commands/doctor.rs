@@ -114,15 +114,7 @@ fn finding(
     why: impl Into<String>,
     fix: impl Into<String>,
 ) -> Finding {
-    Finding {
-        id: id.to_owned(),
-        severity,
-        account: "playbook".to_owned(),
-        account_id: None,
-        what: what.into(),
-        why: why.into(),
-        fix: fix.into(),
-    }
+    doctor::Found::new(id, severity, what, why, fix).placed("playbook", None)
 }
 
 /// The playbook's last passing drill against its `drill_every:`.

@@ -72,7 +72,7 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    fn new(
+    pub(crate) fn new(
         id: impl Into<String>,
         severity: Severity,
         what: impl Into<String>,
@@ -100,6 +100,19 @@ impl Found {
                 "allow {needs} (`standin iam-policy --for doctor`) and run `standin doctor` again"
             ),
         )
+    }
+
+    /// The finding, in `account` (`playbook` for one of the playbook itself).
+    pub(crate) fn placed(self, account: &str, account_id: Option<String>) -> Finding {
+        Finding {
+            id: self.id,
+            severity: self.severity,
+            account: account.to_owned(),
+            account_id,
+            what: self.what,
+            why: self.why,
+            fix: self.fix,
+        }
     }
 
     /// A read that did not end in time: a note, as a failed read is.
@@ -178,15 +191,7 @@ const FULL_WITHIN: Duration = Duration::from_secs(45);
 fn place(found: Vec<Found>, account: &str, account_id: Option<String>) -> Vec<Finding> {
     found
         .into_iter()
-        .map(|f| Finding {
-            id: f.id,
-            severity: f.severity,
-            account: account.to_owned(),
-            account_id: account_id.clone(),
-            what: f.what,
-            why: f.why,
-            fix: f.fix,
-        })
+        .map(|f| f.placed(account, account_id.clone()))
         .collect()
 }
 
