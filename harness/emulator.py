@@ -56,7 +56,10 @@ import moto_iam_root  # noqa: E402
 import moto_iam_simulate  # noqa: E402
 import moto_route53  # noqa: E402
 import moto_run_command  # noqa: E402
+import moto_s3_checksums  # noqa: E402
+import moto_s3_lock  # noqa: E402
 import moto_ssm  # noqa: E402
+import moto_sts_presigned  # noqa: E402
 import oracle  # noqa: E402
 import seed  # noqa: E402
 from edge import start_edge  # noqa: E402
@@ -118,7 +121,10 @@ def main():
     moto_iam_simulate.install()
     moto_route53.install()
     moto_run_command.install()
+    moto_s3_lock.install()
+    moto_s3_checksums.install()
     moto_ssm.install()
+    moto_sts_presigned.install()
     leaks.install()
     oracle.install()
     port = args.port or free_port(args.host)

@@ -44,6 +44,10 @@ from proxy import aws_error, service_of
 SKIPPED = ("/moto-api", "/favicon.ico")
 CONTROL = "/__oracle/"
 SHOWN = 60  # characters of an offending value shown
+# The query-string form of SigV4 (a presigned URL): authentication parameters, not input.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html (query string)
+PRESIGN = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+           "X-Amz-Signature", "X-Amz-Security-Token"}
 
 # protocol -> rule -> (HTTP status, AWS error code); "*" for the other rules. Sources and
 # assumptions: docs/aws-behaviour.md, "The oracle".
@@ -140,6 +144,9 @@ class Check:
         if self.signing == "?":
             credential = dict(self.wire.query).get("X-Amz-Credential", "")
             self.signing = credential.split("/")[3] if credential.count("/") >= 4 else "?"
+        # A presigned request's SigV4 parameters sign it, as the Authorization header does:
+        # they are no member of any operation (docs/aws-behaviour.md, "STS: proving who approves").
+        self.wire.query = [(k, v) for k, v in self.wire.query if k not in PRESIGN]
         self.service, self.operation, self.protocol = self.signing, "?", None
         self.input = None  # the input as read off the wire, once run
         self.violations = []

@@ -35,5 +35,6 @@ if [ $# -eq 0 ]; then
     "$STANDIN_PYTHON" harness/test_run_command.py
     "$STANDIN_PYTHON" harness/test_limits.py
     "$STANDIN_PYTHON" harness/test_oracle.py
+    "$STANDIN_PYTHON" harness/test_evidence.py
 fi
 cargo test --locked --features crash-points "$@"

@@ -218,6 +218,39 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = ".", value_hint = ValueHint::DirPath)]
         dir: PathBuf,
     },
+    /// Approve (or deny) a run that waits at an `approval` step, as the principal of your own
+    /// AWS credentials (the standard chain: AWS_PROFILE, AWS_REGION, ...), from any machine
+    /// that reaches the run's state (`--state`). Shows the plan being approved first. The
+    /// answer carries a GetCallerIdentity request presigned with your credentials, which the
+    /// run sends to STS itself. The runner cannot approve their own run; one principal
+    /// answers once.
+    Approve {
+        /// The run waiting for approval (see `standin status`).
+        run_id: String,
+        /// Deny it: the run stops at the approval and rolls back what ran before it.
+        #[arg(long, requires = "reason")]
+        deny: bool,
+        /// Why (shown to the runner and kept in its journal); required with `--deny`.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Check a run's evidence: its journal's hash chain (each line names the SHA-256 of the
+    /// line before), its plan document and playbook against the digests its journal names,
+    /// and a report's `evidence` against the journal. TARGET is a run id (read from the state)
+    /// or a directory holding `journal.jsonl`, `plan.json` and `report.json` (an evidence
+    /// upload, or `standin report`'s directory: what it lacks is read from the state). Names
+    /// the first line or file that does not match, and exits 9.
+    VerifyEvidence {
+        /// A run id, or a directory of its files.
+        #[arg(value_name = "DIR_OR_RUN_ID")]
+        target: String,
+        /// Also check this playbook file against the digest the journal names.
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+        playbook: Option<PathBuf>,
+    },
     /// List past runs and drills: date, kind, outcome, recovery time, who ran it.
     History {
         /// Only the runs of this playbook (its `name:`, or its file).

@@ -18,10 +18,11 @@ pub enum Exit {
     MissedRto = 6,
     Blockers = 7,
     Warnings = 8,
+    Unverified = 9,
 }
 
 impl Exit {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Success,
         Self::RolledBack,
         Self::Invalid,
@@ -31,6 +32,7 @@ impl Exit {
         Self::MissedRto,
         Self::Blockers,
         Self::Warnings,
+        Self::Unverified,
     ];
 
     pub fn code(self) -> u8 {
@@ -48,6 +50,7 @@ impl Exit {
             Self::MissedRto => "a drill promoted, held and put everything back, but clients were back later than the playbook's `rto_target` (recovery plus the TTL, as it was before, of the records it changed)",
             Self::Blockers => "`standin doctor` found a blocker (`run` and `drill` would refuse to start), and maybe warnings and notes",
             Self::Warnings => "`standin doctor` found warnings but no blocker (notes alone exit 0)",
+            Self::Unverified => "`standin verify-evidence`: the evidence does not match (a journal line, the plan, the playbook or a report was changed, removed or reordered: the first that does not match is named)",
             Self::Stopped => "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) with changes in place: `standin resume` or `standin rollback` next",
         }
     }
@@ -61,6 +64,8 @@ impl Exit {
             Ending::Findings { blockers: true, .. } => return Self::Blockers,
             Ending::Findings { warnings: true, .. } => return Self::Warnings,
             Ending::Findings { .. } => return Self::Success,
+            Ending::Evidence { verified: true } => return Self::Success,
+            Ending::Evidence { verified: false } => return Self::Unverified,
             Ending::Ended {
                 verdict,
                 behind,
@@ -203,6 +208,8 @@ pub enum Ending {
     NoRuntime,
     /// `doctor`: whether it found blockers, and warnings (notes change nothing).
     Findings { blockers: bool, warnings: bool },
+    /// `verify-evidence`: whether everything it could check matches.
+    Evidence { verified: bool },
 }
 
 impl Ending {
@@ -253,6 +260,9 @@ pub enum Error {
     Stale(Vec<String>),
     #[error("cannot resume:\n{}\nnothing was changed", lines(.0))]
     NotResumable(Vec<String>),
+    /// `approve` cannot answer (no request waits, the runner's own run, answered already).
+    #[error("cannot answer: {0}\nnothing was written")]
+    Unanswered(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -281,7 +291,8 @@ impl Error {
             | Self::Refused(_)
             | Self::AccountBlocked(_)
             | Self::Stale(_)
-            | Self::NotResumable(_) => Exit::NotStarted,
+            | Self::NotResumable(_)
+            | Self::Unanswered(_) => Exit::NotStarted,
             // Nothing can have changed before the state is locked.
             Self::Lock(LockError::Failed { .. } | LockError::Unreadable { .. }) => Exit::NotStarted,
             // A call failed before anything changed, as when a plan cannot be made.
@@ -360,6 +371,8 @@ mod tests {
                 },
                 0,
             ),
+            (Ending::Evidence { verified: true }, 0),
+            (Ending::Evidence { verified: false }, 9),
         ];
         for (ending, code) in others {
             match ending {
@@ -367,7 +380,8 @@ mod tests {
                 | Ending::Unrunnable
                 | Ending::Blocked
                 | Ending::NoRuntime
-                | Ending::Findings { .. } => {}
+                | Ending::Findings { .. }
+                | Ending::Evidence { .. } => {}
                 Ending::Ended { .. } => unreachable!("above"),
             }
             assert_eq!(Exit::of(ending).code(), code, "{ending:?}");

@@ -3,6 +3,7 @@
 //! Stages: [`playbook`] parses and checks (no I/O), [`steps`] plan and apply against AWS
 //! through [`aws`], [`guards`] assert what a plan leads to, [`engine`] runs, journals and rolls back, [`report`] prints.
 
+pub mod approval;
 pub mod aws;
 pub mod cli;
 mod commands;
@@ -15,6 +16,7 @@ pub mod draft;
 pub mod engine;
 pub mod error;
 pub mod escape;
+pub mod evidence;
 pub mod guards;
 pub mod iam;
 pub mod input;

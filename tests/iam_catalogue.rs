@@ -78,6 +78,9 @@ steps:
   - id: ask
     kind: confirm
     message: go on?
+  - id: second-person
+    kind: approval
+    count: 1
   - id: workers-by-tag
     kind: workers.restart
     targets: {Role: queue-worker}

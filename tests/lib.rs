@@ -6,6 +6,7 @@ mod architecture;
 
 mod accounts;
 mod alb_certificate;
+mod approvals;
 mod bad_input;
 mod capacity;
 mod carry;
@@ -16,6 +17,7 @@ mod doctor;
 mod drill;
 mod durability;
 mod eb_deployments;
+mod evidence;
 mod faults;
 mod forms;
 mod guards;

@@ -1044,6 +1044,7 @@ fn sample_records() -> Vec<Record> {
             )]
             .into_iter()
             .collect(),
+            plan_sha256: Some("ef".repeat(32)),
             source: Some(Source {
                 sha256: "ab".repeat(32),
                 vars: ["edge".to_owned()].into_iter().collect(),
@@ -1503,6 +1504,9 @@ fn documented_example_journal_reads_and_folds_as_described() {
     let records = read_and_check(&path, example.as_bytes())
         .unwrap()
         .expect("the documented example reads");
+    // Its lines are chained as every journal's are.
+    let intact = standin::engine::chain::verify(example.as_bytes()).expect("the example's chain");
+    assert_eq!(intact.lines, records.len());
     let view = RunView::from_records(&records).unwrap();
     let states: Vec<(&str, StepState)> = view
         .steps

@@ -306,6 +306,41 @@ impl World {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    /// The run ids with a journal in a state bucket's `PREFIX/runs/`.
+    pub fn s3_run_ids(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let runs = format!("{prefix}/runs/");
+        self.block_on(async {
+            let out = self
+                .s3()
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(&runs)
+                .send()
+                .await
+                .expect("list");
+            out.contents()
+                .iter()
+                .filter_map(|o| o.key()?.strip_prefix(runs.as_str()))
+                .filter_map(|k| k.strip_suffix("/journal.jsonl").map(str::to_owned))
+                .collect()
+        })
+    }
+
+    /// An object of an S3 bucket, if it exists.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.block_on(async {
+            let out = self
+                .s3()
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .ok()?;
+            Some(out.body.collect().await.expect("body").to_vec())
+        })
+    }
+
     /// Creates an S3 bucket, for a shared state.
     pub fn create_bucket(&self, name: &str) {
         self.block_on(self.s3().create_bucket().bucket(name).send())

@@ -36,17 +36,7 @@ fn wait_until(what: &str, check: impl Fn() -> bool) {
 
 /// An object of the state bucket, if it exists.
 fn object(world: &World, key: &str) -> Option<Vec<u8>> {
-    world.block_on(async {
-        let out = world
-            .s3()
-            .get_object()
-            .bucket(BUCKET)
-            .key(key)
-            .send()
-            .await
-            .ok()?;
-        Some(out.body.collect().await.expect("body").to_vec())
-    })
+    world.object(BUCKET, key)
 }
 
 /// The S3 lock object's body.
@@ -75,23 +65,7 @@ fn dynamodb_lock(world: &World) -> Option<serde_json::Value> {
 
 /// The run ids with a journal in the bucket.
 fn runs(world: &World) -> Vec<String> {
-    world.block_on(async {
-        let out = world
-            .s3()
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .prefix("shop/runs/")
-            .send()
-            .await
-            .expect("list");
-        out.contents()
-            .iter()
-            .filter_map(|o| {
-                let key = o.key()?.strip_prefix("shop/runs/")?;
-                Some(key.strip_suffix("/journal.jsonl")?.to_owned())
-            })
-            .collect()
-    })
+    world.s3_run_ids(BUCKET, "shop")
 }
 
 /// A run's journal in the bucket.

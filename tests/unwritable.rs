@@ -106,7 +106,7 @@ impl FullDisk {
         let dir = world.dir.path().join("small-disk");
         std::fs::create_dir(&dir).expect("mount point");
         let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=24k", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=44k", "tmpfs"])
             .arg(&dir)
             .status()
             .is_ok_and(|s| s.success());

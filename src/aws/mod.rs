@@ -17,6 +17,7 @@ pub mod elbv2;
 pub mod events;
 pub mod health;
 pub mod iam;
+pub mod identity;
 pub mod pace;
 pub mod route53;
 pub mod run_command;

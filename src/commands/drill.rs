@@ -116,6 +116,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
             .cloned()
             .chain(plan.steps.iter().flat_map(|s| s.warnings.iter().cloned()))
             .collect(),
+        plan_sha256: Some(plan.sha256()),
         drill: Some((spec.clone(), snapshot)),
     };
     let outputs = Outputs {
@@ -128,6 +129,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
         report::warn(&error.to_string());
         let run_id = State::new_run_id();
         let mut journal = state.create_journal(&run_id, &lock).await?;
+        super::keep_plan(&state, &run_id, &plan).await;
         engine::refused(
             &pb,
             &mut journal,
@@ -149,6 +151,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
     )?;
     let run_id = State::new_run_id();
     let mut journal = state.create_journal(&run_id, &lock).await?;
+    super::keep_plan(&state, &run_id, &plan).await;
     if cli.output == Format::Human {
         report::detail(&format!(
             "\nDrill {run_id} (journal: {})\n",
@@ -163,6 +166,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
         forced: &forced,
     };
     let ctx = super::with_stop(ctx, super::run::stop());
+    let ctx = super::with_desk(cli, &pb, ctx, &run_id, Some(plan.sha256()), &principals).await?;
     let lived = Life {
         playbook: Some(&pb),
         ctx: &ctx,
@@ -262,7 +266,13 @@ pub(super) async fn conclude(
 ) -> Result<Ending, Error> {
     let view = journal.view().map_err(engine::EngineError::from)?.clone();
     let run_id = view.run_id.as_str();
-    let mut doc = super::reports::document_of(state, &view).await?;
+    // The journal as this process wrote it: its lines and chain are its own.
+    let sealed = journal.seal().map(|(lines, tip)| crate::evidence::Sealed {
+        lines,
+        last_sha256: tip,
+        broken: None,
+    });
+    let mut doc = super::reports::document_of(state, &view, sealed).await?;
     // What the journal is missing: this report, not the journal, says how the drill ended.
     let behind = journal.broken().map(|why| {
         format!(

@@ -1,8 +1,10 @@
 //! One function per subcommand; they share loading, planning and confirmation.
 
+mod approve;
 mod doctor;
 mod drill;
 mod dry;
+mod evidence;
 mod init;
 mod manual;
 mod plan;
@@ -29,7 +31,7 @@ use crate::error::{Ending, Error, Exit};
 use crate::playbook::{self, Playbook};
 use crate::report::{self, Format, Terminal};
 use crate::state::State;
-use crate::steps::{Ctx, KINDS};
+use crate::steps::{Ctx, Kind, KINDS};
 use crate::stop::{Heard, Stop};
 
 /// Parses the command line, runs the command, and turns the result into an exit code.
@@ -189,6 +191,15 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             format,
             dir,
         } => reports::report(cli, run_id.as_deref(), format, dir).await,
+        Command::Approve {
+            run_id,
+            deny,
+            reason,
+            yes,
+        } => approve::approve(cli, run_id, *deny, reason.as_deref(), *yes).await,
+        Command::VerifyEvidence { target, playbook } => {
+            evidence::verify(cli, target, playbook.as_deref()).await
+        }
         Command::History { playbook } => reports::history(cli, playbook.as_deref()).await,
         Command::Status { run_id } => status::status(cli, run_id.as_deref()).await,
         Command::IamPolicy {
@@ -561,6 +572,62 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.as_file().sync_data()?;
     tmp.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// Keeps the plan a run is held to beside its journal (`plan.json`): the document whose
+/// SHA-256 its start record names. Failing to keep it is said and never stops the run.
+async fn keep_plan(state: &State, run_id: &str, plan: &crate::engine::plan::PlanDoc) {
+    if let Err(e) = state.keep(run_id, "plan.json", &plan.document()).await {
+        report::warn(&format!(
+            "could not keep the plan beside the journal, so the run's evidence lacks it: {e}"
+        ));
+    }
+}
+
+/// The context of a run whose playbook has `approval` steps: with the desk where they are
+/// asked for and answered, in the run's state (see [`crate::approval`]). The runner is the
+/// caller of the playbook's own account.
+async fn with_desk(
+    cli: &Cli,
+    pb: &Playbook,
+    ctx: Ctx,
+    run_id: &str,
+    plan_sha256: Option<String>,
+    principals: &[crate::engine::record::Principal],
+) -> Result<Ctx, Error> {
+    if !pb
+        .steps
+        .iter()
+        .any(|s| s.kind.name == crate::steps::approval::Approval::NAME)
+    {
+        return Ok(ctx);
+    }
+    let json = cli.output == Format::Json;
+    let desk = crate::approval::StateDesk::new(crate::approval::Setup {
+        state: state(cli).await?,
+        run_id: run_id.to_owned(),
+        playbook: pb.name.clone(),
+        plan_sha256,
+        runner: principals
+            .iter()
+            .find(|p| p.account.is_none())
+            .map(|p| p.arn.clone()),
+        os_user: State::who(),
+        config: aws::config(&AwsSettings::default()).await,
+        say: Box::new(move |text: &str| {
+            // Machines read stdout's JSON: what a person must know goes to stderr then.
+            if json {
+                report::warn(text);
+            } else {
+                report::line(text);
+            }
+        }),
+        how: format!("standin approve {run_id}{}", state_flag(cli)),
+    });
+    Ok(Ctx {
+        desk: Some(desk),
+        ..ctx
+    })
 }
 
 /// Asks a human to type `expected` unless `--yes`; refuses without a terminal to ask on.

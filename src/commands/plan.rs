@@ -44,8 +44,7 @@ pub(super) async fn plan(
 /// Saves the plan (see [`super::write_file`]: a half-written plan never runs, and a planted
 /// link is never written through).
 fn save(doc: &PlanDoc, path: &Path) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(doc).expect("plans serialize") + "\n";
-    super::write_file(path, text.as_bytes())
+    super::write_file(path, &doc.document())
         .map_err(|e| Error::Usage(format!("cannot save the plan to {}: {e}", path.display())))
 }
 

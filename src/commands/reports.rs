@@ -20,16 +20,31 @@ async fn records(state: &State, run_id: &str) -> Result<Vec<Record>, Error> {
 
 /// The report of a run, with the trend of the drills of its playbook up to it.
 pub(super) async fn document(state: &State, run_id: &str) -> Result<RunReport, Error> {
-    let mine = records(state, run_id).await?;
+    // Read once: its records, and its seal for the evidence.
+    let location = format!("{}/runs/{run_id}/journal.jsonl", state.location());
+    let bytes = state
+        .kept(run_id, "journal.jsonl")
+        .await
+        .map_err(|e| Error::Usage(format!("cannot read {location}: {e}")))?
+        .ok_or_else(|| not_a_journal(run_id))?;
+    let mine =
+        crate::engine::record::parse(&location, &bytes).map_err(|e| Error::Engine(e.into()))?;
     let view = RunView::from_records(&mine).ok_or_else(|| not_a_journal(run_id))?;
-    document_of(state, &view).await
+    document_of(state, &view, crate::evidence::Sealed::of(&bytes)).await
 }
 
 /// The report of a run from its journal's fold (a drill's process folds the records its
 /// journal could not take too), with the trend of the drills in the state up to it.
-pub(super) async fn document_of(state: &State, view: &RunView) -> Result<RunReport, Error> {
+pub(super) async fn document_of(
+    state: &State,
+    view: &RunView,
+    sealed: Option<crate::evidence::Sealed>,
+) -> Result<RunReport, Error> {
     let run_id = view.run_id.as_str();
     let mut doc = RunReport::of(view, &[]).ok_or_else(|| not_a_journal(run_id))?;
+    if let Some(evidence) = doc.evidence.as_mut() {
+        evidence.journal = sealed;
+    }
     if doc.is_drill() {
         let mut earlier = Vec::new();
         for id in state.run_ids().await.map_err(|e| listing(state, &e))? {

@@ -84,6 +84,7 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     )?;
     let run_id = State::new_run_id();
     let mut journal = state.create_journal(&run_id, &lock).await?;
+    super::keep_plan(&state, &run_id, &expected).await;
     if cli.output == Format::Human {
         report::detail(&format!(
             "\nRun {run_id} (journal: {})\n",
@@ -98,10 +99,14 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     };
     // From here on, signals stop the run at a safe point instead of killing it.
     let ctx = super::with_stop(ctx, stop());
+    let principals = super::principals(&ctx).await;
+    let ctx =
+        super::with_desk(cli, &pb, ctx, &run_id, Some(expected.sha256()), &principals).await?;
     let header = engine::Header {
         by: Some(State::who()),
-        principals: super::principals(&ctx).await,
+        principals,
         warnings: expected.warnings.clone(),
+        plan_sha256: Some(expected.sha256()),
         drill: None,
     };
     let lived = Life {

@@ -7,6 +7,7 @@
 use std::io;
 use std::sync::{Arc, OnceLock};
 
+use super::chain;
 use super::record::{parse, ReadError, Record};
 use super::view::RunView;
 
@@ -65,6 +66,10 @@ pub struct Journal {
     /// Why the journal stopped taking writes, once a write failed, and whether because
     /// another process may own the run now ([`Superseded`]).
     broken: Option<(String, bool)>,
+    /// The hash of the journal's last line ([`chain::tip`]), which the next line links to,
+    /// and how many lines it has: as read from the store the first time, then as each line
+    /// is written. `None` until known; a tip of `None` for an empty journal.
+    tip: Option<(Option<String>, usize)>,
 }
 
 /// The run's records as this process knows them, written or not, and what they say.
@@ -95,6 +100,7 @@ impl Journal {
             wrote_intent: false,
             known: None,
             broken: None,
+            tip: None,
         }
     }
 
@@ -104,6 +110,7 @@ impl Journal {
             records: Vec::new(),
             view: None,
         });
+        self.tip = Some((None, 0));
         self
     }
 
@@ -115,11 +122,16 @@ impl Journal {
     /// What this process knows of the run, read from the store the first time.
     fn know(&mut self) -> Result<&mut Known, ReadError> {
         if self.known.is_none() {
-            let records = match self.stored() {
+            let bytes = self.store.bytes().map_err(|source| ReadError::Io {
+                location: self.location.clone(),
+                source,
+            })?;
+            let records = match parse(&self.location, &bytes) {
                 Ok(records) => records,
                 Err(ReadError::Empty { .. }) => Vec::new(),
                 Err(e) => return Err(e),
             };
+            self.tip = Some(seal_of(&bytes));
             self.known = Some(Known {
                 view: RunView::from_records(&records),
                 records,
@@ -175,9 +187,32 @@ impl Journal {
 
     fn write(&mut self, record: &Record) -> io::Result<()> {
         self.fence.check()?;
-        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        let (tip, lines) = match self.tip.take() {
+            Some(known) => known,
+            None => seal_of(&self.store.bytes()?),
+        };
+        let object = serde_json::to_vec(record).map_err(io::Error::other)?;
+        let mut line = chain::seal(object, tip.as_deref());
+        let next = chain::link(&line);
         line.push(b'\n');
-        self.store.append(&line)
+        let written = self.store.append(&line);
+        // After a failed write the journal takes no more (see `broken`).
+        self.tip = Some(if written.is_ok() {
+            (Some(next), lines + 1)
+        } else {
+            (tip, lines)
+        });
+        written
+    }
+
+    /// How many lines the journal has and its last line's hash (the chain's tip), as this
+    /// process knows them (without reading the journal again); `None` when it has not read
+    /// or written it, or it is empty.
+    pub fn seal(&self) -> Option<(usize, String)> {
+        match &self.tip {
+            Some((Some(tip), lines)) => Some((*lines, tip.clone())),
+            _ => None,
+        }
     }
 
     /// Why the journal stopped taking writes, if a write failed: the records held since were
@@ -221,4 +256,12 @@ impl Journal {
         })?;
         parse(&self.location, &bytes)
     }
+}
+
+/// The chain's tip and the number of complete lines of a journal's bytes.
+fn seal_of(bytes: &[u8]) -> (Option<String>, usize) {
+    (
+        chain::tip(bytes),
+        bytes.iter().filter(|b| **b == b'\n').count(),
+    )
 }

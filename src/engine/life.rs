@@ -343,6 +343,7 @@ mod tests {
             by: None,
             principals: Vec::new(),
             warnings: Vec::new(),
+            plan_sha256: None,
             at: "2026-12-07T00:00:00Z".into(),
         }])
         .expect("a start record");

@@ -6,6 +6,7 @@
 //! step `step.rs`, undoing a run `rollback.rs`.
 
 mod caught;
+pub mod chain;
 pub(crate) mod crash;
 pub mod drill;
 mod execute;
@@ -194,6 +195,8 @@ pub struct Header {
     pub by: Option<String>,
     pub principals: Vec<Principal>,
     pub warnings: Vec<String>,
+    /// [`plan::PlanDoc::sha256`] of the plan the run is held to.
+    pub plan_sha256: Option<String>,
     /// A drill: its measures, and every resource it touches as it is now.
     pub drill: Option<(DrillSpec, Vec<Held>)>,
 }
@@ -262,6 +265,7 @@ fn begin(
         by: header.by,
         principals: header.principals,
         warnings: header.warnings,
+        plan_sha256: header.plan_sha256,
         at: now(),
     };
     journal.append(&start).map_err(journal_err(journal))?;

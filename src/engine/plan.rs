@@ -107,6 +107,20 @@ pub struct Summary {
 }
 
 impl PlanDoc {
+    /// The plan as a document: what `standin plan -o FILE` saves, and a run keeps beside its
+    /// journal (`plan.json`) as evidence of what it was to change.
+    pub fn document(&self) -> Vec<u8> {
+        let mut text = serde_json::to_string_pretty(self).expect("plans serialize");
+        text.push('\n');
+        text.into_bytes()
+    }
+
+    /// The SHA-256 of [`PlanDoc::document`], which the run's start record keeps.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(self.document()))
+    }
+
     /// True when the plan may run: every step planned and every guard holds.
     pub fn runnable(&self) -> bool {
         self.summary.failed_steps == 0 && self.summary.failed_guards == 0

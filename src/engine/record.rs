@@ -63,6 +63,10 @@ pub enum Record {
         /// The plan's warnings, for reports.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         warnings: Vec<String>,
+        /// The SHA-256 of the plan document the run was held to (`plan.json` beside the
+        /// journal, as `standin plan -o FILE` writes it): evidence of what it was to change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan_sha256: Option<String>,
         at: String,
     },
     /// A drill's record of every resource its steps touch, as it was before the first step

@@ -220,6 +220,11 @@ pub(super) async fn run_step(
 ) -> Result<bool, RunStepError> {
     let limit = def.timeout.unwrap_or(DEFAULT_STEP_TIMEOUT);
     let deadline = tokio::time::Instant::now() + limit;
+    // A step that waits for people (an approval) says until when, and ends its wait itself.
+    let ctx = &Ctx {
+        deadline: Some(deadline),
+        ..ctx.clone()
+    };
     let began = Instant::now();
     let took = || Some(began.elapsed().as_secs_f64());
     let id = def.id.clone();

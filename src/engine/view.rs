@@ -100,6 +100,9 @@ pub struct RunView {
     /// What its plan warned of.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The SHA-256 of its plan document.
+    #[serde(skip)]
+    pub plan_sha256: Option<String>,
     #[serde(skip)]
     pub aws: AwsSettings,
     #[serde(skip)]
@@ -195,6 +198,7 @@ impl RunView {
             by,
             principals,
             warnings,
+            plan_sha256,
             at,
             ..
         }) = records.first()
@@ -209,6 +213,7 @@ impl RunView {
             by: by.clone(),
             principals: principals.clone(),
             warnings: warnings.clone(),
+            plan_sha256: plan_sha256.clone(),
             aws: aws.clone(),
             accounts: accounts.clone(),
             source: source.clone(),
@@ -454,6 +459,7 @@ mod tests {
             by: None,
             principals: Vec::new(),
             warnings: Vec::new(),
+            plan_sha256: None,
             at: "2026-11-30T00:00:00Z".into(),
         }])
         .expect("a start record")

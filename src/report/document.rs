@@ -11,6 +11,7 @@ pub use crate::engine::timeline::{DifferenceLine, Soak, UndoReport, Verify};
 use crate::engine::view::{RunView, StepState};
 pub use crate::error::Verdict;
 use crate::error::{Ending, Exit};
+use crate::evidence::Evidence;
 use crate::steps::clients::Follow;
 
 /// Version of the report document. Readers should refuse a greater one. Fields may be added
@@ -55,6 +56,10 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// Recovery times of the drills of this playbook, oldest first, this one last.
     pub trend: Vec<TrendPoint>,
+    /// What an auditor checks it by (digests, the journal's hash chain, who ran it):
+    /// `standin verify-evidence`. Absent in reports written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
 }
 
 /// Time to recovery and its target.
@@ -302,6 +307,12 @@ impl RunReport {
             timeline.verify.as_ref(),
             &recovery,
         );
+        let recovered = crate::evidence::Recovered {
+            secs: recovery.judged(),
+            target_secs: recovery.target_secs,
+            met: recovery.met,
+        };
+        let evidence = Evidence::of(view, recovered, timeline.verify.as_ref());
         let mut trend = earlier.to_vec();
         if spec.is_some() {
             trend.push(TrendPoint {
@@ -333,6 +344,7 @@ impl RunReport {
             verify: timeline.verify.clone(),
             warnings: view.warnings.clone(),
             trend,
+            evidence: Some(evidence),
         })
     }
 

@@ -163,6 +163,86 @@ pub fn render(doc: &RunReport) -> String {
             out.push_str(&format!("- {}\n", cell(w)));
         }
     }
+    if let Some(evidence) = &doc.evidence {
+        out.push_str(&evidence_section(doc, evidence));
+    }
+    out
+}
+
+/// The evidence, and which of its fields answers which question that SOC 2 (A1.3), ISO/IEC
+/// 27001:2022 (A.5.30) and DORA (Art. 11, 12) ask of a recovery test: a map, not advice.
+fn evidence_section(doc: &RunReport, e: &crate::evidence::Evidence) -> String {
+    let digest = |d: &Option<String>| d.as_deref().map_or("-".to_owned(), code);
+    let journal = match &e.journal {
+        Some(j) => format!(
+            "{} lines, last line SHA-256 {}{}",
+            j.lines,
+            code(&j.last_sha256),
+            j.broken
+                .as_ref()
+                .map(|b| format!(" (**the chain breaks at {}**)", cell(b)))
+                .unwrap_or_default()
+        ),
+        None => "not read".to_owned(),
+    };
+    let mut out = String::from("\n## Evidence\n\n| | |\n|---|---|\n");
+    for (k, v) in [
+        ("Playbook SHA-256", digest(&e.playbook_sha256)),
+        ("Plan SHA-256", digest(&e.plan_sha256)),
+        ("Journal", journal),
+        ("Run by", cell(doc.run_by().as_deref().unwrap_or("-"))),
+        (
+            "Approvals",
+            if e.approvals.is_empty() {
+                "none asked for".to_owned()
+            } else {
+                e.approvals
+                    .iter()
+                    .map(|a| cell(&format!("{a} (step {})", a.step)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        ),
+    ] {
+        out.push_str(&format!("| {k} | {v} |\n"));
+    }
+    out.push_str(&format!(
+        "\nCheck it with `standin verify-evidence {}`: the journal's hash chain, the plan and the playbook against the digests above, and this report's `evidence` against the journal.\n",
+        cell(&doc.run_id)
+    ));
+    out.push_str(
+        "\n| Question a control asks | Controls | Answered by (`report.json`) |\n|---|---|---|\n",
+    );
+    for (question, controls, fields) in [
+        (
+            "What was tested?",
+            "SOC 2 A1.3; ISO/IEC 27001 A.5.30; DORA Art. 11(6)",
+            "`playbook`, `evidence.playbook_sha256`, `evidence.plan_sha256`, `steps`",
+        ),
+        (
+            "When, by whom, approved by whom?",
+            "SOC 2 A1.3, CC8.1; DORA Art. 11(6)",
+            "`started`, `ended`, `evidence.run_by` (OS user, AWS principal per account), `evidence.approvals`",
+        ),
+        (
+            "With what result, against which objective?",
+            "SOC 2 A1.3; ISO/IEC 27001 A.5.30; DORA Art. 11(6), 12",
+            "`outcome`, `recovery`, `evidence.drill` (recovery against `rto_target`, restore verified)",
+        ),
+        (
+            "Is the record unaltered?",
+            "SOC 2 A1.3 (evidence of operation)",
+            "`evidence.journal` (hash chain tip), checked by `standin verify-evidence`",
+        ),
+        (
+            "Is it tested regularly?",
+            "ISO/IEC 27001 A.5.30; DORA Art. 11(6) (at least yearly)",
+            "`trend`, `standin history`, `drill_every:` (`standin doctor`)",
+        ),
+    ] {
+        out.push_str(&format!("| {question} | {controls} | {fields} |\n"));
+    }
+    out.push_str("\nThe table says which field answers which question; whether it satisfies a control is for your auditor (this is not legal advice).\n");
     out
 }
 

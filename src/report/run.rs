@@ -182,6 +182,20 @@ pub fn human_status(view: &RunView, state_flag: &str) -> String {
         for line in &step.restored {
             out.push_str(&format!("      {line}\n"));
         }
+        if step.kind == <crate::steps::approval::Approval as crate::steps::Kind>::NAME {
+            for answered in crate::evidence::approvals(view)
+                .iter()
+                .filter(|a| a.step == step.id)
+            {
+                out.push_str(&format!("      {answered}\n"));
+            }
+            if step.state == StepState::StoppedWaiting && view.outcome.is_none() {
+                out.push_str(&format!(
+                    "      if it still waits, approve it with: standin{state_flag} approve {}\n",
+                    view.run_id
+                ));
+            }
+        }
     }
     let run = &view.run_id;
     if view.resumable() {

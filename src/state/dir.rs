@@ -83,6 +83,30 @@ fn drop_torn_tail(file: &mut File) -> io::Result<()> {
     file.sync_data()
 }
 
+/// Writes a new file at `path` (see [`crate::state::State::keep`]) whole or not at all: a
+/// temporary file beside it, synced, then linked to its name only if nothing is there.
+pub fn keep(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    if fs::symlink_metadata(dir)?.file_type().is_symlink() {
+        return Err(io::Error::other(format!(
+            "{} is a symbolic link; standin does not follow links inside its state (remove it)",
+            dir.display()
+        )));
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => {
+            sync_dir(dir)?;
+            Ok(true)
+        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.error),
+    }
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -107,6 +131,7 @@ mod tests {
             by: None,
             principals: vec![],
             warnings: vec![],
+            plan_sha256: None,
             at: now(),
         }
     }

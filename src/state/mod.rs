@@ -291,6 +291,72 @@ impl State {
         }
     }
 
+    /// Keeps a file beside a run's journal (`runs/<run-id>/NAME`: its plan document, an
+    /// approval), never over one that is there: what is kept is evidence. `false` when the
+    /// file exists already.
+    pub async fn keep(&self, run_id: &str, name: &str, bytes: &[u8]) -> io::Result<bool> {
+        let path = format!("runs/{run_id}/{name}");
+        match &self.store {
+            Store::Dir(root) => dir::keep(&root.join(path), bytes),
+            Store::Bucket(bucket) => Ok(bucket
+                .object(&path)
+                .put(bytes.to_vec(), crate::aws::Expect::Absent)
+                .await
+                .map_err(io::Error::other)?
+                .is_some()),
+        }
+    }
+
+    /// A file kept beside a run's journal (see [`State::keep`]); `journal.jsonl` is the
+    /// journal's bytes. `None` when there is none.
+    pub async fn kept(&self, run_id: &str, name: &str) -> io::Result<Option<Vec<u8>>> {
+        let path = format!("runs/{run_id}/{name}");
+        match &self.store {
+            Store::Dir(root) => {
+                match open_no_follow(&root.join(path), fs::OpenOptions::new().read(true)) {
+                    Ok(mut file) => {
+                        let mut bytes = Vec::new();
+                        io::Read::read_to_end(&mut file, &mut bytes)?;
+                        Ok(Some(bytes))
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            Store::Bucket(bucket) => Ok(bucket
+                .object(&path)
+                .get()
+                .await
+                .map_err(io::Error::other)?
+                .map(|(bytes, _)| bytes)),
+        }
+    }
+
+    /// The names of the files kept in `runs/<run-id>/DIR/`, sorted.
+    pub async fn kept_in(&self, run_id: &str, dir: &str) -> io::Result<Vec<String>> {
+        let path = format!("runs/{run_id}/{dir}");
+        let mut names: Vec<String> = match &self.store {
+            Store::Dir(root) => match fs::read_dir(root.join(path)) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e),
+            },
+            Store::Bucket(bucket) => bucket
+                .list(&path)
+                .await
+                .map_err(io::Error::other)?
+                .into_iter()
+                .filter(|key| !key.contains('/'))
+                .collect(),
+        };
+        names.sort();
+        Ok(names)
+    }
+
     /// What a run's journal says, read without the lock.
     pub async fn view(&self, run_id: &str) -> Result<RunView, EngineError> {
         load_view(&mut self.journal(run_id, Fence::default()).await?)

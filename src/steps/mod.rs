@@ -11,6 +11,7 @@
 //! what kinds with no undo share (`no_undo.rs`).
 
 pub mod alb_add_certificate;
+pub mod approval;
 pub mod clients;
 pub mod confirm;
 pub mod duration;
@@ -70,6 +71,7 @@ pub static KINDS: &[KindDef] = &[
     def::<http_check::HttpCheck>(),
     def::<pause::Pause>(),
     def::<confirm::Confirm>(),
+    def::<approval::Approval>(),
     def::<workers_restart::WorkersRestart>(),
     def::<lock_url::LockUrl>(),
     def::<alb_add_certificate::AddCertificate>(),
@@ -154,6 +156,13 @@ pub struct Ctx {
     pub assume_yes: bool,
     /// Asks a human; the terminal implementation pauses progress output while it asks.
     pub prompt: Arc<dyn Prompt>,
+    /// Where a run's approvals are asked for and answered (`approval` steps); `None` where
+    /// nothing runs (a plan).
+    pub desk: Option<approval::SharedDesk>,
+    /// The id of the step this context is for ([`Ctx::on`]).
+    pub step: Option<String>,
+    /// When the step's `timeout:` ends it, while it runs.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Ctx {
@@ -170,6 +179,9 @@ impl Ctx {
             waits,
             assume_yes,
             prompt,
+            desk: None,
+            step: None,
+            deadline: None,
         }
     }
 
@@ -186,6 +198,7 @@ impl Ctx {
         })?;
         Ok(Self {
             aws: clients.clone(),
+            step: Some(step.to_owned()),
             ..self.clone()
         })
     }

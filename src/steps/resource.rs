@@ -51,6 +51,8 @@ pub enum Resource {
     Pause,
     /// A question to the operator.
     Confirm,
+    /// Approvals by other people.
+    Approval,
 }
 
 impl Resource {
@@ -184,6 +186,7 @@ impl fmt::Display for Resource {
             Self::Url { url } => write!(f, "GET {url}"),
             Self::Pause => f.write_str("pause"),
             Self::Confirm => f.write_str("confirm"),
+            Self::Approval => f.write_str("approval"),
         }
     }
 }

@@ -160,6 +160,26 @@ fn header(out: &mut String, r: &RunReport) {
     fact("run id", &format!("<code>{}</code>", escape(&r.run_id)));
     fact("kind", &escape(&r.kind));
     fact("by", &escape(r.run_by().as_deref().unwrap_or("unknown")));
+    if let Some(evidence) = &r.evidence {
+        let answers: Vec<String> = evidence
+            .approvals
+            .iter()
+            .map(|a| escape(&format!("{} ({})", a, a.step)))
+            .collect();
+        if !answers.is_empty() {
+            fact("approvals", &answers.join("<br>"));
+        }
+        if let Some(journal) = &evidence.journal {
+            fact(
+                "journal",
+                &format!(
+                    "{} lines, last line SHA-256 <code>{}</code>",
+                    journal.lines,
+                    escape(&journal.last_sha256)
+                ),
+            );
+        }
+    }
     fact("started", &escape(&r.started));
     fact("ended", &escape(&r.ended));
     fact(

@@ -1,0 +1,303 @@
+//! Approvals kept in a run's state, beside its journal, so that an approver on any machine
+//! that reaches the state can answer (`standin approve`), and the run checks each answer
+//! itself: `runs/RUN_ID/approvals/STEP/request.json` (what is asked, by whom, until when),
+//! and one file per answer, named by the answerer's principal and written once (so one
+//! principal answers once). An answer carries a GetCallerIdentity request presigned with the
+//! approver's credentials ([`crate::aws::identity`]): the run sends it to STS and counts the
+//! principal STS answers, never the one the file claims. [`StateDesk`] is the run's side
+//! (the `approval` step's [`Desk`]); [`file`] is the approver's.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::aws::identity::{self, Proof};
+use crate::state::State;
+use crate::steps::approval::{Answers, Denial, Desk, Given, Refused};
+
+/// What a run asks for, as the approver sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub run_id: String,
+    pub step: String,
+    pub playbook: String,
+    /// The plan approvers approve: `plan.json` beside the journal has this digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
+    pub count: u32,
+    /// RFC 3339: after this the run stops waiting.
+    pub until: String,
+    /// The runner's principal, who cannot approve.
+    pub runner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_user: Option<String>,
+    pub at: String,
+}
+
+/// Approve or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+/// One approver's answer, as its file holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer {
+    pub decision: Decision,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub run_id: String,
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
+    /// Whom the answerer says they are; only [`Answer::proof`] decides.
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_user: Option<String>,
+    pub at: String,
+    pub proof: Proof,
+}
+
+/// The directory of a step's request and answers, under the run's.
+pub fn dir(step: &str) -> String {
+    format!("approvals/{step}")
+}
+
+/// The request's file.
+pub fn request_file(step: &str) -> String {
+    format!("{}/request.json", dir(step))
+}
+
+/// An answer's file: named by the principal, so each answers once.
+pub fn answer_file(step: &str, arn: &str) -> String {
+    let digest = format!("{:x}", Sha256::digest(arn.as_bytes()));
+    format!("{}/{}.json", dir(step), &digest[..16])
+}
+
+/// What a proof is made for: this run's step, so that it proves nothing elsewhere.
+pub fn purpose(run_id: &str, step: &str) -> String {
+    format!("standin-approval:{run_id}/{step}")
+}
+
+/// How one answer file was judged (once: a proof expires, its judgement does not).
+#[derive(Clone)]
+enum Judged {
+    Given(Given),
+    Refused(Refused),
+    Denied(Denial),
+}
+
+/// The run's side: files the request and judges the answers, in the run's state.
+pub struct StateDesk {
+    state: State,
+    run_id: String,
+    playbook: String,
+    plan_sha256: Option<String>,
+    /// The runner's principal (the playbook's own account's caller); `None` when STS did
+    /// not say, and then no approval can be told apart from the runner's.
+    runner: Option<String>,
+    os_user: String,
+    /// The configuration whose STS endpoint proofs are sent to.
+    config: crate::aws::Config,
+    /// How to say things while waiting (the terminal, the chat).
+    say: Box<dyn Fn(&str) + Send + Sync>,
+    /// How to tell people to approve (`standin approve RUN_ID --state ...`).
+    how: String,
+    judged: Mutex<BTreeMap<String, Judged>>,
+}
+
+/// What a [`StateDesk`] needs.
+pub struct Setup {
+    pub state: State,
+    pub run_id: String,
+    pub playbook: String,
+    pub plan_sha256: Option<String>,
+    pub runner: Option<String>,
+    pub os_user: String,
+    pub config: crate::aws::Config,
+    pub say: Box<dyn Fn(&str) + Send + Sync>,
+    pub how: String,
+}
+
+impl StateDesk {
+    pub fn new(setup: Setup) -> Arc<Self> {
+        Arc::new(Self {
+            state: setup.state,
+            run_id: setup.run_id,
+            playbook: setup.playbook,
+            plan_sha256: setup.plan_sha256,
+            runner: setup.runner,
+            os_user: setup.os_user,
+            config: setup.config,
+            say: setup.say,
+            how: setup.how,
+            judged: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Judges one answer's bytes.
+    async fn judge(&self, step: &str, runner: &str, bytes: &[u8]) -> Judged {
+        let answer_sha256 = format!("{:x}", Sha256::digest(bytes));
+        let refused = |arn: Option<String>, why: String| {
+            Judged::Refused(Refused {
+                arn,
+                why,
+                answer_sha256: answer_sha256.clone(),
+            })
+        };
+        let answer: Answer = match serde_json::from_slice(bytes) {
+            Ok(answer) => answer,
+            Err(e) => return refused(None, format!("not an answer ({e})")),
+        };
+        let claimed = Some(answer.arn.clone());
+        if answer.run_id != self.run_id || answer.step != step {
+            return refused(claimed, "made for another run or step".into());
+        }
+        if answer.plan_sha256 != self.plan_sha256 {
+            return refused(claimed, "it answers another plan".into());
+        }
+        let proven = match identity::check(
+            &answer.proof,
+            &purpose(&self.run_id, step),
+            &self.config,
+        )
+        .await
+        {
+            Ok(arn) => arn,
+            Err(why) => return refused(claimed, format!("its proof of who answered: {why}")),
+        };
+        if proven != answer.arn {
+            return refused(
+                Some(proven.clone()),
+                format!(
+                    "it claims to be {}, STS says otherwise",
+                    crate::escape::value(&answer.arn)
+                ),
+            );
+        }
+        if proven == runner {
+            return refused(
+                Some(proven),
+                "the runner cannot approve their own run".into(),
+            );
+        }
+        match answer.decision {
+            Decision::Deny => Judged::Denied(Denial {
+                arn: proven,
+                reason: answer.reason,
+                at: answer.at,
+            }),
+            Decision::Approve => Judged::Given(Given {
+                arn: proven,
+                os_user: answer.os_user,
+                at: answer.at,
+                answer_sha256,
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Desk for StateDesk {
+    async fn ask(&self, step: &str, count: u32, until: SystemTime) -> Result<(), String> {
+        let Some(runner) = &self.runner else {
+            return Err("STS did not say who is running this run, so no approval can be told apart from the runner's; run again when STS answers".into());
+        };
+        let request = Request {
+            run_id: self.run_id.clone(),
+            step: step.to_owned(),
+            playbook: self.playbook.clone(),
+            plan_sha256: self.plan_sha256.clone(),
+            count,
+            until: humantime::format_rfc3339_seconds(until).to_string(),
+            runner: runner.clone(),
+            os_user: Some(self.os_user.clone()),
+            at: crate::engine::record::now(),
+        };
+        let bytes = serde_json::to_vec_pretty(&request).expect("a request serializes");
+        // A resumed run asks again: the request it filed first stands.
+        self.state
+            .keep(&self.run_id, &request_file(step), &bytes)
+            .await
+            .map_err(|e| format!("cannot file the request for approval: {e}"))?;
+        (self.say)(&format!(
+            "waiting for {count} approval{} by another AWS principal than {runner}, until {}; to approve, on any machine that reaches this state: {}",
+            if count == 1 { "" } else { "s" },
+            request.until,
+            self.how
+        ));
+        Ok(())
+    }
+
+    async fn answers(&self, step: &str) -> Result<Answers, String> {
+        let runner = self.runner.clone().unwrap_or_default();
+        let names = self
+            .state
+            .kept_in(&self.run_id, &dir(step))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut answers = Answers::default();
+        for name in names.iter().filter(|n| *n != "request.json") {
+            let known = self.judged.lock().expect("not poisoned").get(name).cloned();
+            let judged = match known {
+                Some(judged) => judged,
+                None => {
+                    let path = format!("{}/{name}", dir(step));
+                    let Some(bytes) = self
+                        .state
+                        .kept(&self.run_id, &path)
+                        .await
+                        .map_err(|e| e.to_string())?
+                    else {
+                        continue;
+                    };
+                    let judged = self.judge(step, &runner, &bytes).await;
+                    self.judged
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(name.clone(), judged.clone());
+                    judged
+                }
+            };
+            match judged {
+                Judged::Given(given) if answers.given.iter().any(|g| g.arn == given.arn) => {
+                    answers.refused.push(Refused {
+                        arn: Some(given.arn),
+                        why: "this principal answered already".into(),
+                        answer_sha256: given.answer_sha256,
+                    })
+                }
+                Judged::Given(given) => answers.given.push(given),
+                Judged::Refused(refused) => answers.refused.push(refused),
+                Judged::Denied(denial) => {
+                    answers.denied.get_or_insert(denial);
+                }
+            }
+        }
+        answers.given.sort_by(|a, b| a.at.cmp(&b.at));
+        Ok(answers)
+    }
+
+    fn say(&self, text: &str) {
+        (self.say)(text);
+    }
+}
+
+/// The approver's side: files `answer` for `step` of the run; `false` when this principal
+/// answered already.
+pub async fn file(state: &State, answer: &Answer) -> std::io::Result<bool> {
+    let bytes = serde_json::to_vec_pretty(answer).expect("an answer serializes");
+    state
+        .keep(
+            &answer.run_id,
+            &answer_file(&answer.step, &answer.arn),
+            &bytes,
+        )
+        .await
+}
