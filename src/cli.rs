@@ -109,6 +109,14 @@ pub enum Command {
         account: AccountArgs,
         #[command(flatten)]
         unlock: UnlockArgs,
+        /// POST the run's events to URL as they happen (Slack-compatible JSON: `text`, plus
+        /// `event`, `run_id` and the event's fields): started, waiting for approval, a step
+        /// failed, rolling back, and how it ended. A failed post is said and never changes the
+        /// outcome.
+        #[arg(long, value_name = "URL", value_parser = notify_url)]
+        notify: Option<String>,
+        #[command(flatten)]
+        evidence: EvidenceArgs,
     },
     /// Undo a run's changes in reverse order, from its journal.
     Rollback {
@@ -126,6 +134,14 @@ pub enum Command {
         force: bool,
         #[command(flatten)]
         unlock: UnlockArgs,
+        /// POST the rollback's events to URL as they happen (Slack-compatible JSON: `text`, plus
+        /// `event`, `run_id` and the event's fields): started, waiting for approval, a step
+        /// failed, rolling back, and how it ended. A failed post is said and never changes the
+        /// outcome.
+        #[arg(long, value_name = "URL", value_parser = notify_url)]
+        notify: Option<String>,
+        #[command(flatten)]
+        evidence: EvidenceArgs,
     },
     /// Continue a run that stopped part way (killed, or Ctrl-C): steps done are skipped, a
     /// step in doubt is checked against live state first, the rest run as planned anew.
@@ -185,6 +201,8 @@ pub enum Command {
         account: AccountArgs,
         #[command(flatten)]
         unlock: UnlockArgs,
+        #[command(flatten)]
+        evidence: EvidenceArgs,
     },
     /// Check the accounts a playbook acts in (without one: the current account) before the
     /// bad day, with read-only calls (`iam-policy --for doctor`): AWS Health's risk, abuse
@@ -217,6 +235,8 @@ pub enum Command {
         /// Where to write them.
         #[arg(long, value_name = "DIR", default_value = ".", value_hint = ValueHint::DirPath)]
         dir: PathBuf,
+        #[command(flatten)]
+        evidence: EvidenceArgs,
     },
     /// Approve (or deny) a run that waits at an `approval` step, as the principal of your own
     /// AWS credentials (the standard chain: AWS_PROFILE, AWS_REGION, ...), from any machine
@@ -339,6 +359,23 @@ pub struct UnlockArgs {
 
 /// Going ahead although `standin doctor`'s blocker checks, which `run` and `drill` make
 /// first, found one.
+/// Where a run's evidence is uploaded when it ends.
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceArgs {
+    /// Upload the journal, the plan and every report to s3://BUCKET/PREFIX/RUN_ID/ when it
+    /// ends (over the playbook's `evidence:`). A failed upload is said and never changes the
+    /// exit code; `standin report RUN_ID --evidence ...` uploads again.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = crate::config::EvidenceUrl::parse)]
+    pub evidence: Option<crate::config::EvidenceUrl>,
+    /// With S3 Object Lock on the bucket, retain each object this long (e.g. `400d`); without
+    /// it, the bucket's default retention applies.
+    #[arg(long, value_name = "PERIOD", value_parser = crate::steps::duration::parse_retention)]
+    pub retain: Option<std::time::Duration>,
+    /// The retention's mode (default: the bucket's default retention's, else governance).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub retain_mode: Option<crate::config::RetainMode>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct AccountArgs {
     /// Act although the credentials are the account's root user: root used from a new place

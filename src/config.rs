@@ -256,3 +256,72 @@ impl fmt::Display for LockTable {
         write!(f, "dynamodb://{}", self.0)
     }
 }
+
+/// Where a run's evidence is uploaded (`--evidence`, a playbook's `evidence:`): an S3 bucket
+/// and prefix, each run under `PREFIX/RUN_ID/`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(try_from = "String")]
+#[schemars(with = "String")]
+pub struct EvidenceUrl {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl EvidenceUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match Location::parse(text) {
+            Ok(Location::S3 { bucket, prefix }) => Ok(Self { bucket, prefix }),
+            _ => Err(format!("`{text}` is not s3://BUCKET/PREFIX")),
+        }
+    }
+}
+
+impl TryFrom<String> for EvidenceUrl {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl fmt::Display for EvidenceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// An S3 Object Lock retention mode.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RetainMode {
+    /// Users allowed `s3:BypassGovernanceRetention` may shorten or remove it.
+    Governance,
+    /// No one, the root user included, can shorten or remove it before it ends.
+    Compliance,
+}
+
+impl fmt::Display for RetainMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Governance => "GOVERNANCE",
+            Self::Compliance => "COMPLIANCE",
+        })
+    }
+}
+
+/// A playbook's `evidence:` block: where each run's and drill's reports, journal and plan are
+/// uploaded when it ends, unless `--evidence` says otherwise.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBlock {
+    /// `s3://BUCKET/PREFIX`.
+    pub to: EvidenceUrl,
+    /// How long S3 Object Lock keeps each object, e.g. `400d` (the bucket's default retention
+    /// when not given).
+    #[serde(default)]
+    pub retain: Option<String>,
+    /// The retention's mode (default: the bucket's default retention's, else governance).
+    #[serde(default)]
+    pub retain_mode: Option<RetainMode>,
+}

@@ -134,7 +134,10 @@ fn a_run_waits_for_another_principal_and_records_both() {
     running.wait_for(
         "waiting for 1 approval by another AWS principal than arn:aws:iam::123456789012:user/alice",
     );
-    running.wait_for(&format!("standin approve {}", run_id(&world)));
+    running.wait_for(&format!(
+        "standin --state {STATE} approve {}",
+        run_id(&world)
+    ));
     let id = run_id(&world);
     assert_eq!(world.param(PARAM), before, "nothing changes while it waits");
 
@@ -319,4 +322,129 @@ fn a_denial_or_the_timeout_stops_the_run_with_nothing_changed() {
         out.all()
     );
     assert_eq!(world.full_dump(), before, "a timeout changes nothing");
+}
+
+/// An HTTP server that answers 200 to every request until one's `event` ends a run, and
+/// hands back every body, in order.
+fn chat() -> (String, std::thread::JoinHandle<Vec<serde_json::Value>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/SECRETPATH", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        loop {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            )
+            .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let end = ["finished", "rolled-back", "rollback-incomplete", "stopped"]
+                .contains(&body["event"].as_str().unwrap_or_default());
+            bodies.push(body);
+            if end {
+                return bodies;
+            }
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_team_hears_each_event_of_a_run_in_slack_compatible_json() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let alice = world.iam_user("alice", &everything());
+    let bob = world.iam_user("bob", &everything());
+    let playbook = approved(&world, "2m");
+    let (url, heard) = chat();
+    let running = world.running(
+        &[
+            "--state", STATE, "run", "--yes", "--notify", &url, &playbook,
+        ],
+        &env(&alice),
+    );
+    running.wait_for("waiting for 1 approval");
+    let id = run_id(&world);
+    let elsewhere = tempfile::tempdir().unwrap();
+    answer(
+        &world,
+        elsewhere.path(),
+        &bob,
+        &id,
+        &["--deny", "--reason", "the CFO says no"],
+    )
+    .expect(0);
+    let out = running.finish().expect(1);
+    assert!(!out.all().contains("SECRETPATH"), "{}", out.all());
+    let bodies = heard.join().unwrap();
+    let events: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "started",
+            "waiting-for-approval",
+            "step-failed",
+            "rolling-back",
+            "rolled-back"
+        ],
+        "{bodies:?}"
+    );
+    for body in &bodies {
+        // Slack's incoming webhooks show `text`.
+        let text = body["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("standin run {id} of `approved`: ")),
+            "{text}"
+        );
+        assert_eq!(body["run_id"], id.as_str());
+        World::assert_no_secrets(&body.to_string());
+    }
+    assert!(bodies[0]["text"].as_str().unwrap().contains("user/alice"));
+    assert!(bodies[1]["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("standin --state {STATE} approve {id}")));
+    assert_eq!(bodies[2]["step"], "second-person");
+    assert!(bodies[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("the CFO says no"));
+
+    // A rollback tells the team too.
+    let (url, heard) = chat();
+    let local = world.playbook(
+        "plain.yaml",
+        &format!("version: 1\nname: plain\nsteps:\n  - id: put\n    kind: ssm.put-parameters\n    values:\n      {PARAM}: https://sqs.example/plain\n"),
+    );
+    world.standin(&["run", "--yes", &local]).expect(0);
+    world
+        .standin(&["rollback", "--last", "--yes", "--notify", &url])
+        .expect(0);
+    let events: Vec<String> = heard
+        .join()
+        .unwrap()
+        .iter()
+        .map(|b| b["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(events, ["rolling-back", "rolled-back"]);
 }

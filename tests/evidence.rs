@@ -238,3 +238,237 @@ fn a_drills_report_carries_its_recovery_and_restore_as_evidence() {
         out.stdout
     );
 }
+
+/// Every SecureString value the emulated account holds, decrypted.
+fn secure_values(world: &World) -> Vec<String> {
+    world.block_on(async {
+        let mut values = Vec::new();
+        let mut pages = world.ssm.describe_parameters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for p in page.expect("describe").parameters() {
+                if p.r#type() == Some(&aws_sdk_ssm::types::ParameterType::SecureString) {
+                    let name = p.name().unwrap().to_owned();
+                    let out = world
+                        .ssm
+                        .get_parameter()
+                        .name(name)
+                        .with_decryption(true)
+                        .send()
+                        .await
+                        .expect("get");
+                    values.push(out.parameter().unwrap().value().unwrap().to_owned());
+                }
+            }
+        }
+        values
+    })
+}
+
+/// The objects under `prefix` of `bucket`: key to (body, lock mode, retain-until).
+type Kept = std::collections::BTreeMap<String, (Vec<u8>, Option<String>, Option<i64>)>;
+
+fn objects(world: &World, bucket: &str, prefix: &str) -> Kept {
+    world.block_on(async {
+        let s3 = world.s3();
+        let listed = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list");
+        let mut kept = Kept::new();
+        for o in listed.contents() {
+            let key = o.key().unwrap().to_owned();
+            let head = s3
+                .head_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("head");
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("get")
+                .body
+                .collect()
+                .await
+                .unwrap()
+                .to_vec();
+            kept.insert(
+                key.rsplit('/').next().unwrap().to_owned(),
+                (
+                    body,
+                    head.object_lock_mode().map(|m| m.as_str().to_owned()),
+                    head.object_lock_retain_until_date().map(|d| d.secs()),
+                ),
+            );
+        }
+        kept
+    })
+}
+
+const FILES: [&str; 6] = [
+    "journal.jsonl",
+    "junit.xml",
+    "plan.json",
+    "report.html",
+    "report.json",
+    "report.md",
+];
+
+#[test]
+fn evidence_is_uploaded_retained_as_asked_and_holds_no_secret() {
+    let world = World::start();
+    world
+        .block_on(
+            world
+                .s3()
+                .create_bucket()
+                .bucket("evidence-locked")
+                .object_lock_enabled_for_bucket(true)
+                .send(),
+        )
+        .expect("an Object Lock bucket");
+    world.create_bucket("evidence-plain");
+    let out = world
+        .incident(&[
+            "run",
+            "--yes",
+            "--evidence",
+            "s3://evidence-locked/audit",
+            "--retain",
+            "400d",
+            "--retain-mode",
+            "compliance",
+        ])
+        .expect(0);
+    assert!(
+        out.stderr.contains("retained in COMPLIANCE mode until"),
+        "{}",
+        out.stderr
+    );
+    let id = world
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let kept = objects(&world, "evidence-locked", &format!("audit/{id}/"));
+    assert_eq!(kept.keys().map(String::as_str).collect::<Vec<_>>(), FILES);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let secrets = secure_values(&world);
+    assert!(!secrets.is_empty());
+    let downloaded = world.dir.path().join("downloaded");
+    std::fs::create_dir(&downloaded).unwrap();
+    for (name, (body, mode, until)) in &kept {
+        // Read back with HeadObject: the retention asked for.
+        assert_eq!(mode.as_deref(), Some("COMPLIANCE"), "{name}");
+        let until = until.expect("a retain-until date");
+        assert!(
+            (now + 399 * 86400..now + 401 * 86400).contains(&until),
+            "{name}: {until}"
+        );
+        let text = String::from_utf8_lossy(body);
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{name} holds a secret");
+        }
+        std::fs::write(downloaded.join(name), body).unwrap();
+    }
+    // What was uploaded verifies on its own, as an auditor would check it.
+    std::fs::remove_dir_all(world.dir.path().join(".standin")).unwrap();
+    let verdict = verify(&world, downloaded.to_str().unwrap(), 0);
+    check(&verdict, "journal.jsonl", "ok");
+    check(&verdict, "report.json", "ok");
+    check(&verdict, "plan.json", "ok");
+
+    // A bucket without Object Lock still takes the upload, and says retention was not
+    // applied; `report` uploads a past run again.
+    let run = world.incident(&["run", "--yes"]).expect(0);
+    let id = run
+        .stdout
+        .split("/runs/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let out = world
+        .standin(&[
+            "report",
+            &id,
+            "--dir",
+            world.dir.path().join("r").to_str().unwrap(),
+            "--evidence",
+            "s3://evidence-plain/x",
+            "--retain",
+            "400d",
+        ])
+        .expect(0);
+    assert!(
+        out.stderr.contains("retention was not applied"),
+        "{}",
+        out.stderr
+    );
+    let plain = objects(&world, "evidence-plain", &format!("x/{id}/"));
+    assert_eq!(plain.keys().map(String::as_str).collect::<Vec<_>>(), FILES);
+    assert!(plain.values().all(|(_, mode, _)| mode.is_none()));
+
+    // A failed upload is said and never fails the run.
+    let out = world
+        .standin(&[
+            "rollback",
+            &id,
+            "--yes",
+            "--evidence",
+            "s3://no-such-bucket/x",
+        ])
+        .expect(0);
+    assert!(
+        out.stderr.contains("could not be uploaded"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_playbooks_evidence_block_uploads_each_drill_with_its_retention() {
+    let world = World::start();
+    world
+        .block_on(
+            world
+                .s3()
+                .create_bucket()
+                .bucket("drills")
+                .object_lock_enabled_for_bucket(true)
+                .send(),
+        )
+        .expect("an Object Lock bucket");
+    let pb = world.playbook(
+        "kept.yaml",
+        "version: 1\nname: kept\nevidence:\n  to: s3://drills/kept\n  retain: 2d\nsteps:\n  - id: put\n    kind: ssm.put-parameters\n    values:\n      /shop/staging/QUEUE_URL: https://sqs.example/kept\n",
+    );
+    world
+        .standin(&["drill", "--yes", "--soak", "0s", &pb])
+        .expect(0);
+    let id = world
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let kept = objects(&world, "drills", &format!("kept/{id}/"));
+    assert_eq!(kept.keys().map(String::as_str).collect::<Vec<_>>(), FILES);
+    // No mode asked and no default on the bucket: governance, which can be lifted.
+    assert!(kept
+        .values()
+        .all(|(_, mode, until)| mode.as_deref() == Some("GOVERNANCE") && until.is_some()));
+}

@@ -107,6 +107,8 @@ pub struct StateDesk {
     config: crate::aws::Config,
     /// How to say things while waiting (the terminal, the chat).
     say: Box<dyn Fn(&str) + Send + Sync>,
+    /// Says each request, with how to answer it (the terminal, and a chat as such).
+    asked: Box<dyn Fn(&str) + Send + Sync>,
     /// How to tell people to approve (`standin approve RUN_ID --state ...`).
     how: String,
     judged: Mutex<BTreeMap<String, Judged>>,
@@ -122,6 +124,7 @@ pub struct Setup {
     pub os_user: String,
     pub config: crate::aws::Config,
     pub say: Box<dyn Fn(&str) + Send + Sync>,
+    pub asked: Box<dyn Fn(&str) + Send + Sync>,
     pub how: String,
 }
 
@@ -136,6 +139,7 @@ impl StateDesk {
             os_user: setup.os_user,
             config: setup.config,
             say: setup.say,
+            asked: setup.asked,
             how: setup.how,
             judged: Mutex::new(BTreeMap::new()),
         })
@@ -226,12 +230,13 @@ impl Desk for StateDesk {
             .keep(&self.run_id, &request_file(step), &bytes)
             .await
             .map_err(|e| format!("cannot file the request for approval: {e}"))?;
-        (self.say)(&format!(
+        let text = format!(
             "waiting for {count} approval{} by another AWS principal than {runner}, until {}; to approve, on any machine that reaches this state: {}",
             if count == 1 { "" } else { "s" },
             request.until,
             self.how
-        ));
+        );
+        (self.asked)(&text);
         Ok(())
     }
 

@@ -147,3 +147,96 @@ impl Object {
         }
     }
 }
+
+pub use crate::config::RetainMode as LockMode;
+
+fn sdk_mode(mode: LockMode) -> aws_sdk_s3::types::ObjectLockMode {
+    match mode {
+        LockMode::Governance => aws_sdk_s3::types::ObjectLockMode::Governance,
+        LockMode::Compliance => aws_sdk_s3::types::ObjectLockMode::Compliance,
+    }
+}
+
+/// A bucket's S3 Object Lock, as GetObjectLockConfiguration says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// The bucket has no Object Lock: no object can be retained.
+    Off,
+    /// Object Lock is on; its default retention for new objects, if it has one (mode, days).
+    On(Option<(LockMode, u64)>),
+}
+
+/// Where and until when an object is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub mode: LockMode,
+    pub until: std::time::SystemTime,
+}
+
+impl Bucket {
+    /// The bucket's Object Lock (`s3:GetBucketObjectLockConfiguration`).
+    pub async fn lock(&self) -> Result<Lock, AwsError> {
+        let out = match self
+            .client
+            .get_object_lock_configuration()
+            .bucket(&self.name)
+            .send()
+            .await
+            .op("S3.GetObjectLockConfiguration")
+        {
+            Ok(out) => out,
+            // Not a modelled error: AWS's code for a bucket without Object Lock.
+            Err(e) if e.code.as_deref() == Some("ObjectLockConfigurationNotFoundError") => {
+                return Ok(Lock::Off)
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(config) = out.object_lock_configuration() else {
+            return Ok(Lock::Off);
+        };
+        if config.object_lock_enabled() != Some(&aws_sdk_s3::types::ObjectLockEnabled::Enabled) {
+            return Ok(Lock::Off);
+        }
+        let default = config
+            .rule()
+            .and_then(|r| r.default_retention())
+            .and_then(|d| {
+                let mode = match d.mode()? {
+                    aws_sdk_s3::types::ObjectLockRetentionMode::Compliance => LockMode::Compliance,
+                    _ => LockMode::Governance,
+                };
+                // Exactly one of days and years is set (AWS); a year of Object Lock is 365 days.
+                let days = match (d.days(), d.years()) {
+                    (Some(days), _) if days > 0 => u64::try_from(days).ok()?,
+                    (_, Some(years)) if years > 0 => u64::try_from(years).ok()? * 365,
+                    _ => return None,
+                };
+                Some((mode, days))
+            });
+        Ok(Lock::On(default))
+    }
+
+    /// Writes `PREFIX/path` (over any object there: each upload is a new version), retained
+    /// as `retention` says, else as the bucket's default says.
+    pub async fn upload(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        retention: Option<Retention>,
+    ) -> Result<(), AwsError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(self.key(path))
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        if let Some(r) = retention {
+            request = request
+                .object_lock_mode(sdk_mode(r.mode))
+                .object_lock_retain_until_date(aws_smithy_types::DateTime::from(r.until));
+        }
+        request.send().await.op("S3.PutObject").map(drop)
+    }
+}

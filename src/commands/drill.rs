@@ -28,6 +28,7 @@ pub(super) struct DrillArgs<'a> {
     pub guards: &'a GuardArgs,
     pub account: &'a AccountArgs,
     pub force_unlock: Option<&'a str>,
+    pub evidence: &'a crate::cli::EvidenceArgs,
 }
 
 /// Where a drill's report goes when it ends.
@@ -35,6 +36,8 @@ pub(super) struct DrillArgs<'a> {
 pub(super) struct Outputs {
     pub report: Option<PathBuf>,
     pub notify: Option<String>,
+    /// Where its evidence is uploaded.
+    pub evidence: Option<crate::playbook::EvidenceTarget>,
 }
 
 impl Outputs {
@@ -122,6 +125,7 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
     let outputs = Outputs {
         report: report_dir.clone(),
         notify: args.notify.map(str::to_owned),
+        evidence: super::evidence::target(args.evidence, Some(&pb)),
     };
     // Ended before any change: journaled all the same, so that its reports (a scheduled
     // drill's JUnit file) say why and `history` lists it.
@@ -166,7 +170,16 @@ pub(super) async fn drill(cli: &Cli, args: DrillArgs<'_>) -> Result<Ending, Erro
         forced: &forced,
     };
     let ctx = super::with_stop(ctx, super::run::stop());
-    let ctx = super::with_desk(cli, &pb, ctx, &run_id, Some(plan.sha256()), &principals).await?;
+    let ctx = super::with_desk(
+        cli,
+        &pb,
+        ctx,
+        &run_id,
+        Some(plan.sha256()),
+        &principals,
+        None,
+    )
+    .await?;
     let lived = Life {
         playbook: Some(&pb),
         ctx: &ctx,
@@ -304,6 +317,9 @@ pub(super) async fn conclude(
                 super::state_flag(cli)
             )),
         }
+    }
+    if let Some(target) = &outputs.evidence {
+        super::evidence::upload(state, &doc, target).await;
     }
     if let Some(url) = &outputs.notify {
         if let Err(e) = report::notify(url, &doc).await {

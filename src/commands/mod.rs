@@ -102,6 +102,8 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             guards,
             account,
             unlock,
+            notify,
+            evidence,
         } => {
             let args = run::RunArgs {
                 playbook: playbook.as_ref(),
@@ -111,6 +113,8 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
                 guards,
                 account,
                 force_unlock: unlock.force_unlock.as_deref(),
+                evidence,
+                notify: notify.as_deref(),
             };
             run::run(cli, args).await
         }
@@ -120,12 +124,16 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             yes,
             force,
             unlock,
+            notify,
+            evidence,
         } => {
             let args = rollback::RollbackArgs {
                 run_id: run_id.as_deref(),
                 yes: *yes,
                 force: *force,
                 force_unlock: unlock.force_unlock.as_deref(),
+                evidence,
+                notify: notify.as_deref(),
             };
             rollback::rollback(cli, args).await
         }
@@ -159,6 +167,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             guards,
             account,
             unlock,
+            evidence,
         } => {
             let args = drill::DrillArgs {
                 playbook,
@@ -171,6 +180,7 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
                 guards,
                 account,
                 force_unlock: unlock.force_unlock.as_deref(),
+                evidence,
             };
             drill::drill(cli, args).await
         }
@@ -190,7 +200,8 @@ pub async fn dispatch(cli: &Cli) -> Result<Ending, Error> {
             run_id,
             format,
             dir,
-        } => reports::report(cli, run_id.as_deref(), format, dir).await,
+            evidence,
+        } => reports::report(cli, run_id.as_deref(), format, dir, evidence).await,
         Command::Approve {
             run_id,
             deny,
@@ -594,6 +605,7 @@ async fn with_desk(
     run_id: &str,
     plan_sha256: Option<String>,
     principals: &[crate::engine::record::Principal],
+    chat: Option<&report::notify::Chat>,
 ) -> Result<Ctx, Error> {
     if !pb
         .steps
@@ -603,6 +615,15 @@ async fn with_desk(
         return Ok(ctx);
     }
     let json = cli.output == Format::Json;
+    // Machines read stdout's JSON: what a person must know goes to stderr then.
+    let print = move |text: &str| {
+        if json {
+            report::warn(text);
+        } else {
+            report::line(text);
+        }
+    };
+    let (told, asked) = (chat.cloned(), chat.cloned());
     let desk = crate::approval::StateDesk::new(crate::approval::Setup {
         state: state(cli).await?,
         run_id: run_id.to_owned(),
@@ -615,14 +636,18 @@ async fn with_desk(
         os_user: State::who(),
         config: aws::config(&AwsSettings::default()).await,
         say: Box::new(move |text: &str| {
-            // Machines read stdout's JSON: what a person must know goes to stderr then.
-            if json {
-                report::warn(text);
-            } else {
-                report::line(text);
+            print(text);
+            if let Some(chat) = &told {
+                chat.event("approval", text, serde_json::json!({}));
             }
         }),
-        how: format!("standin approve {run_id}{}", state_flag(cli)),
+        asked: Box::new(move |text: &str| {
+            print(text);
+            if let Some(chat) = &asked {
+                chat.event("waiting-for-approval", text, serde_json::json!({}));
+            }
+        }),
+        how: format!("standin{} approve {run_id}", state_flag(cli)),
     });
     Ok(Ctx {
         desk: Some(desk),

@@ -144,6 +144,7 @@ pub(super) async fn report(
     run_id: Option<&str>,
     formats: &[ReportFormat],
     dir: &Path,
+    evidence: &crate::cli::EvidenceArgs,
 ) -> Result<Ending, Error> {
     let state = super::state(cli).await?;
     let run_id = super::status::resolve(&state, run_id).await?;
@@ -154,6 +155,9 @@ pub(super) async fn report(
         formats
     };
     write(&doc, dir, formats).map_err(|e| Error::Usage(format!("--dir: {e}")))?;
+    if let Some(target) = super::evidence::target(evidence, None) {
+        super::evidence::upload(&state, &doc, &target).await;
+    }
     match cli.output {
         Format::Json => report::print_json(&serde_json::json!({
             "run_id": run_id,

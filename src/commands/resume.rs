@@ -41,6 +41,7 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Ending, Er
         report: Outputs::report_dir(&view, report)
             .map_err(|e| Error::Usage(format!("--report: {e}; nothing was called")))?,
         notify: notify.map(str::to_owned),
+        evidence: None,
     };
     if let (None, Some(origin)) = (
         notify,

@@ -12,6 +12,8 @@ pub(super) struct RollbackArgs<'a> {
     pub yes: bool,
     pub force: bool,
     pub force_unlock: Option<&'a str>,
+    pub evidence: &'a crate::cli::EvidenceArgs,
+    pub notify: Option<&'a str>,
 }
 
 pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending, Error> {
@@ -20,6 +22,8 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
         yes,
         force,
         force_unlock,
+        evidence,
+        notify,
     } = args;
     let state = super::state(cli).await?;
     let run_id = super::status::resolve(&state, run_id).await?;
@@ -51,6 +55,12 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
     let stop = super::signals("the rollback goes on regardless...");
     let ctx = super::context((&view.aws, &view.accounts), yes, &terminal, stop).await;
     let mut console = Console::new(cli.output, terminal);
+    let chat =
+        notify.map(|url| report::notify::Chat::new(url, "rollback", &run_id, &view.playbook));
+    let mut obs = report::notify::Notifying {
+        inner: &mut console,
+        chat: chat.clone(),
+    };
     // A drill's restore is verified against its snapshot as the drill would have been, when
     // its playbook can still be read. `rollback` takes no --var: the playbook here has its
     // defaults (see `Unverified`).
@@ -71,10 +81,14 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
         playbook: pb.as_ref(),
         ctx: &ctx,
         journal: &mut journal,
-        obs: &mut console,
+        obs: &mut obs,
     }
     .live(Begin::Rollback { force })
     .await?;
+    if let (Some(chat), Some(report)) = (&chat, &lived.rollback) {
+        report::notify::ended(chat, report);
+        chat.done().await;
+    }
     let Some(report) = &lived.rollback else {
         match cli.output {
             Format::Json => report::print_json(
@@ -98,6 +112,7 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
         let outputs = super::drill::Outputs {
             report: dir,
             notify: None,
+            evidence: super::evidence::target(evidence, pb.as_ref()),
         };
         // For this command, everything put back (and verified) is success.
         return super::drill::conclude(cli, &state, &mut journal, &outputs, true).await;
@@ -105,6 +120,9 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
     match cli.output {
         Format::Json => report::print_json(report),
         Format::Human => report::outcome(&report::human_report(report, &super::state_flag(cli))),
+    }
+    if let Some(target) = super::evidence::target(evidence, None) {
+        super::evidence::upload_run(&state, &run_id, &target).await;
     }
     // For this command, everything put back is success (`run` says 1: its step failed).
     Ok(Ending::of_report(report, true))

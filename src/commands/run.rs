@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::cli::{AccountArgs, Cli, GuardArgs, PlaybookArgs};
+use crate::cli::{AccountArgs, Cli, EvidenceArgs, GuardArgs, PlaybookArgs};
 use crate::engine::life::{Begin, Life};
 use crate::engine::plan::{self, PlanDoc};
 use crate::engine::{self, Report, Spec};
@@ -22,6 +22,8 @@ pub(super) struct RunArgs<'a> {
     pub guards: &'a GuardArgs,
     pub account: &'a AccountArgs,
     pub force_unlock: Option<&'a str>,
+    pub evidence: &'a EvidenceArgs,
+    pub notify: Option<&'a str>,
 }
 
 pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
@@ -100,8 +102,33 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     // From here on, signals stop the run at a safe point instead of killing it.
     let ctx = super::with_stop(ctx, stop());
     let principals = super::principals(&ctx).await;
-    let ctx =
-        super::with_desk(cli, &pb, ctx, &run_id, Some(expected.sha256()), &principals).await?;
+    let chat = args
+        .notify
+        .map(|url| report::notify::Chat::new(url, "run", &run_id, &pb.name));
+    if let Some(chat) = &chat {
+        chat.event(
+            "started",
+            &format!(
+                "started by {}{}",
+                State::who(),
+                principals
+                    .iter()
+                    .map(|p| format!(", as {p}"))
+                    .collect::<String>()
+            ),
+            serde_json::json!({"principals": principals}),
+        );
+    }
+    let ctx = super::with_desk(
+        cli,
+        &pb,
+        ctx,
+        &run_id,
+        Some(expected.sha256()),
+        &principals,
+        chat.as_ref(),
+    )
+    .await?;
     let header = engine::Header {
         by: Some(State::who()),
         principals,
@@ -109,11 +136,15 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
         plan_sha256: Some(expected.sha256()),
         drill: None,
     };
+    let mut obs = report::notify::Notifying {
+        inner: &mut console,
+        chat: chat.clone(),
+    };
     let lived = Life {
         playbook: Some(&pb),
         ctx: &ctx,
         journal: &mut journal,
-        obs: &mut console,
+        obs: &mut obs,
     }
     .live(Begin::Run {
         spec: &spec,
@@ -122,7 +153,15 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     })
     .await?;
     let report = lived.steps.expect("a run that began runs its steps");
-    Ok(finish(cli, &report))
+    if let Some(chat) = &chat {
+        report::notify::ended(chat, &report);
+        chat.done().await;
+    }
+    let ending = finish(cli, &report);
+    if let Some(target) = super::evidence::target(args.evidence, Some(&pb)) {
+        super::evidence::upload_run(&state, &run_id, &target).await;
+    }
+    Ok(ending)
 }
 
 /// Signal handling for a run: stop at the next safe point, then offer a rollback.

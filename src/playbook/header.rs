@@ -69,6 +69,9 @@ pub(super) struct Header {
     #[serde(default)]
     #[schemars(schema_with = "duration::period_schema")]
     drill_every: Option<String>,
+    /// Where each run's and drill's reports, journal and plan are uploaded when it ends
+    /// (`--evidence` overrides it), and how long S3 Object Lock keeps them.
+    evidence: Option<crate::config::EvidenceBlock>,
     /// What production is, where the steps do not say it (the plan's coverage lists each
     /// part of production no step covers).
     production: Option<super::Production>,
@@ -164,6 +167,21 @@ pub(super) fn check(
             .map_err(|e| c.report(&root.key("drill_every"), e, None))
             .ok()
     });
+    let evidence = header.evidence.and_then(|block| {
+        let retain = match block.retain {
+            Some(text) => Some(
+                steps::duration::parse_retention(&text)
+                    .map_err(|e| c.report(&root.key("evidence").key("retain"), e, None))
+                    .ok()?,
+            ),
+            None => None,
+        };
+        Some(super::EvidenceTarget {
+            to: block.to,
+            retain,
+            mode: block.retain_mode,
+        })
+    });
     let steps = steps(c, header.steps);
     let production = header.production.unwrap_or_default();
     for (k, endpoint) in production.endpoints.iter().enumerate() {
@@ -223,6 +241,7 @@ pub(super) fn check(
         recovery,
         rto_target,
         drill_every,
+        evidence,
         production,
         coverage,
         warnings: Vec::new(),

@@ -66,12 +66,22 @@ pub struct Playbook {
     pub rto_target: Option<Duration>,
     /// How often a drill must pass (`standin doctor` warns when the last is older).
     pub drill_every: Option<Duration>,
+    /// Where runs' evidence is uploaded (`evidence:`).
+    pub evidence: Option<EvidenceTarget>,
     /// What production is, where the steps do not say it.
     pub production: Production,
     /// Parts of production the plan's coverage leaves out on purpose.
     pub coverage: Coverage,
     /// What is valid but risky (credentials in a URL), located, for `validate` and `plan`.
     pub warnings: Vec<Problem>,
+}
+
+/// Where a run's evidence goes, and how long S3 Object Lock keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceTarget {
+    pub to: crate::config::EvidenceUrl,
+    pub retain: Option<Duration>,
+    pub mode: Option<crate::config::RetainMode>,
 }
 
 /// The `--var` values a playbook was loaded with. A saved plan or a journal keeps a salted

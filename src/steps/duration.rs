@@ -33,6 +33,20 @@ pub fn parse_period(text: &str) -> Result<Duration, String> {
     )
 }
 
+/// The longest retention evidence may be given (`--retain`): S3 Object Lock's default
+/// retention goes up to 100 years; a longer one is a typo.
+pub const LONGEST_RETENTION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// Reads a retention (`--retain`, `evidence: retain:`), at most [`LONGEST_RETENTION`].
+pub fn parse_retention(text: &str) -> Result<Duration, String> {
+    bounded(
+        text,
+        LONGEST_RETENTION,
+        "100 years, the longest retention S3 Object Lock's defaults take",
+        "`400d` or `7years`",
+    )
+}
+
 fn bounded(text: &str, longest: Duration, what: &str, e_g: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text)
         .map_err(|e| format!("invalid duration `{text}`: {e}; write e.g. {e_g}"))?;
