@@ -87,18 +87,39 @@ fn forge_answer(world: &World, keys: &Keys, run_id: &str, claimed: &str) {
         )
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
-    let purpose = standin::approval::purpose(run_id, "second-person");
-    let proof = world
-        .block_on(standin::aws::identity::prove(&config, &purpose))
-        .expect("a proof");
+    let names: Vec<String> = world.block_on(async {
+        let prefix = format!("shop/runs/{run_id}/approvals/second-person/");
+        let out = world
+            .s3()
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(&prefix)
+            .send()
+            .await
+            .expect("list");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key()?.strip_prefix(prefix.as_str()).map(str::to_owned))
+            .collect()
+    });
+    let newest = standin::approval::newest_request(&names).expect("a request");
     let request: serde_json::Value = serde_json::from_slice(
         &object(
             world,
-            &format!("shop/runs/{run_id}/approvals/second-person/request.json"),
+            &format!("shop/runs/{run_id}/approvals/second-person/{newest}"),
         )
         .expect("the request"),
     )
     .unwrap();
+    let purpose = standin::approval::purpose(
+        run_id,
+        "second-person",
+        standin::approval::Decision::Approve,
+        request["plan_sha256"].as_str(),
+    );
+    let proof = world
+        .block_on(standin::aws::identity::prove(&config, &purpose))
+        .expect("a proof");
     let answer = json!({
         "decision": "approve", "run_id": run_id, "step": "second-person",
         "plan_sha256": request["plan_sha256"], "arn": claimed,
@@ -106,7 +127,7 @@ fn forge_answer(world: &World, keys: &Keys, run_id: &str, claimed: &str) {
     });
     let key = format!(
         "shop/runs/{run_id}/{}",
-        standin::approval::answer_file("second-person", claimed)
+        standin::approval::answer_file("second-person", claimed, std::time::SystemTime::now())
     );
     world
         .block_on(
@@ -252,7 +273,7 @@ fn a_run_waits_for_another_principal_and_records_both() {
         doc["evidence"]["run_by"]["principals"][0]["arn"],
         "arn:aws:iam::123456789012:user/alice"
     );
-    for file in ["report.md", "report.html"] {
+    for file in ["report.md", "report.html", "junit.xml"] {
         let text = std::fs::read_to_string(reports.join(file)).unwrap();
         assert!(text.contains("user/bob"), "{file}: {text}");
     }
@@ -447,4 +468,108 @@ fn the_team_hears_each_event_of_a_run_in_slack_compatible_json() {
         .map(|b| b["event"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(events, ["rolling-back", "rolled-back"]);
+}
+
+#[test]
+fn a_run_killed_while_waiting_resumes_and_still_needs_the_approval() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let alice = world.iam_user("alice", &everything());
+    let bob = world.iam_user("bob", &everything());
+    let playbook = approved(&world, "2m");
+    // A short lease, so that the killed run's lock expires soon.
+    let mut short = env(&alice);
+    short.push(("STANDIN_LEASE_SECS", "2"));
+    let running = world.running(&["--state", STATE, "run", "--yes", &playbook], &short);
+    running.wait_for("waiting for 1 approval");
+    running.signal("KILL");
+    running.finish();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let id = run_id(&world);
+    let before = world.param(PARAM);
+    // Resumed (taking over the dead run's lock): it asks again, and waits.
+    let refused = world
+        .as_user(&alice, &["--state", STATE, "resume", &id, "--yes"])
+        .expect(4);
+    let lock = refused
+        .stderr
+        .split("--force-unlock ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("the lock's id")
+        .to_owned();
+    let resumed = world.running(
+        &[
+            "--state",
+            STATE,
+            "resume",
+            &id,
+            "--yes",
+            "--force-unlock",
+            &lock,
+        ],
+        &env(&alice),
+    );
+    resumed.wait_for("waiting for 1 approval");
+    assert_eq!(world.param(PARAM), before, "nothing changes while it waits");
+    let elsewhere = tempfile::tempdir().unwrap();
+    answer(&world, elsewhere.path(), &bob, &id, &[]).expect(0);
+    let out = resumed.finish().expect(0);
+    assert!(
+        out.all()
+            .contains("approved by arn:aws:iam::123456789012:user/bob (1 of 1)"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        world.param(PARAM).as_deref(),
+        Some("https://sqs.example/approved")
+    );
+}
+
+#[test]
+fn each_approval_step_needs_its_own_answer() {
+    let world = World::start();
+    world.create_bucket(BUCKET);
+    let alice = world.iam_user("alice", &everything());
+    let bob = world.iam_user("bob", &everything());
+    let before = world.param(PARAM);
+    let playbook = world.playbook(
+        "twice.yaml",
+        &format!("version: 1\nname: twice\nsteps:\n  - id: first\n    kind: approval\n  - id: put\n    kind: ssm.put-parameters\n    values:\n      {PARAM}: https://sqs.example/twice\n  - id: before-repoint\n    kind: approval\n  - id: put-again\n    kind: ssm.put-parameters\n    values:\n      {PARAM}: https://sqs.example/twice-again\n"),
+    );
+    let running = world.running(&["--state", STATE, "run", "--yes", &playbook], &env(&alice));
+    running.wait_for("waiting for 1 approval");
+    let id = run_id(&world);
+    let elsewhere = tempfile::tempdir().unwrap();
+    answer(&world, elsewhere.path(), &bob, &id, &[]).expect(0);
+    // Bob's approval of the first step is not his answer at the second: he denies it there.
+    running.wait_for("approved by arn:aws:iam::123456789012:user/bob (1 of 1)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = answer(
+            &world,
+            elsewhere.path(),
+            &bob,
+            &id,
+            &["--deny", "--reason", "not the second time"],
+        );
+        if out.code == 0 && out.stdout.contains("at step `before-repoint`") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", out.all());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = running.finish().expect(1);
+    assert!(
+        out.all()
+            .contains("denied by arn:aws:iam::123456789012:user/bob: not the second time"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        world.param(PARAM),
+        before,
+        "the first change is rolled back"
+    );
 }

@@ -237,6 +237,17 @@ fn a_drills_report_carries_its_recovery_and_restore_as_evidence() {
         "{}",
         out.stdout
     );
+    // What the journal names cannot just go missing: the plan, the report's evidence.
+    let plan = std::fs::read(reports.join("plan.json")).unwrap();
+    std::fs::remove_file(reports.join("plan.json")).unwrap();
+    let verdict = verify(&world, reports.to_str().unwrap(), 9);
+    assert!(check(&verdict, "plan.json", "failed").starts_with("missing"));
+    std::fs::write(reports.join("plan.json"), plan).unwrap();
+    let mut stripped = doc.clone();
+    stripped.as_object_mut().unwrap().remove("evidence");
+    std::fs::write(reports.join("report.json"), stripped.to_string()).unwrap();
+    let verdict = verify(&world, reports.to_str().unwrap(), 9);
+    check(&verdict, "report.json", "failed");
 }
 
 /// Every SecureString value the emulated account holds, decrypted.

@@ -31,8 +31,9 @@ pub struct Request {
     pub count: u32,
     /// RFC 3339: after this the run stops waiting.
     pub until: String,
-    /// The runner's principal, who cannot approve.
-    pub runner: String,
+    /// The principals who run it (each account's caller, and the process's own), who cannot
+    /// approve it.
+    pub runners: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_user: Option<String>,
     pub at: String,
@@ -69,23 +70,72 @@ pub fn dir(step: &str) -> String {
     format!("approvals/{step}")
 }
 
-/// The request's file.
-pub fn request_file(step: &str) -> String {
-    format!("{}/request.json", dir(step))
+/// Milliseconds since the epoch, which name the files of each request and answer.
+fn millis(at: SystemTime) -> u128 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
-/// An answer's file: named by the principal, so each answers once.
-pub fn answer_file(step: &str, arn: &str) -> String {
+/// A request's file: one per time the run asks (a resumed run asks anew).
+pub fn request_file(step: &str, at: SystemTime) -> String {
+    format!("{}/request-{:015}.json", dir(step), millis(at))
+}
+
+/// The newest request among a step's files.
+pub fn newest_request(names: &[String]) -> Option<&String> {
+    names
+        .iter()
+        .filter(|n| n.starts_with("request-") && n.ends_with(".json"))
+        .max()
+}
+
+/// The start of the names of a principal's answers.
+pub fn answer_prefix(arn: &str) -> String {
     let digest = format!("{:x}", Sha256::digest(arn.as_bytes()));
-    format!("{}/{}.json", dir(step), &digest[..16])
+    format!("answer-{}-", &digest[..16])
 }
 
-/// What a proof is made for: this run's step, so that it proves nothing elsewhere.
-pub fn purpose(run_id: &str, step: &str) -> String {
-    format!("standin-approval:{run_id}/{step}")
+/// An answer's file: named by the principal and when, written once.
+pub fn answer_file(step: &str, arn: &str, at: SystemTime) -> String {
+    format!(
+        "{}/{}{:015}.json",
+        dir(step),
+        answer_prefix(arn),
+        millis(at)
+    )
 }
 
-/// How one answer file was judged (once: a proof expires, its judgement does not).
+/// What a proof is made for: this decision on this plan at this run's step, so that it
+/// proves nothing else (the proof signs it: [`identity`]).
+pub fn purpose(run_id: &str, step: &str, decision: Decision, plan_sha256: Option<&str>) -> String {
+    let decision = match decision {
+        Decision::Approve => "approve",
+        Decision::Deny => "deny",
+    };
+    format!(
+        "standin-approval:{run_id}/{step}/{decision}/{}",
+        plan_sha256.unwrap_or("-")
+    )
+}
+
+/// Whether two ARNs are one person, as far as an approval goes: the same ARN, or sessions
+/// of one assumed role (anyone who may assume it may name a session as they like), except
+/// IAM Identity Center's roles (`AWSReservedSSO_*`), whose session names the user.
+pub fn same_person(a: &str, b: &str) -> bool {
+    fn who(arn: &str) -> &str {
+        match arn.split_once(":assumed-role/") {
+            Some((_, rest)) if !rest.starts_with("AWSReservedSSO_") => match rest.find('/') {
+                Some(end) => &arn[..arn.len() - rest.len() + end],
+                None => arn,
+            },
+            _ => arn,
+        }
+    }
+    who(a) == who(b)
+}
+
+/// How one answer file was judged (once for its bytes: a proof expires, its judgement does
+/// not; but an answer STS could not be asked about just then is judged again).
 #[derive(Clone)]
 enum Judged {
     Given(Given),
@@ -99,9 +149,9 @@ pub struct StateDesk {
     run_id: String,
     playbook: String,
     plan_sha256: Option<String>,
-    /// The runner's principal (the playbook's own account's caller); `None` when STS did
-    /// not say, and then no approval can be told apart from the runner's.
-    runner: Option<String>,
+    /// Who runs it (each account's caller, and the process's own); empty when STS did not
+    /// say, and then no approval can be told apart from the runner's.
+    runners: Vec<String>,
     os_user: String,
     /// The configuration whose STS endpoint proofs are sent to.
     config: crate::aws::Config,
@@ -111,7 +161,8 @@ pub struct StateDesk {
     asked: Box<dyn Fn(&str) + Send + Sync>,
     /// How to tell people to approve (`standin approve RUN_ID --state ...`).
     how: String,
-    judged: Mutex<BTreeMap<String, Judged>>,
+    /// By file: its bytes' SHA-256, and how it was judged.
+    judged: Mutex<BTreeMap<String, (String, Judged)>>,
 }
 
 /// What a [`StateDesk`] needs.
@@ -120,7 +171,7 @@ pub struct Setup {
     pub run_id: String,
     pub playbook: String,
     pub plan_sha256: Option<String>,
-    pub runner: Option<String>,
+    pub runners: Vec<String>,
     pub os_user: String,
     pub config: crate::aws::Config,
     pub say: Box<dyn Fn(&str) + Send + Sync>,
@@ -135,7 +186,7 @@ impl StateDesk {
             run_id: setup.run_id,
             playbook: setup.playbook,
             plan_sha256: setup.plan_sha256,
-            runner: setup.runner,
+            runners: setup.runners,
             os_user: setup.os_user,
             config: setup.config,
             say: setup.say,
@@ -145,15 +196,15 @@ impl StateDesk {
         })
     }
 
-    /// Judges one answer's bytes.
-    async fn judge(&self, step: &str, runner: &str, bytes: &[u8]) -> Judged {
+    /// Judges one answer's bytes; `None` when STS could not be asked just now.
+    async fn judge(&self, step: &str, bytes: &[u8]) -> Option<Judged> {
         let answer_sha256 = format!("{:x}", Sha256::digest(bytes));
         let refused = |arn: Option<String>, why: String| {
-            Judged::Refused(Refused {
+            Some(Judged::Refused(Refused {
                 arn,
                 why,
                 answer_sha256: answer_sha256.clone(),
-            })
+            }))
         };
         let answer: Answer = match serde_json::from_slice(bytes) {
             Ok(answer) => answer,
@@ -166,15 +217,21 @@ impl StateDesk {
         if answer.plan_sha256 != self.plan_sha256 {
             return refused(claimed, "it answers another plan".into());
         }
-        let proven = match identity::check(
-            &answer.proof,
-            &purpose(&self.run_id, step),
-            &self.config,
-        )
-        .await
-        {
+        let purpose = purpose(
+            &self.run_id,
+            step,
+            answer.decision,
+            self.plan_sha256.as_deref(),
+        );
+        let proven = match identity::check(&answer.proof, &purpose, &self.config).await {
             Ok(arn) => arn,
-            Err(why) => return refused(claimed, format!("its proof of who answered: {why}")),
+            Err(identity::Failed::Unasked(why)) => {
+                (self.say)(&format!("cannot check an answer now ({why}); trying again"));
+                return None;
+            }
+            Err(identity::Failed::Refused(why)) => {
+                return refused(claimed, format!("its proof of who answered: {why}"))
+            }
         };
         if proven != answer.arn {
             return refused(
@@ -185,13 +242,13 @@ impl StateDesk {
                 ),
             );
         }
-        if proven == runner {
+        if self.runners.iter().any(|r| same_person(r, &proven)) {
             return refused(
                 Some(proven),
                 "the runner cannot approve their own run".into(),
             );
         }
-        match answer.decision {
+        Some(match answer.decision {
             Decision::Deny => Judged::Denied(Denial {
                 arn: proven,
                 reason: answer.reason,
@@ -203,14 +260,14 @@ impl StateDesk {
                 at: answer.at,
                 answer_sha256,
             }),
-        }
+        })
     }
 }
 
 #[async_trait]
 impl Desk for StateDesk {
     async fn ask(&self, step: &str, count: u32, until: SystemTime) -> Result<(), String> {
-        let Some(runner) = &self.runner else {
+        let Some(runner) = self.runners.first() else {
             return Err("STS did not say who is running this run, so no approval can be told apart from the runner's; run again when STS answers".into());
         };
         let request = Request {
@@ -220,14 +277,13 @@ impl Desk for StateDesk {
             plan_sha256: self.plan_sha256.clone(),
             count,
             until: humantime::format_rfc3339_seconds(until).to_string(),
-            runner: runner.clone(),
+            runners: self.runners.clone(),
             os_user: Some(self.os_user.clone()),
             at: crate::engine::record::now(),
         };
         let bytes = serde_json::to_vec_pretty(&request).expect("a request serializes");
-        // A resumed run asks again: the request it filed first stands.
         self.state
-            .keep(&self.run_id, &request_file(step), &bytes)
+            .keep(&self.run_id, &request_file(step, SystemTime::now()), &bytes)
             .await
             .map_err(|e| format!("cannot file the request for approval: {e}"))?;
         let text = format!(
@@ -241,32 +297,39 @@ impl Desk for StateDesk {
     }
 
     async fn answers(&self, step: &str) -> Result<Answers, String> {
-        let runner = self.runner.clone().unwrap_or_default();
         let names = self
             .state
             .kept_in(&self.run_id, &dir(step))
             .await
             .map_err(|e| e.to_string())?;
         let mut answers = Answers::default();
-        for name in names.iter().filter(|n| *n != "request.json") {
-            let known = self.judged.lock().expect("not poisoned").get(name).cloned();
+        for name in names.iter().filter(|n| n.starts_with("answer-")) {
+            let path = format!("{}/{name}", dir(step));
+            let Some(bytes) = self
+                .state
+                .kept(&self.run_id, &path)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                continue;
+            };
+            let digest = format!("{:x}", Sha256::digest(&bytes));
+            let known = self
+                .judged
+                .lock()
+                .expect("not poisoned")
+                .get(&path)
+                .cloned();
             let judged = match known {
-                Some(judged) => judged,
-                None => {
-                    let path = format!("{}/{name}", dir(step));
-                    let Some(bytes) = self
-                        .state
-                        .kept(&self.run_id, &path)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    else {
+                Some((seen, judged)) if seen == digest => judged,
+                _ => {
+                    let Some(judged) = self.judge(step, &bytes).await else {
                         continue;
                     };
-                    let judged = self.judge(step, &runner, &bytes).await;
                     self.judged
                         .lock()
                         .expect("not poisoned")
-                        .insert(name.clone(), judged.clone());
+                        .insert(path, (digest, judged.clone()));
                     judged
                 }
             };
@@ -294,15 +357,34 @@ impl Desk for StateDesk {
     }
 }
 
-/// The approver's side: files `answer` for `step` of the run; `false` when this principal
-/// answered already.
+/// The approver's side: files `answer` for `step` of the run.
 pub async fn file(state: &State, answer: &Answer) -> std::io::Result<bool> {
     let bytes = serde_json::to_vec_pretty(answer).expect("an answer serializes");
-    state
-        .keep(
-            &answer.run_id,
-            &answer_file(&answer.step, &answer.arn),
-            &bytes,
-        )
-        .await
+    let name = answer_file(&answer.step, &answer.arn, SystemTime::now());
+    state.keep(&answer.run_id, &name, &bytes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_person;
+
+    #[test]
+    fn sessions_of_one_role_are_one_person_but_identity_center_users_are_not() {
+        let role = "arn:aws:sts::123456789012:assumed-role/ops";
+        assert!(same_person(&format!("{role}/alice"), &format!("{role}/x")));
+        assert!(!same_person(
+            &format!("{role}/alice"),
+            "arn:aws:sts::123456789012:assumed-role/other/alice"
+        ));
+        let sso = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123";
+        assert!(!same_person(&format!("{sso}/alice"), &format!("{sso}/bob")));
+        assert!(same_person(
+            "arn:aws:iam::123456789012:user/bob",
+            "arn:aws:iam::123456789012:user/bob"
+        ));
+        assert!(!same_person(
+            "arn:aws:iam::123456789012:user/bob",
+            "arn:aws:iam::123456789012:user/bobby"
+        ));
+    }
 }

@@ -99,12 +99,24 @@ pub async fn prove(config: &SdkConfig, purpose: &str) -> Result<Proof, String> {
     Ok(Proof { url: url.into() })
 }
 
+/// Why a proof proves nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failed {
+    /// STS could not be asked just now (unreachable, no answer): ask again later.
+    Unasked(String),
+    /// It is not a proof of anyone for this purpose, or STS refused it.
+    Refused(String),
+}
+
 /// Sends a proof made for `purpose` to the STS endpoint of `own` (the checker's
 /// configuration): the ARN STS answers is whom it proves. A proof made for another endpoint,
 /// another purpose, or expired, is refused by STS, or before it is sent.
-pub async fn check(proof: &Proof, purpose: &str, own: &SdkConfig) -> Result<String, String> {
-    let url = reqwest::Url::parse(&proof.url).map_err(|_| "the proof is not a URL".to_owned())?;
-    let trusted = reqwest::Url::parse(&endpoint(own)?).map_err(|e| e.to_string())?;
+pub async fn check(proof: &Proof, purpose: &str, own: &SdkConfig) -> Result<String, Failed> {
+    let refused = |why: String| Failed::Refused(why);
+    let url =
+        reqwest::Url::parse(&proof.url).map_err(|_| refused("the proof is not a URL".into()))?;
+    let trusted = reqwest::Url::parse(&endpoint(own).map_err(Failed::Unasked)?)
+        .map_err(|e| Failed::Unasked(e.to_string()))?;
     // Only STS may vouch: a proof that names another host (one its maker runs, which would
     // answer any ARN) is never sent.
     if (url.scheme(), url.host_str(), url.port_or_known_default())
@@ -114,47 +126,75 @@ pub async fn check(proof: &Proof, purpose: &str, own: &SdkConfig) -> Result<Stri
             trusted.port_or_known_default(),
         )
     {
-        return Err(format!(
+        return Err(refused(format!(
             "it is made for {}, not for the STS endpoint this process trusts ({}): make it with the same region or endpoint",
             crate::escape::origin(proof.url.as_str()),
             crate::escape::origin(trusted.as_str())
-        ));
+        )));
     }
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let action = pairs.iter().find(|(k, _)| k == "Action").map(|(_, v)| v);
-    if action.map(String::as_str) != Some("GetCallerIdentity")
+    let value = |key: &str| {
+        let mut found = pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str());
+        match (found.next(), found.next()) {
+            (Some(v), None) => Some(v),
+            _ => None,
+        }
+    };
+    // Only the one action, and a signature that covers the purpose: a header it does not
+    // sign, STS ignores.
+    let signs_purpose =
+        value("X-Amz-SignedHeaders").is_some_and(|h| h.split(';').any(|name| name == PURPOSE));
+    if value("Action") != Some("GetCallerIdentity")
+        || value("Version").is_none()
+        || url.path() != "/"
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
         || pairs
             .iter()
             .any(|(k, _)| !matches!(k.as_str(), "Action" | "Version") && !k.starts_with("X-Amz-"))
     {
-        return Err("it is not a GetCallerIdentity request".into());
+        return Err(refused("it is not a GetCallerIdentity request".into()));
+    }
+    if !signs_purpose {
+        return Err(refused(format!(
+            "its signature does not cover `{PURPOSE}`, so it proves nothing about this approval"
+        )));
     }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failed::Unasked(e.to_string()))?;
     let response = client
         .get(url)
         .header(PURPOSE, purpose)
         .send()
         .await
-        .map_err(|e| format!("STS could not be reached: {}", e.without_url()))?;
+        .map_err(|e| Failed::Unasked(format!("STS could not be reached: {}", e.without_url())))?;
     let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| format!("STS's answer could not be read: {}", e.without_url()))?;
+    let body = response.text().await.map_err(|e| {
+        Failed::Unasked(format!(
+            "STS's answer could not be read: {}",
+            e.without_url()
+        ))
+    })?;
+    if status.is_server_error() || status.as_u16() == 429 {
+        return Err(Failed::Unasked(format!("STS answered {status}")));
+    }
     if !status.is_success() {
         let code = between(&body, "<Code>", "</Code>").unwrap_or_default();
-        return Err(format!(
+        return Err(refused(format!(
             "STS refused it ({status}{}): expired, made for another purpose, or not signed by a valid key",
             if code.is_empty() {
                 String::new()
             } else {
                 format!(" {code}")
             }
-        ));
+        )));
     }
     between(&body, "<Arn>", "</Arn>")
         .map(|arn| {
@@ -163,7 +203,7 @@ pub async fn check(proof: &Proof, purpose: &str, own: &SdkConfig) -> Result<Stri
                 .replace("&gt;", ">")
         })
         .filter(|arn| arn.starts_with("arn:"))
-        .ok_or_else(|| "STS's answer names no ARN".to_owned())
+        .ok_or_else(|| refused("STS's answer names no ARN".into()))
 }
 
 /// The text between the first `open` and the `close` after it.

@@ -35,8 +35,17 @@ pub(super) async fn approve(
         .next()
         .filter(|_| view.outcome.is_none())
         .ok_or_else(|| unanswered(format!("run {run_id} is not waiting for an approval")))?;
+    let names = state
+        .kept_in(&run_id, &approval::dir(&step))
+        .await
+        .map_err(read)?;
+    let Some(newest) = approval::newest_request(&names) else {
+        return Err(unanswered(format!(
+            "run {run_id} has not asked for approval yet"
+        )));
+    };
     let request: Request = match state
-        .kept(&run_id, &approval::request_file(&step))
+        .kept(&run_id, &format!("{}/{newest}", approval::dir(&step)))
         .await
         .map_err(read)?
     {
@@ -85,7 +94,7 @@ pub(super) async fn approve(
             request.count,
             if request.count == 1 { "" } else { "s" },
             request.until,
-            request.runner,
+            request.runners.join(", "),
             request
                 .os_user
                 .as_deref()
@@ -111,13 +120,33 @@ pub(super) async fn approve(
     let caller = crate::aws::iam::caller(&config)
         .await
         .map_err(|e| unanswered(format!("STS cannot say who you are: {e}")))?;
-    if caller.arn == request.runner {
+    if request
+        .runners
+        .iter()
+        .any(|r| approval::same_person(r, &caller.arn))
+    {
         return Err(unanswered(format!(
             "you ({}) are running this run; another person must answer it, with their own credentials",
             caller.arn
         )));
     }
-    let purpose = approval::purpose(&run_id, &step);
+    // Answered already since this request: the run counts one answer per principal.
+    let asked = newest
+        .trim_start_matches("request-")
+        .trim_end_matches(".json")
+        .to_owned();
+    let prefix = approval::answer_prefix(&caller.arn);
+    if names.iter().any(|n| {
+        n.strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".json"))
+            .is_some_and(|at| at >= asked.as_str())
+    }) {
+        return Err(unanswered(format!(
+            "{} answered this request already",
+            caller.arn
+        )));
+    }
+    let purpose = approval::purpose(&run_id, &step, decision, request.plan_sha256.as_deref());
     let proof = identity::prove(&config, &purpose)
         .await
         .map_err(|e| unanswered(format!("cannot prove who you are: {e}")))?;
@@ -137,7 +166,7 @@ pub(super) async fn approve(
         .map_err(|e| unanswered(format!("cannot write the answer: {e}")))?;
     if !filed {
         return Err(unanswered(format!(
-            "{} answered this request already",
+            "{} answered this request already (at this very millisecond)",
             caller.arn
         )));
     }

@@ -624,17 +624,28 @@ async fn with_desk(
         }
     };
     let (told, asked) = (chat.cloned(), chat.cloned());
+    // Who runs it cannot approve it: the caller in each account it acts in (the playbook's
+    // own first), and whom this process's own credentials are, which `approve` would use.
+    let config = aws::config(&AwsSettings::default()).await;
+    let mut runners: Vec<String> = principals
+        .iter()
+        .filter(|p| p.account.is_none())
+        .chain(principals.iter().filter(|p| p.account.is_some()))
+        .map(|p| p.arn.clone())
+        .collect();
+    if let Ok(Ok(caller)) = tokio::time::timeout(WHO_WITHIN, aws::iam::caller(&config)).await {
+        if !runners.contains(&caller.arn) {
+            runners.push(caller.arn);
+        }
+    }
     let desk = crate::approval::StateDesk::new(crate::approval::Setup {
         state: state(cli).await?,
         run_id: run_id.to_owned(),
         playbook: pb.name.clone(),
         plan_sha256,
-        runner: principals
-            .iter()
-            .find(|p| p.account.is_none())
-            .map(|p| p.arn.clone()),
+        runners,
         os_user: State::who(),
-        config: aws::config(&AwsSettings::default()).await,
+        config,
         say: Box::new(move |text: &str| {
             print(text);
             if let Some(chat) = &told {

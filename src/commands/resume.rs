@@ -95,6 +95,17 @@ pub(super) async fn resume(cli: &Cli, args: ResumeArgs<'_>) -> Result<Ending, Er
         forced: &forced,
     });
     let ctx = super::with_stop(ctx, super::run::stop());
+    // Approvals answer the run's request: its plan and its runner, as the journal names them.
+    let ctx = super::with_desk(
+        cli,
+        &pb,
+        ctx,
+        &run_id,
+        view.plan_sha256.clone(),
+        &view.principals,
+        None,
+    )
+    .await?;
     let lived = Life {
         playbook: Some(&pb),
         ctx: &ctx,

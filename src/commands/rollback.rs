@@ -84,11 +84,19 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
         obs: &mut obs,
     }
     .live(Begin::Rollback { force })
-    .await?;
-    if let (Some(chat), Some(report)) = (&chat, &lived.rollback) {
-        report::notify::ended(chat, report);
+    .await;
+    if let Some(chat) = &chat {
+        match &lived {
+            Ok(lived) => {
+                if let Some(report) = &lived.rollback {
+                    report::notify::ended(chat, report);
+                }
+            }
+            Err(e) => report::notify::errored(chat, &e.to_string()),
+        }
         chat.done().await;
     }
+    let lived = lived?;
     let Some(report) = &lived.rollback else {
         match cli.output {
             Format::Json => report::print_json(

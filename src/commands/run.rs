@@ -151,12 +151,19 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
         run_id: &run_id,
         header: Box::new(header),
     })
-    .await?;
-    let report = lived.steps.expect("a run that began runs its steps");
+    .await;
     if let Some(chat) = &chat {
-        report::notify::ended(chat, &report);
+        match &lived {
+            Ok(lived) => {
+                if let Some(report) = &lived.steps {
+                    report::notify::ended(chat, report);
+                }
+            }
+            Err(e) => report::notify::errored(chat, &e.to_string()),
+        }
         chat.done().await;
     }
+    let report = lived?.steps.expect("a run that began runs its steps");
     let ending = finish(cli, &report);
     if let Some(target) = super::evidence::target(args.evidence, Some(&pb)) {
         super::evidence::upload_run(&state, &run_id, &target).await;

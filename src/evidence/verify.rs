@@ -99,20 +99,25 @@ pub fn verify(files: &Files) -> Verdict {
         return finish(None, checks);
     };
     let playbook_sha256 = source.map(|s| s.sha256);
+    // The plan the journal names must be there; a playbook is checked when given.
     digest(
         &mut check,
-        "plan.json",
+        ("plan.json", true),
         files.plan.as_deref(),
         plan_sha256.as_deref(),
         "the plan document",
     );
     digest(
         &mut check,
-        "playbook",
+        ("playbook", false),
         files.playbook.as_deref(),
         playbook_sha256.as_deref(),
         "the playbook",
     );
+    let chained = journal
+        .split(|b| *b == b'\n')
+        .nth(1)
+        .is_some_and(|line| line.windows(7).any(|w| w == br#""prev":"#));
     match &files.report {
         None => check("report.json", Status::Skipped, "not given".into()),
         Some(bytes) => {
@@ -120,6 +125,7 @@ pub fn verify(files: &Files) -> Verdict {
                 run_id: &run_id,
                 plan_sha256: plan_sha256.as_deref(),
                 playbook_sha256: playbook_sha256.as_deref(),
+                chained,
             };
             let (status, detail) = report(bytes, journal, &expected);
             check("report.json", status, detail);
@@ -140,15 +146,21 @@ fn finish(run_id: Option<String>, checks: Vec<Check>) -> Verdict {
     }
 }
 
-/// Compares a file's SHA-256 with the one the start record names.
+/// Compares a file's SHA-256 with the one the start record names; a `required` file whose
+/// digest the start record names must be there.
 fn digest(
     check: &mut impl FnMut(&'static str, Status, String),
-    file: &'static str,
+    (file, required): (&'static str, bool),
     bytes: Option<&[u8]>,
     named: Option<&str>,
     what: &str,
 ) {
     match (bytes, named) {
+        (None, Some(named)) if required => check(
+            file,
+            Status::Failed,
+            format!("missing: the journal's start record names {what} by its SHA-256 {named}, and it is not here"),
+        ),
         (None, _) => check(file, Status::Skipped, "not given".into()),
         (Some(_), None) => check(
             file,
@@ -179,6 +191,9 @@ struct Start<'a> {
     run_id: &'a str,
     plan_sha256: Option<&'a str>,
     playbook_sha256: Option<&'a str>,
+    /// The journal's lines are chained: it was written by a build whose reports carry
+    /// `evidence`.
+    chained: bool,
 }
 
 /// A report's `evidence` against the journal: the same run and digests, and the line it
@@ -197,6 +212,9 @@ fn report(bytes: &[u8], journal: &[u8], start: &Start<'_>) -> (Status, String) {
         ));
     }
     let Some(evidence) = doc.get("evidence") else {
+        if start.chained {
+            return failed("it carries no `evidence`, which every report of a chained journal has: it was removed".into());
+        }
         return (
             Status::Skipped,
             "it carries no `evidence` (written by an older standin)".into(),
@@ -222,6 +240,9 @@ fn report(bytes: &[u8], journal: &[u8], start: &Start<'_>) -> (Status, String) {
             .and_then(|s| s.get("last_sha256"))
             .and_then(Value::as_str),
     ) else {
+        if start.chained {
+            return failed("its evidence seals no journal: `evidence.journal` was removed, or the journal could not be read when the report was written".into());
+        }
         return (
             Status::Skipped,
             "its evidence seals no journal (the journal could not be read when it was written)"

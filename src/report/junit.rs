@@ -111,6 +111,21 @@ pub fn render(doc: &RunReport) -> String {
             ));
         }
     }
+    // Who approved, and the journal's seal: what an auditor reads from a CI run's artifacts.
+    if let Some(evidence) = &doc.evidence {
+        for answered in &evidence.approvals {
+            out.push_str(&format!(
+                "      <property name=\"approval\" value=\"{}\"/>\n",
+                xml(&format!("{answered} (step {})", answered.step))
+            ));
+        }
+        if let Some(journal) = &evidence.journal {
+            out.push_str(&format!(
+                "      <property name=\"journal_last_sha256\" value=\"{}\"/>\n",
+                xml(&journal.last_sha256)
+            ));
+        }
+    }
     out.push_str("    </properties>\n");
     let class = xml(&format!("standin.{}", doc.playbook));
     for c in &cases {

@@ -120,7 +120,13 @@ impl Chat {
     pub fn event(&self, event: &str, text: &str, fields: serde_json::Value) {
         let mut body = self.head.clone();
         body["event"] = event.into();
-        body["text"] = format!("{}: {text}", self.what).into();
+        // Slack reads `<...>` as links and mentions (`<!channel>`): what comes from a run (a
+        // deny reason, an error) is escaped as its message formatting asks.
+        let text = format!("{}: {text}", self.what)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        body["text"] = text.into();
         if let (Some(body), serde_json::Value::Object(fields)) = (body.as_object_mut(), fields) {
             body.extend(fields);
         }
@@ -186,6 +192,16 @@ impl crate::engine::Observer for Notifying<'_> {
     fn waiting(&self) -> Option<crate::engine::Hear> {
         self.inner.waiting()
     }
+}
+
+/// Posts that a run (or its rollback) stopped on an error of its own (its journal could not be
+/// written, its state could not be read): a human must look.
+pub fn errored(chat: &Chat, error: &str) {
+    chat.event(
+        "errored",
+        &format!("STOPPED ON AN ERROR, a human must look: {error}"),
+        serde_json::json!({"error": error}),
+    );
 }
 
 /// Posts how a run (or its rollback) ended, from its report.

@@ -341,6 +341,8 @@ impl State {
                     .filter_map(Result::ok)
                     .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                     .filter_map(|e| e.file_name().into_string().ok())
+                    // A file being kept is written under a hidden name first.
+                    .filter(|name| !name.starts_with('.'))
                     .collect(),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
                 Err(e) => return Err(e),

@@ -95,11 +95,13 @@ Wait until `count` other people approve the run with `standin approve RUN_ID` (o
 it with `--deny --reason ...`), each on any machine that reaches the run's state, with their
 own AWS credentials, within the step's `timeout:` (the common field; 15 minutes when not
 given). Put it first for the whole run, or right before the step that needs a second person
-(a repoint). The run writes its request beside the journal
-(`runs/RUN_ID/approvals/STEP/request.json`) and says how to approve; each answer is a file
-there holding a GetCallerIdentity request presigned with the approver's credentials, which
-the run sends to STS itself: the principal STS answers is the approver, and it must differ
-from the runner's and from every other approver's. A denial, or too few approvals
+(a repoint); the steps before it run unapproved. The run writes its request beside the
+journal (`runs/RUN_ID/approvals/STEP/request-MILLIS.json`) and says how to approve; each
+answer is a file there holding a GetCallerIdentity request presigned with the approver's
+credentials over the run, the step, the decision and the plan's digest, which the run sends
+to STS itself: the principal STS answers is the approver. It must not be one who runs it
+(the caller in each account, or the run's own credentials; sessions of one assumed role are
+one person, IAM Identity Center's users are not), and counts once. A denial, or too few approvals
 before the timeout, fails the step, so the run stops there and rolls back what ran before it
 (nothing, when it comes first). `--yes` never answers it; `plan` shows it and does not wait.
 The approvals, and the answers not counted with why, are journaled in the step's record and

@@ -39,12 +39,18 @@ pub const LONGEST_RETENTION: Duration = Duration::from_secs(100 * 365 * 24 * 60 
 
 /// Reads a retention (`--retain`, `evidence: retain:`), at most [`LONGEST_RETENTION`].
 pub fn parse_retention(text: &str) -> Result<Duration, String> {
-    bounded(
+    let retention = bounded(
         text,
         LONGEST_RETENTION,
         "100 years, the longest retention S3 Object Lock's defaults take",
         "`400d` or `7years`",
-    )
+    )?;
+    if retention < Duration::from_secs(24 * 60 * 60) {
+        return Err(format!(
+            "`{text}` is shorter than a day, the shortest retention S3 Object Lock's defaults take; write e.g. `400d`"
+        ));
+    }
+    Ok(retention)
 }
 
 fn bounded(text: &str, longest: Duration, what: &str, e_g: &str) -> Result<Duration, String> {
