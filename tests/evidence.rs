@@ -12,6 +12,17 @@ fn sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// The id of the one run in the world's local state.
+fn only_run(world: &World) -> String {
+    world
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
@@ -53,7 +64,7 @@ fn an_untouched_run_verifies_and_an_edited_dropped_or_swapped_line_is_named() {
     let world = World::start();
     world.incident(&["run", "--yes"]).expect(0);
     let run = world.run_dir();
-    let id = run.file_name().unwrap().to_str().unwrap().to_owned();
+    let id = only_run(&world);
     let journal = run.join("journal.jsonl");
     let original = std::fs::read_to_string(&journal).unwrap();
     let all = lines(&original);
@@ -363,13 +374,7 @@ fn evidence_is_uploaded_retained_as_asked_and_holds_no_secret() {
         "{}",
         out.stderr
     );
-    let id = world
-        .run_dir()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = only_run(&world);
     let kept = objects(&world, "evidence-locked", &format!("audit/{id}/"));
     assert_eq!(kept.keys().map(String::as_str).collect::<Vec<_>>(), FILES);
     let now = std::time::SystemTime::now()
@@ -469,13 +474,7 @@ fn a_playbooks_evidence_block_uploads_each_drill_with_its_retention() {
     world
         .standin(&["drill", "--yes", "--soak", "0s", &pb])
         .expect(0);
-    let id = world
-        .run_dir()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = only_run(&world);
     let kept = objects(&world, "drills", &format!("kept/{id}/"));
     assert_eq!(kept.keys().map(String::as_str).collect::<Vec<_>>(), FILES);
     // No mode asked and no default on the bucket: governance, which can be lifted.

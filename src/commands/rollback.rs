@@ -86,15 +86,8 @@ pub(super) async fn rollback(cli: &Cli, args: RollbackArgs<'_>) -> Result<Ending
     .live(Begin::Rollback { force })
     .await;
     if let Some(chat) = &chat {
-        match &lived {
-            Ok(lived) => {
-                if let Some(report) = &lived.rollback {
-                    report::notify::ended(chat, report);
-                }
-            }
-            Err(e) => report::notify::errored(chat, &e.to_string()),
-        }
-        chat.done().await;
+        let how = lived.as_ref().map(|l| l.rollback.as_ref());
+        report::notify::end(chat, how.map_err(ToString::to_string)).await;
     }
     let lived = lived?;
     let Some(report) = &lived.rollback else {

@@ -153,15 +153,8 @@ pub(super) async fn run(cli: &Cli, args: RunArgs<'_>) -> Result<Ending, Error> {
     })
     .await;
     if let Some(chat) = &chat {
-        match &lived {
-            Ok(lived) => {
-                if let Some(report) = &lived.steps {
-                    report::notify::ended(chat, report);
-                }
-            }
-            Err(e) => report::notify::errored(chat, &e.to_string()),
-        }
-        chat.done().await;
+        let how = lived.as_ref().map(|l| l.steps.as_ref());
+        report::notify::end(chat, how.map_err(ToString::to_string)).await;
     }
     let report = lived?.steps.expect("a run that began runs its steps");
     let ending = finish(cli, &report);

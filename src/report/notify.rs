@@ -194,9 +194,20 @@ impl crate::engine::Observer for Notifying<'_> {
     }
 }
 
+/// Posts how a run (or its rollback) ended: from its report (`None`: it had nothing to do), or
+/// the error of its own it stopped on; then waits for every event to be posted.
+pub async fn end(chat: &Chat, how: Result<Option<&crate::engine::Report>, String>) {
+    match how {
+        Ok(Some(report)) => ended(chat, report),
+        Ok(None) => {}
+        Err(error) => errored(chat, &error),
+    }
+    chat.done().await;
+}
+
 /// Posts that a run (or its rollback) stopped on an error of its own (its journal could not be
 /// written, its state could not be read): a human must look.
-pub fn errored(chat: &Chat, error: &str) {
+fn errored(chat: &Chat, error: &str) {
     chat.event(
         "errored",
         &format!("STOPPED ON AN ERROR, a human must look: {error}"),
@@ -205,7 +216,7 @@ pub fn errored(chat: &Chat, error: &str) {
 }
 
 /// Posts how a run (or its rollback) ended, from its report.
-pub fn ended(chat: &Chat, report: &crate::engine::Report) {
+fn ended(chat: &Chat, report: &crate::engine::Report) {
     use crate::engine::record::Outcome;
     let (event, words) = match report.outcome {
         Outcome::Succeeded => ("finished", "finished: every step applied".to_owned()),
