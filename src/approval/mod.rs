@@ -81,11 +81,18 @@ pub fn request_file(step: &str, at: SystemTime) -> String {
     format!("{}/request-{:015}.json", dir(step), millis(at))
 }
 
-/// The newest request among a step's files.
+/// The newest request among a step's files (only names as [`request_file`] makes them: a
+/// stray `request-zz.json` must not pass for the newest).
 pub fn newest_request(names: &[String]) -> Option<&String> {
     names
         .iter()
-        .filter(|n| n.starts_with("request-") && n.ends_with(".json"))
+        .filter(|n| {
+            n.strip_prefix("request-")
+                .and_then(|rest| rest.strip_suffix(".json"))
+                .is_some_and(|millis| {
+                    millis.len() == 15 && millis.bytes().all(|b| b.is_ascii_digit())
+                })
+        })
         .max()
 }
 
@@ -334,7 +341,12 @@ impl Desk for StateDesk {
                 }
             };
             match judged {
-                Judged::Given(given) if answers.given.iter().any(|g| g.arn == given.arn) => {
+                Judged::Given(given)
+                    if answers
+                        .given
+                        .iter()
+                        .any(|g| same_person(&g.arn, &given.arn)) =>
+                {
                     answers.refused.push(Refused {
                         arn: Some(given.arn),
                         why: "this principal answered already".into(),
@@ -386,5 +398,20 @@ mod tests {
             "arn:aws:iam::123456789012:user/bob",
             "arn:aws:iam::123456789012:user/bobby"
         ));
+    }
+
+    #[test]
+    fn only_a_request_file_standin_names_is_the_newest() {
+        let names: Vec<String> = [
+            "request-001765000000000.json",
+            "request-zz.json",
+            "answer-x-1.json",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            super::newest_request(&names).map(String::as_str),
+            Some("request-001765000000000.json")
+        );
     }
 }
